@@ -1,0 +1,5 @@
+"""`python -m botdesk` is the `botdesk` command."""
+
+from botdesk.cli import main
+
+main()

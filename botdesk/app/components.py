@@ -1,0 +1,134 @@
+"""Shared pieces of the desk: navbar, the engine/kill-switch status strip, cards, formats."""
+
+from datetime import datetime
+from decimal import Decimal
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from botdesk.db.models import EngineState
+
+
+def navbar(pages: list[dict], user) -> dbc.Navbar:
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+        for page in pages
+    ]
+    account = dbc.DropdownMenu(
+        label=f"{user.username} · {user.role.value}",
+        id="shell-account-menu",
+        align_end=True,
+        nav=True,
+        children=[dbc.DropdownMenuItem("Sign out", href="/logout", external_link=True)],
+    )
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                dbc.NavbarBrand("botdesk", href="/", className="brand"),
+                dbc.Nav(links, className="me-auto", navbar=True),
+                dbc.Nav([account], navbar=True),
+            ],
+            fluid=True,
+        ),
+        color="dark",
+        dark=True,
+        className="mb-0 border-bottom border-secondary",
+    )
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 60:
+        return f"{seconds:.1f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def format_time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
+
+
+def format_money(amount: Decimal | None, unit: str = "USDT", places: int = 2) -> str:
+    if amount is None:
+        return "—"
+    return f"{amount:,.{places}f} {unit}".strip()
+
+
+def engine_health(state: EngineState, age: float | None, stale_after: int) -> dbc.Alert:
+    """The heartbeat line: green while fresh, red and loud when stale or never seen."""
+    if age is None:
+        return dbc.Alert(
+            [
+                html.Strong("Engine not running. "),
+                "No heartbeat yet: start it with ",
+                html.Code("botdesk engine"),
+                " (or ",
+                html.Code("make run"),
+                ").",
+            ],
+            color="danger",
+            className="mb-0 py-2 rounded-0",
+            id="shell-engine-stale",
+        )
+    if age > stale_after:
+        return dbc.Alert(
+            [
+                html.Strong("Engine stale. "),
+                f"Last heartbeat {format_age(age)} "
+                f"({format_time(state.last_beat)}). Orders are not being managed.",
+            ],
+            color="danger",
+            className="mb-0 py-2 rounded-0",
+            id="shell-engine-stale",
+        )
+    return dbc.Alert(
+        [
+            html.Span("●", className="text-success me-2"),
+            "Engine alive · heartbeat ",
+            html.Span(format_age(age), id="shell-heartbeat-age"),
+        ],
+        color="dark",
+        className="mb-0 py-1 rounded-0 small",
+        id="shell-engine-ok",
+    )
+
+
+def kill_switch_banner(state: EngineState) -> dbc.Alert | None:
+    if not state.kill_switch_engaged:
+        return None
+    mode = "halt and flatten" if state.kill_switch_flatten else "halt"
+    return dbc.Alert(
+        [
+            html.Strong("KILL SWITCH ENGAGED"),
+            f" ({mode}) by {state.kill_switch_by or '?'} at {format_time(state.kill_switch_at)}",
+            html.Span(f" · reason: {state.kill_switch_reason or '—'}", className="ms-1"),
+            html.Span(
+                " · No order leaves the engine until an admin releases it.", className="ms-1"
+            ),
+        ],
+        color="danger",
+        className="mb-0 py-2 rounded-0 kill-switch-banner",
+        id="shell-kill-switch-banner",
+    )
+
+
+def stat_card(title: str, value, detail=None, *, value_id: str | None = None) -> dbc.Card:
+    body = [
+        html.Div(title, className="text-secondary small text-uppercase"),
+        html.Div(value, className="fs-4 fw-semibold", id=value_id)
+        if value_id
+        else html.Div(value, className="fs-4 fw-semibold"),
+    ]
+    if detail is not None:
+        body.append(html.Div(detail, className="text-secondary small"))
+    return dbc.Card(dbc.CardBody(body), className="h-100")
+
+
+def not_found() -> html.Div:
+    return html.Div(
+        [html.H2("Page not found"), html.P("There is no page at this address.")],
+        className="p-4",
+        id="page-not-found",
+    )

@@ -1,0 +1,95 @@
+"""Build the desk: a Flask server with the login routes and the wall, and Dash on top."""
+
+import importlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import dash
+from dash import _callback as dash_callback
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from botdesk.app import auth, shell, wall
+from botdesk.db.session import Database, database_for
+from botdesk.keys import secret_key
+from botdesk.settings import Settings, get_settings
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+# One module per page, in botdesk/pages; imported after the Dash app exists.
+PAGES = ["overview"]
+
+csrf = CSRFProtect()
+
+
+def create_server(settings: Settings, db: Database) -> Flask:
+    server = Flask("botdesk.app")
+    server.config.update(
+        SECRET_KEY=secret_key(settings),
+        SESSION_COOKIE_NAME="botdesk_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.SECURE_COOKIES,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.SESSION_LIFETIME_HOURS),
+        WTF_CSRF_TIME_LIMIT=3600,
+        # Dash posts JSON to its own endpoints; forms opt in to CSRF checks (FlaskForm).
+        WTF_CSRF_CHECK_DEFAULT=False,
+        BOTDESK_SETTINGS=settings,
+        BOTDESK_DB=db,
+        BOTDESK_ASSETS=str(ASSETS),
+    )
+    csrf.init_app(server)
+    auth.login_manager.init_app(server)
+    server.register_blueprint(auth.blueprint)
+    return server
+
+
+_callbacks: tuple[dict, list] | None = None
+
+
+def _attach_pages_and_callbacks(app: dash.Dash) -> None:
+    """Import the pages once per process and give this app every `dash.callback`.
+
+    Dash moves module-level callbacks into the first app that serves a request and empties
+    its global lists; keeping a copy lets tests and benchmarks build several apps.
+    """
+    global _callbacks
+    if _callbacks is None:
+        for page in PAGES:
+            module = importlib.import_module(f"botdesk.pages.{page}")
+            # What Dash's pages-folder import does: the registry serves the module's layout.
+            dash.page_registry[module.__name__]["layout"] = module.layout
+        _callbacks = (
+            dict(dash_callback.GLOBAL_CALLBACK_MAP),
+            list(dash_callback.GLOBAL_CALLBACK_LIST),
+        )
+        dash_callback.GLOBAL_CALLBACK_MAP.clear()
+        dash_callback.GLOBAL_CALLBACK_LIST.clear()
+    callback_map, callback_list = _callbacks
+    app.callback_map.update(callback_map)
+    app._callback_list.extend(callback_list)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> dash.Dash:
+    settings = settings or get_settings()
+    db = db or database_for(settings.DATABASE_URL)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = create_server(settings, db)
+    app = dash.Dash(
+        "botdesk",
+        server=server,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        title="botdesk",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        external_stylesheets=[],
+        serve_locally=True,
+    )
+    _attach_pages_and_callbacks(app)
+    app.layout = shell.layout
+    wall.install(app)
+    return app

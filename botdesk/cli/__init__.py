@@ -1,0 +1,24 @@
+"""The `botdesk` command. Each subcommand lives in a small module of this package."""
+
+import click
+
+from botdesk import __version__
+from botdesk.cli import processes, setup, users
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="botdesk")
+def main() -> None:
+    """botdesk: an operator desk for automated crypto trading.
+
+    Quick start: `botdesk init` once, then `botdesk run` (engine and desk together).
+    Settings come from BOTDESK_* environment variables or a .env file (see the README).
+    """
+
+
+main.add_command(setup.init)
+main.add_command(setup.db)
+main.add_command(processes.run)
+main.add_command(processes.engine)
+main.add_command(processes.web)
+main.add_command(users.user)

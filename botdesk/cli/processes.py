@@ -1,0 +1,112 @@
+"""`botdesk engine`, `botdesk web` and `botdesk run` (both, for one machine)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+from botdesk.cli.common import database, settings
+from botdesk.logs import configure_logging
+
+
+@click.command()
+def engine() -> None:
+    """Run the trading engine (APScheduler) until SIGTERM or Ctrl-C."""
+    from botdesk.engine.instance_lock import EngineAlreadyRunning
+    from botdesk.engine.process import SchemaOutOfDate, run
+
+    configure_logging("engine")
+    try:
+        run(settings(), database())
+    except (EngineAlreadyRunning, SchemaOutOfDate) as refusal:
+        raise click.ClickException(str(refusal)) from None
+
+
+def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "botdesk.app.wsgi:server",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--timeout",
+        "60",
+        "--no-control-socket",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        '%(t)s web access %(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+    ]
+
+
+@click.command()
+@click.option("--host", default=None, help="Listen address (default: BOTDESK_HOST).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Listen port (default: BOTDESK_PORT).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="gunicorn workers (default: BOTDESK_WEB_WORKERS).",
+)
+def web(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the desk with gunicorn until SIGTERM or Ctrl-C."""
+    config = settings()
+    argv = gunicorn_argv(host or config.HOST, port or config.PORT, workers or config.WEB_WORKERS)
+    os.execv(sys.executable, argv)
+
+
+@click.command()
+def run() -> None:
+    """Start the engine and the desk together; Ctrl-C stops both cleanly."""
+    config = settings()
+    children = {
+        "engine": subprocess.Popen([sys.executable, "-m", "botdesk", "engine"]),
+        "web": subprocess.Popen([sys.executable, "-m", "botdesk", "web"]),
+    }
+    click.echo(f"botdesk running: desk at http://{config.HOST}:{config.PORT} (Ctrl-C stops)")
+    stopping = False
+
+    def stop(_signum=None, _frame=None):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    exit_code = 0
+    try:
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    click.echo(f"{name} exited with code {child.returncode}; stopping", err=True)
+                    exit_code = child.returncode or 1
+                    stopping = True
+            time.sleep(0.2)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for child in children.values():
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    click.echo("botdesk stopped")
+    sys.exit(exit_code)

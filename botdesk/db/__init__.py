@@ -1,0 +1,1 @@
+"""The contract between engine and desk: tables, session factory, migrations, queries."""

@@ -1,0 +1,88 @@
+"""Engine and session factory shared by both processes.
+
+SQLite: WAL (readers never block the writer), foreign keys on, a 30 s busy timeout, and
+`BEGIN IMMEDIATE` for every writing transaction, so a writer takes the lock up front and
+waits its turn instead of failing later with "database is locked". Readers begin deferred.
+PostgreSQL: plain transactions (READ COMMITTED) with pre-ping.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+BUSY_TIMEOUT_MS = 30_000
+_WRITE_OPTION = "botdesk_write"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control away from pysqlite so that BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One database: `writing()` and `reading()` sessions, each one transaction."""
+
+    def __init__(self, url: str, *, pool_size: int = 5):
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+                pool_size=pool_size,
+                max_overflow=10,
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(
+                url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10
+            )
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A transaction that may write; commits on success, rolls back on error."""
+        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only snapshot; never takes the write lock. Loaded rows stay usable after."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@lru_cache(maxsize=8)
+def database_for(url: str) -> Database:
+    return Database(url)
+
+
+def get_database() -> Database:
+    """The database named by BOTDESK_DATABASE_URL (one engine per process and URL)."""
+    from botdesk.settings import get_settings
+
+    return database_for(get_settings().DATABASE_URL)

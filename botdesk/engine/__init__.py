@@ -1,0 +1,1 @@
+"""The engine process: feeds, indicators, strategies, risk, brokers, ledger, scheduler."""

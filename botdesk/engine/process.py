@@ -1,0 +1,129 @@
+"""`botdesk engine`: the APScheduler process that runs the bots.
+
+Jobs: heartbeat (1 s) and the command consumer (100 ms). SIGTERM and SIGINT stop the
+scheduler after the running jobs finish; the instance is marked stopped.
+"""
+
+import logging
+import os
+import signal
+import socket
+from datetime import UTC
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlmodel import select
+
+from botdesk.db.migrate import current_revision, head_revision
+from botdesk.db.models import EngineInstance
+from botdesk.db.session import Database
+from botdesk.db.types import utcnow
+from botdesk.engine import commands
+from botdesk.engine.heartbeat import Heartbeat
+from botdesk.engine.instance_lock import lock_for
+from botdesk.engine.runtime import EngineRuntime
+from botdesk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMAND_POLL_SECONDS = 0.1
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not migrated to this version's schema."""
+
+
+def check_schema(db: Database, url: str) -> None:
+    current, head = current_revision(db.engine), head_revision(url)
+    if current != head:
+        raise SchemaOutOfDate(
+            f"database schema is at {current or 'nothing'}, this botdesk needs {head}: "
+            "run `botdesk db upgrade` (or `botdesk init`) first"
+        )
+
+
+def _register_instance(runtime: EngineRuntime) -> None:
+    with runtime.db.writing() as session:
+        session.add(
+            EngineInstance(
+                id=runtime.engine_id,
+                hostname=socket.gethostname(),
+                pid=os.getpid(),
+                feed=runtime.settings.FEED,
+            )
+        )
+
+
+def _dead_instances(runtime: EngineRuntime) -> list[str] | None:
+    """Engines whose commands may be stranded: all others on SQLite (one engine at a time)."""
+    with runtime.db.reading() as session:
+        others = session.exec(
+            select(EngineInstance).where(EngineInstance.id != runtime.engine_id)
+        ).all()
+    if runtime.db.is_sqlite:
+        return [instance.id for instance in others]
+    stale_after = runtime.settings.HEARTBEAT_STALE_SECONDS * 3
+    now = utcnow()
+    return [
+        instance.id
+        for instance in others
+        if instance.stopped_at is not None
+        or instance.last_beat is None
+        or (now - instance.last_beat).total_seconds() > stale_after
+    ]
+
+
+def _mark_stopped(runtime: EngineRuntime) -> None:
+    with runtime.db.writing() as session:
+        instance = session.get(EngineInstance, runtime.engine_id)
+        if instance is not None:
+            instance.stopped_at = utcnow()
+            session.add(instance)
+
+
+def build_scheduler(runtime: EngineRuntime) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=6)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 10},
+    )
+    heartbeat = Heartbeat(runtime)
+    runtime.heartbeat = heartbeat
+    scheduler.add_job(heartbeat.beat, "interval", seconds=1, id="heartbeat", next_run_time=utcnow())
+    scheduler.add_job(
+        commands.consume,
+        "interval",
+        args=[runtime],
+        seconds=COMMAND_POLL_SECONDS,
+        id="commands",
+        next_run_time=utcnow(),
+    )
+    return scheduler
+
+
+def run(settings: Settings, db: Database) -> None:
+    """Run until SIGTERM/SIGINT. Raises EngineAlreadyRunning or SchemaOutOfDate up front."""
+    check_schema(db, settings.DATABASE_URL)
+    lock = lock_for(settings.DATABASE_URL)
+    if lock is not None:
+        lock.acquire(settings.DATABASE_URL)
+    runtime = EngineRuntime(db=db, settings=settings)
+    try:
+        _register_instance(runtime)
+        commands.resume_interrupted(runtime, _dead_instances(runtime))
+        scheduler = build_scheduler(runtime)
+
+        def stop(signum, _frame):
+            log.info("received %s, stopping the engine", signal.Signals(signum).name)
+            scheduler.shutdown(wait=True)  # lets running jobs finish
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log.info("engine %s started on %s", runtime.engine_id, db.engine.url.render_as_string())
+        scheduler.start()  # blocks until shutdown
+        log.info("engine %s stopping", runtime.engine_id)
+    finally:
+        _mark_stopped(runtime)
+        if lock is not None:
+            lock.release()
+        log.info("engine %s stopped", runtime.engine_id)

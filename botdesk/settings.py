@@ -1,0 +1,93 @@
+"""Every setting botdesk reads, from `BOTDESK_*` environment variables or a `.env` file.
+
+This class is the reference a user reads: each field says what it does and its default.
+"""
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BOTDESK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    DATABASE_URL: str = Field(
+        "sqlite:///var/botdesk.db",
+        description="SQLAlchemy URL of the shared database. "
+        "Use postgresql+psycopg://user@host:5432/botdesk to move to PostgreSQL.",
+    )
+    VAR_DIR: Path = Field(
+        Path("var"),
+        description="Folder for the SQLite database and generated secrets (created, mode 0700).",
+    )
+    SECRET_KEY: str | None = Field(
+        None,
+        description="Signs desk session cookies. Generated once into var/secret_key when unset.",
+    )
+    DATA_KEY: str | None = Field(
+        None,
+        description="Fernet key encrypting TOTP secrets and exchange credentials at rest. "
+        "Generated once into var/data_key when unset.",
+    )
+    HOST: str = Field("127.0.0.1", description="Address the desk listens on.")
+    PORT: int = Field(8050, ge=1, le=65535, description="Port the desk listens on.")
+    WEB_WORKERS: int = Field(2, ge=1, le=64, description="gunicorn worker processes for the desk.")
+    REQUIRE_2FA: bool = Field(
+        True, description="Every user must enrol TOTP two-factor before reaching any page."
+    )
+    SESSION_IDLE_MINUTES: int = Field(
+        30, ge=1, description="A desk session ends after this many minutes without a request."
+    )
+    SESSION_LIFETIME_HOURS: int = Field(
+        12, ge=1, description="A desk session ends this many hours after login, active or not."
+    )
+    SECURE_COOKIES: bool = Field(
+        False, description="Mark cookies Secure; turn on when the desk is served over https."
+    )
+    HEARTBEAT_STALE_SECONDS: int = Field(
+        10, ge=2, description="The desk shows the engine as stale past this heartbeat age."
+    )
+    FEED: Literal["replay", "binance"] = Field(
+        "replay", description="Market data: replayed real Binance klines, or Binance itself."
+    )
+    REPLAY_SPEED: float = Field(
+        60.0,
+        gt=0,
+        description="Replay speed as a multiple of real time (60: one 1m candle per second).",
+    )
+    REPLAY_DATA: Path | None = Field(
+        None,
+        description="Folder or CSV file of 1m klines to replay "
+        "(open_time_ms,open,high,low,close,volume). Default: the sample bundled in the package.",
+    )
+    FEE_RATE: Decimal = Field(
+        Decimal("0.001"), ge=0, lt=1, description="Paper and backtest fee, share of notional."
+    )
+    SLIPPAGE_BPS: Decimal = Field(
+        Decimal("0"), ge=0, le=1000, description="Paper and backtest slippage in basis points."
+    )
+    LOG_LEVEL: str = Field("INFO", description="Log level of both processes.")
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The one instance; tests and the CLI call `get_settings.cache_clear()` after changing env."""
+    return Settings()

@@ -1,0 +1,58 @@
+"""Factories for rows tests need: users, bots, commands. Each writes through the real models."""
+
+import itertools
+import json
+from decimal import Decimal
+
+from botdesk.app.passwords import hash_password
+from botdesk.db import users
+from botdesk.db.models import Bot, BotState, Role, User
+from botdesk.db.session import Database
+
+_numbers = itertools.count(1)
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
+
+
+def make_user(
+    db: Database, *, role: Role | str = Role.VIEWER, username: str | None = None, **fields
+) -> User:
+    with db.writing() as session:
+        user = users.create(
+            session=session,
+            username=username or f"user{next(_numbers)}",
+            password_hash=_PASSWORD_HASH,
+            role=Role(role).value,
+        )
+        for key, value in fields.items():
+            setattr(user, key, value)
+        session.add(user)
+    return user
+
+
+def make_bot(
+    db: Database,
+    *,
+    name: str | None = None,
+    strategy: str = "ema_cross",
+    symbol: str = "BTCUSDT",
+    timeframe: str = "1m",
+    params: dict | None = None,
+    state: BotState = BotState.STOPPED,
+    capital: Decimal = Decimal("10000"),
+    **fields,
+) -> Bot:
+    with db.writing() as session:
+        bot = Bot(
+            name=name or f"bot-{next(_numbers)}",
+            strategy=strategy,
+            symbol=symbol,
+            timeframe=timeframe,
+            params=json.dumps(params or {"fast": 9, "slow": 21, "stop_atr": 0}),
+            desired_state=state,
+            status=state,
+            capital=capital,
+            **fields,
+        )
+        session.add(bot)
+    return bot
