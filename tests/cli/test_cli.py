@@ -135,3 +135,19 @@ def test_every_command_has_help():
         assert result.exit_code == 0, path
         assert "Usage: botdesk " + " ".join(path) in result.output
         assert len(result.output.splitlines()) > 3
+
+
+def test_kill_switch_from_the_command_line(fresh_env):
+    assert run_cli(["db", "upgrade"], fresh_env).returncode == 0
+    assert "off (never engaged)" in run_cli(["kill-switch", "status"], fresh_env).stdout
+    refused = run_cli(["kill-switch", "engage", "--reason", "  "], fresh_env)
+    assert refused.returncode == 1 and "a reason is required" in refused.stderr
+    engaged = run_cli(["kill-switch", "engage", "--reason", "feed broken", "--flatten"], fresh_env)
+    assert engaged.returncode == 0, engaged.stderr
+    assert "ENGAGED (halt and flatten)" in engaged.stdout
+    status = run_cli(["kill-switch", "status"], fresh_env).stdout
+    assert "ENGAGED (halt and flatten) by cli:" in status and "feed broken" in status
+    released = run_cli(["kill-switch", "release", "--reason", "fixed"], fresh_env)
+    assert released.returncode == 0 and "bots stay stopped" in released.stdout
+    again = run_cli(["kill-switch", "release", "--reason", "fixed"], fresh_env)
+    assert again.returncode == 1 and "not engaged" in again.stderr
