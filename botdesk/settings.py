@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,6 +48,22 @@ class Settings(BaseSettings):
     SESSION_LIFETIME_HOURS: int = Field(
         12, ge=1, description="A desk session ends this many hours after login, active or not."
     )
+    LOGIN_RATE_LIMIT_IP: str = Field(
+        "30/minute",
+        description="Most sign-in attempts (password or code) one IP address may make, "
+        "e.g. '30/minute' or '30/minute;200/hour'. Answered with 429 beyond it.",
+    )
+    LOGIN_RATE_LIMIT_USER: str = Field(
+        "10/minute",
+        description="Most sign-in attempts (password or code) for one username, from anywhere.",
+    )
+    RATELIMIT_STORAGE_URI: str = Field(
+        "memory://",
+        description="Where the desk counts sign-in attempts (Flask-Limiter storage URI). "
+        "memory:// counts per gunicorn worker; redis://host:6379 or memcached://host:11211 "
+        "shares the count between workers and machines. The lockout after 5 wrong attempts "
+        "is kept in the database either way.",
+    )
     SECURE_COOKIES: bool = Field(
         False, description="Mark cookies Secure; turn on when the desk is served over https."
     )
@@ -81,6 +98,15 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    @field_validator("LOGIN_RATE_LIMIT_IP", "LOGIN_RATE_LIMIT_USER")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"not a rate limit: {value!r} (write e.g. 10/minute)") from None
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from botdesk.db.session import Database
 from botdesk.settings import Settings, get_settings
@@ -14,6 +13,7 @@ from tests.databases import (
     SqliteTemplate,
     postgres_url,
 )
+from tests.keys import TEST_DATA_KEY, TEST_SECRET_KEY
 from tests.processes import BotdeskProcess
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -79,8 +79,13 @@ def make_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(
         BOTDESK_DATABASE_URL=database_url,
         BOTDESK_VAR_DIR=str(tmp_path / "var"),
-        BOTDESK_SECRET_KEY="test-secret-key-not-for-production",
-        BOTDESK_DATA_KEY=Fernet.generate_key().decode(),
+        BOTDESK_SECRET_KEY=TEST_SECRET_KEY,
+        # Fixed, so make_user can store TOTP secrets encrypted exactly as the desk does.
+        BOTDESK_DATA_KEY=TEST_DATA_KEY,
+        # Suites share one desk process per module and sign in many times from 127.0.0.1;
+        # tests/app/test_rate_limits.py checks the limits themselves with low values.
+        BOTDESK_LOGIN_RATE_LIMIT_IP="1000/minute",
+        BOTDESK_LOGIN_RATE_LIMIT_USER="1000/minute",
         BOTDESK_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

@@ -1,17 +1,60 @@
-"""Talking to a real desk process over HTTP the way a browser does: login form, Dash calls."""
+"""Talking to a real desk process over HTTP the way a browser does: sign-in, Dash calls.
 
+`login` answers the second step by itself: a TOTP code for users made by make_user, or,
+for a user without 2FA on a desk that requires it, the enrolment (it reads the secret off
+the page as a person would, and remembers it in TOTP_SECRETS).
+"""
+
+import html
 import re
+import time
 
+import pyotp
 import requests
 
+from botdesk.app.twofactor import STEP_SECONDS, current_step
+from tests.factories import TOTP_SECRETS
+
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+ENROL_SECRET = re.compile(r'id="enrol-secret">([A-Z2-7 ]+)<')
+_last_step: dict[str, int] = {}  # secret -> latest TOTP step these helpers used
 
 
 def csrf_token(client: requests.Session, base: str, path: str = "/login") -> str:
     return CSRF.search(client.get(base + path, timeout=10).text).group(1)
 
 
+def fresh_code(secret: str) -> str:
+    """A TOTP code from a step no earlier call used: the desk refuses a step used before.
+
+    The desk accepts the current and the next step, so two sign-ins within 30 seconds
+    need no wait; a third waits for the next step.
+    """
+    while True:
+        now = current_step()
+        step = max(now, _last_step.get(secret, now - 1) + 1)
+        if step <= now + 1:
+            break
+        time.sleep((now + 1) * STEP_SECONDS - time.time() + 0.05)
+    _last_step[secret] = step
+    return pyotp.TOTP(secret).at(step * STEP_SECONDS)
+
+
+def submit_code(client: requests.Session, base: str, path: str, code: str) -> requests.Response:
+    token = csrf_token(client, base, path)
+    return client.post(
+        base + path, data={"csrf_token": token, "code": code}, allow_redirects=False, timeout=30
+    )
+
+
+def enrolment_secret(client: requests.Session, base: str) -> str:
+    page = client.get(f"{base}/login/enrol", timeout=10).text
+    return ENROL_SECRET.search(html.unescape(page)).group(1).replace(" ", "")
+
+
 def login(base: str, username: str, password: str) -> tuple[requests.Session, requests.Response]:
+    """Sign in through /login and the second step; returns the client and the last response
+    (302 to the page on success; 200 with the backup codes after an enrolment)."""
     client = requests.Session()
     response = client.post(
         f"{base}/login",
@@ -19,6 +62,15 @@ def login(base: str, username: str, password: str) -> tuple[requests.Session, re
         allow_redirects=False,
         timeout=30,
     )
+    location = response.headers.get("location", "") if response.status_code == 302 else ""
+    name = username.strip().lower()
+    if location.endswith("/login/2fa"):
+        if name not in TOTP_SECRETS:
+            raise KeyError(f"{name} has 2FA but was not made by make_user: no secret known")
+        response = submit_code(client, base, "/login/2fa", fresh_code(TOTP_SECRETS[name]))
+    elif location.endswith("/login/enrol"):
+        TOTP_SECRETS[name] = enrolment_secret(client, base)
+        response = submit_code(client, base, "/login/enrol", fresh_code(TOTP_SECRETS[name]))
     return client, response
 
 

@@ -1,21 +1,36 @@
-"""Factories for rows tests need: users, bots, commands. Each writes through the real models."""
+"""Factories for rows tests need: users, bots, commands. Each writes through the real models.
+
+Users get TOTP two-factor by default, as the desk requires it: the secret is stored
+encrypted with the test data key like the desk stores it, and kept in TOTP_SECRETS so
+tests.desk.login can answer the code step. Pass totp=False for a user without 2FA.
+"""
 
 import itertools
 import json
 from decimal import Decimal
 
+from botdesk.app import twofactor
 from botdesk.app.passwords import hash_password
 from botdesk.db import users
 from botdesk.db.models import Bot, BotState, Role, User
 from botdesk.db.session import Database
+from botdesk.settings import Settings
+from tests.keys import TEST_DATA_KEY
 
 _numbers = itertools.count(1)
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
+TEST_SETTINGS = Settings(DATA_KEY=TEST_DATA_KEY)
+TOTP_SECRETS: dict[str, str] = {}  # username -> TOTP secret of the latest user by that name
 
 
 def make_user(
-    db: Database, *, role: Role | str = Role.VIEWER, username: str | None = None, **fields
+    db: Database,
+    *,
+    role: Role | str = Role.VIEWER,
+    username: str | None = None,
+    totp: bool = True,
+    **fields,
 ) -> User:
     with db.writing() as session:
         user = users.create(
@@ -24,6 +39,13 @@ def make_user(
             password_hash=_PASSWORD_HASH,
             role=Role(role).value,
         )
+        if totp:
+            secret = twofactor.new_secret()
+            twofactor.store_secret(user, secret, TEST_SETTINGS)
+            user.totp_enabled = True
+            TOTP_SECRETS[user.username] = secret
+        else:
+            TOTP_SECRETS.pop(user.username, None)
         for key, value in fields.items():
             setattr(user, key, value)
         session.add(user)

@@ -1,7 +1,10 @@
-"""Login, logout and the session rules (flask-login on plain Flask routes, CSRF-protected).
+"""Sign-in with a password, sessions and sign-out (flask-login on plain Flask routes, CSRF).
 
-A session carries the user's session_version: bumping it in the database (role change,
-password change, admin revoke) ends every session of that user at its next request.
+A correct password does not open a session when the user has 2FA (or must enrol): it opens
+a pending sign-in of 5 minutes that only /login/2fa and /login/enrol accept (see
+second_factor.py). A session carries the user's session_version: bumping it in the
+database (role change, password change, 2FA reset, admin revoke) ends every session of
+that user at its next request.
 """
 
 import time
@@ -25,13 +28,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from botdesk.app.context import desk_db, desk_settings
-from botdesk.app.passwords import (
-    DUMMY_HASH,
-    hash_password,
-    needs_rehash,
-    verify_password,
-)
-from botdesk.db import audit, users
+from botdesk.app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from botdesk.db import audit, lockout, users
 from botdesk.db.models import Role, User
 from botdesk.db.types import utcnow
 
@@ -39,6 +37,9 @@ blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
+
+PENDING_SECONDS = 300  # from a correct password to the second factor
+WRONG_CREDENTIALS = "Wrong username or password."
 
 
 @dataclass
@@ -49,6 +50,7 @@ class DeskUser(UserMixin):
     username: str
     role: Role
     session_version: int
+    totp_enabled: bool = False
 
     def get_id(self) -> str:
         return str(self.id)
@@ -58,7 +60,7 @@ class DeskUser(UserMixin):
 
     @classmethod
     def of(cls, user: User) -> "DeskUser":
-        return cls(user.id, user.username, Role(user.role), user.session_version)
+        return cls(user.id, user.username, Role(user.role), user.session_version, user.totp_enabled)
 
 
 @login_manager.user_loader
@@ -93,6 +95,35 @@ def start_session(user: User) -> None:
     session["login_at"] = session["seen_at"] = time.time()
 
 
+def keep_session_after_revoke(new_version: int) -> None:
+    """After the user revoked their other sessions (password change), keep this one."""
+    session["ver"] = new_version
+
+
+def begin_pending(user: User | DeskUser, next_path: str = "/") -> None:
+    """The state between a correct password and the second factor (or enrolment)."""
+    session.clear()
+    session["pending"] = {
+        "user_id": user.id,
+        "username": user.username,
+        "ver": user.session_version,
+        "at": time.time(),
+        "next": next_path,
+    }
+
+
+def pending_sign_in() -> dict | None:
+    """The pending sign-in of this browser, or None (after flashing why) when it is over."""
+    pending = session.get("pending")
+    if not pending:
+        return None
+    if time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        session.pop("pending", None)
+        flash("The sign-in took longer than 5 minutes. Enter your password again.", "warning")
+        return None
+    return pending
+
+
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never redirect a user to another host after login."""
     if not target:
@@ -108,56 +139,102 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
+def form_error(form: FlaskForm, missing: str) -> str:
+    if form.csrf_token.errors:
+        return "The form expired or was not sent by this page. Try again."
+    return missing
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     next_path = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_path)
     form = LoginForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            if form.csrf_token.errors:
-                flash("The form expired or was not sent by this page. Try again.", "error")
-            else:
-                flash("Enter your username and password.", "error")
-            return render_template("login.html", form=form, next=next_path), 400
-        user = attempt_password_login(form.username.data, form.password.data)
-        if user is not None:
-            start_session(user)
-            return redirect(next_path)
-        flash("Wrong username or password.", "error")
-        return render_template("login.html", form=form, next=next_path), 401
-    return render_template("login.html", form=form, next=next_path)
-
-
-def attempt_password_login(username: str, password: str) -> User | None:
-    """Verify the password; audit the attempt; rehash when argon2 parameters changed."""
+    if request.method == "GET":
+        return render_template("login.html", form=form, next=next_path)
+    if not form.validate_on_submit():
+        flash(form_error(form, "Enter your username and password."), "error")
+        return render_template("login.html", form=form, next=next_path), 400
+    user, refusal, status = check_password(form.username.data, form.password.data)
+    if user is None:
+        flash(refusal, "error")
+        return render_template("login.html", form=form, next=next_path), status
+    if user.totp_enabled:
+        begin_pending(user, next_path)
+        return redirect(url_for("second_factor.code"))
+    if desk_settings().REQUIRE_2FA:
+        begin_pending(user, next_path)
+        return redirect(url_for("second_factor.enrol"))
     with desk_db().writing() as db_session:
-        user = users.by_username(session=db_session, username=username)
+        user = complete_sign_in(db_session, user.id, second_factor=None)
+    start_session(user)
+    return redirect(next_path)
+
+
+def check_password(username: str, password: str) -> tuple[User | None, str | None, int]:
+    """Verify the password, counting failures toward the lockout; rehash when argon2's
+    parameters changed. Returns the user, or None with the message and HTTP status."""
+    with desk_db().writing() as db_session:
+        user = users.by_username(session=db_session, username=username, for_update=True)
+        if user is not None and (until := lockout.locked_until(user)):
+            record_attempt(db_session, user.username, user, "login.locked", "attempt while locked")
+            return None, lockout.locked_message(until), 403
         ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if user is None or not ok or user.disabled:
-            audit.record(
-                session=db_session,
-                actor=username[:100] or "anonymous",
-                user_id=user.id if user else None,
-                action="login.failed",
-                outcome="refused",
-                reason="disabled account" if ok and user and user.disabled else "bad password",
-                ip=client_ip(),
-            )
-            return None
+            reason = "disabled account" if ok and user and user.disabled else "bad password"
+            record_attempt(db_session, username, user, "login.failed", reason)
+            if user is not None and not user.disabled and count_failure(db_session, user):
+                return None, lockout.locked_message(user.locked_until), 403
+            return None, WRONG_CREDENTIALS, 401
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        user.last_login_at = utcnow()
-        db_session.add(user)
-        audit.record(
-            session=db_session,
-            actor=user.username,
-            user_id=user.id,
-            action="login.ok",
-            ip=client_ip(),
-        )
-        return user
+            db_session.add(user)
+        return user, None, 200
+
+
+def record_attempt(db_session, actor: str, user: User | None, action: str, reason: str) -> None:
+    audit.record(
+        session=db_session,
+        actor=(actor or "anonymous")[:100],
+        user_id=user.id if user else None,
+        action=action,
+        outcome="refused",
+        reason=reason,
+        ip=client_ip(),
+    )
+
+
+def count_failure(db_session, user: User) -> bool:
+    """One more wrong password or code; True (and audited) when it locked the account."""
+    if not lockout.record_failure(session=db_session, user=user):
+        return False
+    record_attempt(
+        db_session,
+        user.username,
+        user,
+        "login.locked",
+        f"{lockout.MAX_FAILED_ATTEMPTS} wrong passwords or codes in a row; "
+        f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC",
+    )
+    return True
+
+
+def complete_sign_in(db_session, user_id: int, *, second_factor: str | None) -> User:
+    """The sign-in succeeded: reset the failure count, stamp and audit it."""
+    user = users.lock_row(session=db_session, user_id=user_id)
+    lockout.clear_failures(session=db_session, user=user)
+    user.last_login_at = utcnow()
+    db_session.add(user)
+    audit.record(
+        session=db_session,
+        actor=user.username,
+        user_id=user.id,
+        action="login.ok",
+        ip=client_ip(),
+        details={"second_factor": second_factor},
+    )
+    return user
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])

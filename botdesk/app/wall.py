@@ -1,16 +1,21 @@
-"""The login wall: every request but the login routes and static files needs a session.
+"""The login wall: every request but the sign-in routes and static files needs a session.
 
-Anonymous page requests are redirected to /login; anonymous requests to Dash's JSON
-endpoints get 401. Signed-in requests to /_dash-update-component then pass the role gate.
+Anonymous page requests are redirected to /login (or back to the code form while a
+sign-in is pending); anonymous requests to Dash's JSON endpoints get 401. A user without
+2FA on a desk that requires it is sent to enrolment before any page. Signed-in requests
+to /_dash-update-component then pass the role gate. Dash callbacks are JSON POSTs: with
+SameSite=Lax cookies and the Origin check below, another site cannot make them.
 """
 
 import time
+from urllib.parse import urlsplit
 
 import dash
 from flask import flash, jsonify, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from botdesk.app.auth import session_expired
+from botdesk.app.auth import begin_pending, pending_sign_in, session_expired
+from botdesk.app.context import desk_settings
 from botdesk.app.roles import gate_dash_callback
 
 PUBLIC_PREFIXES = (
@@ -32,12 +37,34 @@ def _is_background_poll() -> bool:
     return bool(changed) and all(str(prop).endswith(".n_intervals") for prop in changed)
 
 
+def _cross_site() -> bool:
+    """A state-changing request sent by a page of another site (the browser says so)."""
+    origin = request.headers.get("Origin")
+    return request.method == "POST" and bool(origin) and urlsplit(origin).netloc != request.host
+
+
+def _next_path() -> str:
+    return request.full_path.rstrip("?")
+
+
 def _refuse_anonymous(path: str, message: str | None = None):
     if path.startswith(DASH_JSON_PREFIXES):
         return jsonify(error={"code": "unauthenticated", "message": message or "sign in"}), 401
     if message:
         flash(message, "warning")
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if pending_sign_in():
+        return redirect(url_for("second_factor.code"))
+    return redirect(url_for("auth.login", next=_next_path()))
+
+
+def _send_to_enrolment(path: str):
+    if path.startswith(DASH_JSON_PREFIXES):
+        message = "set up two-factor sign-in first"
+        return jsonify(error={"code": "enrolment_required", "message": message}), 401
+    user = current_user._get_current_object()
+    logout_user()
+    begin_pending(user, _next_path())
+    return redirect(url_for("second_factor.enrol"))
 
 
 def install(app: dash.Dash) -> None:
@@ -46,6 +73,8 @@ def install(app: dash.Dash) -> None:
         path = request.path
         if path.startswith(PUBLIC_PREFIXES) or path.startswith(MACHINE_PREFIXES):
             return None
+        if _cross_site():
+            return jsonify(error={"code": "forbidden", "message": "cross-site request"}), 403
         if not current_user.is_authenticated:
             return _refuse_anonymous(path)
         expired = session_expired()
@@ -53,6 +82,8 @@ def install(app: dash.Dash) -> None:
             logout_user()
             session.clear()
             return _refuse_anonymous(path, expired)
+        if desk_settings().REQUIRE_2FA and not current_user.totp_enabled:
+            return _send_to_enrolment(path)
         if path == "/_dash-update-component":
             if not _is_background_poll():
                 session["seen_at"] = time.time()

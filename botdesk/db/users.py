@@ -1,8 +1,9 @@
 """Users: lookups and changes shared by the CLI, the desk and the API."""
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, delete, func, select
 
-from botdesk.db.models import Role, User
+from botdesk.db.models import BackupCode, Role, User
+from botdesk.db.types import utcnow
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -27,8 +28,11 @@ def validate_role(role: str) -> Role:
         raise UserError(f"unknown role {role!r}: choose viewer, trader or admin") from None
 
 
-def by_username(*, session: Session, username: str) -> User | None:
-    return session.exec(select(User).where(User.username == username.strip().lower())).first()
+def by_username(*, session: Session, username: str, for_update: bool = False) -> User | None:
+    """The user, or None; `for_update` locks the row until the transaction ends (PostgreSQL;
+    SQLite serializes writers), so counters such as failed_attempts cannot race."""
+    query = select(User).where(User.username == username.strip().lower())
+    return session.exec(query.with_for_update() if for_update else query).first()
 
 
 def require(*, session: Session, username: str) -> User:
@@ -66,14 +70,46 @@ def set_role(*, session: Session, user: User, role: str) -> None:
     if user.role == Role.ADMIN and new_role != Role.ADMIN and active_admins(session=session) <= 1:
         raise UserError("refused: this is the last active admin")
     user.role = new_role.value
-    user.session_version += 1  # a role change takes effect on every open session now
-    session.add(user)
+    revoke_sessions(session=session, user=user)  # the new role applies to no old session
 
 
 def set_disabled(*, session: Session, user: User, disabled: bool) -> None:
     if disabled and user.role == Role.ADMIN and active_admins(session=session) <= 1:
         raise UserError("refused: this is the last active admin")
     user.disabled = disabled
-    if disabled:
-        user.session_version += 1
     session.add(user)
+    if disabled:
+        revoke_sessions(session=session, user=user)
+
+
+def lock_row(*, session: Session, user_id: int) -> User | None:
+    """The user's row, locked until the transaction ends (see by_username)."""
+    return session.exec(select(User).where(User.id == user_id).with_for_update()).first()
+
+
+def revoke_sessions(*, session: Session, user: User) -> None:
+    """End every desk session of the user at its next request."""
+    user.session_version += 1
+    session.add(user)
+
+
+def set_password_hash(*, session: Session, user: User, password_hash: str) -> None:
+    """A new password ends the user's sessions; the caller keeps its own one alive."""
+    user.password_hash = password_hash
+    user.password_changed_at = utcnow()
+    revoke_sessions(session=session, user=user)
+
+
+def clear_two_factor(*, session: Session, user: User) -> None:
+    """Forget the TOTP secret (enrolled or pending) and the backup codes."""
+    user.totp_enabled = False
+    user.totp_secret_encrypted = None
+    user.totp_last_step = None
+    session.add(user)
+    session.exec(delete(BackupCode).where(BackupCode.user_id == user.id))
+
+
+def reset_two_factor(*, session: Session, user: User) -> None:
+    """An admin's reset: no 2FA and no session left; the user enrols again at next sign-in."""
+    clear_two_factor(session=session, user=user)
+    revoke_sessions(session=session, user=user)

@@ -6,8 +6,8 @@ import requests
 from sqlmodel import select
 
 from botdesk.db.models import AuditLog, User
-from tests.desk import csrf_token, dash_call, login
-from tests.factories import PASSWORD, make_user
+from tests.desk import csrf_token, dash_call, fresh_code, login, submit_code
+from tests.factories import PASSWORD, TOTP_SECRETS, make_user
 from tests.processes import start_web
 
 pytestmark = pytest.mark.integration
@@ -92,7 +92,9 @@ def test_login_never_redirects_to_another_site(db, desk):
         data={"csrf_token": token, "username": "dave", "password": PASSWORD},
         allow_redirects=False,
     )
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/login/2fa"
+    signed_in = submit_code(client, desk, "/login/2fa", fresh_code(TOTP_SECRETS["dave"]))
+    assert signed_in.headers["location"] == "/"
 
 
 def test_disabled_users_cannot_log_in_and_lose_their_sessions(db, desk):

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from tests.factories import PASSWORD, make_user
+from tests.desk import fresh_code
+from tests.factories import PASSWORD, TOTP_SECRETS, make_user
 from tests.processes import start_web, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -25,6 +26,8 @@ def test_admin_signs_in_and_sees_the_heartbeat_ticking(db, botdesk_env, tmp_path
         page.fill("#username", "admin")
         page.fill("#password", PASSWORD)
         page.click("#login-submit")
+        page.fill("#code", fresh_code(TOTP_SECRETS["admin"]))
+        page.click("#code-submit")
         age = page.locator("#overview-heartbeat-age")
         beat_at = page.locator("#overview-heartbeat-at")
         age.wait_for()

@@ -1,0 +1,56 @@
+"""Rate limits on sign-in (Flask-Limiter): per IP address and per username.
+
+Password and code attempts share both budgets, so a client cannot buy more guesses by
+alternating forms. Counts live in BOTDESK_RATELIMIT_STORAGE_URI: the default memory://
+counts in each gunicorn worker (N workers allow up to N times the limit); redis:// or
+memcached:// share it. Either way the durable protection is the lockout in the database
+(botdesk.db.lockout), which every worker and machine sees.
+"""
+
+import logging
+
+from flask import Flask, flash, render_template, request, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from botdesk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SIGN_IN_ENDPOINTS = ("auth.login", "second_factor.code", "second_factor.enrol")
+TOO_MANY = "Too many sign-in attempts. Wait a minute, then try again."
+
+
+def sign_in_username() -> str:
+    """Whose account the attempt is for: the form's username, or the pending sign-in's."""
+    pending = session.get("pending") or {}
+    name = request.form.get("username") or pending.get("username") or ""
+    return "user:" + name.strip().lower()[:64]
+
+
+def install(server: Flask, settings: Settings) -> Limiter:
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=server,
+        storage_uri=settings.RATELIMIT_STORAGE_URI,
+        strategy="fixed-window",
+    )
+    per_ip = limiter.shared_limit(
+        settings.LOGIN_RATE_LIMIT_IP, scope="sign-in-ip", methods=["POST"]
+    )
+    per_user = limiter.shared_limit(
+        settings.LOGIN_RATE_LIMIT_USER,
+        scope="sign-in-user",
+        key_func=sign_in_username,
+        methods=["POST"],
+    )
+    for endpoint in SIGN_IN_ENDPOINTS:
+        server.view_functions[endpoint] = per_ip(per_user(server.view_functions[endpoint]))
+
+    @server.errorhandler(429)
+    def too_many_attempts(_error):
+        log.warning("sign-in rate limit reached from %s (%s)", request.remote_addr, request.path)
+        flash(TOO_MANY, "error")
+        return render_template("message.html", title="Slow down"), 429
+
+    return limiter
