@@ -6,20 +6,38 @@ from decimal import Decimal
 import dash_bootstrap_components as dbc
 from dash import html
 
-from botdesk.db.models import EngineState
+from botdesk.db.models import EngineState, Role
 
 
 def navbar(pages: list[dict], user) -> dbc.Navbar:
+    """Links to the pages this user may open; admin-only pages under an "Admin" menu."""
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in pages
+        if page.get("role", Role.VIEWER) != Role.ADMIN
     ]
+    admin_pages = [page for page in pages if page.get("role") == Role.ADMIN]
+    if admin_pages:
+        links.append(
+            dbc.DropdownMenu(
+                label="Admin",
+                id="shell-admin-menu",
+                nav=True,
+                children=[
+                    dbc.DropdownMenuItem(page["name"], href=page["relative_path"])
+                    for page in admin_pages
+                ],
+            )
+        )
     account = dbc.DropdownMenu(
         label=f"{user.username} · {user.role.value}",
         id="shell-account-menu",
         align_end=True,
         nav=True,
-        children=[dbc.DropdownMenuItem("Sign out", href="/logout", external_link=True)],
+        children=[
+            dbc.DropdownMenuItem("Account and two-factor", href="/account"),
+            dbc.DropdownMenuItem("Sign out", href="/logout", external_link=True),
+        ],
     )
     return dbc.Navbar(
         dbc.Container(
@@ -132,3 +150,8 @@ def not_found() -> html.Div:
         className="p-4",
         id="page-not-found",
     )
+
+
+def outcome_alert(message, ok: bool = True, **kwargs) -> dbc.Alert:
+    """The answer to a form on a page: green when done, red with what to fix."""
+    return dbc.Alert(message, color="success" if ok else "danger", className="py-2 mb-0", **kwargs)

@@ -4,6 +4,7 @@ import os
 
 import click
 
+from botdesk.app import twofactor
 from botdesk.app.passwords import generate_password, hash_password
 from botdesk.cli.common import actor, database, quiet_logging, settings
 from botdesk.db import audit, users
@@ -33,8 +34,8 @@ def migrate() -> None:
 def init(no_demo: bool) -> None:
     """Create or migrate the database, generate keys, create the first admin, seed demo bots.
 
-    Safe to run again: it only does what is missing. The first admin's password is printed
-    once, when the admin is created.
+    Safe to run again: it only does what is missing. The first admin's password and TOTP
+    enrolment URI (with a QR code) are printed once, when the admin is created.
     """
     quiet_logging()
     _prepare_var()
@@ -51,6 +52,9 @@ def init(no_demo: bool) -> None:
                 password_hash=hash_password(password),
                 role=Role.ADMIN,
             )
+            # Pending until the first sign-in proves it with a code (then backup codes).
+            totp_secret = twofactor.new_secret()
+            twofactor.store_secret(admin, totp_secret, settings())
             audit.record(
                 session=session,
                 actor=actor(),
@@ -69,6 +73,12 @@ def init(no_demo: bool) -> None:
         click.echo("  username: admin")
         click.echo(f"  password: {password}")
         click.echo(f"  user id:  {admin_id}")
+        uri = twofactor.provisioning_uri(totp_secret, "admin")
+        click.echo("")
+        click.echo("two-factor: scan this with an authenticator app (or enter the URI by hand);")
+        click.echo("the first sign-in asks for a code from it, then shows 10 backup codes:")
+        click.echo(f"  {uri}")
+        click.echo(twofactor.qr_terminal(uri))
     click.echo(f"desk: http://{settings().HOST}:{settings().PORT}")
 
 

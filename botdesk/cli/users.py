@@ -6,7 +6,7 @@ import click
 
 from botdesk.app.passwords import WeakPassword, check_strength, hash_password
 from botdesk.cli.common import actor, database
-from botdesk.db import audit, users
+from botdesk.db import audit, lockout, users
 from botdesk.db.users import UserError
 
 ROLES = click.Choice(["viewer", "trader", "admin"])
@@ -63,12 +63,15 @@ def list_users() -> None:
     """List users with role, state and 2FA."""
     with database().reading() as session:
         rows = users.all_users(session=session)
-    click.echo(f"{'username':<24} {'role':<8} {'state':<9} {'2fa':<4} last login (UTC)")
+    click.echo(f"{'username':<24} {'role':<8} {'state':<22} {'2fa':<7} last login (UTC)")
     for row in rows:
+        until = lockout.locked_until(row)
         state = "disabled" if row.disabled else "active"
+        if until:
+            state = f"locked to {until:%H:%M} UTC"
         last = row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "never"
-        two_fa = "on" if row.totp_enabled else "off"
-        click.echo(f"{row.username:<24} {row.role:<8} {state:<9} {two_fa:<4} {last}")
+        two_fa = "on" if row.totp_enabled else "pending" if row.totp_secret_encrypted else "off"
+        click.echo(f"{row.username:<24} {row.role:<8} {state:<22} {two_fa:<7} {last}")
 
 
 def _change(username: str, action: str, change, details: dict | None = None) -> None:
@@ -123,3 +126,30 @@ def enable(username: str) -> None:
         lambda session, target: users.set_disabled(session=session, user=target, disabled=False),
     )
     click.echo(f"{username} enabled")
+
+
+@user.command("unlock")
+@click.argument("username")
+def unlock(username: str) -> None:
+    """End USERNAME's lockout (after 5 wrong passwords or codes) now."""
+    _change(
+        username,
+        "user.unlock",
+        lambda session, target: lockout.unlock(session=session, user=target),
+    )
+    click.echo(f"{username} unlocked")
+
+
+@user.command("reset-2fa")
+@click.argument("username")
+def reset_2fa(username: str) -> None:
+    """Remove USERNAME's two-factor and backup codes and end their sessions.
+
+    For a lost phone: the user sets up two-factor again at the next sign-in.
+    """
+    _change(
+        username,
+        "2fa.reset",
+        lambda session, target: users.reset_two_factor(session=session, user=target),
+    )
+    click.echo(f"{username}: two-factor removed; they set it up again at their next sign-in")

@@ -1,0 +1,169 @@
+"""Audit log (admin): every sign-in, refusal, 2FA change, user change and control command,
+newest first, with filters; Export CSV downloads what the filters select."""
+
+import json
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, dcc, html
+
+from botdesk.app.components import format_time
+from botdesk.app.context import desk_db
+from botdesk.app.roles import guarded_callback, restricted_layout
+from botdesk.db import audit
+from botdesk.db.audit import OUTCOMES, AuditFilter, BadFilter
+from botdesk.db.models import AuditLog, Role
+
+dash.register_page(
+    __name__,
+    path="/audit",
+    name="Audit log",
+    title="Audit log · botdesk",
+    role=Role.ADMIN,
+    order=92,
+)
+
+SHOWN = 200
+ANY = "any"
+EXPORT = "/export/audit_log.csv"
+OUTCOME_COLORS = {"ok": "success", "refused": "danger", "failed": "warning"}
+
+
+def details_text(row: AuditLog) -> str:
+    if not row.details:
+        return ""
+    values = json.loads(row.details)
+    return ", ".join(f"{key}={value}" for key, value in values.items() if value is not None)
+
+
+def audit_table(rows: list[AuditLog]) -> dbc.Table:
+    header = ("when (UTC)", "who", "action", "target", "outcome", "why", "from", "details")
+    body = [
+        html.Tr(
+            [
+                html.Td(format_time(row.at).removesuffix(" UTC"), className="text-nowrap"),
+                html.Td(row.actor),
+                html.Td(html.Code(row.action)),
+                html.Td(row.target or ""),
+                html.Td(dbc.Badge(row.outcome, color=OUTCOME_COLORS.get(row.outcome, "info"))),
+                html.Td(row.reason or ""),
+                html.Td(row.ip or ""),
+                html.Td(details_text(row), className="small text-secondary"),
+            ]
+        )
+        for row in rows
+    ]
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)],
+        size="sm",
+        hover=True,
+        responsive=True,
+        className="mb-0 audit-table",
+    )
+
+
+def filter_bar() -> dbc.Row:
+    with desk_db().reading() as db_session:
+        actors = audit.distinct_values(session=db_session, column="actor")
+        actions = audit.distinct_values(session=db_session, column="action")
+
+    def labelled(label, control, width):
+        return dbc.Col([dbc.Label(label, className="small mb-1"), control], md=width)
+
+    return dbc.Row(
+        [
+            labelled(
+                "Who",
+                html.Div(
+                    [
+                        dbc.Input(id="audit-actor", list="audit-actors", placeholder="anyone"),
+                        html.Datalist([html.Option(value=a) for a in actors], id="audit-actors"),
+                    ]
+                ),
+                3,
+            ),
+            labelled(
+                "Action",
+                dbc.Select(
+                    id="audit-action",
+                    options=[{"label": "any action", "value": ANY}]
+                    + [{"label": a, "value": a} for a in actions],
+                    value=ANY,
+                ),
+                3,
+            ),
+            labelled(
+                "Outcome",
+                dbc.Select(
+                    id="audit-outcome",
+                    options=[{"label": "any", "value": ANY}]
+                    + [{"label": o, "value": o} for o in OUTCOMES],
+                    value=ANY,
+                ),
+                2,
+            ),
+            labelled("From (UTC)", dbc.Input(id="audit-from", type="date"), 2),
+            labelled("To (UTC)", dbc.Input(id="audit-to", type="date"), 2),
+        ],
+        className="g-2 mb-3",
+    )
+
+
+@restricted_layout(Role.ADMIN)
+def layout(**_query):
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H1("Audit log", className="h3 my-3")),
+                    dbc.Col(
+                        dbc.Button(
+                            "Export CSV",
+                            id="audit-export",
+                            href=EXPORT,
+                            external_link=True,
+                            color="light",
+                            outline=True,
+                        ),
+                        width="auto",
+                        className="align-self-center",
+                    ),
+                ]
+            ),
+            filter_bar(),
+            html.Div(id="audit-summary", className="small text-secondary mb-2"),
+            dbc.Card(dbc.CardBody(id="audit-rows"), className="mb-3"),
+            dcc.Interval(id="audit-tick", interval=5000),
+        ]
+    )
+
+
+@guarded_callback(
+    Output("audit-rows", "children"),
+    Output("audit-summary", "children"),
+    Output("audit-export", "href"),
+    Input("audit-actor", "value"),
+    Input("audit-action", "value"),
+    Input("audit-outcome", "value"),
+    Input("audit-from", "value"),
+    Input("audit-to", "value"),
+    Input("audit-tick", "n_intervals"),
+    role=Role.ADMIN,
+)
+def show(actor, action, outcome, since, until, _ticks):
+    chosen = {"actor": actor, "action": action, "outcome": outcome, "from": since, "to": until}
+    try:
+        filters = AuditFilter.from_query(
+            {key: "" if value in (None, ANY) else value for key, value in chosen.items()}
+        )
+    except BadFilter as error:
+        return dbc.Alert(str(error), color="danger", className="mb-0"), "", dash.no_update
+    with desk_db().reading() as db_session:
+        rows = audit.search(session=db_session, filters=filters, limit=SHOWN)
+        total = audit.count(session=db_session, filters=filters)
+    summary = f"{total} matching entries"
+    if total > len(rows):
+        summary += f"; the newest {len(rows)} are shown, Export CSV has them all"
+    href = f"{EXPORT}?{filters.query_string()}" if filters.query_string() else EXPORT
+    body = audit_table(rows) if rows else html.P("Nothing matches.", className="mb-0")
+    return body, summary, href
