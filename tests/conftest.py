@@ -53,6 +53,14 @@ def database_url(request, tmp_path) -> str:
     return _fresh_url(request, request.param, tmp_path)
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def module_database_url(request, tmp_path_factory) -> str:
+    """Like database_url, shared by the tests of one module (e.g. behind one desk process)."""
+    return _fresh_url(request, request.param, tmp_path_factory.mktemp("db"))
+
+
 @pytest.fixture
 def sqlite_url(request, tmp_path) -> str:
     """For what only SQLite has (the file lock, the one-engine rule, WAL)."""

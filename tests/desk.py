@@ -6,14 +6,19 @@ the page as a person would, and remembers it in TOTP_SECRETS).
 """
 
 import html
+import json
 import re
 import time
+from pathlib import Path
 
 import pyotp
 import requests
 
 from botdesk.app.twofactor import STEP_SECONDS, current_step
+from botdesk.db.session import Database
+from tests.conftest import make_env
 from tests.factories import TOTP_SECRETS
+from tests.processes import start_web
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ENROL_SECRET = re.compile(r'id="enrol-secret">([A-Z2-7 ]+)<')
@@ -97,3 +102,64 @@ def dash_call(
         "state": state or [],
     }
     return client.post(f"{base}/_dash-update-component", json=body, timeout=30)
+
+
+class RunningDesk:
+    """A real `botdesk web` on its own database, shared by the tests of one module."""
+
+    def __init__(self, database_url: str, folder: Path, workers: int = 1, **env_extra: str):
+        self.env = make_env(database_url, folder, **env_extra)
+        self.db = Database(database_url)
+        self.log = folder / "web.log"
+        self.web, self.base = start_web(self.env, self.log, workers=workers)
+
+    def stop(self) -> None:
+        self.web.stop()
+        self.db.dispose()
+
+
+def dependencies(client: requests.Session, base: str) -> list[dict]:
+    """Every callback the desk registered, as its /_dash-dependencies lists them."""
+    response = client.get(f"{base}/_dash-dependencies", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def first_output(output: str) -> str:
+    """`a.children` for both `a.children` and `..a.children...b.value..`: names one callback."""
+    return output.strip(".").split("...")[0]
+
+
+def _wire(items: list[dict], values: dict, default) -> list:
+    wired = []
+    for item in items:
+        key = f"{item['id']}.{item['property']}"
+        value = values.get(key, default)
+        if item["id"].startswith("{"):  # pattern-matching id
+            pattern = json.loads(item["id"])
+            if any(v in (["ALL"], ["ALLSMALLER"]) for v in pattern.values()):
+                wired.append([])  # no component matches: an empty list, as the renderer sends
+                continue
+            concrete = {k: (0 if v == ["MATCH"] else v) for k, v in pattern.items()}
+            wired.append({"id": concrete, "property": item["property"], "value": value})
+        else:
+            wired.append({"id": item["id"], "property": item["property"], "value": value})
+    return wired
+
+
+def call_registered(
+    client: requests.Session,
+    base: str,
+    dependency: dict,
+    values: dict | None = None,
+    default=None,
+    changed: list[str] | None = None,
+) -> requests.Response:
+    """POST one registered callback by hand, with `values` ({"id.prop": value}) for its
+    inputs and states and `default` for the rest; `changed` defaults to every input."""
+    values = values or {}
+    inputs = _wire(dependency["inputs"], values, default)
+    if changed is None:
+        changed = [f"{item['id']}.{item['property']}" for item in dependency["inputs"]]
+    state = _wire(dependency["state"], values, default)
+    return dash_call(client, base, dependency["output"], inputs, changed=changed, state=state)
