@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pyotp
 import requests
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from botdesk.app.twofactor import STEP_SECONDS, current_step
 from botdesk.db.session import Database
 from tests.conftest import make_env
 from tests.factories import TOTP_SECRETS
+from tests.keys import TEST_SECRET_KEY
 from tests.processes import start_web
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -163,3 +166,28 @@ def call_registered(
         changed = [f"{item['id']}.{item['property']}" for item in dependency["inputs"]]
     state = _wire(dependency["state"], values, default)
     return dash_call(client, base, dependency["output"], inputs, changed=changed, state=state)
+
+
+SESSION_COOKIE = "botdesk_session"
+
+
+def _cookie_serializer():
+    """Flask's own signing of the session cookie, with the key the test desk runs with."""
+    signer = Flask("tests.cookies")
+    signer.secret_key = TEST_SECRET_KEY
+    return SecureCookieSessionInterface().get_signing_serializer(signer)
+
+
+def read_session(client: requests.Session) -> dict:
+    """What the desk keeps in this client's signed session cookie."""
+    return _cookie_serializer().loads(client.cookies[SESSION_COOKIE])
+
+
+def write_session(client: requests.Session, data: dict) -> None:
+    """Replace the client's session cookie with `data`, signed as the desk signs it (e.g.
+    to present a session that is 31 minutes old without waiting 31 minutes)."""
+    for cookie in client.cookies:
+        if cookie.name == SESSION_COOKIE:
+            cookie.value = _cookie_serializer().dumps(data)
+            return
+    raise KeyError("this client has no desk session cookie")

@@ -109,7 +109,12 @@ def begin_pending(user: User | DeskUser, next_path: str = "/") -> None:
         "ver": user.session_version,
         "at": time.time(),
         "next": next_path,
+        "enrol": not user.totp_enabled,  # no 2FA yet: the second step is enrolment
     }
+
+
+def second_step_url(pending: dict) -> str:
+    return url_for("second_factor.enrol" if pending.get("enrol") else "second_factor.code")
 
 
 def pending_sign_in() -> dict | None:
@@ -160,12 +165,9 @@ def login():
     if user is None:
         flash(refusal, "error")
         return render_template("login.html", form=form, next=next_path), status
-    if user.totp_enabled:
+    if user.totp_enabled or desk_settings().REQUIRE_2FA:
         begin_pending(user, next_path)
-        return redirect(url_for("second_factor.code"))
-    if desk_settings().REQUIRE_2FA:
-        begin_pending(user, next_path)
-        return redirect(url_for("second_factor.enrol"))
+        return redirect(second_step_url(session["pending"]))
     with desk_db().writing() as db_session:
         user = complete_sign_in(db_session, user.id, second_factor=None)
     start_session(user)

@@ -52,6 +52,8 @@ def code():
     pending = pending_sign_in()
     if pending is None:
         return redirect(url_for("auth.login"))
+    if pending.get("enrol"):
+        return redirect(url_for("second_factor.enrol"))
     form = CodeForm()
     if request.method == "GET":
         return render_template("code.html", form=form)

@@ -14,7 +14,7 @@ import dash
 from flask import flash, jsonify, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from botdesk.app.auth import begin_pending, pending_sign_in, session_expired
+from botdesk.app.auth import begin_pending, pending_sign_in, second_step_url, session_expired
 from botdesk.app.context import desk_settings
 from botdesk.app.roles import gate_dash_callback
 
@@ -52,8 +52,8 @@ def _refuse_anonymous(path: str, message: str | None = None):
         return jsonify(error={"code": "unauthenticated", "message": message or "sign in"}), 401
     if message:
         flash(message, "warning")
-    if pending_sign_in():
-        return redirect(url_for("second_factor.code"))
+    if pending := pending_sign_in():
+        return redirect(second_step_url(pending))
     return redirect(url_for("auth.login", next=_next_path()))
 
 
