@@ -191,3 +191,16 @@ def write_session(client: requests.Session, data: dict) -> None:
             cookie.value = _cookie_serializer().dumps(data)
             return
     raise KeyError("this client has no desk session cookie")
+
+
+def click(
+    client: requests.Session, base: str, button: str, values: dict | None = None
+) -> requests.Response:
+    """Press a button as the browser would: POST the callback it triggers, with `values`
+    ({"field-id.value": ...}) for the form fields the callback reads."""
+    trigger = f"{button}.n_clicks"
+    for dependency in dependencies(client, base):
+        if any(f"{item['id']}.{item['property']}" == trigger for item in dependency["inputs"]):
+            wired = {**(values or {}), trigger: 1}
+            return call_registered(client, base, dependency, wired, changed=[trigger])
+    raise KeyError(f"no callback is triggered by {trigger}")

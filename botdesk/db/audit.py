@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import distinct
 from sqlmodel import Session, col, func, select
 
 from botdesk.db.models import AuditLog
@@ -127,4 +126,4 @@ def count(*, session: Session, filters: AuditFilter) -> int:
 def distinct_values(*, session: Session, column: str) -> list[str]:
     """Every value of `actor` or `action` seen, for the filter menus."""
     field = {"actor": AuditLog.actor, "action": AuditLog.action}[column]
-    return list(session.exec(select(distinct(field)).order_by(field)))
+    return list(session.exec(select(field).distinct().order_by(field)))
