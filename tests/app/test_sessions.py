@@ -1,0 +1,178 @@
+"""Sessions on a real desk: cookie flags, idle timeout and absolute lifetime (presented as
+aged cookies signed with the test key: real requests, no waiting), background polls that
+do not count as activity, sign-out, and every way a session is revoked."""
+
+import time
+
+import pytest
+import requests
+from sqlmodel import select
+
+from botdesk.db.models import AuditLog
+from tests.desk import RunningDesk, click, dash_call, login, read_session, write_session
+from tests.factories import PASSWORD, make_user
+from tests.processes import start_web
+
+pytestmark = pytest.mark.integration
+
+POLL = [{"id": "shell-tick", "property": "n_intervals", "value": 7}]
+NEW_PASSWORD = "a brand new passphrase"
+
+
+@pytest.fixture(scope="module")
+def desk(module_database_url, tmp_path_factory):
+    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("sessions"))
+    make_user(running.db, role="admin", username="root-admin")
+    running.admin, _ = login(running.base, "root-admin", PASSWORD)
+    yield running
+    running.stop()
+
+
+def signed_in(client: requests.Session, base: str) -> bool:
+    return client.get(f"{base}/_dash-layout").status_code == 200
+
+
+def age_session(client: requests.Session, **seconds_ago: float) -> None:
+    data = read_session(client)
+    for key, ago in seconds_ago.items():
+        data[key] = time.time() - ago
+    write_session(client, data)
+
+
+def test_cookie_is_http_only_and_same_site_lax(desk):
+    make_user(desk.db, username="una")
+    _, response = login(desk.base, "una", PASSWORD)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+
+
+def test_the_cookie_is_secure_when_the_desk_is_served_over_https(desk, tmp_path):
+    env = {**desk.env, "BOTDESK_SECURE_COOKIES": "true"}
+    web, base = start_web(env, tmp_path / "secure-web.log")
+    try:
+        response = requests.get(f"{base}/login")
+        assert "; secure" in response.headers["set-cookie"].lower()
+    finally:
+        web.stop()
+
+
+def test_an_idle_session_ends_after_the_idle_minutes(desk):
+    make_user(desk.db, username="vic")
+    client, _ = login(desk.base, "vic", PASSWORD)
+    age_session(client, seen_at=29 * 60)
+    assert signed_in(client, desk.base)  # 29 minutes idle: still in (and now active again)
+    age_session(client, seen_at=31 * 60)
+    page = client.get(f"{desk.base}/", allow_redirects=False)
+    assert page.status_code == 302 and page.headers["location"].startswith("/login?next=/")
+    assert "ended after a period of inactivity" in client.get(f"{desk.base}/login").text
+    assert not signed_in(client, desk.base)
+
+
+def test_background_polls_do_not_keep_a_session_alive(desk):
+    make_user(desk.db, username="wes")
+    client, _ = login(desk.base, "wes", PASSWORD)
+    age_session(client, seen_at=20 * 60)
+    idle_since = read_session(client)["seen_at"]
+    assert dash_call(client, desk.base, "shell-status.children", POLL).status_code == 200
+    assert read_session(client)["seen_at"] == idle_since
+    age_session(client, seen_at=31 * 60)
+    assert dash_call(client, desk.base, "shell-status.children", POLL).status_code == 401
+
+
+def test_a_click_counts_as_activity(desk):
+    make_user(desk.db, username="xia")
+    client, _ = login(desk.base, "xia", PASSWORD)
+    age_session(client, seen_at=20 * 60)
+    clicked = dash_call(
+        client, desk.base, "shell-status.children", POLL, changed=["account-2fa-start.n_clicks"]
+    )
+    assert clicked.status_code == 200
+    assert time.time() - read_session(client)["seen_at"] < 60
+
+
+def test_a_session_ends_at_its_absolute_lifetime_even_when_active(desk):
+    make_user(desk.db, username="yan")
+    client, _ = login(desk.base, "yan", PASSWORD)
+    age_session(client, login_at=12 * 3600 + 60, seen_at=1)
+    assert client.get(f"{desk.base}/", allow_redirects=False).status_code == 302
+    assert "maximum lifetime" in client.get(f"{desk.base}/login").text
+
+
+def test_sign_out_ends_the_session_and_is_audited(desk):
+    make_user(desk.db, username="zed")
+    client, _ = login(desk.base, "zed", PASSWORD)
+    client.get(f"{desk.base}/logout")
+    assert not signed_in(client, desk.base)
+    with desk.db.reading() as session:
+        row = session.exec(select(AuditLog).where(AuditLog.action == "logout")).one()
+    assert row.actor == "zed"
+
+
+def change_password(client, base, current, new, confirm=None):
+    return click(
+        client,
+        base,
+        "account-password-save",
+        {
+            "account-password-current.value": current,
+            "account-password-new.value": new,
+            "account-password-confirm.value": confirm if confirm is not None else new,
+        },
+    )
+
+
+def test_a_password_change_ends_the_other_sessions_only(desk):
+    make_user(desk.db, username="abe")
+    here, _ = login(desk.base, "abe", PASSWORD)
+    elsewhere, _ = login(desk.base, "abe", PASSWORD)
+    response = change_password(here, desk.base, PASSWORD, NEW_PASSWORD)
+    assert "Password changed" in response.text
+    assert signed_in(here, desk.base)
+    assert not signed_in(elsewhere, desk.base)
+    _, old = login(desk.base, "abe", PASSWORD)
+    assert old.status_code == 401
+    _, new = login(desk.base, "abe", NEW_PASSWORD)
+    assert new.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("name", "current", "new", "confirm", "message"),
+    [
+        ("bea1", "wrong password!", NEW_PASSWORD, NEW_PASSWORD, "Wrong current password."),
+        ("bea2", PASSWORD, "short", "short", "The new password must be at least 12 characters"),
+        ("bea3", PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "x", "repetition differ"),
+        ("bea4", PASSWORD, PASSWORD, PASSWORD, "must differ from the current one"),
+        ("bea5", "", NEW_PASSWORD, NEW_PASSWORD, "Fill in all three fields"),
+    ],
+)
+def test_a_refused_password_change_changes_nothing(desk, name, current, new, confirm, message):
+    make_user(desk.db, username=name)
+    client, _ = login(desk.base, name, PASSWORD)
+    response = change_password(client, desk.base, current, new, confirm)
+    assert message in response.text
+    assert signed_in(client, desk.base)
+    _, again = login(desk.base, name, PASSWORD)
+    assert again.headers["location"] == "/"
+
+
+def test_an_admin_ends_a_users_sessions(desk):
+    make_user(desk.db, username="cal")
+    client, _ = login(desk.base, "cal", PASSWORD)
+    response = click(desk.admin, desk.base, "users-revoke", {"users-target.value": "cal"})
+    assert "Done: sign out cal" in response.text
+    assert not signed_in(client, desk.base)
+    again, _ = login(desk.base, "cal", PASSWORD)
+    assert signed_in(again, desk.base)
+
+
+def test_a_role_change_ends_the_sessions_at_once(desk):
+    make_user(desk.db, username="dee", role="trader")
+    client, _ = login(desk.base, "dee", PASSWORD)
+    response = click(
+        desk.admin,
+        desk.base,
+        "users-set-role",
+        {"users-target.value": "dee", "users-role.value": "viewer"},
+    )
+    assert "dee is now viewer" in response.text
+    assert not signed_in(client, desk.base)
