@@ -1,0 +1,49 @@
+"""Flask-Limiter on sign-in, on a real desk with low limits: per username and per IP,
+passwords and codes counted together."""
+
+import pytest
+import requests
+
+from tests.desk import RunningDesk, csrf_token, submit_code
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def desk(database_url, tmp_path):
+    running = RunningDesk(
+        database_url,
+        tmp_path,
+        BOTDESK_LOGIN_RATE_LIMIT_USER="3/minute",
+        BOTDESK_LOGIN_RATE_LIMIT_IP="5/minute",
+    )
+    yield running
+    running.stop()
+
+
+def attempt(client: requests.Session, base: str, username: str, password: str):
+    token = csrf_token(client, base)
+    data = {"csrf_token": token, "username": username, "password": password}
+    return client.post(f"{base}/login", data=data, allow_redirects=False)
+
+
+def test_sign_in_attempts_are_limited_per_username_and_per_ip(desk):
+    make_user(desk.db, username="rob")
+    client = requests.Session()
+    assert attempt(client, desk.base, "rob", "wrong one").status_code == 401
+    assert attempt(client, desk.base, "rob", "wrong two").status_code == 401
+    assert attempt(client, desk.base, "rob", PASSWORD).headers["location"] == "/login/2fa"
+    # the code step counts for the same username: its budget of 3 is spent
+    limited = submit_code(client, desk.base, "/login/2fa", "123456")
+    assert limited.status_code == 429
+    assert "Too many sign-in attempts" in limited.text
+    assert attempt(requests.Session(), desk.base, "ROB ", PASSWORD).status_code == 429
+
+    # other usernames from the same address: the IP's budget of 5, 3 spent by rob's
+    # admitted attempts (a request refused by the first limit is not counted again)
+    assert attempt(requests.Session(), desk.base, "someone", "x").status_code == 401
+    assert attempt(requests.Session(), desk.base, "another", "x").status_code == 401
+    assert attempt(requests.Session(), desk.base, "a-third", "x").status_code == 429
+    # pages and the GET of the forms are not limited
+    assert requests.get(f"{desk.base}/login").status_code == 200
