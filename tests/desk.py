@@ -60,9 +60,10 @@ def enrolment_secret(client: requests.Session, base: str) -> str:
     return ENROL_SECRET.search(html.unescape(page)).group(1).replace(" ", "")
 
 
-def login(base: str, username: str, password: str) -> tuple[requests.Session, requests.Response]:
-    """Sign in through /login and the second step; returns the client and the last response
-    (302 to the page on success; 200 with the backup codes after an enrolment)."""
+def password_step(
+    base: str, username: str, password: str
+) -> tuple[requests.Session, requests.Response]:
+    """Only the first step of sign-in: the password form, from a new client."""
     client = requests.Session()
     response = client.post(
         f"{base}/login",
@@ -70,6 +71,13 @@ def login(base: str, username: str, password: str) -> tuple[requests.Session, re
         allow_redirects=False,
         timeout=30,
     )
+    return client, response
+
+
+def login(base: str, username: str, password: str) -> tuple[requests.Session, requests.Response]:
+    """Sign in through /login and the second step; returns the client and the last response
+    (302 to the page on success; 200 with the backup codes after an enrolment)."""
+    client, response = password_step(base, username, password)
     location = response.headers.get("location", "") if response.status_code == 302 else ""
     name = username.strip().lower()
     if location.endswith("/login/2fa"):

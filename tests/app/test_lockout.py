@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from botdesk.db.models import AuditLog, User
 from botdesk.db.types import utcnow
-from tests.desk import RunningDesk, click, csrf_token, login, submit_code
+from tests.desk import RunningDesk, click, csrf_token, login, password_step, submit_code
 from tests.factories import PASSWORD, make_user
 from tests.processes import run_cli, start_web
 
@@ -26,10 +26,8 @@ def desk(module_database_url, tmp_path_factory):
 
 
 def attempt(base: str, username: str, password: str) -> requests.Response:
-    client = requests.Session()  # a new connection each time, as separate attackers would
-    token = csrf_token(client, base)
-    data = {"csrf_token": token, "username": username, "password": password}
-    return client.post(f"{base}/login", data=data, allow_redirects=False)
+    """One password attempt from a new client, as separate attackers would make them."""
+    return password_step(base, username, password)[1]
 
 
 def user_row(db, username: str) -> User:

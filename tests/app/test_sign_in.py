@@ -17,10 +17,10 @@ from botdesk.db.models import AuditLog, BackupCode, User
 from tests.desk import (
     CSRF,
     RunningDesk,
-    csrf_token,
     dash_call,
     fresh_code,
     login,
+    password_step,
     read_session,
     submit_code,
     write_session,
@@ -39,17 +39,6 @@ def desk(module_database_url, tmp_path_factory):
     running.stop()
 
 
-def password_step(base: str, username: str, password: str = PASSWORD):
-    client = requests.Session()
-    token = csrf_token(client, base)
-    response = client.post(
-        f"{base}/login",
-        data={"csrf_token": token, "username": username, "password": password},
-        allow_redirects=False,
-    )
-    return client, response
-
-
 def user_row(db, username: str) -> User:
     with db.reading() as session:
         return session.exec(select(User).where(User.username == username)).one()
@@ -63,7 +52,7 @@ def audit_rows(db, username: str) -> list[AuditLog]:
 
 def test_a_password_alone_opens_nothing_but_the_code_step(desk):
     make_user(desk.db, username="amy")
-    client, response = password_step(desk.base, "amy")
+    client, response = password_step(desk.base, "amy", PASSWORD)
     assert (response.status_code, response.headers["location"]) == (302, "/login/2fa")
     for path in ("/", "/users", "/account"):
         page = client.get(desk.base + path, allow_redirects=False)
@@ -84,10 +73,10 @@ def test_a_code_from_a_step_already_used_is_refused(desk):
     make_user(desk.db, username="ben")
     secret = TOTP_SECRETS["ben"]
     code = fresh_code(secret)
-    first, _ = password_step(desk.base, "ben")
+    first, _ = password_step(desk.base, "ben", PASSWORD)
     assert submit_code(first, desk.base, "/login/2fa", code).status_code == 302
 
-    second, _ = password_step(desk.base, "ben")
+    second, _ = password_step(desk.base, "ben", PASSWORD)
     replay = submit_code(second, desk.base, "/login/2fa", code)
     assert replay.status_code == 401
     assert "already used" in replay.text
@@ -106,7 +95,7 @@ def test_a_code_from_a_step_already_used_is_refused(desk):
 
 def test_wrong_codes_are_refused_and_counted(desk):
     make_user(desk.db, username="cat")
-    client, _ = password_step(desk.base, "cat")
+    client, _ = password_step(desk.base, "cat", PASSWORD)
     for wrong in ("000000", "12345", "not a code", "abcde-fghjk"):
         response = submit_code(client, desk.base, "/login/2fa", wrong)
         assert response.status_code == 401, wrong
@@ -119,10 +108,10 @@ def test_backup_codes_sign_in_once_each(desk):
     user = make_user(desk.db, username="dan")
     with desk.db.writing() as session:
         codes = twofactor.new_backup_codes(session=session, user=session.get(User, user.id))
-    client, _ = password_step(desk.base, "dan")
+    client, _ = password_step(desk.base, "dan", PASSWORD)
     spoken = codes[3].upper().replace("-", " ")  # read aloud or retyped: still the same code
     assert submit_code(client, desk.base, "/login/2fa", spoken).status_code == 302
-    again, _ = password_step(desk.base, "dan")
+    again, _ = password_step(desk.base, "dan", PASSWORD)
     assert submit_code(again, desk.base, "/login/2fa", codes[3]).status_code == 401
     assert submit_code(again, desk.base, "/login/2fa", codes[4]).status_code == 302
     with desk.db.reading() as session:
@@ -134,7 +123,7 @@ def test_backup_codes_sign_in_once_each(desk):
 
 def test_the_pending_sign_in_ends_after_5_minutes(desk):
     make_user(desk.db, username="eve")
-    client, _ = password_step(desk.base, "eve")
+    client, _ = password_step(desk.base, "eve", PASSWORD)
     pending = read_session(client)
     pending["pending"]["at"] = time.time() - 301  # as if the password was 5 minutes ago
     write_session(client, pending)
@@ -154,7 +143,7 @@ def test_the_pending_sign_in_ends_after_5_minutes(desk):
 
 def test_a_user_without_2fa_enrols_before_any_page(desk):
     make_user(desk.db, username="fay", totp=False)
-    client, response = password_step(desk.base, "fay")
+    client, response = password_step(desk.base, "fay", PASSWORD)
     assert response.headers["location"] == "/login/enrol"
     home = client.get(f"{desk.base}/", allow_redirects=True)
     assert home.url.endswith("/login/enrol")
@@ -208,7 +197,7 @@ def test_the_password_form_needs_its_csrf_token(desk):
 def test_the_code_forms_need_their_csrf_token(desk, path, with_2fa):
     username = "kim" if with_2fa else "lou"
     make_user(desk.db, username=username, totp=with_2fa)
-    client, _ = password_step(desk.base, username)
+    client, _ = password_step(desk.base, username, PASSWORD)
     page = client.get(desk.base + path).text
     secret = TOTP_SECRETS.get(username) if with_2fa else None
     if secret is None:
@@ -247,7 +236,7 @@ def test_an_old_argon2_hash_is_replaced_at_sign_in(desk):
 def test_the_next_step_is_accepted_for_clock_drift_but_no_further(desk):
     make_user(desk.db, username="joe")
     secret = TOTP_SECRETS["joe"]
-    client, _ = password_step(desk.base, "joe")
+    client, _ = password_step(desk.base, "joe", PASSWORD)
     far = pyotp.TOTP(secret).at((current_step() + 3) * STEP_SECONDS)
     assert submit_code(client, desk.base, "/login/2fa", far).status_code == 401
     ahead = pyotp.TOTP(secret).at((current_step() + 1) * STEP_SECONDS)

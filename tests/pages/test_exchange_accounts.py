@@ -1,0 +1,93 @@
+"""The exchange accounts page on a real desk: credentials go in encrypted, come back only as
+the key's last four characters; live accounts need an explicit confirmation."""
+
+import pytest
+from sqlmodel import select
+
+from botdesk.db import exchange_accounts
+from botdesk.db.models import AuditLog, ExchangeAccount
+from tests.desk import RunningDesk, click, login
+from tests.factories import PASSWORD, TEST_SETTINGS, make_bot, make_user
+
+pytestmark = pytest.mark.integration
+
+KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+
+
+@pytest.fixture(scope="module")
+def desk(module_database_url, tmp_path_factory):
+    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("exchange"))
+    make_user(running.db, role="admin", username="ops")
+    running.admin, _ = login(running.base, "ops", PASSWORD)
+    yield running
+    running.stop()
+
+
+def add(desk, name, environment="testnet", key=KEY, secret=SECRET, confirmed=False):
+    values = {
+        "exchange-name.value": name,
+        "exchange-environment.value": environment,
+        "exchange-api-key.value": key,
+        "exchange-api-secret.value": secret,
+        "exchange-live-confirm.value": confirmed,
+    }
+    return click(desk.admin, desk.base, "exchange-create", values)
+
+
+def accounts(db) -> dict[str, ExchangeAccount]:
+    with db.reading() as session:
+        return {a.name: a for a in exchange_accounts.all_accounts(session=session)}
+
+
+def test_adding_a_testnet_account_shows_only_the_last_four(desk):
+    response = add(desk, "spot-testnet")
+    body = response.json()["response"]
+    assert body["exchange-api-secret"]["value"] == "" and body["exchange-api-key"]["value"] == ""
+    assert KEY not in response.text and SECRET not in response.text
+    assert "\\u2026Eh8A" in response.text and "testnet" in response.text
+    stored = accounts(desk.db)["spot-testnet"]
+    assert exchange_accounts.credentials(stored, TEST_SETTINGS) == (KEY, SECRET)
+    with desk.db.reading() as session:
+        row = session.exec(
+            select(AuditLog).where(AuditLog.action == "exchange_account.create")
+        ).one()
+    assert (row.actor, row.target) == ("ops", "exchange_account:spot-testnet")
+    assert SECRET not in (row.details or "") and KEY not in (row.details or "")
+
+
+def test_a_live_account_needs_the_real_money_confirmation(desk):
+    refused = add(desk, "binance-live", "live")
+    assert "tick the box to confirm" in refused.text
+    assert "binance-live" not in accounts(desk.db)
+    added = add(desk, "binance-live", "live", confirmed=True)
+    assert "LIVE \\u00b7 real money" in added.text
+    assert accounts(desk.db)["binance-live"].environment == "live"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": ""}, "the name is required"),
+        ({"name": "x", "secret": ""}, "the API secret is required"),
+        ({"name": "x", "key": "has spaces in it and is long"}, "does not look like"),
+    ],
+)
+def test_bad_credentials_are_refused_and_nothing_is_stored(desk, fields, message):
+    before = set(accounts(desk.db))
+    response = add(desk, **fields)
+    assert message in response.text
+    assert set(accounts(desk.db)) == before
+    assert response.json()["response"]["exchange-api-secret"]["value"] == ""
+
+
+def test_deleting_an_account_no_bot_uses(desk):
+    add(desk, "to-delete")
+    add(desk, "in-use")
+    make_bot(desk.db, name="uses-it", exchange_account_id=accounts(desk.db)["in-use"].id)
+    target = {"exchange-target.value": accounts(desk.db)["in-use"].id}
+    refused = click(desk.admin, desk.base, "exchange-delete", target)
+    assert "used by bot(s) uses-it" in refused.text
+    target = {"exchange-target.value": accounts(desk.db)["to-delete"].id}
+    assert "Deleted to-delete" in click(desk.admin, desk.base, "exchange-delete", target).text
+    assert "to-delete" not in accounts(desk.db) and "in-use" in accounts(desk.db)

@@ -1,0 +1,141 @@
+"""The users page on a real desk, as an admin presses its buttons: each change made and
+audited, bad input refused with a reason, an admin's own account protected."""
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from botdesk.db.models import AuditLog, BackupCode, User
+from tests.desk import RunningDesk, click, login
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def desk(module_database_url, tmp_path_factory):
+    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("users"))
+    make_user(running.db, role="admin", username="chief")
+    running.admin, _ = login(running.base, "chief", PASSWORD)
+    yield running
+    running.stop()
+
+
+def user_row(db, username: str) -> User | None:
+    with db.reading() as session:
+        return session.exec(select(User).where(User.username == username)).first()
+
+
+def last_audit(db) -> AuditLog:
+    with db.reading() as session:
+        return session.exec(select(AuditLog).order_by(AuditLog.id.desc())).first()
+
+
+def add(desk, name: str, role: str = "viewer", password: str = ""):
+    return click(
+        desk.admin,
+        desk.base,
+        "users-create",
+        {
+            "users-new-name.value": name,
+            "users-new-role.value": role,
+            "users-new-password.value": password,
+        },
+    )
+
+
+def change(desk, button: str, target: str, role: str | None = None):
+    values = {"users-target.value": target, "users-role.value": role}
+    return click(desk.admin, desk.base, button, values)
+
+
+def test_an_admin_adds_a_user_who_then_signs_in_and_enrols(desk):
+    response = add(desk, "Trader.Tom", "trader")
+    password = re.search(r"Their password, shown once: (\S+?)\"", response.text).group(1)
+    assert "Added trader.tom (trader)" in response.text
+    row = user_row(desk.db, "trader.tom")
+    assert (row.role, row.totp_enabled, row.disabled) == ("trader", False, False)
+    assert password not in row.password_hash
+    audit = last_audit(desk.db)
+    assert (audit.actor, audit.action, audit.target) == ("chief", "user.create", "user:trader.tom")
+    _, enrolled = login(desk.base, "trader.tom", password)
+    assert "backup-codes" in enrolled.text
+    assert user_row(desk.db, "trader.tom").totp_enabled
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "password", "message"),
+    [
+        ("x", "viewer", "", "username must be 3 to 64 characters"),
+        ("fine-name", "superuser", "", "unknown role 'superuser'"),
+        ("fine-name", "viewer", "short", "The password must be at least 12 characters"),
+        ("chief", "viewer", "", "a user named 'chief' already exists"),
+    ],
+)
+def test_bad_new_users_are_refused_with_a_reason(desk, name, role, password, message):
+    with desk.db.reading() as session:
+        before = len(session.exec(select(User)).all())
+    response = add(desk, name, role, password)
+    assert message in response.text
+    with desk.db.reading() as session:
+        assert len(session.exec(select(User)).all()) == before
+
+
+def test_disable_and_enable(desk):
+    make_user(desk.db, username="dora")
+    client, _ = login(desk.base, "dora", PASSWORD)
+    assert "Done: disable dora" in change(desk, "users-disable", "dora").text
+    assert client.get(f"{desk.base}/_dash-layout").status_code == 401
+    _, refused = login(desk.base, "dora", PASSWORD)
+    assert refused.status_code == 401
+    assert "Done: enable dora" in change(desk, "users-enable", "dora").text
+    _, admitted = login(desk.base, "dora", PASSWORD)
+    assert admitted.headers["location"] == "/"
+    assert last_audit(desk.db).action == "login.ok"
+
+
+def test_reset_two_factor_sends_the_user_back_to_enrolment(desk):
+    make_user(desk.db, username="eli")
+    client, _ = login(desk.base, "eli", PASSWORD)
+    assert "Done: reset two-factor of eli" in change(desk, "users-reset-2fa", "eli").text
+    row = user_row(desk.db, "eli")
+    assert (row.totp_enabled, row.totp_secret_encrypted, row.totp_last_step) == (False, None, None)
+    with desk.db.reading() as session:
+        assert session.exec(select(BackupCode).where(BackupCode.user_id == row.id)).all() == []
+    assert client.get(f"{desk.base}/_dash-layout").status_code == 401
+    _, again = login(desk.base, "eli", PASSWORD)  # enrols a new authenticator
+    assert "backup-codes" in again.text
+    assert last_audit(desk.db).action == "login.ok"
+    with desk.db.reading() as session:
+        reset = session.exec(select(AuditLog).where(AuditLog.action == "2fa.reset")).one()
+    assert (reset.actor, reset.target) == ("chief", "user:eli")
+
+
+def test_set_role(desk):
+    make_user(desk.db, username="fin")
+    assert "fin is now trader" in change(desk, "users-set-role", "fin", "trader").text
+    assert user_row(desk.db, "fin").role == "trader"
+    assert "unknown role" in change(desk, "users-set-role", "fin", "king").text
+    assert user_row(desk.db, "fin").role == "trader"
+
+
+@pytest.mark.parametrize(
+    ("button", "verb"),
+    [
+        ("users-disable", "disable"),
+        ("users-set-role", "set the role"),
+        ("users-reset-2fa", "reset two-factor of"),
+        ("users-revoke", "sign out"),
+    ],
+)
+def test_an_admin_cannot_lock_themselves_out_here(desk, button, verb):
+    response = change(desk, button, "chief", "viewer")
+    assert f"You cannot {verb} your own account here" in response.text
+    row = user_row(desk.db, "chief")
+    assert (row.role, row.disabled, row.totp_enabled) == ("admin", False, True)
+    assert desk.admin.get(f"{desk.base}/_dash-layout").status_code == 200
+
+
+def test_no_user_chosen(desk):
+    assert "Choose a user first." in change(desk, "users-unlock", None).text
