@@ -119,6 +119,7 @@ class RunningDesk:
     """A real `botdesk web` on its own database, shared by the tests of one module."""
 
     def __init__(self, database_url: str, folder: Path, workers: int = 1, **env_extra: str):
+        folder.mkdir(parents=True, exist_ok=True)
         self.env = make_env(database_url, folder, **env_extra)
         self.db = Database(database_url)
         self.log = folder / "web.log"
