@@ -90,20 +90,15 @@ def login(base: str, username: str, password: str) -> tuple[requests.Session, re
     return client, response
 
 
-def dash_call(
-    client: requests.Session,
-    base: str,
-    output: str,
-    inputs: list[dict],
-    changed: list[str] | None = None,
-    state: list[dict] | None = None,
-):
-    """POST /_dash-update-component as the Dash renderer does (single or multi output)."""
+def dash_body(
+    output: str, inputs: list, changed: list[str] | None = None, state: list | None = None
+) -> dict:
+    """The JSON the Dash renderer POSTs to /_dash-update-component (single or multi output)."""
     outputs = [
         {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
         for part in output.strip(".").split("...")
     ]
-    body = {
+    return {
         "output": output,
         "outputs": outputs if output.startswith("..") else outputs[0],
         "inputs": inputs,
@@ -112,6 +107,18 @@ def dash_call(
         else [f"{item['id']}.{item['property']}" for item in inputs],
         "state": state or [],
     }
+
+
+def dash_call(
+    client: requests.Session,
+    base: str,
+    output: str,
+    inputs: list[dict],
+    changed: list[str] | None = None,
+    state: list[dict] | None = None,
+):
+    """POST /_dash-update-component as the Dash renderer does."""
+    body = dash_body(output, inputs, changed, state)
     return client.post(f"{base}/_dash-update-component", json=body, timeout=30)
 
 
@@ -159,6 +166,19 @@ def _wire(items: list[dict], values: dict, default) -> list:
     return wired
 
 
+def registered_body(
+    dependency: dict, values: dict | None = None, default=None, changed: list[str] | None = None
+) -> dict:
+    """The POST body for one registered callback, with `values` ({"id.prop": value}) for its
+    inputs and states and `default` for the rest; `changed` defaults to every input."""
+    values = values or {}
+    inputs = _wire(dependency["inputs"], values, default)
+    if changed is None:
+        changed = [f"{item['id']}.{item['property']}" for item in dependency["inputs"]]
+    state = _wire(dependency["state"], values, default)
+    return dash_body(dependency["output"], inputs, changed, state)
+
+
 def call_registered(
     client: requests.Session,
     base: str,
@@ -167,14 +187,9 @@ def call_registered(
     default=None,
     changed: list[str] | None = None,
 ) -> requests.Response:
-    """POST one registered callback by hand, with `values` ({"id.prop": value}) for its
-    inputs and states and `default` for the rest; `changed` defaults to every input."""
-    values = values or {}
-    inputs = _wire(dependency["inputs"], values, default)
-    if changed is None:
-        changed = [f"{item['id']}.{item['property']}" for item in dependency["inputs"]]
-    state = _wire(dependency["state"], values, default)
-    return dash_call(client, base, dependency["output"], inputs, changed=changed, state=state)
+    """POST one registered callback by hand (see registered_body)."""
+    body = registered_body(dependency, values, default, changed)
+    return client.post(f"{base}/_dash-update-component", json=body, timeout=30)
 
 
 SESSION_COOKIE = "botdesk_session"
