@@ -1,5 +1,6 @@
 """Lockout on a real desk: 5 wrong passwords or codes lock an account for 15 minutes, in the
-database (it survives a restart of the desk); an admin unlocks it (users page or CLI)."""
+database (it survives a restart of the desk); an admin unlocks it on the users page (the CLI
+is in tests/cli/test_user_security.py)."""
 
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ from botdesk.db.models import AuditLog, User
 from botdesk.db.types import utcnow
 from tests.desk import RunningDesk, click, csrf_token, login, password_step, submit_code
 from tests.factories import PASSWORD, make_user
-from tests.processes import run_cli, start_web
+from tests.processes import start_web
 
 pytestmark = pytest.mark.integration
 
@@ -123,16 +124,3 @@ def test_an_admin_unlocks_from_the_users_page(desk):
     with desk.db.reading() as session:
         unlock = session.exec(select(AuditLog).where(AuditLog.action == "user.unlock")).one()
     assert (unlock.actor, unlock.target) == ("boss", "user:quin")
-
-
-def test_an_admin_unlocks_with_the_cli(desk):
-    make_user(desk.db, username="ray")
-    for _ in range(5):
-        attempt(desk.base, "ray", "wrong password")
-    listing = run_cli(["user", "list"], desk.env)
-    assert "locked to" in next(line for line in listing.stdout.splitlines() if "ray" in line)
-    done = run_cli(["user", "unlock", "ray"], desk.env)
-    assert done.returncode == 0, done.stderr
-    assert "ray unlocked" in done.stdout
-    _, signed_in = login(desk.base, "ray", PASSWORD)
-    assert signed_in.headers["location"] == "/"

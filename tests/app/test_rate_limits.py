@@ -11,9 +11,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def desk(database_url, tmp_path):
+def desk(sqlite_url, tmp_path):
+    """SQLite only: the counts live in the limiter's storage, not in the database."""
     running = RunningDesk(
-        database_url,
+        sqlite_url,
         tmp_path,
         BOTDESK_LOGIN_RATE_LIMIT_USER="3/minute",
         BOTDESK_LOGIN_RATE_LIMIT_IP="5/minute",

@@ -3,12 +3,11 @@ password admitted; sessions that end; callbacks nobody registered refused."""
 
 import pytest
 import requests
-from sqlmodel import select
+from sqlmodel import col, select
 
 from botdesk.db.models import AuditLog, User
-from tests.desk import csrf_token, dash_call, fresh_code, login, submit_code
+from tests.desk import RunningDesk, csrf_token, dash_call, fresh_code, login, submit_code
 from tests.factories import PASSWORD, TOTP_SECRETS, make_user
-from tests.processes import start_web
 
 pytestmark = pytest.mark.integration
 
@@ -16,16 +15,28 @@ STATUS = "shell-status.children"
 TICK = [{"id": "shell-tick", "property": "n_intervals", "value": 1}]
 
 
+@pytest.fixture(scope="module")
+def running(module_database_url, tmp_path_factory):
+    """One desk for the module; each test uses its own users."""
+    desk = RunningDesk(module_database_url, tmp_path_factory.mktemp("wall"))
+    yield desk
+    desk.stop()
+
+
 @pytest.fixture
-def desk(botdesk_env, tmp_path):
-    web, base = start_web(botdesk_env, tmp_path / "web.log")
-    yield base
-    web.stop()
+def desk(running) -> str:
+    return running.base
 
 
-def _audit(db, action: str) -> list[AuditLog]:
+@pytest.fixture
+def db(running):
+    return running.db
+
+
+def _audit(db, action: str, actors: set[str]) -> list[AuditLog]:
+    query = select(AuditLog).where(AuditLog.action == action, col(AuditLog.actor).in_(actors))
     with db.reading() as session:
-        return list(session.exec(select(AuditLog).where(AuditLog.action == action)))
+        return list(session.exec(query.order_by(col(AuditLog.id))))
 
 
 def test_anonymous_requests_are_refused_everywhere_but_login_and_assets(desk):
@@ -50,7 +61,7 @@ def test_wrong_password_is_refused_and_audited(db, desk):
     assert client.get(f"{desk}/_dash-layout").status_code == 401
     _, unknown = login(desk, "nobody", "whatever")
     assert unknown.status_code == 401
-    failures = _audit(db, "login.failed")
+    failures = _audit(db, "login.failed", {"alice", "nobody"})
     assert {row.actor for row in failures} == {"alice", "nobody"}
     assert all(row.outcome == "refused" and row.ip == "127.0.0.1" for row in failures)
     assert failures[0].user_id == user.id
@@ -69,7 +80,7 @@ def test_right_password_is_admitted_to_pages_and_callbacks(db, desk):
     status = dash_call(client, desk, STATUS, TICK)
     assert status.status_code == 200
     assert "Engine not running" in status.text  # no engine in this test: said loudly
-    assert [row.actor for row in _audit(db, "login.ok")] == ["bob"]
+    assert [row.actor for row in _audit(db, "login.ok", {"bob"})] == ["bob"]
 
 
 def test_the_login_form_needs_its_csrf_token(db, desk):
@@ -115,6 +126,6 @@ def test_callbacks_not_registered_through_the_role_gate_are_refused(db, desk):
     client, _ = login(desk, "frank", PASSWORD)
     response = dash_call(client, desk, "made-up.children", TICK)
     assert response.status_code == 403
-    refusals = _audit(db, "access.refused")
+    refusals = _audit(db, "access.refused", {"frank"})
     assert refusals and refusals[-1].actor == "frank"
     assert "made-up.children" in refusals[-1].target

@@ -10,6 +10,8 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from botdesk.db.models import AuditLog, User
+from botdesk.db.session import Database
+from tests.conftest import make_env
 from tests.desk import first_output, registered_body
 from tests.processes import run_cli, start_web
 
@@ -65,14 +67,19 @@ def add_user(page, username: str, role: str, password: str) -> None:
     page.get_by_text(f"Added {username} ({role}).").wait_for()
 
 
-def test_admin_enrols_creates_a_viewer_and_a_trader_and_roles_hold(
-    db, botdesk_env, tmp_path, chromium
-):
-    init = run_cli(["init", "--no-demo"], botdesk_env)
+@pytest.fixture
+def env(sqlite_url, tmp_path):
+    """SQLite only: the role table test runs every role against both databases."""
+    return make_env(sqlite_url, tmp_path)
+
+
+def test_admin_enrols_creates_a_viewer_and_a_trader_and_roles_hold(env, tmp_path, chromium):
+    init = run_cli(["init", "--no-demo"], env)
     assert init.returncode == 0, init.stderr
     password = re.search(r"password: (\S+)", init.stdout).group(1)
     printed = re.search(r"secret=([A-Z2-7]+)", init.stdout).group(1)
-    web, base = start_web(botdesk_env, tmp_path / "web.log")
+    web, base = start_web(env, tmp_path / "web.log")
+    db = Database(env["BOTDESK_DATABASE_URL"])
     contexts = []
 
     def browser_tab():
@@ -144,3 +151,4 @@ def test_admin_enrols_creates_a_viewer_and_a_trader_and_roles_hold(
         for context in contexts:
             context.close()
         web.stop()
+        db.dispose()

@@ -62,21 +62,24 @@ def test_init_prints_the_enrolment_that_the_first_sign_in_completes(fresh_env, t
     db.dispose()
 
 
-def test_unlock_and_reset_2fa(db, botdesk_env, tmp_path):
+def test_unlock_and_reset_2fa(sqlite_url, tmp_path):
+    """SQLite only: the changes are the db functions tested on both databases."""
+    env = make_env(sqlite_url, tmp_path)
+    db = Database(sqlite_url)
     make_user(db, username="lou", failed_attempts=2)
     with db.writing() as session:
         user = session.exec(select(User).where(User.username == "lou")).one()
         for _ in range(3):
             lockout.record_failure(session=session, user=user)
-    web, base = start_web(botdesk_env, tmp_path / "web.log")
+    web, base = start_web(env, tmp_path / "web.log")
     try:
         assert password_step(base, "lou", PASSWORD)[1].status_code == 403
-        unlocked = run_cli(["user", "unlock", "lou"], botdesk_env)
+        unlocked = run_cli(["user", "unlock", "lou"], env)
         assert (unlocked.returncode, unlocked.stdout.strip()) == (0, "lou unlocked")
         client, response = login(base, "lou", PASSWORD)
         assert response.headers["location"] == "/"
 
-        reset = run_cli(["user", "reset-2fa", "lou"], botdesk_env)
+        reset = run_cli(["user", "reset-2fa", "lou"], env)
         assert reset.returncode == 0, reset.stderr
         assert "set it up again at their next sign-in" in reset.stdout
         assert client.get(f"{base}/_dash-layout").status_code == 401  # sessions ended
@@ -88,5 +91,6 @@ def test_unlock_and_reset_2fa(db, botdesk_env, tmp_path):
         trail = [(r.action, r.target) for r in session.exec(select(AuditLog).order_by(AuditLog.id))]
     assert (user.totp_enabled, user.totp_secret_encrypted) == (False, None)
     assert ("user.unlock", "user:lou") in trail and ("2fa.reset", "user:lou") in trail
-    missing = run_cli(["user", "unlock", "ghost"], botdesk_env)
+    missing = run_cli(["user", "unlock", "ghost"], env)
     assert missing.returncode == 1 and "no user named 'ghost'" in missing.stderr
+    db.dispose()
