@@ -15,9 +15,10 @@ pytestmark = pytest.mark.integration
 SHOWN_SECRET = re.compile(r'"children":"((?:[A-Z2-7]{4} ){7}[A-Z2-7]{4})"')
 
 
-@pytest.fixture
-def relaxed(database_url, tmp_path):
-    running = RunningDesk(database_url, tmp_path / "relaxed", BOTDESK_REQUIRE_2FA="false")
+@pytest.fixture(scope="module")
+def relaxed(module_database_url, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("relaxed")
+    running = RunningDesk(module_database_url, folder, BOTDESK_REQUIRE_2FA="false")
     yield running
     running.stop()
 
