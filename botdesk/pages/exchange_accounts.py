@@ -49,13 +49,13 @@ def accounts_table(accounts: list[ExchangeAccount], bots_per_account: dict[int, 
                 html.Td(bots_per_account.get(account.id, 0), className="num"),
                 html.Td(f"{format_time(account.created_at)} by {account.created_by or '?'}"),
             ],
-            className="table-danger" if account.environment == Environment.LIVE else None,
         )
         for account in accounts
     ]
     return dbc.Table(
         [html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)],
         size="sm",
+        responsive=True,
         className="mb-0",
     )
 
@@ -211,6 +211,8 @@ def delete_account(account_id) -> str:
     Output("exchange-result", "children"),
     Output("exchange-api-key", "value"),
     Output("exchange-api-secret", "value"),
+    Output("exchange-name", "value"),
+    Output("exchange-live-confirm", "value"),
     Input("exchange-create", "n_clicks"),
     Input("exchange-delete", "n_clicks"),
     State("exchange-name", "value"),
@@ -234,7 +236,11 @@ def change(create, delete, name, environment, api_key, api_secret, live_confirme
             message = delete_account(target)
     except ExchangeAccountError as error:
         # The secret field is emptied either way: it never travels back to the browser.
-        return unchanged, unchanged, outcome_alert(f"{error}", ok=False), unchanged, ""
+        alert = outcome_alert(f"{error}", ok=False)
+        return unchanged, unchanged, alert, unchanged, "", unchanged, unchanged
     accounts, counts = current_accounts()
     table = accounts_table(accounts, counts)
-    return table, account_options(accounts), outcome_alert(message), "", ""
+    done = outcome_alert(message)
+    if button == "exchange-create":
+        return table, account_options(accounts), done, "", "", "", False
+    return table, account_options(accounts), done, unchanged, "", unchanged, unchanged

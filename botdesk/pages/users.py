@@ -60,7 +60,7 @@ def two_factor_badge(user: User) -> dbc.Badge:
         return dbc.Badge("on", color="success")
     if user.totp_secret_encrypted:
         return dbc.Badge("being set up", color="warning", text_color="dark")
-    return dbc.Badge("off", color="danger")
+    return dbc.Badge("not set up", color="warning", text_color="dark")
 
 
 def users_table(rows: list[User]) -> dbc.Table:
@@ -82,6 +82,7 @@ def users_table(rows: list[User]) -> dbc.Table:
     return dbc.Table(
         [html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)],
         hover=True,
+        responsive=True,
         size="sm",
         className="mb-0",
     )
@@ -184,7 +185,7 @@ def layout(**_query):
     )
 
 
-def create_user(username: str, role: str, password: str) -> str:
+def create_user(username: str, role: str, password: str) -> list:
     generated = not password
     password = password or generate_password()
     try:
@@ -201,9 +202,10 @@ def create_user(username: str, role: str, password: str) -> str:
         acting.record(
             db_session, "user.create", target=f"user:{user.username}", details={"role": role}
         )
-    message = f"Added {user.username} ({role})."
+    message = [f"Added {user.username} ({role})."]
     if generated:
-        message += f" Their password, shown once: {password}"
+        shown = html.Code(password, id="users-generated-password", className="user-select-all")
+        message += [" Their password, shown once: ", shown]
     return message
 
 

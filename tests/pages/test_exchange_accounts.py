@@ -62,6 +62,11 @@ def test_a_live_account_needs_the_real_money_confirmation(desk):
     assert "binance-live" not in accounts(desk.db)
     added = add(desk, "binance-live", "live", confirmed=True)
     assert "LIVE \\u00b7 real money" in added.text
+    cleared = added.json()["response"]
+    assert (cleared["exchange-name"]["value"], cleared["exchange-live-confirm"]["value"]) == (
+        "",
+        False,
+    )  # the next account starts from a blank form, not from a confirmed live one
     assert accounts(desk.db)["binance-live"].environment == "live"
 
 
