@@ -19,7 +19,7 @@ from flask.sessions import SecureCookieSessionInterface
 from botdesk.app.twofactor import STEP_SECONDS, current_step
 from botdesk.db.session import Database
 from tests.conftest import make_env
-from tests.factories import TOTP_SECRETS
+from tests.factories import PASSWORD, TOTP_SECRETS, make_user
 from tests.keys import TEST_SECRET_KEY
 from tests.processes import start_web
 
@@ -131,6 +131,13 @@ class RunningDesk:
         self.db = Database(database_url)
         self.log = folder / "web.log"
         self.web, self.base = start_web(self.env, self.log, workers=workers)
+
+    def signed_in(self, username: str, role: str = "viewer") -> requests.Session:
+        """A client signed in as a new user of this role (made by make_user)."""
+        make_user(self.db, role=role, username=username)
+        client, response = login(self.base, username, PASSWORD)
+        assert response.status_code == 302, response.text[:300]
+        return client
 
     def stop(self) -> None:
         self.web.stop()

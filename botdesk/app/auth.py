@@ -27,6 +27,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from botdesk.app import acting
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from botdesk.db import audit, lockout, users
@@ -243,13 +244,7 @@ def complete_sign_in(db_session, user_id: int, *, second_factor: str | None) -> 
 def logout():
     if current_user.is_authenticated:
         with desk_db().writing() as db_session:
-            audit.record(
-                session=db_session,
-                actor=current_user.username,
-                user_id=current_user.id,
-                action="logout",
-                ip=client_ip(),
-            )
+            acting.record(db_session, "logout")
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -62,6 +62,11 @@ def audit_table(rows: list[AuditLog]) -> dbc.Table:
     )
 
 
+def choice(component_id: str, any_label: str, values) -> dbc.Select:
+    options = [{"label": any_label, "value": ANY}] + [{"label": v, "value": v} for v in values]
+    return dbc.Select(id=component_id, options=options, value=ANY)
+
+
 def filter_bar() -> dbc.Row:
     with desk_db().reading() as db_session:
         actors = audit.distinct_values(session=db_session, column="actor")
@@ -82,26 +87,8 @@ def filter_bar() -> dbc.Row:
                 ),
                 3,
             ),
-            labelled(
-                "Action",
-                dbc.Select(
-                    id="audit-action",
-                    options=[{"label": "any action", "value": ANY}]
-                    + [{"label": a, "value": a} for a in actions],
-                    value=ANY,
-                ),
-                3,
-            ),
-            labelled(
-                "Outcome",
-                dbc.Select(
-                    id="audit-outcome",
-                    options=[{"label": "any", "value": ANY}]
-                    + [{"label": o, "value": o} for o in OUTCOMES],
-                    value=ANY,
-                ),
-                2,
-            ),
+            labelled("Action", choice("audit-action", "any action", actions), 3),
+            labelled("Outcome", choice("audit-outcome", "any", OUTCOMES), 2),
             labelled("From (UTC)", dbc.Input(id="audit-from", type="date"), 2),
             labelled("To (UTC)", dbc.Input(id="audit-to", type="date"), 2),
         ],

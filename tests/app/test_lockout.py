@@ -6,13 +6,14 @@ from datetime import timedelta
 
 import pytest
 import requests
-from sqlmodel import col, select
+from sqlmodel import select
 
-from botdesk.db.models import AuditLog, User
+from botdesk.db.models import AuditLog
 from botdesk.db.types import utcnow
 from tests.desk import RunningDesk, click, csrf_token, login, password_step, submit_code
 from tests.factories import PASSWORD, make_user
 from tests.processes import start_web
+from tests.rows import audit_trail, user_named
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def desk(module_database_url, tmp_path_factory):
     running = RunningDesk(module_database_url, tmp_path_factory.mktemp("lockout"), workers=2)
-    make_user(running.db, role="admin", username="boss")
-    running.admin, _ = login(running.base, "boss", PASSWORD)
+    running.admin = running.signed_in("boss", "admin")
     yield running
     running.stop()
 
@@ -29,17 +29,6 @@ def desk(module_database_url, tmp_path_factory):
 def attempt(base: str, username: str, password: str) -> requests.Response:
     """One password attempt from a new client, as separate attackers would make them."""
     return password_step(base, username, password)[1]
-
-
-def user_row(db, username: str) -> User:
-    with db.reading() as session:
-        return session.exec(select(User).where(User.username == username)).one()
-
-
-def actions(db, username: str) -> list[tuple[str, str | None]]:
-    query = select(AuditLog).where(AuditLog.actor == username).order_by(col(AuditLog.id))
-    with db.reading() as session:
-        return [(row.action, row.reason) for row in session.exec(query)]
 
 
 def assert_locked(response: requests.Response) -> None:
@@ -57,11 +46,11 @@ def test_five_wrong_passwords_lock_the_account_for_15_minutes(desk):
     before = utcnow()
     assert_locked(attempt(desk.base, "mia", "wrong password"))
     after = utcnow()
-    locked_until = user_row(desk.db, "mia").locked_until
+    locked_until = user_named(desk.db, "mia").locked_until
     assert before + timedelta(minutes=15) <= locked_until <= after + timedelta(minutes=15)
 
     assert_locked(attempt(desk.base, "mia", PASSWORD))  # the right password: still locked
-    trail = actions(desk.db, "mia")
+    trail = [(row.action, row.reason) for row in audit_trail(desk.db, "mia")]
     assert trail[:5] == [("login.failed", "bad password")] * 5
     assert trail[5][0] == "login.locked" and "5 wrong passwords or codes" in trail[5][1]
     assert trail[6] == ("login.locked", "attempt while locked")
@@ -101,7 +90,7 @@ def test_a_full_sign_in_resets_the_count(desk):
     assert response.headers["location"] == "/"
     for _ in range(4):
         assert attempt(desk.base, "pat", "wrong password").status_code == 401
-    assert user_row(desk.db, "pat").locked_until is None
+    assert user_named(desk.db, "pat").locked_until is None
 
 
 def test_unknown_usernames_lock_nothing(desk):

@@ -6,9 +6,10 @@ import re
 import pytest
 from sqlmodel import select
 
-from botdesk.db.models import BackupCode, User
+from botdesk.db.models import BackupCode
 from tests.desk import RunningDesk, click, fresh_code, login
 from tests.factories import PASSWORD, make_user
+from tests.rows import user_named
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +24,6 @@ def relaxed(module_database_url, tmp_path_factory):
     running.stop()
 
 
-def user_row(db, username: str) -> User:
-    with db.reading() as session:
-        return session.exec(select(User).where(User.username == username)).one()
-
-
 def test_two_factor_is_optional_when_not_required(relaxed):
     make_user(relaxed.db, username="opt", totp=False)
     client, response = login(relaxed.base, "opt", PASSWORD)
@@ -37,12 +33,12 @@ def test_two_factor_is_optional_when_not_required(relaxed):
     secret = SHOWN_SECRET.search(started.text).group(1).replace(" ", "")
     values = {"account-2fa-enrol-code.value": fresh_code(secret)}
     assert "Two-factor is on" in click(client, relaxed.base, "account-2fa-confirm", values).text
-    assert user_row(relaxed.db, "opt").totp_enabled
+    assert user_named(relaxed.db, "opt").totp_enabled
 
     values = {"account-2fa-code.value": fresh_code(secret)}
     off = click(client, relaxed.base, "account-2fa-disable", values)
     assert "Two-factor is off" in off.text
-    row = user_row(relaxed.db, "opt")
+    row = user_named(relaxed.db, "opt")
     assert (row.totp_enabled, row.totp_secret_encrypted) == (False, None)
     with relaxed.db.reading() as session:
         assert session.exec(select(BackupCode).where(BackupCode.user_id == row.id)).all() == []

@@ -19,9 +19,7 @@ from tests.desk import (
     call_registered,
     dependencies,
     first_output,
-    login,
 )
-from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +60,7 @@ def desk(module_database_url, tmp_path_factory):
     running = RunningDesk(module_database_url, tmp_path_factory.mktemp("roles"))
     clients = {None: requests.Session()}
     for role in (VIEWER, TRADER, ADMIN):
-        make_user(running.db, role=role, username=f"the-{role.value}")
-        clients[role], response = login(running.base, f"the-{role.value}", PASSWORD)
-        assert response.status_code == 302, response.text
+        clients[role] = running.signed_in(f"the-{role.value}", role)
     running.clients = clients
     running.registered = {
         first_output(dep["output"]): dep for dep in dependencies(clients[ADMIN], running.base)

@@ -30,8 +30,7 @@ NEW_PASSWORD = "a brand new passphrase"
 @pytest.fixture(scope="module")
 def desk(module_database_url, tmp_path_factory):
     running = RunningDesk(module_database_url, tmp_path_factory.mktemp("sessions"))
-    make_user(running.db, role="admin", username="root-admin")
-    running.admin, _ = login(running.base, "root-admin", PASSWORD)
+    running.admin = running.signed_in("root-admin", "admin")
     yield running
     running.stop()
 

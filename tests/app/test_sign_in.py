@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from botdesk.app import twofactor
 from botdesk.app.passwords import needs_rehash, verify_password
 from botdesk.app.twofactor import STEP_SECONDS, current_step
-from botdesk.db.models import AuditLog, BackupCode, User
+from botdesk.db.models import BackupCode, User
 from tests.desk import (
     CSRF,
     RunningDesk,
@@ -26,6 +26,7 @@ from tests.desk import (
     write_session,
 )
 from tests.factories import PASSWORD, TOTP_SECRETS, make_user
+from tests.rows import audit_trail, user_named
 
 pytestmark = pytest.mark.integration
 
@@ -37,17 +38,6 @@ def desk(module_database_url, tmp_path_factory):
     running = RunningDesk(module_database_url, tmp_path_factory.mktemp("sign-in"))
     yield running
     running.stop()
-
-
-def user_row(db, username: str) -> User:
-    with db.reading() as session:
-        return session.exec(select(User).where(User.username == username)).one()
-
-
-def audit_rows(db, username: str) -> list[AuditLog]:
-    query = select(AuditLog).where(AuditLog.actor == username).order_by(col(AuditLog.id))
-    with db.reading() as session:
-        return list(session.exec(query))
 
 
 def test_a_password_alone_opens_nothing_but_the_code_step(desk):
@@ -64,7 +54,7 @@ def test_a_password_alone_opens_nothing_but_the_code_step(desk):
     signed_in = submit_code(client, desk.base, "/login/2fa", fresh_code(TOTP_SECRETS["amy"]))
     assert (signed_in.status_code, signed_in.headers["location"]) == (302, "/")
     assert client.get(f"{desk.base}/_dash-layout").status_code == 200
-    assert [(row.action, row.details) for row in audit_rows(desk.db, "amy")] == [
+    assert [(row.action, row.details) for row in audit_trail(desk.db, "amy")] == [
         ("login.ok", '{"second_factor": "authenticator code"}')
     ]
 
@@ -80,17 +70,17 @@ def test_a_code_from_a_step_already_used_is_refused(desk):
     replay = submit_code(second, desk.base, "/login/2fa", code)
     assert replay.status_code == 401
     assert "already used" in replay.text
-    used_step = user_row(desk.db, "ben").totp_last_step
+    used_step = user_named(desk.db, "ben").totp_last_step
     older = pyotp.TOTP(secret).at((used_step - 1) * STEP_SECONDS)
     assert submit_code(second, desk.base, "/login/2fa", older).status_code == 401
     assert second.get(f"{desk.base}/_dash-layout").status_code == 401
-    assert user_row(desk.db, "ben").failed_attempts == 2
-    failures = [row.reason for row in audit_rows(desk.db, "ben") if row.action == "login.failed"]
+    assert user_named(desk.db, "ben").failed_attempts == 2
+    failures = [row.reason for row in audit_trail(desk.db, "ben") if row.action == "login.failed"]
     assert failures == ["authenticator code already used"] * 2
 
     fresh = submit_code(second, desk.base, "/login/2fa", fresh_code(secret))
     assert fresh.status_code == 302
-    assert user_row(desk.db, "ben").failed_attempts == 0  # a full sign-in resets the count
+    assert user_named(desk.db, "ben").failed_attempts == 0  # a full sign-in resets the count
 
 
 def test_wrong_codes_are_refused_and_counted(desk):
@@ -100,7 +90,7 @@ def test_wrong_codes_are_refused_and_counted(desk):
         response = submit_code(client, desk.base, "/login/2fa", wrong)
         assert response.status_code == 401, wrong
         assert "Wrong code" in response.text
-    assert user_row(desk.db, "cat").failed_attempts == 4
+    assert user_named(desk.db, "cat").failed_attempts == 4
     assert client.get(f"{desk.base}/_dash-layout").status_code == 401
 
 
@@ -117,7 +107,7 @@ def test_backup_codes_sign_in_once_each(desk):
     with desk.db.reading() as session:
         used = session.exec(select(BackupCode).where(col(BackupCode.used_at).is_not(None))).all()
     assert len(used) == 2
-    oks = [row.details for row in audit_rows(desk.db, "dan") if row.action == "login.ok"]
+    oks = [row.details for row in audit_trail(desk.db, "dan") if row.action == "login.ok"]
     assert oks == ['{"second_factor": "backup code"}'] * 2
 
 
@@ -138,7 +128,7 @@ def test_the_pending_sign_in_ends_after_5_minutes(desk):
     )
     assert (late.status_code, late.headers["location"]) == (302, "/login")
     assert client.get(f"{desk.base}/_dash-layout").status_code == 401
-    assert user_row(desk.db, "eve").totp_last_step is None
+    assert user_named(desk.db, "eve").totp_last_step is None
 
 
 def test_a_user_without_2fa_enrols_before_any_page(desk):
@@ -154,14 +144,14 @@ def test_a_user_without_2fa_enrols_before_any_page(desk):
 
     wrong = submit_code(client, desk.base, "/login/enrol", "000000")
     assert wrong.status_code == 401
-    assert not user_row(desk.db, "fay").totp_enabled
+    assert not user_named(desk.db, "fay").totp_enabled
 
     done = submit_code(client, desk.base, "/login/enrol", fresh_code(secret))
     assert done.status_code == 200
     codes = re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", done.text)
     assert len(set(codes)) == 10
     assert client.get(f"{desk.base}/_dash-layout").status_code == 200
-    row = user_row(desk.db, "fay")
+    row = user_named(desk.db, "fay")
     assert row.totp_enabled and secret not in row.totp_secret_encrypted
     with desk.db.reading() as session:
         hashes = session.exec(select(BackupCode.code_hash).where(BackupCode.user_id == row.id))
@@ -169,7 +159,7 @@ def test_a_user_without_2fa_enrols_before_any_page(desk):
     assert len(hashes) == 10
     assert all(hashed.startswith("$argon2id$") for hashed in hashes)
     assert sum(verify_password(hashed, codes[0].replace("-", "")) for hashed in hashes) == 1
-    actions = [row.action for row in audit_rows(desk.db, "fay")]
+    actions = [row.action for row in audit_trail(desk.db, "fay")]
     assert actions == ["login.failed", "2fa.enrol", "login.ok"]
 
     TOTP_SECRETS["fay"] = secret
@@ -190,7 +180,7 @@ def test_the_password_form_needs_its_csrf_token(desk):
         .headers["location"]
         .startswith("/login")
     )
-    assert audit_rows(desk.db, "gil") == []
+    assert audit_trail(desk.db, "gil") == []
 
 
 @pytest.mark.parametrize(("path", "with_2fa"), [("/login/2fa", True), ("/login/enrol", False)])
@@ -208,7 +198,7 @@ def test_the_code_forms_need_their_csrf_token(desk, path, with_2fa):
     assert response.status_code == 400
     assert "form expired or was not sent by this page" in response.text
     assert client.get(f"{desk.base}/_dash-layout").status_code == 401
-    row = user_row(desk.db, username)
+    row = user_named(desk.db, username)
     assert (row.totp_enabled, row.totp_last_step, row.last_login_at) == (with_2fa, None, None)
 
 
@@ -227,7 +217,7 @@ def test_an_old_argon2_hash_is_replaced_at_sign_in(desk):
     make_user(desk.db, username="ivy", password_hash=weak)
     _, response = login(desk.base, "ivy", PASSWORD)
     assert response.headers["location"] == "/"
-    stored = user_row(desk.db, "ivy").password_hash
+    stored = user_named(desk.db, "ivy").password_hash
     assert stored != weak and stored.startswith("$argon2id$")
     assert not needs_rehash(stored)
     assert verify_password(stored, PASSWORD)

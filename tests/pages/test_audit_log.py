@@ -8,10 +8,9 @@ from tests.desk import (
     call_registered,
     dependencies,
     first_output,
-    login,
     password_step,
 )
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.integration
 
@@ -19,8 +18,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def desk(module_database_url, tmp_path_factory):
     running = RunningDesk(module_database_url, tmp_path_factory.mktemp("audit"))
-    make_user(running.db, role="admin", username="auditor")
-    running.admin, _ = login(running.base, "auditor", PASSWORD)
+    running.admin = running.signed_in("auditor", "admin")
     running.show = next(
         dep
         for dep in dependencies(running.admin, running.base)

@@ -6,8 +6,8 @@ from sqlmodel import select
 
 from botdesk.db import exchange_accounts
 from botdesk.db.models import AuditLog, ExchangeAccount
-from tests.desk import RunningDesk, click, login
-from tests.factories import PASSWORD, TEST_SETTINGS, make_bot, make_user
+from tests.desk import RunningDesk, click
+from tests.factories import TEST_SETTINGS, make_bot
 
 pytestmark = pytest.mark.integration
 
@@ -18,8 +18,7 @@ SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 @pytest.fixture(scope="module")
 def desk(module_database_url, tmp_path_factory):
     running = RunningDesk(module_database_url, tmp_path_factory.mktemp("exchange"))
-    make_user(running.db, role="admin", username="ops")
-    running.admin, _ = login(running.base, "ops", PASSWORD)
+    running.admin = running.signed_in("ops", "admin")
     yield running
     running.stop()
 

@@ -7,6 +7,7 @@ from sqlmodel import select
 from botdesk.db.models import AuditLog, BackupCode, User
 from tests.desk import RunningDesk, click, login
 from tests.factories import PASSWORD, make_user
+from tests.rows import audit_trail, user_named
 
 pytestmark = pytest.mark.integration
 
@@ -14,20 +15,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def desk(module_database_url, tmp_path_factory):
     running = RunningDesk(module_database_url, tmp_path_factory.mktemp("users"))
-    make_user(running.db, role="admin", username="chief")
-    running.admin, _ = login(running.base, "chief", PASSWORD)
+    running.admin = running.signed_in("chief", "admin")
     yield running
     running.stop()
-
-
-def user_row(db, username: str) -> User | None:
-    with db.reading() as session:
-        return session.exec(select(User).where(User.username == username)).first()
-
-
-def last_audit(db) -> AuditLog:
-    with db.reading() as session:
-        return session.exec(select(AuditLog).order_by(AuditLog.id.desc())).first()
 
 
 def component(node, component_id: str) -> dict | None:
@@ -66,14 +56,14 @@ def test_an_admin_adds_a_user_who_then_signs_in_and_enrols(desk):
     response = add(desk, "Trader.Tom", "trader")
     password = component(response.json(), "users-generated-password")["children"]
     assert "Added trader.tom (trader)" in response.text and "shown once" in response.text
-    row = user_row(desk.db, "trader.tom")
+    row = user_named(desk.db, "trader.tom")
     assert (row.role, row.totp_enabled, row.disabled) == ("trader", False, False)
     assert password not in row.password_hash
-    audit = last_audit(desk.db)
+    audit = audit_trail(desk.db)[-1]
     assert (audit.actor, audit.action, audit.target) == ("chief", "user.create", "user:trader.tom")
     _, enrolled = login(desk.base, "trader.tom", password)
     assert "backup-codes" in enrolled.text
-    assert user_row(desk.db, "trader.tom").totp_enabled
+    assert user_named(desk.db, "trader.tom").totp_enabled
 
 
 @pytest.mark.parametrize(
@@ -104,21 +94,21 @@ def test_disable_and_enable(desk):
     assert "Done: enable dora" in change(desk, "users-enable", "dora").text
     _, admitted = login(desk.base, "dora", PASSWORD)
     assert admitted.headers["location"] == "/"
-    assert last_audit(desk.db).action == "login.ok"
+    assert audit_trail(desk.db)[-1].action == "login.ok"
 
 
 def test_reset_two_factor_sends_the_user_back_to_enrolment(desk):
     make_user(desk.db, username="eli")
     client, _ = login(desk.base, "eli", PASSWORD)
     assert "Done: reset two-factor of eli" in change(desk, "users-reset-2fa", "eli").text
-    row = user_row(desk.db, "eli")
+    row = user_named(desk.db, "eli")
     assert (row.totp_enabled, row.totp_secret_encrypted, row.totp_last_step) == (False, None, None)
     with desk.db.reading() as session:
         assert session.exec(select(BackupCode).where(BackupCode.user_id == row.id)).all() == []
     assert client.get(f"{desk.base}/_dash-layout").status_code == 401
     _, again = login(desk.base, "eli", PASSWORD)  # enrols a new authenticator
     assert "backup-codes" in again.text
-    assert last_audit(desk.db).action == "login.ok"
+    assert audit_trail(desk.db)[-1].action == "login.ok"
     with desk.db.reading() as session:
         reset = session.exec(select(AuditLog).where(AuditLog.action == "2fa.reset")).one()
     assert (reset.actor, reset.target) == ("chief", "user:eli")
@@ -127,9 +117,9 @@ def test_reset_two_factor_sends_the_user_back_to_enrolment(desk):
 def test_set_role(desk):
     make_user(desk.db, username="fin")
     assert "fin is now trader" in change(desk, "users-set-role", "fin", "trader").text
-    assert user_row(desk.db, "fin").role == "trader"
+    assert user_named(desk.db, "fin").role == "trader"
     assert "unknown role" in change(desk, "users-set-role", "fin", "king").text
-    assert user_row(desk.db, "fin").role == "trader"
+    assert user_named(desk.db, "fin").role == "trader"
 
 
 @pytest.mark.parametrize(
@@ -144,7 +134,7 @@ def test_set_role(desk):
 def test_an_admin_cannot_lock_themselves_out_here(desk, button, verb):
     response = change(desk, button, "chief", "viewer")
     assert f"You cannot {verb} your own account here" in response.text
-    row = user_row(desk.db, "chief")
+    row = user_named(desk.db, "chief")
     assert (row.role, row.disabled, row.totp_enabled) == ("admin", False, True)
     assert desk.admin.get(f"{desk.base}/_dash-layout").status_code == 200
 
