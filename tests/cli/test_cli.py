@@ -11,16 +11,7 @@ from sqlmodel import select
 from botdesk.cli import main
 from botdesk.db.models import AuditLog, Bot, User
 from botdesk.db.session import Database
-from tests.conftest import make_env
 from tests.processes import run_cli
-
-
-@pytest.fixture
-def fresh_env(tmp_path):
-    """A machine with nothing yet: no database file, no keys."""
-    env = make_env(f"sqlite:///{tmp_path / 'var' / 'botdesk.db'}", tmp_path)
-    del env["BOTDESK_SECRET_KEY"], env["BOTDESK_DATA_KEY"]
-    return env
 
 
 def test_init_creates_everything_once_and_is_idempotent(fresh_env, tmp_path):

@@ -21,14 +21,6 @@ pytestmark = pytest.mark.integration
 URI = re.compile(r"otpauth://totp/botdesk:admin\?secret=([A-Z2-7]+)&issuer=botdesk")
 
 
-@pytest.fixture
-def fresh_env(tmp_path):
-    """A machine with nothing yet: no database file, no keys."""
-    env = make_env(f"sqlite:///{tmp_path / 'var' / 'botdesk.db'}", tmp_path)
-    del env["BOTDESK_SECRET_KEY"], env["BOTDESK_DATA_KEY"]
-    return env
-
-
 def test_init_prints_the_enrolment_that_the_first_sign_in_completes(fresh_env, tmp_path):
     first = run_cli(["init", "--no-demo"], fresh_env)
     assert first.returncode == 0, first.stderr
