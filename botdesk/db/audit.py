@@ -113,10 +113,10 @@ class AuditFilter:
         return query
 
 
-def search(*, session: Session, filters: AuditFilter, limit: int = 500) -> list[AuditLog]:
-    """The newest rows matching the filters, newest first."""
-    query = filters.apply(select(AuditLog)).order_by(col(AuditLog.id).desc()).limit(limit)
-    return list(session.exec(query))
+def search(*, session: Session, filters: AuditFilter, limit: int | None = 500) -> list[AuditLog]:
+    """The newest rows matching the filters, newest first (all of them with limit=None)."""
+    query = filters.apply(select(AuditLog)).order_by(col(AuditLog.id).desc())
+    return list(session.exec(query if limit is None else query.limit(limit)))
 
 
 def count(*, session: Session, filters: AuditFilter) -> int:
