@@ -10,7 +10,7 @@ from dash import _callback as dash_callback
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from botdesk.app import auth, shell, wall
+from botdesk.app import api, auth, shell, wall
 from botdesk.db.session import Database, database_for
 from botdesk.keys import secret_key
 from botdesk.settings import Settings, get_settings
@@ -18,7 +18,7 @@ from botdesk.settings import Settings, get_settings
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 # One module per page, in botdesk/pages; imported after the Dash app exists.
-PAGES = ["overview"]
+PAGES = ["overview", "api_keys"]
 
 csrf = CSRFProtect()
 
@@ -43,6 +43,7 @@ def create_server(settings: Settings, db: Database) -> Flask:
     csrf.init_app(server)
     auth.login_manager.init_app(server)
     server.register_blueprint(auth.blueprint)
+    api.install(server)
     return server
 
 
