@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from botdesk.app.api import errors
 from botdesk.app.api.errors import ApiError
-from botdesk.app.api.inputs import describe, read_json
+from botdesk.app.api.inputs import describe, read_body, read_json
 from botdesk.app.context import desk_db
 from botdesk.db import audit, signals, webhook_tokens
 from botdesk.db.models import Bot
@@ -73,7 +73,10 @@ def _audit_refusal(bot: Bot | None, reason: str, raw: bytes) -> None:
 
 
 def _refuse(bot: Bot | None, status: int, code: str, reason: str):
-    raw = request.get_data(cache=True) if (request.content_length or 0) <= MAX_ALERT_BYTES else b""
+    try:
+        raw = read_body(MAX_ALERT_BYTES)
+    except ApiError:
+        raw = b"(too large to keep)"
     _audit_refusal(bot, reason, raw)
     raise ApiError(status, code, reason)
 

@@ -112,17 +112,25 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def read_json(max_bytes: int = MAX_BODY_BYTES) -> object | None:
-    """The request body parsed as JSON (numbers with a point as Decimal), None when empty."""
+def read_body(max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with a 413 past `max_bytes` (with or without a length)."""
+    too_large = ApiError(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     if request.content_length is not None and request.content_length > max_bytes:
-        raise ApiError(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
-    request.max_content_length = max_bytes  # also bounds a chunked body without a length
+        raise too_large
+    # A chunked body has no length: read at most one byte past the limit to see it is over.
+    request.max_content_length = max_bytes + 1
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise ApiError(
-            413, "payload_too_large", f"the body is larger than {max_bytes} bytes"
-        ) from None
+        raise too_large from None
+    if len(raw) > max_bytes:
+        raise too_large
+    return raw
+
+
+def read_json(max_bytes: int = MAX_BODY_BYTES) -> object | None:
+    """The request body parsed as JSON (numbers with a point as Decimal), None when empty."""
+    raw = read_body(max_bytes)
     if not raw.strip():
         return None
     try:

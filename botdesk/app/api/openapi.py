@@ -44,6 +44,7 @@ ERROR_TEXT = {
 
 def _without_null(schema: dict) -> dict:
     """A query parameter is absent rather than null: drop pydantic's `null` alternative."""
+    schema = {k: v for k, v in schema.items() if not (k == "default" and v is None)}
     options = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
     if len(options) == 1:
         merged = {k: v for k, v in schema.items() if k != "anyOf"}
