@@ -10,7 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import ColumnElement
 from sqlmodel import col
 
-from botdesk.app.api.inputs import ListQuery, decode_cursor
+from botdesk.app.api.inputs import ListQuery
 from botdesk.app.api.routing import operation
 from botdesk.app.api.rows import Resource, page_response, page_schema
 from botdesk.app.context import desk_db
@@ -65,7 +65,7 @@ def list_endpoint(
                 table=table,
                 conditions=conditions_of(query),
                 limit=query.limit,
-                before_id=decode_cursor(query.cursor),
+                before_id=query.cursor,
             )
         return page_response(
             resource, found.rows, found.next_before_id, query.format == "csv", table.__tablename__

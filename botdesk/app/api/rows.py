@@ -17,7 +17,6 @@ from flask import Response, jsonify
 from sqlalchemy import Boolean, Column, Float, Integer
 from sqlmodel import SQLModel
 
-from botdesk.app.api.inputs import encode_cursor
 from botdesk.db.types import Money, UTCDateTime, quantize
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{8}$"
@@ -118,7 +117,7 @@ def page_schema(resource: Resource) -> dict:
         "type": "object",
         "properties": {
             "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{resource.name}"}},
-            "next_cursor": {"type": ["string", "null"]},
+            "next_cursor": {"type": ["integer", "null"]},
         },
         "required": ["items", "next_cursor"],
         "additionalProperties": False,
@@ -128,14 +127,13 @@ def page_schema(resource: Resource) -> dict:
 def page_response(
     resource: Resource, rows: list, next_before_id: int | None, as_csv: bool, filename: str
 ) -> Response:
-    cursor = encode_cursor(next_before_id)
     if not as_csv:
-        return jsonify(items=[resource.to_json(row) for row in rows], next_cursor=cursor)
+        return jsonify(items=[resource.to_json(row) for row in rows], next_cursor=next_before_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([c.name for c in resource.columns])
     writer.writerows(resource.csv_cells(row) for row in rows)
     headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
-    if cursor:
-        headers["X-Next-Cursor"] = cursor
+    if next_before_id is not None:
+        headers["X-Next-Cursor"] = str(next_before_id)
     return Response(buffer.getvalue(), mimetype="text/csv", headers=headers)

@@ -70,6 +70,17 @@ def test_cursor_pages_cover_every_row_once_newest_first(desk, data):
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 25
 
 
+def test_times_past_the_calendar_are_as_far_as_it_goes(desk, data):
+    key, first, _, _ = data
+    late = requests.utils.quote("9999-12-31T23:59:59-14:00")
+    early = requests.utils.quote("0001-01-01T00:00:00+14:00")
+    for query in (f"until={late}", f"since={early}"):
+        answer = desk.call("GET", f"/api/v1/signals?bot_id={first.id}&limit=1000&{query}", key)
+        assert answer.status_code == 200 and len(answer.json()["items"]) == 25, answer.text
+    answer = desk.call("GET", f"/api/v1/signals?bot_id={first.id}&since={late}", key)
+    assert answer.json()["items"] == []
+
+
 def test_filters_narrow_the_list(desk, data):
     key, first, second, start = data
 
@@ -118,10 +129,10 @@ def test_csv_answers_the_same_page_with_the_cursor_in_a_header(desk, data):
         ("GET", "/api/v1/signals?colour=red", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?side=buy&side=sell", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?since=2024-01-01T00:00:00", {}, 400, "invalid_parameter"),
-        ("GET", "/api/v1/signals?since=9999-12-31T23:59:59-14:00", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?bot_id=99999999999999999999", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?symbol=%00", {}, 400, "invalid_parameter"),
-        ("GET", "/api/v1/signals?cursor=not-a-cursor", {}, 400, "invalid_cursor"),
+        ("GET", "/api/v1/signals?cursor=not-a-cursor", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/signals?cursor=0", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/health?x=1", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/bots/99999999999999999999", {}, 404, "not_found"),
         ("GET", "/api/v1/bots/-1", {}, 404, "not_found"),
