@@ -6,6 +6,7 @@ tests/app/test_wall.py, takes precedence).
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -20,6 +21,7 @@ class Desk:
     base: str
     db: Database
     env: dict[str, str]
+    log: Path
 
     def call(self, method: str, path: str, key: str | None = None, **options) -> requests.Response:
         headers = dict(options.pop("headers", {}))
@@ -37,6 +39,6 @@ def desk(request, tmp_path_factory):
     env = make_env(url, folder)
     web, base = start_web(env, folder / "web.log")
     db = Database(url)
-    yield Desk(base, db, env)
+    yield Desk(base, db, env, folder / "web.log")
     web.stop()
     db.dispose()

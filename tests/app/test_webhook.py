@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 from botdesk.db import commands, webhook_tokens
 from botdesk.db.models import AuditLog, Bot, Command, Role, Signal
 from tests.factories import make_bot
+from tests.processes import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -174,6 +175,10 @@ def test_unknown_rotated_and_withdrawn_tokens_are_refused(desk, hooked):
         refused = session.exec(select(AuditLog).where(AuditLog.action == "webhook.refused")).all()
     assert len(refused) >= 4 and all(token not in (r.details or "") for r in refused[-1:])
     assert desk.call("GET", f"/webhook/tradingview/{new_token}").status_code == 405
+    logged = wait_until(
+        lambda: "/webhook/tradingview/<token>" in desk.log.read_text() and desk.log.read_text()
+    )
+    assert token not in logged and new_token not in logged  # the access log keeps no token
 
 
 def test_only_admins_manage_tokens(desk):
