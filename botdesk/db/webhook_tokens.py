@@ -50,20 +50,8 @@ def issue(
     """Give the bot a new token (replacing any old one) and accept webhooks; returns the token."""
     _require_admin(role)
     token = f"whk_{secrets.token_urlsafe(32)}"
-    rotated = bot.webhook_token_hash is not None
-    bot.webhook_token_hash = hash_token(token)
-    bot.accepts_webhook = True
-    bot.updated_at = utcnow()
-    session.add(bot)
-    audit.record(
-        session=session,
-        actor=actor,
-        user_id=actor_user_id,
-        action="webhook_token.rotate" if rotated else "webhook_token.issue",
-        target=f"bot:{bot.id}",
-        ip=ip,
-        details={"bot": bot.name},
-    )
+    action = "webhook_token.rotate" if bot.webhook_token_hash else "webhook_token.issue"
+    _set(session, bot, hash_token(token), action, actor, actor_user_id, ip)
     return token
 
 
@@ -80,15 +68,19 @@ def withdraw(
     _require_admin(role)
     if not bot.accepts_webhook and bot.webhook_token_hash is None:
         raise WebhookTokenError(f"bot {bot.name!r} does not accept webhook signals")
-    bot.webhook_token_hash = None
-    bot.accepts_webhook = False
+    _set(session, bot, None, "webhook_token.withdraw", actor, actor_user_id, ip)
+
+
+def _set(session, bot, token_hash, action, actor, actor_user_id, ip) -> None:
+    bot.webhook_token_hash = token_hash
+    bot.accepts_webhook = token_hash is not None
     bot.updated_at = utcnow()
     session.add(bot)
     audit.record(
         session=session,
         actor=actor,
         user_id=actor_user_id,
-        action="webhook_token.withdraw",
+        action=action,
         target=f"bot:{bot.id}",
         ip=ip,
         details={"bot": bot.name},

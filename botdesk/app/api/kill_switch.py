@@ -74,22 +74,7 @@ class Release(Body):
     "With `flatten` every position is also closed at market.",
 )
 def engage_kill_switch(holder: KeyHolder, body: Engage):
-    try:
-        with desk_db().writing() as session:
-            command = kill_switch.engage(
-                session=session,
-                by=holder.actor,
-                role=holder.acting_role,
-                reason=body.reason,
-                flatten=body.flatten,
-                via="api",
-                ip=request.remote_addr,
-                user_id=holder.user_id,
-            )
-            state = kill_switch.status(session=session).as_dict()
-    except KillSwitchError as error:
-        raise ApiError(400, "invalid_body", str(error)) from None
-    return accepted(command, kill_switch=state)
+    return _switch(kill_switch.engage, holder, body.reason, 202, 400, flatten=body.flatten)
 
 
 @operation(
@@ -103,20 +88,27 @@ def engage_kill_switch(holder: KeyHolder, body: Engage):
     errors=(400, 409),
 )
 def release_kill_switch(holder: KeyHolder, body: Release):
+    return _switch(kill_switch.release, holder, body.reason, 200, 409)
+
+
+def _switch(change, holder: KeyHolder, reason: str, status: int, refused: int, **options):
+    """Engage or release as this key, answer the new state and the command (or refuse)."""
     try:
         with desk_db().writing() as session:
-            command = kill_switch.release(
+            command = change(
                 session=session,
                 by=holder.actor,
                 role=holder.acting_role,
-                reason=body.reason,
+                reason=reason,
                 via="api",
                 ip=request.remote_addr,
                 user_id=holder.user_id,
+                **options,
             )
             state = kill_switch.status(session=session).as_dict()
     except KillSwitchError as error:
-        raise ApiError(409, "conflict", str(error)) from None
+        code = "invalid_body" if refused == 400 else "conflict"
+        raise ApiError(refused, code, str(error)) from None
     response = accepted(command, kill_switch=state)
-    response.status_code = 200
+    response.status_code = status
     return response
