@@ -168,10 +168,13 @@ class SignalFrame:
         side[np.asarray(buy, dtype=bool)] = BUY
         side[np.asarray(sell, dtype=bool)] = SELL
         is_buy, is_sell = side == BUY, side == SELL
-        reason = np.where(is_buy, buy_reason, np.where(is_sell, sell_reason, "")).astype(object)
+        reason = np.full(length, "", dtype=object)
+        for mask, text in ((is_buy, buy_reason), (is_sell, sell_reason)):
+            reason[mask] = text if isinstance(text, str) else np.asarray(text, dtype=object)[mask]
+        confidence = np.asarray(confidence, dtype=np.float64)
         return cls(
             side=side,
-            confidence=np.where(side != NO_SIGNAL, np.clip(np.nan_to_num(confidence), 0, 1), 0.0),
+            confidence=np.where(side != NO_SIGNAL, np.clip(confidence, 0.0, 1.0), 0.0),
             stop=np.where(is_buy, np.nan if stop is None else stop, np.nan),
             take_profit=np.where(is_buy, np.nan if take_profit is None else take_profit, np.nan),
             reason=reason,

@@ -127,10 +127,10 @@ def market_structure(high, low, close, swings: Swings) -> Structure:
         level[candle] = price
         swing_index[candle] = swing
         trend = trend_at_break[candle] = direction
-    return Structure(bos, choch, level, swing_index, _carry_forward(trend_at_break))
+    return Structure(bos, choch, level, swing_index, carry_forward(trend_at_break))
 
 
-def _carry_forward(values: np.ndarray) -> np.ndarray:
+def carry_forward(values: np.ndarray) -> np.ndarray:
     """Each zero replaced by the latest non-zero value before it (0 before the first)."""
     marks = np.flatnonzero(values)
     if not len(marks):

@@ -10,7 +10,6 @@ a zone known at or before t and must treat an event after t as not yet happened.
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from botdesk.engine.indicators.structure import BEARISH, BULLISH, Structure, Swings
 
@@ -33,19 +32,22 @@ def first_touch(values: np.ndarray, after, level, above: bool) -> np.ndarray:
     if not len(after) or not count:
         return result
     fill = -np.inf if above else np.inf
-    extreme = np.concatenate([_suffix_max(values) if above else _suffix_min(values), [fill]])
+    extreme = np.empty(count + 1)
+    extreme[count] = fill
+    accumulate = np.maximum.accumulate if above else np.minimum.accumulate
+    extreme[:count] = accumulate(values[::-1])[::-1]  # best value from each index on
     begin = np.minimum(after + 1, count)
     pending = extreme[begin] >= level if above else extreme[begin] <= level
+    rows = np.flatnonzero(pending)
     span = _FIRST_LOOK
-    while pending.any():
-        rows = np.flatnonzero(pending)
+    while len(rows):
         padded = np.concatenate([values, np.full(span, fill)])
-        ahead = sliding_window_view(padded, span)[begin[rows]]
+        ahead = padded[begin[rows, None] + np.arange(span)]
         hits = ahead >= level[rows, None] if above else ahead <= level[rows, None]
         found = hits.any(axis=1)
         result[rows[found]] = begin[rows[found]] + np.argmax(hits[found], axis=1)
-        pending[rows[found]] = False
-        begin[rows[~found]] += span
+        rows = rows[~found]
+        begin[rows] += span
         span *= 8
     return result
 
@@ -146,15 +148,10 @@ def order_blocks(open_, high, low, close, structure: Structure) -> OrderBlocks:
     breaks = structure.breaks
     formed = np.flatnonzero(breaks)
     direction = breaks[formed].astype(np.int8)
-    blocks = np.array(
-        [
-            _block_candle(open_, high, low, close, int(structure.swing_index[b]), int(b), int(d))
-            for b, d in zip(formed, direction, strict=True)
-        ],
-        dtype=np.int64,
+    blocks = _block_candles(
+        open_, high, low, close, structure.swing_index[formed], formed, direction
     )
-    top = high[blocks] if len(blocks) else np.empty(0)
-    bottom = low[blocks] if len(blocks) else np.empty(0)
+    top, bottom = high[blocks], low[blocks]
     bull, bear = direction == BULLISH, direction == BEARISH
     mitigated = np.full(len(formed), -1, dtype=np.int64)
     broken = np.full(len(formed), -1, dtype=np.int64)
@@ -165,15 +162,25 @@ def order_blocks(open_, high, low, close, structure: Structure) -> OrderBlocks:
     return OrderBlocks(blocks, formed.astype(np.int64), direction, top, bottom, mitigated, broken)
 
 
-def _block_candle(open_, high, low, close, swing: int, formed: int, direction: int) -> int:
-    span = slice(swing, formed + 1)
-    if direction == BULLISH:  # the last of the lowest lows, then the last bearish candle
-        extreme = formed - int(np.argmin(low[span][::-1]))
-        opposite = np.flatnonzero(close[swing : extreme + 1] < open_[swing : extreme + 1])
-    else:
-        extreme = formed - int(np.argmax(high[span][::-1]))
-        opposite = np.flatnonzero(close[swing : extreme + 1] > open_[swing : extreme + 1])
-    return swing + int(opposite[-1]) if len(opposite) else extreme
+def _block_candles(open_, high, low, close, swing, formed, direction) -> np.ndarray:
+    """The block candle of each break, all breaks at once (in chunks to bound memory)."""
+    blocks = np.empty(len(formed), dtype=np.int64)
+    last = len(close) - 1
+    for start in range(0, len(formed), 256):
+        part = slice(start, start + 256)
+        first, end, bullish = swing[part], formed[part], direction[part][:, None] == BULLISH
+        offsets = np.arange(int((end - first).max()) + 1)
+        at = np.minimum(first[:, None] + offsets, last)
+        inside = offsets <= (end - first)[:, None]
+        # bullish: the last of the lowest lows; bearish: the last of the highest highs
+        key = np.where(inside, np.where(bullish, low[at], -high[at]), np.inf)
+        extreme = len(offsets) - 1 - np.argmin(key[:, ::-1], axis=1)
+        opposite = np.where(bullish, close[at] < open_[at], close[at] > open_[at])
+        opposite &= offsets <= extreme[:, None]
+        found = opposite.any(axis=1)
+        latest = len(offsets) - 1 - np.argmax(opposite[:, ::-1], axis=1)
+        blocks[part] = first + np.where(found, latest, extreme)
+    return blocks
 
 
 def _above(level):
