@@ -1,4 +1,4 @@
-"""Factories for rows tests need: users, bots, commands. Each writes through the real models.
+"""Factories for the rows tests need (users, bots, API keys, positions), via the real models.
 
 Users get TOTP two-factor by default, as the desk requires it: the secret is stored
 encrypted with the test data key like the desk stores it, and kept in TOTP_SECRETS so
@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from botdesk.app import twofactor
 from botdesk.app.passwords import hash_password
-from botdesk.db import users
-from botdesk.db.models import Bot, BotState, Role, User
+from botdesk.db import api_keys, users
+from botdesk.db.models import Bot, BotState, Position, Role, User
 from botdesk.db.session import Database
 from botdesk.settings import Settings
 from tests.keys import TEST_DATA_KEY
@@ -78,3 +78,25 @@ def make_bot(
         )
         session.add(bot)
     return bot
+
+
+def make_api_key(db: Database, user: User, scope: str = "read", **options) -> str:
+    """Create an API key for `user` through the real code path; returns the key itself."""
+    with db.writing() as session:
+        owner = session.get(User, user.id)
+        _, key = api_keys.create(session=session, owner=owner, scope=scope, actor="test", **options)
+    return key
+
+
+def make_position(db: Database, bot: Bot, *, status: str = "open", **fields) -> Position:
+    with db.writing() as session:
+        values = {
+            "symbol": bot.symbol,
+            "quantity": Decimal("0.5"),
+            "cost_basis": Decimal("30000"),
+            "entry_price": Decimal("60000"),
+            **fields,
+        }
+        position = Position(bot_id=bot.id, status=status, **values)
+        session.add(position)
+    return position

@@ -10,7 +10,7 @@ from dash import _callback as dash_callback
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from botdesk.app import auth, limits, second_factor, shell, wall
+from botdesk.app import api, auth, limits, second_factor, shell, wall
 from botdesk.db.session import Database, database_for
 from botdesk.keys import secret_key
 from botdesk.settings import Settings, get_settings
@@ -18,7 +18,7 @@ from botdesk.settings import Settings, get_settings
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 # One module per page, in botdesk/pages; imported after the Dash app exists.
-PAGES = ["overview", "account", "users", "exchange_accounts", "audit_log"]
+PAGES = ["overview", "api_keys", "account", "users", "exchange_accounts", "audit_log"]
 
 csrf = CSRFProtect()
 
@@ -45,6 +45,7 @@ def create_server(settings: Settings, db: Database) -> Flask:
     server.register_blueprint(auth.blueprint)
     server.register_blueprint(second_factor.blueprint)
     limits.install(server, settings)
+    api.install(server)
     return server
 
 

@@ -48,6 +48,8 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
         "-",
         "--access-logformat",
         '%(t)s web access %(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+        "--logger-class",
+        "botdesk.app.access_log.RedactingLogger",
     ]
 
 

@@ -1,0 +1,65 @@
+"""The REST API at /api/v1: a Flask blueprint, one module per resource.
+
+Importing the resource modules registers their operations on the blueprint; `install`
+attaches it to the desk's Flask server, with JSON errors for every path under /api/.
+"""
+
+from flask import Flask, request
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from botdesk.app import webhook
+from botdesk.app.api import (  # noqa: F401  (each registers its operations)
+    access,
+    bots,
+    commands,
+    equity,
+    errors,
+    fills,
+    health,
+    kill_switch,
+    openapi,
+    orders,
+    positions,
+    risk_events,
+    signals,
+)
+from botdesk.app.api.routing import blueprint
+
+MACHINE_BLUEPRINTS = ("api", "webhook")
+
+errors.install(blueprint)
+blueprint.after_request(access.record_use)
+
+
+def _machine_rules(server: Flask) -> Map:
+    """The API's and the webhook's rules alone, to tell a wrong method from a wrong path."""
+    return Map(
+        [
+            Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
+            for rule in server.url_map.iter_rules()
+            if rule.endpoint.split(".")[0] in MACHINE_BLUEPRINTS
+        ]
+    )
+
+
+def install(server: Flask) -> None:
+    server.register_blueprint(blueprint)
+    server.register_blueprint(webhook.blueprint)
+    api_rules = _machine_rules(server).bind("localhost")
+
+    @server.before_request
+    def machine_paths_answer_json():
+        """A path under /api/ that no API rule matches gets a JSON 404 or 405, never
+        the desk's HTML page that Dash would otherwise serve for any path."""
+        if not request.path.startswith(("/api/", "/webhook/")):
+            return None
+        if request.blueprint in MACHINE_BLUEPRINTS and request.routing_exception is None:
+            return None
+        try:
+            api_rules.match(request.path, method=request.method)
+        except MethodNotAllowed as refused:
+            return errors.from_http_error(refused)
+        except NotFound as missing:
+            return errors.from_http_error(missing)
+        return errors.from_http_error(NotFound())

@@ -1,0 +1,88 @@
+"""A list endpoint from a declaration: its table, its filters, its time column.
+
+Each filter that names a column is an equality; `since` and `until` bound the time column
+(since inclusive, until exclusive); anything else is turned into conditions by `custom`.
+Every list pages newest first with a cursor and can answer as CSV.
+"""
+
+from collections.abc import Callable
+
+from sqlalchemy import ColumnElement
+from sqlmodel import col
+
+from botdesk.app.api.inputs import ListQuery
+from botdesk.app.api.routing import operation
+from botdesk.app.api.rows import Resource, page_response, page_schema
+from botdesk.app.context import desk_db
+from botdesk.db import listing
+from botdesk.db.models import Scope
+
+TIME_FILTERS = ("since", "until")
+
+
+def list_endpoint(
+    *,
+    resource: Resource,
+    rule: str,
+    tag: str,
+    summary: str,
+    filters: type[ListQuery],
+    time_column: str | None = None,
+    custom: Callable[[ListQuery], list[ColumnElement[bool]]] | None = None,
+    custom_fields: tuple[str, ...] = (),
+) -> None:
+    table = resource.table
+    columns = set(table.__table__.columns.keys())
+    equalities = [
+        name
+        for name in filters.model_fields
+        if name not in ListQuery.model_fields and name not in (*TIME_FILTERS, *custom_fields)
+    ]
+    unknown = [name for name in equalities if name not in columns]
+    if unknown or (time_column is None and set(TIME_FILTERS) & set(filters.model_fields)):
+        raise ValueError(f"{rule}: filters {unknown} name no column of {table.__tablename__}")
+
+    def conditions_of(query: ListQuery) -> list[ColumnElement[bool]]:
+        conditions = [
+            col(getattr(table, name)) == getattr(query, name)
+            for name in equalities
+            if getattr(query, name) is not None
+        ]
+        if time_column is not None:
+            moment = col(getattr(table, time_column))
+            if getattr(query, "since", None) is not None:
+                conditions.append(moment >= query.since)
+            if getattr(query, "until", None) is not None:
+                conditions.append(moment < query.until)
+        if custom is not None:
+            conditions.extend(custom(query))
+        return conditions
+
+    def list_rows(holder, query: ListQuery):
+        with desk_db().reading() as session:
+            found = listing.page(
+                session=session,
+                table=table,
+                conditions=conditions_of(query),
+                limit=query.limit,
+                before_id=query.cursor,
+            )
+        return page_response(
+            resource, found.rows, found.next_before_id, query.format == "csv", table.__tablename__
+        )
+
+    list_rows.__name__ = f"list_{table.__tablename__}"
+    operation(
+        "GET",
+        rule,
+        summary=summary,
+        tag=tag,
+        scope=Scope.READ,
+        response=page_schema(resource),
+        query=filters,
+        csv=True,
+        description="Newest first. Pass `next_cursor` back as `cursor` for the next page, "
+        "with the same filters. `format=csv` answers the same page as CSV (the next cursor "
+        "is then in the `X-Next-Cursor` header).",
+        errors=(400,),
+    )(list_rows)

@@ -1,0 +1,295 @@
+"""Kline CSV files: loading and validation, with an error that names the line at fault.
+
+Format (Binance klines as ../shared/data and the bundled sample have them): a header row
+with at least `open_time_ms,open,high,low,close,volume` (extra columns such as
+`close_time_ms` or `quote_volume` are ignored), one closed candle per line, sorted by open
+time, no duplicates. Open times are UTC milliseconds on the interval's boundaries.
+
+Gaps (missing candles) are real: exchanges have outages (the 1h files in ../shared/data
+have five). A gap up to `max_gap_ms` is accepted and reported; a longer one is an error,
+because indicators computed across it would silently join two different markets.
+"""
+
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from botdesk.engine.frames import PRICE_COLUMNS, CandleFrame
+from botdesk.engine.timeframes import FILE_INTERVALS, interval_name
+
+REQUIRED_COLUMNS = ("open_time_ms", *PRICE_COLUMNS)
+DEFAULT_MAX_GAP_MS = 6 * 3_600_000  # longer than any Binance outage in the shared data
+_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{2,20})(?:[-_](?P<interval>\d+[mhd]))?", re.IGNORECASE)
+
+
+class KlineFileError(ValueError):
+    """A kline file cannot be used; the message names the file and, where it can, the line."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None):
+        self.path = Path(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}" + (f", line {line}" if line is not None else "")
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Candles missing between line `line - 1` and `line`."""
+
+    line: int
+    after_ms: int
+    before_ms: int
+    missing: int
+
+
+@dataclass(frozen=True)
+class Klines:
+    path: Path
+    symbol: str | None
+    interval: str
+    interval_ms: int
+    candles: CandleFrame
+    gaps: list[Gap] = field(default_factory=list)
+
+
+def format_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_duration(ms: int) -> str:
+    minutes = ms // 60_000
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n]
+    return " ".join(parts) or "0m"
+
+
+def name_parts(path: Path) -> tuple[str | None, str | None]:
+    """(symbol, interval) read from a name like BTCUSDT-1m.csv or ethusdt_1h.csv."""
+    match = _NAME.match(path.stem)
+    if match is None:
+        return None, None
+    interval = match.group("interval")
+    return match.group("symbol").upper(), interval.lower() if interval else None
+
+
+def load_klines(
+    path: Path | str, *, max_gap_ms: int = DEFAULT_MAX_GAP_MS, interval: str | None = None
+) -> Klines:
+    """Read and validate a kline CSV. Raises KlineFileError naming the line at fault."""
+    path = Path(path)
+    header, rows, lines = _read(path)
+    columns = {name: index for index, name in enumerate(header)}
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise KlineFileError(
+            path,
+            f"missing column(s) {', '.join(missing)}: a kline file needs the header "
+            f"{','.join(REQUIRED_COLUMNS)} (found {','.join(header) or 'nothing'})",
+            line=1,
+        )
+    if not rows:
+        raise KlineFileError(path, "no candles: the file has a header but no rows")
+    open_time = _times(path, [row[columns["open_time_ms"]] for row in rows], lines)
+    prices = {
+        name: _numbers(path, name, [row[columns[name]] for row in rows], lines)
+        for name in PRICE_COLUMNS
+    }
+    frame = CandleFrame.from_arrays(open_time, *(prices[name] for name in PRICE_COLUMNS))
+    _check_prices(path, frame, lines)
+    _check_order(path, frame, lines)
+    symbol, named_interval = name_parts(path)
+    interval_ms = _interval(path, frame, interval or named_interval)
+    gaps = _check_times(path, frame, lines, interval_ms, max_gap_ms)
+    return Klines(path, symbol, interval_name(interval_ms), interval_ms, frame, gaps)
+
+
+def _read(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
+    if not path.exists():
+        raise KlineFileError(path, "no such file")
+    if not path.is_file():
+        raise KlineFileError(path, "not a file")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise KlineFileError(path, "the file is empty")
+            header = [name.strip().lower() for name in header]
+            rows, lines = [], []
+            for row in reader:
+                if not row or all(not value.strip() for value in row):
+                    continue
+                if len(row) != len(header):
+                    raise KlineFileError(
+                        path,
+                        f"{len(row)} fields where the header has {len(header)}",
+                        line=reader.line_num,
+                    )
+                rows.append(row)
+                lines.append(reader.line_num)
+    except UnicodeDecodeError:
+        raise KlineFileError(path, "not a text (UTF-8) CSV file") from None
+    except csv.Error as error:
+        raise KlineFileError(path, f"not a valid CSV file ({error})") from None
+    return header, rows, np.asarray(lines, dtype=np.int64)
+
+
+def _times(path: Path, values: list[str], lines: np.ndarray) -> np.ndarray:
+    try:
+        return np.array(values, dtype=np.int64)
+    except (ValueError, OverflowError):
+        for index, value in enumerate(values):
+            try:
+                int(value)
+            except ValueError:
+                raise KlineFileError(
+                    path,
+                    f"open_time_ms {value!r} is not a whole number of milliseconds",
+                    line=int(lines[index]),
+                ) from None
+        raise
+
+
+def _numbers(path: Path, name: str, values: list[str], lines: np.ndarray) -> np.ndarray:
+    try:
+        numbers = np.array(values, dtype=np.float64)
+    except ValueError:
+        for index, value in enumerate(values):
+            try:
+                float(value)
+            except ValueError:
+                raise KlineFileError(
+                    path, f"{name} {value!r} is not a number", line=int(lines[index])
+                ) from None
+        raise
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise KlineFileError(
+            path, f"{name} {values[index]!r} is not a finite number", line=int(lines[index])
+        )
+    return numbers
+
+
+def _first(path: Path, bad: np.ndarray, lines: np.ndarray, message) -> None:
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise KlineFileError(path, message(index), line=int(lines[index]))
+
+
+def _check_prices(path: Path, frame: CandleFrame, lines: np.ndarray) -> None:
+    for name in ("open", "high", "low", "close"):
+        values = getattr(frame, name)
+        _first(path, values <= 0, lines, lambda i, n=name, v=values: f"{n} {v[i]:g} is not above 0")
+    _first(
+        path,
+        frame.volume < 0,
+        lines,
+        lambda i: f"volume {frame.volume[i]:g} is negative",
+    )
+    _first(
+        path,
+        frame.high < np.maximum(frame.open, frame.close),
+        lines,
+        lambda i: f"high {frame.high[i]:g} is below the open or the close",
+    )
+    _first(
+        path,
+        frame.low > np.minimum(frame.open, frame.close),
+        lines,
+        lambda i: f"low {frame.low[i]:g} is above the open or the close",
+    )
+
+
+def _interval(path: Path, frame: CandleFrame, named: str | None) -> int:
+    """The most common step between open times; it must agree with the name, if any."""
+    steps = np.diff(frame.open_time_ms)
+    positive = steps[steps > 0]
+    if not len(positive):
+        if named in FILE_INTERVALS:
+            return FILE_INTERVALS[named]
+        raise KlineFileError(
+            path,
+            "cannot tell the candle interval from a single open time: "
+            "name the file SYMBOL-<interval>.csv (e.g. BTCUSDT-1m.csv)",
+        )
+    values, counts = np.unique(positive, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    if step not in FILE_INTERVALS.values():
+        known = ", ".join(FILE_INTERVALS)
+        raise KlineFileError(
+            path,
+            f"candles are mostly {format_duration(step)} apart, which is not an interval "
+            f"botdesk knows ({known})",
+        )
+    if named is not None and FILE_INTERVALS.get(named) != step:
+        raise KlineFileError(
+            path, f"the name says {named} candles but they are {interval_name(step)} apart"
+        )
+    return step
+
+
+def _check_order(path: Path, frame: CandleFrame, lines: np.ndarray) -> None:
+    times = frame.open_time_ms
+    steps = np.diff(times)
+    later = lines[1:]
+    _first(
+        path,
+        steps == 0,
+        later,
+        lambda i: (
+            f"duplicate open time {times[i + 1]} ({format_ms(times[i + 1])}), "
+            f"already on line {lines[i]}"
+        ),
+    )
+    _first(
+        path,
+        steps < 0,
+        later,
+        lambda i: (
+            f"open time {format_ms(times[i + 1])} is earlier than line {lines[i]}'s "
+            f"{format_ms(times[i])}: the file must be sorted by open time"
+        ),
+    )
+
+
+def _check_times(
+    path: Path, frame: CandleFrame, lines: np.ndarray, interval_ms: int, max_gap_ms: int
+) -> list[Gap]:
+    times = frame.open_time_ms
+    _first(
+        path,
+        times % interval_ms != 0,
+        lines,
+        lambda i: (
+            f"open time {times[i]} ({format_ms(times[i])}) is not on a "
+            f"{interval_name(interval_ms)} boundary"
+        ),
+    )
+    steps = np.diff(times)
+    later = lines[1:]
+    gaps = [
+        Gap(
+            line=int(later[i]),
+            after_ms=int(times[i]),
+            before_ms=int(times[i + 1]),
+            missing=int(steps[i] // interval_ms) - 1,
+        )
+        for i in np.flatnonzero(steps > interval_ms)
+    ]
+    for gap in gaps:
+        if gap.before_ms - gap.after_ms - interval_ms > max_gap_ms:
+            raise KlineFileError(
+                path,
+                f"gap of {format_duration(gap.before_ms - gap.after_ms - interval_ms)} "
+                f"({gap.missing} candles missing) between {format_ms(gap.after_ms)} and "
+                f"{format_ms(gap.before_ms)}; at most {format_duration(max_gap_ms)} is allowed",
+                line=gap.line,
+            )
+    return gaps

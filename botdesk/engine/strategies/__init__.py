@@ -1,0 +1,1 @@
+"""Strategy plug-ins: a parameter model and one vectorized method from candles to signals."""

@@ -1,0 +1,56 @@
+"""ema_cross: trend following on two exponential moving averages."""
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from botdesk.engine.frames import CandleFrame, SignalFrame
+from botdesk.engine.indicators import ema
+from botdesk.engine.strategies.base import Strategy, StrategyParams, crossed_above, crossed_below
+
+
+class EmaCrossParams(StrategyParams):
+    fast: int = Field(9, ge=2, le=100, description="Period of the fast EMA, in candles.")
+    slow: int = Field(21, ge=3, le=200, description="Period of the slow EMA; above fast.")
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self):
+        if self.fast >= self.slow:
+            raise ValueError("fast must be below slow")
+        return self
+
+
+class EmaCross(Strategy):
+    """Goes long when the fast EMA crosses above the slow EMA on a closed candle and exits
+    when it crosses below (TA-Lib's EMA, seeded with the SMA of the first `period` closes).
+
+    Buy at t: fast[t-1] <= slow[t-1] and fast[t] > slow[t]. Sell at t: fast[t-1] >=
+    slow[t-1] and fast[t] < slow[t]. Confidence 1.0 when the slow EMA moves the same way as
+    the cross (slow[t] > slow[t-1] for a buy, < for a sell), 0.5 otherwise. Stop: close[t] -
+    stop_atr x ATR(14)[t]; no take-profit (the opposite cross exits).
+    """
+
+    name = "ema_cross"
+    title = "EMA cross"
+    Params = EmaCrossParams
+
+    @property
+    def lookback(self) -> int:
+        return self.params.slow + 1
+
+    def signals(self, candles: CandleFrame) -> SignalFrame:
+        p = self.params
+        fast, slow = ema(candles.close, p.fast), ema(candles.close, p.slow)
+        buy, sell = crossed_above(fast, slow), crossed_below(fast, slow)
+        rising = np.zeros(len(candles), dtype=bool)
+        falling = np.zeros(len(candles), dtype=bool)
+        rising[1:], falling[1:] = slow[1:] > slow[:-1], slow[1:] < slow[:-1]
+        agrees = np.where(buy, rising, falling)
+        return SignalFrame.build(
+            len(candles),
+            buy=buy,
+            sell=sell,
+            confidence=np.where(agrees, 1.0, 0.5),
+            stop=self.atr_stop(candles),
+            buy_reason=f"EMA {p.fast} crossed above EMA {p.slow}",
+            sell_reason=f"EMA {p.fast} crossed below EMA {p.slow}",
+        )

@@ -1,0 +1,82 @@
+"""The strategy registry: names to classes, parameter validation, JSON schemas for forms.
+
+Pure: it imports no database or scheduler code, so the desk can import it to build and
+validate bot forms. Plug-ins add themselves with `register`.
+"""
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from botdesk.engine.strategies.base import Strategy, StrategyParams
+from botdesk.engine.strategies.bollinger_breakout import BollingerBreakout
+from botdesk.engine.strategies.ema_cross import EmaCross
+from botdesk.engine.strategies.macd_trend import MacdTrend
+from botdesk.engine.strategies.rsi_reversion import RsiReversion
+from botdesk.engine.strategies.smc_structure import SmcStructure
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls for cls in (EmaCross, RsiReversion, BollingerBreakout, MacdTrend, SmcStructure)
+}
+
+
+class UnknownStrategy(ValueError):
+    """No strategy has this name."""
+
+
+class InvalidParams(ValueError):
+    """Parameters a strategy refuses; `field` names the first offending one."""
+
+    def __init__(self, strategy: str, field: str | None, message: str):
+        self.strategy = strategy
+        self.field = field
+        self.reason = message
+        where = f"{strategy}: {field}: " if field else f"{strategy}: "
+        super().__init__(where + message)
+
+
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Add a strategy class (a plug-in) under its `name`; usable as a class decorator."""
+    if not getattr(cls, "name", None):
+        raise ValueError(f"{cls.__name__} has no name")
+    STRATEGIES[cls.name] = cls
+    return cls
+
+
+def get(name: str) -> type[Strategy]:
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        known = ", ".join(sorted(STRATEGIES))
+        raise UnknownStrategy(f"unknown strategy {name!r}; known strategies: {known}") from None
+
+
+def validate_params(name: str, params: dict[str, Any] | None) -> StrategyParams:
+    """The strategy's validated parameters (defaults filled in), or InvalidParams naming
+    the field at fault."""
+    cls = get(name)
+    if params is not None and not isinstance(params, dict):
+        raise InvalidParams(name, None, "parameters must be a JSON object")
+    try:
+        return cls.Params.model_validate(params or {})
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(cls.Params.model_fields)
+            message = f"not a parameter of {name} (it takes {allowed})"
+        elif field is None:  # a rule across fields, e.g. "fast must be below slow"
+            named = message.split(" ", 1)[0]
+            field = named if named in cls.Params.model_fields else None
+        raise InvalidParams(name, field, message) from None
+
+
+def create(name: str, params: dict[str, Any] | None = None) -> Strategy:
+    """A ready strategy instance; raises UnknownStrategy or InvalidParams."""
+    return get(name)(validate_params(name, params))
+
+
+def params_schema(name: str) -> dict[str, Any]:
+    """JSON schema of a strategy's parameters (title, description, bounds, default)."""
+    return get(name).Params.model_json_schema()

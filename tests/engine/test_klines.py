@@ -1,0 +1,144 @@
+"""Kline CSV loading: every real file loads; every kind of bad file is refused, naming the line."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from botdesk.engine.klines import KlineFileError, load_klines
+from botdesk.engine.sample_data import sample_file, sample_files
+from tests.conftest import SHARED_DATA
+
+HEADER = "open_time_ms,open,high,low,close,volume\n"
+GOOD_ROWS = [
+    "1730073600000,68021.69,68061.99,68021.69,68061.06,32.9321",
+    "1730073660000,68061.06,68061.07,68032,68032.01,16.47551",
+    "1730073720000,68032,68049.21,68032,68045.99,6.57712",
+    "1730073780000,68046,68090.91,68045.99,68053.46,13.09724",
+]
+
+
+def write(tmp_path: Path, rows: list[str], header: str = HEADER, name="BTCUSDT-1m.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(header + "\n".join(rows) + "\n")
+    return path
+
+
+def refused(path: Path, **options) -> KlineFileError:
+    with pytest.raises(KlineFileError) as error:
+        load_klines(path, **options)
+    return error.value
+
+
+def test_the_bundled_sample_is_three_symbols_of_a_week_of_real_1m_klines():
+    assert sorted(sample_files()) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    for symbol in sample_files():
+        klines = load_klines(sample_file(symbol))
+        assert klines.symbol == symbol
+        assert klines.interval == "1m"
+        assert len(klines.candles) == 7 * 1440
+        assert klines.gaps == []
+    btc = load_klines(sample_file("BTCUSDT")).candles
+    assert btc.open_time_ms[0] == 1730073600000  # 2024-10-28 00:00 UTC
+    assert str(btc.row(0)["close"]) == "68061.06000000"  # exact decimal, not a float echo
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+def test_every_kline_file_in_the_shared_data_loads_with_its_real_gaps():
+    files = sorted(p for p in SHARED_DATA.glob("*.csv") if "trades" not in p.name)
+    assert len(files) == 12
+    for path in files:
+        klines = load_klines(path)
+        assert klines.interval == path.stem.split("-")[1]
+        if klines.interval == "1h":
+            # the five Binance outages documented in ../shared/data/README.md
+            assert [gap.missing for gap in klines.gaps] == [2, 3, 4, 2, 1]
+        else:
+            assert klines.gaps == []
+    five = load_klines(SHARED_DATA / "BTCUSDT-5m.csv")  # extra Binance columns are ignored
+    assert len(five.candles) == 8639
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+def test_a_trades_file_is_not_a_kline_file():
+    error = refused(SHARED_DATA / "BTCUSDT-trades-sample.csv")
+    assert "missing column(s) open_time_ms, open, high, low, close, volume" in str(error)
+    assert error.line == 1
+
+
+def test_missing_columns_are_named(tmp_path):
+    header = "open_time_ms,open,high,low,close\n"
+    path = write(tmp_path, ["1730073600000,1,2,0.5,1.5"], header=header)
+    error = refused(path)
+    assert "missing column(s) volume" in str(error)
+    assert "found open_time_ms,open,high,low,close" in str(error)
+
+
+def test_unsorted_rows_name_the_line(tmp_path):
+    rows = [GOOD_ROWS[0], GOOD_ROWS[2], GOOD_ROWS[1], GOOD_ROWS[3]]
+    error = refused(write(tmp_path, rows))
+    assert error.line == 4
+    assert "is earlier than line 3's" in str(error)
+    assert "must be sorted by open time" in str(error)
+
+
+def test_duplicates_name_both_lines(tmp_path):
+    rows = [GOOD_ROWS[0], GOOD_ROWS[1], GOOD_ROWS[1], GOOD_ROWS[2]]
+    error = refused(write(tmp_path, rows))
+    assert error.line == 4
+    assert "duplicate open time 1730073660000" in str(error)
+    assert "already on line 3" in str(error)
+
+
+def test_a_long_gap_is_refused_a_short_one_reported(tmp_path):
+    later = "1730095200000,68046,68090.91,68045.99,68053.46,13.09724"  # six hours later
+    path = write(tmp_path, [*GOOD_ROWS, later])
+    error = refused(path, max_gap_ms=3_600_000)
+    assert error.line == 6
+    assert "gap of 5h 56m (356 candles missing)" in str(error)
+    assert "at most 1h is allowed" in str(error)
+    klines = load_klines(path)  # the default tolerance accepts an outage of a few hours
+    assert [(gap.line, gap.missing) for gap in klines.gaps] == [(6, 356)]
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("1730073840000,68053.46,abc,68033.05,68033.05,3.29", "high 'abc' is not a number"),
+        ("1730073840000,68053.46,68053.47,68033.05,nan,3.29", "close 'nan' is not a finite number"),
+        ("1730073840000,68053.46,68053.47,68033.05,68033.05", "5 fields where the header has 6"),
+        ("17300738400x0,68053.46,68053.47,68033.05,68033.05,3", "is not a whole number"),
+        ("1730073840000,68053.46,68000,68033.05,68033.05,3.29", "high 68000 is below the open"),
+        ("1730073840000,68053.46,68060,68055,68033.05,3.29", "low 68055 is above the open"),
+        ("1730073840000,0,68060,0,68033.05,3.29", "open 0 is not above 0"),
+        ("1730073840000,68053.46,68060,68033.05,68033.05,-1", "volume -1 is negative"),
+        ("1730073840001,68053.46,68060,68033.05,68033.05,1", "is not on a 1m boundary"),
+    ],
+)
+def test_garbage_is_refused_naming_the_line(tmp_path, row, message):
+    error = refused(write(tmp_path, [*GOOD_ROWS, row]))
+    assert message in str(error)
+    assert error.line == 6
+    assert "BTCUSDT-1m.csv, line 6" in str(error)
+
+
+def test_empty_missing_and_mislabelled_files(tmp_path):
+    assert "no such file" in str(refused(tmp_path / "nope.csv"))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert "the file is empty" in str(refused(empty))
+    assert "no candles" in str(refused(write(tmp_path, [], name="x.csv")))
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00\x01garbage")
+    assert "not a text (UTF-8) CSV" in str(refused(binary))
+    wrong = write(tmp_path, GOOD_ROWS, name="BTCUSDT-1h.csv")
+    assert "the name says 1h candles but they are 1m apart" in str(refused(wrong))
+
+
+def test_prices_keep_every_decimal_of_the_file(tmp_path):
+    row = "1730073840000,0.00001234,0.00001299,0.00001201,0.00001250,123456789.12345678"
+    klines = load_klines(write(tmp_path, [*GOOD_ROWS, row]))
+    last = klines.candles.row(len(klines.candles) - 1)
+    assert str(last["open"]) == "0.00001234"
+    assert str(last["volume"]) == "123456789.12345678"
+    assert np.all(np.diff(klines.candles.open_time_ms) == 60_000)

@@ -1,0 +1,107 @@
+"""The replay feed: aligned symbols, warm-up at once, then candles at the chosen speed."""
+
+import time
+
+import numpy as np
+import pytest
+
+from botdesk.engine.feeds.base import FeedError
+from botdesk.engine.feeds.replay import MAX_CANDLES_PER_POLL, ReplayFeed, load_replay_data
+from botdesk.engine.frames import CandleFrame
+from botdesk.engine.sample_data import SAMPLE_FOLDER
+from tests.engine.test_klines import GOOD_ROWS, write
+
+DATA = load_replay_data(None)
+FIRST = int(DATA["BTCUSDT"].open_time_ms[0])
+
+
+class Clock:
+    """Wall time that the test advances by hand (the feed takes any callable)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_warm_up_at_once_then_one_candle_per_second_at_speed_60():
+    clock = Clock()
+    feed = ReplayFeed(DATA, speed=60, warmup_candles=100, clock=clock)
+    feed.start(resume_after_ms=None)
+    first = feed.poll(["BTCUSDT", "ETHUSDT"])
+    assert len(first["BTCUSDT"]) == 100  # the warm-up history, at once
+    assert first["BTCUSDT"].open_time_ms[0] == FIRST
+    assert np.array_equal(first["BTCUSDT"].open_time_ms, first["ETHUSDT"].open_time_ms)
+    assert feed.poll(["BTCUSDT"]) == {}  # nothing closed since
+    clock.now += 0.99
+    assert feed.poll(["BTCUSDT"]) == {}
+    clock.now += 0.02
+    step = feed.poll(["BTCUSDT", "ETHUSDT"])
+    assert [int(f.open_time_ms[0]) for f in step.values()] == [FIRST + 100 * 60_000] * 2
+    clock.now += 3
+    assert len(feed.poll(["BTCUSDT"])["BTCUSDT"]) == 3
+
+
+def test_a_symbol_joining_later_gets_its_warm_up_up_to_the_same_present():
+    clock = Clock()
+    feed = ReplayFeed(DATA, speed=60, warmup_candles=50, clock=clock)
+    feed.start(resume_after_ms=None)
+    feed.poll(["BTCUSDT"])
+    clock.now += 10
+    btc = feed.poll(["BTCUSDT"])["BTCUSDT"]
+    sol = feed.poll(["SOLUSDT"])["SOLUSDT"]
+    assert sol.last_open_ms == btc.last_open_ms
+    assert len(sol) == 60
+
+
+def test_resumes_right_after_the_newest_stored_candle():
+    clock = Clock()
+    feed = ReplayFeed(DATA, speed=60, warmup_candles=10, clock=clock)
+    stored = FIRST + 500 * 60_000
+    feed.start(resume_after_ms=stored)
+    warm = feed.poll(["BTCUSDT"])["BTCUSDT"]
+    assert warm.last_open_ms == stored  # history up to what is stored, nothing beyond
+    clock.now += 1.01
+    assert feed.poll(["BTCUSDT"])["BTCUSDT"].open_time_ms.tolist() == [stored + 60_000]
+
+
+def test_catches_up_in_bounded_steps_and_finishes_at_the_end_of_the_data():
+    clock = Clock()
+    feed = ReplayFeed(DATA, speed=60, warmup_candles=10, clock=clock)
+    feed.start(resume_after_ms=None)
+    feed.poll(["BTCUSDT"])
+    clock.now += 1_000_000  # far past the end of the week
+    delivered = [feed.poll(["BTCUSDT"]).get("BTCUSDT", CandleFrame.empty()) for _ in range(50)]
+    assert max(len(f) for f in delivered) == MAX_CANDLES_PER_POLL
+    times = np.concatenate([f.open_time_ms for f in delivered])
+    assert np.all(np.diff(times) == 60_000)  # nothing skipped, nothing repeated
+    assert times[-1] == DATA["BTCUSDT"].open_time_ms[-1]
+    assert feed.finished
+
+
+def test_runs_on_the_wall_clock_too():
+    feed = ReplayFeed(DATA, speed=60_000, warmup_candles=10)  # 1000 candles a second
+    feed.start(resume_after_ms=None)
+    feed.poll(["ETHUSDT"])
+    time.sleep(0.05)
+    assert len(feed.poll(["ETHUSDT"])["ETHUSDT"]) >= 20
+
+
+def test_replay_data_from_a_file_or_folder_and_clear_errors(tmp_path):
+    single = write(tmp_path, GOOD_ROWS, name="BTCUSDT-1m.csv")
+    assert list(load_replay_data(single)) == ["BTCUSDT"]
+    assert sorted(load_replay_data(SAMPLE_FOLDER)) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    with pytest.raises(FeedError, match="does not exist"):
+        load_replay_data(tmp_path / "missing")
+    bad = write(tmp_path, [GOOD_ROWS[0], "1730073660000,1,x,1,1,1"], name="ETHUSDT-1m.csv")
+    with pytest.raises(FeedError, match=r"ETHUSDT-1m.csv, line 3: high 'x' is not a number"):
+        load_replay_data(bad)
+    hourly = tmp_path / "hourly"
+    hourly.mkdir()
+    write(hourly, ["1730073600000,1,2,1,1,1", "1730077200000,1,2,1,1,1"], name="BTCUSDT-1h.csv")
+    with pytest.raises(FeedError, match="holds 1h candles; the replay needs 1m"):
+        load_replay_data(hourly)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FeedError, match=r"no \.csv file"):
+        load_replay_data(tmp_path / "empty")
