@@ -132,6 +132,13 @@ class RunningDesk:
         self.log = folder / "web.log"
         self.web, self.base = start_web(self.env, self.log, workers=workers)
 
+    def call(self, method: str, path: str, key: str | None = None, **options) -> requests.Response:
+        """A request as a machine client makes it: no session, an API key when given."""
+        headers = dict(options.pop("headers", {}))
+        if key is not None:
+            headers["X-API-Key"] = key
+        return requests.request(method, self.base + path, headers=headers, timeout=30, **options)
+
     def signed_in(self, username: str, role: str = "viewer") -> requests.Session:
         """A client signed in as a new user of this role (made by make_user)."""
         make_user(self.db, role=role, username=username)

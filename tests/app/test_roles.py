@@ -37,6 +37,8 @@ CALLBACK_ROLES = {
     "users-table.children": ADMIN,  # manage users
     "exchange-table.children": ADMIN,  # exchange credentials
     "audit-rows.children": ADMIN,  # read the audit log
+    "api-keys-created.children": VIEWER,  # everyone manages their own API keys
+    "api-keys-webhook-result.children": ADMIN,  # TradingView webhook tokens
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -46,6 +48,7 @@ PAGE_ROLES = {
     "/users": ADMIN,
     "/exchange-accounts": ADMIN,
     "/audit": ADMIN,
+    "/api-keys": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session

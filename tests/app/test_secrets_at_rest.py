@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from botdesk.db.models import ALL_TABLES
-from tests.desk import RunningDesk, click, fresh_code, login
+from tests.desk import click, fresh_code, login
 from tests.factories import PASSWORD, TOTP_SECRETS, make_user
 
 pytestmark = pytest.mark.integration
@@ -20,13 +20,6 @@ NEW_PASSWORD = "vic's second password"
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 BACKUP = re.compile(r"(?<![\w-])[a-z2-9]{5}-[a-z2-9]{5}(?![\w-])")
-
-
-@pytest.fixture
-def desk(database_url, tmp_path):
-    running = RunningDesk(database_url, tmp_path)
-    yield running
-    running.stop()
 
 
 def database_text(db) -> bytes:

@@ -11,7 +11,6 @@ from sqlmodel import select
 from botdesk.app.factory import create_app
 from botdesk.db.models import AuditLog
 from tests.desk import (
-    RunningDesk,
     click,
     dash_call,
     login,
@@ -28,11 +27,8 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 @pytest.fixture(scope="module")
-def desk(module_database_url, tmp_path_factory):
-    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("sessions"))
-    running.admin = running.signed_in("root-admin", "admin")
-    yield running
-    running.stop()
+def admin(desk):
+    return desk.signed_in("root-admin", "admin")
 
 
 def signed_in(client: requests.Session, base: str) -> bool:
@@ -160,21 +156,21 @@ def test_a_refused_password_change_changes_nothing(desk, name, current, new, con
     assert again.headers["location"] == "/"
 
 
-def test_an_admin_ends_a_users_sessions(desk):
+def test_an_admin_ends_a_users_sessions(desk, admin):
     make_user(desk.db, username="cal")
     client, _ = login(desk.base, "cal", PASSWORD)
-    response = click(desk.admin, desk.base, "users-revoke", {"users-target.value": "cal"})
+    response = click(admin, desk.base, "users-revoke", {"users-target.value": "cal"})
     assert "Done: sign out cal" in response.text
     assert not signed_in(client, desk.base)
     again, _ = login(desk.base, "cal", PASSWORD)
     assert signed_in(again, desk.base)
 
 
-def test_a_role_change_ends_the_sessions_at_once(desk):
+def test_a_role_change_ends_the_sessions_at_once(desk, admin):
     make_user(desk.db, username="dee", role="trader")
     client, _ = login(desk.base, "dee", PASSWORD)
     response = click(
-        desk.admin,
+        admin,
         desk.base,
         "users-set-role",
         {"users-target.value": "dee", "users-role.value": "viewer"},

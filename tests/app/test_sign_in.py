@@ -16,7 +16,6 @@ from botdesk.app.twofactor import STEP_SECONDS, current_step
 from botdesk.db.models import BackupCode, User
 from tests.desk import (
     CSRF,
-    RunningDesk,
     dash_call,
     fresh_code,
     login,
@@ -31,13 +30,6 @@ from tests.rows import audit_trail, user_named
 pytestmark = pytest.mark.integration
 
 TICK = [{"id": "shell-tick", "property": "n_intervals", "value": 1}]
-
-
-@pytest.fixture(scope="module")
-def desk(module_database_url, tmp_path_factory):
-    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("sign-in"))
-    yield running
-    running.stop()
 
 
 def test_a_password_alone_opens_nothing_but_the_code_step(desk):

@@ -7,7 +7,7 @@ import pytest
 
 from botdesk.app import twofactor
 from botdesk.db.models import User
-from tests.desk import RunningDesk, click, fresh_code, login, password_step, submit_code
+from tests.desk import click, fresh_code, login, password_step, submit_code
 from tests.factories import PASSWORD, TEST_SETTINGS, TOTP_SECRETS, make_user
 from tests.rows import audit_trail, user_named
 
@@ -15,13 +15,6 @@ pytestmark = pytest.mark.integration
 
 SHOWN_SECRET = re.compile(r'"children":"((?:[A-Z2-7]{4} ){7}[A-Z2-7]{4})"')
 BACKUP = re.compile(r'"children":"([a-z2-9]{5}-[a-z2-9]{5})"')
-
-
-@pytest.fixture(scope="module")
-def desk(module_database_url, tmp_path_factory):
-    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("account"))
-    yield running
-    running.stop()
 
 
 def test_replacing_the_authenticator(desk):

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from botdesk.db import exchange_accounts
 from botdesk.db.models import AuditLog, ExchangeAccount
-from tests.desk import RunningDesk, click
+from tests.desk import click
 from tests.factories import TEST_SETTINGS, make_bot
 
 pytestmark = pytest.mark.integration
@@ -16,14 +16,11 @@ SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 
 
 @pytest.fixture(scope="module")
-def desk(module_database_url, tmp_path_factory):
-    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("exchange"))
-    running.admin = running.signed_in("ops", "admin")
-    yield running
-    running.stop()
+def admin(desk):
+    return desk.signed_in("ops", "admin")
 
 
-def add(desk, name, environment="testnet", key=KEY, secret=SECRET, confirmed=False):
+def add(desk, admin, name, environment="testnet", key=KEY, secret=SECRET, confirmed=False):
     values = {
         "exchange-name.value": name,
         "exchange-environment.value": environment,
@@ -31,7 +28,7 @@ def add(desk, name, environment="testnet", key=KEY, secret=SECRET, confirmed=Fal
         "exchange-api-secret.value": secret,
         "exchange-live-confirm.value": confirmed,
     }
-    return click(desk.admin, desk.base, "exchange-create", values)
+    return click(admin, desk.base, "exchange-create", values)
 
 
 def accounts(db) -> dict[str, ExchangeAccount]:
@@ -39,8 +36,8 @@ def accounts(db) -> dict[str, ExchangeAccount]:
         return {a.name: a for a in exchange_accounts.all_accounts(session=session)}
 
 
-def test_adding_a_testnet_account_shows_only_the_last_four(desk):
-    response = add(desk, "spot-testnet")
+def test_adding_a_testnet_account_shows_only_the_last_four(desk, admin):
+    response = add(desk, admin, "spot-testnet")
     body = response.json()["response"]
     assert body["exchange-api-secret"]["value"] == "" and body["exchange-api-key"]["value"] == ""
     assert KEY not in response.text and SECRET not in response.text
@@ -55,11 +52,11 @@ def test_adding_a_testnet_account_shows_only_the_last_four(desk):
     assert SECRET not in (row.details or "") and KEY not in (row.details or "")
 
 
-def test_a_live_account_needs_the_real_money_confirmation(desk):
-    refused = add(desk, "binance-live", "live")
+def test_a_live_account_needs_the_real_money_confirmation(desk, admin):
+    refused = add(desk, admin, "binance-live", "live")
     assert "tick the box to confirm" in refused.text
     assert "binance-live" not in accounts(desk.db)
-    added = add(desk, "binance-live", "live", confirmed=True)
+    added = add(desk, admin, "binance-live", "live", confirmed=True)
     assert "LIVE \\u00b7 real money" in added.text
     cleared = added.json()["response"]
     assert (cleared["exchange-name"]["value"], cleared["exchange-live-confirm"]["value"]) == (
@@ -77,21 +74,21 @@ def test_a_live_account_needs_the_real_money_confirmation(desk):
         ({"name": "x", "key": "has spaces in it and is long"}, "does not look like"),
     ],
 )
-def test_bad_credentials_are_refused_and_nothing_is_stored(desk, fields, message):
+def test_bad_credentials_are_refused_and_nothing_is_stored(desk, admin, fields, message):
     before = set(accounts(desk.db))
-    response = add(desk, **fields)
+    response = add(desk, admin, **fields)
     assert message in response.text
     assert set(accounts(desk.db)) == before
     assert response.json()["response"]["exchange-api-secret"]["value"] == ""
 
 
-def test_deleting_an_account_no_bot_uses(desk):
-    add(desk, "to-delete")
-    add(desk, "in-use")
+def test_deleting_an_account_no_bot_uses(desk, admin):
+    add(desk, admin, "to-delete")
+    add(desk, admin, "in-use")
     make_bot(desk.db, name="uses-it", exchange_account_id=accounts(desk.db)["in-use"].id)
     target = {"exchange-target.value": accounts(desk.db)["in-use"].id}
-    refused = click(desk.admin, desk.base, "exchange-delete", target)
+    refused = click(admin, desk.base, "exchange-delete", target)
     assert "used by bot(s) uses-it" in refused.text
     target = {"exchange-target.value": accounts(desk.db)["to-delete"].id}
-    assert "Deleted to-delete" in click(desk.admin, desk.base, "exchange-delete", target).text
+    assert "Deleted to-delete" in click(admin, desk.base, "exchange-delete", target).text
     assert "to-delete" not in accounts(desk.db) and "in-use" in accounts(desk.db)

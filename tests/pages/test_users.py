@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import select
 
 from botdesk.db.models import AuditLog, BackupCode, User
-from tests.desk import RunningDesk, click, login
+from tests.desk import click, login
 from tests.factories import PASSWORD, make_user
 from tests.rows import audit_trail, user_named
 
@@ -13,11 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def desk(module_database_url, tmp_path_factory):
-    running = RunningDesk(module_database_url, tmp_path_factory.mktemp("users"))
-    running.admin = running.signed_in("chief", "admin")
-    yield running
-    running.stop()
+def admin(desk):
+    return desk.signed_in("chief", "admin")
 
 
 def component(node, component_id: str) -> dict | None:
@@ -34,9 +31,9 @@ def component(node, component_id: str) -> dict | None:
     return next(filter(None, (component(child, component_id) for child in children)), None)
 
 
-def add(desk, name: str, role: str = "viewer", password: str = ""):
+def add(desk, admin, name: str, role: str = "viewer", password: str = ""):
     return click(
-        desk.admin,
+        admin,
         desk.base,
         "users-create",
         {
@@ -47,13 +44,13 @@ def add(desk, name: str, role: str = "viewer", password: str = ""):
     )
 
 
-def change(desk, button: str, target: str, role: str | None = None):
+def change(desk, admin, button: str, target: str, role: str | None = None):
     values = {"users-target.value": target, "users-role.value": role}
-    return click(desk.admin, desk.base, button, values)
+    return click(admin, desk.base, button, values)
 
 
-def test_an_admin_adds_a_user_who_then_signs_in_and_enrols(desk):
-    response = add(desk, "Trader.Tom", "trader")
+def test_an_admin_adds_a_user_who_then_signs_in_and_enrols(desk, admin):
+    response = add(desk, admin, "Trader.Tom", "trader")
     password = component(response.json(), "users-generated-password")["children"]
     assert "Added trader.tom (trader)" in response.text and "shown once" in response.text
     row = user_named(desk.db, "trader.tom")
@@ -75,32 +72,32 @@ def test_an_admin_adds_a_user_who_then_signs_in_and_enrols(desk):
         ("chief", "viewer", "", "a user named 'chief' already exists"),
     ],
 )
-def test_bad_new_users_are_refused_with_a_reason(desk, name, role, password, message):
+def test_bad_new_users_are_refused_with_a_reason(desk, admin, name, role, password, message):
     with desk.db.reading() as session:
         before = len(session.exec(select(User)).all())
-    response = add(desk, name, role, password)
+    response = add(desk, admin, name, role, password)
     assert message in response.text
     with desk.db.reading() as session:
         assert len(session.exec(select(User)).all()) == before
 
 
-def test_disable_and_enable(desk):
+def test_disable_and_enable(desk, admin):
     make_user(desk.db, username="dora")
     client, _ = login(desk.base, "dora", PASSWORD)
-    assert "Done: disable dora" in change(desk, "users-disable", "dora").text
+    assert "Done: disable dora" in change(desk, admin, "users-disable", "dora").text
     assert client.get(f"{desk.base}/_dash-layout").status_code == 401
     _, refused = login(desk.base, "dora", PASSWORD)
     assert refused.status_code == 401
-    assert "Done: enable dora" in change(desk, "users-enable", "dora").text
+    assert "Done: enable dora" in change(desk, admin, "users-enable", "dora").text
     _, admitted = login(desk.base, "dora", PASSWORD)
     assert admitted.headers["location"] == "/"
     assert audit_trail(desk.db)[-1].action == "login.ok"
 
 
-def test_reset_two_factor_sends_the_user_back_to_enrolment(desk):
+def test_reset_two_factor_sends_the_user_back_to_enrolment(desk, admin):
     make_user(desk.db, username="eli")
     client, _ = login(desk.base, "eli", PASSWORD)
-    assert "Done: reset two-factor of eli" in change(desk, "users-reset-2fa", "eli").text
+    assert "Done: reset two-factor of eli" in change(desk, admin, "users-reset-2fa", "eli").text
     row = user_named(desk.db, "eli")
     assert (row.totp_enabled, row.totp_secret_encrypted, row.totp_last_step) == (False, None, None)
     with desk.db.reading() as session:
@@ -114,11 +111,11 @@ def test_reset_two_factor_sends_the_user_back_to_enrolment(desk):
     assert (reset.actor, reset.target) == ("chief", "user:eli")
 
 
-def test_set_role(desk):
+def test_set_role(desk, admin):
     make_user(desk.db, username="fin")
-    assert "fin is now trader" in change(desk, "users-set-role", "fin", "trader").text
+    assert "fin is now trader" in change(desk, admin, "users-set-role", "fin", "trader").text
     assert user_named(desk.db, "fin").role == "trader"
-    assert "unknown role" in change(desk, "users-set-role", "fin", "king").text
+    assert "unknown role" in change(desk, admin, "users-set-role", "fin", "king").text
     assert user_named(desk.db, "fin").role == "trader"
 
 
@@ -131,13 +128,13 @@ def test_set_role(desk):
         ("users-revoke", "sign out"),
     ],
 )
-def test_an_admin_cannot_lock_themselves_out_here(desk, button, verb):
-    response = change(desk, button, "chief", "viewer")
+def test_an_admin_cannot_lock_themselves_out_here(desk, admin, button, verb):
+    response = change(desk, admin, button, "chief", "viewer")
     assert f"You cannot {verb} your own account here" in response.text
     row = user_named(desk.db, "chief")
     assert (row.role, row.disabled, row.totp_enabled) == ("admin", False, True)
-    assert desk.admin.get(f"{desk.base}/_dash-layout").status_code == 200
+    assert admin.get(f"{desk.base}/_dash-layout").status_code == 200
 
 
-def test_no_user_chosen(desk):
-    assert "Choose a user first." in change(desk, "users-unlock", None).text
+def test_no_user_chosen(desk, admin):
+    assert "Choose a user first." in change(desk, admin, "users-unlock", None).text
