@@ -17,7 +17,8 @@ from tests.processes import run_cli, start_web
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-ADMIN_PAGES = ["Users", "Exchange accounts", "Audit log"]
+EVERYONES_PAGES = ["Overview", "API keys"]  # in the navbar for every role
+ADMIN_PAGES = ["Users", "Exchange accounts", "Audit log"]  # in the Admin menu, for admins
 # Callbacks a viewer must not run, hand-made with the values an attacker would send.
 # (At merge, add the kill switch's engage callback here: a trader action.)
 HAND_MADE = {
@@ -91,7 +92,7 @@ def test_admin_enrols_creates_a_viewer_and_a_trader_and_roles_hold(env, tmp_path
     try:
         admin = browser_tab()
         assert sign_in_and_enrol(admin, base, "admin", password) == printed
-        assert "Admin" in navbar_links(admin)
+        assert navbar_links(admin) == [*EVERYONES_PAGES, "Admin"]
         admin.click("#shell-admin-menu")
         menu = [item.strip() for item in admin.locator(".dropdown-menu.show a").all_inner_texts()]
         assert menu == ADMIN_PAGES
@@ -104,7 +105,7 @@ def test_admin_enrols_creates_a_viewer_and_a_trader_and_roles_hold(env, tmp_path
         for username in ("vera", "tom"):
             tab = tabs[username] = browser_tab()
             sign_in_and_enrol(tab, base, username, f"{username}'s first password")
-            assert navbar_links(tab) == ["Overview"]
+            assert navbar_links(tab) == EVERYONES_PAGES
             assert tab.locator("#shell-admin-menu").count() == 0
             for path in ("/users", "/exchange-accounts", "/audit"):
                 tab.goto(base + path)
