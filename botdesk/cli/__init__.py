@@ -3,7 +3,7 @@
 import click
 
 from botdesk import __version__
-from botdesk.cli import kill_switch, processes, setup, users
+from botdesk.cli import backtest, kill_switch, processes, setup, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,3 +23,4 @@ main.add_command(processes.engine)
 main.add_command(processes.web)
 main.add_command(users.user)
 main.add_command(kill_switch.kill_switch_group)
+main.add_command(backtest.backtest)
