@@ -28,7 +28,7 @@ from decimal import Decimal
 import numpy as np
 
 from botdesk.db.models import Side
-from botdesk.db.types import quantize
+from botdesk.db.types import MONEY_UNIT, quantize
 
 BASIS_POINT = Decimal("0.0001")
 STOP_LOSS, TAKE_PROFIT = "stop_loss", "take_profit"
@@ -36,9 +36,10 @@ STOP_LOSS, TAKE_PROFIT = "stop_loss", "take_profit"
 
 def slipped(price: Decimal, side: str, slippage_bps: Decimal) -> Decimal:
     """The price moved against the trader: a buy pays more, a sell gets less."""
-    move = Decimal(slippage_bps) * BASIS_POINT
-    factor = 1 + move if side == Side.BUY else 1 - move
-    return quantize(Decimal(price) * factor)
+    if not slippage_bps:
+        return price.quantize(MONEY_UNIT)
+    move = slippage_bps * BASIS_POINT
+    return (price * (1 + move if side == "buy" else 1 - move)).quantize(MONEY_UNIT)
 
 
 def market_fill_price(open_price: Decimal, side: str, slippage_bps: Decimal) -> Decimal:
@@ -73,7 +74,7 @@ def limit_fill_price(side: str, level: Decimal, open_price: Decimal) -> Decimal:
 
 
 def fee_for(notional: Decimal, fee_rate: Decimal) -> Decimal:
-    return quantize(Decimal(notional) * Decimal(fee_rate))
+    return (notional * fee_rate).quantize(MONEY_UNIT)
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,17 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from botdesk.db.models import Fill, Order, OrderStatus, Position, PositionStatus, Side
-from botdesk.db.types import quantize, utcnow
+from botdesk.db.types import MONEY_UNIT, quantize, utcnow
 
 ZERO = Decimal(0)
+BUY = Side.BUY.value
 
 
 class LedgerError(RuntimeError):
     """A fill that cannot be booked (e.g. selling more than the long position holds)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Book:
     """The running numbers of one position."""
 
@@ -39,8 +40,8 @@ class Book:
         """Book one fill; returns its realized P&L (net of its fee)."""
         if quantity <= 0:
             raise LedgerError(f"a fill of {quantity} is not a fill")
-        notional = quantize(quantity * price)
-        if side == Side.BUY:
+        notional = (quantity * price).quantize(MONEY_UNIT)
+        if side == BUY:
             self.quantity += quantity
             self.cost_basis += notional
             realized = -fee
@@ -52,7 +53,7 @@ class Book:
             if quantity == self.quantity:
                 removed = self.cost_basis
             else:
-                removed = quantize(self.cost_basis * quantity / self.quantity)
+                removed = (self.cost_basis * quantity / self.quantity).quantize(MONEY_UNIT)
             self.quantity -= quantity
             self.cost_basis -= removed
             realized = notional - removed - fee
@@ -64,7 +65,7 @@ class Book:
 def cash_change(side: str, quantity: Decimal, price: Decimal, fee: Decimal) -> Decimal:
     """What a fill does to the cash: a buy pays notional and fee, a sell receives
     notional less fee."""
-    notional = quantize(quantity * price)
+    notional = (quantity * price).quantize(MONEY_UNIT)
     return -(notional + fee) if side == Side.BUY else notional - fee
 
 

@@ -11,6 +11,7 @@ from botdesk.db.types import MONEY_UNIT
 from botdesk.engine.fill_rules import BASIS_POINT
 
 CASH_BUFFER = Decimal("0.005")  # half a percent of the cash is kept back
+KEPT = 1 - CASH_BUFFER
 
 
 def entry_quantity(
@@ -19,6 +20,7 @@ def entry_quantity(
     """The quantity an entry of all available `cash` buys at about `price`; 0 if none."""
     if cash <= 0 or price <= 0:
         return Decimal(0)
-    paid = Decimal(price) * (1 + Decimal(slippage_bps) * BASIS_POINT) * (1 + Decimal(fee_rate))
-    quantity = Decimal(cash) * (1 - CASH_BUFFER) / paid
-    return quantity.quantize(MONEY_UNIT, rounding=ROUND_DOWN)
+    paid = price * (1 + fee_rate)
+    if slippage_bps:
+        paid *= 1 + slippage_bps * BASIS_POINT
+    return (cash * KEPT / paid).quantize(MONEY_UNIT, rounding=ROUND_DOWN)

@@ -12,24 +12,26 @@ exits at the open of x+1; buy signals while in a position are ignored; a positio
 open after the last candle is closed at its close ("end_of_data").
 """
 
+import math
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 import numpy as np
 
 from botdesk.db.models import Side
-from botdesk.db.types import quantize
+from botdesk.db.types import MONEY_UNIT
 from botdesk.engine import fill_rules
 from botdesk.engine.frames import BUY, SELL, CandleFrame, SignalFrame, to_decimal
-from botdesk.engine.ledger import Book, cash_change
+from botdesk.engine.ledger import Book
 from botdesk.engine.sizing import entry_quantity
 
 END_OF_DATA = "end_of_data"
 
 
-@dataclass(frozen=True)
-class Trade:
+class Trade(NamedTuple):
     entry_ms: int
     entry_price: Decimal
     exit_ms: int
@@ -73,19 +75,22 @@ def simulate(
     capital: Decimal,
     progress: Callable[[float], None] | None = None,
 ) -> Simulation:
+    """Trade the signals with the paper broker's rules; see the module docstring."""
     count = len(candles)
-    buys = np.flatnonzero(signals.side == BUY)
-    sells = np.flatnonzero(signals.side == SELL)
+    buys = np.flatnonzero(signals.side == BUY).tolist()
+    sells = np.flatnonzero(signals.side == SELL).tolist()
+    protected = not (np.isnan(signals.stop).all() and np.isnan(signals.take_profit).all())
+    step = _step(candles)
     cash, fees = Decimal(capital), Decimal(0)
-    equity = np.full(count, float(capital))
     trades: list[Trade] = []
+    held: list[tuple[int, int, float, float]] = []  # entry, exit, cash while held, quantity
     refused = 0
     start = 0
     while True:
-        k = int(np.searchsorted(buys, start))
+        k = bisect_left(buys, start)
         if k >= len(buys) or buys[k] + 1 >= count:
             break
-        signal_at = int(buys[k])
+        signal_at = buys[k]
         entry_at = signal_at + 1
         quantity = entry_quantity(
             cash, to_decimal(candles.close[signal_at]), fee_rate=fee_rate, slippage_bps=slippage_bps
@@ -93,37 +98,35 @@ def simulate(
         entry_price = fill_rules.market_fill_price(
             to_decimal(candles.open[entry_at]), Side.BUY, slippage_bps
         )
-        entry_fee = fill_rules.fee_for(quantize(quantity * entry_price), fee_rate)
-        if quantity <= 0 or quantize(quantity * entry_price) + entry_fee > cash:
-            refused += 1
-            start = entry_at  # the live bot would have had its order refused
+        notional = (quantity * entry_price).quantize(MONEY_UNIT)
+        entry_fee = fill_rules.fee_for(notional, fee_rate)
+        if quantity <= 0 or notional + entry_fee > cash:
+            refused += 1  # as the live bot's order would be
+            start = entry_at
             continue
         book = Book()
         book.apply(side=Side.BUY, quantity=quantity, price=entry_price, fee=entry_fee)
-        cash += cash_change(Side.BUY, quantity, entry_price, entry_fee)
+        held_cash = cash - book.cost_basis + book.realized_pnl  # less the cost and the fee
         exit_at, exit_price, reason, exit_ms = _exit(
-            candles, signals, sells, signal_at, entry_at, slippage_bps
+            candles, signals, sells, signal_at, slippage_bps, step, protected
         )
-        exit_fee = fill_rules.fee_for(quantize(quantity * exit_price), fee_rate)
+        exit_fee = fill_rules.fee_for((quantity * exit_price).quantize(MONEY_UNIT), fee_rate)
         book.apply(side=Side.SELL, quantity=quantity, price=exit_price, fee=exit_fee)
-        held_cash = float(cash)
-        cash += cash_change(Side.SELL, quantity, exit_price, exit_fee)
-        fees += entry_fee + exit_fee
-        holding = slice(entry_at, exit_at)
-        equity[holding] = held_cash + float(quantity) * candles.close[holding]
-        equity[exit_at:] = float(cash)
+        cash += book.realized_pnl  # a round trip changes the cash by its net P&L, exactly
+        fees += book.fees
+        held.append((entry_at, exit_at, float(held_cash), float(quantity)))
         trades.append(
             Trade(
-                entry_ms=int(candles.open_time_ms[entry_at]),
-                entry_price=entry_price,
-                exit_ms=exit_ms,
-                exit_price=exit_price,
-                quantity=quantity,
-                fees=entry_fee + exit_fee,
-                pnl=book.realized_pnl,
-                exit_reason=reason,
-                entry_index=entry_at,
-                exit_index=exit_at,
+                int(candles.open_time_ms[entry_at]),
+                entry_price,
+                exit_ms,
+                exit_price,
+                quantity,
+                book.fees,
+                book.realized_pnl,
+                reason,
+                entry_at,
+                exit_at,
             )
         )
         if progress is not None and len(trades) % 50 == 0:
@@ -131,37 +134,68 @@ def simulate(
         if reason == END_OF_DATA:
             break
         start = exit_at
+    equity = _equity(candles.close, float(capital), held, [float(t.pnl) for t in trades])
     return Simulation(trades, equity, cash, fees, refused)
 
 
-def _exit(candles, signals, sells, signal_at, entry_at, slippage_bps):
-    """(candle, price, reason, fill time) of the exit of a trade entered at entry_at. The
-    position is held through the closes before that candle; from its close on it is cash."""
+def _equity(closes: np.ndarray, capital: float, held, pnls) -> np.ndarray:
+    """Equity at each close: cash, plus the position's value while one is held. The
+    candles split into alternating stretches, flat [previous exit, entry) and held
+    [entry, exit); each is a constant cash plus a constant quantity times the close."""
+    count = len(closes)
+    if not held:
+        return np.full(count, capital)
+    entries, exits, held_cash, quantity = (np.array(column) for column in zip(*held, strict=True))
+    after = capital + np.cumsum(pnls)  # the cash after each exit
+    bounds = np.empty(2 * len(held) + 2, dtype=np.int64)
+    bounds[0], bounds[-1] = 0, count
+    bounds[1:-1:2], bounds[2:-1:2] = entries, exits
+    cash = np.empty(2 * len(held) + 1)
+    cash[0::2] = np.r_[capital, after]
+    cash[1::2] = held_cash
+    units = np.zeros(2 * len(held) + 1)
+    units[1::2] = quantity
+    lengths = np.diff(bounds)
+    return np.repeat(cash, lengths) + np.repeat(units, lengths) * closes
+
+
+def _exit(candles, signals, sells, signal_at, slippage_bps, step, protected=True):
+    """(exit candle, price, reason, fill time) of a trade entered on the candle after
+    signal_at. The position is held through the closes before the exit candle; from its
+    close on it is cash."""
     count = len(candles)
-    k = int(np.searchsorted(sells, entry_at))
-    sell_at = int(sells[k]) if k < len(sells) else None
-    last = sell_at if sell_at is not None else count - 1
-    stop, target = signals.stop[signal_at], signals.take_profit[signal_at]
-    span = slice(entry_at, last + 1)
-    hit = fill_rules.first_protective_exit(
-        candles.high[span], candles.low[span], stop=stop, take_profit=target
+    entry_at = signal_at + 1
+    k = bisect_left(sells, entry_at)
+    sell_at = sells[k] if k < len(sells) else None
+    stop, target = (
+        (signals.stop[signal_at], signals.take_profit[signal_at])
+        if protected
+        else (
+            math.nan,
+            math.nan,
+        )
     )
-    if hit is not None:
-        at = entry_at + hit.index
-        open_price = to_decimal(candles.open[at])
-        if hit.reason == fill_rules.STOP_LOSS:
-            price = fill_rules.stop_fill_price(
-                Side.SELL, to_decimal(stop), open_price, slippage_bps
-            )
-        else:
-            price = fill_rules.limit_fill_price(Side.SELL, to_decimal(target), open_price)
-        return at, price, hit.reason, int(candles.open_time_ms[at]) + _step(candles)
+    if not (math.isnan(stop) and math.isnan(target)):
+        last = sell_at if sell_at is not None else count - 1
+        span = slice(entry_at, last + 1)
+        hit = fill_rules.first_protective_exit(
+            candles.high[span], candles.low[span], stop=stop, take_profit=target
+        )
+        if hit is not None:
+            at = entry_at + hit.index
+            open_price = to_decimal(candles.open[at])
+            if hit.reason == fill_rules.STOP_LOSS:
+                level = to_decimal(stop)
+                price = fill_rules.stop_fill_price(Side.SELL, level, open_price, slippage_bps)
+            else:
+                price = fill_rules.limit_fill_price(Side.SELL, to_decimal(target), open_price)
+            return at, price, hit.reason, int(candles.open_time_ms[at]) + step
     if sell_at is not None and sell_at + 1 < count:
         at = sell_at + 1
         price = fill_rules.market_fill_price(to_decimal(candles.open[at]), Side.SELL, slippage_bps)
         return at, price, "exit", int(candles.open_time_ms[at])
     close = to_decimal(candles.close[count - 1])
-    return count - 1, close, END_OF_DATA, int(candles.open_time_ms[count - 1]) + _step(candles)
+    return count - 1, close, END_OF_DATA, int(candles.open_time_ms[count - 1]) + step
 
 
 def _step(candles: CandleFrame) -> int:
