@@ -5,15 +5,13 @@ Re-running it (after an engine restart) starts it over; a finished run is left a
 from botdesk.db.models import BacktestRun
 from botdesk.engine.backtest.runs import BacktestError, execute_stored_run
 from botdesk.engine.commands import CommandContext, CommandFailed, Continue, handles
-from botdesk.engine.handlers.common import target_id
+from botdesk.engine.handlers.common import existing, target_id
 
 
 @handles("backtest.run")
 def run(context: CommandContext) -> str | Continue:
     run_id = target_id(context, "backtest_run")
-    row = context.session.get(BacktestRun, run_id)
-    if row is None:
-        raise CommandFailed(f"there is no backtest_run {run_id}")
+    row = existing(context.session, BacktestRun, run_id, "backtest_run")
     if row.status == "done":
         return f"backtest_run {run_id} was already done"
     db = context.runtime.db

@@ -1,13 +1,11 @@
 """bot.start, bot.stop, bot.pause: the operator's control of a bot (target "bot:<id>")."""
 
-from sqlmodel import col, select
-
 from botdesk.db import engine_state
-from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, BotState, Order, Side
+from botdesk.db.models import Bot, BotState, Order, Side
 from botdesk.db.types import utcnow
 from botdesk.engine.brokers import BrokerUnavailable
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
-from botdesk.engine.handlers.common import locked_bot
+from botdesk.engine.handlers.common import cancel_open_orders, locked_bot
 from botdesk.engine.ledger import open_position
 from botdesk.engine.strategies import registry
 
@@ -36,19 +34,6 @@ def _set_state(bot: Bot, state: BotState, reason: str | None = None) -> None:
     bot.updated_at = utcnow()
 
 
-def _cancel_open_orders(context: CommandContext, bot: Bot, side: str | None = None) -> int:
-    query = select(Order).where(Order.bot_id == bot.id, col(Order.status).in_(OPEN_ORDER_STATUSES))
-    if side is not None:
-        query = query.where(Order.side == side)
-    orders = list(context.session.exec(query).all())
-    by_broker: dict[str, list[Order]] = {}
-    for order in orders:
-        by_broker.setdefault(order.broker, []).append(order)
-    for name, group in by_broker.items():
-        context.runtime.brokers.get(name).cancel(context.session, group)
-    return len(orders)
-
-
 @handles("bot.start")
 def start(context: CommandContext) -> str:
     bot = locked_bot(context)
@@ -73,7 +58,7 @@ def pause(context: CommandContext) -> str:
         return f"{bot.name} is already paused"
     if bot.desired_state != BotState.RUNNING or bot.status != BotState.RUNNING:
         bot.last_candle_ms = None
-    cancelled = _cancel_open_orders(context, bot, side=Side.BUY)
+    cancelled = cancel_open_orders(context, Order.bot_id == bot.id, Order.side == Side.BUY)
     _set_state(bot, BotState.PAUSED, "paused: manages its open position, opens nothing new")
     context.session.add(bot)
     return f"{bot.name} paused; {cancelled} open buy order(s) cancelled"
@@ -82,7 +67,7 @@ def pause(context: CommandContext) -> str:
 @handles("bot.stop")
 def stop(context: CommandContext) -> str:
     bot = locked_bot(context)
-    cancelled = _cancel_open_orders(context, bot)
+    cancelled = cancel_open_orders(context, Order.bot_id == bot.id)
     already = bot.desired_state == BotState.STOPPED and bot.status == BotState.STOPPED
     _set_state(bot, BotState.STOPPED)
     context.session.add(bot)

@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime
 
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from botdesk.db import candles as candle_store
-from botdesk.db.models import Bot
+from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order
 from botdesk.db.types import utcnow
 from botdesk.engine.brokers.base import MarketContext, ms_to_datetime
 from botdesk.engine.commands import CommandContext, CommandFailed
@@ -27,6 +27,27 @@ def locked(session: Session, model: type[SQLModel], row_id: int, what: str):
     if row is None:
         raise CommandFailed(f"there is no {what} {row_id}")
     return row
+
+
+def existing(session: Session, model: type[SQLModel], row_id: int, what: str):
+    """The row, or CommandFailed naming what is missing."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise CommandFailed(f"there is no {what} {row_id}")
+    return row
+
+
+def cancel_open_orders(context: CommandContext, *where) -> int:
+    """Cancel the open orders matching `where` (all of them without), each through its
+    broker, one call per broker; returns how many."""
+    query = select(Order).where(col(Order.status).in_(OPEN_ORDER_STATUSES), *where)
+    orders = list(context.session.exec(query).all())
+    by_broker: dict[str, list[Order]] = {}
+    for order in orders:
+        by_broker.setdefault(order.broker, []).append(order)
+    for name, group in by_broker.items():
+        context.runtime.brokers.get(name).cancel(context.session, group)
+    return len(orders)
 
 
 def locked_bot(context: CommandContext) -> Bot:

@@ -14,10 +14,10 @@ from sqlalchemy import and_, not_, update
 from sqlmodel import col, func, select
 
 from botdesk.db import engine_state
-from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, BotState, Order, Position, PositionStatus
+from botdesk.db.models import Bot, BotState, Position, PositionStatus
 from botdesk.db.types import utcnow
 from botdesk.engine.commands import CommandContext, Continue, handles
-from botdesk.engine.handlers.common import market_now
+from botdesk.engine.handlers.common import cancel_open_orders, market_now
 from botdesk.engine.orders import OrderRefused, OrderRequest, command_order_id, submit
 
 log = logging.getLogger(__name__)
@@ -45,18 +45,6 @@ def halt_every_bot(session, reason: str) -> int:
     return result.rowcount
 
 
-def cancel_every_order(context: CommandContext) -> int:
-    orders = list(
-        context.session.exec(select(Order).where(col(Order.status).in_(OPEN_ORDER_STATUSES))).all()
-    )
-    by_broker: dict[str, list[Order]] = {}
-    for order in orders:
-        by_broker.setdefault(order.broker, []).append(order)
-    for name, group in by_broker.items():
-        context.runtime.brokers.get(name).cancel(context.session, group)
-    return len(orders)
-
-
 @handles("kill_switch.engage")
 def engage(context: CommandContext) -> str | Continue:
     session = context.session
@@ -64,7 +52,7 @@ def engage(context: CommandContext) -> str | Continue:
     why = state.kill_switch_reason or context.command.reason or "no reason given"
     by = state.kill_switch_by or context.command.issued_by
     halted = halt_every_bot(session, f"halted by the kill switch ({by}): {why}")
-    cancelled = cancel_every_order(context)
+    cancelled = cancel_open_orders(context)
     summary = f"halted {halted} bot(s), cancelled {cancelled} open order(s)"
     if not (context.params.get("flatten") or state.kill_switch_flatten):
         return summary

@@ -4,35 +4,24 @@ On paper the close fills at once at the latest known price adjusted by the slipp
 (see `botdesk.engine.fill_rules`); an operator's "close now" does not wait for a candle.
 """
 
-from sqlmodel import col, select
+from sqlmodel import select
 
-from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order, Position, PositionStatus, Side
+from botdesk.db.models import Bot, Order, Position, PositionStatus, Side
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
-from botdesk.engine.handlers.common import locked, market_now, target_id
+from botdesk.engine.handlers.common import (
+    cancel_open_orders,
+    existing,
+    locked,
+    market_now,
+    target_id,
+)
 from botdesk.engine.orders import OrderRefused, OrderRequest, command_order_id, submit
-
-
-def cancel_bot_orders(context: CommandContext, bot_id: int, symbol: str) -> int:
-    orders = list(
-        context.session.exec(
-            select(Order).where(
-                Order.bot_id == bot_id,
-                Order.symbol == symbol,
-                col(Order.status).in_(OPEN_ORDER_STATUSES),
-            )
-        ).all()
-    )
-    for order in orders:
-        context.runtime.brokers.get(order.broker).cancel(context.session, [order])
-    return len(orders)
 
 
 @handles("position.close")
 def close(context: CommandContext) -> str:
     position_id = target_id(context, "position")
-    position = context.session.get(Position, position_id)
-    if position is None:
-        raise CommandFailed(f"there is no position {position_id}")
+    position = existing(context.session, Position, position_id, "position")
     bot = locked(context.session, Bot, position.bot_id, "bot")
     client_order_id = command_order_id(bot.id, context.command.id)
     done = context.session.exec(
@@ -43,7 +32,7 @@ def close(context: CommandContext) -> str:
     context.session.refresh(position)
     if position.status != PositionStatus.OPEN:
         return f"position {position_id} is already closed ({position.exit_reason})"
-    cancelled = cancel_bot_orders(context, bot.id, position.symbol)
+    cancelled = cancel_open_orders(context, Order.bot_id == bot.id, Order.symbol == position.symbol)
     market = market_now(context.session, position.symbol)
     reason = (context.params.get("reason") or context.command.reason or "").strip()
     request = OrderRequest(

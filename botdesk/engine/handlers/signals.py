@@ -8,16 +8,14 @@ from botdesk.db import candles as candle_store
 from botdesk.db.models import Bot, BotState, Signal, SignalStatus
 from botdesk.engine.brokers.base import MarketContext
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
-from botdesk.engine.handlers.common import locked, market_now, target_id
+from botdesk.engine.handlers.common import existing, locked, market_now, target_id
 from botdesk.engine.trading import act_on_signal
 
 
 @handles("signal.execute")
 def execute(context: CommandContext) -> str:
     signal_id = target_id(context, "signal")
-    signal = context.session.get(Signal, signal_id)
-    if signal is None:
-        raise CommandFailed(f"there is no signal {signal_id}")
+    signal = existing(context.session, Signal, signal_id, "signal")
     bot = locked(context.session, Bot, signal.bot_id, "bot")
     context.session.refresh(signal)
     if signal.status != SignalStatus.NEW:
