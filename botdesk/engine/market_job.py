@@ -8,11 +8,14 @@ let the bot runner process what each bot has not seen yet.
 
 import logging
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from botdesk.db import candles as candle_store
-from botdesk.db.models import Bot, BotState
+from botdesk.db.models import Bot
 from botdesk.engine.feeds.base import Feed
 from botdesk.engine.market import MarketData, candle_rows
-from botdesk.engine.runner import BotRunner, active_bots
+from botdesk.engine.runner import ACTIVE, BotRunner, active_bots
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,8 @@ class MarketJob:
             self._told_unavailable.add(symbol)
             log.warning("%s", reason)
             with self.runtime.db.writing() as session:
-                for bot in session.query(Bot).filter(Bot.symbol == symbol).all():
-                    if bot.status in (BotState.RUNNING, BotState.PAUSED):
-                        bot.status_reason = f"waiting for market data: {reason}"
-                        session.add(bot)
+                session.execute(
+                    update(Bot)
+                    .where(Bot.symbol == symbol, col(Bot.status).in_(ACTIVE))
+                    .values(status_reason=f"waiting for market data: {reason}")
+                )

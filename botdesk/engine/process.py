@@ -1,7 +1,8 @@
 """`botdesk engine`: the APScheduler process that runs the bots.
 
 Jobs: heartbeat (1 s), the command consumer (100 ms), the market job (poll the feed,
-store candles, run the bots: 200 ms) and the bot leases (2 s). SIGTERM and SIGINT stop
+store candles, run the bots: 200 ms), the bot leases (2 s) and broker reconciliation
+(at start, then every 15 s). SIGTERM and SIGINT stop
 the scheduler after the running jobs finish; the instance is marked stopped.
 """
 
@@ -27,6 +28,7 @@ from botdesk.engine.heartbeat import Heartbeat
 from botdesk.engine.instance_lock import lock_for
 from botdesk.engine.market import MarketData
 from botdesk.engine.market_job import MarketJob
+from botdesk.engine.reconcile import reconcile_all
 from botdesk.engine.runner import BotRunner
 from botdesk.engine.runtime import EngineRuntime
 from botdesk.settings import Settings
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 COMMAND_POLL_SECONDS = 0.1
 MARKET_SECONDS = 0.2
 LEASE_RENEW_SECONDS = 2.0
+RECONCILE_SECONDS = 15.0
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -126,6 +129,12 @@ def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None)
         id="leases",
         next_run_time=utcnow(),
     )
+    scheduler.add_job(
+        _guarded("reconcile", lambda: reconcile_all(runtime)),
+        "interval",
+        seconds=RECONCILE_SECONDS,
+        id="reconcile",
+    )
     if market_job is not None:
         scheduler.add_job(
             _guarded("market", market_job.tick),
@@ -150,6 +159,7 @@ def run(settings: Settings, db: Database) -> None:
         _register_instance(runtime)
         commands.resume_interrupted(runtime, _dead_instances(runtime))
         leases.renew(runtime)
+        reconcile_all(runtime)
         market = MarketData()
         market_job = MarketJob(runtime, feed, market, BotRunner(runtime, market))
         market_job.start()

@@ -103,7 +103,7 @@ class Broker(ABC):
     @abstractmethod
     def on_candle(self, session: Session, bot: Bot, market: MarketContext) -> list[BrokerFill]: ...
 
-    def reconcile(self, session: Session, bot_ids: Sequence[int] | None = None):
+    def reconcile(self, session: Session, bot_ids: Sequence[int] | None = None) -> list[BrokerFill]:
         return []
 
     def open_orders(self, session: Session, bot_id: int | None = None) -> list[Order]:
