@@ -21,6 +21,7 @@ from botdesk.db.types import utcnow
 from botdesk.engine.brokers import BrokerUnavailable
 from botdesk.engine.brokers.base import CandlePrices
 from botdesk.engine.frames import CandleFrame
+from botdesk.engine.indicators.shared import shared_results
 from botdesk.engine.ledger import LedgerError
 from botdesk.engine.market import MarketData
 from botdesk.engine.strategies import registry
@@ -86,15 +87,16 @@ class BotRunner:
             )
         self.symbols = {bot.symbol for bot in bots}
         done = 0
-        for bot in bots:
-            try:
-                done += self._run_bot(bot)
-            except BotFailure as failure:
-                log.warning("bot %s stopped with an error: %s", bot.name, failure)
-                with self.runtime.db.writing() as session:
-                    set_error(session, bot.id, str(failure))
-            except Exception:  # a database hiccup: retried on the next pass
-                log.exception("bot %s: candle processing failed; will retry", bot.name)
+        with shared_results():  # bots on one window share their indicators' results
+            for bot in bots:
+                try:
+                    done += self._run_bot(bot)
+                except BotFailure as failure:
+                    log.warning("bot %s stopped with an error: %s", bot.name, failure)
+                    with self.runtime.db.writing() as session:
+                        set_error(session, bot.id, str(failure))
+                except Exception:  # a database hiccup: retried on the next pass
+                    log.exception("bot %s: candle processing failed; will retry", bot.name)
         return done
 
     def strategy_for(self, bot: Bot) -> Strategy:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from botdesk.engine.indicators.shared import shared
+
 BULLISH, BEARISH = 1, -1
 
 
@@ -44,6 +46,7 @@ class Structure:
         return self.bos + self.choch
 
 
+@shared
 def swing_points(high, low, length: int = 5) -> Swings:
     """Fractal swings with `length` candles on each side.
 
@@ -99,6 +102,7 @@ def _breaks(close, prices, swing_mask, length, direction):
     return candles[first], indexes[swings]
 
 
+@shared
 def market_structure(high, low, close, swings: Swings) -> Structure:
     """BOS and CHoCH from closes beyond swing levels.
 

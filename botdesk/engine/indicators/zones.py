@@ -12,6 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
+from botdesk.engine.indicators.shared import shared
 from botdesk.engine.indicators.structure import BEARISH, BULLISH, Structure, Swings
 
 _FIRST_LOOK = 64
@@ -87,6 +88,7 @@ class FairValueGaps:
         return filled
 
 
+@shared
 def fair_value_gaps(high, low, close, min_size: float = 0.0) -> FairValueGaps:
     """Three-candle imbalances.
 
@@ -152,6 +154,7 @@ class OrderBlocks:
         return broken
 
 
+@shared
 def order_blocks(open_, high, low, close, structure: Structure) -> OrderBlocks:
     """The last opposite candle before the move that broke structure.
 
@@ -223,6 +226,7 @@ class LiquidityLevels:
         return len(self.level)
 
 
+@shared
 def liquidity_levels(high, low, swings: Swings, tolerance: float = 0.001) -> LiquidityLevels:
     """Equal highs and equal lows, where resting stop orders gather.
 
