@@ -156,18 +156,22 @@ def _fail(runtime: "EngineRuntime", command_id: int, message: str) -> None:
     log.warning("command %s failed: %s", command_id, message)
 
 
-def consume(runtime: "EngineRuntime") -> int:
-    """Claim and run every pending command, oldest first. Returns how many ran."""
-    with runtime.db.reading() as session:
-        pending = command_queue.pending_ids(session=session)
-    ran = 0
-    for command_id in pending:
-        with runtime.db.writing() as session:
+def consume(runtime: "EngineRuntime", limit: int = 50) -> int:
+    """Claim and run pending commands one at a time, the next one chosen afresh each time
+    (a kill switch engaged meanwhile goes first, see `pending_ids`). Returns how many ran."""
+    ran = attempts = 0
+    while attempts < limit:
+        attempts += 1
+        with runtime.db.reading() as session:
+            pending = command_queue.pending_ids(session=session, limit=1)
+        if not pending:
+            break
+        with runtime.db.writing() as session:  # another engine may claim it first: next
             claimed = command_queue.claim(
-                session=session, command_id=command_id, engine_id=runtime.engine_id
+                session=session, command_id=pending[0], engine_id=runtime.engine_id
             )
         if claimed:
-            _run_one(runtime, command_id, resumed=False)
+            _run_one(runtime, pending[0], resumed=False)
             ran += 1
     return ran
 

@@ -6,10 +6,13 @@ store candles, run the bots: 200 ms), the bot leases (2 s) and broker reconcilia
 the scheduler after the running jobs finish; the instance is marked stopped.
 """
 
+import faulthandler
 import logging
 import os
 import signal
 import socket
+import threading
+import time
 from datetime import UTC
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -165,20 +168,34 @@ def run(settings: Settings, db: Database) -> None:
         market_job.start()
         scheduler = build_scheduler(runtime, market_job)
 
-        stopping = []
+        stopping: list[threading.Thread] = []
+
+        def shut_down():
+            deadline = time.monotonic() + 10
+            while not scheduler.running and time.monotonic() < deadline:
+                time.sleep(0.01)  # the signal came just before the scheduler started
+            # a job that does not finish within 10 s: its stack goes to the log
+            faulthandler.dump_traceback_later(10, exit=False)
+            scheduler.shutdown(wait=True)  # lets running jobs finish
+            faulthandler.cancel_dump_traceback_later()
 
         def stop(signum, _frame):
+            # The handler interrupts the main thread wherever it is, possibly inside the
+            # scheduler holding its executor's lock: shutting down from here could wait on
+            # that lock forever. Another thread does it once the handler has returned.
             if stopping:  # a second signal (Ctrl-C twice, `timeout`): already stopping
                 return
-            stopping.append(signum)
             log.info("received %s, stopping the engine", signal.Signals(signum).name)
-            scheduler.shutdown(wait=True)  # lets running jobs finish
+            stopping.append(threading.Thread(target=shut_down, name="engine-stop"))
+            stopping[0].start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         log.info("engine %s started on %s", runtime.engine_id, db.engine.url.render_as_string())
         scheduler.start()  # blocks until shutdown
         log.info("engine %s stopping", runtime.engine_id)
+        for thread in stopping:
+            thread.join()
     finally:
         if feed is not None:
             feed.stop()
