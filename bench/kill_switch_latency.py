@@ -1,11 +1,13 @@
 """Kill-switch latency: from the commit of the engage command to all bots halted, and to
 all open orders cancelled, with 200 running bots and a real engine process.
 
-Each round: buy orders are left resting for a share of the bots (webhook signals, slow
-replay so they do not fill), the switch is engaged as the desk does it (latch and command
-in one transaction), and the database is polled every 2 ms until every bot is halted and
-no order is open. Then the switch is released and the bots are set running again
-directly in the database (a harness shortcut; the desk would issue bot.start commands).
+Each round: buy orders are left resting for a quarter of the bots (webhook signals and
+their signal.execute commands; a slow replay so they do not fill); once half of them rest
+(the rest of those commands still queued, so the engage has to jump the queue), the switch
+is engaged as the desk does it (latch and command in one transaction), and the database
+is polled every 2 ms until every bot is halted and no order is open. Then the switch is
+released and the bots are set running again directly in the database (a harness
+shortcut; the desk would issue bot.start commands).
 
     .venv/bin/python bench/kill_switch_latency.py [--rounds 20] [--bots 200] [--database-url URL]
 """
