@@ -29,6 +29,7 @@ from botdesk.engine.ledger import Book
 from botdesk.engine.sizing import entry_quantity
 
 END_OF_DATA = "end_of_data"
+BUY_SIDE, SELL_SIDE = Side.BUY.value, Side.SELL.value
 
 
 class Trade(NamedTuple):
@@ -80,9 +81,10 @@ def simulate(
     buys = np.flatnonzero(signals.side == BUY).tolist()
     sells = np.flatnonzero(signals.side == SELL).tolist()
     protected = not (np.isnan(signals.stop).all() and np.isnan(signals.take_profit).all())
-    step = _step(candles)
+    closes, opens = candles.close, candles.open
+    market_price, fee_for = fill_rules.market_fill_price, fill_rules.fee_for
     cash, fees = Decimal(capital), Decimal(0)
-    trades: list[Trade] = []
+    rows: list[tuple] = []  # entry, entry price, exit, exit price, quantity, fees, pnl, reason
     held: list[tuple[int, int, float, float]] = []  # entry, exit, cash while held, quantity
     refused = 0
     start = 0
@@ -93,49 +95,87 @@ def simulate(
         signal_at = buys[k]
         entry_at = signal_at + 1
         quantity = entry_quantity(
-            cash, to_decimal(candles.close[signal_at]), fee_rate=fee_rate, slippage_bps=slippage_bps
+            cash, to_decimal(closes[signal_at]), fee_rate=fee_rate, slippage_bps=slippage_bps
         )
-        entry_price = fill_rules.market_fill_price(
-            to_decimal(candles.open[entry_at]), Side.BUY, slippage_bps
-        )
+        entry_price = market_price(to_decimal(opens[entry_at]), BUY_SIDE, slippage_bps)
         notional = (quantity * entry_price).quantize(MONEY_UNIT)
-        entry_fee = fill_rules.fee_for(notional, fee_rate)
+        entry_fee = fee_for(notional, fee_rate)
         if quantity <= 0 or notional + entry_fee > cash:
             refused += 1  # as the live bot's order would be
             start = entry_at
             continue
         book = Book()
-        book.apply(side=Side.BUY, quantity=quantity, price=entry_price, fee=entry_fee)
+        book.apply(side=BUY_SIDE, quantity=quantity, price=entry_price, fee=entry_fee)
         held_cash = cash - book.cost_basis + book.realized_pnl  # less the cost and the fee
-        exit_at, exit_price, reason, exit_ms = _exit(
-            candles, signals, sells, signal_at, slippage_bps, step, protected
-        )
-        exit_fee = fill_rules.fee_for((quantity * exit_price).quantize(MONEY_UNIT), fee_rate)
-        book.apply(side=Side.SELL, quantity=quantity, price=exit_price, fee=exit_fee)
+        k = bisect_left(sells, entry_at)
+        sell_at = sells[k] if k < len(sells) else count
+        hit = _protective_exit(candles, signals, signal_at, sell_at) if protected else None
+        if hit is not None:
+            exit_at, exit_price, reason = hit
+            exit_price = _protective_price(reason, exit_price, opens[exit_at], slippage_bps)
+        elif sell_at + 1 < count:
+            exit_at, reason = sell_at + 1, "exit"
+            exit_price = market_price(to_decimal(opens[exit_at]), SELL_SIDE, slippage_bps)
+        else:
+            exit_at, reason = count - 1, END_OF_DATA
+            exit_price = to_decimal(closes[exit_at])
+        exit_fee = fee_for((quantity * exit_price).quantize(MONEY_UNIT), fee_rate)
+        book.apply(side=SELL_SIDE, quantity=quantity, price=exit_price, fee=exit_fee)
         cash += book.realized_pnl  # a round trip changes the cash by its net P&L, exactly
         fees += book.fees
         held.append((entry_at, exit_at, float(held_cash), float(quantity)))
-        trades.append(
-            Trade(
-                int(candles.open_time_ms[entry_at]),
-                entry_price,
-                exit_ms,
-                exit_price,
-                quantity,
-                book.fees,
-                book.realized_pnl,
-                reason,
-                entry_at,
-                exit_at,
-            )
-        )
-        if progress is not None and len(trades) % 50 == 0:
+        rows.append(
+            (entry_at, entry_price, exit_at, exit_price, quantity, book.fees,
+             book.realized_pnl, reason)
+        )  # fmt: skip
+        if progress is not None and len(rows) % 50 == 0:
             progress(exit_at / count)
         if reason == END_OF_DATA:
             break
         start = exit_at
-    equity = _equity(candles.close, float(capital), held, [float(t.pnl) for t in trades])
+    trades = _trades(candles, rows)
+    equity = _equity(closes, float(capital), held, [float(row[6]) for row in rows])
     return Simulation(trades, equity, cash, fees, refused)
+
+
+def _protective_exit(candles, signals, signal_at: int, sell_at: int):
+    """(candle, level, reason) where the entry's stop-loss or take-profit is first touched,
+    from the entry candle to the candle of the next sell signal (whose exit comes at the
+    open after it); None if neither is."""
+    stop, target = signals.stop[signal_at], signals.take_profit[signal_at]
+    if math.isnan(stop) and math.isnan(target):
+        return None
+    span = slice(signal_at + 1, min(sell_at, len(candles) - 1) + 1)
+    hit = fill_rules.first_protective_exit(
+        candles.high[span], candles.low[span], stop=stop, take_profit=target
+    )
+    if hit is None:
+        return None
+    level = stop if hit.reason == fill_rules.STOP_LOSS else target
+    return signal_at + 1 + hit.index, level, hit.reason
+
+
+def _protective_price(reason: str, level: float, open_price: float, slippage_bps) -> Decimal:
+    level, open_price = to_decimal(level), to_decimal(open_price)
+    if reason == fill_rules.STOP_LOSS:
+        return fill_rules.stop_fill_price(SELL_SIDE, level, open_price, slippage_bps)
+    return fill_rules.limit_fill_price(SELL_SIDE, level, open_price)
+
+
+def _trades(candles: CandleFrame, rows: list[tuple]) -> list[Trade]:
+    """Trades from the loop's rows, with their times: a market exit fills at its candle's
+    open, a stop, a take-profit or the end of the data at its close."""
+    if not rows:
+        return []
+    step = _step(candles)
+    times = candles.open_time_ms
+    entries = times[[row[0] for row in rows]].tolist()
+    exits = times[[row[2] for row in rows]].tolist()
+    return [
+        Trade(entry_ms, row[1], exit_ms + (0 if row[7] == "exit" else step), row[3], row[4],
+              row[5], row[6], row[7], row[0], row[2])
+        for entry_ms, exit_ms, row in zip(entries, exits, rows, strict=True)
+    ]  # fmt: skip
 
 
 def _equity(closes: np.ndarray, capital: float, held, pnls) -> np.ndarray:
@@ -157,45 +197,6 @@ def _equity(closes: np.ndarray, capital: float, held, pnls) -> np.ndarray:
     units[1::2] = quantity
     lengths = np.diff(bounds)
     return np.repeat(cash, lengths) + np.repeat(units, lengths) * closes
-
-
-def _exit(candles, signals, sells, signal_at, slippage_bps, step, protected=True):
-    """(exit candle, price, reason, fill time) of a trade entered on the candle after
-    signal_at. The position is held through the closes before the exit candle; from its
-    close on it is cash."""
-    count = len(candles)
-    entry_at = signal_at + 1
-    k = bisect_left(sells, entry_at)
-    sell_at = sells[k] if k < len(sells) else None
-    stop, target = (
-        (signals.stop[signal_at], signals.take_profit[signal_at])
-        if protected
-        else (
-            math.nan,
-            math.nan,
-        )
-    )
-    if not (math.isnan(stop) and math.isnan(target)):
-        last = sell_at if sell_at is not None else count - 1
-        span = slice(entry_at, last + 1)
-        hit = fill_rules.first_protective_exit(
-            candles.high[span], candles.low[span], stop=stop, take_profit=target
-        )
-        if hit is not None:
-            at = entry_at + hit.index
-            open_price = to_decimal(candles.open[at])
-            if hit.reason == fill_rules.STOP_LOSS:
-                level = to_decimal(stop)
-                price = fill_rules.stop_fill_price(Side.SELL, level, open_price, slippage_bps)
-            else:
-                price = fill_rules.limit_fill_price(Side.SELL, to_decimal(target), open_price)
-            return at, price, hit.reason, int(candles.open_time_ms[at]) + step
-    if sell_at is not None and sell_at + 1 < count:
-        at = sell_at + 1
-        price = fill_rules.market_fill_price(to_decimal(candles.open[at]), Side.SELL, slippage_bps)
-        return at, price, "exit", int(candles.open_time_ms[at])
-    close = to_decimal(candles.close[count - 1])
-    return count - 1, close, END_OF_DATA, int(candles.open_time_ms[count - 1]) + step
 
 
 def _step(candles: CandleFrame) -> int:
