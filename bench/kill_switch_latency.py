@@ -27,7 +27,7 @@ from sqlmodel import col, func, select
 from botdesk.db import commands as command_queue
 from botdesk.db import kill_switch
 from botdesk.db.migrate import upgrade
-from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order, Role, Signal
+from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Command, Order, Role, Signal
 from botdesk.db.session import Database
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
@@ -47,7 +47,7 @@ def wait(check, timeout=120.0, interval=0.2):
     raise SystemExit("timed out waiting for the engine")
 
 
-def resting_orders(db, bots: list[int], round_number: int) -> None:
+def resting_orders(db, bots: list[int], round_number: int, idle: bool) -> None:
     with db.writing() as session:
         for bot_id in bots:
             signal = Signal(
@@ -70,6 +70,13 @@ def resting_orders(db, bots: list[int], round_number: int) -> None:
         select(func.count()).select_from(Order).where(col(Order.status).in_(OPEN_ORDER_STATUSES))
     )
     wait(lambda: count(db, open_orders) >= len(bots) // 2, timeout=60, interval=0.05)
+    if idle:  # the engage then meets an idle command consumer, between two polls
+        queued = (
+            select(func.count())
+            .select_from(Command)
+            .where(col(Command.status).in_(("pending", "running")))
+        )
+        wait(lambda: count(db, queued) == 0, timeout=120, interval=0.05)
 
 
 def main() -> int:
@@ -77,6 +84,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--bots", type=int, default=200)
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
+    parser.add_argument(
+        "--idle", action="store_true", help="engage only once the command queue is empty"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="botdesk-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'botdesk.db'}"
@@ -124,7 +134,7 @@ def rounds(db, args) -> int:
     with db.reading() as session:
         ids = list(session.exec(select(Bot.id).order_by(col(Bot.id))).all())
     for round_number in range(args.rounds):
-        resting_orders(db, ids[round_number % 4 :: 4], round_number)
+        resting_orders(db, ids[round_number % 4 :: 4], round_number, args.idle)
         orders.append(count(db, open_query))
         with db.writing() as session:
             kill_switch.engage(session=session, by="bench", role=Role.ADMIN, reason="bench")
@@ -146,6 +156,7 @@ def rounds(db, args) -> int:
     print(
         f"{args.bots} bots, {args.rounds} rounds, {statistics.mean(orders):.0f} open orders "
         f"a round, {db.engine.url.get_backend_name()}, engine command poll 100 ms"
+        + (", engaged with an idle command queue" if args.idle else ", commands still queued")
     )
     for name, values in (("all bots halted", halts), ("all orders cancelled", cancels)):
         ordered = sorted(values)
