@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         description="Folder or CSV file of 1m klines to replay "
         "(open_time_ms,open,high,low,close,volume). Default: the sample bundled in the package.",
     )
+    LEASE_SECONDS: int = Field(
+        15,
+        ge=2,
+        le=600,
+        description="PostgreSQL: how long an engine's lease on a bot lasts without renewal; "
+        "a dead engine's bots move to another engine after this.",
+    )
     FEE_RATE: Decimal = Field(
         Decimal("0.001"), ge=0, lt=1, description="Paper and backtest fee, share of notional."
     )

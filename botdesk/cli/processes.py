@@ -15,13 +15,14 @@ from botdesk.logs import configure_logging
 @click.command()
 def engine() -> None:
     """Run the trading engine (APScheduler) until SIGTERM or Ctrl-C."""
+    from botdesk.engine.feeds.base import FeedError
     from botdesk.engine.instance_lock import EngineAlreadyRunning
     from botdesk.engine.process import SchemaOutOfDate, run
 
     configure_logging("engine")
     try:
         run(settings(), database())
-    except (EngineAlreadyRunning, SchemaOutOfDate) as refusal:
+    except (EngineAlreadyRunning, SchemaOutOfDate, FeedError) as refusal:
         raise click.ClickException(str(refusal)) from None
 
 

@@ -8,7 +8,7 @@ with several engines polling the same table.
 import json
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
 from botdesk.db import audit
@@ -51,11 +51,16 @@ def issue(
     return command
 
 
+URGENT_KINDS = ("kill_switch.engage",)  # run before anything else waiting
+
+
 def pending_ids(*, session: Session, limit: int = 50) -> list[int]:
+    """Pending commands in the order to run them: urgent kinds first, then oldest first."""
+    urgent = case((col(Command.kind).in_(URGENT_KINDS), 0), else_=1)
     query = (
         select(Command.id)
         .where(Command.status == CommandStatus.PENDING)
-        .order_by(col(Command.id))
+        .order_by(urgent, col(Command.id))
         .limit(limit)
     )
     return list(session.exec(query))

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from botdesk.db.types import Money, UTCDateTime, utcnow
@@ -208,7 +208,10 @@ class Bot(SQLModel, table=True):
     status: str = Field(default=BotState.STOPPED, max_length=16, index=True)
     status_reason: str | None = _text()
     status_changed_at: datetime | None = _time()
-    last_candle_ms: int | None = Field(default=None)  # last closed candle fully processed
+    # last closed candle fully processed (BIGINT; SQLite's INTEGER already holds 64 bits)
+    last_candle_ms: int | None = Field(
+        default=None, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
     accepts_webhook: bool = Field(default=False)
     webhook_token_hash: str | None = Field(default=None, max_length=128, unique=True)
     lease_owner: str | None = Field(default=None, max_length=64)  # engine instance running it

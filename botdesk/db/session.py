@@ -3,11 +3,15 @@
 SQLite: WAL (readers never block the writer), foreign keys on, a 30 s busy timeout, and
 `BEGIN IMMEDIATE` for every writing transaction, so a writer takes the lock up front and
 waits its turn instead of failing later with "database is locked". Readers begin deferred.
+Within one process, SQLite writers also queue first come, first served on a ticket gate:
+SQLite's own busy wait lets a thread that writes back to back (the engine's runner)
+starve the others (the heartbeat, the kill switch's halt).
 PostgreSQL: plain transactions (READ COMMITTED) with pre-ping.
 """
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,6 +41,27 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _FairGate:
+    """A first-come, first-served lock (threading.Lock gives no such promise)."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self):
+        with self._condition:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            while ticket != self._serving:
+                self._condition.wait()
+
+    def __exit__(self, *_exc):
+        with self._condition:
+            self._serving += 1
+            self._condition.notify_all()
+
+
 class Database:
     """One database: `writing()` and `reading()` sessions, each one transaction."""
 
@@ -59,11 +84,16 @@ class Database:
                 url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10
             )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._write_gate = _FairGate() if self.is_sqlite else nullcontext()
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A transaction that may write; commits on success, rolls back on error."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            self._write_gate,
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager

@@ -8,13 +8,14 @@ A `SignalFrame` is what a strategy returns: one row per candle.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 
-from botdesk.db.types import quantize
+from botdesk.db.types import MONEY_UNIT
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
@@ -24,9 +25,9 @@ NO_SIGNAL, BUY, SELL = 0, 1, -1
 def to_decimal(value: float) -> Decimal:
     """The exact 8-place Decimal of a float that came from a decimal string (or a computation)."""
     number = float(value)
-    if not np.isfinite(number):
+    if not math.isfinite(number):
         raise ValueError(f"{number} is not a finite number")
-    return quantize(Decimal(repr(number)))
+    return Decimal(repr(number)).quantize(MONEY_UNIT)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

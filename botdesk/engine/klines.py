@@ -85,14 +85,6 @@ def load_klines(
     path = Path(path)
     header, rows, lines = _read(path)
     columns = {name: index for index, name in enumerate(header)}
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        raise KlineFileError(
-            path,
-            f"missing column(s) {', '.join(missing)}: a kline file needs the header "
-            f"{','.join(REQUIRED_COLUMNS)} (found {','.join(header) or 'nothing'})",
-            line=1,
-        )
     if not rows:
         raise KlineFileError(path, "no candles: the file has a header but no rows")
     open_time = _times(path, [row[columns["open_time_ms"]] for row in rows], lines)
@@ -121,6 +113,7 @@ def _read(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
             if header is None:
                 raise KlineFileError(path, "the file is empty")
             header = [name.strip().lower() for name in header]
+            _check_header(path, header)
             rows, lines = [], []
             for row in reader:
                 if not row or all(not value.strip() for value in row):
@@ -138,6 +131,17 @@ def _read(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
     except csv.Error as error:
         raise KlineFileError(path, f"not a valid CSV file ({error})") from None
     return header, rows, np.asarray(lines, dtype=np.int64)
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise KlineFileError(
+            path,
+            f"missing column(s) {', '.join(missing)}: a kline file needs the header "
+            f"{','.join(REQUIRED_COLUMNS)} (found {','.join(header) or 'nothing'})",
+            line=1,
+        )
 
 
 def _times(path: Path, values: list[str], lines: np.ndarray) -> np.ndarray:

@@ -1,32 +1,47 @@
 """`botdesk engine`: the APScheduler process that runs the bots.
 
-Jobs: heartbeat (1 s) and the command consumer (100 ms). SIGTERM and SIGINT stop the
-scheduler after the running jobs finish; the instance is marked stopped.
+Jobs: heartbeat (1 s), the command consumer (100 ms), the market job (poll the feed,
+store candles, run the bots: 200 ms), the bot leases (2 s) and broker reconciliation
+(at start, then every 15 s). SIGTERM and SIGINT stop
+the scheduler after the running jobs finish; the instance is marked stopped.
 """
 
+import faulthandler
 import logging
 import os
 import signal
 import socket
+import threading
+import time
 from datetime import UTC
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlmodel import select
 
+import botdesk.engine.handlers  # noqa: F401  (registers the command handlers)
 from botdesk.db.migrate import current_revision, head_revision
 from botdesk.db.models import EngineInstance
 from botdesk.db.session import Database
 from botdesk.db.types import utcnow
-from botdesk.engine import commands
+from botdesk.engine import commands, leases
+from botdesk.engine.feeds import make_feed
+from botdesk.engine.feeds.base import Feed
 from botdesk.engine.heartbeat import Heartbeat
 from botdesk.engine.instance_lock import lock_for
+from botdesk.engine.market import MarketData
+from botdesk.engine.market_job import MarketJob
+from botdesk.engine.reconcile import reconcile_all
+from botdesk.engine.runner import BotRunner
 from botdesk.engine.runtime import EngineRuntime
 from botdesk.settings import Settings
 
 log = logging.getLogger(__name__)
 
 COMMAND_POLL_SECONDS = 0.1
+MARKET_SECONDS = 0.2
+LEASE_RENEW_SECONDS = 2.0
+RECONCILE_SECONDS = 15.0
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -81,7 +96,19 @@ def _mark_stopped(runtime: EngineRuntime) -> None:
             session.add(instance)
 
 
-def build_scheduler(runtime: EngineRuntime) -> BlockingScheduler:
+def _guarded(name: str, job):
+    """A job whose failure is logged and retried next time, never fatal."""
+
+    def run():
+        try:
+            job()
+        except Exception:
+            log.exception("%s job failed; retrying on its next run", name)
+
+    return run
+
+
+def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None):
     scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=6)},
@@ -98,6 +125,27 @@ def build_scheduler(runtime: EngineRuntime) -> BlockingScheduler:
         id="commands",
         next_run_time=utcnow(),
     )
+    scheduler.add_job(
+        _guarded("leases", lambda: leases.renew(runtime)),
+        "interval",
+        seconds=LEASE_RENEW_SECONDS,
+        id="leases",
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        _guarded("reconcile", lambda: reconcile_all(runtime)),
+        "interval",
+        seconds=RECONCILE_SECONDS,
+        id="reconcile",
+    )
+    if market_job is not None:
+        scheduler.add_job(
+            _guarded("market", market_job.tick),
+            "interval",
+            seconds=MARKET_SECONDS,
+            id="market",
+            next_run_time=utcnow(),
+        )
     return scheduler
 
 
@@ -108,21 +156,49 @@ def run(settings: Settings, db: Database) -> None:
     if lock is not None:
         lock.acquire(settings.DATABASE_URL)
     runtime = EngineRuntime(db=db, settings=settings)
+    feed: Feed | None = None
     try:
+        feed = make_feed(settings)  # FeedError: bad replay data, unknown feed
         _register_instance(runtime)
         commands.resume_interrupted(runtime, _dead_instances(runtime))
-        scheduler = build_scheduler(runtime)
+        leases.renew(runtime)
+        reconcile_all(runtime)
+        market = MarketData()
+        market_job = MarketJob(runtime, feed, market, BotRunner(runtime, market))
+        market_job.start()
+        scheduler = build_scheduler(runtime, market_job)
+
+        stopping: list[threading.Thread] = []
+
+        def shut_down():
+            deadline = time.monotonic() + 10
+            while not scheduler.running and time.monotonic() < deadline:
+                time.sleep(0.01)  # the signal came just before the scheduler started
+            # a job that does not finish within 10 s: its stack goes to the log
+            faulthandler.dump_traceback_later(10, exit=False)
+            scheduler.shutdown(wait=True)  # lets running jobs finish
+            faulthandler.cancel_dump_traceback_later()
 
         def stop(signum, _frame):
+            # The handler interrupts the main thread wherever it is, possibly inside the
+            # scheduler holding its executor's lock: shutting down from here could wait on
+            # that lock forever. Another thread does it once the handler has returned.
+            if stopping:  # a second signal (Ctrl-C twice, `timeout`): already stopping
+                return
             log.info("received %s, stopping the engine", signal.Signals(signum).name)
-            scheduler.shutdown(wait=True)  # lets running jobs finish
+            stopping.append(threading.Thread(target=shut_down, name="engine-stop"))
+            stopping[0].start()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         log.info("engine %s started on %s", runtime.engine_id, db.engine.url.render_as_string())
         scheduler.start()  # blocks until shutdown
         log.info("engine %s stopping", runtime.engine_id)
+        for thread in stopping:
+            thread.join()
     finally:
+        if feed is not None:
+            feed.stop()
         _mark_stopped(runtime)
         if lock is not None:
             lock.release()

@@ -1,4 +1,5 @@
-"""What every engine job shares: the database, the settings, this instance's identity."""
+"""What every engine job shares: the database, the settings, this instance's identity, the
+brokers."""
 
 import os
 import socket
@@ -6,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from botdesk.db.session import Database
+from botdesk.engine.brokers import Brokers
 from botdesk.settings import Settings
 
 
@@ -19,3 +21,7 @@ class EngineRuntime:
     settings: Settings
     engine_id: str = field(default_factory=new_engine_id)
     heartbeat: object | None = None  # botdesk.engine.heartbeat.Heartbeat once started
+    brokers: Brokers = field(init=False)
+
+    def __post_init__(self):
+        self.brokers = Brokers(self.settings)

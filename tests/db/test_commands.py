@@ -61,3 +61,14 @@ def test_each_command_is_claimed_exactly_once_by_competing_engines(db):
         rows = session.exec(select(Command)).all()
     assert all(row.status == CommandStatus.RUNNING and row.attempts == 1 for row in rows)
     assert all(row.acked_at is not None and row.claimed_by for row in rows)
+
+
+def test_a_kill_switch_engage_jumps_the_queue(db):
+    with db.writing() as session:
+        first = commands.issue(session=session, kind="bot.start", issued_by="a", target="bot:1")
+        second = commands.issue(session=session, kind="engine.ping", issued_by="a")
+        engage = commands.issue(session=session, kind="kill_switch.engage", issued_by="b")
+        release = commands.issue(session=session, kind="kill_switch.release", issued_by="c")
+    with db.reading() as session:
+        order = commands.pending_ids(session=session)
+    assert order == [engage.id, first.id, second.id, release.id]

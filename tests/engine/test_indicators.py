@@ -169,3 +169,22 @@ def test_volume_profile_of_a_real_day_holds_its_volume():
     assert profile.value_area_volume >= 0.7 * day.volume.sum()
     assert profile.value_area_low < profile.poc < profile.value_area_high
     assert day.low.min() == profile.edges[0] and day.high.max() == profile.edges[-1]
+
+
+def test_bots_on_one_window_share_results_read_only_within_a_scope():
+    from botdesk.engine.indicators.shared import shared_results
+
+    window = BTC[-600:]
+    alone = atr(window.high, window.low, window.close, 14)
+    with shared_results():
+        first = atr(window.high, window.low, window.close, 14)
+        again = atr(window.high, window.low, window.close, 14)
+        other = atr(window.high, window.low, window.close, 7)
+        copy = atr(window.high.copy(), window.low, window.close, 14)
+        assert again is first  # computed once
+        assert other is not first and copy is not first  # other inputs: computed afresh
+        with pytest.raises(ValueError, match="read-only"):
+            first[0] = 1.0  # a bot cannot spoil another bot's indicator
+        assert window.close.flags.writeable  # the window itself stays as it was
+    assert np.array_equal(first, alone, equal_nan=True)
+    assert atr(window.high, window.low, window.close, 14) is not first  # no scope, no cache

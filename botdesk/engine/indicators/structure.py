@@ -8,7 +8,8 @@ candles after it to be known, and a break is decided on a candle's close.
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+
+from botdesk.engine.indicators.shared import shared
 
 BULLISH, BEARISH = 1, -1
 
@@ -45,6 +46,7 @@ class Structure:
         return self.bos + self.choch
 
 
+@shared
 def swing_points(high, low, length: int = 5) -> Swings:
     """Fractal swings with `length` candles on each side.
 
@@ -62,8 +64,8 @@ def swing_points(high, low, length: int = 5) -> Swings:
     is_low = np.zeros(count, dtype=bool)
     if count >= 2 * length + 1:
         centre = slice(length, count - length)
-        highest = sliding_window_view(high, length).max(axis=1)  # of high[i .. i+length-1]
-        lowest = sliding_window_view(low, length).min(axis=1)
+        highest = _rolling(np.maximum, high, length)  # of high[i .. i+length-1]
+        lowest = _rolling(np.minimum, low, length)
         before = slice(0, count - 2 * length)
         after = slice(length + 1, count - length + 1)
         is_high[centre] = (high[centre] > highest[before]) & (high[centre] >= highest[after])
@@ -71,15 +73,24 @@ def swing_points(high, low, length: int = 5) -> Swings:
     return Swings(is_high, is_low, length)
 
 
-def _breaks(close, prices, swing_mask, length, direction) -> list[tuple[int, int, float, int]]:
-    """(break candle, direction, level, swing candle) for each swing of one side.
+def _rolling(extreme, values: np.ndarray, length: int) -> np.ndarray:
+    """extreme(values[i .. i+length-1]) for every i (a few whole-array calls, no Python loop
+    over candles)."""
+    result = values[: len(values) - length + 1].copy()
+    for shift in range(1, length):
+        extreme(result, values[shift : len(values) - length + 1 + shift], out=result)
+    return result
+
+
+def _breaks(close, prices, swing_mask, length, direction):
+    """(break candles, swing candles) of one side, as arrays, for each swing broken.
 
     A swing can be broken from its confirmation until the next swing of the same side is
     confirmed (that one becomes the level to watch), and at most once.
     """
     indexes = np.flatnonzero(swing_mask)
     if not len(indexes):
-        return []
+        return indexes, indexes
     confirmed = indexes + length
     watched = np.searchsorted(confirmed, np.arange(len(close)), side="right") - 1
     known = watched >= 0
@@ -88,12 +99,10 @@ def _breaks(close, prices, swing_mask, length, direction) -> list[tuple[int, int
         beyond = known & (close > levels if direction == BULLISH else close < levels)
     candles = np.flatnonzero(beyond)
     swings, first = np.unique(watched[candles], return_index=True)
-    return [
-        (int(candle), direction, float(prices[indexes[swing]]), int(indexes[swing]))
-        for candle, swing in zip(candles[first], swings, strict=True)
-    ]
+    return candles[first], indexes[swings]
 
 
+@shared
 def market_structure(high, low, close, swings: Swings) -> Structure:
     """BOS and CHoCH from closes beyond swing levels.
 
@@ -108,25 +117,29 @@ def market_structure(high, low, close, swings: Swings) -> Structure:
     low = np.asarray(low, dtype=np.float64)
     close = np.asarray(close, dtype=np.float64)
     count = len(close)
-    events = _breaks(close, high, swings.high, swings.length, BULLISH)
-    events += _breaks(close, low, swings.low, swings.length, BEARISH)
-    events.sort(key=lambda event: (event[0], -event[1]))
+    up_at, up_swing = _breaks(close, high, swings.high, swings.length, BULLISH)
+    down_at, down_swing = _breaks(close, low, swings.low, swings.length, BEARISH)
+    both = np.isin(down_at, up_at)  # one close through both levels: the bullish one counts
+    down_at, down_swing = down_at[~both], down_swing[~both]
+    at = np.concatenate([up_at, down_at])
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    direction = np.concatenate(
+        [np.full(len(up_at), BULLISH, np.int8), np.full(len(down_at), BEARISH, np.int8)]
+    )[order]
+    swing = np.concatenate([up_swing, down_swing])[order]
+    before = np.concatenate([[0], direction[:-1]]).astype(np.int8)  # the trend until then
+    is_choch = before == -direction
     bos = np.zeros(count, dtype=np.int8)
     choch = np.zeros(count, dtype=np.int8)
+    bos[at[~is_choch]] = direction[~is_choch]
+    choch[at[is_choch]] = direction[is_choch]
     level = np.full(count, np.nan)
+    level[at] = np.where(direction == BULLISH, high[swing], low[swing])
     swing_index = np.full(count, -1, dtype=np.int64)
+    swing_index[at] = swing
     trend_at_break = np.zeros(count, dtype=np.int8)
-    trend = 0
-    for candle, direction, price, swing in events:
-        if trend_at_break[candle] != 0:  # both levels broken on one close: keep the first
-            continue
-        if trend == -direction:
-            choch[candle] = direction
-        else:
-            bos[candle] = direction
-        level[candle] = price
-        swing_index[candle] = swing
-        trend = trend_at_break[candle] = direction
+    trend_at_break[at] = direction
     return Structure(bos, choch, level, swing_index, carry_forward(trend_at_break))
 
 

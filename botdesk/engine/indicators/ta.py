@@ -10,16 +10,20 @@ the input starts; after about four periods the difference is below a tenth of a 
 import numpy as np
 import talib
 
+from botdesk.engine.indicators.shared import shared
+
 
 def _series(values) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
+@shared
 def sma(close, period: int = 20) -> np.ndarray:
     """Simple moving average: the mean of close[t-period+1 .. t]. Look-back period-1."""
     return talib.SMA(_series(close), timeperiod=period)
 
 
+@shared
 def ema(close, period: int = 20) -> np.ndarray:
     """Exponential moving average, k = 2/(period+1): ema[t] = ema[t-1] + k*(close[t]-ema[t-1]).
 
@@ -29,6 +33,7 @@ def ema(close, period: int = 20) -> np.ndarray:
     return talib.EMA(_series(close), timeperiod=period)
 
 
+@shared
 def rsi(close, period: int = 14) -> np.ndarray:
     """Wilder's relative strength index in 0..100: 100 - 100/(1 + avg gain/avg loss).
 
@@ -39,6 +44,7 @@ def rsi(close, period: int = 14) -> np.ndarray:
     return talib.RSI(_series(close), timeperiod=period)
 
 
+@shared
 def macd(close, fast: int = 12, slow: int = 26, signal: int = 9):
     """(macd, signal, histogram): macd = EMA(fast) - EMA(slow), signal = EMA(signal) of
     macd, histogram = macd - signal. As TA-Lib does, the fast EMA is seeded on closes
@@ -50,6 +56,7 @@ def macd(close, fast: int = 12, slow: int = 26, signal: int = 9):
     return line, signal_line, histogram
 
 
+@shared
 def bollinger_bands(close, period: int = 20, stddev: float = 2.0):
     """(upper, middle, lower): middle = SMA(period); upper/lower = middle ± stddev x the
     population standard deviation of the same `period` closes. Look-back period-1."""
@@ -59,6 +66,7 @@ def bollinger_bands(close, period: int = 20, stddev: float = 2.0):
     return upper, middle, lower
 
 
+@shared
 def atr(high, low, close, period: int = 14) -> np.ndarray:
     """Wilder's average true range. True range[t] = max(high-low, |high-close[t-1]|,
     |low-close[t-1]|); the first ATR (index `period`) is the mean of the first `period` true
@@ -66,6 +74,7 @@ def atr(high, low, close, period: int = 14) -> np.ndarray:
     return talib.ATR(_series(high), _series(low), _series(close), timeperiod=period)
 
 
+@shared
 def adx(high, low, close, period: int = 14) -> np.ndarray:
     """Wilder's average directional index in 0..100: the smoothed mean of
     DX = 100*|+DI - -DI|/(+DI + -DI), where ±DI are Wilder-smoothed directional movements
@@ -73,6 +82,7 @@ def adx(high, low, close, period: int = 14) -> np.ndarray:
     return talib.ADX(_series(high), _series(low), _series(close), timeperiod=period)
 
 
+@shared
 def stochastic(high, low, close, k_period: int = 14, k_smooth: int = 3, d_period: int = 3):
     """(%K, %D), the slow stochastic in 0..100. Raw %K = 100*(close - lowest low)/(highest
     high - lowest low) over `k_period` candles; %K is its `k_smooth` SMA; %D the `d_period`
@@ -90,6 +100,7 @@ def stochastic(high, low, close, k_period: int = 14, k_smooth: int = 3, d_period
     return slow_k, slow_d
 
 
+@shared
 def obv(close, volume) -> np.ndarray:
     """On-balance volume: obv[0] = volume[0]; then + volume when the close rises, - volume
     when it falls, unchanged when it is flat. No look-back."""

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from botdesk.engine.indicators.shared import shared
+
 
 @dataclass(frozen=True, eq=False)
 class VolumeProfile:
@@ -18,6 +20,7 @@ class VolumeProfile:
     value_area_volume: float
 
 
+@shared
 def volume_profile(high, low, volume, bins: int = 24, value_area: float = 0.70) -> VolumeProfile:
     """Volume by price between the lowest low and the highest high, in `bins` equal bins.
 

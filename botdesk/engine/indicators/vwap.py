@@ -4,9 +4,12 @@ import itertools
 
 import numpy as np
 
+from botdesk.engine.indicators.shared import shared
+
 DAY_MS = 86_400_000
 
 
+@shared
 def vwap(high, low, close, volume, open_time_ms=None) -> np.ndarray:
     """Session VWAP: sum(typical * volume) / sum(volume) since the session began, where
     typical = (high + low + close) / 3.

@@ -7,10 +7,12 @@ swept it (-1 while it has not happened by the last candle). A strategy at candle
 a zone known at or before t and must treat an event after t as not yet happened.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
+from botdesk.engine.indicators.shared import shared
 from botdesk.engine.indicators.structure import BEARISH, BULLISH, Structure, Swings
 
 _FIRST_LOOK = 64
@@ -64,18 +66,29 @@ def _suffix_min(values: np.ndarray) -> np.ndarray:
 class FairValueGaps:
     """index: the third candle of the pattern (the gap is known at its close);
     direction: +1 bullish / -1 bearish; top, bottom: the gap's prices;
-    filled_index: first later candle that trades through the whole gap, -1 if none yet."""
+    filled_index: first later candle that trades through the whole gap, -1 if none yet
+    (computed when first read)."""
 
     index: np.ndarray
     direction: np.ndarray
     top: np.ndarray
     bottom: np.ndarray
-    filled_index: np.ndarray
+    high: np.ndarray = field(repr=False)
+    low: np.ndarray = field(repr=False)
 
     def __len__(self) -> int:
         return len(self.index)
 
+    @cached_property
+    def filled_index(self) -> np.ndarray:
+        filled = np.full(len(self.index), -1, dtype=np.int64)
+        bull, bear = self.direction == BULLISH, self.direction == BEARISH
+        filled[bull] = first_touch(self.low, self.index[bull], self.bottom[bull], above=False)
+        filled[bear] = first_touch(self.high, self.index[bear], self.top[bear], above=True)
+        return filled
 
+
+@shared
 def fair_value_gaps(high, low, close, min_size: float = 0.0) -> FairValueGaps:
     """Three-candle imbalances.
 
@@ -89,28 +102,16 @@ def fair_value_gaps(high, low, close, min_size: float = 0.0) -> FairValueGaps:
     close = np.asarray(close, dtype=np.float64)
     if len(high) < 3:
         empty = np.empty(0)
-        return FairValueGaps(
-            empty.astype(np.int64), empty.astype(np.int8), empty, empty, empty.astype(np.int64)
-        )
+        return FairValueGaps(empty.astype(np.int64), empty.astype(np.int8), empty, empty, high, low)
     threshold = min_size * close[1:-1]
-    bullish = np.flatnonzero(low[2:] - high[:-2] > threshold) + 2
-    bearish = np.flatnonzero(low[:-2] - high[2:] > threshold) + 2
-    index = np.concatenate([bullish, bearish])
-    direction = np.concatenate(
-        [np.full(len(bullish), BULLISH, np.int8), np.full(len(bearish), BEARISH, np.int8)]
-    )
-    top = np.concatenate([low[bullish], low[bearish - 2]])
-    bottom = np.concatenate([high[bullish - 2], high[bearish]])
-    filled = np.concatenate(
-        [
-            first_touch(low, bullish, bottom[: len(bullish)], above=False),
-            first_touch(high, bearish, top[len(bullish) :], above=True),
-        ]
-    )
-    order = np.argsort(index, kind="stable")
-    return FairValueGaps(
-        index[order].astype(np.int64), direction[order], top[order], bottom[order], filled[order]
-    )
+    up = low[2:] - high[:-2] > threshold
+    down = low[:-2] - high[2:] > threshold
+    index = np.flatnonzero(up | down) + 2
+    bullish = up[index - 2]
+    direction = np.where(bullish, BULLISH, BEARISH).astype(np.int8)
+    top = np.where(bullish, low[index], low[index - 2])
+    bottom = np.where(bullish, high[index - 2], high[index])
+    return FairValueGaps(index, direction, top, bottom, high, low)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,20 +120,41 @@ class OrderBlocks:
     (the block is known from then); direction: +1 bullish / -1 bearish; top, bottom: the
     block candle's high and low; mitigated_index: first candle after formed_index that trades
     back into the block; broken_index: first candle after formed_index that closes beyond
-    its far side (the block failed). -1 where it has not happened yet."""
+    its far side (the block failed). -1 where it has not happened yet (both computed when
+    first read)."""
 
     index: np.ndarray
     formed_index: np.ndarray
     direction: np.ndarray
     top: np.ndarray
     bottom: np.ndarray
-    mitigated_index: np.ndarray
-    broken_index: np.ndarray
+    high: np.ndarray = field(repr=False)
+    low: np.ndarray = field(repr=False)
+    close: np.ndarray = field(repr=False)
 
     def __len__(self) -> int:
         return len(self.index)
 
+    @cached_property
+    def mitigated_index(self) -> np.ndarray:
+        mitigated = np.full(len(self.index), -1, dtype=np.int64)
+        bull, bear = self.direction == BULLISH, self.direction == BEARISH
+        formed = self.formed_index
+        mitigated[bull] = first_touch(self.low, formed[bull], self.top[bull], above=False)
+        mitigated[bear] = first_touch(self.high, formed[bear], self.bottom[bear], above=True)
+        return mitigated
 
+    @cached_property
+    def broken_index(self) -> np.ndarray:
+        broken = np.full(len(self.index), -1, dtype=np.int64)
+        bull, bear = self.direction == BULLISH, self.direction == BEARISH
+        formed = self.formed_index
+        broken[bull] = first_touch(self.close, formed[bull], _below(self.bottom[bull]), False)
+        broken[bear] = first_touch(self.close, formed[bear], _above(self.top[bear]), True)
+        return broken
+
+
+@shared
 def order_blocks(open_, high, low, close, structure: Structure) -> OrderBlocks:
     """The last opposite candle before the move that broke structure.
 
@@ -151,15 +173,9 @@ def order_blocks(open_, high, low, close, structure: Structure) -> OrderBlocks:
     blocks = _block_candles(
         open_, high, low, close, structure.swing_index[formed], formed, direction
     )
-    top, bottom = high[blocks], low[blocks]
-    bull, bear = direction == BULLISH, direction == BEARISH
-    mitigated = np.full(len(formed), -1, dtype=np.int64)
-    broken = np.full(len(formed), -1, dtype=np.int64)
-    mitigated[bull] = first_touch(low, formed[bull], top[bull], above=False)
-    mitigated[bear] = first_touch(high, formed[bear], bottom[bear], above=True)
-    broken[bull] = first_touch(close, formed[bull], _below(bottom[bull]), above=False)
-    broken[bear] = first_touch(close, formed[bear], _above(top[bear]), above=True)
-    return OrderBlocks(blocks, formed.astype(np.int64), direction, top, bottom, mitigated, broken)
+    return OrderBlocks(
+        blocks, formed.astype(np.int64), direction, high[blocks], low[blocks], high, low, close
+    )
 
 
 def _block_candles(open_, high, low, close, swing, formed, direction) -> np.ndarray:
@@ -210,6 +226,7 @@ class LiquidityLevels:
         return len(self.level)
 
 
+@shared
 def liquidity_levels(high, low, swings: Swings, tolerance: float = 0.001) -> LiquidityLevels:
     """Equal highs and equal lows, where resting stop orders gather.
 

@@ -34,6 +34,13 @@ class StrategyParams(BaseModel):
     )
 
 
+def fast_below_slow(params):
+    """A model validator for parameter models with `fast` and `slow` periods."""
+    if params.fast >= params.slow:
+        raise ValueError("fast must be below slow")
+    return params
+
+
 class Strategy(ABC):
     name: ClassVar[str]
     title: ClassVar[str]

@@ -5,18 +5,20 @@ from pydantic import Field, model_validator
 
 from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.indicators import ema
-from botdesk.engine.strategies.base import Strategy, StrategyParams, crossed_above, crossed_below
+from botdesk.engine.strategies.base import (
+    Strategy,
+    StrategyParams,
+    crossed_above,
+    crossed_below,
+    fast_below_slow,
+)
 
 
 class EmaCrossParams(StrategyParams):
     fast: int = Field(9, ge=2, le=100, description="Period of the fast EMA, in candles.")
     slow: int = Field(21, ge=3, le=200, description="Period of the slow EMA; above fast.")
 
-    @model_validator(mode="after")
-    def _fast_below_slow(self):
-        if self.fast >= self.slow:
-            raise ValueError("fast must be below slow")
-        return self
+    _fast_below_slow = model_validator(mode="after")(fast_below_slow)
 
 
 class EmaCross(Strategy):

@@ -5,7 +5,7 @@ from pydantic import Field, model_validator
 
 from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.indicators import macd
-from botdesk.engine.strategies.base import Strategy, StrategyParams
+from botdesk.engine.strategies.base import Strategy, StrategyParams, fast_below_slow
 
 
 class MacdTrendParams(StrategyParams):
@@ -13,11 +13,7 @@ class MacdTrendParams(StrategyParams):
     slow: int = Field(26, ge=3, le=200, description="Slow EMA period of the MACD line.")
     signal: int = Field(9, ge=2, le=100, description="EMA period of the signal line.")
 
-    @model_validator(mode="after")
-    def _fast_below_slow(self):
-        if self.fast >= self.slow:
-            raise ValueError("fast must be below slow")
-        return self
+    _fast_below_slow = model_validator(mode="after")(fast_below_slow)
 
 
 class MacdTrend(Strategy):

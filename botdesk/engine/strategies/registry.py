@@ -4,6 +4,7 @@ Pure: it imports no database or scheduler code, so the desk can import it to bui
 validate bot forms. Plug-ins add themselves with `register`.
 """
 
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -75,6 +76,15 @@ def validate_params(name: str, params: dict[str, Any] | None) -> StrategyParams:
 def create(name: str, params: dict[str, Any] | None = None) -> Strategy:
     """A ready strategy instance; raises UnknownStrategy or InvalidParams."""
     return get(name)(validate_params(name, params))
+
+
+def create_from_json(name: str, text: str | None) -> Strategy:
+    """A strategy from a bot row's JSON parameters; InvalidParams for bad JSON."""
+    try:
+        params = json.loads(text or "{}")
+    except json.JSONDecodeError as error:
+        raise InvalidParams(name, None, f"parameters are not valid JSON ({error})") from None
+    return create(name, params)
 
 
 def params_schema(name: str) -> dict[str, Any]:

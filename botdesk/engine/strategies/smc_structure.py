@@ -60,6 +60,16 @@ class SmcStructure(Strategy):
     def lookback(self) -> int:
         return 20 * self.params.swing
 
+    @staticmethod
+    def _retests(touches: np.ndarray, bullish: np.ndarray, holds) -> np.ndarray:
+        """Candles where a zone is touched for the first time inside a bullish leg and
+        `holds(candles, zones)` (the close stays at or above the zone, same leg...)."""
+        retest = np.zeros(len(bullish), dtype=bool)
+        hit = touches >= 0
+        touched = touches[hit]
+        retest[touched[bullish[touched] & holds(touched, hit)]] = True
+        return retest
+
     def signals(self, candles: CandleFrame) -> SignalFrame:
         p = self.params
         count = len(candles)
@@ -73,26 +83,32 @@ class SmcStructure(Strategy):
         origin = np.full(count, -1, dtype=np.int64)  # the swing the leg broke
         origin[bullish] = structure.swing_index[leg[bullish]]
 
+        # the first touch of every bullish zone, gaps and order blocks in one search
         gaps = fair_value_gaps(high, low, close)
-        up = gaps.direction == BULLISH
-        gap_at, gap_top, gap_bottom = gaps.index[up], gaps.top[up], gaps.bottom[up]
-        touch = first_touch(low, gap_at, gap_top, above=False)
-        hit = touch >= 0
-        touch, gap_at, gap_bottom = touch[hit], gap_at[hit], gap_bottom[hit]
-        valid = bullish[touch] & (origin[touch] < gap_at) & (close[touch] >= gap_bottom)
-        fvg_retest = np.zeros(count, dtype=bool)
-        fvg_retest[touch[valid]] = True
-
         blocks = order_blocks(open_, high, low, close, structure)
-        mine = (blocks.direction == BULLISH) & (blocks.mitigated_index >= 0)
-        touched = blocks.mitigated_index[mine]
-        valid = (
-            bullish[touched]
-            & (leg[touched] == blocks.formed_index[mine])
-            & (close[touched] >= blocks.bottom[mine])
+        up_gap, up_block = gaps.direction == BULLISH, blocks.direction == BULLISH
+        gap_count = int(up_gap.sum())
+        touches = first_touch(
+            low,
+            np.concatenate([gaps.index[up_gap], blocks.formed_index[up_block]]),
+            np.concatenate([gaps.top[up_gap], blocks.top[up_block]]),
+            above=False,
         )
-        block_retest = np.zeros(count, dtype=bool)
-        block_retest[touched[valid]] = True
+        fvg_retest = self._retests(
+            touches[:gap_count],
+            bullish,
+            lambda t, hit: (
+                (origin[t] < gaps.index[up_gap][hit]) & (close[t] >= gaps.bottom[up_gap][hit])
+            ),
+        )
+        block_retest = self._retests(
+            touches[gap_count:],
+            bullish,
+            lambda t, hit: (
+                (leg[t] == blocks.formed_index[up_block][hit])
+                & (close[t] >= blocks.bottom[up_block][hit])
+            ),
+        )
 
         confidence = np.where(
             bullish,

@@ -1,0 +1,1 @@
+"""Backtests: the live strategy method and fill rules over a whole history."""

@@ -1,0 +1,74 @@
+"""Backtest figures, each defined here once.
+
+- trades: round trips (entry and exit), a position still open at the end included;
+- win_rate: share of trades with a P&L above 0 (net of both fees);
+- total_return: final equity / initial capital - 1;
+- max_drawdown: the largest fall of the equity (at candle closes) from its highest point
+  before, as a positive fraction (0.12 = 12%);
+- sharpe: mean / standard deviation of the per-candle equity returns, times the square
+  root of the candles in a year (crypto trades 24/7, so 365 days); none when flat;
+- profit_factor: gross profit / gross loss of the trades; none without a losing trade;
+- fees_paid: every fee, in quote.
+"""
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from botdesk.engine.backtest.simulate import Simulation
+
+YEAR_MS = 365 * 86_400_000
+
+
+@dataclass(frozen=True)
+class Metrics:
+    candles: int
+    trades: int
+    win_rate: float | None
+    total_return: float
+    max_drawdown: float
+    sharpe: float | None
+    profit_factor: float | None
+    fees_paid: Decimal
+    final_equity: Decimal
+
+
+def measure(simulation: Simulation, *, capital: Decimal, candle_ms: int) -> Metrics:
+    trades = simulation.trades
+    pnl = np.array([float(trade.pnl) for trade in trades])
+    equity = simulation.equity
+    if len(equity):
+        peak = np.maximum.accumulate(equity)
+        drawdown = float(np.max(1.0 - equity / peak))
+    else:
+        drawdown = 0.0
+    sharpe = None
+    if len(equity) > 2:
+        returns = np.diff(equity) / equity[:-1]
+        spread = float(np.std(returns))
+        if spread > 0:
+            sharpe = float(np.mean(returns)) / spread * math.sqrt(YEAR_MS / candle_ms)
+    losses = float(-pnl[pnl < 0].sum())
+    gains = float(pnl[pnl > 0].sum())
+    return Metrics(
+        candles=len(equity),
+        trades=len(trades),
+        win_rate=float((pnl > 0).mean()) if len(trades) else None,
+        total_return=float(simulation.final_equity / Decimal(capital) - 1),
+        max_drawdown=max(0.0, drawdown),
+        sharpe=sharpe,
+        profit_factor=gains / losses if losses > 0 else None,
+        fees_paid=simulation.fees,
+        final_equity=simulation.final_equity,
+    )
+
+
+def equity_curve(times_ms: np.ndarray, equity: np.ndarray, points: int = 2000) -> list:
+    """[[ms, equity], ...] with at most `points` points, first and last included."""
+    if len(equity) <= points:
+        picks = np.arange(len(equity))
+    else:
+        picks = np.unique(np.linspace(0, len(equity) - 1, points).astype(np.int64))
+    return [[int(times_ms[i]), round(float(equity[i]), 8)] for i in picks]

@@ -1,0 +1,205 @@
+"""Running a backtest end to end (data, strategy, simulation, figures) and storing it in
+`backtest_run` for the desk. The CLI and the engine's `backtest.run` handler share this."""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from botdesk.db.models import BacktestRun
+from botdesk.db.types import utcnow
+from botdesk.engine.backtest.data import load_candles
+from botdesk.engine.backtest.metrics import Metrics, equity_curve, measure
+from botdesk.engine.backtest.simulate import Simulation, simulate
+from botdesk.engine.frames import CandleFrame
+from botdesk.engine.klines import DEFAULT_MAX_GAP_MS
+from botdesk.engine.strategies import registry
+from botdesk.engine.strategies.safe import StrategyError, evaluate
+from botdesk.engine.timeframes import timeframe_ms
+
+MAX_TRADES_STORED = 5000
+
+
+class BacktestError(ValueError):
+    """The backtest cannot run as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    strategy: str
+    params: dict
+    symbol: str
+    timeframe: str
+    data_source: str
+    from_ms: int | None = None
+    to_ms: int | None = None
+    fee_rate: Decimal = Decimal("0.001")
+    slippage_bps: Decimal = Decimal(0)
+    capital: Decimal = Decimal(10000)
+    max_gap_ms: int = DEFAULT_MAX_GAP_MS
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    request: BacktestRequest
+    params: dict  # validated, defaults filled in
+    candles: CandleFrame
+    simulation: Simulation
+    metrics: Metrics
+
+    def trade_rows(self) -> list[dict]:
+        return [trade.as_dict() for trade in self.simulation.trades]
+
+    def curve(self) -> list:
+        return equity_curve(self.candles.open_time_ms, self.simulation.equity)
+
+
+def run_backtest(
+    request: BacktestRequest, *, db=None, progress: Callable[[float], None] | None = None
+) -> BacktestReport:
+    """Raises BacktestError (or a subclass of ValueError) with a message for the user."""
+    report = progress or (lambda _fraction: None)
+    try:
+        params = registry.validate_params(request.strategy, request.params)
+        strategy = registry.get(request.strategy)(params)
+    except ValueError as error:
+        raise BacktestError(str(error)) from None
+    candles = load_candles(
+        request.data_source,
+        symbol=request.symbol,
+        timeframe=request.timeframe,
+        from_ms=request.from_ms,
+        to_ms=request.to_ms,
+        db=db,
+        max_gap_ms=request.max_gap_ms,
+    )
+    report(0.1)
+    try:
+        signals = evaluate(strategy, candles)
+    except StrategyError as error:
+        raise BacktestError(str(error)) from None
+    report(0.3)
+    simulation = simulate(
+        candles,
+        signals,
+        fee_rate=request.fee_rate,
+        slippage_bps=request.slippage_bps,
+        capital=request.capital,
+        progress=lambda fraction: report(0.3 + 0.65 * fraction),
+    )
+    metrics = measure(
+        simulation, capital=request.capital, candle_ms=timeframe_ms(request.timeframe)
+    )
+    report(1.0)
+    return BacktestReport(request, params.model_dump(), candles, simulation, metrics)
+
+
+def request_of(run: BacktestRun) -> BacktestRequest:
+    try:
+        params = json.loads(run.params or "{}")
+    except json.JSONDecodeError as error:
+        raise BacktestError(f"parameters are not valid JSON ({error})") from None
+    return BacktestRequest(
+        strategy=run.strategy,
+        params=params,
+        symbol=run.symbol,
+        timeframe=run.timeframe,
+        data_source=run.data_source,
+        from_ms=run.from_ms,
+        to_ms=run.to_ms,
+        fee_rate=run.fee_rate,
+        slippage_bps=run.slippage_bps,
+        capital=run.initial_capital,
+    )
+
+
+def new_run(request: BacktestRequest, *, created_by: str) -> BacktestRun:
+    return BacktestRun(
+        created_by=created_by,
+        strategy=request.strategy,
+        params=json.dumps(request.params, sort_keys=True),
+        symbol=request.symbol,
+        timeframe=request.timeframe,
+        data_source=request.data_source,
+        from_ms=request.from_ms,
+        to_ms=request.to_ms,
+        fee_rate=request.fee_rate,
+        slippage_bps=request.slippage_bps,
+        initial_capital=request.capital,
+    )
+
+
+def store_report(run: BacktestRun, report: BacktestReport) -> None:
+    metrics = report.metrics
+    run.status = "done"
+    run.progress = 1.0
+    run.error = None
+    run.finished_at = utcnow()
+    run.params = json.dumps(report.params, sort_keys=True)
+    run.candles = metrics.candles
+    run.trades = metrics.trades
+    run.win_rate = metrics.win_rate
+    run.total_return = metrics.total_return
+    run.max_drawdown = metrics.max_drawdown
+    run.sharpe = metrics.sharpe
+    run.profit_factor = metrics.profit_factor
+    run.fees_paid = metrics.fees_paid
+    run.final_equity = metrics.final_equity
+    run.equity_curve = json.dumps(report.curve())
+    run.trade_list = json.dumps(report.trade_rows()[:MAX_TRADES_STORED])
+
+
+def execute_stored_run(db, run_id: int) -> str:
+    """Run the backtest_run row `run_id` (queued -> running -> done/failed), writing its
+    progress as it goes. Returns a one-line result for the command."""
+    with db.writing() as session:
+        run = session.get(BacktestRun, run_id)
+        if run is None:
+            raise BacktestError(f"there is no backtest_run {run_id}")
+        if run.status == "done":
+            return f"backtest_run {run_id} was already done"
+        run.status, run.progress, run.error = "running", 0.0, None
+        run.started_at, run.finished_at = utcnow(), None
+        session.add(run)
+        request = request_of(run)
+    last_write = [time.monotonic()]
+
+    def progress(fraction: float) -> None:
+        if time.monotonic() - last_write[0] < 0.5 and fraction < 1.0:
+            return
+        last_write[0] = time.monotonic()
+        with db.writing() as session:
+            _set_progress(session, run_id, fraction)
+
+    try:
+        report = run_backtest(request, db=db, progress=progress)
+    except ValueError as error:
+        with db.writing() as session:
+            run = session.get(BacktestRun, run_id)
+            run.status, run.error, run.finished_at = "failed", str(error), utcnow()
+            session.add(run)
+        raise BacktestError(f"backtest_run {run_id} failed: {error}") from None
+    with db.writing() as session:
+        run = session.get(BacktestRun, run_id)
+        store_report(run, report)
+        session.add(run)
+    metrics = report.metrics
+    return (
+        f"backtest_run {run_id} done: {metrics.trades} trades, "
+        f"return {metrics.total_return:+.2%} over {metrics.candles} candles"
+    )
+
+
+def _set_progress(session: Session, run_id: int, fraction: float) -> None:
+    run = session.get(BacktestRun, run_id)
+    if run is not None and run.status == "running":
+        run.progress = round(min(max(fraction, 0.0), 1.0), 4)
+        session.add(run)
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,115 @@
+"""The broker interface: what the engine asks of the paper broker and of an exchange.
+
+The engine stores every order (status "new", with a deterministic `client_order_id`)
+before it hands it to a broker, and books every fill a broker reports through
+`botdesk.engine.ledger.record_fill`. A broker only talks to its venue and updates the
+order rows it was given (status, `exchange_order_id`, `sent_at`, `status_reason`). All
+calls run inside the engine's database transaction (`session`).
+
+- `place(session, order, market, immediate=False)`: send a new order. Return the fills
+  that happened at once (a paper stop touched by the candle being processed, an
+  exchange's immediate fill); mark the order "open" if it rests, or "rejected" with a
+  reason. `immediate` marks an operator's "now" (manual close, flatten): the paper broker
+  fills such a market order at once at `market.last_price` instead of at the next open.
+  An exchange broker must send `client_order_id`, so that a retry after a crash finds the
+  order instead of placing a second one.
+- `cancel(session, orders)`: cancel open orders (one call for many, so the kill switch
+  cancels everything in one go); mark them "cancelled". An order the venue had already
+  filled stays open for `reconcile` to settle.
+- `on_candle(session, bot, market)`: a candle of the bot's timeframe closed. The paper
+  broker matches the bot's resting orders against it per `botdesk.engine.fill_rules`; an
+  exchange broker returns the fills it has learned of since (or nothing).
+- `reconcile(session, bot_ids)`: at start and periodically, bring stored open orders in
+  line with the venue (fills while the engine was away, orders the venue no longer knows)
+  and return the fills to book. Paper has nothing to reconcile.
+- `open_orders(session, bot_id)`: the stored open orders this broker handles.
+- `replays_missed_candles`: True when the broker can act on candles that closed while the
+  engine was down (paper fills at historical prices); an exchange cannot trade in the
+  past, so its bots skip to the present after a restart.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import ClassVar
+
+from sqlmodel import Session, col, select
+
+from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order
+from botdesk.engine.ledger import BrokerFill
+
+QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
+
+
+def quote_asset(symbol: str) -> str:
+    for quote in QUOTE_ASSETS:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return quote
+    return "USDT"
+
+
+@dataclass(frozen=True)
+class CandlePrices:
+    """A closed candle in exact Decimals."""
+
+    open_time_ms: int
+    close_time_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@dataclass(frozen=True)
+class MarketContext:
+    """What a broker may need to know about the market when it acts.
+
+    at: market time (a replay's time during a replay); last_price: the latest known price
+    of the symbol; candle: the closed candle being processed, when there is one.
+    """
+
+    symbol: str
+    at: datetime
+    last_price: Decimal | None = None
+    candle: CandlePrices | None = None
+
+
+class BrokerError(RuntimeError):
+    """The broker could not do what was asked; the message says why."""
+
+
+class Broker(ABC):
+    name: ClassVar[str]
+    replays_missed_candles: ClassVar[bool] = False
+
+    def __init__(self, *, fee_rate: Decimal, slippage_bps: Decimal = Decimal(0)):
+        self.fee_rate = Decimal(fee_rate)
+        self.slippage_bps = Decimal(slippage_bps)
+
+    @abstractmethod
+    def place(
+        self, session: Session, order: Order, market: MarketContext, *, immediate: bool = False
+    ) -> list[BrokerFill]: ...
+
+    @abstractmethod
+    def cancel(self, session: Session, orders: Sequence[Order]) -> None: ...
+
+    @abstractmethod
+    def on_candle(self, session: Session, bot: Bot, market: MarketContext) -> list[BrokerFill]: ...
+
+    def reconcile(self, session: Session, bot_ids: Sequence[int] | None = None) -> list[BrokerFill]:
+        return []
+
+    def open_orders(self, session: Session, bot_id: int | None = None) -> list[Order]:
+        query = select(Order).where(
+            Order.broker == self.name, col(Order.status).in_(OPEN_ORDER_STATUSES)
+        )
+        if bot_id is not None:
+            query = query.where(Order.bot_id == bot_id)
+        return list(session.exec(query.order_by(col(Order.id))).all())

@@ -1,0 +1,92 @@
+"""Bot leases: which engine runs which bot.
+
+On PostgreSQL several engines share the bots. Every few seconds each engine renews its
+leases, works out its fair share (the wanted bots divided by the live engines, rounded
+up), hands back what it holds beyond that share, and claims free or expired bots up to
+it with `SELECT ... FOR UPDATE SKIP LOCKED`, so two engines never claim the same bot. A
+dead engine stops renewing; its leases expire after `BOTDESK_LEASE_SECONDS` and the
+others take its bots over. On SQLite one engine (the file lock guarantees it) leases
+every bot.
+"""
+
+import logging
+import math
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, func, or_, select
+
+from botdesk.db.models import Bot, EngineInstance
+from botdesk.db.types import utcnow
+from botdesk.engine.runner import ACTIVE
+
+log = logging.getLogger(__name__)
+
+
+def live_engines(session, *, stale_seconds: float) -> int:
+    cutoff = utcnow() - timedelta(seconds=stale_seconds)
+    count = session.exec(
+        select(func.count())
+        .select_from(EngineInstance)
+        .where(col(EngineInstance.stopped_at).is_(None), col(EngineInstance.last_beat) > cutoff)
+    ).one()
+    return max(1, count)
+
+
+def renew(runtime) -> list[int]:
+    """Renew, rebalance and claim leases; returns the ids of the bots this engine holds."""
+    settings = runtime.settings
+    me = runtime.engine_id
+    now = utcnow()
+    expires = now + timedelta(seconds=settings.LEASE_SECONDS)
+    with runtime.db.writing() as session:
+        wanted = col(Bot.desired_state).in_(ACTIVE)
+        if runtime.db.is_sqlite:
+            session.execute(
+                update(Bot).where(wanted).values(lease_owner=me, lease_expires_at=expires)
+            )
+            return list(session.exec(select(Bot.id).where(wanted)).all())
+        session.execute(
+            update(Bot)
+            .where(Bot.lease_owner == me, ~wanted)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+        total = session.exec(select(func.count()).select_from(Bot).where(wanted)).one()
+        share = math.ceil(
+            total / live_engines(session, stale_seconds=settings.HEARTBEAT_STALE_SECONDS)
+        )
+        mine = list(
+            session.exec(
+                select(Bot.id).where(Bot.lease_owner == me, wanted).order_by(col(Bot.id))
+            ).all()
+        )
+        if len(mine) > share:
+            extra = mine[share:]
+            session.execute(
+                update(Bot)
+                .where(col(Bot.id).in_(extra))
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+            mine = mine[:share]
+            log.info("handed back %d bot lease(s) to even the load", len(extra))
+        if len(mine) < share:
+            free = session.exec(
+                select(Bot.id)
+                .where(
+                    wanted,
+                    or_(col(Bot.lease_owner).is_(None), col(Bot.lease_expires_at) < now),
+                )
+                .order_by(col(Bot.id))
+                .limit(share - len(mine))
+                .with_for_update(skip_locked=True)
+            ).all()
+            if free:
+                log.info("claimed %d bot lease(s)", len(free))
+            mine += list(free)
+        if mine:
+            session.execute(
+                update(Bot)
+                .where(col(Bot.id).in_(mine))
+                .values(lease_owner=me, lease_expires_at=expires)
+            )
+        return mine

@@ -1,0 +1,185 @@
+"""THE ORDER PATH: every order the engine sends goes through `submit`: entries, exits,
+stop-losses, take-profits, manual closes, the kill switch's flatten, webhook signals.
+
+Immediately before an order reaches a broker, inside the caller's transaction, `submit`:
+1. returns the existing order if its `client_order_id` is already stored (ids are
+   deterministic, so a command re-run after a crash never sends an order twice; the
+   unique column is the second guard);
+2. re-reads the kill-switch flag with `engine_state.lock` (on PostgreSQL the row lock
+   serializes it against an engage) and refuses while the switch is engaged, except the
+   kill switch's own flatten orders;
+3. calls the risk hook, `botdesk.engine.risk.check_risk`;
+4. stores the order, hands it to the broker and books any immediate fill.
+A refusal (2 or 3) is stored as a `risk_event` row, the signal (if any) is marked
+"rejected" with the reason, and `OrderRefused` is raised. The caller must keep its
+transaction (commit), so the refusal stays on record.
+"""
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from botdesk.db import engine_state
+from botdesk.db.models import (
+    OPEN_ORDER_STATUSES,
+    Bot,
+    Order,
+    OrderType,
+    RiskEvent,
+    Side,
+    Signal,
+    SignalStatus,
+)
+from botdesk.engine import risk
+from botdesk.engine.accounts import account
+from botdesk.engine.brokers.base import Broker, MarketContext
+from botdesk.engine.ledger import open_position, record_fill
+
+ZERO = Decimal(0)
+
+
+def signal_order_id(bot_id: int, signal_id: int) -> str:
+    """The order acting on a signal: one per (bot, signal)."""
+    return f"bd-{bot_id}-s{signal_id}"
+
+
+def protective_order_id(bot_id: int, position_id: int, reason: str) -> str:
+    """A position's stop-loss or take-profit exit: one per position and kind."""
+    return f"bd-{bot_id}-p{position_id}-{'sl' if reason == 'stop_loss' else 'tp'}"
+
+
+def command_order_id(bot_id: int, command_id: int, position_id: int | None = None) -> str:
+    """A manual close (one per command) or a flatten (one per command and position)."""
+    suffix = f"-p{position_id}" if position_id is not None else ""
+    return f"bd-{bot_id}-c{command_id}{suffix}"
+
+
+class OrderRefused(Exception):
+    """The kill switch or the risk hook refused the order; it was not sent."""
+
+    def __init__(self, rule: str, reason: str):
+        self.rule = rule
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    bot: Bot
+    side: str
+    quantity: Decimal
+    purpose: str
+    client_order_id: str
+    type: str = OrderType.MARKET
+    price: Decimal | None = None  # limit price
+    stop_price: Decimal | None = None
+    reference_price: Decimal | None = None  # where it should fill, for the risk check
+    signal: Signal | None = None
+    immediate: bool = False  # the operator's "now": paper fills at the latest price
+    flatten: bool = False  # the kill switch's own flatten order, allowed while engaged
+    candle_open_ms: int | None = None  # the candle on whose close it was decided
+
+
+def submit(
+    session: Session, request: OrderRequest, *, broker: Broker, market: MarketContext
+) -> Order:
+    """Send one order through the kill switch and the risk hook to the broker."""
+    existing = session.exec(
+        select(Order).where(Order.client_order_id == request.client_order_id)
+    ).first()
+    if existing is not None:
+        return existing
+    bot = request.bot
+    state = engine_state.lock(session=session)
+    if state.kill_switch_engaged and not request.flatten:
+        _refuse(
+            session,
+            request,
+            "kill_switch",
+            f"kill switch engaged by {state.kill_switch_by}: {state.kill_switch_reason}",
+        )
+    position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    decision = risk.check_risk(
+        risk.RiskContext(
+            session=session,
+            bot=bot,
+            symbol=bot.symbol,
+            side=request.side,
+            order_type=request.type,
+            purpose=request.purpose,
+            quantity=request.quantity,
+            price=request.reference_price or request.price or request.stop_price,
+            cash=account(session=session, bot=bot).cash,
+            position_quantity=position.quantity if position is not None else ZERO,
+            pending_sell_quantity=_pending_sells(session, bot),
+            fee_rate=broker.fee_rate,
+            signal=request.signal,
+        )
+    )
+    if not decision.allowed:
+        _refuse(session, request, decision.rule or "risk", decision.reason or "refused")
+    order = Order(
+        bot_id=bot.id,
+        signal_id=request.signal.id if request.signal is not None else None,
+        client_order_id=request.client_order_id,
+        broker=broker.name,
+        symbol=bot.symbol,
+        side=request.side,
+        type=request.type,
+        quantity=request.quantity,
+        price=request.price,
+        stop_price=request.stop_price,
+        purpose=request.purpose,
+        candle_open_ms=request.candle_open_ms,
+    )
+    session.add(order)
+    session.flush()
+    for fill in broker.place(session, order, market, immediate=request.immediate):
+        record_fill(session=session, order=order, fill=fill)
+    if request.signal is not None:
+        request.signal.status = SignalStatus.ACCEPTED
+        request.signal.status_reason = f"order {order.client_order_id}"
+        session.add(request.signal)
+    return order
+
+
+def _pending_sells(session: Session, bot: Bot) -> Decimal:
+    ordered, filled = session.exec(
+        select(func.sum(Order.quantity), func.sum(Order.filled_quantity)).where(
+            Order.bot_id == bot.id,
+            Order.symbol == bot.symbol,
+            Order.side == Side.SELL,
+            col(Order.status).in_(OPEN_ORDER_STATUSES),
+        )
+    ).one()
+    return (ordered or ZERO) - (filled or ZERO)
+
+
+def _refuse(session: Session, request: OrderRequest, rule: str, reason: str):
+    session.add(
+        RiskEvent(
+            bot_id=request.bot.id,
+            kind="refused",
+            rule=rule,
+            severity="warning",
+            message=reason,
+            signal_id=request.signal.id if request.signal is not None else None,
+            details=json.dumps(
+                {
+                    "client_order_id": request.client_order_id,
+                    "side": request.side,
+                    "quantity": str(request.quantity),
+                    "purpose": request.purpose,
+                }
+            ),
+        )
+    )
+    if request.signal is not None:
+        request.signal.status = SignalStatus.REJECTED
+        request.signal.status_reason = reason
+        session.add(request.signal)
+    session.flush()
+    raise OrderRefused(rule, reason)

@@ -1,0 +1,247 @@
+"""What a bot does on a closed candle, and how any signal becomes an order.
+
+`process_candle` runs inside the bot's one write transaction for that candle:
+1. the broker matches the bot's resting orders (a market order from the previous candle's
+   signal fills at this candle's open); a filled entry takes its signal's stop-loss and
+   take-profit;
+2. the open position's stop-loss / take-profit are checked inside this candle (stop
+   first) and an exit is sent through the order path;
+3. the position is marked to this candle's close;
+4. the strategy's signal for this candle (if any) is stored and acted on: a buy opens a
+   position (not while paused, not when one is open), a sell closes it;
+5. an equity snapshot is written and the bot's cursor (`last_candle_ms`) moves here.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from botdesk.db.models import (
+    OPEN_ORDER_STATUSES,
+    Bot,
+    BotState,
+    Order,
+    OrderType,
+    Position,
+    Side,
+    Signal,
+    SignalStatus,
+)
+from botdesk.engine import fill_rules
+from botdesk.engine.accounts import account, snapshot
+from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_to_datetime
+from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
+from botdesk.engine.ledger import mark_to_market, open_position, record_fill
+from botdesk.engine.orders import (
+    OrderRefused,
+    OrderRequest,
+    protective_order_id,
+    signal_order_id,
+    submit,
+)
+from botdesk.engine.sizing import entry_quantity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StrategySignal:
+    """One row of a strategy's signal frame."""
+
+    side: int
+    confidence: float
+    stop: float
+    take_profit: float
+    reason: str
+
+    @classmethod
+    def from_frame(cls, frame: SignalFrame, index: int) -> "StrategySignal | None":
+        side = int(frame.side[index])
+        if side not in (BUY, SELL):
+            return None
+        return cls(
+            side,
+            float(frame.confidence[index]),
+            float(frame.stop[index]),
+            float(frame.take_profit[index]),
+            str(frame.reason[index]),
+        )
+
+
+def process_candle(
+    session: Session,
+    *,
+    bot: Bot,
+    candle: CandlePrices,
+    timeframe: str,
+    signal: StrategySignal | None,
+    broker: Broker,
+) -> None:
+    market = MarketContext(
+        symbol=bot.symbol,
+        at=ms_to_datetime(candle.close_time_ms),
+        last_price=candle.close,
+        candle=candle,
+    )
+    for fill in broker.on_candle(session, bot, market):
+        order = session.get(Order, fill.order_id)
+        record_fill(session=session, order=order, fill=fill)
+        if order.side == Side.BUY:
+            _protect_from_signal(session, order)
+    position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    if position is not None and _watch_exits(session, bot, position, broker, market):
+        position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    if position is not None:
+        mark_to_market(position, candle.close)
+        session.add(position)
+    if signal is not None:
+        row = Signal(
+            bot_id=bot.id,
+            dedupe_key=f"c:{candle.open_time_ms}",
+            source="strategy",
+            symbol=bot.symbol,
+            timeframe=timeframe,
+            candle_open_ms=candle.open_time_ms,
+            side=Side.BUY if signal.side == BUY else Side.SELL,
+            confidence=signal.confidence,
+            price=candle.close,
+            stop=None if math.isnan(signal.stop) else to_decimal(signal.stop),
+            take_profit=None if math.isnan(signal.take_profit) else to_decimal(signal.take_profit),
+            reason=signal.reason,
+        )
+        session.add(row)
+        session.flush()
+        act_on_signal(session, bot=bot, signal=row, broker=broker, market=market)
+        position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    snapshot(
+        session=session,
+        bot=bot,
+        at=market.at,
+        candle_open_ms=candle.open_time_ms,
+        open_positions=[position] if position is not None else [],
+    )
+    bot.last_candle_ms = candle.open_time_ms
+    session.add(bot)
+
+
+def act_on_signal(
+    session: Session,
+    *,
+    bot: Bot,
+    signal: Signal,
+    broker: Broker,
+    market: MarketContext,
+    purpose: str | None = None,
+    candle_open_ms: int | None = None,
+) -> Order | None:
+    """Turn a stored signal into an order through the order path, or say why not.
+
+    A buy opens a position sized on the bot's cash (a strategy buy while a position is
+    open is ignored; a webhook buy adds to it); nothing opens while the bot is paused. A
+    sell closes the whole position. The outcome is in the signal's status and reason.
+    Without a candle in `market` (a command), `candle_open_ms` is the newest closed candle
+    of the bot's timeframe: a paper market order fills at the open of the one after it.
+    """
+    position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    pending = _open_orders(session, bot)
+    if signal.side == Side.BUY:
+        if bot.desired_state == BotState.PAUSED:
+            return _ignore(session, signal, "bot is paused: it manages its position, opens nothing")
+        if any(order.side == Side.BUY for order in pending):
+            return _ignore(session, signal, "a buy order is already open")
+        if position is not None and signal.source == "strategy":
+            return _ignore(session, signal, "already in a position")
+        price = market.last_price
+        quantity = entry_quantity(
+            account(session=session, bot=bot).cash,
+            price or 0,
+            fee_rate=broker.fee_rate,
+            slippage_bps=broker.slippage_bps,
+        )
+        side, default_purpose = Side.BUY, "entry"
+    else:
+        if position is None:
+            return _ignore(session, signal, "no position to sell (spot bots are long-only)")
+        if any(order.side == Side.SELL for order in pending):
+            return _ignore(session, signal, "an exit order is already open")
+        price, quantity = market.last_price, position.quantity
+        side, default_purpose = Side.SELL, "exit"
+    request = OrderRequest(
+        bot=bot,
+        side=side,
+        quantity=quantity,
+        purpose=purpose or default_purpose,
+        client_order_id=signal_order_id(bot.id, signal.id),
+        reference_price=price,
+        signal=signal,
+        candle_open_ms=market.candle.open_time_ms if market.candle else candle_open_ms,
+    )
+    try:
+        return submit(session, request, broker=broker, market=market)
+    except OrderRefused as refusal:
+        log.info("bot %s: %s signal %s refused: %s", bot.name, side, signal.id, refusal)
+        return None
+
+
+def _ignore(session: Session, signal: Signal, reason: str) -> None:
+    signal.status = SignalStatus.IGNORED
+    signal.status_reason = reason
+    session.add(signal)
+    return None
+
+
+def _open_orders(session: Session, bot: Bot) -> list[Order]:
+    query = select(Order).where(
+        Order.bot_id == bot.id,
+        Order.symbol == bot.symbol,
+        col(Order.status).in_(OPEN_ORDER_STATUSES),
+    )
+    return list(session.exec(query).all())
+
+
+def _protect_from_signal(session: Session, order: Order) -> None:
+    """A filled buy takes the stop-loss and take-profit of the signal that opened it."""
+    if order.signal_id is None:
+        return
+    signal = session.get(Signal, order.signal_id)
+    position = open_position(session=session, bot_id=order.bot_id, symbol=order.symbol)
+    if signal is None or position is None:
+        return
+    if signal.stop is not None:
+        position.stop_price = signal.stop
+    if signal.take_profit is not None:
+        position.take_profit = signal.take_profit
+    session.add(position)
+
+
+def _watch_exits(
+    session: Session, bot: Bot, position: Position, broker: Broker, market: MarketContext
+) -> bool:
+    """Send the stop-loss or take-profit exit if this candle touched one; True if sent."""
+    candle = market.candle
+    hit = fill_rules.first_protective_exit(
+        [candle.high], [candle.low], stop=position.stop_price, take_profit=position.take_profit
+    )
+    if hit is None:
+        return False
+    is_stop = hit.reason == fill_rules.STOP_LOSS
+    level = position.stop_price if is_stop else position.take_profit
+    request = OrderRequest(
+        bot=bot,
+        side=Side.SELL,
+        quantity=position.quantity,
+        purpose=hit.reason,
+        client_order_id=protective_order_id(bot.id, position.id, hit.reason),
+        type=OrderType.STOP if is_stop else OrderType.LIMIT,
+        stop_price=level if is_stop else None,
+        price=None if is_stop else level,
+        reference_price=level,
+        candle_open_ms=candle.open_time_ms,
+    )
+    try:
+        submit(session, request, broker=broker, market=market)
+    except OrderRefused as refusal:
+        log.warning("bot %s: %s refused: %s", bot.name, hit.reason, refusal)
+    return True
