@@ -44,8 +44,9 @@ def create_server(settings: Settings, db: Database) -> Flask:
     auth.login_manager.init_app(server)
     server.register_blueprint(auth.blueprint)
     server.register_blueprint(second_factor.blueprint)
-    limits.install(server, settings)
+    limiter = limits.install(server, settings)
     api.install(server)
+    limits.limit_key_guessing(limiter, settings, *api.machine_blueprints())
     return server
 
 
