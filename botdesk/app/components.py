@@ -9,8 +9,9 @@ from dash import html
 from botdesk.db.models import EngineState, Role
 
 
-def navbar(pages: list[dict], user) -> dbc.Navbar:
-    """Links to the pages this user may open; admin-only pages under an "Admin" menu."""
+def navbar(pages: list[dict], user, controls: list | None = None) -> dbc.Navbar:
+    """Links to the pages this user may open; admin-only pages under an "Admin" menu;
+    `controls` (the kill switch) sit on the right, before the account menu."""
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in pages
@@ -44,6 +45,7 @@ def navbar(pages: list[dict], user) -> dbc.Navbar:
             [
                 dbc.NavbarBrand("botdesk", href="/", className="brand"),
                 dbc.Nav(links, className="me-auto", navbar=True),
+                *(controls or []),
                 dbc.Nav([account], navbar=True),
             ],
             fluid=True,

@@ -39,6 +39,11 @@ CALLBACK_ROLES = {
     "audit-rows.children": ADMIN,  # read the audit log
     "api-keys-created.children": VIEWER,  # everyone manages their own API keys
     "api-keys-webhook-result.children": ADMIN,  # TradingView webhook tokens
+    "kill-control.children": VIEWER,  # the navbar's kill-switch control follows the state
+    "kill-modal.is_open": TRADER,  # the engage dialog
+    "kill-result.children": TRADER,  # engage the kill switch
+    "kill-release-modal.is_open": ADMIN,  # the release dialog
+    "kill-release-result.children": ADMIN,  # release the kill switch
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
