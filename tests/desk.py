@@ -90,12 +90,20 @@ def login(base: str, username: str, password: str) -> tuple[requests.Session, re
     return client, response
 
 
+def _concrete(component_id: str):
+    """A pattern-matching output id as the renderer sends it: MATCH filled in (with 0)."""
+    if not component_id.startswith("{"):
+        return component_id
+    pattern = json.loads(component_id)
+    return {key: (0 if value == ["MATCH"] else value) for key, value in pattern.items()}
+
+
 def dash_body(
     output: str, inputs: list, changed: list[str] | None = None, state: list | None = None
 ) -> dict:
     """The JSON the Dash renderer POSTs to /_dash-update-component (single or multi output)."""
     outputs = [
-        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        {"id": _concrete(part.rsplit(".", 1)[0]), "property": part.rsplit(".", 1)[1]}
         for part in output.strip(".").split("...")
     ]
     return {

@@ -233,7 +233,9 @@ class DeskGrid:
 
 
 def _grid_of_call() -> DeskGrid:
-    name = (ctx.outputs_list[0]["id"] or {}).get("name")
+    outputs = ctx.outputs_list
+    first = outputs[0] if isinstance(outputs, list) else outputs
+    name = (first.get("id") or {}).get("name")
     grid = DeskGrid.registry.get(name) if isinstance(name, str) else None
     if grid is None:
         raise PreventUpdate

@@ -189,7 +189,7 @@ def delete_dialog() -> dbc.Modal:
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle("Delete bot")),
-            dbc.ModalBody(id="bots-delete-what"),
+            dbc.ModalBody([html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]),
             dbc.ModalFooter(
                 [
                     dbc.Button("Cancel", id="bots-delete-cancel", color="secondary"),
@@ -433,6 +433,7 @@ def _write(session, editing, fields: bot_form.BotFields) -> Bot:
     Output("bots-delete-dialog", "is_open"),
     Output("bots-deleting", "data"),
     Output("bots-delete-what", "children"),
+    Output("bots-delete-error", "children", allow_duplicate=True),
     Input({"type": "bots-delete", "bot": ALL}, "n_clicks"),
     Input("bots-delete-cancel", "n_clicks"),
     role=Role.ADMIN,
@@ -441,7 +442,7 @@ def _write(session, editing, fields: bot_form.BotFields) -> Bot:
 def ask_delete(_deletes, _cancel):
     trigger = ctx.triggered_id
     if trigger == "bots-delete-cancel":
-        return False, None, None
+        return False, None, None, None
     trigger = _clicked()
     with desk_db().reading() as session:
         lines = portfolio.bot_lines(session=session, bot_id=trigger.get("bot"))
@@ -458,11 +459,11 @@ def ask_delete(_deletes, _cancel):
         warning.append(outcome_alert("It holds an open position: close it first.", ok=False))
     if line.bot.status in ACTIVE:
         warning.append(outcome_alert(f"It is {line.bot.status}: stop it first.", ok=False))
-    return True, line.bot.id, warning
+    return True, line.bot.id, warning, None
 
 
 @guarded_callback(
-    Output("bots-delete-what", "children", allow_duplicate=True),
+    Output("bots-delete-error", "children"),
     Output("bots-delete-dialog", "is_open", allow_duplicate=True),
     Output("bots-result", "children", allow_duplicate=True),
     Input("bots-delete-confirm", "n_clicks"),
