@@ -262,7 +262,7 @@ def render(client: requests.Session, base: str, path: str) -> str:
     values = {"_pages_location.pathname": path, "_pages_location.search": ""}
     response = call_registered(client, base, router, values)
     response.raise_for_status()
-    return response.text
+    return json.dumps(response.json(), ensure_ascii=False, separators=(",", ":"))
 
 
 def grid_rows(

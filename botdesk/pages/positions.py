@@ -131,7 +131,7 @@ def layout(**_query):
             html.Div(id="positions-result", className="mb-2"),
             dbc.Card(dbc.CardBody(open_section(), id="positions-open"), className="mb-4"),
             POSITIONS.layout(title="All positions"),
-            close_dialog(),
+            close_dialog() if current_user.allows(Role.TRADER) else None,
             dcc.Store(id="positions-target"),
             dcc.Store(id="positions-marker", data=marker),
             dcc.Interval(id="positions-tick", interval=2000),
