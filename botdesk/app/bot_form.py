@@ -39,6 +39,20 @@ class BotFields:
         return json.dumps(self.params, sort_keys=True)
 
 
+def params_text(params_json: str | None) -> str:
+    """A bot's parameters as an operator reads them: `fast 9 · slow 21 · stop_atr 2`."""
+    try:
+        params = json.loads(params_json or "{}")
+    except ValueError:
+        return "unreadable parameters"
+    if not isinstance(params, dict):
+        return "unreadable parameters"
+    return " · ".join(
+        f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+        for name, value in params.items()
+    )
+
+
 def param_fields(strategy: str | None, values: dict | None = None) -> list:
     """One labelled number input per parameter, with its bounds and description."""
     if strategy not in registry.STRATEGIES:

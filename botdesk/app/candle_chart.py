@@ -100,7 +100,7 @@ def _zones(figure: go.Figure, frame: CandleFrame, times, swing: int) -> None:
             y0=blocks.bottom[k],
             y1=blocks.top[k],
             fillcolor=color,
-            line={"color": color, "width": 1, "dash": "dot"},
+            line={"color": color, "width": 1},
             layer="below",
             row=1,
             col=1,

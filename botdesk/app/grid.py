@@ -99,7 +99,14 @@ class GridColumn:
             spec.update(
                 filter="agTextColumnFilter",
                 filterParams={"filterOptions": ["equals", "contains", "startsWith"]},
+                tooltipField=self.field,  # long reasons in full on hover
+                minWidth=140,
             )
+        if self.field == "side":
+            spec["cellClassRules"] = {
+                "text-success": "params.value == 'buy'",
+                "text-danger": "params.value == 'sell'",
+            }
         if self.signed:
             spec["cellClassRules"] = {
                 "text-danger": "params.value && params.value.startsWith('-')",
@@ -215,6 +222,7 @@ class DeskGrid:
                 "rowBuffer": 10,
                 "infiniteInitialRowCount": 1,
                 "suppressCellFocus": True,
+                "tooltipShowDelay": 300,
             },
             style={"height": f"{self.height}px"},
         )

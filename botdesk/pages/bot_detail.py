@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from botdesk.app import candle_chart
+from botdesk.app import bot_form, candle_chart
 from botdesk.app.components import (
     broker_badge,
     empty_state,
@@ -124,7 +124,8 @@ def body(bot_id: int):
                 html.H1(bot.name, className="h3 my-3 me-3 d-inline-block"),
                 broker_badge(line.environment),
                 html.Span(
-                    f" {bot.strategy} {bot.params} · {bot.symbol} · {bot.timeframe}",
+                    f" {bot.strategy} ({bot_form.params_text(bot.params)}) · {bot.symbol} · "
+                    f"{bot.timeframe}",
                     className="text-secondary ms-2 small",
                 ),
             ]

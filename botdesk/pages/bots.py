@@ -46,11 +46,17 @@ def marker() -> list:
 
 def controls(bot: Bot) -> list:
     buttons = []
+    if bot.status == BotState.RUNNING:
+        offered = (("pause", "Pause", "warning"), ("stop", "Stop", "light"))
+    elif bot.status == BotState.PAUSED:
+        offered = (("start", "Resume", "success"), ("stop", "Stop", "light"))
+    else:
+        offered = (("start", "Start", "success"),)
     if current_user.allows(Role.TRADER):
-        for action, color in (("start", "success"), ("pause", "warning"), ("stop", "secondary")):
+        for action, label, color in offered:
             buttons.append(
                 dbc.Button(
-                    action.capitalize(),
+                    label,
                     id={"type": "bots-action", "bot": bot.id, "action": action},
                     color=color,
                     size="sm",
@@ -58,7 +64,7 @@ def controls(bot: Bot) -> list:
                     className="me-1",
                 )
             )
-    if current_user.allows(Role.ADMIN):
+    if current_user.allows(Role.ADMIN) and bot.status not in ACTIVE:  # stop it to change it
         buttons.append(
             dbc.Button(
                 "Edit",
@@ -105,7 +111,14 @@ def bots_table():
         rows.append(
             [
                 dcc.Link(bot.name, href=f"/bots/{bot.id}", id=f"bots-link-{bot.id}"),
-                f"{bot.strategy}",
+                html.Div(
+                    [
+                        bot.strategy,
+                        html.Div(
+                            bot_form.params_text(bot.params), className="small text-secondary"
+                        ),
+                    ]
+                ),
                 f"{bot.symbol} · {bot.timeframe}",
                 broker_badge(line.environment),
                 html.Div(status, id=f"bots-status-{bot.id}"),

@@ -15,7 +15,7 @@ COLUMNS = [
     GridColumn("quantity", "Qty", "money", places=8, width=140),
     GridColumn("price", "Price", "money", unit="USDT", width=140),
     GridColumn("fee_quote", "Fee", "money", unit="USDT", places=4, width=120),
-    GridColumn("realized_pnl", "Realized P&L", "money", unit="USDT", signed=True, width=165),
+    GridColumn("realized_pnl", "Realized P&L", "money", unit="USDT", signed=True, width=185),
     GridColumn("order_id", "Order", "int", width=100),
     GridColumn("trade_id", "Trade id"),
 ]

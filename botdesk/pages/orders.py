@@ -16,7 +16,7 @@ COLUMNS = [
     GridColumn("purpose", "Purpose", "choice", width=115),
     GridColumn("quantity", "Qty", "money", places=8, width=135),
     GridColumn("filled_quantity", "Filled", "money", places=8, width=135),
-    GridColumn("average_price", "Avg price", "money", unit="USDT", width=140),
+    GridColumn("average_price", "Avg price", "money", unit="USDT", width=160),
     GridColumn("stop_price", "Stop", "money", unit="USDT", width=120),
     GridColumn("status", "Status", "choice", width=120),
     GridColumn("broker", "Broker", "choice", width=95),

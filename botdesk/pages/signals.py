@@ -16,7 +16,7 @@ COLUMNS = [
     GridColumn("confidence", "Confidence", "number", width=125),
     GridColumn("price", "Price", "money", unit="USDT", width=130),
     GridColumn("stop", "Stop", "money", unit="USDT", width=130),
-    GridColumn("take_profit", "Take-profit", "money", unit="USDT", width=140),
+    GridColumn("take_profit", "Take-profit", "money", unit="USDT", width=165),
     GridColumn("status", "Status", "choice", width=110),
     GridColumn("reason", "Why"),
     GridColumn("status_reason", "Outcome"),
