@@ -40,5 +40,6 @@ def layout(**_query):
                 className="small text-secondary",
             ),
             SIGNALS.layout(),
-        ]
+        ],
+        id="signals-page",
     )
