@@ -39,6 +39,17 @@ CALLBACK_ROLES = {
     "audit-rows.children": ADMIN,  # read the audit log
     "api-keys-created.children": VIEWER,  # everyone manages their own API keys
     "api-keys-webhook-result.children": ADMIN,  # TradingView webhook tokens
+    "pnl-chart.figure": VIEWER,  # see P&L
+    "pnl-download.data": VIEWER,  # export CSV of what they can see
+    "backtests-run-result.children": TRADER,  # runs a backtest in the engine (a command)
+    "backtests-progress.children": VIEWER,  # see a run's progress
+    "backtests-runs.children": VIEWER,  # see the runs
+    "backtests-result.children": VIEWER,  # see a run's figures
+    "backtests-compare.children": VIEWER,  # see runs side by side
+    "backtests-params.children": VIEWER,  # the form's fields for a strategy
+    "backtests-range-hint.children": VIEWER,  # what data a symbol has
+    "backtests-trades-download.data": VIEWER,  # export CSV of a run's trades
+    "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -49,6 +60,8 @@ PAGE_ROLES = {
     "/exchange-accounts": ADMIN,
     "/audit": ADMIN,
     "/api-keys": VIEWER,
+    "/pnl": VIEWER,
+    "/backtests": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session
