@@ -20,6 +20,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # One module per page, in botdesk/pages; imported after the Dash app exists.
 PAGES = [
     "overview",
+    "backtests",
     "pnl_report",
     "api_keys",
     "account",
