@@ -8,6 +8,8 @@ per (UTC day, bot or symbol); weeks and months are added up from those days here
 one database-specific piece is the expression for the UTC day.
 """
 
+import bisect
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +18,6 @@ from enum import StrEnum
 
 from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, func, select
 
@@ -94,60 +95,113 @@ def latest_fill_day(*, session: Session) -> date | None:
     return newest.date()
 
 
-def daily(
-    *,
-    session: Session,
-    since: date | None = None,
-    until: date | None = None,
-    by: GroupBy = GroupBy.BOT,
-    bot_ids: list[int] | None = None,
-) -> list[PnlRow]:
-    """One row per UTC day and bot (or symbol) with fills, days since..until included."""
+class DailyTotals:
+    """Fills summed per (UTC day, bot, symbol), kept in the desk process and brought up to
+    date on each read by summing only the fills added since (ids above the last seen).
+
+    Fills are only ever added, but not always in id order (two transactions commit in
+    either order) and a deleted bot takes its fills with it: when the table's row count
+    is not the count these totals were made from plus the new rows, they are rebuilt.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.high_id = 0
+        self.fills = 0
+        self.days: dict[date, dict[tuple[int, str], list]] = {}  # day -> (bot, symbol) -> sums
+        self.sorted_days: list[date] = []
+
+    def refresh(self, session: Session) -> None:
+        # Two statements: each alone is an index lookup (together, a scan on SQLite).
+        newest = session.exec(select(func.max(Fill.id))).one() or 0
+        count = session.exec(select(func.count()).select_from(Fill)).one()
+        with self.lock:
+            if count < self.fills or newest < self.high_id:
+                self._reset()
+            added = _sum_by_day(session, after_id=self.high_id, up_to_id=newest)
+            if self.fills + sum(row[3] for row in added) != count:
+                self._reset()  # a late commit or a deletion: start over from the table
+                added = _sum_by_day(session, after_id=0, up_to_id=newest)
+            for day, bot_id, symbol, fills, realized, fees in added:
+                cell = self.days.setdefault(day, {}).setdefault((bot_id, symbol), [0, ZERO, ZERO])
+                cell[0] += fills
+                cell[1] += realized
+                cell[2] += fees
+                self.fills += fills
+            self.high_id = newest
+            if len(self.sorted_days) != len(self.days):
+                self.sorted_days = sorted(self.days)
+
+    def _reset(self) -> None:
+        self.high_id, self.fills, self.days, self.sorted_days = 0, 0, {}, []
+
+    def between(self, since: date | None, until: date | None) -> list[tuple]:
+        """(day, bot id, symbol, fills, realized, fees) of the days since..until."""
+        with self.lock:
+            days = self.sorted_days
+            first = 0 if since is None else bisect.bisect_left(days, since)
+            last = len(days) if until is None else bisect.bisect_right(days, until)
+            return [
+                (day, bot_id, symbol, *cell)
+                for day in days[first:last]
+                for (bot_id, symbol), cell in self.days[day].items()
+            ]
+
+
+_totals: dict[str, DailyTotals] = {}
+_totals_lock = threading.Lock()
+
+
+def _totals_of(session: Session) -> DailyTotals:
+    key = session.get_bind().url.render_as_string(hide_password=True)
+    with _totals_lock:
+        return _totals.setdefault(key, DailyTotals())
+
+
+def _sum_by_day(session: Session, *, after_id: int, up_to_id: int) -> list[tuple]:
+    """(day, bot id, symbol, fills, realized, fees) of the fills after_id < id <= up_to_id."""
     day = utc_day(col(Fill.filled_at)).label("day")
-    key: ColumnElement = col(Fill.bot_id) if by == GroupBy.BOT else col(Fill.symbol)
-    query = select(
-        day,
-        key.label("grp"),
-        func.count().label("fills"),
-        func.sum(Fill.realized_pnl).label("pnl"),
-        func.sum(Fill.fee_quote).label("fees"),
-    )
-    if since is not None:
-        query = query.where(col(Fill.filled_at) >= _start_of(since))
-    if until is not None:
-        query = query.where(col(Fill.filled_at) < _start_of(until + timedelta(days=1)))
-    if bot_ids:
-        query = query.where(col(Fill.bot_id).in_(bot_ids))
-    rows = session.exec(query.group_by(day, key)).all()
-    names = _bot_names(session) if by == GroupBy.BOT else {}
-    return [
-        PnlRow(
-            period=date.fromisoformat(row.day),
-            group=names.get(row.grp, f"bot {row.grp}") if by == GroupBy.BOT else row.grp,
-            fills=int(row.fills),
-            realized_pnl=row.pnl if row.pnl is not None else ZERO,
-            fees=row.fees if row.fees is not None else ZERO,
+    query = (
+        select(
+            day,
+            col(Fill.bot_id),
+            col(Fill.symbol),
+            func.count(),
+            func.sum(Fill.realized_pnl),
+            func.sum(Fill.fee_quote),
         )
-        for row in rows
+        .where(col(Fill.id) > after_id, col(Fill.id) <= up_to_id)
+        .group_by(day, col(Fill.bot_id), col(Fill.symbol))
+    )
+    return [
+        (date.fromisoformat(row[0]), row[1], row[2], int(row[3]), row[4] or ZERO, row[5] or ZERO)
+        for row in session.exec(query)
+    ]
+
+
+def _summed(
+    session: Session, *, period: Period, by: GroupBy, since: date | None, until: date | None
+) -> list[PnlRow]:
+    totals = _totals_of(session)
+    totals.refresh(session)
+    names = _bot_names(session) if by == GroupBy.BOT else {}
+    sums: dict[tuple[date, str], list] = defaultdict(lambda: [0, ZERO, ZERO])
+    starts: dict[date, date] = {}
+    for day, bot_id, symbol, fills, realized, fees in totals.between(since, until):
+        start = starts.get(day) or starts.setdefault(day, period_start(day, period))
+        group = names.get(bot_id, f"bot {bot_id}") if by == GroupBy.BOT else symbol
+        total = sums[(start, group)]
+        total[0] += fills
+        total[1] += realized
+        total[2] += fees
+    return [
+        PnlRow(period=start, group=group, fills=fills, realized_pnl=realized, fees=fees)
+        for (start, group), (fills, realized, fees) in sorted(sums.items())
     ]
 
 
 def _bot_names(session: Session) -> dict[int, str]:
     return dict(session.exec(select(Bot.id, Bot.name)).all())
-
-
-def roll_up(days: list[PnlRow], period: Period) -> list[PnlRow]:
-    """Daily rows added up into weeks or months; sorted by period, then group."""
-    totals: dict[tuple[date, str], list] = defaultdict(lambda: [0, ZERO, ZERO])
-    for row in days:
-        total = totals[(period_start(row.period, period), row.group)]
-        total[0] += row.fills
-        total[1] += row.realized_pnl
-        total[2] += row.fees
-    return [
-        PnlRow(period=start, group=group, fills=fills, realized_pnl=pnl, fees=fees)
-        for (start, group), (fills, pnl, fees) in sorted(totals.items())
-    ]
 
 
 def report(
@@ -165,7 +219,7 @@ def report(
     """
     if since is not None:
         since = period_start(since, period)
-    return roll_up(daily(session=session, since=since, until=until, by=by), period)
+    return _summed(session, period=period, by=by, since=since, until=until)
 
 
 def totals_by_period(rows: list[PnlRow]) -> dict[date, Decimal]:

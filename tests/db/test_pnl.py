@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlmodel import select
 
 from botdesk.db import pnl
-from botdesk.db.models import Order
+from botdesk.db.models import Bot, Fill, Order, Position
 from botdesk.db.pnl import GroupBy, Period
 from botdesk.engine.ledger import BrokerFill, record_fill
 from tests.factories import make_bot
@@ -129,10 +130,6 @@ def test_the_range_includes_both_days_and_whole_periods(db, booked):
 
 def test_totals_equal_the_ledgers_position_pnl(db, booked):
     """What the report adds up per bot is what the ledger put on the positions."""
-    from sqlmodel import select
-
-    from botdesk.db.models import Position
-
     with db.reading() as session:
         rows = pnl.report(session=session, period=Period.MONTH, by=GroupBy.BOT)
         positions = session.exec(select(Position)).all()
@@ -147,3 +144,42 @@ def test_no_fills_no_rows(db):
     with db.reading() as session:
         assert pnl.report(session=session, period=Period.WEEK, by=GroupBy.BOT) == []
         assert pnl.latest_fill_day(session=session) is None
+
+
+def late_fill(db, bot, fill_id: int, realized: str, at_time: datetime) -> None:
+    """A fill row with a chosen id, as a transaction that took its id early and committed
+    late leaves it."""
+    with db.writing() as session:
+        order_id = session.exec(select(Order.id).where(Order.bot_id == bot.id)).first()
+        session.add(
+            Fill(
+                id=fill_id,
+                order_id=order_id,
+                bot_id=bot.id,
+                trade_id=f"late-{fill_id}",
+                symbol=bot.symbol,
+                side="sell",
+                quantity=D("0.01"),
+                price=D("60000"),
+                realized_pnl=D(realized),
+                filled_at=at_time,
+            )
+        )
+
+
+def april_by_bot(db) -> dict[str, Decimal]:
+    with db.reading() as session:
+        rows = pnl.report(session=session, period=Period.MONTH, by=GroupBy.BOT)
+    return {row.group: row.realized_pnl for row in rows if row.period == date(2024, 4, 1)}
+
+
+def test_kept_totals_follow_new_late_and_deleted_fills(db, booked):
+    alpha, beta = booked
+    assert april_by_bot(db) == {"alpha": D("-129.87533333"), "beta": D("140.09925")}
+    late_fill(db, alpha, 1000, "1.00000001", at("2024-04-20T12:00:00"))
+    assert april_by_bot(db)["alpha"] == D("-128.87533332")
+    late_fill(db, alpha, 500, "2", at("2024-04-21T12:00:00"))  # below the newest id seen
+    assert april_by_bot(db)["alpha"] == D("-126.87533332")
+    with db.writing() as session:
+        session.delete(session.get(Bot, beta.id))  # its fills go with it
+    assert april_by_bot(db) == {"alpha": D("-126.87533332")}
