@@ -376,6 +376,25 @@ def seed_bot(bot_id: int, symbol: str, candles: list, plan: dict, ids: Ids, stam
     return signals, orders, fills, positions, equity
 
 
+def seed_backtests(url: str) -> int:
+    """A few finished backtest runs (the engine's own code on the bundled sample)."""
+    from botdesk.db.session import Database
+    from botdesk.engine.backtest.runs import BacktestRequest, new_run, run_backtest, store_report
+
+    db = Database(url)
+    settings = [(9, 21), (12, 50), (5, 30)]
+    for fast, slow in settings:
+        params = {"fast": fast, "slow": slow, "stop_atr": 2.0}
+        request = BacktestRequest("ema_cross", params, "BTCUSDT", "15m", "sample")
+        report = run_backtest(request)
+        with db.writing() as session:
+            run = new_run(request, created_by="bench")
+            store_report(run, report)
+            session.add(run)
+    db.dispose()
+    return len(settings)
+
+
 def split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
@@ -455,9 +474,10 @@ def main() -> None:
             writer.insert(table, columns, chunk)
             totals[table] += len(chunk)
     writer.finish(["bot", *totals])
+    runs = seed_backtests(url)
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{count:,} {table}" for table, count in totals.items())
-    print(f"seeded {url}\n  {args.bots} bots, {counts}\n  in {elapsed:.1f} s")
+    print(f"seeded {url}\n  {args.bots} bots, {counts}, {runs} backtest runs\n  in {elapsed:.1f} s")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,10 @@ import json
 from datetime import UTC, datetime
 
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import dcc, html
 
 from botdesk.app.backtest_form import SOURCES
-from botdesk.app.components import format_time, outcome_alert, stat_card
+from botdesk.app.components import PLOT_TEMPLATE, format_time, outcome_alert, stat_card
 from botdesk.db import backtest_runs
 from botdesk.db.models import BacktestRun
 
@@ -91,27 +90,40 @@ def metric_cards(run: BacktestRun) -> dbc.Row:
     return dbc.Row([dbc.Col(card, md=2) for card in cards], className="g-2 mb-3")
 
 
-def equity_figure(runs: list[BacktestRun], relative: bool) -> go.Figure:
-    figure = go.Figure()
+def plot_time(ms: int) -> str:
+    """UTC time as plotly.js reads a date (it takes no zone suffix)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def equity_figure(runs: list[BacktestRun], relative: bool) -> dict:
+    """One run's equity in quote, or several runs' returns in % overlaid."""
+    traces = []
     for one in runs:
         points = backtest_runs.curve_of(one)
         start = float(one.initial_capital)
-        figure.add_scatter(
-            name=run_label(one),
-            x=[datetime.fromtimestamp(ms / 1000, UTC) for ms, _ in points],
-            y=[(equity / start - 1) * 100 if relative else equity for _, equity in points],
-            mode="lines",
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": run_label(one),
+                "x": [plot_time(ms) for ms, _ in points],
+                "y": [
+                    round((equity / start - 1) * 100, 4) if relative else equity
+                    for _, equity in points
+                ],
+            }
         )
-    figure.update_layout(
-        template="plotly_white",
-        height=340,
-        margin={"l": 60, "r": 20, "t": 10, "b": 40},
-        yaxis={"title": "return (%)" if relative else f"equity ({UNIT})"},
-        xaxis={"title": "UTC"},
-        legend={"orientation": "h", "y": -0.2},
-        showlegend=relative,
-    )
-    return figure
+    unit = "return (%)" if relative else f"equity ({UNIT})"
+    layout = {
+        "template": PLOT_TEMPLATE,
+        "height": 340,
+        "margin": {"l": 70, "r": 20, "t": 10, "b": 40},
+        "yaxis": {"title": {"text": unit}},
+        "xaxis": {"title": {"text": "UTC"}, "type": "date"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "showlegend": relative,
+    }
+    return {"data": traces, "layout": layout}
 
 
 def trades_table(run: BacktestRun) -> html.Div:

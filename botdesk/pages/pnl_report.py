@@ -7,14 +7,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import dash
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
-from botdesk.app.components import stat_card
+from botdesk.app.components import PLOT_TEMPLATE, stat_card
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback
 from botdesk.db import audit, pnl
@@ -24,7 +24,6 @@ from botdesk.db.pnl import GroupBy, Period, PnlRow
 dash.register_page(__name__, path="/pnl", name="P&L", title="P&L report · botdesk", order=60)
 
 UNIT = "USDT"
-SHOWN_ROWS = 400
 # How far back the report reaches when no start day is given, per period.
 DEFAULT_SPAN = {Period.DAY: 30, Period.WEEK: 12 * 7, Period.MONTH: 365}
 PERIOD_WORDS = {Period.DAY: "daily", Period.WEEK: "weekly", Period.MONTH: "monthly"}
@@ -76,75 +75,102 @@ def build_report(period_value, by_value, since, until):
     return period, by, rows, first, last
 
 
-def chart(rows: list[PnlRow], period: Period) -> go.Figure:
-    groups = sorted({row.group for row in rows})
-    figure = go.Figure()
-    for group in groups:
-        mine = [row for row in rows if row.group == group]
-        figure.add_bar(
-            name=group,
-            x=[row.period for row in mine],
-            y=[float(row.realized_pnl) for row in mine],
-            customdata=[pnl.period_label(row.period, period) for row in mine],
-            hovertemplate="%{customdata}<br>" + group + ": %{y:+,.2f} " + UNIT + "<extra></extra>",
-        )
+def chart(rows: list[PnlRow], period: Period) -> dict:
+    """Stacked bars per bot or symbol and a mark at each period's total (a plain figure
+    dict: plotly's validation of 50 traces costs more than the query)."""
+    by_group: dict[str, list[PnlRow]] = {}
+    for row in rows:
+        by_group.setdefault(row.group, []).append(row)
+    money = "%{y:+,.2f} " + UNIT
+    traces = [
+        {
+            "type": "bar",
+            "name": group,
+            "x": [row.period.isoformat() for row in mine],
+            "y": [float(row.realized_pnl) for row in mine],
+            "customdata": [pnl.period_label(row.period, period) for row in mine],
+            "hovertemplate": f"%{{customdata}}<br>{group}: {money}<extra></extra>",
+        }
+        for group, mine in sorted(by_group.items())
+    ]
     totals = pnl.totals_by_period(rows)
-    figure.add_scatter(
-        name="total",
-        x=list(totals),
-        y=[float(value) for value in totals.values()],
-        mode="markers",
-        marker={"symbol": "line-ew-open", "size": 18, "color": "#212529", "line": {"width": 3}},
-        hovertemplate="total: %{y:+,.2f} " + UNIT + "<extra></extra>",
+    traces.append(
+        {
+            "type": "scatter",
+            "name": "total",
+            "x": [day.isoformat() for day in totals],
+            "y": [float(value) for value in totals.values()],
+            "mode": "markers",
+            "marker": {
+                "symbol": "line-ew-open",
+                "size": 18,
+                "color": "#212529",
+                "line": {"width": 3},
+            },
+            "hovertemplate": f"total: {money}<extra></extra>",
+        }
     )
-    figure.update_layout(
-        barmode="relative",
-        template="plotly_white",
-        height=360,
-        margin={"l": 60, "r": 20, "t": 10, "b": 40},
-        yaxis={"title": f"realized P&L ({UNIT})", "zeroline": True, "zerolinecolor": "#888"},
-        xaxis={"title": "UTC " + period.value + (" (Mondays)" if period == Period.WEEK else "")},
-        legend={"orientation": "h", "y": -0.18},
-        hovermode="x unified",
-    )
+    week_note = " (weeks start on Monday)" if period == Period.WEEK else ""
+    layout = {
+        "template": PLOT_TEMPLATE,
+        "barmode": "relative",
+        "height": 360,
+        "margin": {"l": 70, "r": 20, "t": 10, "b": 40},
+        "yaxis": {"title": {"text": f"realized P&L ({UNIT})"}, "zerolinecolor": "#888"},
+        "xaxis": {"title": {"text": f"UTC {period.value}{week_note}"}, "type": "date"},
+        "legend": {"orientation": "h", "y": -0.18},
+        "hovermode": "x unified",
+    }
     if period == Period.MONTH:
-        figure.update_xaxes(dtick="M1", tickformat="%Y-%m")
-    return figure
+        layout["xaxis"].update(dtick="M1", tickformat="%Y-%m")
+    return {"data": traces, "layout": layout}
 
 
-def table(rows: list[PnlRow], period: Period, by: GroupBy) -> dbc.Table:
-    newest_first = sorted(rows, key=lambda row: (row.period, row.group), reverse=True)
-    shown = newest_first[:SHOWN_ROWS]
-    header = html.Thead(
-        html.Tr(
-            [
-                html.Th(f"{period.value.capitalize()} (UTC)"),
-                html.Th(by.value.capitalize()),
-                html.Th("Fills", className="text-end"),
-                html.Th(f"Realized P&L, net ({UNIT})", className="text-end"),
-                html.Th(f"Fees ({UNIT})", className="text-end"),
-            ]
-        )
+MONEY_FORMAT = {"function": "d3.format('+,.2f')(params.value)"}
+
+
+def table(rows: list[PnlRow], period: Period, by: GroupBy) -> dag.AgGrid:
+    """Every row shown, newest first; sorting and filtering in the browser (the rows are
+    already summed: at most periods x bots)."""
+    right = {"cellClass": "text-end font-monospace", "type": "numericColumn"}
+    columns = [
+        {"field": "period", "headerName": f"{period.value.capitalize()} (UTC)", "sort": "desc"},
+        {"field": "group", "headerName": by.value.capitalize(), "filter": True},
+        {"field": "fills", "headerName": "Fills", **right},
+        {
+            "field": "realized_pnl",
+            "headerName": f"Realized P&L, net ({UNIT})",
+            "valueFormatter": MONEY_FORMAT,
+            "cellClassRules": {
+                "text-success": "params.value > 0",
+                "text-danger": "params.value < 0",
+            },
+            **right,
+        },
+        {
+            "field": "fees",
+            "headerName": f"Fees ({UNIT})",
+            "valueFormatter": {"function": "d3.format(',.2f')(params.value)"},
+            **right,
+        },
+    ]
+    return dag.AgGrid(
+        id="pnl-grid",
+        rowData=[
+            {
+                "period": pnl.period_label(row.period, period),
+                "group": row.group,
+                "fills": row.fills,
+                "realized_pnl": float(row.realized_pnl),  # display only; the CSV is exact
+                "fees": float(row.fees),
+            }
+            for row in rows
+        ],
+        columnDefs=columns,
+        defaultColDef={"sortable": True, "resizable": True, "flex": 1},
+        dashGridOptions={"pagination": True, "paginationPageSize": 50, "animateRows": False},
+        style={"height": "520px"},
     )
-    body = html.Tbody(
-        [
-            html.Tr(
-                [
-                    html.Td(pnl.period_label(row.period, period), className="text-nowrap"),
-                    html.Td(row.group),
-                    html.Td(f"{row.fills:,}", className="text-end"),
-                    html.Td(
-                        f"{row.realized_pnl:+,.2f}",
-                        className="text-end font-monospace "
-                        + ("text-success" if row.realized_pnl >= 0 else "text-danger"),
-                    ),
-                    html.Td(f"{row.fees:,.2f}", className="text-end font-monospace"),
-                ]
-            )
-            for row in shown
-        ]
-    )
-    return dbc.Table([header, body], size="sm", hover=True, responsive=True, className="mb-0")
 
 
 def summary_cards(rows: list[PnlRow], period: Period) -> dbc.Row:
@@ -235,9 +261,9 @@ def layout(**_query):
     )
 
 
-EMPTY_FIGURE = go.Figure(
+EMPTY_FIGURE = dict(
     layout={
-        "template": "plotly_white",
+        "template": PLOT_TEMPLATE,
         "height": 120,
         "xaxis": {"visible": False},
         "yaxis": {"visible": False},
@@ -275,8 +301,6 @@ def show(period_value, by_value, since, until, _ticks):
             id="pnl-empty",
         )
         return EMPTY_FIGURE, empty, span, None
-    if len(rows) > SHOWN_ROWS:
-        span += f"; the table shows the newest {SHOWN_ROWS} of {len(rows)} rows, Export CSV has all"
     return chart(rows, period), table(rows, period, by), span, summary_cards(rows, period)
 
 
