@@ -4,9 +4,14 @@ from datetime import datetime
 from decimal import Decimal
 
 import dash_bootstrap_components as dbc
+import plotly.io as pio
 from dash import html
 
 from botdesk.db.models import EngineState, Role
+
+# Figures built as plain dicts (plotly.py's validation is slow on many traces) carry their
+# template itself: plotly.js knows no template names.
+PLOT_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 
 
 def navbar(pages: list[dict], user, controls: list | None = None) -> dbc.Navbar:

@@ -26,6 +26,8 @@ PAGES = [
     "positions",
     "orders",
     "fills",
+    "backtests",
+    "pnl_report",
     "api_keys",
     "account",
     "users",

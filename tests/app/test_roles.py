@@ -59,6 +59,17 @@ CALLBACK_ROLES = {
     "positions-open.children": VIEWER,  # open positions
     "positions-modal.is_open": TRADER,  # the close dialog
     "positions-result.children": TRADER,  # close a position
+    "pnl-chart.figure": VIEWER,  # see P&L
+    "pnl-download.data": VIEWER,  # export CSV of what they can see
+    "backtests-run-result.children": TRADER,  # runs a backtest in the engine (a command)
+    "backtests-progress.children": VIEWER,  # see a run's progress
+    "backtests-runs.children": VIEWER,  # see the runs
+    "backtests-result.children": VIEWER,  # see a run's figures
+    "backtests-compare.children": VIEWER,  # see runs side by side
+    "backtests-params.children": VIEWER,  # the form's fields for a strategy
+    "backtests-range-hint.children": VIEWER,  # what data a symbol has
+    "backtests-trades-download.data": VIEWER,  # export CSV of a run's trades
+    "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -74,6 +85,8 @@ PAGE_ROLES = {
     "/positions": VIEWER,
     "/orders": VIEWER,
     "/fills": VIEWER,
+    "/pnl": VIEWER,
+    "/backtests": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session
