@@ -146,6 +146,11 @@ _KINDS = [
 KINDS: dict[str, LimitKind] = {kind.name: kind for kind in _KINDS}
 
 
+def plain(value: Decimal) -> Decimal:
+    """The value without trailing zeros, as people write it (300, not 300.00000000)."""
+    return Decimal(format(value.normalize(), "f"))
+
+
 def kind_of(name: str) -> LimitKind:
     kind = KINDS.get((name or "").strip())
     if kind is None:
@@ -205,10 +210,11 @@ def effective(*, session: Session, bot_id: int | None) -> Limits:
         kind = KINDS.get(limit.kind)
         if kind is None:
             continue
+        value = plain(limit.value)
         if limit.bot_id is None and kind.scope == BOTH:
-            desk[limit.kind] = limit.value
+            desk[limit.kind] = value
         else:
-            own[limit.kind] = limit.value
+            own[limit.kind] = value
     return Limits(own=own, desk=desk)
 
 
