@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     HEARTBEAT_STALE_SECONDS: int = Field(
         10, ge=2, description="The desk shows the engine as stale past this heartbeat age."
     )
+    DEADMAN_SECONDS: float = Field(
+        5.0,
+        gt=0,
+        description="Dead man's switch: the engine places no order while it has not managed "
+        "to write its heartbeat (every second) for this many seconds.",
+    )
     FEED: Literal["replay", "binance"] = Field(
         "replay", description="Market data: replayed real Binance klines, or Binance itself."
     )

@@ -7,7 +7,7 @@ import click
 from botdesk.app import twofactor
 from botdesk.app.passwords import generate_password, hash_password
 from botdesk.cli.common import actor, database, quiet_logging, settings
-from botdesk.db import audit, users
+from botdesk.db import audit, risk_limits, users
 from botdesk.db.migrate import upgrade
 from botdesk.db.models import Role
 from botdesk.db.seed import seed_demo
@@ -64,9 +64,12 @@ def init(no_demo: bool) -> None:
             )
             admin_id = admin.id
         seeded = [] if no_demo else seed_demo(session=session)
+        limits = risk_limits.seed_defaults(session=session) if seeded else []
     click.echo(f"database ready: {settings().DATABASE_URL}")
     if seeded:
         click.echo(f"demo bots seeded: {', '.join(seeded)}")
+    if limits:
+        click.echo(f"default risk limits seeded: {', '.join(limits)}")
     if password:
         click.echo("")
         click.echo("first admin created (shown once, store it now):")

@@ -7,9 +7,11 @@ Immediately before an order reaches a broker, inside the caller's transaction, `
    unique column is the second guard);
 2. re-reads the kill-switch flag with `engine_state.lock` (on PostgreSQL the row lock
    serializes it against an engage) and refuses while the switch is engaged, except the
-   kill switch's own flatten orders;
+   kill switch's own flatten orders; refuses while the dead man's switch holds (this
+   engine has not written its heartbeat for `DEADMAN_SECONDS`);
 3. calls the risk hook, `botdesk.engine.risk.check_risk`;
-4. stores the order, hands it to the broker and books any immediate fill.
+4. stores the order, hands it to the broker and books any immediate fill; a rejected
+   order feeds the bot's circuit breaker.
 A refusal (2 or 3) is stored as a `risk_event` row, the signal (if any) is marked
 "rejected" with the reason, and `OrderRefused` is raised. The caller must keep its
 transaction (commit), so the refusal stays on record.
@@ -27,6 +29,7 @@ from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
     Order,
+    OrderStatus,
     OrderType,
     RiskEvent,
     Side,
@@ -37,6 +40,7 @@ from botdesk.engine import risk
 from botdesk.engine.accounts import account
 from botdesk.engine.brokers.base import Broker, MarketContext
 from botdesk.engine.ledger import open_position, record_fill
+from botdesk.engine.risk import breaches, deadman
 
 ZERO = Decimal(0)
 
@@ -46,9 +50,12 @@ def signal_order_id(bot_id: int, signal_id: int) -> str:
     return f"bd-{bot_id}-s{signal_id}"
 
 
+PROTECTIVE_SUFFIXES = {"stop_loss": "sl", "take_profit": "tp", "trailing_stop": "ts"}
+
+
 def protective_order_id(bot_id: int, position_id: int, reason: str) -> str:
-    """A position's stop-loss or take-profit exit: one per position and kind."""
-    return f"bd-{bot_id}-p{position_id}-{'sl' if reason == 'stop_loss' else 'tp'}"
+    """A position's stop-loss, trailing-stop or take-profit exit: one per position and kind."""
+    return f"bd-{bot_id}-p{position_id}-{PROTECTIVE_SUFFIXES[reason]}"
 
 
 def command_order_id(bot_id: int, command_id: int, position_id: int | None = None) -> str:
@@ -101,6 +108,9 @@ def submit(
             "kill_switch",
             f"kill switch engaged by {state.kill_switch_by}: {state.kill_switch_reason}",
         )
+    stale = deadman.blocked_reason()
+    if stale is not None:
+        _refuse(session, request, "dead_mans_switch", stale)
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     decision = risk.check_risk(
         risk.RiskContext(
@@ -117,6 +127,8 @@ def submit(
             pending_sell_quantity=_pending_sells(session, bot),
             fee_rate=broker.fee_rate,
             signal=request.signal,
+            market_at=market.at,
+            candle_open_ms=request.candle_open_ms,
         )
     )
     if not decision.allowed:
@@ -139,6 +151,8 @@ def submit(
     session.flush()
     for fill in broker.place(session, order, market, immediate=request.immediate):
         record_fill(session=session, order=order, fill=fill)
+    if order.status == OrderStatus.REJECTED:
+        breaches.trip_circuit_breaker(session, bot, broker)
     if request.signal is not None:
         request.signal.status = SignalStatus.ACCEPTED
         request.signal.status_reason = f"order {order.client_order_id}"

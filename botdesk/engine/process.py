@@ -32,6 +32,7 @@ from botdesk.engine.instance_lock import lock_for
 from botdesk.engine.market import MarketData
 from botdesk.engine.market_job import MarketJob
 from botdesk.engine.reconcile import reconcile_all
+from botdesk.engine.risk import deadman
 from botdesk.engine.runner import BotRunner
 from botdesk.engine.runtime import EngineRuntime
 from botdesk.settings import Settings
@@ -167,6 +168,7 @@ def run(settings: Settings, db: Database) -> None:
         market_job = MarketJob(runtime, feed, market, BotRunner(runtime, market))
         market_job.start()
         scheduler = build_scheduler(runtime, market_job)
+        deadman.arm(runtime.heartbeat, settings.DEADMAN_SECONDS)
 
         stopping: list[threading.Thread] = []
 
@@ -197,6 +199,7 @@ def run(settings: Settings, db: Database) -> None:
         for thread in stopping:
             thread.join()
     finally:
+        deadman.disarm()
         if feed is not None:
             feed.stop()
         _mark_stopped(runtime)

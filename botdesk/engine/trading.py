@@ -5,11 +5,14 @@
    signal fills at this candle's open); a filled entry takes its signal's stop-loss and
    take-profit;
 2. the open position's stop-loss / take-profit are checked inside this candle (stop
-   first) and an exit is sent through the order path;
+   first) and an exit is sent through the order path; if none is touched, a trailing
+   stop or breakeven moves the stop up for the next candles (`botdesk.engine.risk.watch`);
 3. the position is marked to this candle's close;
 4. the strategy's signal for this candle (if any) is stored and acted on: a buy opens a
    position (not while paused, not when one is open), a sell closes it;
-5. an equity snapshot is written and the bot's cursor (`last_candle_ms`) moves here.
+5. an equity snapshot is written, the breaches are checked (daily loss, drawdown: they
+   pause the bot; `botdesk.engine.risk.breaches`) and the bot's cursor moves here.
+A paused bot's resting buys are cancelled first; rejected orders feed the circuit breaker.
 """
 
 import logging
@@ -33,7 +36,7 @@ from botdesk.engine import fill_rules
 from botdesk.engine.accounts import account, snapshot
 from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_to_datetime
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
-from botdesk.engine.ledger import mark_to_market, open_position, record_fill
+from botdesk.engine.ledger import ZERO, mark_to_market, open_position, record_fill
 from botdesk.engine.orders import (
     OrderRefused,
     OrderRequest,
@@ -41,7 +44,8 @@ from botdesk.engine.orders import (
     signal_order_id,
     submit,
 )
-from botdesk.engine.sizing import entry_quantity
+from botdesk.engine.risk import breaches, watch
+from botdesk.engine.sizing import size_entry
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +89,13 @@ def process_candle(
         last_price=candle.close,
         candle=candle,
     )
+    breaches.before_candle(session, bot, broker)
     for fill in broker.on_candle(session, bot, market):
         order = session.get(Order, fill.order_id)
         record_fill(session=session, order=order, fill=fill)
         if order.side == Side.BUY:
             _protect_from_signal(session, order)
+    breaches.trip_circuit_breaker(session, bot, broker)
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     if position is not None and _watch_exits(session, bot, position, broker, market):
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
@@ -122,6 +128,7 @@ def process_candle(
         candle_open_ms=candle.open_time_ms,
         open_positions=[position] if position is not None else [],
     )
+    breaches.after_candle(session, bot, broker, market.at)
     bot.last_candle_ms = candle.open_time_ms
     session.add(bot)
 
@@ -154,9 +161,13 @@ def act_on_signal(
         if position is not None and signal.source == "strategy":
             return _ignore(session, signal, "already in a position")
         price = market.last_price
-        quantity = entry_quantity(
-            account(session=session, bot=bot).cash,
-            price or 0,
+        quantity = size_entry(
+            session=session,
+            bot=bot,
+            price=price,
+            stop=signal.stop,
+            cash=account(session=session, bot=bot).cash,
+            position_quantity=position.quantity if position is not None else ZERO,
             fee_rate=broker.fee_rate,
             slippage_bps=broker.slippage_bps,
         )
@@ -202,12 +213,14 @@ def _open_orders(session: Session, bot: Bot) -> list[Order]:
 
 
 def _protect_from_signal(session: Session, order: Order) -> None:
-    """A filled buy takes the stop-loss and take-profit of the signal that opened it."""
-    if order.signal_id is None:
-        return
-    signal = session.get(Signal, order.signal_id)
+    """A filled buy takes the stop-loss and take-profit of the signal that opened it, and
+    the bot's trailing-stop and breakeven settings."""
     position = open_position(session=session, bot_id=order.bot_id, symbol=order.symbol)
-    if signal is None or position is None:
+    if position is None:
+        return
+    watch.configure(session, position)
+    signal = session.get(Signal, order.signal_id) if order.signal_id is not None else None
+    if signal is None:
         return
     if signal.stop is not None:
         position.stop_price = signal.stop
@@ -219,21 +232,24 @@ def _protect_from_signal(session: Session, order: Order) -> None:
 def _watch_exits(
     session: Session, bot: Bot, position: Position, broker: Broker, market: MarketContext
 ) -> bool:
-    """Send the stop-loss or take-profit exit if this candle touched one; True if sent."""
+    """Send the stop-loss (or trailing stop) or take-profit exit if this candle touched
+    one; True if sent. Otherwise move the stop up for the next candles (`watch.ratchet`)."""
     candle = market.candle
     hit = fill_rules.first_protective_exit(
         [candle.high], [candle.low], stop=position.stop_price, take_profit=position.take_profit
     )
     if hit is None:
+        watch.ratchet(session, bot, position, candle)
         return False
     is_stop = hit.reason == fill_rules.STOP_LOSS
     level = position.stop_price if is_stop else position.take_profit
+    purpose = "trailing_stop" if is_stop and watch.trails(position) else hit.reason
     request = OrderRequest(
         bot=bot,
         side=Side.SELL,
         quantity=position.quantity,
-        purpose=hit.reason,
-        client_order_id=protective_order_id(bot.id, position.id, hit.reason),
+        purpose=purpose,
+        client_order_id=protective_order_id(bot.id, position.id, purpose),
         type=OrderType.STOP if is_stop else OrderType.LIMIT,
         stop_price=level if is_stop else None,
         price=None if is_stop else level,
@@ -243,5 +259,5 @@ def _watch_exits(
     try:
         submit(session, request, broker=broker, market=market)
     except OrderRefused as refusal:
-        log.warning("bot %s: %s refused: %s", bot.name, hit.reason, refusal)
+        log.warning("bot %s: %s refused: %s", bot.name, purpose, refusal)
     return True

@@ -8,52 +8,23 @@ Contract (small on purpose; the risk issue fills in the limits):
   the order path as a `risk_event` row (kind "refused", the rule, the reason) and the
   order's signal is marked "rejected" with the reason; nothing is sent.
 - It must not write, and must be quick: it runs inside the bot's transaction.
-- Exits (sells that reduce a long position) should stay allowed whatever the limits,
-  so a position can always be closed; the kill switch is checked before this hook.
+- Exits (sells that reduce a long position) stay allowed whatever the limits, so a
+  position can always be closed; the kill switch is checked before this hook.
 
-Rules enforced today: a sane quantity; long-only spot (no sell beyond the position);
-enough cash for a buy, its fee included.
+Every order: a sane quantity; long-only spot (no sell beyond the position). Every buy:
+enough cash, its fee included; then, with a database session, the bot's state (no entry
+while it is paused or halted) and each enabled limit of `botdesk.db.risk_limits`
+(see `botdesk.engine.risk.limits`). The package also holds what runs after the fact:
+the breaches and the circuit breaker (`breaches`), the position watch (`watch`) and the
+dead man's switch (`deadman`).
 """
 
-from dataclasses import dataclass
-from decimal import Decimal
-
-from sqlmodel import Session
-
-from botdesk.db.models import Bot, Side, Signal
+from botdesk.db.models import Side
 from botdesk.db.types import MONEY_UNIT
+from botdesk.engine.risk.context import RiskContext, RiskDecision
+from botdesk.engine.risk.limits import check_entry
 
-
-@dataclass(frozen=True)
-class RiskContext:
-    session: Session
-    bot: Bot
-    symbol: str
-    side: str
-    order_type: str
-    purpose: str  # entry | exit | stop_loss | take_profit | close | flatten | webhook
-    quantity: Decimal
-    price: Decimal | None  # the price the order is expected to fill near
-    cash: Decimal  # the bot's cash before this order
-    position_quantity: Decimal  # the bot's open quantity in this symbol
-    pending_sell_quantity: Decimal  # already in the bot's open sell orders of this symbol
-    fee_rate: Decimal
-    signal: Signal | None = None
-
-
-@dataclass(frozen=True)
-class RiskDecision:
-    allowed: bool
-    rule: str | None = None
-    reason: str | None = None
-
-    @classmethod
-    def allow(cls) -> "RiskDecision":
-        return cls(True)
-
-    @classmethod
-    def refuse(cls, rule: str, reason: str) -> "RiskDecision":
-        return cls(False, rule, reason)
+__all__ = ["RiskContext", "RiskDecision", "check_risk"]
 
 
 def check_risk(context: RiskContext) -> RiskDecision:
@@ -83,4 +54,6 @@ def check_risk(context: RiskContext) -> RiskDecision:
             f"buying {quantity} {context.symbol} needs about {cost:.2f} with fees; "
             f"the bot has {context.cash:.2f} cash",
         )
-    return RiskDecision.allow()
+    if context.session is None or context.bot is None:
+        return RiskDecision.allow()
+    return check_entry(context)

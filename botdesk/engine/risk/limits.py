@@ -1,0 +1,182 @@
+"""The limits an entry (a buy) must pass, each refusing with the rule and a reason a trader
+can act on. Exits never come here. Limits are those of `botdesk.db.risk_limits.effective`
+(a bot row overrides the global default; desk-wide rows limit all bots together).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from botdesk.db import candles as candle_store
+from botdesk.db import risk_limits
+from botdesk.db.models import BotState
+from botdesk.db.types import quantize
+from botdesk.engine.ledger import open_position
+from botdesk.engine.risk import measures
+from botdesk.engine.risk.context import RiskContext, RiskDecision
+from botdesk.engine.timeframes import timeframe_ms
+
+
+def check_entry(context: RiskContext) -> RiskDecision:
+    bot = context.bot
+    if bot.desired_state == BotState.PAUSED or bot.status in (BotState.PAUSED, BotState.HALTED):
+        why = f" ({bot.status_reason})" if bot.status_reason else ""
+        return RiskDecision.refuse("bot_state", f"{bot.name} is {bot.status}: no entry{why}")
+    limits = risk_limits.effective(session=context.session, bot_id=bot.id)
+    for check in _CHECKS:
+        decision = check(context, limits)
+        if decision is not None:
+            return decision
+    return RiskDecision.allow()
+
+
+def _notional(context: RiskContext) -> Decimal:
+    return quantize(context.quantity * context.price)
+
+
+def _position_size(context: RiskContext, limits) -> RiskDecision | None:
+    limit = limits.get("max_position_notional")
+    if limit is None:
+        return None
+    after = quantize((context.position_quantity + context.quantity) * context.price)
+    if after > limit:
+        return RiskDecision.refuse(
+            "max_position_notional",
+            f"the {context.symbol} position would be worth {after:.2f} USDT, above the "
+            f"max position of {limit} USDT",
+        )
+    return None
+
+
+def _exposure(context: RiskContext, limits) -> RiskDecision | None:
+    notional = _notional(context)
+    for where, limit, bot_id in (
+        ("the bot's", limits.get("max_total_exposure"), context.bot.id),
+        ("the desk's", limits.desk.get("max_total_exposure"), None),
+    ):
+        if limit is None:
+            continue
+        after = measures.exposure(session=context.session, bot_id=bot_id) + notional
+        if after > limit:
+            return RiskDecision.refuse(
+                "max_total_exposure",
+                f"{where} exposure would reach {after:.2f} USDT, above its limit of {limit} USDT",
+            )
+    return None
+
+
+def _open_positions(context: RiskContext, limits) -> RiskDecision | None:
+    session, bot = context.session, context.bot
+    if open_position(session=session, bot_id=bot.id, symbol=context.symbol) is not None:
+        return None  # adds to a position: opens no new one
+    for where, limit, bot_id in (
+        ("the bot", limits.get("max_open_positions"), bot.id),
+        ("the desk", limits.desk.get("max_open_positions"), None),
+    ):
+        if limit is None:
+            continue
+        count = measures.open_positions(session=session, bot_id=bot_id)
+        if count + 1 > limit:
+            return RiskDecision.refuse(
+                "max_open_positions",
+                f"{where} already holds {count} open position(s); the limit is {limit}",
+            )
+    return None
+
+
+def _daily_loss(context: RiskContext, limits) -> RiskDecision | None:
+    session, bot, at = context.session, context.bot, context.market_at
+    own, desk = limits.get("daily_loss_limit"), limits.desk.get("daily_loss_limit")
+    if own is not None:
+        pnl = measures.bot_daily_pnl(session=session, bot=bot, at=at)
+        if pnl <= -own:
+            return RiskDecision.refuse(
+                "daily_loss_limit",
+                f"{bot.name} is down {-pnl:.2f} USDT today (UTC), at or beyond its daily loss "
+                f"limit of {own} USDT",
+            )
+    if desk is not None:
+        pnl = measures.desk_daily_pnl(session=session, at=at)
+        if pnl <= -desk:
+            return RiskDecision.refuse(
+                "daily_loss_limit",
+                f"the desk is down {-pnl:.2f} USDT today (UTC), at or beyond the global daily "
+                f"loss limit of {desk} USDT",
+            )
+    return None
+
+
+def _drawdown(context: RiskContext, limits) -> RiskDecision | None:
+    limit = limits.get("max_drawdown")
+    if limit is None:
+        return None
+    drawdown, peak, equity = measures.drawdown_percent(session=context.session, bot=context.bot)
+    if drawdown >= limit:
+        return RiskDecision.refuse(
+            "max_drawdown",
+            f"equity {equity:.2f} is {drawdown:.2f}% below its peak of {peak:.2f}, at or "
+            f"beyond the max drawdown of {limit}%",
+        )
+    return None
+
+
+def _cooldown(context: RiskContext, limits) -> RiskDecision | None:
+    limit = limits.get("cooldown_seconds")
+    if not limit or context.market_at is None:
+        return None
+    last = measures.last_entry_fill_at(session=context.session, bot_id=context.bot.id)
+    if last is None:
+        return None
+    waited = (context.market_at - last).total_seconds()
+    if waited < limit:
+        return RiskDecision.refuse(
+            "cooldown_seconds",
+            f"the last entry filled {waited:.0f} s ago; the cooldown between entries is {limit} s",
+        )
+    return None
+
+
+def _order_rate(context: RiskContext, limits) -> RiskDecision | None:
+    limit = limits.get("max_orders_per_minute")
+    if limit is None:
+        return None
+    sent = measures.entries_in_last_minute(session=context.session, bot_id=context.bot.id)
+    if sent + 1 > limit:
+        return RiskDecision.refuse(
+            "max_orders_per_minute",
+            f"{sent} entries in the last minute; the limit is {limit} a minute",
+        )
+    return None
+
+
+def _stale_data(context: RiskContext, limits) -> RiskDecision | None:
+    limit = limits.get("stale_data_intervals")
+    if limit is None or context.candle_open_ms is None:
+        return None
+    bot = context.bot
+    newest = candle_store.latest_open_ms(
+        session=context.session, symbol=context.symbol, timeframe=bot.timeframe
+    )
+    if newest is None:
+        return None
+    behind = (newest - context.candle_open_ms) / timeframe_ms(bot.timeframe)
+    if behind >= limit:
+        age = timedelta(milliseconds=newest - context.candle_open_ms)
+        return RiskDecision.refuse(
+            "stale_data_intervals",
+            f"the order was decided on a candle {age} ({behind:g} intervals) older than the "
+            f"newest {context.symbol} {bot.timeframe} candle; the guard allows less than "
+            f"{limit}",
+        )
+    return None
+
+
+_CHECKS = (
+    _position_size,
+    _exposure,
+    _open_positions,
+    _daily_loss,
+    _drawdown,
+    _cooldown,
+    _order_rate,
+    _stale_data,
+)
