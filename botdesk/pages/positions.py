@@ -37,8 +37,8 @@ COLUMNS = [
     GridColumn("quantity", "Qty", "money", places=8, width=135),
     GridColumn("entry_price", "Entry", "money", unit="USDT", width=130),
     GridColumn("last_price", "Last", "money", unit="USDT", width=130),
-    GridColumn("unrealized_pnl", "Unrealized", "money", unit="USDT", signed=True, width=150),
-    GridColumn("realized_pnl", "Realized", "money", unit="USDT", signed=True, width=150),
+    GridColumn("unrealized_pnl", "Unrealized", "money", unit="USDT", signed=True, width=170),
+    GridColumn("realized_pnl", "Realized", "money", unit="USDT", signed=True, width=160),
     GridColumn("fees", "Fees", "money", unit="USDT", places=4, width=120),
     GridColumn("exit_reason", "Exit"),
 ]
