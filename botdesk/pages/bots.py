@@ -15,6 +15,7 @@ from sqlmodel import select
 from botdesk.app import acting, bot_form
 from botdesk.app.components import (
     broker_badge,
+    confirm_dialog,
     empty_state,
     format_money,
     format_quantity,
@@ -199,21 +200,14 @@ def form_dialog() -> dbc.Modal:
 
 
 def delete_dialog() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Delete bot")),
-            dbc.ModalBody([html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id="bots-delete-cancel", color="secondary"),
-                    dbc.Button(
-                        "Delete bot and its history", id="bots-delete-confirm", color="danger"
-                    ),
-                ]
-            ),
-        ],
-        id="bots-delete-dialog",
-        is_open=False,
+    body = [html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]
+    return confirm_dialog(
+        "bots-delete-dialog",
+        "Delete bot",
+        body,
+        cancel_id="bots-delete-cancel",
+        confirm_id="bots-delete-confirm",
+        confirm_label="Delete bot and its history",
     )
 
 
