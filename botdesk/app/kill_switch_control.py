@@ -117,9 +117,7 @@ def refresh_control(_ticks, shown):
     prevent_initial_call=True,
 )
 def toggle_engage(opened, cancelled, is_open):
-    if not (opened or cancelled):
-        raise PreventUpdate
-    return not is_open
+    return _toggled(opened, cancelled, is_open)
 
 
 @guarded_callback(
@@ -149,6 +147,11 @@ def engage(clicked, reason, mode):
     prevent_initial_call=True,
 )
 def toggle_release(opened, cancelled, is_open):
+    return _toggled(opened, cancelled, is_open)
+
+
+def _toggled(opened, cancelled, is_open) -> bool:
+    """A dialog opens on its button and closes on Cancel (nothing clicked: no change)."""
     if not (opened or cancelled):
         raise PreventUpdate
     return not is_open
