@@ -165,7 +165,7 @@ def small_table(header: list[str], rows: list[list], numeric: set[int] | None = 
     numeric = numeric or set()
 
     def cell(tag, index, value):
-        return tag(value, className="num" if index in numeric else None)
+        return tag(value, className="num text-nowrap" if index in numeric else None)
 
     return dbc.Table(
         [
