@@ -170,7 +170,7 @@ def small_table(header: list[str], rows: list[list], numeric: set[int] | None = 
     numeric = numeric or set()
 
     def cell(tag, index, value):
-        return tag(value, className="num" if index in numeric else None)
+        return tag(value, className="num text-nowrap" if index in numeric else None)
 
     return dbc.Table(
         [
@@ -224,3 +224,36 @@ def format_quantity(amount) -> str:
         return "—"
     text = f"{amount:,.8f}".rstrip("0").rstrip(".")
     return text or "0"
+
+
+def confirm_dialog(
+    dialog_id: str,
+    title: str,
+    body: list,
+    *,
+    cancel_id: str,
+    confirm_id: str,
+    confirm_label: str,
+    color: str = "danger",
+    **kwargs,
+) -> dbc.Modal:
+    """A closed modal asking to confirm an action: its body, Cancel and the action's button."""
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle(title)),
+            dbc.ModalBody(body),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id=cancel_id, color="secondary"),
+                    dbc.Button(confirm_label, id=confirm_id, color=color),
+                ]
+            ),
+        ],
+        id=dialog_id,
+        is_open=False,
+        **kwargs,
+    )
+
+
+def reason_field(field_id: str, label: str = "Reason (required, in the audit log)") -> list:
+    return [dbc.Label(label, html_for=field_id), dbc.Textarea(id=field_id, maxlength=500, rows=2)]

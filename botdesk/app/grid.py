@@ -165,8 +165,11 @@ class DeskGrid:
 
     def marker(self, scope: dict | None) -> list:
         with desk_db().reading() as session:
-            row = session.exec(tables.marker_query(self.spec, self.scoped(None, scope))).one()
-        return [str(value) if value is not None else None for value in row]
+            rows = [
+                session.exec(query).one()
+                for query in tables.marker_queries(self.spec, self.scoped(None, scope))
+            ]
+        return [str(value) if value is not None else None for row in rows for value in row]
 
     def rows(
         self, *, start: int, end: int, filter_model=None, sort_model=None, scope=None

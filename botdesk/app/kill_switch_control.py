@@ -13,7 +13,7 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
-from botdesk.app.components import outcome_alert
+from botdesk.app.components import confirm_dialog, outcome_alert, reason_field
 from botdesk.app.context import desk_db
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import kill_switch
@@ -54,68 +54,43 @@ def layout(user) -> list:
 
 
 def engage_dialog() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Engage the kill switch")),
-            dbc.ModalBody(
-                [
-                    html.P(
-                        "Every bot is halted and every open order cancelled at once. No "
-                        "order leaves the engine until an admin releases the switch."
-                    ),
-                    dbc.Label("Reason (required, in the audit log)", html_for="kill-reason"),
-                    dbc.Textarea(id="kill-reason", maxlength=500, rows=2),
-                    dbc.RadioItems(
-                        id="kill-mode",
-                        options=[
-                            {
-                                "label": "Halt: stop bots, cancel orders, keep positions",
-                                "value": HALT,
-                            },
-                            {
-                                "label": "Halt and flatten: also close every position at market",
-                                "value": FLATTEN,
-                            },
-                        ],
-                        value=HALT,
-                        className="mt-3",
-                    ),
-                    html.Div(id="kill-result", className="mt-3"),
-                ]
-            ),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id="kill-cancel", color="secondary"),
-                    dbc.Button("Engage kill switch", id="kill-engage", color="danger"),
-                ]
-            ),
-        ],
-        id="kill-modal",
-        is_open=False,
+    choices = [
+        {"label": "Halt: stop bots, cancel orders, keep positions", "value": HALT},
+        {"label": "Halt and flatten: also close every position at market", "value": FLATTEN},
+    ]
+    body = [
+        html.P(
+            "Every bot is halted and every open order cancelled at once. No order leaves "
+            "the engine until an admin releases the switch."
+        ),
+        *reason_field("kill-reason"),
+        dbc.RadioItems(id="kill-mode", options=choices, value=HALT, className="mt-3"),
+        html.Div(id="kill-result", className="mt-3"),
+    ]
+    return confirm_dialog(
+        "kill-modal",
+        "Engage the kill switch",
+        body,
+        cancel_id="kill-cancel",
+        confirm_id="kill-engage",
+        confirm_label="Engage kill switch",
     )
 
 
 def release_dialog() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Release the kill switch")),
-            dbc.ModalBody(
-                [
-                    html.P("Orders may leave the engine again. Bots stay stopped until started."),
-                    dbc.Label("Reason (required)", html_for="kill-release-reason"),
-                    dbc.Textarea(id="kill-release-reason", maxlength=500, rows=2),
-                    html.Div(id="kill-release-result", className="mt-3"),
-                ]
-            ),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id="kill-release-cancel", color="secondary"),
-                    dbc.Button("Release", id="kill-release", color="warning"),
-                ]
-            ),
-        ],
-        id="kill-release-modal",
-        is_open=False,
+    body = [
+        html.P("Orders may leave the engine again. Bots stay stopped until started."),
+        *reason_field("kill-release-reason", "Reason (required)"),
+        html.Div(id="kill-release-result", className="mt-3"),
+    ]
+    return confirm_dialog(
+        "kill-release-modal",
+        "Release the kill switch",
+        body,
+        cancel_id="kill-release-cancel",
+        confirm_id="kill-release",
+        confirm_label="Release",
+        color="warning",
     )
 
 
@@ -142,9 +117,7 @@ def refresh_control(_ticks, shown):
     prevent_initial_call=True,
 )
 def toggle_engage(opened, cancelled, is_open):
-    if not (opened or cancelled):
-        raise PreventUpdate
-    return not is_open
+    return _toggled(opened, cancelled, is_open)
 
 
 @guarded_callback(
@@ -160,26 +133,9 @@ def toggle_engage(opened, cancelled, is_open):
 def engage(clicked, reason, mode):
     if not clicked:
         raise PreventUpdate
-    try:
-        require_role(Role.TRADER, "kill switch engage")
-    except AccessRefused as refused:
-        return outcome_alert(str(refused), ok=False), no_update, no_update
     if mode not in (HALT, FLATTEN):
         return outcome_alert("Choose halt or halt and flatten.", ok=False), no_update, no_update
-    try:
-        with desk_db().writing() as session:
-            kill_switch.engage(
-                session=session,
-                by=current_user.username,
-                role=current_user.role,
-                reason=reason if isinstance(reason, str) else "",
-                flatten=mode == FLATTEN,
-                ip=request.remote_addr,
-                user_id=current_user.id,
-            )
-    except kill_switch.KillSwitchError as error:
-        return outcome_alert(f"Not engaged: {error}.", ok=False), no_update, no_update
-    return None, False, ""
+    return _change(Role.TRADER, "engage", kill_switch.engage, reason, flatten=mode == FLATTEN)
 
 
 @guarded_callback(
@@ -191,6 +147,11 @@ def engage(clicked, reason, mode):
     prevent_initial_call=True,
 )
 def toggle_release(opened, cancelled, is_open):
+    return _toggled(opened, cancelled, is_open)
+
+
+def _toggled(opened, cancelled, is_open) -> bool:
+    """A dialog opens on its button and closes on Cancel (nothing clicked: no change)."""
     if not (opened or cancelled):
         raise PreventUpdate
     return not is_open
@@ -208,20 +169,27 @@ def toggle_release(opened, cancelled, is_open):
 def release(clicked, reason):
     if not clicked:
         raise PreventUpdate
+    return _change(Role.ADMIN, "release", kill_switch.release, reason)
+
+
+def _change(needed: Role, verb: str, change, reason, **options) -> tuple:
+    """Engage or release as the current user (role checked again here); the dialog's
+    message, whether it stays open, and its reason field."""
     try:
-        require_role(Role.ADMIN, "kill switch release")
-    except AccessRefused as refused:
-        return outcome_alert(str(refused), ok=False), no_update, no_update
-    try:
+        require_role(needed, f"kill switch {verb}")
         with desk_db().writing() as session:
-            kill_switch.release(
+            change(
                 session=session,
                 by=current_user.username,
                 role=current_user.role,
                 reason=reason if isinstance(reason, str) else "",
                 ip=request.remote_addr,
                 user_id=current_user.id,
+                **options,
             )
+    except AccessRefused as refused:
+        return outcome_alert(str(refused), ok=False), no_update, no_update
     except kill_switch.KillSwitchError as error:
-        return outcome_alert(f"Not released: {error}.", ok=False), no_update, no_update
+        past = {"engage": "engaged", "release": "released"}[verb]
+        return outcome_alert(f"Not {past}: {error}.", ok=False), no_update, no_update
     return None, False, ""

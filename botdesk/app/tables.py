@@ -15,7 +15,19 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Float, Integer, and_, not_, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    not_,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.sql import Select
 from sqlmodel import SQLModel, col, func
 
@@ -51,6 +63,9 @@ class TableSpec:
     sortable: frozenset[str] = frozenset()  # indexed columns besides the id
     # aggregates that change whenever rows are added or changed: the grids' refresh marker
     markers: tuple[str, ...] = ("max:id",)
+    # the same over open rows only (status 'open', an indexed range): values that move
+    # while a row stays open, such as a position's unrealized P&L
+    open_markers: tuple[str, ...] = ()
     json_columns: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -68,11 +83,7 @@ class TableSpec:
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
-        TableSpec(
-            Signal,
-            sortable=frozenset({"created_at", "bot_id"}),
-            markers=("max:id", "count:id"),
-        ),
+        TableSpec(Signal, sortable=frozenset({"created_at", "bot_id"})),
         TableSpec(
             Order,
             sortable=frozenset({"created_at", "bot_id", "status"}),
@@ -82,7 +93,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(
             Position,
             sortable=frozenset({"status", "bot_id"}),
-            markers=("max:id", "max:closed_at", "sum:unrealized_pnl", "sum:quantity"),
+            markers=("max:id", "max:closed_at"),
+            open_markers=("sum:unrealized_pnl", "sum:quantity", "count:id"),
         ),
         TableSpec(EquitySnapshot, sortable=frozenset({"at"})),
         TableSpec(RiskEvent, sortable=frozenset({"at", "bot_id"})),
@@ -287,13 +299,44 @@ def query(spec: TableSpec, filter_model: Any = None, sort_model: Any = None) -> 
     )
 
 
-def marker_query(spec: TableSpec, filter_model: Any = None) -> Select:
-    """One row of aggregates that changes whenever a matching row is added or changed."""
+def plain_query(spec: TableSpec, filter_model: Any = None, sort_model: Any = None) -> Select:
+    """The same rows as plain tuples of the shown columns, money as its raw integer units
+    of 1e-8 and times as the database gives them (SQLite: text in UTC; PostgreSQL: an
+    aware datetime): no object built per row, what a million-row export needs."""
+    table = spec.table.__table__
+    raw = {Money: BigInteger, UTCDateTime: String}  # skip the per-row conversions
+    columns = [
+        type_coerce(table.c[name], raw[type(column.type)]).label(name)
+        if type(column.type) in raw
+        else table.c[name]
+        for name, column in spec.columns().items()
+    ]
+    return (
+        select(*columns)
+        .where(*conditions(spec, filter_model))
+        .order_by(*ordering(spec, sort_model))
+    )
+
+
+def _aggregates(spec: TableSpec, markers: tuple[str, ...]) -> list:
     parts = []
-    for marker in spec.markers:
+    for marker in markers:
         kind, name = marker.split(":")
         parts.append(getattr(func, kind)(col(getattr(spec.table, name))))
-    return select(*parts).where(*conditions(spec, filter_model))
+    return parts
+
+
+def marker_queries(spec: TableSpec, filter_model: Any = None) -> list[Select]:
+    """Rows of aggregates that change whenever a matching row is added or changed; each
+    an indexed maximum or a sum over open rows, never a count of the whole table."""
+    where = conditions(spec, filter_model)
+    queries = [select(*_aggregates(spec, spec.markers)).where(*where)]
+    if spec.open_markers:
+        status = col(spec.table.status)
+        queries.append(
+            select(*_aggregates(spec, spec.open_markers)).where(*where, status == "open")
+        )
+    return queries
 
 
 def parse_json(text: str | None, what: str) -> Any:

@@ -82,11 +82,8 @@ def chart(bot) -> html.Div:
 
 def summary(line) -> dbc.Row:
     bot, position = line.bot, line.position
-    held = (
-        f"{format_quantity(position.quantity)} {bot.symbol} @ {format_money(position.entry_price)}"
-        if position
-        else "no open position"
-    )
+    held = format_quantity(position.quantity) if position else "none"
+    held_detail = f"{bot.symbol} @ {format_money(position.entry_price)}" if position else "flat"
     return dbc.Row(
         [
             dbc.Col(stat_card("Status", status_badge(bot.status), bot.status_reason or ""), md=3),
@@ -104,7 +101,7 @@ def summary(line) -> dbc.Row:
                 ),
                 md=3,
             ),
-            dbc.Col(stat_card("Open position", held), md=3),
+            dbc.Col(stat_card("Open position", held, held_detail), md=3),
             dbc.Col(stat_card("Capital", format_money(bot.capital)), md=3),
         ],
         className="g-3 mb-3",

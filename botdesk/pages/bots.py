@@ -15,6 +15,7 @@ from sqlmodel import select
 from botdesk.app import acting, bot_form
 from botdesk.app.components import (
     broker_badge,
+    confirm_dialog,
     empty_state,
     format_money,
     format_quantity,
@@ -24,6 +25,7 @@ from botdesk.app.components import (
     status_badge,
 )
 from botdesk.app.context import desk_db
+from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import exchange_accounts, portfolio
 from botdesk.db.models import Bot, BotState, Role
@@ -35,6 +37,21 @@ dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk",
 
 CONTROLS = {"start": "bot.start", "pause": "bot.pause", "stop": "bot.stop"}
 ACTIVE = (BotState.RUNNING, BotState.PAUSED)
+COMMANDS = DeskGrid(
+    "bots-commands",
+    "command",
+    [
+        GridColumn("created_at", "Issued", "time", unit="UTC", width=175),
+        GridColumn("kind", "Command", "choice", width=160),
+        GridColumn("target", "Target", width=120),
+        GridColumn("issued_by", "By", width=120),
+        GridColumn("status", "Status", "choice", width=105),
+        GridColumn("result", "Result"),
+    ],
+    empty="No command yet. Start, pause or stop a bot and follow it here.",
+    height=260,
+    refresh_ms=1500,
+)
 
 
 def marker() -> list:
@@ -199,21 +216,14 @@ def form_dialog() -> dbc.Modal:
 
 
 def delete_dialog() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Delete bot")),
-            dbc.ModalBody([html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id="bots-delete-cancel", color="secondary"),
-                    dbc.Button(
-                        "Delete bot and its history", id="bots-delete-confirm", color="danger"
-                    ),
-                ]
-            ),
-        ],
-        id="bots-delete-dialog",
-        is_open=False,
+    body = [html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]
+    return confirm_dialog(
+        "bots-delete-dialog",
+        "Delete bot",
+        body,
+        cancel_id="bots-delete-cancel",
+        confirm_id="bots-delete-confirm",
+        confirm_label="Delete bot and its history",
     )
 
 
@@ -232,7 +242,8 @@ def layout(**_query):
         [
             dbc.Row(header),
             html.Div(id="bots-result", className="mb-2"),
-            dbc.Card(dbc.CardBody(bots_table(), id="bots-list")),
+            dbc.Card(dbc.CardBody(bots_table(), id="bots-list"), className="mb-4"),
+            COMMANDS.layout(title="Commands and what the engine made of them"),
             form_dialog() if admin else None,
             delete_dialog() if admin else None,
             dcc.Store(id="bots-editing"),

@@ -3,6 +3,7 @@ positions, bots by status, the latest signals and risk events. Re-rendered only 
 something it shows changed (a marker of indexed maxima, polled every two seconds)."""
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import dash
 import dash_bootstrap_components as dbc
@@ -172,8 +173,8 @@ def summary(session) -> list:
         cards,
         dbc.Row(
             [
-                dbc.Col(panel("Total equity and drawdown (last 7 days)", chart), lg=8),
-                dbc.Col(panel("Open positions", positions_table(lines)), lg=4),
+                dbc.Col(panel("Total equity and drawdown (last 7 days)", chart), lg=7),
+                dbc.Col(panel("Open positions", positions_table(lines)), lg=5),
             ],
             className="g-3 mt-1",
         ),
@@ -214,15 +215,27 @@ def positions_table(lines) -> html.Div:
         return empty_state("No open position. Bots open them on their signals.")
     rows = [
         [
-            dcc.Link(line.bot.name, href=f"/bots/{line.bot.id}"),
-            line.position.symbol,
+            html.Div(
+                [
+                    dcc.Link(line.bot.name, href=f"/bots/{line.bot.id}", className="text-nowrap"),
+                    html.Div(line.position.symbol, className="small text-secondary"),
+                ]
+            ),
             format_quantity(line.position.quantity),
             format_money(line.position.entry_price, ""),
             signed_money(line.position.unrealized_pnl, ""),
         ]
         for line in held
     ]
-    return small_table(["Bot", "Symbol", "Qty", "Entry", "Unrealized (USDT)"], rows, {2, 3, 4})
+    header = ["Bot", "Qty", "Entry (USDT)", "Unrealized (USDT)"]
+    return small_table(header, rows, {1, 2, 3})
+
+
+def market_time(signal) -> datetime:
+    """The candle a signal was decided on (the market's clock), else when it was written."""
+    if signal.candle_open_ms is None:
+        return signal.created_at
+    return datetime.fromtimestamp(signal.candle_open_ms / 1000, UTC)
 
 
 def signals_table(signals, names) -> html.Div:
@@ -230,7 +243,7 @@ def signals_table(signals, names) -> html.Div:
         return empty_state("No signal yet. Running bots signal on closed candles.")
     rows = [
         [
-            format_time(signal.created_at).removesuffix(" UTC"),
+            format_time(market_time(signal)).removesuffix(" UTC"),
             names.get(signal.bot_id, f"#{signal.bot_id}"),
             signal.symbol,
             html.Span(
@@ -242,7 +255,7 @@ def signals_table(signals, names) -> html.Div:
         ]
         for signal in signals
     ]
-    header = ["Time (UTC)", "Bot", "Symbol", "Side", "Conf.", "Price", "Status"]
+    header = ["Candle (UTC)", "Bot", "Symbol", "Side", "Conf.", "Price", "Status"]
     return small_table(header, rows, {4, 5}, id="overview-signals")
 
 

@@ -10,11 +10,13 @@ from sqlmodel import select
 
 from botdesk.app import acting
 from botdesk.app.components import (
+    confirm_dialog,
     empty_state,
     format_money,
     format_quantity,
     format_time,
     outcome_alert,
+    reason_field,
     signed_money,
     small_table,
 )
@@ -37,8 +39,8 @@ COLUMNS = [
     GridColumn("quantity", "Qty", "money", places=8, width=135),
     GridColumn("entry_price", "Entry", "money", unit="USDT", width=130),
     GridColumn("last_price", "Last", "money", unit="USDT", width=130),
-    GridColumn("unrealized_pnl", "Unrealized", "money", unit="USDT", signed=True, width=150),
-    GridColumn("realized_pnl", "Realized", "money", unit="USDT", signed=True, width=150),
+    GridColumn("unrealized_pnl", "Unrealized", "money", unit="USDT", signed=True, width=170),
+    GridColumn("realized_pnl", "Realized", "money", unit="USDT", signed=True, width=160),
     GridColumn("fees", "Fees", "money", unit="USDT", places=4, width=120),
     GridColumn("exit_reason", "Exit"),
 ]
@@ -98,26 +100,18 @@ def open_section():
 
 
 def close_dialog() -> dbc.Modal:
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Close the position at market")),
-            dbc.ModalBody(
-                [
-                    html.P(id="positions-close-what"),
-                    dbc.Label("Reason (required, in the audit log)", html_for="positions-reason"),
-                    dbc.Textarea(id="positions-reason", maxlength=500, rows=2),
-                    html.Div(id="positions-close-error", className="mt-3"),
-                ]
-            ),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id="positions-cancel", color="secondary"),
-                    dbc.Button("Close position", id="positions-confirm", color="danger"),
-                ]
-            ),
-        ],
-        id="positions-modal",
-        is_open=False,
+    body = [
+        html.P(id="positions-close-what"),
+        *reason_field("positions-reason"),
+        html.Div(id="positions-close-error", className="mt-3"),
+    ]
+    return confirm_dialog(
+        "positions-modal",
+        "Close the position at market",
+        body,
+        cancel_id="positions-cancel",
+        confirm_id="positions-confirm",
+        confirm_label="Close position",
     )
 
 

@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from botdesk.app import tables
 from botdesk.app.grid import DeskGrid, GridColumn
-from botdesk.db.models import Fill, Order, Signal
-from tests.factories import make_bot
+from botdesk.db.models import Fill, Order, Position, Signal
+from tests.factories import make_bot, make_position
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 SIGNAL_COLUMNS = [
@@ -24,6 +24,7 @@ SIGNAL_COLUMNS = [
     GridColumn("status", "Status", "choice"),
 ]
 GRID = DeskGrid("test-signals", "signal", SIGNAL_COLUMNS)
+POSITION_GRID = DeskGrid("test-positions", "position", [GridColumn("unrealized_pnl", "U", "money")])
 FILL_GRID = DeskGrid(
     "test-fills",
     "fill",
@@ -291,3 +292,15 @@ def test_export_link_carries_filters_and_sort(seeded):
     assert "%22bot_id%22%3A%7B%22filterType%22%3A%22number%22" in href
     assert href.endswith("sort=%5B%7B%22colId%22%3A%22created_at%22%2C%22sort%22%3A%22asc%22%7D%5D")
     assert GRID.export_href() == "/export/signal.csv"
+
+
+def test_a_position_grid_refreshes_when_an_open_position_is_marked(seeded):
+    grid = POSITION_GRID
+    position = make_position(seeded["db"], seeded["alpha"])
+    before = grid.marker(None)
+    with seeded["db"].writing() as session:
+        held = session.get(Position, position.id)
+        held.unrealized_pnl = Decimal("3.5")
+        session.add(held)
+    assert grid.marker(None) != before
+    assert grid.rows(start=0, end=5)[0]["unrealized_pnl"] == "3.50"

@@ -83,10 +83,19 @@ def test_trader_starts_a_bot_sees_signals_exports_them_and_halts_everything(
 
         bot_filter = page.locator(".ag-floating-filter[aria-colindex='2'] input")
         bot_filter.fill("story-ema")
-        export = page.locator("#signals-page .desk-grid a", has_text="Export CSV")
-        page.wait_for_function(
+        page.wait_for_function(  # the filtered block has arrived (its export link follows it)
             "() => [...document.querySelectorAll('a')].some(a => a.href.includes('story-ema'))"
         )
+        top = page.locator(".ag-center-cols-container .ag-row[row-index='0']")
+        first_top = top.get_attribute("row-id")
+        # live: the grid reloads itself when new signals arrive (no click, no reload)
+        wait_until(
+            lambda: top.get_attribute("row-id") not in (None, first_top),
+            timeout=60,
+            interval=0.5,
+            message="a newer signal at the top of the grid",
+        )
+        export = page.locator("#signals-page .desk-grid a", has_text="Export CSV")
         with page.expect_download() as download_info:
             export.click()
         download = download_info.value

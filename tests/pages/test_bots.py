@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from botdesk.db.models import Bot, BotState, Command
-from tests.desk import click, dependencies, registered_body, render
+from tests.desk import click, dependencies, grid_rows, registered_body, render
 from tests.factories import make_bot, make_position
 from tests.rows import audit_trail
 
@@ -73,6 +73,14 @@ def test_a_trader_starts_pauses_and_stops_through_commands_a_viewer_cannot(desk)
     assert [c.kind for c in commands_for(desk, bot)] == ["bot.start", "bot.pause", "bot.stop"]
     assert {c.issued_by for c in commands_for(desk, bot)} == {"bots-t2"}
     assert len(audit_trail(desk.db, actor="bots-t2", action="command.bot.start")) == 1
+    mine = {"issued_by": {"filterType": "text", "type": "equals", "filter": "bots-t2"}}
+    shown = grid_rows(trader, desk.base, "bots-commands", {"filterModel": mine})
+    rows = shown['{"name":"bots-commands","type":"desk-grid"}']["getRowsResponse"]["rowData"]
+    assert [(r["kind"], r["status"]) for r in rows] == [
+        ("bot.stop", "pending"),
+        ("bot.pause", "pending"),
+        ("bot.start", "pending"),
+    ]
 
 
 FORM = {

@@ -97,8 +97,11 @@ def _csv_cell(column: Column, raw: Any) -> str:
         return money_text(raw)
     if isinstance(raw, datetime):
         return raw.isoformat()
-    text = str(raw)
-    # A cell a spreadsheet would run as a formula is quoted, unless it is just a number.
+    return safe_csv_text(str(raw))
+
+
+def safe_csv_text(text: str) -> str:
+    """A cell a spreadsheet would run as a formula is quoted, unless it is just a number."""
     if text.startswith(FORMULA_START) and not _is_number(text):
         return "'" + text
     return text
