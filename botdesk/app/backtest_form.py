@@ -42,7 +42,9 @@ class BacktestForm:
 
 
 def param_fields(strategy: str) -> list:
-    """One labelled input per parameter, with its bounds, default and description."""
+    """One labelled input per parameter, with its bounds, default and description. The
+    bounds are told, not set on the input: a browser drops a number outside min/max, and
+    the user would not learn why; the server answers with the model's message instead."""
     schema = registry.params_schema(strategy)
     fields = []
     # The strategy's own parameters first, the stop every strategy has last.
@@ -65,8 +67,6 @@ def param_fields(strategy: str) -> list:
                         id={"type": PARAM, "name": name},
                         type="number",
                         step=1 if spec.get("type") == "integer" else "any",
-                        min=spec.get("minimum"),
-                        max=spec.get("maximum"),
                         value=spec.get("default"),
                         size="sm",
                     ),

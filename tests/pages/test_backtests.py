@@ -96,7 +96,7 @@ def queue(desk, page, params, **form) -> int:
     assert response.status_code == 200, response.text[:500]
     answer = response.json()["response"]
     assert "Queued backtest" in str(answer["backtests-run-result"])
-    return answer["backtests-show"]["value"]
+    return answer["backtests-queued-run"]["data"]
 
 
 def test_a_trader_queues_a_run_and_the_page_follows_it_to_the_figures(desk, trader):
