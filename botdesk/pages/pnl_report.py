@@ -291,6 +291,9 @@ EMPTY_FIGURE = dict(
         "height": 120,
         "xaxis": {"visible": False},
         "yaxis": {"visible": False},
+        "annotations": [
+            {"text": "nothing to chart", "showarrow": False, "font": {"color": "#888"}}
+        ],
     }
 )
 
