@@ -14,6 +14,7 @@ from botdesk.engine.timeframes import TIMEFRAMES
 
 SAMPLE, CANDLES = "sample", "candles"  # the engine's names (botdesk.engine.backtest.data)
 SOURCES = {SAMPLE: "Bundled sample (real Binance 1m klines)", CANDLES: "Stored candles"}
+SOURCE_NAMES = {SAMPLE: "bundled sample", CANDLES: "stored candles"}
 PARAM = "backtests-param"  # pattern-matching id type of the parameter inputs
 DAY_MS = 86_400_000
 
@@ -41,10 +42,15 @@ class BacktestForm:
 
 
 def param_fields(strategy: str) -> list:
-    """One labelled input per parameter, with its bounds, default and description."""
+    """One labelled input per parameter, with its bounds, default and description. The
+    bounds are told, not set on the input: a browser drops a number outside min/max, and
+    the user would not learn why; the server answers with the model's message instead."""
     schema = registry.params_schema(strategy)
     fields = []
-    for name, spec in schema["properties"].items():
+    # The strategy's own parameters first, the stop every strategy has last.
+    names = sorted(schema["properties"], key=lambda name: name == "stop_atr")
+    for name in names:
+        spec = schema["properties"][name]
         bounds = [
             f"{word} {spec[key]}"
             for key, word in (("minimum", "≥"), ("maximum", "≤"))
@@ -61,8 +67,6 @@ def param_fields(strategy: str) -> list:
                         id={"type": PARAM, "name": name},
                         type="number",
                         step=1 if spec.get("type") == "integer" else "any",
-                        min=spec.get("minimum"),
-                        max=spec.get("maximum"),
                         value=spec.get("default"),
                         size="sm",
                     ),
@@ -157,7 +161,7 @@ def parse(
     if not symbol:
         raise FormError("symbol", "choose a symbol")
     if span is None:
-        raise FormError("symbol", f"no {SOURCES[source].lower()} for {symbol}")
+        raise FormError("symbol", f"no {SOURCE_NAMES[source]} for {symbol}")
     if timeframe not in TIMEFRAMES:
         raise FormError("timeframe", f"choose one of {', '.join(TIMEFRAMES)}")
     first, last = _day(since, "from"), _day(until, "to")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from botdesk.app.backtest_form import SOURCES
+from botdesk.app.backtest_form import SOURCE_NAMES
 from botdesk.app.components import PLOT_TEMPLATE, format_time, outcome_alert, stat_card
 from botdesk.db import backtest_runs
 from botdesk.db.models import BacktestRun
@@ -178,9 +178,12 @@ def trades_table(run: BacktestRun) -> html.Div:
 
 
 def data_window(run: BacktestRun) -> str:
-    start = f"{when(run.from_ms)} UTC" if run.from_ms else "the start"
-    end = f"{when(run.to_ms)} UTC" if run.to_ms else "the end"
-    return f"{run.symbol} {run.timeframe}, {start} to {end}"
+    source = SOURCE_NAMES.get(run.data_source, run.data_source)
+    if run.from_ms is None and run.to_ms is None:
+        return f"{run.symbol} {run.timeframe}, all of the {source}"
+    start = f"{when(run.from_ms)} UTC" if run.from_ms else "its start"
+    end = f"{when(run.to_ms)} UTC" if run.to_ms else "its end"
+    return f"{run.symbol} {run.timeframe}, {source} from {start} to {end}"
 
 
 def costs_text(run: BacktestRun) -> str:
@@ -189,8 +192,7 @@ def costs_text(run: BacktestRun) -> str:
 
 
 def run_details(run: BacktestRun) -> html.Div:
-    source = SOURCES.get(run.data_source, run.data_source).lower()
-    heading = f"Backtest #{run.id}: {run.strategy} on {data_window(run)} ({source})"
+    heading = f"Backtest #{run.id}: {run.strategy} on {data_window(run)}"
     costs = (
         f"parameters {params_text(run)} · {costs_text(run)} · "
         f"capital {run.initial_capital:,.2f} {UNIT}"

@@ -10,8 +10,9 @@ from dash import html
 from botdesk.db.models import EngineState, Role
 
 # Figures built as plain dicts (plotly.py's validation is slow on many traces) carry their
-# template itself: plotly.js knows no template names.
-PLOT_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+# template itself: plotly.js knows no template names. Dark, on the page's own background.
+PLOT_TEMPLATE = pio.templates["plotly_dark"].to_plotly_json()
+PLOT_TEMPLATE["layout"].update(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
 
 
 def navbar(pages: list[dict], user, controls: list | None = None) -> dbc.Navbar:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from time import monotonic
 
 from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
@@ -95,45 +96,56 @@ def latest_fill_day(*, session: Session) -> date | None:
     return newest.date()
 
 
+RECOUNT_SECONDS = 30.0  # how often the kept totals are checked against the table's count
+
+
 class DailyTotals:
     """Fills summed per (UTC day, bot, symbol), kept in the desk process and brought up to
     date on each read by summing only the fills added since (ids above the last seen).
 
-    Fills are only ever added, but not always in id order (two transactions commit in
-    either order) and a deleted bot takes its fills with it: when the table's row count
-    is not the count these totals were made from plus the new rows, they are rebuilt.
+    Fills are only ever added, but a deleted bot takes its fills with it (seen at once: a
+    bot of the totals is gone), and two transactions may commit their fills out of id
+    order (seen within RECOUNT_SECONDS: the table's count differs from the totals'); then
+    the totals are rebuilt from the table. Counting a million rows costs tens of
+    milliseconds on PostgreSQL, hence not on every read.
     """
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.high_id = 0
-        self.fills = 0
-        self.days: dict[date, dict[tuple[int, str], list]] = {}  # day -> (bot, symbol) -> sums
-        self.sorted_days: list[date] = []
+        self._reset()
 
-    def refresh(self, session: Session) -> None:
-        # Two statements: each alone is an index lookup (together, a scan on SQLite).
+    def refresh(self, session: Session, bot_ids: set[int]) -> None:
         newest = session.exec(select(func.max(Fill.id))).one() or 0
-        count = session.exec(select(func.count()).select_from(Fill)).one()
         with self.lock:
-            if count < self.fills or newest < self.high_id:
+            if newest < self.high_id or self.bot_ids - bot_ids:
                 self._reset()
-            added = _sum_by_day(session, after_id=self.high_id, up_to_id=newest)
-            if self.fills + sum(row[3] for row in added) != count:
-                self._reset()  # a late commit or a deletion: start over from the table
-                added = _sum_by_day(session, after_id=0, up_to_id=newest)
-            for day, bot_id, symbol, fills, realized, fees in added:
-                cell = self.days.setdefault(day, {}).setdefault((bot_id, symbol), [0, ZERO, ZERO])
-                cell[0] += fills
-                cell[1] += realized
-                cell[2] += fees
-                self.fills += fills
-            self.high_id = newest
-            if len(self.sorted_days) != len(self.days):
-                self.sorted_days = sorted(self.days)
+            self._add(_sum_by_day(session, after_id=self.high_id, up_to_id=newest), newest)
+            if monotonic() - self.counted_at < RECOUNT_SECONDS:
+                return
+            count = session.exec(select(func.count()).select_from(Fill)).one()
+            self.counted_at = monotonic()
+            if count != self.fills:  # a late commit or a deletion: start over from the table
+                self._reset()
+                self._add(_sum_by_day(session, after_id=0, up_to_id=newest), newest)
+                self.counted_at = monotonic()
+
+    def _add(self, added: list[tuple], newest: int) -> None:
+        for day, bot_id, symbol, fills, realized, fees in added:
+            cell = self.days.setdefault(day, {}).setdefault((bot_id, symbol), [0, ZERO, ZERO])
+            cell[0] += fills
+            cell[1] += realized
+            cell[2] += fees
+            self.fills += fills
+            self.bot_ids.add(bot_id)
+        self.high_id = newest
+        if len(self.sorted_days) != len(self.days):
+            self.sorted_days = sorted(self.days)
 
     def _reset(self) -> None:
-        self.high_id, self.fills, self.days, self.sorted_days = 0, 0, {}, []
+        self.high_id, self.fills, self.counted_at = 0, 0, float("-inf")
+        self.days: dict[date, dict[tuple[int, str], list]] = {}  # day -> (bot, symbol) -> sums
+        self.sorted_days: list[date] = []
+        self.bot_ids: set[int] = set()
 
     def between(self, since: date | None, until: date | None) -> list[tuple]:
         """(day, bot id, symbol, fills, realized, fees) of the days since..until."""
@@ -182,9 +194,9 @@ def _sum_by_day(session: Session, *, after_id: int, up_to_id: int) -> list[tuple
 def _summed(
     session: Session, *, period: Period, by: GroupBy, since: date | None, until: date | None
 ) -> list[PnlRow]:
+    names = _bot_names(session)
     totals = _totals_of(session)
-    totals.refresh(session)
-    names = _bot_names(session) if by == GroupBy.BOT else {}
+    totals.refresh(session, set(names))
     sums: dict[tuple[date, str], list] = defaultdict(lambda: [0, ZERO, ZERO])
     starts: dict[date, date] = {}
     for day, bot_id, symbol, fills, realized, fees in totals.between(since, until):

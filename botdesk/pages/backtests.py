@@ -182,7 +182,7 @@ def show_range(source, symbol):
 
 @guarded_callback(
     Output("backtests-run-result", "children"),
-    Output("backtests-show", "value"),
+    Output("backtests-queued-run", "data"),
     Input("backtests-run", "n_clicks"),
     State("backtests-strategy", "value"),
     State({"type": PARAM, "name": ALL}, "value"),
@@ -287,16 +287,20 @@ def show_result(status):
     Output("backtests-runs", "children"),
     Output("backtests-show", "options"),
     Output("backtests-compare-ids", "options"),
+    Output("backtests-show", "value"),
     Input("backtests-tick", "n_intervals"),
-    Input("backtests-run-result", "children"),
+    Input("backtests-queued-run", "data"),
     role=Role.VIEWER,
 )
-def show_runs(_ticks, _queued):
+def show_runs(_ticks, queued_id):
+    """The runs; a run just queued is shown at once (its option and the choice of it go
+    out together: the dropdown drops a value it has no option for)."""
     with desk_db().reading() as session:
         runs = backtest_runs.recent(session=session, limit=SHOWN_RUNS)
     options = [{"label": run_label(run), "value": run.id} for run in runs]
     done = [option for option, run in zip(options, runs, strict=True) if run.status == "done"]
-    return runs_table(runs), options, done
+    just_queued = dash.ctx.triggered_id == "backtests-queued-run" and queued_id
+    return runs_table(runs), options, done, queued_id if just_queued else dash.no_update
 
 
 @guarded_callback(
@@ -455,6 +459,7 @@ def layout(**_query):
                 className="mb-3",
             ),
             dcc.Store(id="backtests-status"),
+            dcc.Store(id="backtests-queued-run"),
             dcc.Download(id="backtests-trades-download"),
             dcc.Download(id="backtests-runs-download"),
             dcc.Interval(id="backtests-tick", interval=2000),

@@ -75,12 +75,36 @@ def build_report(period_value, by_value, since, until):
     return period, by, rows, first, last
 
 
+BARS = 8  # bots or symbols drawn one by one; the rest are summed into one bar
+
+
+def _bars(rows: list[PnlRow]) -> dict[str, list[PnlRow]]:
+    """Rows per bar: the BARS groups that moved the most, then "others" summed."""
+    weight: dict[str, Decimal] = {}
+    for row in rows:
+        weight[row.group] = weight.get(row.group, Decimal(0)) + abs(row.realized_pnl)
+    ranked = sorted(weight, key=lambda group: (-weight[group], group))
+    shown = set(ranked[:BARS]) if len(ranked) > BARS + 1 else set(ranked)
+    bars: dict[str, list[PnlRow]] = {group: [] for group in sorted(shown)}
+    others: dict[date, Decimal] = {}
+    for row in rows:
+        if row.group in shown:
+            bars[row.group].append(row)
+        else:
+            others[row.period] = others.get(row.period, Decimal(0)) + row.realized_pnl
+    if others:
+        name = f"{len(ranked) - len(shown)} others"
+        bars[name] = [
+            PnlRow(period=day, group=name, fills=0, realized_pnl=value, fees=Decimal(0))
+            for day, value in sorted(others.items())
+        ]
+    return bars
+
+
 def chart(rows: list[PnlRow], period: Period) -> dict:
     """Stacked bars per bot or symbol and a mark at each period's total (a plain figure
     dict: plotly's validation of 50 traces costs more than the query)."""
-    by_group: dict[str, list[PnlRow]] = {}
-    for row in rows:
-        by_group.setdefault(row.group, []).append(row)
+    by_group = _bars(rows)
     money = "%{y:+,.2f} " + UNIT
     traces = [
         {
@@ -91,7 +115,7 @@ def chart(rows: list[PnlRow], period: Period) -> dict:
             "customdata": [pnl.period_label(row.period, period) for row in mine],
             "hovertemplate": f"%{{customdata}}<br>{group}: {money}<extra></extra>",
         }
-        for group, mine in sorted(by_group.items())
+        for group, mine in by_group.items()
     ]
     totals = pnl.totals_by_period(rows)
     traces.append(
@@ -104,7 +128,7 @@ def chart(rows: list[PnlRow], period: Period) -> dict:
             "marker": {
                 "symbol": "line-ew-open",
                 "size": 18,
-                "color": "#212529",
+                "color": "#f8f9fa",
                 "line": {"width": 3},
             },
             "hovertemplate": f"total: {money}<extra></extra>",
@@ -116,9 +140,9 @@ def chart(rows: list[PnlRow], period: Period) -> dict:
         "barmode": "relative",
         "height": 360,
         "margin": {"l": 70, "r": 20, "t": 10, "b": 40},
-        "yaxis": {"title": {"text": f"realized P&L ({UNIT})"}, "zerolinecolor": "#888"},
+        "yaxis": {"title": {"text": f"realized P&L ({UNIT})"}, "zerolinecolor": "#aaa"},
         "xaxis": {"title": {"text": f"UTC {period.value}{week_note}"}, "type": "date"},
-        "legend": {"orientation": "h", "y": -0.18},
+        "legend": {"title": {"text": "largest movers"}},
         "hovermode": "x unified",
     }
     if period == Period.MONTH:
@@ -199,14 +223,14 @@ def summary_cards(rows: list[PnlRow], period: Period) -> dbc.Row:
 
 
 def radio(component_id: str, options: list[tuple[str, str]], value: str) -> dbc.RadioItems:
+    """A row of toggle buttons (Bootstrap's button group), one of them pressed."""
     return dbc.RadioItems(
         id=component_id,
         options=[{"label": label, "value": v} for v, label in options],
         value=value,
-        inline=True,
         className="btn-group",
         inputClassName="btn-check",
-        labelClassName="btn btn-outline-secondary btn-sm",
+        labelClassName="btn btn-outline-light btn-sm",
         labelCheckedClassName="active",
     )
 
@@ -267,6 +291,9 @@ EMPTY_FIGURE = dict(
         "height": 120,
         "xaxis": {"visible": False},
         "yaxis": {"visible": False},
+        "annotations": [
+            {"text": "nothing to chart", "showarrow": False, "font": {"color": "#888"}}
+        ],
     }
 )
 

@@ -173,13 +173,16 @@ def april_by_bot(db) -> dict[str, Decimal]:
     return {row.group: row.realized_pnl for row in rows if row.period == date(2024, 4, 1)}
 
 
-def test_kept_totals_follow_new_late_and_deleted_fills(db, booked):
+def test_kept_totals_follow_new_late_and_deleted_fills(db, booked, monkeypatch):
     alpha, beta = booked
+    monkeypatch.setattr(pnl, "RECOUNT_SECONDS", 3600)
     assert april_by_bot(db) == {"alpha": D("-129.87533333"), "beta": D("140.09925")}
     late_fill(db, alpha, 1000, "1.00000001", at("2024-04-20T12:00:00"))
-    assert april_by_bot(db)["alpha"] == D("-128.87533332")
-    late_fill(db, alpha, 500, "2", at("2024-04-21T12:00:00"))  # below the newest id seen
-    assert april_by_bot(db)["alpha"] == D("-126.87533332")
+    assert april_by_bot(db)["alpha"] == D("-128.87533332")  # a new fill: seen at once
     with db.writing() as session:
         session.delete(session.get(Bot, beta.id))  # its fills go with it
-    assert april_by_bot(db) == {"alpha": D("-126.87533332")}
+    assert april_by_bot(db) == {"alpha": D("-128.87533332")}  # seen at once
+    late_fill(db, alpha, 500, "2", at("2024-04-21T12:00:00"))  # below the newest id seen
+    assert april_by_bot(db)["alpha"] == D("-128.87533332")  # not yet: no recount due
+    monkeypatch.setattr(pnl, "RECOUNT_SECONDS", 0)
+    assert april_by_bot(db)["alpha"] == D("-126.87533332")  # the recount finds it

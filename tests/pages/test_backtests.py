@@ -13,6 +13,7 @@ from sqlmodel import col, func, select
 from botdesk.db.models import BacktestRun, Command
 from botdesk.engine.backtest.runs import execute_stored_run
 from tests.desk import dependencies, first_output, registered_body
+from tests.processes import wait_until
 from tests.rows import audit_trail
 
 pytestmark = pytest.mark.integration
@@ -95,7 +96,7 @@ def queue(desk, page, params, **form) -> int:
     assert response.status_code == 200, response.text[:500]
     answer = response.json()["response"]
     assert "Queued backtest" in str(answer["backtests-run-result"])
-    return answer["backtests-show"]["value"]
+    return answer["backtests-queued-run"]["data"]
 
 
 def test_a_trader_queues_a_run_and_the_page_follows_it_to_the_figures(desk, trader):
@@ -236,3 +237,30 @@ def test_the_form_fields_come_from_the_strategys_model(desk, viewer):
         {"backtests-source.value": "candles", "backtests-symbol.value": None},
     )
     assert "No candles are stored yet" in stored["backtests-range-hint"]["children"]
+
+
+def test_a_real_engine_runs_the_queued_backtest_and_the_page_shows_it(desk, trader, processes):
+    """The whole path: the desk queues, an engine process claims backtest.run, runs it in
+    the background writing its progress, and the page shows the finished run."""
+    run_id = queue(desk, trader, {"fast": 8, "slow": 34, "stop_atr": 1}, timeframe="5m")
+    engine = processes.start(["engine"], desk.env)
+    seen = []
+
+    def finished():
+        answer = trader.answer("backtests-progress.children", {"backtests-show.value": run_id})
+        seen.append(str(answer.get("backtests-progress", "")))
+        status = answer.get("backtests-status", {}).get("data")
+        return status if status == f"{run_id}:done" else None
+
+    status = wait_until(finished, timeout=120, interval=0.2, message="the backtest done")
+    result = str(trader.answer("backtests-result.children", {"backtests-status.data": status}))
+    assert "Backtest #" in result and "Max drawdown".upper() in result.upper()
+    with desk.db.reading() as session:
+        row = session.get(BacktestRun, run_id)
+        command = session.exec(
+            select(Command).where(Command.target == f"backtest_run:{run_id}")
+        ).one()
+    assert (row.status, row.progress, command.status) == ("done", 1.0, "done")
+    assert row.candles and row.candles > 1000  # a week of 5m candles
+    assert any("queued" in text or "running" in text for text in seen)
+    assert engine.stop() == 0

@@ -93,3 +93,20 @@ def test_export_downloads_the_shown_rows_exactly_and_is_audited(desk, viewer):
     ]
     exported = audit_trail(desk.db, actor="pnl-viewer", action="export.pnl")
     assert len(exported) == 1 and '"rows": 2' in exported[0].details
+
+
+def test_the_chart_draws_the_largest_movers_and_sums_the_rest(desk, viewer):
+    day = datetime(2019, 1, 15, 12, tzinfo=UTC)
+    for number in range(10):  # bot i loses i+1 USDT of fees on one buy
+        bot = make_bot(desk.db, name=f"mover-{number}", symbol="BTCUSDT")
+        trade(desk.db, bot, "buy", "0.001", "3500", str(number + 1), day)
+    answer = show(
+        desk, viewer, period="month", by="bot", **{"from": "2019-01-01", "to": "2019-01-31"}
+    )
+    traces = answer["pnl-chart"]["figure"]["data"]
+    bars = {trace["name"]: trace["y"] for trace in traces if trace["type"] == "bar"}
+    assert set(bars) == {f"mover-{n}" for n in range(2, 10)} | {"2 others"}
+    assert bars["2 others"] == [-3.0]  # mover-0 and mover-1: -1 and -2
+    total = next(trace for trace in traces if trace["name"] == "total")
+    assert total["y"] == [-55.0]
+    assert len(answer["pnl-table"]["children"]["props"]["rowData"]) == 10  # the table has all
