@@ -18,7 +18,7 @@ from botdesk.settings import Settings, get_settings
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 # One module per page, in botdesk/pages; imported after the Dash app exists.
-PAGES = ["overview", "api_keys", "account", "users", "exchange_accounts", "audit_log"]
+PAGES = ["overview", "risk", "api_keys", "account", "users", "exchange_accounts", "audit_log"]
 
 csrf = CSRFProtect()
 

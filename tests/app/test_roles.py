@@ -39,6 +39,9 @@ CALLBACK_ROLES = {
     "audit-rows.children": ADMIN,  # read the audit log
     "api-keys-created.children": VIEWER,  # everyone manages their own API keys
     "api-keys-webhook-result.children": ADMIN,  # TradingView webhook tokens
+    "risk-summary.children": VIEWER,  # see risk: daily P&L, exposure, limits
+    "risk-events.children": VIEWER,  # see risk events (every refusal)
+    "risk-limit-result.children": ADMIN,  # edit risk limits
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -49,6 +52,7 @@ PAGE_ROLES = {
     "/exchange-accounts": ADMIN,
     "/audit": ADMIN,
     "/api-keys": VIEWER,
+    "/risk": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session
