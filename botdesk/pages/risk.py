@@ -41,8 +41,9 @@ def _table(header: list[str], rows: list[list], table_id: str) -> dbc.Table:
     )
 
 
-def daily_card(pnl: Decimal, limit: Decimal | None) -> dbc.Card:
-    """Today's P&L of the desk, and how much of the global daily loss limit it has used."""
+def daily_card(pnl: Decimal, limit: Decimal | None, now) -> dbc.Card:
+    """Today's P&L of the desk (the UTC day of the engine's market clock), and how much of
+    the global daily loss limit it has used."""
     if limit is None:
         detail = "no global daily loss limit"
         bar = None
@@ -52,7 +53,8 @@ def daily_card(pnl: Decimal, limit: Decimal | None) -> dbc.Card:
         detail = f"{used:.0f}% of the {format_money(limit)} daily loss limit used"
         bar = dbc.Progress(value=float(used), color=color, id="risk-daily-bar", className="mt-2")
     value = html.Span(format_money(pnl), className="text-danger" if pnl < 0 else "text-success")
-    return stat_card("Today's P&L (UTC)", value, [detail, bar], value_id="risk-daily-pnl")
+    day = f"{measures.day_start(now):%Y-%m-%d} UTC"
+    return stat_card(f"P&L on {day}", value, [detail, bar], value_id="risk-daily-pnl")
 
 
 def exposure_table(by_symbol: dict[str, Decimal], limit: Decimal | None) -> html.Div:
@@ -179,7 +181,8 @@ def layout(**_query):
 def show_summary(_ticks, _changed):
     with desk_db().reading() as session:
         desk = risk_limits.effective(session=session, bot_id=None).desk
-        pnl = measures.desk_daily_pnl(session=session, at=None)
+        now = measures.market_now(session=session)
+        pnl = measures.desk_daily_pnl(session=session, at=now)
         by_symbol = measures.exposure_by_symbol(session=session)
         rows = risk_limits.all_rows(session=session)
     bots = bot_names()
@@ -188,7 +191,7 @@ def show_summary(_ticks, _changed):
     )
     summary = dbc.Row(
         [
-            dbc.Col(daily_card(pnl, desk.get("daily_loss_limit")), md=5),
+            dbc.Col(daily_card(pnl, desk.get("daily_loss_limit"), now), md=5),
             dbc.Col(exposure, md=7),
         ],
         className="g-3",

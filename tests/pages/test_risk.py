@@ -109,3 +109,4 @@ def test_everyone_sees_refusals_exposure_and_todays_pnl(desk):
     summary = refresh(viewer, desk.base, "..risk-summary.children")
     assert "SOLUSDT" in summary.text and "1,600.00 USDT" in summary.text
     assert "risk-daily-pnl" in summary.text
+    assert "100.00 USDT" in summary.text  # the SOLUSDT position's gain, made today

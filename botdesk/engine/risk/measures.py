@@ -2,8 +2,7 @@
 
 - Today's P&L of a bot: its equity now minus its equity at 00:00 UTC of market time (the
   last equity snapshot before the day began, or its capital when it has none), so it is
-  realized plus unrealized P&L made today. The desk's is the sum over every bot, each
-  valued at its latest snapshot.
+  realized plus unrealized P&L made today. The desk's is the sum over every bot.
 - Drawdown: how far the bot's equity is below its peak, in percent of the peak; the peak
   is the highest equity snapshot since the last drawdown breach (a trader's resume starts
   afresh), or the equity now.
@@ -11,7 +10,7 @@
 """
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
@@ -39,55 +38,55 @@ def day_start(at: datetime | None) -> datetime:
     return datetime.combine(moment.date(), time(), UTC)
 
 
-def _equity_before(session: Session, bot: Bot, start: datetime) -> Decimal:
+def _equity_before(session: Session, bot_id: int, capital: Decimal, start: datetime) -> Decimal:
+    """The bot's last equity snapshot before `start`, or its capital when it has none."""
     equity = session.exec(
         select(EquitySnapshot.equity)
-        .where(EquitySnapshot.bot_id == bot.id, EquitySnapshot.at < start)
+        .where(EquitySnapshot.bot_id == bot_id, EquitySnapshot.at < start)
         .order_by(col(EquitySnapshot.at).desc(), col(EquitySnapshot.id).desc())
         .limit(1)
     ).first()
-    return bot.capital if equity is None else equity
+    return capital if equity is None else equity
 
 
 def bot_daily_pnl(*, session: Session, bot: Bot, at: datetime | None) -> Decimal:
     """The bot's P&L since 00:00 UTC of `at`'s day: realized plus unrealized."""
-    return account(session=session, bot=bot).equity - _equity_before(session, bot, day_start(at))
+    baseline = _equity_before(session, bot.id, bot.capital, day_start(at))
+    return account(session=session, bot=bot).equity - baseline
+
+
+# equity at 00:00 UTC by bot, for one (database, day) at a time
+_baselines: dict[tuple[str, date], dict[int, Decimal]] = {}
 
 
 def desk_daily_pnl(*, session: Session, at: datetime | None) -> Decimal:
-    """Every bot's P&L today, each at its latest equity snapshot."""
+    """Every bot's P&L today together: the sum of their equity now (capital + realized P&L
+    + unrealized P&L of open positions) minus the sum of their equity at 00:00 UTC.
+
+    The equity at 00:00 UTC never changes once the day has begun, so it is read once per
+    bot and day (one indexed query each) and kept; the rest is two sums over positions.
+    """
     start = day_start(at)
-    latest = (
-        select(EquitySnapshot.bot_id, func.max(EquitySnapshot.id).label("id"))
-        .group_by(EquitySnapshot.bot_id)
-        .subquery()
-    )
-    before = (
-        select(EquitySnapshot.bot_id, func.max(EquitySnapshot.id).label("id"))
-        .where(EquitySnapshot.at < start)
-        .group_by(EquitySnapshot.bot_id)
-        .subquery()
-    )
-    now_rows = dict(
-        session.exec(
-            select(EquitySnapshot.bot_id, EquitySnapshot.equity).join(
-                latest, col(EquitySnapshot.id) == latest.c.id
-            )
-        ).all()
-    )
-    start_rows = dict(
-        session.exec(
-            select(EquitySnapshot.bot_id, EquitySnapshot.equity).join(
-                before, col(EquitySnapshot.id) == before.c.id
-            )
-        ).all()
-    )
     capitals = dict(session.exec(select(Bot.id, Bot.capital)).all())
-    total = ZERO
-    for bot_id, equity in now_rows.items():
-        if bot_id in capitals:
-            total += equity - start_rows.get(bot_id, capitals[bot_id])
-    return total
+    realized = session.exec(select(func.sum(Position.realized_pnl))).one() or ZERO
+    held = session.exec(select(Position).where(Position.status == PositionStatus.OPEN))
+    unrealized = sum((_value(position) - position.cost_basis for position in held), ZERO)
+    key = (str(session.get_bind().url), start.date())
+    baselines = _baselines.get(key)
+    if baselines is None:
+        _baselines.clear()
+        baselines = _baselines[key] = {}
+    for bot_id, capital in capitals.items():
+        if bot_id not in baselines:
+            baselines[bot_id] = _equity_before(session, bot_id, capital, start)
+    baseline = sum((baselines[bot_id] for bot_id in capitals), ZERO)
+    return sum(capitals.values(), ZERO) + realized + unrealized - baseline
+
+
+def market_now(*, session: Session) -> datetime | None:
+    """The engine's market clock as the desk sees it: the newest equity snapshot's time
+    (the replay's time in a replay); None before any."""
+    return session.exec(select(func.max(EquitySnapshot.at))).one()
 
 
 def drawdown_peak_after(session: Session, bot_id: int) -> int:
