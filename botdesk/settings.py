@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         "10/minute",
         description="Most sign-in attempts (password or code) for one username, from anywhere.",
     )
+    KEY_GUESS_RATE_LIMIT: str = Field(
+        "30/minute",
+        description="Most refused API keys and unknown webhook tokens one IP address may "
+        "present; beyond it the API and the webhook answer that address 429 until the "
+        "window passes, so keys and tokens cannot be guessed at speed.",
+    )
     RATELIMIT_STORAGE_URI: str = Field(
         "memory://",
         description="Where the desk counts sign-in attempts (Flask-Limiter storage URI). "
@@ -112,7 +118,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}")
         return level
 
-    @field_validator("LOGIN_RATE_LIMIT_IP", "LOGIN_RATE_LIMIT_USER")
+    @field_validator("LOGIN_RATE_LIMIT_IP", "LOGIN_RATE_LIMIT_USER", "KEY_GUESS_RATE_LIMIT")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

@@ -94,6 +94,7 @@ def make_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
         # tests/app/test_rate_limits.py checks the limits themselves with low values.
         BOTDESK_LOGIN_RATE_LIMIT_IP="1000/minute",
         BOTDESK_LOGIN_RATE_LIMIT_USER="1000/minute",
+        BOTDESK_KEY_GUESS_RATE_LIMIT="1000/minute",
         BOTDESK_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )

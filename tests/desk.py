@@ -90,12 +90,20 @@ def login(base: str, username: str, password: str) -> tuple[requests.Session, re
     return client, response
 
 
+def _concrete(component_id: str):
+    """A pattern-matching output id as the renderer sends it: MATCH filled in (with 0)."""
+    if not component_id.startswith("{"):
+        return component_id
+    pattern = json.loads(component_id)
+    return {key: (0 if value == ["MATCH"] else value) for key, value in pattern.items()}
+
+
 def dash_body(
     output: str, inputs: list, changed: list[str] | None = None, state: list | None = None
 ) -> dict:
     """The JSON the Dash renderer POSTs to /_dash-update-component (single or multi output)."""
     outputs = [
-        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        {"id": _concrete(part.rsplit(".", 1)[0]), "property": part.rsplit(".", 1)[1]}
         for part in output.strip(".").split("...")
     ]
     return {
@@ -242,3 +250,51 @@ def click(
             wired = {**(values or {}), trigger: 1}
             return call_registered(client, base, dependency, wired, changed=[trigger])
     raise KeyError(f"no callback is triggered by {trigger}")
+
+
+def render(client: requests.Session, base: str, path: str) -> str:
+    """A page's content as the Dash router returns it for `path` (its layout as JSON text)."""
+    router = next(
+        dep
+        for dep in dependencies(client, base)
+        if first_output(dep["output"]) == "_pages_content.children"
+    )
+    values = {"_pages_location.pathname": path, "_pages_location.search": ""}
+    response = call_registered(client, base, router, values)
+    response.raise_for_status()
+    return json.dumps(response.json(), ensure_ascii=False, separators=(",", ":"))
+
+
+def grid_rows(
+    client: requests.Session,
+    base: str,
+    grid: str,
+    request: dict | None = None,
+    scope: dict | None = None,
+) -> dict:
+    """Ask a desk grid for a block of rows as ag-grid does; returns the callback's answer
+    ({"desk-grid": {"getRowsResponse": ...}, "desk-grid-export": {"href": ...}, ...})."""
+    grid_id = {"name": grid, "type": "desk-grid"}
+    asked = {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}, **(request or {})}
+    dependency = next(
+        dep
+        for dep in dependencies(client, base)
+        if first_output(dep["output"]).endswith('"type":"desk-grid"}.getRowsResponse')
+    )
+    body = registered_body(dependency)
+    body["inputs"] = [{"id": grid_id, "property": "getRowsRequest", "value": asked}]
+    body["state"] = [
+        {"id": {"name": grid, "type": "desk-grid-scope"}, "property": "data", "value": scope}
+    ]
+    body["outputs"] = [
+        {"id": {"name": grid, "type": kind}, "property": prop}
+        for kind, prop in (
+            ("desk-grid", "getRowsResponse"),
+            ("desk-grid-export", "href"),
+            ("desk-grid-note", "children"),
+        )
+    ]
+    body["changedPropIds"] = [json.dumps(grid_id, separators=(",", ":")) + ".getRowsRequest"]
+    response = client.post(f"{base}/_dash-update-component", json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()["response"]

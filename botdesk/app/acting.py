@@ -6,7 +6,7 @@ from flask import request
 from flask_login import current_user
 from sqlmodel import Session
 
-from botdesk.db import audit
+from botdesk.db import audit, commands
 from botdesk.db.models import AuditLog
 
 
@@ -30,4 +30,26 @@ def record(
         reason=reason,
         ip=request.remote_addr,
         details=details,
+    )
+
+
+def issue_command(
+    db_session: Session,
+    kind: str,
+    *,
+    target: str,
+    reason: str | None = None,
+    params: dict[str, Any] | None = None,
+):
+    """Queue an engine command as the current user (its audit row in the same transaction)."""
+    return commands.issue(
+        session=db_session,
+        kind=kind,
+        issued_by=current_user.username,
+        via="desk",
+        target=target,
+        params=params,
+        reason=reason,
+        ip=request.remote_addr,
+        user_id=current_user.id,
     )

@@ -4,13 +4,19 @@ from datetime import datetime
 from decimal import Decimal
 
 import dash_bootstrap_components as dbc
+import plotly.io as pio
 from dash import html
 
 from botdesk.db.models import EngineState, Role
 
+# Figures built as plain dicts (plotly.py's validation is slow on many traces) carry their
+# template itself: plotly.js knows no template names.
+PLOT_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 
-def navbar(pages: list[dict], user) -> dbc.Navbar:
-    """Links to the pages this user may open; admin-only pages under an "Admin" menu."""
+
+def navbar(pages: list[dict], user, controls: list | None = None) -> dbc.Navbar:
+    """Links to the pages this user may open; admin-only pages under an "Admin" menu;
+    `controls` (the kill switch) sit on the right, before the account menu."""
     links = [
         dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
         for page in pages
@@ -44,6 +50,7 @@ def navbar(pages: list[dict], user) -> dbc.Navbar:
             [
                 dbc.NavbarBrand("botdesk", href="/", className="brand"),
                 dbc.Nav(links, className="me-auto", navbar=True),
+                *(controls or []),
                 dbc.Nav([account], navbar=True),
             ],
             fluid=True,
@@ -155,3 +162,65 @@ def not_found() -> html.Div:
 def outcome_alert(message, ok: bool = True, **kwargs) -> dbc.Alert:
     """The answer to a form on a page: green when done, red with what to fix."""
     return dbc.Alert(message, color="success" if ok else "danger", className="py-2 mb-0", **kwargs)
+
+
+def small_table(header: list[str], rows: list[list], numeric: set[int] | None = None, **kwargs):
+    """A short read-only table (a few rows the page already holds); numeric columns right
+    aligned with tabular figures."""
+    numeric = numeric or set()
+
+    def cell(tag, index, value):
+        return tag(value, className="num" if index in numeric else None)
+
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([cell(html.Th, i, h) for i, h in enumerate(header)])),
+            html.Tbody([html.Tr([cell(html.Td, i, v) for i, v in enumerate(row)]) for row in rows]),
+        ],
+        size="sm",
+        hover=True,
+        responsive=True,
+        className="mb-0",
+        **kwargs,
+    )
+
+
+def empty_state(message: str, **kwargs) -> html.P:
+    """What to do when there is nothing to show yet."""
+    return html.P(message, className="text-secondary mb-0 fst-italic", **kwargs)
+
+
+def signed_money(amount, unit: str = "USDT", places: int = 2) -> html.Span:
+    """Money coloured by sign: P&L."""
+    if amount is None:
+        return html.Span("—")
+    color = "text-success" if amount > 0 else "text-danger" if amount < 0 else ""
+    sign = "+" if amount > 0 else ""
+    return html.Span(f"{sign}{format_money(amount, unit, places)}", className=color)
+
+
+STATUS_COLORS = {
+    "running": "success",
+    "paused": "warning",
+    "stopped": "secondary",
+    "halted": "danger",
+    "error": "danger",
+}
+ENVIRONMENT_COLORS = {"paper": "info", "testnet": "warning", "live": "danger"}
+
+
+def status_badge(status: str) -> dbc.Badge:
+    return dbc.Badge(status, color=STATUS_COLORS.get(status, "secondary"))
+
+
+def broker_badge(environment: str) -> dbc.Badge:
+    label = "LIVE" if environment == "live" else environment
+    return dbc.Badge(label, color=ENVIRONMENT_COLORS.get(environment, "secondary"))
+
+
+def format_quantity(amount) -> str:
+    """A quantity with its significant decimals (up to 8), never in exponent form."""
+    if amount is None:
+        return "—"
+    text = f"{amount:,.8f}".rstrip("0").rstrip(".")
+    return text or "0"

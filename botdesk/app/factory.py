@@ -10,7 +10,7 @@ from dash import _callback as dash_callback
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from botdesk.app import api, auth, limits, second_factor, shell, wall
+from botdesk.app import api, auth, exports, limits, second_factor, shell, wall
 from botdesk.db.session import Database, database_for
 from botdesk.keys import secret_key
 from botdesk.settings import Settings, get_settings
@@ -18,7 +18,23 @@ from botdesk.settings import Settings, get_settings
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 # One module per page, in botdesk/pages; imported after the Dash app exists.
-PAGES = ["overview", "risk", "api_keys", "account", "users", "exchange_accounts", "audit_log"]
+PAGES = [
+    "overview",
+    "bots",
+    "bot_detail",
+    "signals",
+    "positions",
+    "orders",
+    "fills",
+    "backtests",
+    "pnl_report",
+    "risk",
+    "api_keys",
+    "account",
+    "users",
+    "exchange_accounts",
+    "audit_log",
+]
 
 csrf = CSRFProtect()
 
@@ -44,8 +60,10 @@ def create_server(settings: Settings, db: Database) -> Flask:
     auth.login_manager.init_app(server)
     server.register_blueprint(auth.blueprint)
     server.register_blueprint(second_factor.blueprint)
-    limits.install(server, settings)
+    server.register_blueprint(exports.blueprint)
+    limiter = limits.install(server, settings)
     api.install(server)
+    limits.limit_key_guessing(limiter, settings, *api.machine_blueprints())
     return server
 
 

@@ -1,4 +1,5 @@
-"""Rate limits on sign-in (Flask-Limiter): per IP address and per username.
+"""Rate limits (Flask-Limiter): sign-in per IP address and per username; refused API
+keys and unknown webhook tokens per IP address.
 
 Password and code attempts share both budgets, so a client cannot buy more guesses by
 alternating forms. Counts live in BOTDESK_RATELIMIT_STORAGE_URI: the default memory://
@@ -9,7 +10,7 @@ memcached:// share it. Either way the durable protection is the lockout in the d
 
 import logging
 
-from flask import Flask, flash, render_template, request, session
+from flask import Blueprint, Flask, Response, flash, render_template, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 SIGN_IN_ENDPOINTS = ("auth.login", "second_factor.code", "second_factor.enrol")
 TOO_MANY = "Too many sign-in attempts. Wait a minute, then try again."
+# The answers that mean "that key or token is not one of ours": what a guesser gets.
+GUESS_CODES = ("unauthenticated", "unknown_token")
 
 
 def sign_in_username() -> str:
@@ -54,3 +57,20 @@ def install(server: Flask, settings: Settings) -> Limiter:
         return render_template("message.html", title="Slow down"), 429
 
     return limiter
+
+
+def _refused_credential(response: Response) -> bool:
+    body = response.get_json(silent=True) if response.is_json else None
+    return bool(body) and body.get("error", {}).get("code") in GUESS_CODES
+
+
+def limit_key_guessing(limiter: Limiter, settings: Settings, *blueprints: Blueprint) -> None:
+    """Count refused keys and unknown tokens per IP across the API and the webhook; past
+    the limit every request from that address gets the API's JSON 429."""
+    guessing = limiter.shared_limit(
+        settings.KEY_GUESS_RATE_LIMIT,
+        scope="key-guess",
+        deduct_when=_refused_credential,
+    )
+    for blueprint in blueprints:
+        guessing(blueprint)

@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, dcc, html
 from flask_login import current_user
 
+from botdesk.app import kill_switch_control
 from botdesk.app.components import engine_health, kill_switch_banner, navbar
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.roles import guarded_callback, pages_for
@@ -23,7 +24,7 @@ def layout():
     return html.Div(
         [
             dcc.Location(id="shell-url"),
-            navbar(pages_for(current_user), current_user),
+            navbar(pages_for(current_user), current_user, kill_switch_control.layout(current_user)),
             html.Div(status_strip(), id="shell-status"),
             dcc.Interval(id="shell-tick", interval=1000),
             dbc.Container(dash.page_container, fluid=True, className="page-body"),

@@ -1,16 +1,35 @@
-"""Overview: is the engine alive, is the kill switch engaged, what are the bots doing."""
+"""Overview: engine health, the kill switch, total equity and drawdown, today's P&L, open
+positions, bots by status, the latest signals and risk events. Re-rendered only when
+something it shows changed (a marker of indexed maxima, polled every two seconds)."""
+
+from collections import Counter
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html
+import plotly.graph_objects as go
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+from plotly.subplots import make_subplots
 
-from botdesk.app.components import format_age, format_time, stat_card
+from botdesk.app.components import (
+    empty_state,
+    format_age,
+    format_money,
+    format_quantity,
+    format_time,
+    signed_money,
+    small_table,
+    stat_card,
+    status_badge,
+)
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.roles import guarded_callback
-from botdesk.db import engine_state
-from botdesk.db.models import Role
+from botdesk.db import engine_state, portfolio
+from botdesk.db.models import BotState, Role
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · botdesk", order=0)
+
+NO_BOTS = "No bots yet — an admin creates one on the Bots page."
 
 
 def health_cards() -> dbc.Row:
@@ -48,15 +67,215 @@ def health_cards() -> dbc.Row:
             released,
             value_id="overview-kill-switch",
         )
-    return dbc.Row([dbc.Col(heartbeat, md=4), dbc.Col(kill, md=4)], className="g-3")
+    return dbc.Row([dbc.Col(heartbeat, md=6), dbc.Col(kill, md=6)], className="g-3")
+
+
+def equity_figure(curve) -> go.Figure:
+    figure = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.04
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=curve["at"],
+            y=curve["equity"],
+            name="Equity",
+            line={"color": "#3498db"},
+            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>%{y:,.2f} USDT<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=curve["at"],
+            y=curve["drawdown"] * 100,
+            name="Drawdown",
+            fill="tozeroy",
+            line={"color": "#e74c3c"},
+            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>%{y:.2f} %<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    figure.update_layout(
+        template="plotly_dark",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 60, "r": 10, "t": 10, "b": 30},
+        height=340,
+        showlegend=False,
+    )
+    figure.update_yaxes(title_text="USDT", tickformat=",.0f", row=1, col=1)
+    figure.update_yaxes(title_text="DD %", ticksuffix=" %", row=2, col=1)
+    figure.update_xaxes(title_text="UTC", row=2, col=1)
+    return figure
+
+
+def summary(session) -> list:
+    """Everything below the health cards, from one read snapshot."""
+    lines = portfolio.bot_lines(session=session)
+    today = portfolio.today(session=session)
+    curve = portfolio.equity_curve(session=session)
+    names = portfolio.bot_names(session=session)
+    signals = portfolio.latest_signals(session=session)
+    events = portfolio.latest_risk_events(session=session)
+    equity = curve["equity"].iloc[-1] if len(curve) else None
+    drawdown = curve["drawdown"].iloc[-1] if len(curve) else None
+    day = f"market day {today.day:%Y-%m-%d} UTC" if today.day else "no trading yet"
+    cards = dbc.Row(
+        [
+            dbc.Col(
+                stat_card(
+                    "Total equity",
+                    f"{equity:,.2f} USDT" if equity is not None else "—",
+                    f"drawdown {drawdown * 100:.2f} %" if drawdown is not None else "no equity yet",
+                    value_id="overview-equity",
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                stat_card(
+                    "Realized P&L today",
+                    signed_money(today.realized_pnl),
+                    day,
+                    value_id="overview-realized",
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                stat_card(
+                    "Unrealized P&L",
+                    signed_money(today.unrealized_pnl),
+                    "marked at the latest price",
+                    value_id="overview-unrealized",
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                stat_card(
+                    "Open positions",
+                    str(today.open_positions),
+                    bots_by_status(lines),
+                    value_id="overview-open-count",
+                ),
+                md=3,
+            ),
+        ],
+        className="g-3 mt-1",
+    )
+    chart = (
+        dcc.Graph(figure=equity_figure(curve), config={"displayModeBar": False})
+        if len(curve)
+        else empty_state("No equity yet: it appears once a running bot has processed a candle.")
+    )
+    return [
+        cards,
+        dbc.Row(
+            [
+                dbc.Col(panel("Total equity and drawdown (last 7 days)", chart), lg=8),
+                dbc.Col(panel("Open positions", positions_table(lines)), lg=4),
+            ],
+            className="g-3 mt-1",
+        ),
+        dbc.Row(
+            [
+                dbc.Col(panel("Latest signals", signals_table(signals, names)), lg=7),
+                dbc.Col(panel("Latest risk events", events_table(events, names)), lg=5),
+            ],
+            className="g-3 mt-1",
+        ),
+    ]
+
+
+def panel(title: str, body) -> dbc.Card:
+    return dbc.Card(
+        [dbc.CardHeader(title, className="small text-uppercase"), dbc.CardBody(body)],
+        className="h-100",
+    )
+
+
+def bots_by_status(lines) -> html.Span:
+    if not lines:
+        return html.Span(NO_BOTS, id="overview-bots-by-status")
+    counts = Counter(line.bot.status for line in lines)
+    badges = [
+        html.Span([status_badge(status), f" {counts[status]}"], className="me-2")
+        for status in BotState
+        if counts[status]
+    ]
+    return html.Span(badges, id="overview-bots-by-status")
+
+
+def positions_table(lines) -> html.Div:
+    held = [line for line in lines if line.position is not None]
+    if not lines:
+        return empty_state(NO_BOTS)
+    if not held:
+        return empty_state("No open position. Bots open them on their signals.")
+    rows = [
+        [
+            dcc.Link(line.bot.name, href=f"/bots/{line.bot.id}"),
+            line.position.symbol,
+            format_quantity(line.position.quantity),
+            format_money(line.position.entry_price, ""),
+            signed_money(line.position.unrealized_pnl, ""),
+        ]
+        for line in held
+    ]
+    return small_table(["Bot", "Symbol", "Qty", "Entry", "Unrealized (USDT)"], rows, {2, 3, 4})
+
+
+def signals_table(signals, names) -> html.Div:
+    if not signals:
+        return empty_state("No signal yet. Running bots signal on closed candles.")
+    rows = [
+        [
+            format_time(signal.created_at).removesuffix(" UTC"),
+            names.get(signal.bot_id, f"#{signal.bot_id}"),
+            signal.symbol,
+            html.Span(
+                signal.side, className="text-success" if signal.side == "buy" else "text-danger"
+            ),
+            f"{signal.confidence:.2f}",
+            format_money(signal.price, ""),
+            signal.status,
+        ]
+        for signal in signals
+    ]
+    header = ["Time (UTC)", "Bot", "Symbol", "Side", "Conf.", "Price", "Status"]
+    return small_table(header, rows, {4, 5}, id="overview-signals")
+
+
+def events_table(events, names) -> html.Div:
+    if not events:
+        return empty_state("No risk event: nothing refused or breached.")
+    rows = [
+        [
+            format_time(event.at).removesuffix(" UTC"),
+            names.get(event.bot_id, "all") if event.bot_id else "all",
+            html.Span(
+                event.severity,
+                className="text-danger" if event.severity == "critical" else "text-warning",
+            ),
+            event.message,
+        ]
+        for event in events
+    ]
+    return small_table(["Time (UTC)", "Bot", "Severity", "What"], rows)
 
 
 def layout(**_query):
+    with desk_db().reading() as session:
+        marker = portfolio.change_marker(session=session)
+        body = summary(session)
     return html.Div(
         [
             html.H1("Overview", className="h3 my-3"),
             html.Div(health_cards(), id="overview-health"),
+            html.Div(body, id="overview-summary"),
+            dcc.Store(id="overview-marker", data=marker),
             dcc.Interval(id="overview-tick", interval=1000),
+            dcc.Interval(id="overview-summary-tick", interval=2000),
         ]
     )
 
@@ -66,3 +285,18 @@ def layout(**_query):
 )
 def refresh_health(_ticks):
     return health_cards()
+
+
+@guarded_callback(
+    Output("overview-summary", "children"),
+    Output("overview-marker", "data"),
+    Input("overview-summary-tick", "n_intervals"),
+    State("overview-marker", "data"),
+    role=Role.VIEWER,
+)
+def refresh_summary(_ticks, shown):
+    with desk_db().reading() as session:
+        marker = portfolio.change_marker(session=session)
+        if marker == shown:
+            raise PreventUpdate
+        return summary(session), marker

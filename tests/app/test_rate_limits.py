@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from tests.desk import RunningDesk, csrf_token, submit_code
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_api_key, make_user
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +48,29 @@ def test_sign_in_attempts_are_limited_per_username_and_per_ip(desk):
     assert attempt(requests.Session(), desk.base, "a-third", "x").status_code == 429
     # pages and the GET of the forms are not limited
     assert requests.get(f"{desk.base}/login").status_code == 200
+
+
+@pytest.fixture
+def guarded_desk(sqlite_url, tmp_path):
+    running = RunningDesk(sqlite_url, tmp_path, BOTDESK_KEY_GUESS_RATE_LIMIT="3/minute")
+    yield running
+    running.stop()
+
+
+def test_guessing_api_keys_and_webhook_tokens_is_limited_per_ip(guarded_desk):
+    base = guarded_desk.base
+    key = make_api_key(guarded_desk.db, make_user(guarded_desk.db), "read")
+    good = {"X-API-Key": key}
+    # a valid key is never counted, however often it is used
+    for _ in range(5):
+        assert requests.get(f"{base}/api/v1/bots", headers=good).status_code == 200
+    wrong = {"X-API-Key": "bd_nothing_like_a_key"}
+    assert requests.get(f"{base}/api/v1/bots", headers=wrong).status_code == 401
+    assert requests.get(f"{base}/api/v1/bots", headers=wrong).status_code == 401
+    # an unknown webhook token spends the same budget
+    alert = {"action": "buy", "symbol": "BTCUSDT", "price": "1", "alert_id": "a"}
+    assert requests.post(f"{base}/webhook/tradingview/guess", json=alert).status_code == 404
+    limited = requests.get(f"{base}/api/v1/bots", headers=good)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "too_many_requests"
+    assert requests.post(f"{base}/webhook/tradingview/guess", json=alert).status_code == 429

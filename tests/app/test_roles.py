@@ -39,6 +39,37 @@ CALLBACK_ROLES = {
     "audit-rows.children": ADMIN,  # read the audit log
     "api-keys-created.children": VIEWER,  # everyone manages their own API keys
     "api-keys-webhook-result.children": ADMIN,  # TradingView webhook tokens
+    "kill-control.children": VIEWER,  # the navbar's kill-switch control follows the state
+    "kill-modal.is_open": TRADER,  # the engage dialog
+    "kill-result.children": TRADER,  # engage the kill switch
+    "kill-release-modal.is_open": ADMIN,  # the release dialog
+    "kill-release-result.children": ADMIN,  # release the kill switch
+    '{"name":["MATCH"],"type":"desk-grid"}.getRowsResponse': VIEWER,  # every grid's rows
+    '{"name":["MATCH"],"type":"desk-grid-marker"}.data': VIEWER,  # grids' change markers
+    '{"name":["MATCH"],"type":"desk-grid-refreshed"}.data': CLIENTSIDE,  # grid reload
+    "overview-summary.children": VIEWER,  # see dashboards
+    "bots-list.children": VIEWER,  # see the bots
+    "bots-result.children": TRADER,  # start, pause, stop a bot
+    "bots-form.is_open": ADMIN,  # the bot form (create, edit)
+    "bots-params.children": ADMIN,  # the form's strategy parameters
+    "bots-form-error.children": ADMIN,  # create or edit a bot
+    "bots-delete-dialog.is_open": ADMIN,  # the delete dialog
+    "bots-delete-error.children": ADMIN,  # delete a bot
+    "bot-body.children": VIEWER,  # a bot's chart and P&L
+    "positions-open.children": VIEWER,  # open positions
+    "positions-modal.is_open": TRADER,  # the close dialog
+    "positions-result.children": TRADER,  # close a position
+    "pnl-chart.figure": VIEWER,  # see P&L
+    "pnl-download.data": VIEWER,  # export CSV of what they can see
+    "backtests-run-result.children": TRADER,  # runs a backtest in the engine (a command)
+    "backtests-progress.children": VIEWER,  # see a run's progress
+    "backtests-runs.children": VIEWER,  # see the runs
+    "backtests-result.children": VIEWER,  # see a run's figures
+    "backtests-compare.children": VIEWER,  # see runs side by side
+    "backtests-params.children": VIEWER,  # the form's fields for a strategy
+    "backtests-range-hint.children": VIEWER,  # what data a symbol has
+    "backtests-trades-download.data": VIEWER,  # export CSV of a run's trades
+    "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
     "risk-summary.children": VIEWER,  # see risk: daily P&L, exposure, limits
     "risk-events.children": VIEWER,  # see risk events (every refusal)
     "risk-limit-result.children": ADMIN,  # edit risk limits
@@ -52,6 +83,13 @@ PAGE_ROLES = {
     "/exchange-accounts": ADMIN,
     "/audit": ADMIN,
     "/api-keys": VIEWER,
+    "/bots": VIEWER,
+    "/signals": VIEWER,
+    "/positions": VIEWER,
+    "/orders": VIEWER,
+    "/fills": VIEWER,
+    "/pnl": VIEWER,
+    "/backtests": VIEWER,
     "/risk": VIEWER,
 }
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
+from botdesk.db import kill_switch
 from botdesk.db.models import AuditLog, User
 from botdesk.db.session import Database
 from tests.conftest import make_env
@@ -17,11 +18,23 @@ from tests.processes import run_cli, start_web
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-EVERYONES_PAGES = ["Overview", "API keys"]  # in the navbar for every role
+EVERYONES_PAGES = [  # in the navbar for every role
+    "Overview",
+    "Bots",
+    "Signals",
+    "Positions",
+    "Orders",
+    "Fills",
+    "API keys",
+]
 ADMIN_PAGES = ["Users", "Exchange accounts", "Audit log"]  # in the Admin menu, for admins
 # Callbacks a viewer must not run, hand-made with the values an attacker would send.
-# (At merge, add the kill switch's engage callback here: a trader action.)
 HAND_MADE = {
+    "kill-result.children": {
+        "kill-engage.n_clicks": 1,
+        "kill-reason.value": "mallory wants a halt",
+        "kill-mode.value": "flatten",
+    },
     "users-table.children": {
         "users-create.n_clicks": 1,
         "users-new-name.value": "mallory",
@@ -138,6 +151,9 @@ def test_admin_enrols_creates_a_viewer_and_a_trader_and_roles_hold(env, tmp_path
             ).all()
         targets = " ".join(row.target for row in refusals)
         assert "users-table" in targets and "exchange-table" in targets
+        assert "kill-result" in targets
+        with db.reading() as session:
+            assert not kill_switch.status(session=session).engaged
 
         # The admin sees the refusals on the audit page, filtered to vera.
         admin.goto(f"{base}/audit")

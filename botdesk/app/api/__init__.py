@@ -43,6 +43,11 @@ def _machine_rules(server: Flask) -> Map:
     )
 
 
+def machine_blueprints():
+    """The blueprints programs call (the API and the webhook), as opposed to the pages."""
+    return blueprint, webhook.blueprint
+
+
 def install(server: Flask) -> None:
     server.register_blueprint(blueprint)
     server.register_blueprint(webhook.blueprint)

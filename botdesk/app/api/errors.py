@@ -56,6 +56,8 @@ def from_http_error(error: HTTPException) -> Response:
         404: "no such endpoint or record",
         405: "this endpoint does not accept that method",
         413: "the request body is too large",
+        429: "too many refused API keys or webhook tokens from this address; "
+        "wait a minute, then try again",
     }.get(status, error.description or error.name)
     return error_response(status, HTTP_CODES.get(status, "error"), message, headers)
 
@@ -68,4 +70,7 @@ def from_unexpected(error: Exception) -> Response:
 def install(blueprint) -> None:
     blueprint.register_error_handler(ApiError, from_api_error)
     blueprint.register_error_handler(HTTPException, from_http_error)
+    # By status too: Flask prefers an app handler for the status (the sign-in pages' 429
+    # page) over a blueprint's handler for the class.
+    blueprint.register_error_handler(429, from_http_error)
     blueprint.register_error_handler(Exception, from_unexpected)

@@ -1,0 +1,126 @@
+"""Backtest runs as the desk sees them: queue one for the engine, list them, read one.
+
+Queuing writes the `backtest_run` row, the `backtest.run` command that asks the engine to
+run it, and the command's audit row in one transaction; the engine's handler then moves
+the row through running (with its progress) to done or failed.
+"""
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session, col, func, select
+
+from botdesk.db import commands
+from botdesk.db.models import BacktestRun, Candle, Command
+from botdesk.db.types import utcnow
+
+KIND = "backtest.run"
+
+
+@dataclass(frozen=True)
+class Trade:
+    entry_time_ms: int
+    entry_price: Decimal
+    exit_time_ms: int | None
+    exit_price: Decimal | None
+    quantity: Decimal
+    fees: Decimal
+    pnl: Decimal
+    exit_reason: str | None
+
+
+def queue(
+    *,
+    session: Session,
+    strategy: str,
+    params: dict,
+    symbol: str,
+    timeframe: str,
+    data_source: str,
+    from_ms: int | None,
+    to_ms: int | None,
+    fee_rate: Decimal,
+    slippage_bps: Decimal,
+    capital: Decimal,
+    issued_by: str,
+    user_id: int | None = None,
+    ip: str | None = None,
+) -> tuple[BacktestRun, Command]:
+    run = BacktestRun(
+        created_by=issued_by,
+        strategy=strategy,
+        params=json.dumps(params, sort_keys=True),
+        symbol=symbol,
+        timeframe=timeframe,
+        data_source=data_source,
+        from_ms=from_ms,
+        to_ms=to_ms,
+        fee_rate=fee_rate,
+        slippage_bps=slippage_bps,
+        initial_capital=capital,
+        created_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    command = commands.issue(
+        session=session,
+        kind=KIND,
+        target=f"backtest_run:{run.id}",
+        params={"strategy": strategy, "symbol": symbol, "timeframe": timeframe},
+        issued_by=issued_by,
+        user_id=user_id,
+        ip=ip,
+    )
+    return run, command
+
+
+def recent(*, session: Session, limit: int = 50) -> list[BacktestRun]:
+    query = select(BacktestRun).order_by(col(BacktestRun.id).desc()).limit(limit)
+    return list(session.exec(query))
+
+
+def by_ids(*, session: Session, ids: list[int]) -> list[BacktestRun]:
+    """The runs with these ids, in the order asked (unknown ids left out)."""
+    rows = {
+        run.id: run for run in session.exec(select(BacktestRun).where(col(BacktestRun.id).in_(ids)))
+    }
+    return [rows[run_id] for run_id in ids if run_id in rows]
+
+
+def command_for(*, session: Session, run_id: int) -> Command | None:
+    query = (
+        select(Command)
+        .where(Command.kind == KIND, Command.target == f"backtest_run:{run_id}")
+        .order_by(col(Command.id).desc())
+    )
+    return session.exec(query).first()
+
+
+def trades_of(run: BacktestRun) -> list[Trade]:
+    return [
+        Trade(
+            entry_time_ms=int(item["entry_time_ms"]),
+            entry_price=Decimal(item["entry_price"]),
+            exit_time_ms=item.get("exit_time_ms"),
+            exit_price=Decimal(item["exit_price"]) if item.get("exit_price") else None,
+            quantity=Decimal(item["quantity"]),
+            fees=Decimal(item["fees"]),
+            pnl=Decimal(item["pnl"]),
+            exit_reason=item.get("exit_reason"),
+        )
+        for item in json.loads(run.trade_list or "[]")
+    ]
+
+
+def curve_of(run: BacktestRun) -> list[tuple[int, float]]:
+    return [(int(ms), float(equity)) for ms, equity in json.loads(run.equity_curve or "[]")]
+
+
+def stored_span(*, session: Session, symbol: str) -> tuple[int, int] | None:
+    """First and last open time of the symbol's stored 1m candles, None if it has none."""
+    query = select(func.min(Candle.open_time_ms), func.max(Candle.open_time_ms)).where(
+        Candle.symbol == symbol, Candle.timeframe == "1m"
+    )
+    first, last = session.exec(query).one()
+    return None if first is None else (int(first), int(last))

@@ -1,0 +1,200 @@
+"""What the desk's overview and bot pages read: bots with their P&L and open position,
+today's P&L, the total equity curve, the latest signals and risk events.
+
+"Today" is the UTC day of the market's clock: the newest equity snapshot (on a replay, the
+replayed day; live, today). Every query here is bounded (indexed ranges, LIMITs, one row
+per bot), so the pages stay fast on a million-row history.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pandas as pd
+from sqlmodel import Session, col, func, select
+
+from botdesk.db.models import (
+    Bot,
+    EquitySnapshot,
+    ExchangeAccount,
+    Fill,
+    Position,
+    PositionStatus,
+    RiskEvent,
+    Signal,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class BotLine:
+    bot: Bot
+    environment: str  # paper | testnet | live
+    position: Position | None  # the open one
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+
+    @property
+    def pnl(self) -> Decimal:
+        return self.realized_pnl + self.unrealized_pnl
+
+
+def environment_of(bot: Bot, account: ExchangeAccount | None) -> str:
+    if bot.broker == "paper":
+        return "paper"
+    return account.environment if account is not None else "testnet"
+
+
+def bot_lines(*, session: Session, bot_id: int | None = None) -> list[BotLine]:
+    """Every bot (or one) by name, with its open position and P&L from its positions."""
+    query = select(Bot).order_by(col(Bot.name))
+    if bot_id is not None:
+        query = query.where(Bot.id == bot_id)
+    bots = list(session.exec(query))
+    accounts = {a.id: a for a in session.exec(select(ExchangeAccount))}
+    realized = dict(
+        session.exec(
+            select(Position.bot_id, func.sum(Position.realized_pnl)).group_by(col(Position.bot_id))
+        ).all()
+    )
+    open_positions = {
+        p.bot_id: p
+        for p in session.exec(select(Position).where(Position.status == PositionStatus.OPEN))
+    }
+    return [
+        BotLine(
+            bot=bot,
+            environment=environment_of(bot, accounts.get(bot.exchange_account_id)),
+            position=open_positions.get(bot.id),
+            realized_pnl=realized.get(bot.id) or ZERO,
+            unrealized_pnl=open_positions[bot.id].unrealized_pnl
+            if bot.id in open_positions
+            else ZERO,
+        )
+        for bot in bots
+    ]
+
+
+def market_now(*, session: Session) -> datetime | None:
+    return session.exec(select(func.max(EquitySnapshot.at))).one()
+
+
+def day_start(moment: datetime) -> datetime:
+    return datetime.combine(moment.astimezone(UTC).date(), time(), UTC)
+
+
+@dataclass(frozen=True)
+class Today:
+    day: datetime | None  # 00:00 UTC of the market's day; None before any snapshot
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    open_positions: int
+
+
+def today(*, session: Session) -> Today:
+    now = market_now(session=session)
+    unrealized, count = session.exec(
+        select(func.sum(Position.unrealized_pnl), func.count(col(Position.id))).where(
+            Position.status == PositionStatus.OPEN
+        )
+    ).one()
+    if now is None:
+        return Today(None, ZERO, unrealized or ZERO, count)
+    start = day_start(now)
+    realized = session.exec(
+        select(func.sum(Fill.realized_pnl)).where(col(Fill.filled_at) >= start)
+    ).one()
+    return Today(start, realized or ZERO, unrealized or ZERO, count)
+
+
+def equity_curve(*, session: Session, days: int = 7, points: int = 600) -> pd.DataFrame:
+    """Total equity of all bots over the last `days` of the market's clock, at most about
+    `points` rows: columns at (UTC), equity, drawdown (a share, <= 0). Each bot's last
+    snapshot in each bucket counts, carried forward until its next one."""
+    now = market_now(session=session)
+    if now is None:
+        return pd.DataFrame(columns=["at", "equity", "drawdown"])
+    start = now - timedelta(days=days)
+    bucket_ms = max(60_000, int(days * 86_400_000 / points))
+    bucket = col(EquitySnapshot.candle_open_ms) / bucket_ms
+    latest = (
+        select(func.max(EquitySnapshot.id).label("id"))
+        .where(col(EquitySnapshot.at) >= start, col(EquitySnapshot.candle_open_ms).is_not(None))
+        .group_by(col(EquitySnapshot.bot_id), bucket)
+        .subquery()
+    )
+    rows = session.exec(
+        select(EquitySnapshot.bot_id, EquitySnapshot.at, EquitySnapshot.equity).join(
+            latest, col(EquitySnapshot.id) == latest.c.id
+        )
+    ).all()
+    if not rows:
+        return pd.DataFrame(columns=["at", "equity", "drawdown"])
+    frame = pd.DataFrame(rows, columns=["bot_id", "at", "equity"])
+    frame["equity"] = frame["equity"].astype(float)  # for the chart only, never the ledger
+    frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.floor(f"{bucket_ms}ms")
+    wide = frame.pivot_table(index="at", columns="bot_id", values="equity", aggfunc="last")
+    total = wide.sort_index().ffill().sum(axis=1, min_count=1).dropna()
+    curve = pd.DataFrame({"at": total.index, "equity": total.to_numpy()})
+    curve["drawdown"] = curve["equity"] / curve["equity"].cummax() - 1
+    return curve
+
+
+def latest_signals(*, session: Session, limit: int = 8) -> list[Signal]:
+    return list(session.exec(select(Signal).order_by(col(Signal.id).desc()).limit(limit)))
+
+
+def latest_risk_events(*, session: Session, limit: int = 8) -> list[RiskEvent]:
+    return list(session.exec(select(RiskEvent).order_by(col(RiskEvent.id).desc()).limit(limit)))
+
+
+def bot_names(*, session: Session) -> dict[int, str]:
+    return dict(session.exec(select(Bot.id, Bot.name)).all())
+
+
+def change_marker(*, session: Session) -> list:
+    """Changes whenever anything the overview shows changes (each part an indexed max)."""
+    parts = (
+        func.max(EquitySnapshot.id),
+        func.max(Signal.id),
+        func.max(RiskEvent.id),
+        func.max(Bot.updated_at),
+        func.max(Bot.status_changed_at),
+    )
+    return [str(session.exec(select(part)).one()) for part in parts]
+
+
+def open_positions_marker(*, session: Session) -> list:
+    """Changes when a position opens, closes or is marked to a new price."""
+    open_only = Position.status == PositionStatus.OPEN
+    row = session.exec(
+        select(
+            func.max(Position.id),
+            func.count(col(Position.id)),
+            func.sum(Position.unrealized_pnl),
+            func.sum(Position.quantity),
+        ).where(open_only)
+    ).one()
+    return [str(value) for value in row]
+
+
+def bot_signals_since(*, session: Session, bot_id: int, since_ms: int) -> list[Signal]:
+    """The bot's signals on candles from `since_ms` on (a chart's window)."""
+    query = select(Signal).where(Signal.bot_id == bot_id, col(Signal.candle_open_ms) >= since_ms)
+    return list(session.exec(query.order_by(col(Signal.id)).limit(2000)))
+
+
+def bot_fills_since(*, session: Session, bot_id: int, since: datetime) -> list[Fill]:
+    query = select(Fill).where(Fill.bot_id == bot_id, col(Fill.filled_at) >= since)
+    return list(session.exec(query.order_by(col(Fill.id)).limit(2000)))
+
+
+def bot_marker(*, session: Session, bot_id: int) -> list:
+    """Changes when the bot processed a candle, changed state, signalled or filled."""
+    bot = session.get(Bot, bot_id)
+    if bot is None:
+        return [None]
+    signal = session.exec(select(func.max(Signal.id)).where(Signal.bot_id == bot_id)).one()
+    fill = session.exec(select(func.max(Fill.id)).where(Fill.bot_id == bot_id)).one()
+    return [bot.last_candle_ms, bot.status, str(bot.updated_at), signal, fill]

@@ -1,0 +1,515 @@
+"""Bots: each bot's status, broker, open position and P&L; start, pause and stop (trader,
+each a command row for the engine); create, edit and delete (admin) with the strategy's own
+parameter form and validation messages."""
+
+import contextlib
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from botdesk.app import acting, bot_form
+from botdesk.app.components import (
+    broker_badge,
+    empty_state,
+    format_money,
+    format_quantity,
+    outcome_alert,
+    signed_money,
+    small_table,
+    status_badge,
+)
+from botdesk.app.context import desk_db
+from botdesk.app.roles import AccessRefused, guarded_callback, require_role
+from botdesk.db import exchange_accounts, portfolio
+from botdesk.db.models import Bot, BotState, Role
+from botdesk.db.types import utcnow
+from botdesk.engine.strategies import registry
+from botdesk.engine.timeframes import TIMEFRAMES
+
+dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk", order=10)
+
+CONTROLS = {"start": "bot.start", "pause": "bot.pause", "stop": "bot.stop"}
+ACTIVE = (BotState.RUNNING, BotState.PAUSED)
+
+
+def marker() -> list:
+    with desk_db().reading() as session:
+        bots = session.exec(select(Bot.id, Bot.status, Bot.updated_at, Bot.name)).all()
+        positions = portfolio.open_positions_marker(session=session)
+    return [str(sorted(bots)), positions]
+
+
+def controls(bot: Bot) -> list:
+    buttons = []
+    if bot.status == BotState.RUNNING:
+        offered = (("pause", "Pause", "warning"), ("stop", "Stop", "light"))
+    elif bot.status == BotState.PAUSED:
+        offered = (("start", "Resume", "success"), ("stop", "Stop", "light"))
+    else:
+        offered = (("start", "Start", "success"),)
+    if current_user.allows(Role.TRADER):
+        for action, label, color in offered:
+            buttons.append(
+                dbc.Button(
+                    label,
+                    id={"type": "bots-action", "bot": bot.id, "action": action},
+                    color=color,
+                    size="sm",
+                    outline=True,
+                    className="me-1",
+                )
+            )
+    if current_user.allows(Role.ADMIN) and bot.status not in ACTIVE:  # stop it to change it
+        buttons.append(
+            dbc.Button(
+                "Edit",
+                id={"type": "bots-edit", "bot": bot.id},
+                size="sm",
+                color="info",
+                outline=True,
+                className="me-1",
+            )
+        )
+        buttons.append(
+            dbc.Button(
+                "Delete",
+                id={"type": "bots-delete", "bot": bot.id},
+                size="sm",
+                color="danger",
+                outline=True,
+            )
+        )
+    return buttons
+
+
+def bots_table():
+    with desk_db().reading() as session:
+        lines = portfolio.bot_lines(session=session)
+    if not lines:
+        hint = (
+            "No bots yet — create one with New bot."
+            if current_user.allows(Role.ADMIN)
+            else "No bots yet — an admin creates one on this page."
+        )
+        return empty_state(hint, id="bots-empty")
+    rows = []
+    for line in lines:
+        bot, position = line.bot, line.position
+        status = [status_badge(bot.status)]
+        if bot.status_reason:
+            status.append(html.Div(bot.status_reason, className="small text-secondary"))
+        held = (
+            f"{format_quantity(position.quantity)} @ {format_money(position.entry_price, '')}"
+            if position
+            else "—"
+        )
+        rows.append(
+            [
+                dcc.Link(bot.name, href=f"/bots/{bot.id}", id=f"bots-link-{bot.id}"),
+                html.Div(
+                    [
+                        bot.strategy,
+                        html.Div(
+                            bot_form.params_text(bot.params), className="small text-secondary"
+                        ),
+                    ]
+                ),
+                f"{bot.symbol} · {bot.timeframe}",
+                broker_badge(line.environment),
+                html.Div(status, id=f"bots-status-{bot.id}"),
+                held,
+                signed_money(line.pnl),
+                format_money(bot.capital),
+                html.Div(controls(bot), className="text-nowrap"),
+            ]
+        )
+    header = [
+        "Bot",
+        "Strategy",
+        "Market",
+        "Broker",
+        "Status",
+        "Open position",
+        "P&L",
+        "Capital",
+        "",
+    ]
+    return small_table(header, rows, {5, 6, 7}, id="bots-table")
+
+
+def form_dialog() -> dbc.Modal:
+    def field(label, control, width=6):
+        return dbc.Col([dbc.Label(label, className="small mb-1"), control], md=width)
+
+    strategies = [{"label": cls.title, "value": name} for name, cls in registry.STRATEGIES.items()]
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Bot", id="bots-form-title")),
+            dbc.ModalBody(
+                [
+                    dbc.Row(
+                        [
+                            field("Name", dbc.Input(id="bots-name", maxlength=100)),
+                            field("Strategy", dbc.Select(id="bots-strategy", options=strategies)),
+                            field("Symbol", dbc.Input(id="bots-symbol", placeholder="BTCUSDT"), 4),
+                            field(
+                                "Timeframe",
+                                dbc.Select(
+                                    id="bots-timeframe", value="1m", options=list(TIMEFRAMES)
+                                ),
+                                4,
+                            ),
+                            field("Capital (USDT)", dbc.Input(id="bots-capital", value="10000"), 4),
+                            field(
+                                "Broker",
+                                dbc.Select(
+                                    id="bots-broker",
+                                    value="paper",
+                                    options=[
+                                        {"label": "paper (simulated fills)", "value": "paper"},
+                                        {"label": "binance (exchange account)", "value": "binance"},
+                                    ],
+                                ),
+                            ),
+                            field("Exchange account", dbc.Select(id="bots-account", options=[])),
+                        ],
+                        className="g-2 mb-3",
+                    ),
+                    html.H3("Strategy parameters", className="h6"),
+                    html.Div(id="bots-params"),
+                    html.Div(id="bots-form-error", className="mt-3"),
+                ]
+            ),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id="bots-form-cancel", color="secondary"),
+                    dbc.Button("Save", id="bots-save", color="primary"),
+                ]
+            ),
+        ],
+        id="bots-form",
+        size="lg",
+        is_open=False,
+    )
+
+
+def delete_dialog() -> dbc.Modal:
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Delete bot")),
+            dbc.ModalBody([html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id="bots-delete-cancel", color="secondary"),
+                    dbc.Button(
+                        "Delete bot and its history", id="bots-delete-confirm", color="danger"
+                    ),
+                ]
+            ),
+        ],
+        id="bots-delete-dialog",
+        is_open=False,
+    )
+
+
+def layout(**_query):
+    admin = current_user.allows(Role.ADMIN)
+    header = [dbc.Col(html.H1("Bots", className="h3 my-3"))]
+    if admin:
+        header.append(
+            dbc.Col(
+                dbc.Button("New bot", id="bots-new", color="primary"),
+                width="auto",
+                className="align-self-center",
+            )
+        )
+    return html.Div(
+        [
+            dbc.Row(header),
+            html.Div(id="bots-result", className="mb-2"),
+            dbc.Card(dbc.CardBody(bots_table(), id="bots-list")),
+            form_dialog() if admin else None,
+            delete_dialog() if admin else None,
+            dcc.Store(id="bots-editing"),
+            dcc.Store(id="bots-deleting"),
+            dcc.Store(id="bots-marker", data=marker()),
+            dcc.Interval(id="bots-tick", interval=2000),
+        ]
+    )
+
+
+@guarded_callback(
+    Output("bots-list", "children"),
+    Output("bots-marker", "data"),
+    Input("bots-tick", "n_intervals"),
+    State("bots-marker", "data"),
+    role=Role.VIEWER,
+)
+def refresh(_ticks, shown):
+    current = marker()
+    if current == shown:
+        raise PreventUpdate
+    return bots_table(), current
+
+
+def _clicked() -> dict:
+    trigger = ctx.triggered_id
+    if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0]["value"]:
+        raise PreventUpdate
+    return trigger
+
+
+@guarded_callback(
+    Output("bots-result", "children"),
+    Input({"type": "bots-action", "bot": ALL, "action": ALL}, "n_clicks"),
+    role=Role.TRADER,
+    prevent_initial_call=True,
+)
+def control(_clicks):
+    trigger = _clicked()
+    kind = CONTROLS.get(trigger.get("action"))
+    try:
+        require_role(Role.TRADER, f"bot {trigger.get('action')}")
+    except AccessRefused as refused:
+        return outcome_alert(str(refused), ok=False)
+    with desk_db().writing() as session:
+        bot = session.get(Bot, trigger.get("bot")) if kind else None
+        if bot is None:
+            return outcome_alert("No such bot or action.", ok=False)
+        command = acting.issue_command(session, kind, target=f"bot:{bot.id}", reason="desk")
+    return outcome_alert(f"{kind} queued for {bot.name} (command {command.id}).", id="bots-queued")
+
+
+def _account_options() -> list[dict]:
+    with desk_db().reading() as session:
+        accounts = exchange_accounts.all_accounts(session=session)
+    return [{"label": f"{a.name} ({a.environment})", "value": str(a.id)} for a in accounts]
+
+
+@guarded_callback(
+    Output("bots-form", "is_open"),
+    Output("bots-editing", "data"),
+    Output("bots-form-title", "children"),
+    Output("bots-name", "value"),
+    Output("bots-strategy", "value"),
+    Output("bots-symbol", "value"),
+    Output("bots-timeframe", "value"),
+    Output("bots-capital", "value"),
+    Output("bots-broker", "value"),
+    Output("bots-account", "value"),
+    Output("bots-account", "options"),
+    Input("bots-new", "n_clicks"),
+    Input({"type": "bots-edit", "bot": ALL}, "n_clicks"),
+    Input("bots-form-cancel", "n_clicks"),
+    role=Role.ADMIN,
+    prevent_initial_call=True,
+)
+def open_form(_new, _edits, _cancel):
+    trigger = ctx.triggered_id
+    if not trigger or not ctx.triggered[0]["value"]:
+        raise PreventUpdate
+    if trigger == "bots-form-cancel":
+        return (False, *([no_update] * 10))
+    options = _account_options()
+    if trigger == "bots-new":
+        return (
+            True,
+            None,
+            "New bot",
+            "",
+            "ema_cross",
+            "BTCUSDT",
+            "1m",
+            "10000",
+            "paper",
+            None,
+            options,
+        )
+    with desk_db().reading() as session:
+        bot = session.get(Bot, trigger.get("bot"))
+    if bot is None:
+        raise PreventUpdate
+    account = str(bot.exchange_account_id) if bot.exchange_account_id else None
+    return (
+        True,
+        bot.id,
+        f"Edit {bot.name}",
+        bot.name,
+        bot.strategy,
+        bot.symbol,
+        bot.timeframe,
+        str(bot.capital),
+        bot.broker,
+        account,
+        options,
+    )
+
+
+@guarded_callback(
+    Output("bots-params", "children"),
+    Input("bots-strategy", "value"),
+    State("bots-editing", "data"),
+    role=Role.ADMIN,
+)
+def show_params(strategy, editing):
+    values = None
+    if isinstance(editing, int):
+        with desk_db().reading() as session:
+            bot = session.get(Bot, editing)
+        if bot is not None and bot.strategy == strategy:
+            # a bot row with bad parameters shows the defaults, to fix it from
+            with contextlib.suppress(ValueError):
+                values = registry.create_from_json(bot.strategy, bot.params).params.model_dump()
+    return bot_form.param_fields(strategy, values)
+
+
+@guarded_callback(
+    Output("bots-form-error", "children"),
+    Output("bots-form", "is_open", allow_duplicate=True),
+    Output("bots-result", "children", allow_duplicate=True),
+    Input("bots-save", "n_clicks"),
+    State("bots-editing", "data"),
+    State("bots-name", "value"),
+    State("bots-strategy", "value"),
+    State("bots-symbol", "value"),
+    State("bots-timeframe", "value"),
+    State("bots-capital", "value"),
+    State("bots-broker", "value"),
+    State("bots-account", "value"),
+    State({"type": bot_form.PARAM, "name": ALL}, "value"),
+    State({"type": bot_form.PARAM, "name": ALL}, "id"),
+    role=Role.ADMIN,
+    prevent_initial_call=True,
+)
+def save(
+    clicked, editing, name, strategy, symbol, timeframe, capital, broker, account, values, ids
+):
+    if not clicked:
+        raise PreventUpdate
+    try:
+        require_role(Role.ADMIN, "bot save")
+        params = {i["name"]: v for i, v in zip(ids or [], values or [], strict=False)}
+        fields = bot_form.check(
+            name=name,
+            strategy=strategy,
+            params=params,
+            symbol=symbol,
+            timeframe=timeframe,
+            broker=broker,
+            exchange_account_id=account,
+            capital=capital,
+        )
+        with desk_db().writing() as session:
+            bot = _write(session, editing, fields)
+    except (AccessRefused, bot_form.BotFormError) as error:
+        return outcome_alert(str(error), ok=False, id="bots-form-message"), no_update, no_update
+    except IntegrityError:
+        message = f"name: a bot named {name!r} exists already"
+        return outcome_alert(message, ok=False, id="bots-form-message"), no_update, no_update
+    verb = "Saved" if editing else "Created"
+    return None, False, outcome_alert(f"{verb} {bot.name} (stopped until started).")
+
+
+def _write(session, editing, fields: bot_form.BotFields) -> Bot:
+    if isinstance(editing, int):
+        bot = session.get(Bot, editing)
+        if bot is None:
+            raise bot_form.BotFormError("this bot was deleted meanwhile")
+        if bot.status in ACTIVE:
+            raise bot_form.BotFormError(f"{bot.name} is {bot.status}: stop it before editing")
+    else:
+        bot = Bot(name=fields.name, strategy=fields.strategy, symbol=fields.symbol)
+    bot.name, bot.strategy, bot.params = fields.name, fields.strategy, fields.params_json
+    bot.symbol, bot.timeframe, bot.broker = fields.symbol, fields.timeframe, fields.broker
+    bot.exchange_account_id, bot.capital = fields.exchange_account_id, fields.capital
+    bot.updated_at = utcnow()
+    session.add(bot)
+    session.flush()
+    action = "bot.update" if isinstance(editing, int) else "bot.create"
+    details = {
+        "strategy": fields.strategy,
+        "params": fields.params,
+        "symbol": fields.symbol,
+        "broker": fields.broker,
+        "capital": str(fields.capital),
+    }
+    acting.record(session, action, target=f"bot:{bot.id}", details=details)
+    return bot
+
+
+@guarded_callback(
+    Output("bots-delete-dialog", "is_open"),
+    Output("bots-deleting", "data"),
+    Output("bots-delete-what", "children"),
+    Output("bots-delete-error", "children", allow_duplicate=True),
+    Input({"type": "bots-delete", "bot": ALL}, "n_clicks"),
+    Input("bots-delete-cancel", "n_clicks"),
+    role=Role.ADMIN,
+    prevent_initial_call=True,
+)
+def ask_delete(_deletes, _cancel):
+    trigger = ctx.triggered_id
+    if trigger == "bots-delete-cancel":
+        return False, None, None, None
+    trigger = _clicked()
+    with desk_db().reading() as session:
+        lines = portfolio.bot_lines(session=session, bot_id=trigger.get("bot"))
+    if not lines:
+        raise PreventUpdate
+    line = lines[0]
+    warning = [
+        html.P(
+            f"Delete {line.bot.name}? Its signals, orders, fills and equity history are "
+            "deleted with it (export them first if you need them)."
+        ),
+    ]
+    if line.position is not None:
+        warning.append(outcome_alert("It holds an open position: close it first.", ok=False))
+    if line.bot.status in ACTIVE:
+        warning.append(outcome_alert(f"It is {line.bot.status}: stop it first.", ok=False))
+    return True, line.bot.id, warning, None
+
+
+@guarded_callback(
+    Output("bots-delete-error", "children"),
+    Output("bots-delete-dialog", "is_open", allow_duplicate=True),
+    Output("bots-result", "children", allow_duplicate=True),
+    Input("bots-delete-confirm", "n_clicks"),
+    State("bots-deleting", "data"),
+    role=Role.ADMIN,
+    prevent_initial_call=True,
+)
+def delete(clicked, bot_id):
+    if not clicked or not isinstance(bot_id, int):
+        raise PreventUpdate
+    try:
+        require_role(Role.ADMIN, "bot delete")
+    except AccessRefused as refused:
+        return outcome_alert(str(refused), ok=False), no_update, no_update
+    with desk_db().writing() as session:
+        lines = portfolio.bot_lines(session=session, bot_id=bot_id)
+        if not lines:
+            return outcome_alert("This bot is gone already.", ok=False), no_update, no_update
+        line = lines[0]
+        refusal = None
+        if line.position is not None:
+            refusal = f"{line.bot.name} holds an open position: close it first (Positions)."
+        elif line.bot.status in ACTIVE:
+            refusal = f"{line.bot.name} is {line.bot.status}: stop it first."
+        if refusal:
+            acting.record(
+                session, "bot.delete", target=f"bot:{bot_id}", outcome="refused", reason=refusal
+            )
+        else:
+            session.delete(session.get(Bot, bot_id))
+            acting.record(
+                session, "bot.delete", target=f"bot:{bot_id}", details={"name": line.bot.name}
+            )
+    if refusal:
+        return outcome_alert(refusal, ok=False, id="bots-delete-refused"), no_update, no_update
+    return None, False, outcome_alert(f"Deleted {line.bot.name}.")

@@ -1,0 +1,223 @@
+"""Positions: the open ones (a trader closes one at market, with a reason, through a
+`position.close` command) and every position ever held, filterable and exportable."""
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from flask_login import current_user
+from sqlmodel import select
+
+from botdesk.app import acting
+from botdesk.app.components import (
+    empty_state,
+    format_money,
+    format_quantity,
+    format_time,
+    outcome_alert,
+    signed_money,
+    small_table,
+)
+from botdesk.app.context import desk_db
+from botdesk.app.grid import DeskGrid, GridColumn
+from botdesk.app.roles import AccessRefused, guarded_callback, require_role
+from botdesk.db import kill_switch, portfolio
+from botdesk.db.models import Command, Position, PositionStatus, Role
+
+dash.register_page(
+    __name__, path="/positions", name="Positions", title="Positions · botdesk", order=30
+)
+
+COLUMNS = [
+    GridColumn("opened_at", "Opened", "time", unit="UTC", width=175),
+    GridColumn("closed_at", "Closed", "time", unit="UTC", width=175),
+    GridColumn("bot_id", "Bot", "bot", width=150),
+    GridColumn("symbol", "Symbol", "choice", width=110),
+    GridColumn("status", "Status", "choice", width=100),
+    GridColumn("quantity", "Qty", "money", places=8, width=135),
+    GridColumn("entry_price", "Entry", "money", unit="USDT", width=130),
+    GridColumn("last_price", "Last", "money", unit="USDT", width=130),
+    GridColumn("unrealized_pnl", "Unrealized", "money", unit="USDT", signed=True, width=150),
+    GridColumn("realized_pnl", "Realized", "money", unit="USDT", signed=True, width=150),
+    GridColumn("fees", "Fees", "money", unit="USDT", places=4, width=120),
+    GridColumn("exit_reason", "Exit"),
+]
+POSITIONS = DeskGrid(
+    "positions",
+    "position",
+    COLUMNS,
+    empty="No position yet. Bots open positions when their buy signals pass the risk checks.",
+)
+
+
+def open_positions() -> list[Position]:
+    with desk_db().reading() as session:
+        query = select(Position).where(Position.status == PositionStatus.OPEN)
+        return list(session.exec(query.order_by(Position.opened_at)))
+
+
+def open_table(positions: list[Position], names: dict[int, str]):
+    if not positions:
+        return empty_state("No open position.")
+    can_close = current_user.allows(Role.TRADER)
+    rows = [
+        [
+            format_time(p.opened_at).removesuffix(" UTC"),
+            dcc.Link(names.get(p.bot_id, f"#{p.bot_id}"), href=f"/bots/{p.bot_id}"),
+            p.symbol,
+            format_quantity(p.quantity),
+            format_money(p.entry_price, ""),
+            format_money(p.last_price, ""),
+            format_money(p.stop_price, ""),
+            signed_money(p.unrealized_pnl, ""),
+            dbc.Button(
+                "Close",
+                id={"type": "positions-close", "position": p.id},
+                color="danger",
+                size="sm",
+                outline=True,
+            )
+            if can_close
+            else "",
+        ]
+        for p in positions
+    ]
+    header = ["Opened (UTC)", "Bot", "Symbol", "Qty", "Entry", "Last", "Stop", "Unrealized", ""]
+    return small_table(
+        [h if h in ("", "Opened (UTC)", "Bot", "Symbol", "Qty") else f"{h} (USDT)" for h in header],
+        rows,
+        {3, 4, 5, 6, 7},
+        id="positions-open-table",
+    )
+
+
+def open_section():
+    with desk_db().reading() as session:
+        names = portfolio.bot_names(session=session)
+    return open_table(open_positions(), names)
+
+
+def close_dialog() -> dbc.Modal:
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Close the position at market")),
+            dbc.ModalBody(
+                [
+                    html.P(id="positions-close-what"),
+                    dbc.Label("Reason (required, in the audit log)", html_for="positions-reason"),
+                    dbc.Textarea(id="positions-reason", maxlength=500, rows=2),
+                    html.Div(id="positions-close-error", className="mt-3"),
+                ]
+            ),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id="positions-cancel", color="secondary"),
+                    dbc.Button("Close position", id="positions-confirm", color="danger"),
+                ]
+            ),
+        ],
+        id="positions-modal",
+        is_open=False,
+    )
+
+
+def layout(**_query):
+    with desk_db().reading() as session:
+        marker = portfolio.open_positions_marker(session=session)
+    return html.Div(
+        [
+            html.H1("Positions", className="h3 my-3"),
+            html.H2("Open", className="h6"),
+            html.Div(id="positions-result", className="mb-2"),
+            dbc.Card(dbc.CardBody(open_section(), id="positions-open"), className="mb-4"),
+            POSITIONS.layout(title="All positions"),
+            close_dialog() if current_user.allows(Role.TRADER) else None,
+            dcc.Store(id="positions-target"),
+            dcc.Store(id="positions-marker", data=marker),
+            dcc.Interval(id="positions-tick", interval=2000),
+        ]
+    )
+
+
+@guarded_callback(
+    Output("positions-open", "children"),
+    Output("positions-marker", "data"),
+    Input("positions-tick", "n_intervals"),
+    State("positions-marker", "data"),
+    role=Role.VIEWER,
+)
+def refresh_open(_ticks, shown):
+    with desk_db().reading() as session:
+        marker = portfolio.open_positions_marker(session=session)
+    if marker == shown:
+        raise PreventUpdate
+    return open_section(), marker
+
+
+@guarded_callback(
+    Output("positions-modal", "is_open"),
+    Output("positions-target", "data"),
+    Output("positions-close-what", "children"),
+    Input({"type": "positions-close", "position": ALL}, "n_clicks"),
+    Input("positions-cancel", "n_clicks"),
+    role=Role.TRADER,
+    prevent_initial_call=True,
+)
+def open_dialog(_closes, _cancel):
+    trigger = ctx.triggered_id
+    if trigger == "positions-cancel":
+        return False, None, ""
+    if not isinstance(trigger, dict) or not ctx.triggered[0]["value"]:
+        raise PreventUpdate
+    with desk_db().reading() as session:
+        position = session.get(Position, trigger.get("position"))
+        names = portfolio.bot_names(session=session)
+    if position is None or position.status != PositionStatus.OPEN:
+        raise PreventUpdate
+    what = (
+        f"{format_quantity(position.quantity)} {position.symbol} held by "
+        f"{names.get(position.bot_id, position.bot_id)}, sold at market now."
+    )
+    return True, position.id, what
+
+
+@guarded_callback(
+    Output("positions-result", "children"),
+    Output("positions-modal", "is_open", allow_duplicate=True),
+    Output("positions-close-error", "children"),
+    Input("positions-confirm", "n_clicks"),
+    State("positions-target", "data"),
+    State("positions-reason", "value"),
+    role=Role.TRADER,
+    prevent_initial_call=True,
+)
+def close_position(clicked, position_id, reason):
+    if not clicked:
+        raise PreventUpdate
+    try:
+        require_role(Role.TRADER, "position close")
+    except AccessRefused as refused:
+        return no_update, no_update, outcome_alert(str(refused), ok=False)
+    try:
+        reason = kill_switch.clean_reason(reason if isinstance(reason, str) else "")
+    except kill_switch.KillSwitchError as error:
+        return no_update, no_update, outcome_alert(f"Not closed: {error}.", ok=False)
+    if not isinstance(position_id, int):
+        return no_update, no_update, outcome_alert("Choose a position to close.", ok=False)
+    with desk_db().writing() as session:
+        position = session.get(Position, position_id)
+        if position is None or position.status != PositionStatus.OPEN:
+            return no_update, no_update, outcome_alert("That position is not open.", ok=False)
+        command: Command = acting.issue_command(
+            session,
+            "position.close",
+            target=f"position:{position.id}",
+            reason=reason,
+            params={"reason": reason},
+        )
+    done = outcome_alert(
+        f"Close of position {position_id} queued (command {command.id}); "
+        "the engine sells at market.",
+        id="positions-queued",
+    )
+    return done, False, None

@@ -1,0 +1,172 @@
+"""CSV exports on a real desk: exactly the filtered rows, exact money, UTC times, a file name
+with the time, role checks, and a clear 4xx for a bad table or filter."""
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel import col, select
+
+from botdesk.db.models import Fill, Order
+from tests.factories import make_bot
+from tests.rows import audit_trail
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def seeded(desk):
+    """Two bots, 40 fills between them with exact prices and P&L."""
+    alpha, beta = make_bot(desk.db, name="x-alpha"), make_bot(desk.db, name="x-beta")
+    with desk.db.writing() as session:
+        orders = {}
+        for bot in (alpha, beta):
+            orders[bot.id] = Order(
+                bot_id=bot.id,
+                client_order_id=f"x-{bot.id}",
+                symbol="BTCUSDT",
+                side="buy",
+                quantity=Decimal(1),
+            )
+            session.add(orders[bot.id])
+        session.flush()
+        for number in range(40):
+            bot = alpha if number % 4 else beta
+            session.add(
+                Fill(
+                    order_id=orders[bot.id].id,
+                    bot_id=bot.id,
+                    trade_id=f"t{number}",
+                    symbol="BTCUSDT",
+                    side="buy" if number % 2 else "sell",
+                    quantity=Decimal("0.00000001") * (number + 1),
+                    price=Decimal("67123.45678901") + number,
+                    realized_pnl=Decimal("-1.23456789") * (number % 3),
+                    filled_at=START + timedelta(hours=number),
+                )
+            )
+    return {"alpha": alpha, "beta": beta}
+
+
+def read_csv(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def filtered(desk, *conditions) -> list[Fill]:
+    with desk.db.reading() as session:
+        query = select(Fill).where(*conditions).order_by(col(Fill.id).desc())
+        return list(session.exec(query))
+
+
+def test_export_holds_exactly_the_filtered_rows_with_exact_values(desk, seeded):
+    viewer = desk.signed_in("export-viewer")
+    model = {
+        "bot_id": {"filterType": "text", "type": "equals", "filter": "x-alpha"},
+        "side": {"filterType": "text", "type": "equals", "filter": "sell"},
+        "filled_at": {
+            "filterType": "date",
+            "type": "inRange",
+            "dateFrom": "2026-11-20 00:00:00",
+            "dateTo": "2026-11-21 00:00:00",
+        },
+    }
+    response = viewer.get(f"{desk.base}/export/fill.csv", params={"filter": json.dumps(model)})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    disposition = response.headers["content-disposition"]
+    assert re.fullmatch(r'attachment; filename="fill-\d{4}-\d\d-\d\dT\d{4}Z\.csv"', disposition)
+    rows = read_csv(response)
+    end = datetime(2026, 11, 22, tzinfo=UTC)
+    expected = filtered(
+        desk,
+        Fill.bot_id == seeded["alpha"].id,
+        Fill.side == "sell",
+        col(Fill.filled_at) < end,
+    )
+    assert expected, "the filter selects nothing: it would prove nothing"
+    assert [int(row["id"]) for row in rows] == [fill.id for fill in expected]
+    first, fill = rows[0], expected[0]
+    assert Decimal(first["price"]) == fill.price and first["price"].count(".") == 1
+    assert first["price"] == f"{fill.price:.8f}" and first["quantity"] == f"{fill.quantity:.8f}"
+    assert first["realized_pnl"] == f"{fill.realized_pnl:.8f}"
+    assert datetime.fromisoformat(first["filled_at"]) == fill.filled_at
+    assert first["filled_at"].endswith("+00:00")
+    entry = audit_trail(desk.db, actor="export-viewer", action="export.csv")[-1]
+    assert entry.target == "fill" and "x-alpha" in entry.details
+
+
+def test_sort_is_applied_and_no_filter_exports_everything(desk, seeded):
+    viewer = desk.signed_in("export-sorter")
+    sort = [{"colId": "filled_at", "sort": "asc"}]
+    rows = read_csv(viewer.get(f"{desk.base}/export/fill.csv", params={"sort": json.dumps(sort)}))
+    every = filtered(desk)
+    assert [int(row["id"]) for row in rows] == [f.id for f in sorted(every, key=_by_time)]
+
+
+def _by_time(fill: Fill):
+    return (fill.filled_at, fill.id)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "message"),
+    [
+        ("/export/nothing.csv", {}, 404, "there is no table 'nothing'"),
+        ("/export/user.csv", {}, 404, "there is no table 'user'"),
+        ("/export/fill.csv", {"filter": "{not json"}, 400, "filter parameter is not valid JSON"),
+        (
+            "/export/fill.csv",
+            {"filter": '{"fee": {"type": "equals", "filter": "x"}}'},
+            400,
+            "not a number",
+        ),
+        (
+            "/export/fill.csv",
+            {"filter": '{"secret": {"type": "equals"}}'},
+            400,
+            "no column 'secret'",
+        ),
+        (
+            "/export/bot.csv",
+            {"filter": '{"webhook_token_hash": {"type": "notBlank"}}'},
+            400,
+            "no column",
+        ),
+        ("/export/fill.csv", {"sort": '[{"colId": "fee", "sort": "asc"}]'}, 400, "sorts by"),
+        ("/export/fill.csv", {"bot": "1"}, 400, "unknown parameter 'bot'"),
+    ],
+)
+def test_bad_requests_get_a_clear_message(desk, path, params, status, message):
+    viewer = desk.signed_in(f"export-bad-{status}-{len(str(params))}-{path[8:12]}")
+    response = viewer.get(desk.base + path, params=params)
+    assert response.status_code == status
+    assert message in response.text
+
+
+def test_the_audit_log_is_exported_to_admins_only(desk, seeded):
+    viewer = desk.signed_in("export-nosy", "viewer")
+    refused = viewer.get(f"{desk.base}/export/audit_log.csv")
+    assert refused.status_code == 403
+    assert audit_trail(desk.db, actor="export-nosy", action="access.refused")[-1].outcome == (
+        "refused"
+    )
+    admin = desk.signed_in("export-admin", "admin")
+    response = admin.get(
+        f"{desk.base}/export/audit_log.csv", params={"actor": "export-nosy", "outcome": "refused"}
+    )
+    assert response.status_code == 200
+    rows = read_csv(response)
+    assert [row["action"] for row in rows] == ["access.refused"]
+    assert admin.get(f"{desk.base}/export/audit_log.csv?outcome=maybe").status_code == 400
+
+
+def test_anonymous_is_sent_to_sign_in(desk):
+    import requests
+
+    response = requests.get(f"{desk.base}/export/fill.csv", allow_redirects=False, timeout=10)
+    assert response.status_code == 302 and "/login" in response.headers["location"]

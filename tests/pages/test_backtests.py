@@ -1,0 +1,238 @@
+"""The backtests page on a real desk: a trader queues a run (a command for the engine), the
+engine's own code runs it, the page shows its progress, figures, trades and comparison;
+bad input is explained and queues nothing; a viewer may look but not run."""
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from sqlmodel import col, func, select
+
+from botdesk.db.models import BacktestRun, Command
+from botdesk.engine.backtest.runs import execute_stored_run
+from tests.desk import dependencies, first_output, registered_body
+from tests.rows import audit_trail
+
+pytestmark = pytest.mark.integration
+
+PARAM = "backtests-param"
+FORM = {
+    "backtests-strategy.value": "ema_cross",
+    "backtests-symbol.value": "ETHUSDT",
+    "backtests-timeframe.value": "15m",
+    "backtests-source.value": "sample",
+    "backtests-from.value": "2024-10-28",
+    "backtests-to.value": "2024-11-01",
+    "backtests-fee.value": 0.1,
+    "backtests-slippage.value": 2,
+    "backtests-capital.value": 10000,
+}
+
+
+class Page:
+    """One signed-in client on the backtests page, calling its callbacks as the browser."""
+
+    def __init__(self, desk, username: str, role: str):
+        self.desk = desk
+        self.client = desk.signed_in(username, role)
+        self.callbacks = {
+            first_output(dep["output"]): dep for dep in dependencies(self.client, desk.base)
+        }
+
+    def post(self, callback: str, values: dict, params: dict | None = None, changed=None):
+        body = registered_body(self.callbacks[callback], values, changed=changed)
+        if params is not None:  # the pattern-matching parameter inputs, as the renderer sends
+            for index, item in enumerate(self.callbacks[callback]["state"]):
+                if item["id"].startswith("{"):
+                    body["state"][index] = [
+                        {"id": {"name": name, "type": PARAM}, "property": item["property"]}
+                        | ({"value": value} if item["property"] == "value" else {})
+                        for name, value in params.items()
+                    ]
+                    if item["property"] == "id":
+                        for entry in body["state"][index]:
+                            entry["value"] = entry["id"]
+        return self.desk_post(body)
+
+    def desk_post(self, body):
+        return self.client.post(f"{self.desk.base}/_dash-update-component", json=body, timeout=60)
+
+    def answer(self, callback: str, values: dict, **options) -> dict:
+        response = self.post(callback, values, **options)
+        assert response.status_code == 200, response.text[:500]
+        return response.json()["response"]
+
+    def run(self, params: dict, **form):
+        values = {**FORM, **{f"backtests-{k}.value": v for k, v in form.items()}}
+        values["backtests-run.n_clicks"] = 1
+        return self.post(
+            "backtests-run-result.children",
+            values,
+            params=params,
+            changed=["backtests-run.n_clicks"],
+        )
+
+
+@pytest.fixture(scope="module")
+def trader(desk):
+    return Page(desk, "bt-trader", "trader")
+
+
+@pytest.fixture(scope="module")
+def viewer(desk):
+    return Page(desk, "bt-viewer", "viewer")
+
+
+def commands_issued(db) -> int:
+    with db.reading() as session:
+        return session.exec(select(func.count()).select_from(Command)).one()
+
+
+def queue(desk, page, params, **form) -> int:
+    response = page.run(params, **form)
+    assert response.status_code == 200, response.text[:500]
+    answer = response.json()["response"]
+    assert "Queued backtest" in str(answer["backtests-run-result"])
+    return answer["backtests-show"]["value"]
+
+
+def test_a_trader_queues_a_run_and_the_page_follows_it_to_the_figures(desk, trader):
+    run_id = queue(desk, trader, {"fast": 5, "slow": 30, "stop_atr": 1.5})
+    with desk.db.reading() as session:
+        row = session.get(BacktestRun, run_id)
+        command = session.exec(select(Command).where(col(Command.kind) == "backtest.run")).one()
+    assert (row.status, row.symbol, row.timeframe, row.data_source) == (
+        "queued",
+        "ETHUSDT",
+        "15m",
+        "sample",
+    )
+    assert json.loads(row.params) == {"fast": 5, "slow": 30, "stop_atr": 1.5}
+    assert (row.fee_rate, row.slippage_bps) == (Decimal("0.001"), Decimal(2))
+    assert command.target == f"backtest_run:{run_id}" and command.issued_by == "bt-trader"
+    assert [a.target for a in audit_trail(desk.db, "bt-trader", "command.backtest.run")] == [
+        f"backtest_run:{run_id}"
+    ]
+
+    progress = trader.answer(
+        "backtests-progress.children", {"backtests-show.value": run_id}, changed=None
+    )
+    assert "queued: waiting for the engine" in str(progress["backtests-progress"])
+
+    with desk.db.writing() as session:  # what the engine's handler writes while it runs
+        row = session.get(BacktestRun, run_id)
+        row.status, row.progress = "running", 0.42
+        session.add(row)
+    progress = trader.answer("backtests-progress.children", {"backtests-show.value": run_id})
+    assert "'value': 42" in str(progress["backtests-progress"]) and "42 %" in str(progress)
+
+    with desk.db.writing() as session:
+        session.get(BacktestRun, run_id).status = "queued"
+    execute_stored_run(desk.db, run_id)  # the engine's own code for backtest.run
+    progress = trader.answer("backtests-progress.children", {"backtests-show.value": run_id})
+    status = progress["backtests-status"]["data"]
+    assert status == f"{run_id}:done"
+    result = str(trader.answer("backtests-result.children", {"backtests-status.data": status}))
+    with desk.db.reading() as session:
+        done = session.get(BacktestRun, run_id)
+    assert f"{done.total_return * 100:+.2f} %" in result
+    assert f"{done.max_drawdown * 100:.2f} %" in result and "Sharpe" in result
+    assert f"{done.trades} trades" in result and "USDT" in result
+
+
+def test_bad_parameters_are_explained_and_nothing_is_queued(desk, trader):
+    before = commands_issued(desk.db)
+    response = trader.run({"fast": 30, "slow": 10, "stop_atr": 2})
+    assert "Not queued. fast: fast must be below slow" in response.text
+    response = trader.run({"fast": 1, "slow": 10, "stop_atr": 2})
+    assert "Not queued. fast:" in response.text and "greater than or equal to 2" in response.text
+    response = trader.run({"fast": 9, "slow": 21, "stop_atr": 2}, fee=-1)
+    assert "Not queued. fee: must be between 0 and 10" in response.text
+    response = trader.run(
+        {"fast": 9, "slow": 21, "stop_atr": 2}, **{"from": "2023-01-01", "to": "2023-02-01"}
+    )
+    assert "the ETHUSDT data runs from 2024-10-28 to 2024-11-03 (UTC)" in response.text
+    response = trader.run({"fast": 9, "slow": 21, "stop_atr": 2}, symbol="DOGEUSDT")
+    assert "Not queued. symbol: no bundled sample" in response.text
+    assert commands_issued(desk.db) == before
+
+
+def test_a_viewer_sees_runs_but_cannot_start_one(desk, viewer, trader):
+    before = commands_issued(desk.db)
+    response = viewer.run({"fast": 9, "slow": 21, "stop_atr": 2})
+    assert response.status_code == 403
+    assert commands_issued(desk.db) == before
+    assert audit_trail(desk.db, "bt-viewer", "access.refused")
+    runs = viewer.answer("backtests-runs.children", {})
+    assert "ema_cross" in str(runs["backtests-runs"])
+
+
+def test_two_runs_compared_side_by_side(desk, trader, viewer):
+    first = queue(desk, trader, {"fast": 9, "slow": 21, "stop_atr": 0})
+    second = queue(desk, trader, {"fast": 12, "slow": 50, "stop_atr": 2})
+    for run_id in (first, second):
+        execute_stored_run(desk.db, run_id)
+    answer = viewer.answer(
+        "backtests-compare.children", {"backtests-compare-ids.value": [first, second]}
+    )
+    text = str(answer["backtests-compare"])
+    assert f"#{first} ema_cross" in text and f"#{second} ema_cross" in text
+    assert "Max drawdown" in text and "Profit factor" in text
+    graph = next(
+        c
+        for c in answer["backtests-compare"]["children"]["props"]["children"]
+        if c["type"] == "Graph"
+    )
+    assert len(graph["props"]["figure"]["data"]) == 2
+    too_many = viewer.answer(
+        "backtests-compare.children", {"backtests-compare-ids.value": [1, 2, 3, 4, 5]}
+    )
+    assert "at most 4 runs" in str(too_many)
+
+
+def test_trades_and_runs_export_as_csv_and_are_audited(desk, trader, viewer):
+    run_id = queue(desk, trader, {"fast": 5, "slow": 20, "stop_atr": 1})
+    execute_stored_run(desk.db, run_id)
+    with desk.db.reading() as session:
+        row = session.get(BacktestRun, run_id)
+    stored = json.loads(row.trade_list)
+    assert stored, "the sample should give this strategy some trades"
+    answer = viewer.answer(
+        "backtests-trades-download.data",
+        {"backtests-trades-export.n_clicks": 1, "backtests-show.value": run_id},
+    )
+    download = answer["backtests-trades-download"]["data"]
+    assert download["filename"] == f"botdesk-backtest-{run_id}-ema_cross-ETHUSDT-15m-trades.csv"
+    rows = list(csv.DictReader(io.StringIO(download["content"])))
+    assert [r["pnl_usdt"] for r in rows] == [t["pnl"] for t in stored]
+    assert rows[0]["entry_time_utc"].endswith("Z")
+
+    answer = viewer.answer("backtests-runs-download.data", {"backtests-runs-export.n_clicks": 1})
+    runs = list(csv.DictReader(io.StringIO(answer["backtests-runs-download"]["data"]["content"])))
+    assert str(run_id) in [r["id"] for r in runs]
+    assert {a.action for a in audit_trail(desk.db, "bt-viewer")} >= {
+        "export.backtest_trades",
+        "export.backtest_runs",
+    }
+
+
+def test_the_form_fields_come_from_the_strategys_model(desk, viewer):
+    answer = viewer.answer(
+        "backtests-params.children", {"backtests-strategy.value": "rsi_reversion"}
+    )
+    text = json.dumps(answer, ensure_ascii=False)
+    for name in ("period", "oversold", "overbought", "stop_atr"):
+        assert f'"name": "{name}"' in text
+    assert "RSI period, in candles." in text and "≥ 2" in text
+    hint = viewer.answer(
+        "backtests-range-hint.children",
+        {"backtests-source.value": "sample", "backtests-symbol.value": "SOLUSDT"},
+    )
+    assert "SOLUSDT data runs from 2024-10-28 00:00" in hint["backtests-range-hint"]["children"]
+    stored = viewer.answer(
+        "backtests-range-hint.children",
+        {"backtests-source.value": "candles", "backtests-symbol.value": None},
+    )
+    assert "No candles are stored yet" in stored["backtests-range-hint"]["children"]

@@ -1,0 +1,163 @@
+"""The Bots page on a real desk: traders start, pause and stop bots through command rows;
+admins create, edit and delete them with the strategy's own validation; every role is held
+to what it may do (refusals audited, nothing changed)."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlmodel import col, select
+
+from botdesk.db.models import Bot, BotState, Command
+from tests.desk import click, dependencies, registered_body, render
+from tests.factories import make_bot, make_position
+from tests.rows import audit_trail
+
+pytestmark = pytest.mark.integration
+
+
+def commands_for(desk, bot: Bot) -> list[Command]:
+    with desk.db.reading() as session:
+        query = select(Command).where(Command.target == f"bot:{bot.id}")
+        return list(session.exec(query.order_by(col(Command.id))))
+
+
+def bot_named(desk, name: str) -> Bot | None:
+    with desk.db.reading() as session:
+        return session.exec(select(Bot).where(Bot.name == name)).first()
+
+
+def press(client, desk, button: dict, values: dict | None = None):
+    """Click one of the pattern-matched buttons of the bots table (ids as the page has them)."""
+    kind = button["type"]
+    for dependency in dependencies(client, desk.base):
+        for item in dependency["inputs"]:
+            if item["id"].startswith("{") and json.loads(item["id"]).get("type") == kind:
+                return _post_pattern(client, desk, dependency, button, values or {})
+    raise KeyError(kind)
+
+
+def _post_pattern(client, desk, dependency, button, values):
+    body = registered_body(dependency, values)
+    for index, item in enumerate(dependency["inputs"]):
+        if item["id"].startswith("{") and button["type"] in item["id"]:
+            body["inputs"][index] = [{"id": button, "property": "n_clicks", "value": 1}]
+    body["changedPropIds"] = [
+        json.dumps(button, sort_keys=True, separators=(",", ":")) + ".n_clicks"
+    ]
+    return client.post(f"{desk.base}/_dash-update-component", json=body, timeout=30)
+
+
+def test_the_list_shows_status_broker_position_and_pnl(desk):
+    viewer = desk.signed_in("bots-viewer")
+    bot = make_bot(desk.db, name="list-me", state=BotState.RUNNING)
+    make_position(desk.db, bot, unrealized_pnl=Decimal("12.5"))
+    page = render(viewer, desk.base, "/bots")
+    assert "list-me" in page and "running" in page and "paper" in page
+    assert "0.5 @ 60,000.00" in page and "+12.50 USDT" in page
+    assert "bots-action" not in page and "bots-new" not in page  # a viewer has no controls
+    trader_page = render(desk.signed_in("bots-trader-view", "trader"), desk.base, "/bots")
+    assert "bots-action" in trader_page and '"bots-edit"' not in trader_page
+
+
+def test_a_trader_starts_pauses_and_stops_through_commands_a_viewer_cannot(desk):
+    bot = make_bot(desk.db, name="controlled")
+    viewer = desk.signed_in("bots-v2")
+    refused = press(viewer, desk, {"type": "bots-action", "bot": bot.id, "action": "start"})
+    assert refused.status_code == 403 and commands_for(desk, bot) == []
+    assert audit_trail(desk.db, actor="bots-v2", action="access.refused")
+    trader = desk.signed_in("bots-t2", "trader")
+    for action in ("start", "pause", "stop"):
+        done = press(trader, desk, {"type": "bots-action", "bot": bot.id, "action": action})
+        assert done.status_code == 200 and f"bot.{action} queued for controlled" in done.text
+    assert [c.kind for c in commands_for(desk, bot)] == ["bot.start", "bot.pause", "bot.stop"]
+    assert {c.issued_by for c in commands_for(desk, bot)} == {"bots-t2"}
+    assert len(audit_trail(desk.db, actor="bots-t2", action="command.bot.start")) == 1
+
+
+FORM = {
+    "bots-name.value": "new-ema",
+    "bots-strategy.value": "ema_cross",
+    "bots-symbol.value": "ETHUSDT",
+    "bots-timeframe.value": "5m",
+    "bots-capital.value": "2500.5",
+    "bots-broker.value": "paper",
+    "bots-account.value": None,
+}
+
+
+def save(client, desk, params: dict, **changes):
+    values = {**FORM, **{f"bots-{k}.value": v for k, v in changes.items()}}
+    dependency = next(
+        dep
+        for dep in dependencies(client, desk.base)
+        if any(i["id"] == "bots-save" for i in dep["inputs"])
+    )
+    body = registered_body(
+        dependency,
+        {**values, "bots-save.n_clicks": 1, "bots-editing.data": changes.get("editing")},
+        changed=["bots-save.n_clicks"],
+    )
+    for index, item in enumerate(dependency["state"]):
+        if item["id"].startswith("{") and json.loads(item["id"])["type"] == "bots-param":
+            body["state"][index] = [
+                {
+                    "id": {"type": "bots-param", "name": name},
+                    "property": item["property"],
+                    "value": value
+                    if item["property"] == "value"
+                    else {"type": "bots-param", "name": name},
+                }
+                for name, value in params.items()
+            ]
+    return client.post(f"{desk.base}/_dash-update-component", json=body, timeout=30)
+
+
+def test_admins_create_with_the_strategys_validation_traders_cannot(desk):
+    trader = desk.signed_in("bots-t3", "trader")
+    assert save(trader, desk, {"fast": 5, "slow": 20}).status_code == 403
+    assert bot_named(desk, "new-ema") is None
+    admin = desk.signed_in("bots-admin", "admin")
+    wrong = save(admin, desk, {"fast": 30, "slow": 20, "stop_atr": 1})
+    assert "fast: fast must be below slow" in wrong.text and bot_named(desk, "new-ema") is None
+    too_big = save(admin, desk, {"fast": 5, "slow": 900, "stop_atr": 1})
+    assert "slow: Input should be less than or equal to 200" in too_big.text
+    bad_capital = save(admin, desk, {"fast": 5, "slow": 20}, capital="-3")
+    assert "capital must be more than 0 USDT" in bad_capital.text
+    assert "symbol: like BTCUSDT" in save(admin, desk, {}, symbol="btc usdt").text
+    assert bot_named(desk, "new-ema") is None
+    created = save(admin, desk, {"fast": 5, "slow": 20, "stop_atr": 1.5})
+    assert "Created new-ema" in created.text
+    bot = bot_named(desk, "new-ema")
+    assert (bot.strategy, bot.symbol, bot.timeframe, str(bot.capital), bot.status) == (
+        "ema_cross",
+        "ETHUSDT",
+        "5m",
+        "2500.50000000",
+        "stopped",
+    )
+    assert bot.params == '{"fast": 5, "slow": 20, "stop_atr": 1.5}'
+    assert "exists already" in save(admin, desk, {"fast": 5, "slow": 20}).text
+    edited = save(admin, desk, {"fast": 7, "slow": 20}, editing=bot.id, name="new-ema")
+    assert "Saved new-ema" in edited.text and '"fast": 7' in bot_named(desk, "new-ema").params
+    assert audit_trail(desk.db, actor="bots-admin", action="bot.create")
+
+
+def test_delete_refuses_a_bot_with_an_open_position_and_deletes_otherwise(desk):
+    admin = desk.signed_in("bots-deleter", "admin")
+    holding = make_bot(desk.db, name="holding")
+    make_position(desk.db, holding)
+    asked = press(admin, desk, {"type": "bots-delete", "bot": holding.id})
+    assert "open position: close it first" in asked.text
+    refused = click(admin, desk.base, "bots-delete-confirm", {"bots-deleting.data": holding.id})
+    assert "holds an open position" in refused.text and bot_named(desk, "holding") is not None
+    idle = make_bot(desk.db, name="idle")
+    trader = desk.signed_in("bots-t4", "trader")
+    assert (
+        click(trader, desk.base, "bots-delete-confirm", {"bots-deleting.data": idle.id}).status_code
+        == 403
+    )
+    done = click(admin, desk.base, "bots-delete-confirm", {"bots-deleting.data": idle.id})
+    assert "Deleted idle" in done.text and bot_named(desk, "idle") is None
+    trail = audit_trail(desk.db, actor="bots-deleter", action="bot.delete")
+    assert [row.outcome for row in trail] == ["refused", "ok"]
