@@ -14,17 +14,29 @@ from sqlmodel import col, select
 from botdesk.app import acting
 from botdesk.app.components import format_money, format_time, outcome_alert, stat_card
 from botdesk.app.context import desk_db
+from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import guarded_callback
-from botdesk.db import listing, risk_limits
-from botdesk.db.models import Bot, RiskEvent, RiskLimit, Role
+from botdesk.db import risk_limits
+from botdesk.db.models import Bot, RiskLimit, Role
 from botdesk.db.risk_limits import KINDS, RiskLimitError
 from botdesk.engine.risk import measures  # pure reads of the ledger, no engine runtime
 
 dash.register_page(__name__, path="/risk", name="Risk", title="Risk · botdesk", order=30)
 
-EVENTS_SHOWN = 50
 GLOBAL = "global"
-SEVERITY_COLORS = {"critical": "danger", "warning": "warning", "info": "info"}
+EVENTS = DeskGrid(
+    "risk-events",
+    "risk_event",
+    [
+        GridColumn("at", "Time", "time", unit="UTC", width=175),
+        GridColumn("bot_id", "Bot", "bot", width=150),
+        GridColumn("kind", "Event", "choice", width=130),
+        GridColumn("rule", "Rule", "choice", width=190),
+        GridColumn("severity", "Severity", "choice", width=110),
+        GridColumn("message", "Reason"),
+    ],
+    empty="No risk event yet: every refused order, breach and circuit-breaker trip is listed here.",
+)
 
 
 def _table(header: list[str], rows: list[list], table_id: str) -> dbc.Table:
@@ -86,20 +98,6 @@ def limits_table(rows: list[RiskLimit], bots: dict[int, str]) -> dbc.Table:
     return _table(header, body, "risk-limits-rows")
 
 
-def events_table(events: list[RiskEvent], bots: dict[int, str]) -> dbc.Table:
-    body = [
-        [
-            format_time(event.at).removesuffix(" UTC"),
-            "desk" if event.bot_id is None else bots.get(event.bot_id, f"bot {event.bot_id}"),
-            dbc.Badge(event.kind, color=SEVERITY_COLORS.get(event.severity, "secondary")),
-            html.Code(event.rule or ""),
-            event.message,
-        ]
-        for event in events
-    ]
-    return _table(["when (UTC)", "bot", "event", "rule", "reason"], body, "risk-events-rows")
-
-
 def bot_names() -> dict[int, str]:
     with desk_db().reading() as session:
         return dict(session.exec(select(Bot.id, Bot.name).order_by(col(Bot.name))).all())
@@ -145,26 +143,7 @@ def layout(**_query):
                 + ([dbc.Col(edit_card(), lg=4)] if is_admin else []),
                 className="g-3 mb-3",
             ),
-            dbc.Card(
-                [
-                    dbc.CardHeader(
-                        [
-                            "Risk events: every refusal and breach, newest first ",
-                            dbc.Button("Newer", id="risk-events-newer", size="sm", outline=True),
-                            dbc.Button(
-                                "Older",
-                                id="risk-events-older",
-                                size="sm",
-                                outline=True,
-                                className="ms-1",
-                            ),
-                        ]
-                    ),
-                    dbc.CardBody(id="risk-events"),
-                ],
-                className="mb-3",
-            ),
-            dcc.Store(id="risk-events-cursor", data={"pages": [None], "next": None}),
+            EVENTS.layout(title="Risk events: every refusal and breach, with its reason"),
             dcc.Store(id="risk-limits-changed", data=0),
             dcc.Interval(id="risk-tick", interval=5000),
         ]
@@ -198,40 +177,6 @@ def show_summary(_ticks, _changed):
     )
     table = limits_table(rows, bots) if rows else html.P("No limit is set.", className="mb-0")
     return summary, table
-
-
-@guarded_callback(
-    Output("risk-events", "children"),
-    Output("risk-events-cursor", "data"),
-    Input("risk-tick", "n_intervals"),
-    Input("risk-events-older", "n_clicks"),
-    Input("risk-events-newer", "n_clicks"),
-    State("risk-events-cursor", "data"),
-    role=Role.VIEWER,
-)
-def show_events(_ticks, _older, _newer, cursor):
-    """Pages by id (keyset): "pages" holds the before-id of each page seen, newest first."""
-    pages = list((cursor or {}).get("pages") or [None])
-    following = (cursor or {}).get("next")
-    if ctx.triggered_id == "risk-events-older" and following is not None:
-        pages.append(following)
-    elif ctx.triggered_id == "risk-events-newer" and len(pages) > 1:
-        pages.pop()
-    before = pages[-1] if isinstance(pages[-1], int) else None
-    with desk_db().reading() as session:
-        page = listing.page(
-            session=session, table=RiskEvent, conditions=[], limit=EVENTS_SHOWN, before_id=before
-        )
-    if not page.rows:
-        body = html.P("No risk event yet.", className="mb-0")
-    else:
-        body = html.Div(
-            [
-                events_table(page.rows, bot_names()),
-                html.Small(f"page {len(pages)}", className="text-secondary"),
-            ]
-        )
-    return body, {"pages": pages, "next": page.next_before_id}
 
 
 def _scope(value) -> int | None:

@@ -71,7 +71,6 @@ CALLBACK_ROLES = {
     "backtests-trades-download.data": VIEWER,  # export CSV of a run's trades
     "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
     "risk-summary.children": VIEWER,  # see risk: daily P&L, exposure, limits
-    "risk-events.children": VIEWER,  # see risk events (every refusal)
     "risk-limit-result.children": ADMIN,  # edit risk limits
 }
 

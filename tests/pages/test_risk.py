@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from botdesk.db.models import RiskEvent, RiskLimit
-from tests.desk import call_registered, click, dependencies
+from tests.desk import call_registered, click, dependencies, grid_rows
 from tests.factories import make_bot, make_position
 from tests.rows import audit_trail
 
@@ -103,9 +103,11 @@ def test_everyone_sees_refusals_exposure_and_todays_pnl(desk):
                 message="the SOLUSDT position would be worth 6000.00 USDT, above 5000",
             )
         )
-    events = refresh(viewer, desk.base, "..risk-events.children")
-    assert "the SOLUSDT position would be worth 6000.00 USDT, above 5000" in events.text
-    assert bot.name in events.text
+    answer = grid_rows(viewer, desk.base, "risk-events")
+    rows = answer['{"name":"risk-events","type":"desk-grid"}']["getRowsResponse"]
+    [event] = [row for row in rows["rowData"] if row["rule"] == "max_position_notional"]
+    assert event["message"] == "the SOLUSDT position would be worth 6000.00 USDT, above 5000"
+    assert (event["bot_id"], event["kind"]) == (bot.name, "refused")
     summary = refresh(viewer, desk.base, "..risk-summary.children")
     assert "SOLUSDT" in summary.text and "1,600.00 USDT" in summary.text
     assert "risk-daily-pnl" in summary.text
