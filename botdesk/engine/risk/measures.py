@@ -10,7 +10,7 @@
 """
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
@@ -55,8 +55,8 @@ def bot_daily_pnl(*, session: Session, bot: Bot, at: datetime | None) -> Decimal
     return account(session=session, bot=bot).equity - baseline
 
 
-# equity at 00:00 UTC by bot, for one (database, day) at a time
-_baselines: dict[tuple[str, date], dict[int, Decimal]] = {}
+# the desk's equity at 00:00 UTC, for one (database, day, set of bots and capitals)
+_baselines: dict[tuple, Decimal] = {}
 
 
 def desk_daily_pnl(*, session: Session, at: datetime | None) -> Decimal:
@@ -64,23 +64,25 @@ def desk_daily_pnl(*, session: Session, at: datetime | None) -> Decimal:
     + unrealized P&L of open positions) minus the sum of their equity at 00:00 UTC.
 
     The equity at 00:00 UTC never changes once the day has begun, so it is read once per
-    bot and day (one indexed query each) and kept; the rest is two sums over positions.
+    day (one indexed query per bot) and kept until the bots or their capital change; the
+    rest is a few sums, cheap enough for every bot's every candle.
     """
     start = day_start(at)
-    capitals = dict(session.exec(select(Bot.id, Bot.capital)).all())
+    capital, bots, newest = session.exec(
+        select(func.sum(Bot.capital), func.count(col(Bot.id)), func.max(Bot.id))
+    ).one()
+    key = (str(session.get_bind().url), start.date(), capital, bots, newest)
+    baseline = _baselines.get(key)
+    if baseline is None:
+        rows = session.exec(select(Bot.id, Bot.capital)).all()
+        _baselines.clear()
+        baseline = _baselines[key] = sum(
+            (_equity_before(session, bot_id, cash, start) for bot_id, cash in rows), ZERO
+        )
     realized = session.exec(select(func.sum(Position.realized_pnl))).one() or ZERO
     held = session.exec(select(Position).where(Position.status == PositionStatus.OPEN))
     unrealized = sum((_value(position) - position.cost_basis for position in held), ZERO)
-    key = (str(session.get_bind().url), start.date())
-    baselines = _baselines.get(key)
-    if baselines is None:
-        _baselines.clear()
-        baselines = _baselines[key] = {}
-    for bot_id, capital in capitals.items():
-        if bot_id not in baselines:
-            baselines[bot_id] = _equity_before(session, bot_id, capital, start)
-    baseline = sum((baselines[bot_id] for bot_id in capitals), ZERO)
-    return sum(capitals.values(), ZERO) + realized + unrealized - baseline
+    return (capital or ZERO) + realized + unrealized - baseline
 
 
 def market_now(*, session: Session) -> datetime | None:
