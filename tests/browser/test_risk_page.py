@@ -8,9 +8,9 @@ from sqlmodel import select
 from botdesk.db import risk_limits
 from botdesk.db.models import RiskEvent
 from botdesk.db.session import Database
+from tests.browser.conftest import sign_in
 from tests.conftest import make_env
-from tests.desk import fresh_code
-from tests.factories import PASSWORD, TOTP_SECRETS, make_bot, make_user
+from tests.factories import make_bot, make_user
 from tests.processes import start_web, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -43,12 +43,7 @@ def test_the_risk_page_lists_refusals_and_an_admin_sets_a_limit(db, tmp_path, pr
         reason = refusals(db)[0].message
         assert reason == "the bot already holds 0 open position(s); the limit is 0"
 
-        page.goto(f"{base}/risk")
-        page.fill("#username", "rita")
-        page.fill("#password", PASSWORD)
-        page.click("#login-submit")
-        page.fill("#code", fresh_code(TOTP_SECRETS["rita"]))
-        page.click("#code-submit")
+        sign_in(page, base, "rita")
         page.goto(f"{base}/risk")
         page.locator(".ag-cell", has_text=reason).first.wait_for()
         page.locator(".ag-cell", has_text="capped").first.wait_for()
