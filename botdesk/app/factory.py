@@ -28,6 +28,7 @@ PAGES = [
     "fills",
     "backtests",
     "pnl_report",
+    "risk",
     "api_keys",
     "account",
     "users",

@@ -20,6 +20,7 @@ from botdesk.db.models import Bot, RiskLimit
 from botdesk.db.types import MONEY_UNIT, utcnow
 
 BOT, BOTH = "bot", "both"
+_CACHE = "botdesk.risk_limits"  # key of the per-transaction cache in session.info
 
 
 class RiskLimitError(ValueError):
@@ -194,16 +195,17 @@ class Limits:
 
 def effective(*, session: Session, bot_id: int | None) -> Limits:
     """The limits for `bot_id`: a bot row overrides the global row of a "bot" kind; for a
-    "both" kind the bot row is the bot's own limit and the global row the desk-wide one."""
-    conditions = [col(RiskLimit.enabled).is_(True)]
-    rows = session.exec(
-        select(RiskLimit).where(
-            *conditions,
-            col(RiskLimit.bot_id).is_(None)
-            if bot_id is None
-            else (col(RiskLimit.bot_id).is_(None)) | (RiskLimit.bot_id == bot_id),
-        )
-    ).all()
+    "both" kind the bot row is the bot's own limit and the global row the desk-wide one.
+
+    Read once per transaction and bot (the engine asks several times per candle); a change
+    made through this module in the same session forgets what was read."""
+    cache = session.info.setdefault(_CACHE, {})
+    if bot_id in cache:
+        return cache[bot_id]
+    scope = col(RiskLimit.bot_id).is_(None)
+    if bot_id is not None:
+        scope = scope | (RiskLimit.bot_id == bot_id)
+    rows = session.exec(select(RiskLimit).where(col(RiskLimit.enabled).is_(True), scope)).all()
     own: dict[str, Decimal] = {}
     desk: dict[str, Decimal] = {}
     for limit in sorted(rows, key=lambda r: r.bot_id is not None):  # global first
@@ -215,7 +217,8 @@ def effective(*, session: Session, bot_id: int | None) -> Limits:
             desk[limit.kind] = value
         else:
             own[limit.kind] = value
-    return Limits(own=own, desk=desk)
+    cache[bot_id] = limits = Limits(own=own, desk=desk)
+    return limits
 
 
 def set_limit(
@@ -232,6 +235,7 @@ def set_limit(
     existing.value = number
     existing.enabled = enabled
     existing.updated_by = by
+    session.info.pop(_CACHE, None)
     existing.updated_at = utcnow()
     session.add(existing)
     session.flush()
@@ -247,6 +251,7 @@ def disable_limit(*, session: Session, kind: str, bot_id: int | None, by: str) -
         raise RiskLimitError(f"{limit_kind.name} is not set {where}")
     existing.enabled = False
     existing.updated_by = by
+    session.info.pop(_CACHE, None)
     existing.updated_at = utcnow()
     session.add(existing)
     session.flush()
@@ -261,5 +266,6 @@ def seed_defaults(*, session: Session, by: str = "botdesk init") -> list[str]:
             continue
         session.add(RiskLimit(bot_id=None, kind=kind.name, value=kind.default, updated_by=by))
         created.append(kind.name)
+    session.info.pop(_CACHE, None)
     session.flush()
     return created

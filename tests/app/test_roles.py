@@ -70,6 +70,8 @@ CALLBACK_ROLES = {
     "backtests-range-hint.children": VIEWER,  # what data a symbol has
     "backtests-trades-download.data": VIEWER,  # export CSV of a run's trades
     "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
+    "risk-summary.children": VIEWER,  # see risk: daily P&L, exposure, limits
+    "risk-limit-result.children": ADMIN,  # edit risk limits
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -87,6 +89,7 @@ PAGE_ROLES = {
     "/fills": VIEWER,
     "/pnl": VIEWER,
     "/backtests": VIEWER,
+    "/risk": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session

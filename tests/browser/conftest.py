@@ -5,6 +5,9 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.desk import fresh_code
+from tests.factories import PASSWORD, TOTP_SECRETS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which
 # this machine's closed network refuses.
@@ -37,3 +40,13 @@ def page(chromium):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def sign_in(page, base: str, username: str) -> None:
+    """Sign in through the login form and its two-factor step (a user from make_user)."""
+    page.goto(f"{base}/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.fill("#code", fresh_code(TOTP_SECRETS[username]))
+    page.click("#code-submit")

@@ -13,14 +13,13 @@ from sqlmodel import col, select
 import botdesk.engine.handlers  # noqa: F401  (registers the command handlers)
 from botdesk.db import candles as candle_store
 from botdesk.db import commands as command_queue
-from botdesk.db import risk_limits
 from botdesk.db.models import Bot, Command, EquitySnapshot, Order, Position, RiskEvent, Signal
 from botdesk.engine import commands
 from botdesk.engine.brokers.base import CandlePrices, MarketContext
 from botdesk.engine.frames import BUY, SELL
-from botdesk.engine.orders import OrderRefused, OrderRequest, submit
 from botdesk.engine.trading import StrategySignal, process_candle
 from tests.engine.driving import runtime_for
+from tests.engine.test_risk import limit, order, refused
 from tests.factories import make_bot, make_position
 
 D = Decimal
@@ -49,13 +48,6 @@ def step(db, bot: Bot, prices: CandlePrices, side: int | None = None) -> None:
             timeframe="1m",
             signal=signal(side) if side is not None else None,
             broker=runtime.brokers.get("paper"),
-        )
-
-
-def limit(db, kind: str, value: str, bot: Bot | None = None) -> None:
-    with db.writing() as session:
-        risk_limits.set_limit(
-            session=session, kind=kind, value=value, bot_id=bot.id if bot else None, by="test"
         )
 
 
@@ -157,21 +149,10 @@ def test_a_drawdown_pause_waits_for_a_trader(db):
     assert state(db, bot)[1] == "paused" and len(events(db, "breach")) == 2
 
 
-def _rejected_buy(db, bot: Bot, number: int):
+def _rejected_buy(db, bot: Bot):
     """A buy the paper broker rejects: it has no price to fill an immediate order at."""
-    runtime = runtime_for(db)
-    with db.writing() as session:
-        request = OrderRequest(
-            bot=session.get(Bot, bot.id),
-            side="buy",
-            quantity=D("1"),
-            purpose="entry",
-            client_order_id=f"cb-{bot.id}-{number}",
-            reference_price=D("100"),
-            immediate=True,
-        )
-        market = MarketContext(symbol=bot.symbol, at=DAY, last_price=None)
-        return submit(session, request, broker=runtime.brokers.get("paper"), market=market)
+    market = MarketContext(symbol=bot.symbol, at=DAY, last_price=None)
+    return order(db, bot, market=market, reference_price=D("100"))
 
 
 def test_the_circuit_breaker_halts_a_bot_after_n_consecutive_rejections(db):
@@ -185,11 +166,11 @@ def test_the_circuit_breaker_halts_a_bot_after_n_consecutive_rejections(db):
                 quantity=D("1"), status="open", type="limit", price=D("1"),
             )
         )  # fmt: skip
-    for number in range(2):
-        assert _rejected_buy(db, bot, number).status == "rejected"
+    for _ in range(2):
+        assert _rejected_buy(db, bot).status == "rejected"
     assert state(db, bot)[1] == "running"  # two are not three
     step(db, other, candle(600, 100, 100, 100, 100), side=BUY)  # another bot's order
-    _rejected_buy(db, bot, 2)
+    _rejected_buy(db, bot)
     desired, status, reason = state(db, bot)
     assert (desired, status) == ("stopped", "halted")
     assert reason.startswith("halted by the circuit breaker: ")
@@ -201,21 +182,16 @@ def test_the_circuit_breaker_halts_a_bot_after_n_consecutive_rejections(db):
             select(Order.status).where(Order.client_order_id == "resting")
         ).one() == ("cancelled")
     assert state(db, other)[1] == "running"
-    try:
-        _rejected_buy(db, bot, 3)
-    except OrderRefused as refusal:
-        assert refusal.rule == "bot_state"
-    else:
-        raise AssertionError("a halted bot sent an entry")
+    refused(_rejected_buy(db, bot), "bot_state")  # a halted bot sends no entry
 
 
 def test_a_rejection_between_successes_does_not_trip_the_breaker(db):
     bot = running_bot(db)
     limit(db, "circuit_breaker_errors", "2")
     limit(db, "circuit_breaker_window_seconds", "300")
-    _rejected_buy(db, bot, 0)
+    _rejected_buy(db, bot)
     step(db, bot, candle(600, 100, 100, 100, 100), side=BUY)  # an order that rests
-    _rejected_buy(db, bot, 1)
+    _rejected_buy(db, bot)
     assert state(db, bot)[1] == "running"
 
 

@@ -32,7 +32,10 @@ def limit(db, kind: str, value: str, bot: Bot | None = None) -> None:
 
 
 def order(db, bot, quantity="1", side="buy", market=MARKET, **fields):
-    """Submit through the order path; the order, or the OrderRefused with the refusal kept."""
+    """Submit through the order path as the engine does (an immediate market order, priced
+    at the market's last price unless `reference_price` says otherwise); returns the order,
+    or the OrderRefused, the refusal kept on record as the engine's callers keep it."""
+    reference_price = fields.pop("reference_price", market.last_price or PRICE)
     runtime = runtime_for(db)
     with db.writing() as session:
         request = OrderRequest(
@@ -41,7 +44,7 @@ def order(db, bot, quantity="1", side="buy", market=MARKET, **fields):
             quantity=D(quantity),
             purpose="entry" if side == "buy" else "exit",
             client_order_id=f"t-{next(_ids)}",
-            reference_price=market.last_price or PRICE,
+            reference_price=reference_price,
             immediate=True,
             **fields,
         )
