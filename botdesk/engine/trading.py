@@ -89,7 +89,7 @@ def process_candle(
         order = session.get(Order, fill.order_id)
         record_fill(session=session, order=order, fill=fill)
         if order.side == Side.BUY:
-            _protect_from_signal(session, order)
+            protect_from_signal(session, order)
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     if position is not None and _watch_exits(session, bot, position, broker, market):
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
@@ -201,7 +201,7 @@ def _open_orders(session: Session, bot: Bot) -> list[Order]:
     return list(session.exec(query).all())
 
 
-def _protect_from_signal(session: Session, order: Order) -> None:
+def protect_from_signal(session: Session, order: Order) -> None:
     """A filled buy takes the stop-loss and take-profit of the signal that opened it."""
     if order.signal_id is None:
         return

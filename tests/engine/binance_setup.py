@@ -1,0 +1,109 @@
+"""A bot trading through the local fake Binance with the real python-binance client: the
+engine's runner in-process on a real database, candles released in step with the fake."""
+
+import time
+from decimal import Decimal
+
+from sqlmodel import select
+
+from botdesk.db import exchange_accounts
+from botdesk.db.models import BotState, ExchangeAccount, Order, OrderStatus
+from botdesk.engine.klines import load_klines as load_kline_file
+from botdesk.engine.reconcile import dispatch_all, reconcile_all
+from botdesk.engine.runtime import EngineRuntime
+from botdesk.settings import Settings
+from tests.conftest import SHARED_DATA
+from tests.engine.driving import Driver
+from tests.factories import make_bot
+from tests.fake_binance import FakeBinance, load_klines
+from tests.keys import TEST_DATA_KEY
+
+CANDLES = 400
+WARMUP = 120
+
+
+def settings_for(db, **overrides) -> Settings:
+    values = {
+        "DATABASE_URL": db.url,
+        "DATA_KEY": TEST_DATA_KEY,
+        "BINANCE_TIMEOUT_SECONDS": 0.5,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+def fake_binance(**options) -> FakeBinance:
+    """BTCUSDT's real klines; the candle that closed last is the warm-up's last."""
+    klines = {"BTCUSDT": load_klines("BTCUSDT-1m.csv", CANDLES)}
+    options.setdefault("hold_seconds", 1.0)
+    return FakeBinance(klines=klines, start_index=WARMUP - 1, **options)
+
+
+def binance_account(db, fake: FakeBinance, *, name="testnet", environment="testnet") -> int:
+    with db.writing() as session:
+        account = exchange_accounts.create(
+            session=session,
+            name=name,
+            environment=environment,
+            api_key=fake.api_key,
+            api_secret=fake.api_secret,
+            created_by="test",
+            settings=settings_for(db),
+        )
+        account.base_url = fake.base_url
+        session.add(account)
+        session.flush()
+        return account.id
+
+
+def binance_bot(db, account_id: int, **fields):
+    fields.setdefault("params", {"fast": 3, "slow": 8, "stop_atr": 0})
+    fields.setdefault("capital", Decimal("1000"))
+    return make_bot(
+        db, broker="binance", exchange_account_id=account_id, state=BotState.RUNNING, **fields
+    )
+
+
+class BinanceDesk:
+    """The engine's runner, the broker's dispatch and reconciliation, and the fake, in step."""
+
+    def __init__(self, db, fake: FakeBinance, **settings):
+        self.db, self.fake = db, fake
+        self.runtime = EngineRuntime(db=db, settings=settings_for(db, **settings), engine_id="t")
+        frame = load_kline_file(SHARED_DATA / "BTCUSDT-1m.csv").candles[:CANDLES]
+        self.driver = Driver(self.runtime, {"BTCUSDT": frame}, warmup=WARMUP)
+        self.broker = self.runtime.brokers.get("binance")
+
+    def minute(self, passes: int = 20) -> None:
+        """One more candle closes on Binance and in botdesk; then the dispatch job's passes
+        of the minute that follows (a minute holds 240), until nothing waits to be sent or
+        looked up. A Retry-After is waited out, as a minute would."""
+        self.fake.advance(1)
+        self.driver.step(1)
+        for _ in range(passes):
+            self.wait_out_retry_after()
+            dispatch_all(self.runtime)
+            if not any(o.status in (OrderStatus.NEW, OrderStatus.UNKNOWN) for o in self.orders()):
+                break
+
+    def wait_out_retry_after(self) -> None:
+        for gate in self.broker._gates.values():
+            time.sleep(max(0.0, max(gate.retry_at, gate.banned_until) - time.time()))
+
+    def reconcile(self) -> int:
+        return reconcile_all(self.runtime)
+
+    def settle(self) -> int:
+        """Faults off; once every Retry-After has passed, send what waits and reconcile."""
+        self.fake.faults.clear()
+        self.wait_out_retry_after()
+        dispatch_all(self.runtime)
+        return self.reconcile()
+
+    def orders(self) -> list[Order]:
+        with self.db.reading() as session:
+            return list(session.exec(select(Order).order_by(Order.id)).all())
+
+    def account(self, account_id: int) -> ExchangeAccount:
+        with self.db.reading() as session:
+            return session.get(ExchangeAccount, account_id)
