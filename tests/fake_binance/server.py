@@ -162,9 +162,13 @@ class FakeBinance:
         params.update(parse_qsl(body, keep_blank_values=True))
         method, path = handler.command, parts.path
         api_key = handler.headers.get("X-MBX-APIKEY")
-        status = self._answer(handler, method, path, parts.query, body, params, api_key)
-        with self._lock:
-            self.requests.append(Logged(method, path, params, api_key, status, time.time()))
+
+        def logged(status: int | None) -> None:  # before the answer leaves: a client that
+            with self._lock:  # has its answer finds its request in the log
+                self.requests.append(Logged(method, path, params, api_key, status, time.time()))
+
+        handler.on_answer = logged
+        self._answer(handler, method, path, parts.query, body, params, api_key)
 
     def _answer(self, handler, method, path, query, body, params, api_key) -> int | None:
         route = routes.ROUTES.get((method, path))
@@ -275,6 +279,7 @@ def _without_signature(raw: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_fake: FakeBinance
+    on_answer = staticmethod(lambda status: None)
 
     def do_GET(self):
         self.server_fake.handle(self)
@@ -283,6 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status: int, payload, headers: dict | None = None) -> int:
         data = json.dumps(payload).encode()
+        self.on_answer(status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
@@ -294,6 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def drop(self) -> None:
         """Close the connection without a byte of answer."""
+        self.on_answer(None)
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)

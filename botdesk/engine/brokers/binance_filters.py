@@ -97,12 +97,12 @@ class SymbolFilters:
                 "(LOT_SIZE)"
             )
         if price is not None:
-            price = self.round_price(price)
             if price <= 0 or price < self.min_price or (0 < self.max_price < price):
                 raise FilterRefused(
                     f"price {price} is outside {self.min_price} to {self.max_price} "
                     f"(PRICE_FILTER, tick {self.tick_size})"
                 )
+            price = self.round_price(price)
         check_at = price if price is not None else reference_price
         if (
             self.min_notional > 0

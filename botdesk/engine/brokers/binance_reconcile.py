@@ -60,17 +60,18 @@ class Reconciler:
             ).all()
         booked = 0
         for account in accounts:
+            before = self._fill_count(account)
             try:
-                booked += self.account(account)
+                self.account(account)
             except RateLimited as wait:
                 log.warning("Binance reconciliation of %s postponed: %s", account.name, wait)
             except ExchangeError as error:
                 log.warning("Binance reconciliation of %s incomplete: %s", account.name, error)
+            booked += self._fill_count(account) - before
         return booked
 
-    def account(self, account: ExchangeAccount) -> int:
+    def account(self, account: ExchangeAccount) -> None:
         rest = self.broker.rest_for(account)
-        before = self._fill_count(account)
         orders = self._orders(account, OPEN_ORDER_STATUSES)
         for order in orders:
             if order.status == OrderStatus.UNKNOWN:
@@ -85,7 +86,6 @@ class Reconciler:
             self._trades_since(rest, account, symbol)
             self._foreign_open_orders(rest, account, symbol)
         self._balances(rest, account, symbols)
-        return self._fill_count(account) - before
 
     # --- trades -------------------------------------------------------------------------
 
