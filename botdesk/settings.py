@@ -114,6 +114,21 @@ class Settings(BaseSettings):
         description="An order not sent to Binance within this many seconds of its decision "
         "(engine down, Binance unreachable) expires instead of being sent late.",
     )
+    BINANCE_MARKET_DATA: Literal["live", "testnet"] = Field(
+        "live",
+        description="With FEED=binance: klines from the real market (public, no key) or "
+        "from the spot testnet.",
+    )
+    BINANCE_REST_URL: str | None = Field(
+        None,
+        description="With FEED=binance: another REST base URL for klines (a local test "
+        "server, e.g. http://127.0.0.1:9000). Default: Binance's own.",
+    )
+    BINANCE_STREAM_URL: str | None = Field(
+        None,
+        description="With FEED=binance: another websocket base URL for the kline streams "
+        "(e.g. ws://127.0.0.1:9001/). Default: Binance's own.",
+    )
     LOG_LEVEL: str = Field("INFO", description="Log level of both processes.")
 
     @field_validator("LOG_LEVEL")

@@ -222,7 +222,7 @@ def test_a_418_halts_every_binance_bot_with_a_critical_risk_event(db, fake, setu
 
 
 def test_reconciliation_books_fills_made_while_the_engine_was_away(db, fake, setup):
-    runtime, broker, bot = setup
+    _, broker, bot = setup
     price = fake.exchange.price("BTCUSDT")
     limit = (price * Decimal("0.99")).quantize(Decimal("0.01"))
     order_id = order(db, broker, bot, type=OrderType.LIMIT, price=limit)

@@ -27,6 +27,7 @@ from tests.fake_binance.exchange import Exchange
 from tests.fake_binance.faults import Fault, FaultPlan
 from tests.fake_binance.models import BinanceError, Kline, SymbolRules
 from tests.fake_binance.routes import Call
+from tests.fake_binance.stream import KlineStream
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class FakeBinance:
         weight_limit: int = 6000,
         ban_seconds: int = 2,
         hold_seconds: float = 30.0,
+        stream: bool = False,
     ):
         self.exchange = Exchange(rules, fee_rate)
         for symbol, candles in (klines or {}).items():
@@ -79,6 +81,7 @@ class FakeBinance:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._http: ThreadingHTTPServer | None = None
+        self.stream = KlineStream() if stream else None  # the kline websocket, on request
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -91,10 +94,14 @@ class FakeBinance:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, name="fake-binance", daemon=True).start()
+        if self.stream is not None:
+            self.stream.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.stream is not None:
+            self.stream.stop()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -140,8 +147,21 @@ class FakeBinance:
     def set_price(self, symbol: str, price: Decimal | str) -> None:
         self.exchange.set_price(symbol, Decimal(price), self.now())
 
-    def advance(self, steps: int = 1, symbol: str | None = None) -> None:
-        self.exchange.advance(self.now(), steps, symbol)
+    def advance(self, steps: int = 1, symbol: str | None = None, *, publish: bool = True) -> None:
+        """Close `steps` more candles; each is published on the kline websocket unless
+        `publish` is False (messages lost, as in a disconnection)."""
+        for _ in range(steps):
+            self.exchange.advance(self.now(), 1, symbol)
+            if self.stream is None or not publish:
+                continue
+            for name, path in self.exchange.paths.items():
+                if symbol in (None, name):
+                    self.stream.publish(name, path.klines[path.index])
+
+    def market_now(self, symbol: str) -> float:
+        """The market's present in seconds: just after the close of the last closed candle."""
+        path = self.exchange.paths[symbol]
+        return (path.klines[path.index].open_time + 60_000) / 1000 + 0.001
 
     def orders_with_client_id(self, client_order_id: str) -> list:
         with self.exchange.lock:
