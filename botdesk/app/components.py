@@ -6,7 +6,7 @@ from decimal import Decimal
 import dash_bootstrap_components as dbc
 from dash import html
 
-from botdesk.db.models import EngineState, Role
+from botdesk.db.models import EngineState, Environment, Role
 
 
 def navbar(pages: list[dict], user) -> dbc.Navbar:
@@ -155,3 +155,12 @@ def not_found() -> html.Div:
 def outcome_alert(message, ok: bool = True, **kwargs) -> dbc.Alert:
     """The answer to a form on a page: green when done, red with what to fix."""
     return dbc.Alert(message, color="success" if ok else "danger", className="py-2 mb-0", **kwargs)
+
+
+def environment_badge(environment: str | None) -> dbc.Badge:
+    """Where a bot's orders go: LIVE (real money, red), testnet, or paper (no exchange)."""
+    if environment == Environment.LIVE:
+        return dbc.Badge("LIVE · real money", color="danger", className="env-live")
+    if environment == Environment.TESTNET:
+        return dbc.Badge("testnet", color="info", className="env-testnet")
+    return dbc.Badge("paper", color="secondary", className="env-paper")
