@@ -171,6 +171,10 @@ def bots_venues(bots: list[tuple[Bot, ExchangeAccount | None]]):
     return dbc.Table([header, html.Tbody(rows)], size="sm", responsive=True, className="mb-2")
 
 
+def bot_options(bots: list[tuple[Bot, ExchangeAccount | None]]) -> list[dict]:
+    return [{"label": bot.name, "value": bot.id} for bot, _ in bots]
+
+
 def assign_card(accounts: list[ExchangeAccount]) -> dbc.Card:
     paper = [{"label": "paper (no exchange)", "value": "paper"}]
     bots = current_bots()
@@ -185,7 +189,7 @@ def assign_card(accounts: list[ExchangeAccount]) -> dbc.Card:
                             dbc.Col(
                                 dbc.Select(
                                     id="exchange-assign-bot",
-                                    options=[{"label": bot.name, "value": bot.id} for bot, _ in bots],
+                                    options=bot_options(bots),
                                     placeholder="choose a bot",
                                 ),
                                 md=4,
