@@ -289,6 +289,10 @@ class BinanceBroker(Broker):
         """In one short transaction: the exchange's id and state, the trades booked."""
         with self.db.writing() as session:
             order = session.get(Order, order_id)
+            # the bot's row first, as the runner locks it for a candle: its position is
+            # never changed by both at once
+            session.exec(select(Bot).where(Bot.id == order.bot_id).with_for_update()).one()
+            order = _locked(session, order_id)
             executed = Decimal(answer.get("executedQty", "0"))
             complete = sum((t["qty"] for t in trades), Decimal(0)) >= executed
             for trade in trades:
@@ -365,7 +369,7 @@ class BinanceBroker(Broker):
     def _claim(self, order_id: int, filters: SymbolFilters) -> Order | None:
         """Re-check, apply the filters and mark the order "unknown" before it leaves."""
         with self.db.writing() as session:
-            order = session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
+            order = _locked(session, order_id)
             if order.status != OrderStatus.NEW:
                 return None
             state = engine_state.lock(session=session)
@@ -403,13 +407,13 @@ class BinanceBroker(Broker):
 
     def _set(self, order_id: int, status: str, reason: str) -> None:
         with self.db.writing() as session:
-            order = session.get(Order, order_id)
+            order = _locked(session, order_id)
             _close(order, status, reason)
             session.add(order)
 
     def _reject(self, order_id: int, refusal: ExchangeRefused) -> None:
         with self.db.writing() as session:
-            order = session.get(Order, order_id)
+            order = _locked(session, order_id)
             _close(order, OrderStatus.REJECTED, str(refusal))
             session.add(order)
             rule = f"binance_{refusal.code}" if refusal.code is not None else "binance"
@@ -418,7 +422,7 @@ class BinanceBroker(Broker):
     def _not_found(self, order_id: int) -> None:
         """Binance never received it: send it again, unless it is too old to be sent now."""
         with self.db.writing() as session:
-            order = session.get(Order, order_id)
+            order = _locked(session, order_id)
             if order.status != OrderStatus.UNKNOWN:
                 return
             if (order.status_reason or "").startswith(CANCEL_REQUESTED):
@@ -505,6 +509,11 @@ class BinanceBroker(Broker):
                 raise ExchangeRefused(-1121, f"Binance does not list {symbol}")
             cached = self._filters[key] = SymbolFilters.from_exchange_info(info)
         return cached
+
+
+def _locked(session: Session, order_id: int) -> Order:
+    """The order row, locked (PostgreSQL) so a concurrent cancel request is not lost."""
+    return session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
 
 
 def _close(order: Order, status: str, reason: str) -> None:
