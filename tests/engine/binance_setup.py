@@ -7,8 +7,9 @@ from decimal import Decimal
 from sqlmodel import select
 
 from botdesk.db import exchange_accounts
-from botdesk.db.models import BotState, ExchangeAccount, Order, OrderStatus
+from botdesk.db.models import BotState, ExchangeAccount, Fill, Order, OrderStatus
 from botdesk.engine.klines import load_klines as load_kline_file
+from botdesk.engine.ledger import open_position
 from botdesk.engine.reconcile import dispatch_all, reconcile_all
 from botdesk.engine.runtime import EngineRuntime
 from botdesk.settings import Settings
@@ -19,6 +20,7 @@ from tests.fake_binance import FakeBinance, load_klines
 from tests.keys import TEST_DATA_KEY
 
 CANDLES = 400
+UNSETTLED = (OrderStatus.NEW, OrderStatus.UNKNOWN)
 WARMUP = 120
 
 
@@ -101,9 +103,61 @@ class BinanceDesk:
         return self.reconcile()
 
     def orders(self) -> list[Order]:
-        with self.db.reading() as session:
-            return list(session.exec(select(Order).order_by(Order.id)).all())
+        return all_orders(self.db)
 
     def account(self, account_id: int) -> ExchangeAccount:
         with self.db.reading() as session:
             return session.get(ExchangeAccount, account_id)
+
+
+def all_orders(db) -> list[Order]:
+    with db.reading() as session:
+        return list(session.exec(select(Order).order_by(Order.id)).all())
+
+
+def fills_by_order(db) -> dict[int, list[Fill]]:
+    with db.reading() as session:
+        fills = session.exec(select(Fill)).all()
+    grouped: dict[int, list[Fill]] = {}
+    for fill in fills:
+        grouped.setdefault(fill.order_id, []).append(fill)
+    return grouped
+
+
+def assert_books_match_binance(db, fake: FakeBinance) -> None:
+    """Every order sent exists once on Binance, in the same state, with the same trades."""
+    fills = fills_by_order(db)
+    orders = all_orders(db)
+    sent = [o for o in orders if o.purpose != "dust" and o.exchange_order_id]
+    assert sent
+    for order in orders:
+        assert order.status not in UNSETTLED, (order.client_order_id, order.status_reason)
+        placed = fake.orders_with_client_id(order.client_order_id)
+        assert len(placed) <= 1, f"{order.client_order_id} placed {len(placed)} times"
+        if order.purpose == "dust":
+            continue
+        if not placed:
+            assert order.exchange_order_id is None
+            continue
+        (on_binance,) = placed
+        assert order.exchange_order_id == str(on_binance.order_id)
+        traded = {str(t.id): t for t in on_binance.trades}
+        booked = {f.trade_id: f for f in fills.get(order.id, [])}
+        assert set(booked) == set(traded)
+        for trade_id, fill in booked.items():
+            assert fill.price == traded[trade_id].price
+        expected = {"FILLED": "filled", "CANCELED": "cancelled", "NEW": "open"}
+        assert order.status == expected[on_binance.status]
+    client_ids = {o.client_order_id for o in orders}
+    for placed in fake.exchange.orders:
+        assert placed.client_order_id in client_ids
+
+
+def assert_holdings_match(db, fake: FakeBinance, bot) -> None:
+    """The account's BTC is exactly the bot's open position plus the dust written off."""
+    with db.reading() as session:
+        position = open_position(session=session, bot_id=bot.id, symbol="BTCUSDT")
+    dust = sum((o.quantity for o in all_orders(db) if o.purpose == "dust"), Decimal(0))
+    free, locked = fake.balances().get("BTC", (Decimal(0), Decimal(0)))
+    held = position.quantity if position is not None else Decimal(0)
+    assert free + locked == held + dust
