@@ -238,7 +238,8 @@ class BinanceBroker(Broker):
             )
             log.warning("Binance: order %s: %s", claimed.client_order_id, unknown)
             return
-        trades = [_trade_from_fill(fill, answer) for fill in answer.get("fills", [])]
+        answered_at = answer.get("transactTime") or answer.get("updateTime") or 0
+        trades = [binance_trade(fill, time_ms=answered_at) for fill in answer.get("fills", [])]
         self.record(order_id, answer, trades, filters)
 
     def look_up(self, order_id: int) -> None:
@@ -278,7 +279,7 @@ class BinanceBroker(Broker):
         trades = []
         if Decimal(found.get("executedQty", "0")) > 0:
             trades = [
-                _trade_from_my_trade(trade)
+                binance_trade(trade)
                 for trade in rest.call(
                     "get_my_trades", symbol=order.symbol, orderId=found["orderId"]
                 )
@@ -533,23 +534,14 @@ def _event(order: Order, rule: str, severity: str, message: str) -> RiskEvent:
     )
 
 
-def _trade_from_fill(fill: dict, answer: dict) -> dict:
+def binance_trade(raw: dict, *, time_ms: int = 0) -> dict:
+    """A trade as `myTrades` lists it, or a fill of an order's FULL answer (which names its
+    id `tradeId` and carries no time: the answer's `time_ms`)."""
     return {
-        "id": fill["tradeId"],
-        "qty": Decimal(fill["qty"]),
-        "price": Decimal(fill["price"]),
-        "commission": Decimal(fill["commission"]),
-        "commissionAsset": fill["commissionAsset"],
-        "time": answer.get("transactTime") or answer.get("updateTime") or 0,
-    }
-
-
-def _trade_from_my_trade(trade: dict) -> dict:
-    return {
-        "id": trade["id"],
-        "qty": Decimal(trade["qty"]),
-        "price": Decimal(trade["price"]),
-        "commission": Decimal(trade["commission"]),
-        "commissionAsset": trade["commissionAsset"],
-        "time": trade["time"],
+        "id": raw["id"] if "id" in raw else raw["tradeId"],
+        "qty": Decimal(raw["qty"]),
+        "price": Decimal(raw["price"]),
+        "commission": Decimal(raw["commission"]),
+        "commissionAsset": raw["commissionAsset"],
+        "time": raw.get("time", time_ms),
     }

@@ -33,7 +33,7 @@ from botdesk.db.models import (
 )
 from botdesk.engine.accounts import account as bot_account
 from botdesk.engine.brokers.base import quote_asset
-from botdesk.engine.brokers.binance import _trade_from_my_trade, base_asset
+from botdesk.engine.brokers.binance import base_asset, binance_trade
 from botdesk.engine.brokers.binance_rest import ExchangeError, RateLimited
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class Reconciler:
         else:
             trades = rest.call("get_my_trades", symbol=symbol, fromId=last + 1, limit=1000)
         for raw in trades:
-            trade = _trade_from_my_trade(raw)
+            trade = binance_trade(raw)
             self._book_trade(account, symbol, trade, raw["orderId"])
             last = max(last or 0, int(trade["id"]))
         if last is not None:
