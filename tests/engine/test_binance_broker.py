@@ -221,6 +221,15 @@ def test_a_418_halts_every_binance_bot_with_a_critical_risk_event(db, fake, setu
     assert len(fake.requests) == sent
 
 
+def test_a_418_on_any_call_halts_trading(db, fake, setup):
+    _, broker, bot = setup
+    fake.faults.ban(retry_after=30, method="GET", path="/api/v3/account")
+    broker.synchronize(db)  # reconciliation meets the ban
+    with db.reading() as session:
+        assert session.get(Bot, bot.id).status == BotState.HALTED
+    assert [e.severity for e in events(db, "binance_418")] == ["critical"]
+
+
 def test_reconciliation_books_fills_made_while_the_engine_was_away(db, fake, setup):
     _, broker, bot = setup
     price = fake.exchange.price("BTCUSDT")

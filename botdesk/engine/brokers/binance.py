@@ -220,9 +220,8 @@ class BinanceBroker(Broker):
             params["type"] = "MARKET"
         try:
             answer = rest.call("create_order", **params)
-        except Banned as ban:
+        except Banned as ban:  # `halt` has run already (BinanceRest.on_ban)
             self._set(order_id, OrderStatus.NEW, f"not sent: {ban}")
-            self.halt(ban)
             raise
         except RateLimited as wait:
             self._set(order_id, OrderStatus.NEW, f"not sent yet: {wait}")
@@ -497,7 +496,7 @@ class BinanceBroker(Broker):
             client.API_URL = client.API_TESTNET_URL = f"{account.base_url.rstrip('/')}/api"
         host = client.API_TESTNET_URL if testnet else client.API_URL
         gate = self._gates.setdefault(host, RestGate())
-        rest = BinanceRest(client, gate)
+        rest = BinanceRest(client, gate, on_ban=self.halt)
         self._clients[account.id] = (stamp, rest)
         return rest
 

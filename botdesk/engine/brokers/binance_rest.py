@@ -122,9 +122,12 @@ class RestGate:
 class BinanceRest:
     """One account's python-binance Client behind the host's gate."""
 
-    def __init__(self, client: Client, gate: RestGate):
+    def __init__(
+        self, client: Client, gate: RestGate, on_ban: Callable[[Banned], None] | None = None
+    ):
         self.client = client
         self.gate = gate
+        self.on_ban = on_ban  # told of every 418, whichever call met it
         self._lock = threading.Lock()
 
     def call(self, method: str, **params):
@@ -155,7 +158,10 @@ class BinanceRest:
         except BinanceAPIException as error:
             headers = error.response.headers if error.response is not None else {}
             if error.status_code in (418, 429):
-                raise self.gate.refused(error.status_code, headers) from None
+                refusal = self.gate.refused(error.status_code, headers)
+                if isinstance(refusal, Banned) and self.on_ban is not None:
+                    self.on_ban(refusal)
+                raise refusal from None
             self.gate.observe(headers)
             if error.status_code >= 500:
                 raise OutcomeUnknown(
