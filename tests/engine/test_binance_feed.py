@@ -4,7 +4,9 @@ candle ignored, and a gap left by a dropped connection backfilled over REST."""
 
 import pytest
 
+from botdesk.engine.feeds import make_feed
 from botdesk.engine.feeds.binance import BinanceFeed
+from botdesk.settings import Settings
 from tests.fake_binance import FakeBinance, load_klines
 from tests.processes import wait_until
 
@@ -88,3 +90,27 @@ def test_a_dropped_stream_reconnects(fake, feed):
     fake.advance(1)
     assert poll_until(feed, 1) == opens(fake, START + 1, START + 1)
     assert len(klines_calls(fake)) == 1  # over the new connection, not REST
+
+
+def test_a_failed_backfill_is_said_and_retried(fake):
+    feed = BinanceFeed(
+        rest_url=fake.base_url,
+        warmup_candles=WARMUP,
+        clock=lambda: fake.market_now("BTCUSDT"),
+        websocket=False,
+    )
+    feed.start(resume_after_ms=None)
+    fake.faults.server_error(503, method="GET", path="/api/v3/klines", times=2)
+    assert feed.poll(["BTCUSDT"]) == {}
+    assert "503" in feed.unavailable("BTCUSDT")
+    warmup = feed.poll(["BTCUSDT"])["BTCUSDT"]  # the next poll fills the hole
+    assert list(warmup.open_time_ms) == opens(fake, START - WARMUP + 1, START)
+    assert feed.unavailable("BTCUSDT") is None
+
+
+def test_the_setting_selects_the_binance_feed(fake):
+    settings = Settings(
+        FEED="binance", BINANCE_REST_URL=fake.base_url, BINANCE_STREAM_URL=fake.stream.url
+    )
+    feed = make_feed(settings)
+    assert isinstance(feed, BinanceFeed) and feed.stream_url == fake.stream.url

@@ -92,6 +92,10 @@ class KlineStream:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._loop.call_soon_threadsafe(self._server.close)
+            self._call(self._close())
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+    async def _close(self) -> None:
+        self._server.close()  # closes the client connections too
+        await self._server.wait_closed()
         self._thread.join(5)

@@ -22,11 +22,10 @@ from collections.abc import Callable, Collection
 
 from binance.async_client import AsyncClient
 from binance.client import Client
-from binance.exceptions import BinanceAPIException, BinanceRequestException
 from binance.ws.streams import BinanceSocketManager, ThreadedWebsocketManager
-from requests import RequestException
 
-from botdesk.engine.feeds.base import DEFAULT_WARMUP_CANDLES, Feed, FeedError
+from botdesk.engine.brokers.binance_rest import BinanceRest, ExchangeError, RestGate
+from botdesk.engine.feeds.base import DEFAULT_WARMUP_CANDLES, Feed
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.timeframes import MINUTE_MS
 
@@ -90,9 +89,10 @@ class BinanceFeed(Feed):
     ):
         super().__init__(warmup_candles=warmup_candles)
         self.testnet, self.stream_url, self.clock = testnet, stream_url, clock
-        self.client = Client(testnet=testnet, ping=False, requests_params={"timeout": timeout})
+        client = Client(testnet=testnet, ping=False, requests_params={"timeout": timeout})
         if rest_url:
-            self.client.API_URL = self.client.API_TESTNET_URL = f"{rest_url.rstrip('/')}/api"
+            client.API_URL = client.API_TESTNET_URL = f"{rest_url.rstrip('/')}/api"
+        self.rest = BinanceRest(client, RestGate())  # weight, Retry-After and bans kept
         self.websocket = websocket
         self.messages: queue.SimpleQueue = queue.SimpleQueue()
         self._sockets: _Sockets | None = None
@@ -189,10 +189,10 @@ class BinanceFeed(Feed):
         while True:
             after = self._last_open[symbol] + MINUTE_MS
             try:
-                rows = self.client.get_klines(
-                    symbol=symbol, interval="1m", startTime=after, limit=PAGE
+                rows = self.rest.call(
+                    "get_klines", symbol=symbol, interval="1m", startTime=after, limit=PAGE
                 )
-            except (BinanceAPIException, BinanceRequestException, RequestException) as error:
+            except ExchangeError as error:
                 self._errors[symbol] = f"Binance klines for {symbol}: {error}"
                 log.warning("%s; retried on the next poll", self._errors[symbol])
                 return
@@ -227,12 +227,9 @@ class BinanceFeed(Feed):
 
 
 def make_binance_feed(settings) -> Feed:
-    try:
-        return BinanceFeed(
-            testnet=settings.BINANCE_MARKET_DATA == "testnet",
-            rest_url=settings.BINANCE_REST_URL,
-            stream_url=settings.BINANCE_STREAM_URL,
-            timeout=settings.BINANCE_TIMEOUT_SECONDS,
-        )
-    except (RequestException, BinanceAPIException) as error:
-        raise FeedError(f"cannot reach Binance for market data: {error}") from None
+    return BinanceFeed(
+        testnet=settings.BINANCE_MARKET_DATA == "testnet",
+        rest_url=settings.BINANCE_REST_URL,
+        stream_url=settings.BINANCE_STREAM_URL,
+        timeout=settings.BINANCE_TIMEOUT_SECONDS,
+    )
