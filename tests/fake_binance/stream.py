@@ -94,8 +94,8 @@ class KlineStream:
         if self._server is not None:
             self._call(self._close())
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
 
     async def _close(self) -> None:
         self._server.close()  # closes the client connections too
         await self._server.wait_closed()
-        self._thread.join(5)
