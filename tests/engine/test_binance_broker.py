@@ -258,3 +258,19 @@ def test_reconciliation_raises_foreign_trades_and_balance_shortfalls(db, fake, s
     assert "BTC" in short.message and short.severity == "critical"
     broker.synchronize(db)
     assert len(events(db, "balance_mismatch")) == 1  # raised once while it lasts
+
+
+def test_an_order_cancelled_while_its_outcome_is_unknown_is_never_sent(db, fake, setup):
+    _, broker, bot = setup
+    fake.faults.drop()  # the connection closes: Binance did nothing, we cannot know that
+    order_id = order(db, broker, bot)
+    broker.dispatch()
+    assert stored(db, order_id).status == OrderStatus.UNKNOWN
+    with db.writing() as session:  # the bot is stopped meanwhile
+        broker.cancel(session, [session.get(Order, order_id)])
+    broker.dispatch()
+    row = stored(db, order_id)
+    assert row.status == OrderStatus.CANCELLED, row.status_reason
+    assert fake.orders_with_client_id("bd-t-1") == []
+    broker.dispatch()
+    assert fake.orders_with_client_id("bd-t-1") == [] and len(order_posts(fake)) == 1

@@ -408,6 +408,13 @@ class BinanceBroker(Broker):
     def _set(self, order_id: int, status: str, reason: str) -> None:
         with self.db.writing() as session:
             order = _locked(session, order_id)
+            if status == OrderStatus.NEW and (order.status_reason or "").startswith(
+                CANCEL_REQUESTED
+            ):  # cancelled while its request was out, and Binance did nothing with it
+                status, reason = (
+                    OrderStatus.CANCELLED,
+                    f"cancelled before Binance took it ({reason})",
+                )
             _close(order, status, reason)
             session.add(order)
 
