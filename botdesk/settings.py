@@ -108,6 +108,39 @@ class Settings(BaseSettings):
     SLIPPAGE_BPS: Decimal = Field(
         Decimal("0"), ge=0, le=1000, description="Paper and backtest slippage in basis points."
     )
+    RECONCILE_SECONDS: float = Field(
+        30.0,
+        ge=1,
+        description="The engine reconciles every broker with its venue (Binance: open "
+        "orders, missed fills, balances against the ledger) at start and this often.",
+    )
+    BINANCE_TIMEOUT_SECONDS: float = Field(
+        10.0,
+        gt=0,
+        description="How long a Binance REST call may take; past it an order's outcome is "
+        "unknown and it is looked up by client order id before anything is sent again.",
+    )
+    BINANCE_SEND_WINDOW_SECONDS: float = Field(
+        60.0,
+        gt=0,
+        description="An order not sent to Binance within this many seconds of its decision "
+        "(engine down, Binance unreachable) expires instead of being sent late.",
+    )
+    BINANCE_MARKET_DATA: Literal["live", "testnet"] = Field(
+        "live",
+        description="With FEED=binance: klines from the real market (public, no key) or "
+        "from the spot testnet.",
+    )
+    BINANCE_REST_URL: str | None = Field(
+        None,
+        description="With FEED=binance: another REST base URL for klines (a local test "
+        "server, e.g. http://127.0.0.1:9000). Default: Binance's own.",
+    )
+    BINANCE_STREAM_URL: str | None = Field(
+        None,
+        description="With FEED=binance: another websocket base URL for the kline streams "
+        "(e.g. ws://127.0.0.1:9001/). Default: Binance's own.",
+    )
     LOG_LEVEL: str = Field("INFO", description="Log level of both processes.")
 
     @field_validator("LOG_LEVEL")

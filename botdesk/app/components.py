@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 import plotly.io as pio
 from dash import html
 
-from botdesk.db.models import EngineState, Role
+from botdesk.db.models import EngineState, Environment, Role
 
 # Figures built as plain dicts (plotly.py's validation is slow on many traces) carry their
 # template itself: plotly.js knows no template names. Dark, on the page's own background.
@@ -207,16 +207,10 @@ STATUS_COLORS = {
     "halted": "danger",
     "error": "danger",
 }
-ENVIRONMENT_COLORS = {"paper": "info", "testnet": "warning", "live": "danger"}
 
 
 def status_badge(status: str) -> dbc.Badge:
     return dbc.Badge(status, color=STATUS_COLORS.get(status, "secondary"))
-
-
-def broker_badge(environment: str) -> dbc.Badge:
-    label = "LIVE" if environment == "live" else environment
-    return dbc.Badge(label, color=ENVIRONMENT_COLORS.get(environment, "secondary"))
 
 
 def format_quantity(amount) -> str:
@@ -258,3 +252,12 @@ def confirm_dialog(
 
 def reason_field(field_id: str, label: str = "Reason (required, in the audit log)") -> list:
     return [dbc.Label(label, html_for=field_id), dbc.Textarea(id=field_id, maxlength=500, rows=2)]
+
+
+def environment_badge(environment: str | None) -> dbc.Badge:
+    """Where a bot's orders go: LIVE (real money, red), testnet, or paper (no exchange)."""
+    if environment == Environment.LIVE:
+        return dbc.Badge("LIVE · real money", color="danger", className="env-live")
+    if environment == Environment.TESTNET:
+        return dbc.Badge("testnet", color="info", className="env-testnet")
+    return dbc.Badge("paper", color="secondary", className="env-paper")

@@ -6,9 +6,18 @@ shown, logged or put in the audit log. The engine reads them with `credentials`.
 
 import string
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from botdesk.db.models import Bot, Environment, ExchangeAccount
+from botdesk.db.models import (
+    OPEN_ORDER_STATUSES,
+    Bot,
+    BotState,
+    Environment,
+    ExchangeAccount,
+    Order,
+    Position,
+    PositionStatus,
+)
 from botdesk.keys import decrypt, encrypt
 from botdesk.settings import Settings
 
@@ -81,6 +90,57 @@ def delete(*, session: Session, account_id: int) -> ExchangeAccount:
         )
     session.delete(account)
     return account
+
+
+def assign_bot(
+    *, session: Session, bot_id: int, account_id: int | None, confirmation: str | None = None
+) -> tuple[Bot, ExchangeAccount | None, ExchangeAccount | None]:
+    """Point a bot at an exchange account (its orders then go to Binance), or back to paper
+    with `account_id` None. Returns (bot, previous account, new account).
+
+    The bot must be stopped with no open position or order: its books belong to the venue
+    it traded on. Moving it to a LIVE account needs `confirmation` equal to the bot's name.
+    """
+    bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).first()
+    if bot is None:
+        raise ExchangeAccountError("that bot no longer exists")
+    account = session.get(ExchangeAccount, account_id) if account_id is not None else None
+    if account_id is not None and account is None:
+        raise ExchangeAccountError("that exchange account no longer exists")
+    if bot.desired_state != BotState.STOPPED or bot.status == BotState.RUNNING:
+        raise ExchangeAccountError(f"stop {bot.name} first: a running bot keeps its venue")
+    busy = (
+        session.exec(
+            select(Order.id).where(
+                Order.bot_id == bot.id, col(Order.status).in_(OPEN_ORDER_STATUSES)
+            )
+        ).first()
+        or session.exec(
+            select(Position.id).where(
+                Position.bot_id == bot.id, Position.status == PositionStatus.OPEN
+            )
+        ).first()
+    )
+    if busy is not None:
+        raise ExchangeAccountError(
+            f"{bot.name} has an open position or order: close it before changing its venue"
+        )
+    live = account is not None and account.environment == Environment.LIVE
+    if live and (confirmation or "").strip() != bot.name:
+        raise ExchangeAccountError(
+            f"{account.name} is LIVE and trades real money: type the bot's name "
+            f"({bot.name}) to confirm"
+        )
+    previous = (
+        session.get(ExchangeAccount, bot.exchange_account_id)
+        if bot.exchange_account_id is not None
+        else None
+    )
+    bot.exchange_account_id = account.id if account is not None else None
+    bot.broker = "binance" if account is not None else "paper"
+    session.add(bot)
+    session.flush()
+    return bot, previous, account
 
 
 def credentials(account: ExchangeAccount, settings: Settings | None = None) -> tuple[str, str]:

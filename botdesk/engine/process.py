@@ -1,8 +1,9 @@
 """`botdesk engine`: the APScheduler process that runs the bots.
 
 Jobs: heartbeat (1 s), the command consumer (100 ms), the market job (poll the feed,
-store candles, run the bots: 200 ms), the bot leases (2 s) and broker reconciliation
-(at start, then every 15 s). SIGTERM and SIGINT stop
+store candles, run the bots: 200 ms), the bot leases (2 s), the brokers' dispatch (send
+what the order path recorded, outside transactions: 250 ms) and broker reconciliation
+(at start, then every BOTDESK_RECONCILE_SECONDS, default 30 s). SIGTERM and SIGINT stop
 the scheduler after the running jobs finish; the instance is marked stopped.
 """
 
@@ -31,7 +32,7 @@ from botdesk.engine.heartbeat import Heartbeat
 from botdesk.engine.instance_lock import lock_for
 from botdesk.engine.market import MarketData
 from botdesk.engine.market_job import MarketJob
-from botdesk.engine.reconcile import reconcile_all
+from botdesk.engine.reconcile import dispatch_all, reconcile_all
 from botdesk.engine.risk import deadman
 from botdesk.engine.runner import BotRunner
 from botdesk.engine.runtime import EngineRuntime
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 COMMAND_POLL_SECONDS = 0.1
 MARKET_SECONDS = 0.2
 LEASE_RENEW_SECONDS = 2.0
-RECONCILE_SECONDS = 15.0
+DISPATCH_SECONDS = 0.25
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -136,8 +137,15 @@ def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None)
     scheduler.add_job(
         _guarded("reconcile", lambda: reconcile_all(runtime)),
         "interval",
-        seconds=RECONCILE_SECONDS,
+        seconds=runtime.settings.RECONCILE_SECONDS,
         id="reconcile",
+    )
+    scheduler.add_job(
+        _guarded("dispatch", lambda: dispatch_all(runtime)),
+        "interval",
+        seconds=DISPATCH_SECONDS,
+        id="dispatch",
+        next_run_time=utcnow(),
     )
     if market_job is not None:
         scheduler.add_job(

@@ -24,4 +24,4 @@ class EngineRuntime:
     brokers: Brokers = field(init=False)
 
     def __post_init__(self):
-        self.brokers = Brokers(self.settings)
+        self.brokers = Brokers(self.settings, self.db)

@@ -94,7 +94,7 @@ def process_candle(
         order = session.get(Order, fill.order_id)
         record_fill(session=session, order=order, fill=fill)
         if order.side == Side.BUY:
-            _protect_from_signal(session, order)
+            protect_from_signal(session, order)
     breaches.trip_circuit_breaker(session, bot, broker)
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     if position is not None and _watch_exits(session, bot, position, broker, market):
@@ -212,7 +212,7 @@ def _open_orders(session: Session, bot: Bot) -> list[Order]:
     return list(session.exec(query).all())
 
 
-def _protect_from_signal(session: Session, order: Order) -> None:
+def protect_from_signal(session: Session, order: Order) -> None:
     """A filled buy takes the stop-loss and take-profit of the signal that opened it, and
     the bot's trailing-stop and breakeven settings."""
     position = open_position(session=session, bot_id=order.bot_id, symbol=order.symbol)

@@ -11,8 +11,8 @@ from dash.exceptions import PreventUpdate
 
 from botdesk.app import bot_form, candle_chart
 from botdesk.app.components import (
-    broker_badge,
     empty_state,
+    environment_badge,
     format_money,
     format_quantity,
     signed_money,
@@ -119,7 +119,7 @@ def body(bot_id: int):
         html.Div(
             [
                 html.H1(bot.name, className="h3 my-3 me-3 d-inline-block"),
-                broker_badge(line.environment),
+                environment_badge(line.environment),
                 html.Span(
                     f" {bot.strategy} ({bot_form.params_text(bot.params)}) · {bot.symbol} · "
                     f"{bot.timeframe}",

@@ -14,9 +14,9 @@ from sqlmodel import select
 
 from botdesk.app import acting, bot_form
 from botdesk.app.components import (
-    broker_badge,
     confirm_dialog,
     empty_state,
+    environment_badge,
     format_money,
     format_quantity,
     outcome_alert,
@@ -137,7 +137,7 @@ def bots_table():
                     ]
                 ),
                 f"{bot.symbol} · {bot.timeframe}",
-                broker_badge(line.environment),
+                environment_badge(line.environment),
                 html.Div(status, id=f"bots-status-{bot.id}"),
                 held,
                 signed_money(line.pnl),

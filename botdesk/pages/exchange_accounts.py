@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlmodel import func, select
 
 from botdesk.app import acting
-from botdesk.app.components import format_time, outcome_alert
+from botdesk.app.components import environment_badge, format_time, outcome_alert
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.roles import guarded_callback, restricted_layout
 from botdesk.db import exchange_accounts
@@ -27,12 +27,6 @@ dash.register_page(
     role=Role.ADMIN,
     order=91,
 )
-
-
-def environment_badge(environment: str) -> dbc.Badge:
-    if environment == Environment.LIVE:
-        return dbc.Badge("LIVE · real money", color="danger", className="env-live")
-    return dbc.Badge("testnet", color="info", className="env-testnet")
 
 
 def accounts_table(accounts: list[ExchangeAccount], bots_per_account: dict[int, int]):
@@ -152,6 +146,88 @@ def delete_card(accounts: list[ExchangeAccount]) -> dbc.Card:
     )
 
 
+def current_bots() -> list[tuple[Bot, ExchangeAccount | None]]:
+    with desk_db().reading() as db_session:
+        bots = db_session.exec(select(Bot).order_by(Bot.name)).all()
+        accounts = {a.id: a for a in exchange_accounts.all_accounts(session=db_session)}
+    return [(bot, accounts.get(bot.exchange_account_id)) for bot in bots]
+
+
+def bots_venues(bots: list[tuple[Bot, ExchangeAccount | None]]):
+    if not bots:
+        return html.P("No bot yet.", className="mb-0")
+    rows = [
+        html.Tr(
+            [
+                html.Td(bot.name),
+                html.Td(environment_badge(account.environment if account else None)),
+                html.Td(account.name if account else "paper (no exchange)"),
+                html.Td(bot.status),
+            ]
+        )
+        for bot, account in bots
+    ]
+    header = html.Thead(html.Tr([html.Th(h) for h in ("bot", "venue", "account", "status")]))
+    return dbc.Table([header, html.Tbody(rows)], size="sm", responsive=True, className="mb-2")
+
+
+def bot_options(bots: list[tuple[Bot, ExchangeAccount | None]]) -> list[dict]:
+    return [{"label": bot.name, "value": bot.id} for bot, _ in bots]
+
+
+def assign_card(accounts: list[ExchangeAccount]) -> dbc.Card:
+    paper = [{"label": "paper (no exchange)", "value": "paper"}]
+    bots = current_bots()
+    return dbc.Card(
+        [
+            dbc.CardHeader("Point a bot at an exchange account"),
+            dbc.CardBody(
+                [
+                    html.Div(bots_venues(bots), id="exchange-assign-bots"),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                dbc.Select(
+                                    id="exchange-assign-bot",
+                                    options=bot_options(bots),
+                                    placeholder="choose a bot",
+                                ),
+                                md=4,
+                            ),
+                            dbc.Col(
+                                dbc.Select(
+                                    id="exchange-assign-account",
+                                    options=paper + account_options(accounts),
+                                    placeholder="choose where it trades",
+                                ),
+                                md=4,
+                            ),
+                            dbc.Col(
+                                dbc.Input(
+                                    id="exchange-assign-confirm",
+                                    placeholder="for LIVE: type the bot's name",
+                                    autoComplete="off",
+                                    maxLength=100,
+                                ),
+                                md=4,
+                            ),
+                        ],
+                        className="g-2 mb-2",
+                    ),
+                    html.P(
+                        "The bot must be stopped, with no open position or order. Moving it to "
+                        "a LIVE account trades real money: type the bot's name to confirm.",
+                        className="small text-secondary",
+                    ),
+                    dbc.Button("Point the bot there", id="exchange-assign", color="warning"),
+                    html.Div(id="exchange-assign-result", className="mt-2"),
+                ]
+            ),
+        ],
+        className="mt-3",
+    )
+
+
 @restricted_layout(Role.ADMIN)
 def layout(**_query):
     accounts, counts = current_accounts()
@@ -166,6 +242,7 @@ def layout(**_query):
             dbc.Row(
                 [dbc.Col(add_card(), lg=7), dbc.Col(delete_card(accounts), lg=5)], className="g-3"
             ),
+            assign_card(accounts),
         ]
     )
 
@@ -244,3 +321,60 @@ def change(create, delete, name, environment, api_key, api_secret, live_confirme
     if button == "exchange-create":
         return table, account_options(accounts), done, "", "", "", False
     return table, account_options(accounts), done, unchanged, "", unchanged, unchanged
+
+
+def assign(bot_id, target, confirmation) -> str:
+    if not bot_id or not target:
+        raise ExchangeAccountError("Choose a bot and where it trades.")
+    try:
+        account_id = None if target == "paper" else int(target)
+        bot_id = int(bot_id)
+    except (TypeError, ValueError):
+        raise ExchangeAccountError("Choose a bot and where it trades.") from None
+    with desk_db().writing() as db_session:
+        bot, previous, account = exchange_accounts.assign_bot(
+            session=db_session, bot_id=bot_id, account_id=account_id, confirmation=confirmation
+        )
+        acting.record(
+            db_session,
+            "bot.exchange_account",
+            target=f"bot:{bot.name}",
+            details={
+                "from": previous.name if previous else "paper",
+                "from_environment": previous.environment if previous else "paper",
+                "to": account.name if account else "paper",
+                "to_environment": account.environment if account else "paper",
+                "confirmed_by_name": bool(account and account.environment == Environment.LIVE),
+            },
+        )
+    where = f"{account.name} ({account.environment})" if account else "paper"
+    return f"{bot.name} now trades on {where}."
+
+
+@guarded_callback(
+    Output("exchange-assign-result", "children"),
+    Output("exchange-assign-bots", "children"),
+    Output("exchange-assign-confirm", "value"),
+    Input("exchange-assign", "n_clicks"),
+    State("exchange-assign-bot", "value"),
+    State("exchange-assign-account", "value"),
+    State("exchange-assign-confirm", "value"),
+    prevent_initial_call=True,
+    role=Role.ADMIN,
+)
+def point_bot(clicks, bot_id, target, confirmation):
+    if not clicks:
+        raise PreventUpdate
+    try:
+        message = assign(bot_id, target, confirmation)
+    except ExchangeAccountError as error:
+        with desk_db().writing() as db_session:
+            acting.record(
+                db_session,
+                "bot.exchange_account",
+                target=f"bot:{bot_id}",
+                outcome="refused",
+                reason=str(error),
+            )
+        return outcome_alert(f"{error}", ok=False), dash.no_update, ""
+    return outcome_alert(message), bots_venues(current_bots()), ""

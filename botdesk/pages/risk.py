@@ -21,7 +21,7 @@ from botdesk.db.models import Bot, RiskLimit, Role
 from botdesk.db.risk_limits import KINDS, RiskLimitError
 from botdesk.engine.risk import measures  # pure reads of the ledger, no engine runtime
 
-dash.register_page(__name__, path="/risk", name="Risk", title="Risk · botdesk", order=30)
+dash.register_page(__name__, path="/risk", name="Risk", title="Risk · botdesk", order=50)
 
 GLOBAL = "global"
 EVENTS = DeskGrid(

@@ -36,6 +36,7 @@ CALLBACK_ROLES = {
     "account-2fa-enrol-qr.children": VIEWER,  # everyone manages their own two-factor
     "users-table.children": ADMIN,  # manage users
     "exchange-table.children": ADMIN,  # exchange credentials
+    "exchange-assign-result.children": ADMIN,  # point a bot at an exchange account
     "audit-rows.children": ADMIN,  # read the audit log
     "api-keys-created.children": VIEWER,  # everyone manages their own API keys
     "api-keys-webhook-result.children": ADMIN,  # TradingView webhook tokens
@@ -181,6 +182,9 @@ def hostile_values(dependency: dict) -> dict:
         "exchange-api-secret.value": "B" * 64,
         "exchange-live-confirm.value": True,
         "exchange-target.value": 1,
+        "exchange-assign-bot.value": 1,
+        "exchange-assign-account.value": 1,
+        "exchange-assign-confirm.value": "anything",
     }
     for item in dependency["inputs"]:
         if item["property"] == "n_clicks":

@@ -25,6 +25,9 @@ EVERYONES_PAGES = [  # in the navbar for every role
     "Positions",
     "Orders",
     "Fills",
+    "Risk",
+    "P&L",
+    "Backtests",
     "API keys",
 ]
 ADMIN_PAGES = ["Users", "Exchange accounts", "Audit log"]  # in the Admin menu, for admins

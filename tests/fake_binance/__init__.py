@@ -6,6 +6,10 @@ client, signatures, filters, balances, and faults on demand. Test code, never sh
         client.order_market_buy(symbol="BTCUSDT", quantity="0.001", newClientOrderId="bd-1")
         fake.faults.timeout()               # the next order is placed, its answer never comes
         fake.advance(5)                     # five more candles close; resting orders may fill
+
+    FakeBinance(..., stream=True) also serves the kline websocket (`fake.stream.url`): each
+    candle `advance` closes is published there (`publish=False` loses it, as a disconnection
+    would; `fake.stream.drop_all()` closes every connection).
 """
 
 from tests.fake_binance.faults import Fault, FaultPlan

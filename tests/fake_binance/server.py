@@ -27,6 +27,7 @@ from tests.fake_binance.exchange import Exchange
 from tests.fake_binance.faults import Fault, FaultPlan
 from tests.fake_binance.models import BinanceError, Kline, SymbolRules
 from tests.fake_binance.routes import Call
+from tests.fake_binance.stream import KlineStream
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class FakeBinance:
         weight_limit: int = 6000,
         ban_seconds: int = 2,
         hold_seconds: float = 30.0,
+        stream: bool = False,
     ):
         self.exchange = Exchange(rules, fee_rate)
         for symbol, candles in (klines or {}).items():
@@ -79,6 +81,7 @@ class FakeBinance:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._http: ThreadingHTTPServer | None = None
+        self.stream = KlineStream() if stream else None  # the kline websocket, on request
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -91,10 +94,14 @@ class FakeBinance:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         threading.Thread(target=self._http.serve_forever, name="fake-binance", daemon=True).start()
+        if self.stream is not None:
+            self.stream.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.stream is not None:
+            self.stream.stop()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -140,8 +147,21 @@ class FakeBinance:
     def set_price(self, symbol: str, price: Decimal | str) -> None:
         self.exchange.set_price(symbol, Decimal(price), self.now())
 
-    def advance(self, steps: int = 1, symbol: str | None = None) -> None:
-        self.exchange.advance(self.now(), steps, symbol)
+    def advance(self, steps: int = 1, symbol: str | None = None, *, publish: bool = True) -> None:
+        """Close `steps` more candles; each is published on the kline websocket unless
+        `publish` is False (messages lost, as in a disconnection)."""
+        for _ in range(steps):
+            self.exchange.advance(self.now(), 1, symbol)
+            if self.stream is None or not publish:
+                continue
+            for name, path in self.exchange.paths.items():
+                if symbol in (None, name):
+                    self.stream.publish(name, path.klines[path.index])
+
+    def market_now(self, symbol: str) -> float:
+        """The market's present in seconds: just after the close of the last closed candle."""
+        path = self.exchange.paths[symbol]
+        return (path.klines[path.index].open_time + 60_000) / 1000 + 0.001
 
     def orders_with_client_id(self, client_order_id: str) -> list:
         with self.exchange.lock:
@@ -162,9 +182,13 @@ class FakeBinance:
         params.update(parse_qsl(body, keep_blank_values=True))
         method, path = handler.command, parts.path
         api_key = handler.headers.get("X-MBX-APIKEY")
-        status = self._answer(handler, method, path, parts.query, body, params, api_key)
-        with self._lock:
-            self.requests.append(Logged(method, path, params, api_key, status, time.time()))
+
+        def logged(status: int | None) -> None:  # before the answer leaves: a client that
+            with self._lock:  # has its answer finds its request in the log
+                self.requests.append(Logged(method, path, params, api_key, status, time.time()))
+
+        handler.on_answer = logged
+        self._answer(handler, method, path, parts.query, body, params, api_key)
 
     def _answer(self, handler, method, path, query, body, params, api_key) -> int | None:
         route = routes.ROUTES.get((method, path))
@@ -275,6 +299,7 @@ def _without_signature(raw: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_fake: FakeBinance
+    on_answer = staticmethod(lambda status: None)
 
     def do_GET(self):
         self.server_fake.handle(self)
@@ -283,6 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status: int, payload, headers: dict | None = None) -> int:
         data = json.dumps(payload).encode()
+        self.on_answer(status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
@@ -294,6 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def drop(self) -> None:
         """Close the connection without a byte of answer."""
+        self.on_answer(None)
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -1,13 +1,16 @@
 """The exchange accounts page on a real desk: credentials go in encrypted, come back only as
-the key's last four characters; live accounts need an explicit confirmation."""
+the key's last four characters; live accounts need an explicit confirmation; pointing a
+bot at a LIVE account needs its name typed, checked on the server, audited."""
+
+from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
 from botdesk.db import exchange_accounts
-from botdesk.db.models import AuditLog, ExchangeAccount
+from botdesk.db.models import AuditLog, Bot, BotState, ExchangeAccount
 from tests.desk import click
-from tests.factories import TEST_SETTINGS, make_bot
+from tests.factories import TEST_SETTINGS, make_bot, make_position
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +95,59 @@ def test_deleting_an_account_no_bot_uses(desk, admin):
     target = {"exchange-target.value": accounts(desk.db)["to-delete"].id}
     assert "Deleted to-delete" in click(admin, desk.base, "exchange-delete", target).text
     assert "to-delete" not in accounts(desk.db) and "in-use" in accounts(desk.db)
+
+
+def point(desk, admin, bot, target, confirmation=""):
+    values = {
+        "exchange-assign-bot.value": bot.id,
+        "exchange-assign-account.value": target,
+        "exchange-assign-confirm.value": confirmation,
+    }
+    return click(admin, desk.base, "exchange-assign", values)
+
+
+def venue(db, bot) -> tuple[str, int | None]:
+    with db.reading() as session:
+        row = session.get(Bot, bot.id)
+    return row.broker, row.exchange_account_id
+
+
+def test_pointing_a_bot_at_testnet_then_live_needs_its_typed_name(desk, admin):
+    add(desk, admin, "assign-testnet")
+    add(desk, admin, "assign-live", "live", confirmed=True)
+    testnet, live = accounts(desk.db)["assign-testnet"], accounts(desk.db)["assign-live"]
+    bot = make_bot(desk.db, name="mover")
+    assert (
+        "mover now trades on assign-testnet (testnet)" in point(desk, admin, bot, testnet.id).text
+    )
+    assert venue(desk.db, bot) == ("binance", testnet.id)
+
+    for typed in ("", "MOVER", "someone-else"):
+        refused = point(desk, admin, bot, live.id, typed)
+        assert "type the bot's name (mover) to confirm" in refused.text
+        assert venue(desk.db, bot) == ("binance", testnet.id)
+    done = point(desk, admin, bot, live.id, "mover")
+    assert "now trades on assign-live (live)" in done.text and "LIVE" in done.text
+    assert venue(desk.db, bot) == ("binance", live.id)
+    with desk.db.reading() as session:
+        trail = session.exec(
+            select(AuditLog).where(AuditLog.action == "bot.exchange_account")
+        ).all()
+    outcomes = [(row.outcome, row.target) for row in trail if row.target == "bot:mover"]
+    assert outcomes[-1] == ("ok", "bot:mover")
+    assert '"to_environment": "live"' in trail[-1].details
+    assert len([row for row in trail if row.outcome == "refused"]) >= 3
+
+    assert "mover now trades on paper" in point(desk, admin, bot, "paper").text
+    assert venue(desk.db, bot) == ("paper", None)
+
+
+def test_a_running_bot_or_one_with_a_position_keeps_its_venue(desk, admin):
+    add(desk, admin, "assign-busy")
+    target = accounts(desk.db)["assign-busy"].id
+    running = make_bot(desk.db, name="runner", state=BotState.RUNNING)
+    assert "stop runner first" in point(desk, admin, running, target).text
+    holding = make_bot(desk.db, name="holder")
+    make_position(desk.db, holding, quantity=Decimal("0.1"))
+    assert "has an open position or order" in point(desk, admin, holding, target).text
+    assert venue(desk.db, running) == venue(desk.db, holding) == ("paper", None)

@@ -1,4 +1,5 @@
-"""Brokers by name: `paper` here; an exchange broker registers itself the same way."""
+"""Brokers by name: `paper` and `binance` (python-binance; testnet or live per the bot's
+exchange account)."""
 
 from collections.abc import Callable
 
@@ -12,7 +13,14 @@ BROKERS: dict[str, BrokerFactory] = {
     "paper": lambda settings: PaperBroker(
         fee_rate=settings.FEE_RATE, slippage_bps=settings.SLIPPAGE_BPS
     ),
+    "binance": lambda settings: _binance(settings),
 }
+
+
+def _binance(settings: Settings) -> Broker:
+    from botdesk.engine.brokers.binance import BinanceBroker  # python-binance loads on use
+
+    return BinanceBroker(settings)
 
 
 class BrokerUnavailable(BrokerError):
@@ -26,8 +34,9 @@ def register(name: str, factory: BrokerFactory) -> None:
 class Brokers:
     """One broker instance per name, built on first use."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, db=None):
         self.settings = settings
+        self.db = db
         self._instances: dict[str, Broker] = {}
 
     def get(self, name: str) -> Broker:
@@ -38,6 +47,8 @@ class Brokers:
                 known = ", ".join(sorted(BROKERS))
                 raise BrokerUnavailable(f"no {name!r} broker in this engine (it has {known})")
             broker = self._instances[name] = factory(self.settings)
+            if self.db is not None:
+                broker.bind(self.db)
         return broker
 
     def all(self) -> list[Broker]:

@@ -23,6 +23,17 @@ calls run inside the engine's database transaction (`session`).
   line with the venue (fills while the engine was away, orders the venue no longer knows)
   and return the fills to book. Paper has nothing to reconcile.
 - `open_orders(session, bot_id)`: the stored open orders this broker handles.
+- `synchronize(db)`: what the engine's reconciliation job calls. The default runs
+  `reconcile` in one transaction and books its fills; an exchange broker overrides it to
+  make its network calls outside any transaction (see below).
+- `dispatch()`: an engine job calls it every few hundred milliseconds, outside any
+  transaction: an exchange broker sends there what `place` and `cancel` recorded.
+
+An exchange broker must never hold a database transaction open across a network call
+(SQLite has one writer: the desk and the other engine jobs would wait on Binance). So
+its `place` and `cancel` only record intent in the caller's transaction, and the
+sending happens in `dispatch`, each outcome recorded in a short transaction of its own
+(`botdesk.engine.brokers.binance` describes the steps).
 - `replays_missed_candles`: True when the broker can act on candles that closed while the
   engine was down (paper fills at historical prices); an exchange cannot trade in the
   past, so its bots skip to the present after a restart.
@@ -38,7 +49,7 @@ from typing import ClassVar
 from sqlmodel import Session, col, select
 
 from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order
-from botdesk.engine.ledger import BrokerFill
+from botdesk.engine.ledger import BrokerFill, record_fill
 
 QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
 
@@ -105,6 +116,24 @@ class Broker(ABC):
 
     def reconcile(self, session: Session, bot_ids: Sequence[int] | None = None) -> list[BrokerFill]:
         return []
+
+    def bind(self, db) -> None:
+        """The engine's database, for brokers that record outcomes in transactions of
+        their own."""
+        return None
+
+    def synchronize(self, db) -> int:
+        """Reconcile and book the fills; returns how many were booked."""
+        booked = 0
+        with db.writing() as session:
+            for fill in self.reconcile(session):
+                record_fill(session=session, order=session.get(Order, fill.order_id), fill=fill)
+                booked += 1
+        return booked
+
+    def dispatch(self) -> None:
+        """Send what was recorded for sending (exchange brokers); paper has nothing."""
+        return None
 
     def open_orders(self, session: Session, bot_id: int | None = None) -> list[Order]:
         query = select(Order).where(

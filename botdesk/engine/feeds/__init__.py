@@ -1,6 +1,6 @@
 """Market data feeds: closed 1m candles per symbol, replayed or from Binance.
 
-`FEEDS` maps `BOTDESK_FEED` to a factory; the Binance feed registers itself the same way.
+`FEEDS` maps `BOTDESK_FEED` to a factory: `replay` or `binance`.
 """
 
 from collections.abc import Callable
@@ -15,7 +15,13 @@ def _replay(settings: Settings) -> Feed:
     return ReplayFeed(load_replay_data(settings.REPLAY_DATA), speed=settings.REPLAY_SPEED)
 
 
-FEEDS: dict[str, Callable[[Settings], Feed]] = {"replay": _replay}
+def _binance(settings: Settings) -> Feed:
+    from botdesk.engine.feeds.binance import make_binance_feed  # python-binance loads on use
+
+    return make_binance_feed(settings)
+
+
+FEEDS: dict[str, Callable[[Settings], Feed]] = {"replay": _replay, "binance": _binance}
 
 
 def make_feed(settings: Settings) -> Feed:

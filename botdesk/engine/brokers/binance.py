@@ -1,0 +1,553 @@
+"""The Binance spot broker (testnet for accounts marked testnet, live otherwise).
+
+No network call ever happens inside a database transaction (an SQLite writer would block
+the desk and the other engine jobs for as long as Binance takes). The order path is:
+
+1. `place`, inside the order path's transaction, only records the intent: the order row
+   stays "new" with its deterministic `client_order_id`, committed with the signal.
+2. `dispatch` (an engine job, outside any transaction) claims each "new" order in a short
+   transaction: kill switch re-checked, symbol filters applied (a clear refusal, or the
+   quantity rounded to LOT_SIZE), status "unknown" committed *before* the request leaves.
+3. The request goes out; its outcome is recorded in a new short transaction: "open",
+   fills booked, "rejected" with Binance's reason (-2010 raises a risk event), or, after
+   a timeout, a dropped connection or a 5xx, it stays "unknown".
+4. An "unknown" order is looked up by `origClientOrderId` before anything else is done
+   with it: found, its state and trades are recorded; not found, it goes back to "new"
+   (sent again while younger than BINANCE_SEND_WINDOW_SECONDS, else "expired"). So an
+   order is never sent twice, whatever failed and whenever the engine died.
+
+Cancels work the same way: `cancel` marks the order "cancel requested" in the caller's
+transaction (an order never sent is simply cancelled) and `dispatch` sends the cancel.
+A 418 (IP banned) halts every Binance bot and raises a critical risk event.
+
+Fills: a buy's commission taken in the base asset is booked as that much less quantity
+received (what the account holds) and its quote value as the fee, so the ledger's
+holdings match the account's. What is left of a position after its exit filled and that
+is below the LOT_SIZE step (unsellable dust) is written off at price 0 by a "dust" order
+that never leaves botdesk; the dust stays in the Binance account.
+
+Reconciliation (`synchronize`, at start and every BOTDESK_RECONCILE_SECONDS) is in
+`botdesk.engine.brokers.binance_reconcile`.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from binance.client import Client
+from sqlmodel import Session, col, select, update
+
+from botdesk.db import candles as candle_store
+from botdesk.db import engine_state
+from botdesk.db.exchange_accounts import credentials
+from botdesk.db.models import (
+    Bot,
+    BotState,
+    Environment,
+    ExchangeAccount,
+    Order,
+    OrderStatus,
+    OrderType,
+    RiskEvent,
+    Side,
+)
+from botdesk.db.types import quantize, utcnow
+from botdesk.engine.brokers.base import Broker, MarketContext, ms_to_datetime, quote_asset
+from botdesk.engine.brokers.binance_filters import FilterRefused, SymbolFilters
+from botdesk.engine.brokers.binance_rest import (
+    Banned,
+    BinanceRest,
+    ExchangeError,
+    ExchangeRefused,
+    OutcomeUnknown,
+    RateLimited,
+    RestGate,
+)
+from botdesk.engine.ledger import BrokerFill, open_position, record_fill
+from botdesk.engine.trading import protect_from_signal
+
+log = logging.getLogger(__name__)
+
+CANCEL_REQUESTED = "cancel requested"
+STATUS_FROM_BINANCE = {
+    "NEW": OrderStatus.OPEN,
+    "PENDING_NEW": OrderStatus.OPEN,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "PENDING_CANCEL": OrderStatus.OPEN,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
+FINAL = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+ORDER_NOT_FOUND = -2013
+UNKNOWN_ORDER_SENT = -2011
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal as Binance wants it: no exponent, no needless zeros."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def base_asset(symbol: str) -> str:
+    return symbol[: -len(quote_asset(symbol))]
+
+
+class BinanceBroker(Broker):
+    name = "binance"
+    replays_missed_candles = False
+
+    def __init__(self, settings, *, client_factory=Client):
+        super().__init__(fee_rate=settings.FEE_RATE, slippage_bps=Decimal(0))
+        self.settings = settings
+        self.db = None  # bound by `Brokers`
+        self.client_factory = client_factory
+        self.send_window = timedelta(seconds=settings.BINANCE_SEND_WINDOW_SECONDS)
+        self._gates: dict[str, RestGate] = {}
+        self._clients: dict[int, tuple[object, BinanceRest]] = {}
+        self._filters: dict[tuple[str, str], SymbolFilters] = {}
+        self._work = threading.RLock()  # dispatch and reconciliation never overlap
+        self._halted_until = 0.0
+        self.reconciler = None  # built on first use (binance_reconcile imports this module)
+
+    def bind(self, db) -> None:
+        self.db = db
+
+    # --- inside the order path's transaction: record only --------------------------------
+
+    def place(
+        self, session: Session, order: Order, market: MarketContext, *, immediate: bool = False
+    ) -> list[BrokerFill]:
+        bot = session.get(Bot, order.bot_id)
+        if bot is None or bot.exchange_account_id is None:
+            order.status = OrderStatus.REJECTED
+            order.status_reason = (
+                "the bot has no exchange account: an admin points it at one on the "
+                "Exchange accounts page"
+            )
+        else:
+            order.status_reason = "waiting to be sent to Binance"
+        order.updated_at = utcnow()
+        session.add(order)
+        return []
+
+    def cancel(self, session: Session, orders: Sequence[Order]) -> None:
+        now = utcnow()
+        for order in orders:
+            if order.status == OrderStatus.NEW:
+                order.status = OrderStatus.CANCELLED
+                order.status_reason = "cancelled before it was sent to Binance"
+            elif not (order.status_reason or "").startswith(CANCEL_REQUESTED):
+                order.status_reason = f"{CANCEL_REQUESTED}: waiting for Binance to confirm"
+            order.updated_at = now
+            session.add(order)
+
+    def on_candle(self, session: Session, bot: Bot, market: MarketContext) -> list[BrokerFill]:
+        return []  # fills are booked as Binance reports them, by dispatch and reconciliation
+
+    # --- outside any transaction --------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Send what is waiting: look up unknown orders, send new ones, send cancels."""
+        if self.db is None:
+            return
+        with self._work:
+            with self.db.reading() as session:
+                waiting = session.exec(
+                    select(Order.id, Order.status, Order.status_reason)
+                    .where(
+                        Order.broker == self.name,
+                        col(Order.status).in_(
+                            (
+                                OrderStatus.NEW,
+                                OrderStatus.UNKNOWN,
+                                OrderStatus.OPEN,
+                                OrderStatus.PARTIALLY_FILLED,
+                            )
+                        ),
+                    )
+                    .order_by(col(Order.id))
+                ).all()
+            for order_id, status, reason in waiting:
+                try:
+                    if status == OrderStatus.UNKNOWN:
+                        self.look_up(order_id)
+                    elif status == OrderStatus.NEW:
+                        self.send(order_id)
+                    elif (reason or "").startswith(CANCEL_REQUESTED):
+                        self.send_cancel(order_id)
+                except RateLimited as wait:
+                    log.warning("Binance: %s; the rest waits for the next pass", wait)
+                    return
+                except ExchangeError as error:
+                    log.warning("Binance: order %s: %s; retried on the next pass", order_id, error)
+
+    def synchronize(self, db) -> int:
+        from botdesk.engine.brokers.binance_reconcile import Reconciler
+
+        self.bind(db)
+        if self.reconciler is None:
+            self.reconciler = Reconciler(self)
+        with self._work:
+            return self.reconciler.run()
+
+    # --- one order ----------------------------------------------------------------------
+
+    def send(self, order_id: int) -> None:
+        rest, account, order = self._context(order_id)
+        if order is None or order.status != OrderStatus.NEW:
+            return
+        rest.gate.check()
+        filters = self.filters(rest, account, order.symbol)
+        claimed = self._claim(order_id, filters)
+        if claimed is None:
+            return
+        params = {
+            "symbol": claimed.symbol,
+            "side": claimed.side.upper(),
+            "quantity": plain(claimed.quantity),
+            "newClientOrderId": claimed.client_order_id,
+            "newOrderRespType": "FULL",
+        }
+        if claimed.type == OrderType.LIMIT:
+            params.update(type="LIMIT", timeInForce="GTC", price=plain(claimed.price))
+        else:  # a stop the engine saw touched is sent at market
+            params["type"] = "MARKET"
+        try:
+            answer = rest.call("create_order", **params)
+        except Banned as ban:  # `halt` has run already (BinanceRest.on_ban)
+            self._set(order_id, OrderStatus.NEW, f"not sent: {ban}")
+            raise
+        except RateLimited as wait:
+            self._set(order_id, OrderStatus.NEW, f"not sent yet: {wait}")
+            raise
+        except ExchangeRefused as refusal:
+            self._reject(order_id, refusal)
+            return
+        except OutcomeUnknown as unknown:
+            self._set(
+                order_id,
+                OrderStatus.UNKNOWN,
+                f"{unknown}; looked up by client order id before any resend",
+            )
+            log.warning("Binance: order %s: %s", claimed.client_order_id, unknown)
+            return
+        answered_at = answer.get("transactTime") or answer.get("updateTime") or 0
+        trades = [binance_trade(fill, time_ms=answered_at) for fill in answer.get("fills", [])]
+        self.record(order_id, answer, trades, filters)
+
+    def look_up(self, order_id: int) -> None:
+        """An order whose outcome is unknown: ask Binance by client order id."""
+        rest, account, order = self._context(order_id)
+        if order is None:
+            return
+        try:
+            found = rest.call(
+                "get_order", symbol=order.symbol, origClientOrderId=order.client_order_id
+            )
+        except ExchangeRefused as refusal:
+            if refusal.code != ORDER_NOT_FOUND:
+                raise
+            self._not_found(order_id)
+            return
+        self.settle(rest, account, order, found)
+
+    def send_cancel(self, order_id: int) -> None:
+        rest, account, order = self._context(order_id)
+        if order is None or order.status not in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+            return
+        try:
+            answer = rest.call(
+                "cancel_order", symbol=order.symbol, origClientOrderId=order.client_order_id
+            )
+        except ExchangeRefused as refusal:
+            if refusal.code not in (UNKNOWN_ORDER_SENT, ORDER_NOT_FOUND):
+                raise
+            answer = rest.call(
+                "get_order", symbol=order.symbol, origClientOrderId=order.client_order_id
+            )
+        self.settle(rest, account, order, answer)
+
+    def settle(self, rest: BinanceRest, account, order: Order, found: dict) -> None:
+        """Record an order as Binance reports it, with every trade it made."""
+        trades = []
+        if Decimal(found.get("executedQty", "0")) > 0:
+            trades = [
+                binance_trade(trade)
+                for trade in rest.call(
+                    "get_my_trades", symbol=order.symbol, orderId=found["orderId"]
+                )
+            ]
+        self.record(order.id, found, trades, self.filters(rest, account, order.symbol))
+
+    def record(self, order_id: int, answer: dict, trades: list[dict], filters) -> None:
+        """In one short transaction: the exchange's id and state, the trades booked."""
+        with self.db.writing() as session:
+            order = session.get(Order, order_id)
+            # the bot's row first, as the runner locks it for a candle: its position is
+            # never changed by both at once
+            session.exec(select(Bot).where(Bot.id == order.bot_id).with_for_update()).one()
+            order = _locked(session, order_id)
+            executed = Decimal(answer.get("executedQty", "0"))
+            complete = sum((t["qty"] for t in trades), Decimal(0)) >= executed
+            for trade in trades:
+                record_fill(session=session, order=order, fill=self.broker_fill(order, trade))
+            if trades and order.side == Side.BUY:
+                protect_from_signal(session, order)
+            order.exchange_order_id = str(answer.get("orderId", order.exchange_order_id))
+            status = STATUS_FROM_BINANCE.get(answer.get("status"), OrderStatus.OPEN)
+            if complete or status not in FINAL:
+                order.status = status
+            else:  # the trades are not all visible yet: reconciliation finishes it
+                order.status = OrderStatus.PARTIALLY_FILLED
+            if not (order.status_reason or "").startswith(CANCEL_REQUESTED) or status in FINAL:
+                order.status_reason = f"Binance: {answer.get('status', 'accepted')}"
+            order.updated_at = utcnow()
+            session.add(order)
+            if order.side == Side.SELL and order.status == OrderStatus.FILLED:
+                self._write_off_dust(session, order, filters)
+
+    def broker_fill(self, order: Order, trade: dict) -> BrokerFill:
+        """A Binance trade as the ledger books it (see the module docstring on fees)."""
+        quantity, price, commission = trade["qty"], trade["price"], trade["commission"]
+        asset = trade["commissionAsset"]
+        if asset == base_asset(order.symbol) and order.side == Side.BUY:
+            quantity -= commission
+            fee_quote = quantize(commission * price)
+        elif asset == quote_asset(order.symbol):
+            fee_quote = commission
+        else:  # BNB or another asset: its quote value is not known here
+            log.info("Binance trade %s: commission in %s not valued", trade["id"], asset)
+            fee_quote = Decimal(0)
+        return BrokerFill(
+            order_id=order.id,
+            trade_id=str(trade["id"]),
+            quantity=quantity,
+            price=price,
+            fee=commission,
+            fee_asset=asset,
+            fee_quote=fee_quote,
+            filled_at=ms_to_datetime(trade["time"]),
+        )
+
+    def _write_off_dust(self, session: Session, order: Order, filters: SymbolFilters) -> None:
+        position = open_position(session=session, bot_id=order.bot_id, symbol=order.symbol)
+        if position is None or position.quantity >= max(filters.step_size, filters.min_qty):
+            return
+        dust = Order(
+            bot_id=order.bot_id,
+            client_order_id=f"{order.client_order_id}-dust"[:64],
+            broker=self.name,
+            symbol=order.symbol,
+            side=Side.SELL,
+            quantity=position.quantity,
+            purpose="dust",
+            status=OrderStatus.NEW,
+            status_reason="below Binance's LOT_SIZE step: written off at 0, it stays on Binance",
+        )
+        session.add(dust)
+        session.flush()
+        fill = BrokerFill(
+            order_id=dust.id,
+            trade_id=f"dust-{order.id}",
+            quantity=position.quantity,
+            price=Decimal(0),
+            fee=Decimal(0),
+            fee_asset=quote_asset(order.symbol),
+            fee_quote=Decimal(0),
+            filled_at=utcnow(),
+        )
+        record_fill(session=session, order=dust, fill=fill)
+
+    # --- small transactions -------------------------------------------------------------
+
+    def _claim(self, order_id: int, filters: SymbolFilters) -> Order | None:
+        """Re-check, apply the filters and mark the order "unknown" before it leaves."""
+        with self.db.writing() as session:
+            order = _locked(session, order_id)
+            if order.status != OrderStatus.NEW:
+                return None
+            state = engine_state.lock(session=session)
+            if state.kill_switch_engaged and order.purpose != "flatten":
+                _close(order, OrderStatus.CANCELLED, "kill switch engaged before it was sent")
+            elif utcnow() - order.created_at > self.send_window:
+                _close(
+                    order,
+                    OrderStatus.EXPIRED,
+                    f"not sent within {self.send_window.total_seconds():g} s of its decision "
+                    "(engine down or Binance unreachable); not sent late",
+                )
+            else:
+                market = order.type != OrderType.LIMIT
+                reference = candle_store.last_price(session=session, symbol=order.symbol)
+                try:
+                    quantity, price = filters.apply(
+                        market=market,
+                        quantity=order.quantity,
+                        price=None if market else order.price,
+                        reference_price=reference or order.price or order.stop_price,
+                    )
+                except FilterRefused as refusal:
+                    _close(order, OrderStatus.REJECTED, f"not sent: {refusal}")
+                    session.add(_event(order, "exchange_filter", "warning", str(refusal)))
+                else:
+                    order.quantity, order.status = quantity, OrderStatus.UNKNOWN
+                    if not market:
+                        order.price = price
+                    order.sent_at = utcnow()
+                    order.status_reason = "sent to Binance, waiting for its answer"
+            order.updated_at = utcnow()
+            session.add(order)
+            return order if order.status == OrderStatus.UNKNOWN else None
+
+    def _set(self, order_id: int, status: str, reason: str) -> None:
+        with self.db.writing() as session:
+            order = _locked(session, order_id)
+            if status == OrderStatus.NEW and (order.status_reason or "").startswith(
+                CANCEL_REQUESTED
+            ):  # cancelled while its request was out, and Binance did nothing with it
+                status, reason = (
+                    OrderStatus.CANCELLED,
+                    f"cancelled before Binance took it ({reason})",
+                )
+            _close(order, status, reason)
+            session.add(order)
+
+    def _reject(self, order_id: int, refusal: ExchangeRefused) -> None:
+        with self.db.writing() as session:
+            order = _locked(session, order_id)
+            _close(order, OrderStatus.REJECTED, str(refusal))
+            session.add(order)
+            rule = f"binance_{refusal.code}" if refusal.code is not None else "binance"
+            session.add(_event(order, rule, "warning", f"order {order.client_order_id}: {refusal}"))
+
+    def _not_found(self, order_id: int) -> None:
+        """Binance never received it: send it again, unless it is too old to be sent now."""
+        with self.db.writing() as session:
+            order = _locked(session, order_id)
+            if order.status != OrderStatus.UNKNOWN:
+                return
+            if (order.status_reason or "").startswith(CANCEL_REQUESTED):
+                _close(order, OrderStatus.CANCELLED, "cancelled: Binance never received it")
+            elif utcnow() - order.created_at > self.send_window:
+                _close(order, OrderStatus.EXPIRED, "Binance never received it; too old to resend")
+            else:
+                _close(order, OrderStatus.NEW, "Binance never received it: to be sent again")
+            session.add(order)
+
+    def halt(self, ban: Banned) -> None:
+        """418: every Binance bot halts, once per ban, with a critical risk event."""
+        if ban.retry_at <= self._halted_until:
+            return
+        self._halted_until = ban.retry_at
+        reason = f"halted: {ban}"
+        with self.db.writing() as session:
+            result = session.execute(
+                update(Bot)
+                .where(Bot.broker == self.name, Bot.desired_state != BotState.STOPPED)
+                .values(
+                    desired_state=BotState.STOPPED,
+                    status=BotState.HALTED,
+                    status_reason=reason,
+                    status_changed_at=utcnow(),
+                )
+            )
+            session.add(
+                RiskEvent(
+                    kind="exchange_ban",
+                    rule="binance_418",
+                    severity="critical",
+                    message=f"{ban}: every Binance bot halted ({result.rowcount}); start "
+                    "them again once the ban has passed",
+                )
+            )
+        log.critical("Binance 418: %s; Binance bots halted", ban)
+
+    # --- accounts, clients, filters -----------------------------------------------------
+
+    def _context(self, order_id: int):
+        with self.db.reading() as session:
+            order = session.get(Order, order_id)
+            bot = session.get(Bot, order.bot_id) if order is not None else None
+            account = (
+                session.get(ExchangeAccount, bot.exchange_account_id)
+                if bot is not None and bot.exchange_account_id is not None
+                else None
+            )
+        if account is None:
+            if order is not None and order.status == OrderStatus.NEW:
+                self._set(order_id, OrderStatus.REJECTED, "the bot has no exchange account")
+            return None, None, None
+        return self.rest_for(account), account, order
+
+    def rest_for(self, account: ExchangeAccount) -> BinanceRest:
+        stamp = (account.updated_at, account.environment, account.base_url)
+        cached = self._clients.get(account.id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        api_key, api_secret = credentials(account, self.settings)
+        testnet = account.environment == Environment.TESTNET
+        client = self.client_factory(
+            api_key,
+            api_secret,
+            testnet=testnet,
+            ping=False,
+            requests_params={"timeout": self.settings.BINANCE_TIMEOUT_SECONDS},
+        )
+        if account.base_url:  # a local test server
+            client.API_URL = client.API_TESTNET_URL = f"{account.base_url.rstrip('/')}/api"
+        host = client.API_TESTNET_URL if testnet else client.API_URL
+        gate = self._gates.setdefault(host, RestGate())
+        rest = BinanceRest(client, gate, on_ban=self.halt)
+        self._clients[account.id] = (stamp, rest)
+        return rest
+
+    def filters(self, rest: BinanceRest, account: ExchangeAccount, symbol: str) -> SymbolFilters:
+        key = (account.environment + (account.base_url or ""), symbol)
+        cached = self._filters.get(key)
+        if cached is None:
+            info = rest.call("get_symbol_info", symbol=symbol)
+            if info is None:
+                raise ExchangeRefused(-1121, f"Binance does not list {symbol}")
+            cached = self._filters[key] = SymbolFilters.from_exchange_info(info)
+        return cached
+
+
+def _locked(session: Session, order_id: int) -> Order:
+    """The order row, locked (PostgreSQL) so a concurrent cancel request is not lost."""
+    return session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
+
+
+def _close(order: Order, status: str, reason: str) -> None:
+    order.status, order.status_reason, order.updated_at = status, reason, utcnow()
+
+
+def _event(order: Order, rule: str, severity: str, message: str) -> RiskEvent:
+    return RiskEvent(
+        bot_id=order.bot_id,
+        kind="exchange",
+        rule=rule,
+        severity=severity,
+        message=message,
+        order_id=order.id,
+        signal_id=order.signal_id,
+        details=json.dumps({"client_order_id": order.client_order_id}),
+    )
+
+
+def binance_trade(raw: dict, *, time_ms: int = 0) -> dict:
+    """A trade as `myTrades` lists it, or a fill of an order's FULL answer (which names its
+    id `tradeId` and carries no time: the answer's `time_ms`)."""
+    return {
+        "id": raw["id"] if "id" in raw else raw["tradeId"],
+        "qty": Decimal(raw["qty"]),
+        "price": Decimal(raw["price"]),
+        "commission": Decimal(raw["commission"]),
+        "commissionAsset": raw["commissionAsset"],
+        "time": raw.get("time", time_ms),
+    }
