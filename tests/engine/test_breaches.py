@@ -174,7 +174,10 @@ def test_the_circuit_breaker_halts_a_bot_after_n_consecutive_rejections(db):
     desired, status, reason = state(db, bot)
     assert (desired, status) == ("stopped", "halted")
     assert reason.startswith("halted by the circuit breaker: ")
-    assert "3 consecutive orders rejected within 300 s (last: no price known yet)" in reason
+    assert (
+        "3 consecutive orders rejected or never placed within 300 s (last: no price known yet)"
+        in reason
+    )
     [event] = events(db, "circuit_breaker")
     assert event.bot_id == bot.id and event.severity == "critical"
     with db.reading() as session:
@@ -183,6 +186,28 @@ def test_the_circuit_breaker_halts_a_bot_after_n_consecutive_rejections(db):
         ).one() == ("cancelled")
     assert state(db, other)[1] == "running"
     refused(_rejected_buy(db, bot), "bot_state")  # a halted bot sends no entry
+
+
+def test_orders_an_exchange_never_placed_count_as_broker_failures(db):
+    """An exchange order that timeouts and 5xx answers kept from being placed within its
+    send window ends expired; two of those and a rejection trip a breaker of three."""
+    bot = running_bot(db)
+    limit(db, "circuit_breaker_errors", "3")
+    limit(db, "circuit_breaker_window_seconds", "300")
+    with db.writing() as session:
+        for number in range(2):
+            session.add(
+                Order(
+                    bot_id=bot.id, client_order_id=f"expired-{number}", symbol=bot.symbol,
+                    side="buy", quantity=D("1"), status="expired",
+                    status_reason="not placed within the send window: 503 from the exchange",
+                )
+            )  # fmt: skip
+    assert state(db, bot)[1] == "running"
+    _rejected_buy(db, bot)
+    assert state(db, bot)[1] == "halted"
+    [event] = events(db, "circuit_breaker")
+    assert "3 consecutive orders rejected or never placed" in event.message
 
 
 def test_a_rejection_between_successes_does_not_trip_the_breaker(db):

@@ -174,8 +174,14 @@ def _resume_next_day(session: Session, bot: Bot, at: datetime) -> None:
     )
 
 
+BROKER_FAILURES = (OrderStatus.REJECTED, OrderStatus.EXPIRED)
+
+
 def trip_circuit_breaker(session: Session, bot: Bot, broker) -> bool:
-    """Halt the bot if its last N orders were all rejected within the window; True if so."""
+    """Halt the bot if its last N orders all failed within the window; True if so.
+
+    Failed: rejected by the broker, or expired (an exchange order that timeouts and 5xx
+    answers kept from being placed within its send window)."""
     if bot.status == BotState.HALTED:
         return False
     limits = risk_limits.effective(session=session, bot_id=bot.id)
@@ -191,11 +197,11 @@ def trip_circuit_breaker(session: Session, bot: Bot, broker) -> bool:
         .limit(int(errors))
     ).all()
     if len(latest) < errors or any(
-        status != OrderStatus.REJECTED or created < since for status, _, created in latest
+        status not in BROKER_FAILURES or created < since for status, _, created in latest
     ):
         return False
     message = (
-        f"{bot.name}: {len(latest)} consecutive orders rejected within {window} s "
+        f"{bot.name}: {len(latest)} consecutive orders rejected or never placed within {window} s "
         f"(last: {latest[0][1] or 'no reason given'}); bot halted until a trader starts it"
     )
     bot.desired_state = BotState.STOPPED
