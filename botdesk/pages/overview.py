@@ -227,7 +227,7 @@ def positions_table(lines) -> html.Div:
         ]
         for line in held
     ]
-    header = ["Bot", "Qty", "Entry (USDT)", "Unrealized (USDT)"]
+    header = ["Bot", "Qty", "Entry (USDT)", "P&L (USDT)"]  # unrealized: the positions are open
     return small_table(header, rows, {1, 2, 3})
 
 

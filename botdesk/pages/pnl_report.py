@@ -110,7 +110,7 @@ def chart(rows: list[PnlRow], period: Period) -> dict:
         {
             "type": "bar",
             "name": group,
-            "x": [row.period.isoformat() for row in mine],
+            "x": [pnl.period_label(row.period, period) for row in mine],
             "y": [float(row.realized_pnl) for row in mine],
             "customdata": [pnl.period_label(row.period, period) for row in mine],
             "hovertemplate": f"%{{customdata}}<br>{group}: {money}<extra></extra>",
@@ -122,7 +122,7 @@ def chart(rows: list[PnlRow], period: Period) -> dict:
         {
             "type": "scatter",
             "name": "total",
-            "x": [day.isoformat() for day in totals],
+            "x": [pnl.period_label(day, period) for day in totals],
             "y": [float(value) for value in totals.values()],
             "mode": "markers",
             "marker": {
@@ -141,19 +141,23 @@ def chart(rows: list[PnlRow], period: Period) -> dict:
         "height": 360,
         "margin": {"l": 70, "r": 20, "t": 10, "b": 40},
         "yaxis": {"title": {"text": f"realized P&L ({UNIT})"}, "zerolinecolor": "#aaa"},
-        "xaxis": {"title": {"text": f"UTC {period.value}{week_note}"}, "type": "date"},
+        # Periods as categories: one bar per period however few there are (a date axis
+        # zooms one lone day down to fractions of a second).
+        "xaxis": {
+            "title": {"text": f"UTC {period.value}{week_note}"},
+            "type": "category",
+            "categoryorder": "category ascending",
+        },
         "legend": {"title": {"text": "largest movers"}},
         "hovermode": "x unified",
     }
-    if period == Period.MONTH:
-        layout["xaxis"].update(dtick="M1", tickformat="%Y-%m")
     return {"data": traces, "layout": layout}
 
 
 MONEY_FORMAT = {"function": "d3.format('+,.2f')(params.value)"}
 
 
-def table(rows: list[PnlRow], period: Period, by: GroupBy) -> dag.AgGrid:
+def table(rows: list[PnlRow], period: Period, by: GroupBy) -> html.Div:
     """Every row shown, newest first; sorting and filtering in the browser (the rows are
     already summed: at most periods x bots)."""
     right = {"cellClass": "text-end font-monospace", "type": "numericColumn"}
@@ -178,7 +182,7 @@ def table(rows: list[PnlRow], period: Period, by: GroupBy) -> dag.AgGrid:
             **right,
         },
     ]
-    return dag.AgGrid(
+    grid = dag.AgGrid(
         id="pnl-grid",
         rowData=[
             {
@@ -195,6 +199,7 @@ def table(rows: list[PnlRow], period: Period, by: GroupBy) -> dag.AgGrid:
         dashGridOptions={"pagination": True, "paginationPageSize": 50, "animateRows": False},
         style={"height": "520px"},
     )
+    return html.Div(grid, **{"data-ag-theme-mode": "dark"})  # as the desk's other grids
 
 
 def summary_cards(rows: list[PnlRow], period: Period) -> dbc.Row:

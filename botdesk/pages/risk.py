@@ -12,7 +12,14 @@ from flask_login import current_user
 from sqlmodel import col, select
 
 from botdesk.app import acting
-from botdesk.app.components import format_money, format_time, outcome_alert, stat_card
+from botdesk.app.components import (
+    empty_state,
+    format_money,
+    format_time,
+    outcome_alert,
+    small_table,
+    stat_card,
+)
 from botdesk.app.context import desk_db
 from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import guarded_callback
@@ -39,20 +46,6 @@ EVENTS = DeskGrid(
 )
 
 
-def _table(header: list[str], rows: list[list], table_id: str) -> dbc.Table:
-    return dbc.Table(
-        [
-            html.Thead(html.Tr([html.Th(h) for h in header])),
-            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
-        ],
-        size="sm",
-        hover=True,
-        responsive=True,
-        className="mb-0",
-        id=table_id,
-    )
-
-
 def daily_card(pnl: Decimal, limit: Decimal | None, now) -> dbc.Card:
     """Today's P&L of the desk (the UTC day of the engine's market clock), and how much of
     the global daily loss limit it has used."""
@@ -69,14 +62,21 @@ def daily_card(pnl: Decimal, limit: Decimal | None, now) -> dbc.Card:
     return stat_card(f"P&L on {day}", value, [detail, bar], value_id="risk-daily-pnl")
 
 
-def exposure_table(by_symbol: dict[str, Decimal], limit: Decimal | None) -> html.Div:
+def exposure_card(by_symbol: dict[str, Decimal], limit: Decimal | None) -> dbc.Card:
+    """Open positions at market value: the total against the global limit, then by symbol."""
     total = sum(by_symbol.values(), Decimal(0))
-    rows = [[symbol, format_money(value)] for symbol, value in by_symbol.items()]
-    rows.append([html.B("total"), html.B(format_money(total))])
-    caption = f"limit {format_money(limit)}" if limit is not None else "no global limit"
-    return html.Div(
-        [_table(["symbol", "market value"], rows, "risk-exposure-table"), html.Small(caption)]
+    of_limit = (
+        f"of {format_money(limit)} max total exposure"
+        if limit is not None
+        else ("no global max total exposure")
     )
+    rows = [[symbol, format_money(value)] for symbol, value in by_symbol.items()]
+    table = (
+        small_table(["symbol", "market value"], rows, {1}, id="risk-exposure-table")
+        if rows
+        else empty_state("No open position: nothing exposed.")
+    )
+    return stat_card("Exposure", format_money(total), [of_limit, table], value_id="risk-exposure")
 
 
 def limits_table(rows: list[RiskLimit], bots: dict[int, str]) -> dbc.Table:
@@ -95,7 +95,7 @@ def limits_table(rows: list[RiskLimit], bots: dict[int, str]) -> dbc.Table:
             ]
         )
     header = ["scope", "limit", "kind", "value", "", "set by", "when"]
-    return _table(header, body, "risk-limits-rows")
+    return small_table(header, body, id="risk-limits-rows")
 
 
 def bot_names() -> dict[int, str]:
@@ -165,9 +165,7 @@ def show_summary(_ticks, _changed):
         by_symbol = measures.exposure_by_symbol(session=session)
         rows = risk_limits.all_rows(session=session)
     bots = bot_names()
-    exposure = stat_card(
-        "Exposure by symbol", exposure_table(by_symbol, desk.get("max_total_exposure"))
-    )
+    exposure = exposure_card(by_symbol, desk.get("max_total_exposure"))
     summary = dbc.Row(
         [
             dbc.Col(daily_card(pnl, desk.get("daily_loss_limit"), now), md=5),

@@ -15,6 +15,11 @@ from tests.rows import audit_trail
 pytestmark = pytest.mark.integration
 
 
+def grid_props(answer: dict) -> dict:
+    """The P&L grid's properties, inside the dark-themed wrapper."""
+    return answer["pnl-table"]["children"]["props"]["children"]["props"]
+
+
 @pytest.fixture(scope="module")
 def viewer(desk):
     gamma = make_bot(desk.db, name="gamma", symbol="SOLUSDT")
@@ -36,7 +41,7 @@ def test_monthly_by_symbol_from_the_fills(desk, viewer):
     answer = show(
         desk, viewer, period="month", by="symbol", **{"from": "2024-05-01", "to": "2024-06-30"}
     )
-    grid = answer["pnl-table"]["children"]["props"]
+    grid = grid_props(answer)
     # May: -1.5 (the buy's fee); June: 1602.5 - 1500 - 1.6025 = 100.8975
     assert [(r["period"], r["group"], r["realized_pnl"], r["fills"]) for r in grid["rowData"]] == [
         ("2024-05", "SOLUSDT", -1.5, 1),
@@ -52,7 +57,7 @@ def test_monthly_by_symbol_from_the_fills(desk, viewer):
 def test_without_dates_the_report_ends_at_the_newest_fill(desk, viewer):
     answer = show(desk, viewer, period="day", by="bot", **{"from": None, "to": None})
     assert "2024-05-04 to 2024-06-02" in answer["pnl-summary"]["children"]
-    assert {r["group"] for r in answer["pnl-table"]["children"]["props"]["rowData"]} == {"gamma"}
+    assert {r["group"] for r in grid_props(answer)["rowData"]} == {"gamma"}
 
 
 def test_bad_dates_are_explained(desk, viewer):
@@ -109,4 +114,4 @@ def test_the_chart_draws_the_largest_movers_and_sums_the_rest(desk, viewer):
     assert bars["2 others"] == [-3.0]  # mover-0 and mover-1: -1 and -2
     total = next(trace for trace in traces if trace["name"] == "total")
     assert total["y"] == [-55.0]
-    assert len(answer["pnl-table"]["children"]["props"]["rowData"]) == 10  # the table has all
+    assert len(grid_props(answer)["rowData"]) == 10  # the table has all
