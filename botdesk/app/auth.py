@@ -240,8 +240,20 @@ def complete_sign_in(db_session, user_id: int, *, second_factor: str | None) -> 
     return user
 
 
+class LogoutForm(FlaskForm):
+    """Only its CSRF token: a sign-out must come from the desk's own page."""
+
+
 @blueprint.route("/logout", methods=["GET", "POST"])
 def logout():
+    """GET asks (a link on another site must not sign anyone out); POST with the page's
+    CSRF token signs out."""
+    form = LogoutForm()
+    if not current_user.is_authenticated:
+        session.clear()
+        return redirect(url_for("auth.login"))
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("logout.html", form=form)
     if current_user.is_authenticated:
         with desk_db().writing() as db_session:
             acting.record(db_session, "logout")

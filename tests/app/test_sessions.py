@@ -12,6 +12,7 @@ from botdesk.app.factory import create_app
 from botdesk.db.models import AuditLog
 from tests.desk import (
     click,
+    csrf_token,
     dash_call,
     login,
     password_step,
@@ -103,7 +104,14 @@ def test_a_session_ends_at_its_absolute_lifetime_even_when_active(desk):
 def test_sign_out_ends_the_session_and_is_audited(desk):
     make_user(desk.db, username="zed")
     client, _ = login(desk.base, "zed", PASSWORD)
-    client.get(f"{desk.base}/logout")
+    # a link (GET) only asks, and a POST without the page's token is refused: another
+    # site cannot sign anyone out
+    asked = client.get(f"{desk.base}/logout")
+    assert asked.status_code == 200 and "Sign out of botdesk?" in asked.text
+    client.post(f"{desk.base}/logout", data={})
+    assert signed_in(client, desk.base)
+    token = csrf_token(client, desk.base, "/logout")
+    client.post(f"{desk.base}/logout", data={"csrf_token": token})
     assert not signed_in(client, desk.base)
     with desk.db.reading() as session:
         row = session.exec(select(AuditLog).where(AuditLog.action == "logout")).one()
