@@ -15,6 +15,23 @@ from botdesk.db import audit
 from botdesk.db.models import Command, CommandStatus
 from botdesk.db.types import utcnow
 
+MAX_REASON = 500  # characters; the API's reason fields say the same
+
+
+class BadReason(ValueError):
+    """A reason a command cannot be issued with (missing or too long)."""
+
+
+def clean_reason(reason: str | None) -> str:
+    """The reason an operator gives for a command (kill switch, closing a position),
+    stripped; missing or overlong is refused with a message for the operator."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise BadReason("a reason is required")
+    if len(text) > MAX_REASON:
+        raise BadReason(f"the reason is longer than {MAX_REASON} characters")
+    return text
+
 
 def issue(
     *,

@@ -14,8 +14,6 @@ from botdesk.db import commands, engine_state
 from botdesk.db.models import Command, Role
 from botdesk.db.types import utcnow
 
-MAX_REASON = 500
-
 
 class KillSwitchError(ValueError):
     """The kill switch cannot be changed as asked; the message says why."""
@@ -48,12 +46,11 @@ class KillSwitchStatus:
 
 
 def clean_reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise KillSwitchError("a reason is required")
-    if len(text) > MAX_REASON:
-        raise KillSwitchError(f"the reason is longer than {MAX_REASON} characters")
-    return text
+    """`commands.clean_reason`, refusing as a kill-switch error."""
+    try:
+        return commands.clean_reason(reason)
+    except commands.BadReason as error:
+        raise KillSwitchError(str(error)) from None
 
 
 def status(*, session: Session) -> KillSwitchStatus:

@@ -23,7 +23,7 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db
 from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
-from botdesk.db import kill_switch, portfolio
+from botdesk.db import commands, portfolio
 from botdesk.db.models import Command, Position, PositionStatus, Role
 
 dash.register_page(
@@ -193,8 +193,8 @@ def close_position(clicked, position_id, reason):
     except AccessRefused as refused:
         return no_update, no_update, outcome_alert(str(refused), ok=False)
     try:
-        reason = kill_switch.clean_reason(reason if isinstance(reason, str) else "")
-    except kill_switch.KillSwitchError as error:
+        reason = commands.clean_reason(reason)
+    except commands.BadReason as error:
         return no_update, no_update, outcome_alert(f"Not closed: {error}.", ok=False)
     if not isinstance(position_id, int):
         return no_update, no_update, outcome_alert("Choose a position to close.", ok=False)
