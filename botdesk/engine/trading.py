@@ -121,14 +121,14 @@ def process_candle(
         session.flush()
         act_on_signal(session, bot=bot, signal=row, broker=broker, market=market)
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
-    snapshot(
+    recorded = snapshot(
         session=session,
         bot=bot,
         at=market.at,
         candle_open_ms=candle.open_time_ms,
         open_positions=[position] if position is not None else [],
     )
-    breaches.after_candle(session, bot, broker, market.at)
+    breaches.after_candle(session, bot, broker, market.at, recorded.equity)
     bot.last_candle_ms = candle.open_time_ms
     session.add(bot)
 

@@ -22,6 +22,7 @@ it again with bot.start once the cause is fixed.
 import json
 import logging
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -86,8 +87,9 @@ def before_candle(session: Session, bot: Bot, broker) -> None:
         _cancel(session, bot, broker, Order.side == Side.BUY)
 
 
-def after_candle(session: Session, bot: Bot, broker, at: datetime) -> None:
-    """Resume a bot whose daily-loss pause is over, or pause one that breaks a limit."""
+def after_candle(session: Session, bot: Bot, broker, at: datetime, equity: Decimal) -> None:
+    """Resume a bot whose daily-loss pause is over, or pause one that breaks a limit;
+    `equity` is the bot's equity the candle's snapshot just recorded."""
     if bot.desired_state == BotState.PAUSED:
         _resume_next_day(session, bot, at)
         return
@@ -97,7 +99,7 @@ def after_candle(session: Session, bot: Bot, broker, at: datetime) -> None:
     day = measures.day_start(at).date()
     own = limits.get("daily_loss_limit")
     if own is not None:
-        pnl = measures.bot_daily_pnl(session=session, bot=bot, at=at)
+        pnl = measures.bot_daily_pnl(session=session, bot=bot, at=at, equity=equity)
         if pnl <= -own:
             message = f"{bot.name} lost {-pnl:.2f} USDT on {day} (UTC), limit {own} USDT"
             _pause(bot, f"{DAILY_LOSS_PAUSE}{day}: {message}")
@@ -112,7 +114,7 @@ def after_candle(session: Session, bot: Bot, broker, at: datetime) -> None:
             return
     limit = limits.get("max_drawdown")
     if limit is not None:
-        drawdown, peak, equity = measures.drawdown_percent(session=session, bot=bot)
+        drawdown, peak, equity = measures.drawdown_percent(session=session, bot=bot, equity=equity)
         if drawdown >= limit:
             message = (
                 f"{bot.name}'s equity {equity:.2f} is {drawdown:.2f}% below its peak of "

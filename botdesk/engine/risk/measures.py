@@ -49,10 +49,18 @@ def _equity_before(session: Session, bot_id: int, capital: Decimal, start: datet
     return capital if equity is None else equity
 
 
-def bot_daily_pnl(*, session: Session, bot: Bot, at: datetime | None) -> Decimal:
-    """The bot's P&L since 00:00 UTC of `at`'s day: realized plus unrealized."""
+def _equity_now(session: Session, bot: Bot, equity: Decimal | None) -> Decimal:
+    """The bot's equity: as given (the snapshot the candle just wrote), else from its book."""
+    return equity if equity is not None else account(session=session, bot=bot).equity
+
+
+def bot_daily_pnl(
+    *, session: Session, bot: Bot, at: datetime | None, equity: Decimal | None = None
+) -> Decimal:
+    """The bot's P&L since 00:00 UTC of `at`'s day: realized plus unrealized. Pass its
+    `equity` when already at hand."""
     baseline = _equity_before(session, bot.id, bot.capital, day_start(at))
-    return account(session=session, bot=bot).equity - baseline
+    return _equity_now(session, bot, equity) - baseline
 
 
 # the desk's equity at 00:00 UTC, for one (database, day, set of bots and capitals)
@@ -108,9 +116,11 @@ def drawdown_peak_after(session: Session, bot_id: int) -> int:
     return int(json.loads(details).get("snapshot_id") or 0)
 
 
-def drawdown_percent(*, session: Session, bot: Bot) -> tuple[Decimal, Decimal, Decimal]:
-    """(drawdown in % of the peak, peak equity, equity now)."""
-    equity = account(session=session, bot=bot).equity
+def drawdown_percent(
+    *, session: Session, bot: Bot, equity: Decimal | None = None
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(drawdown in % of the peak, peak equity, equity now); pass `equity` when at hand."""
+    equity = _equity_now(session, bot, equity)
     peak = session.exec(
         select(func.max(EquitySnapshot.equity)).where(
             EquitySnapshot.bot_id == bot.id,
