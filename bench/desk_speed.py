@@ -226,6 +226,34 @@ def export_speed(client, base: str, table: str) -> str:
     )
 
 
+def database_ceiling(db: Database, table: str) -> str:
+    """The same table read as fast as the database itself can hand it over, unformatted and
+    without HTTP (PostgreSQL: a bare COPY; SQLite: the driver's rows, no text made), in this
+    process: what no export on this machine can beat, so the export's figure reads against it."""
+    started = time.perf_counter()
+    rows = 0
+    with db.engine.connect() as connection:
+        driver = connection.connection.dbapi_connection
+        if db.engine.dialect.name == "postgresql":
+            with driver.cursor() as cursor, cursor.copy(f'COPY "{table}" TO STDOUT') as copy:
+                rows = sum(1 for _ in copy)
+            how = "bare COPY"
+        else:
+            cursor = driver.execute(f'SELECT * FROM "{table}"')
+            while batch := cursor.fetchmany(5000):
+                rows += len(batch)
+            how = "rows fetched by sqlite3, no text made"
+    elapsed = time.perf_counter() - started
+    return f"ceiling, {table} as the database hands it over ({how}): {rows / elapsed:,.0f} rows/s"
+
+
+def machine_speed() -> str:
+    """A fixed piece of pure Python, to compare this machine with the one of another run."""
+    started = time.process_time()
+    sum(range(10**7))
+    return f"this machine: sum(range(10**7)) takes {(time.process_time() - started) * 1000:.0f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_URL, help="default: %(default)s")
@@ -308,6 +336,8 @@ def main() -> None:
         verdict = "meets" if worst <= GOALS["p95_ms"] else "misses"
         print(f"worst p95 {worst:.0f} ms ({verdict} the goal of {GOALS['p95_ms']} ms)")
         print(export_speed(client, base, args.export_table))
+        print(database_ceiling(db, args.export_table))
+        print(machine_speed())
         largest, total = peak_rss_mb(web.proc.pid)
         print(
             f"peak RSS: worker {largest:.0f} MB, all gunicorn processes {total:.0f} MB "

@@ -5,13 +5,12 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import col, select
 
-from botdesk.app import exports
 from botdesk.db.models import Fill, Order
 from tests.factories import make_bot
 from tests.rows import audit_trail
@@ -171,37 +170,3 @@ def test_anonymous_is_sent_to_sign_in(desk):
 
     response = requests.get(f"{desk.base}/export/fill.csv", allow_redirects=False, timeout=10)
     assert response.status_code == 302 and "/login" in response.headers["location"]
-
-
-@pytest.mark.parametrize(
-    ("units", "text"),
-    [
-        (0, "0.00000000"),
-        (1, "0.00000001"),
-        (-1, "-0.00000001"),
-        (123456789, "1.23456789"),
-        (-6712345678901, "-67123.45678901"),
-        (None, None),
-    ],
-)
-def test_money_from_raw_units_is_exact(units, text):
-    assert exports.money_units_text(units) == text
-    if units is not None:
-        assert Decimal(text) == Decimal(units).scaleb(-8)
-
-
-@pytest.mark.parametrize(
-    ("stored", "iso"),
-    [
-        ("2026-11-21 16:12:05.000000", "2026-11-21T16:12:05+00:00"),
-        ("2026-11-21 16:12:05.250000", "2026-11-21T16:12:05.250000+00:00"),
-        ("2026-11-21 16:12:05", "2026-11-21T16:12:05+00:00"),
-        (
-            datetime(2026, 11, 21, 17, 12, 5, tzinfo=timezone(timedelta(hours=1))),
-            "2026-11-21T16:12:05+00:00",
-        ),
-    ],
-)
-def test_times_as_the_database_gives_them_become_iso_utc(stored, iso):
-    assert exports._utc_text(stored) == iso
-    assert datetime.fromisoformat(iso).tzinfo is not None
