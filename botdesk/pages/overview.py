@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 
 import dash
 import dash_bootstrap_components as dbc
-import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
-from plotly.subplots import make_subplots
 
 from botdesk.app.components import (
     empty_state,
@@ -24,6 +22,7 @@ from botdesk.app.components import (
     status_badge,
 )
 from botdesk.app.context import desk_db, desk_settings
+from botdesk.app.equity_chart import equity_figure
 from botdesk.app.roles import guarded_callback
 from botdesk.db import engine_state, portfolio
 from botdesk.db.models import BotState, Role
@@ -69,47 +68,6 @@ def health_cards() -> dbc.Row:
             value_id="overview-kill-switch",
         )
     return dbc.Row([dbc.Col(heartbeat, md=6), dbc.Col(kill, md=6)], className="g-3")
-
-
-def equity_figure(curve) -> go.Figure:
-    figure = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.04
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=curve["at"],
-            y=curve["equity"],
-            name="Equity",
-            line={"color": "#3498db"},
-            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>%{y:,.2f} USDT<extra></extra>",
-        ),
-        row=1,
-        col=1,
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=curve["at"],
-            y=curve["drawdown"] * 100,
-            name="Drawdown",
-            fill="tozeroy",
-            line={"color": "#e74c3c"},
-            hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>%{y:.2f} %<extra></extra>",
-        ),
-        row=2,
-        col=1,
-    )
-    figure.update_layout(
-        template="plotly_dark",
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 60, "r": 10, "t": 10, "b": 30},
-        height=340,
-        showlegend=False,
-    )
-    figure.update_yaxes(title_text="USDT", tickformat=",.0f", row=1, col=1)
-    figure.update_yaxes(title_text="DD %", ticksuffix=" %", row=2, col=1)
-    figure.update_xaxes(title_text="UTC", row=2, col=1)
-    return figure
 
 
 def summary(session) -> list:

@@ -1,0 +1,59 @@
+"""The overview's chart: the desk's equity above, its drawdown below, one time axis."""
+
+import plotly.io as pio
+
+# plotly's own dark theme as plain data, taken once: a figure given as a dict is sent as
+# it is, where building graph objects re-validates the whole theme on every render.
+DARK_THEME = pio.templates["plotly_dark"].to_plotly_json()
+TIME_HOVER = "%{x|%Y-%m-%d %H:%M} UTC<br>"
+
+
+def equity_figure(curve) -> dict:
+    """Equity above (USDT), drawdown below (percent), sharing the time axis."""
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "x": curve["at"],
+                "y": curve["equity"],
+                "name": "Equity",
+                "line": {"color": "#3498db"},
+                "hovertemplate": TIME_HOVER + "%{y:,.2f} USDT<extra></extra>",
+                "xaxis": "x",
+                "yaxis": "y",
+            },
+            {
+                "type": "scatter",
+                "x": curve["at"],
+                "y": curve["drawdown"] * 100,
+                "name": "Drawdown",
+                "fill": "tozeroy",
+                "line": {"color": "#e74c3c"},
+                "hovertemplate": TIME_HOVER + "%{y:.2f} %<extra></extra>",
+                "xaxis": "x2",
+                "yaxis": "y2",
+            },
+        ],
+        "layout": {
+            "template": DARK_THEME,
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "margin": {"l": 60, "r": 10, "t": 10, "b": 30},
+            "height": 340,
+            "showlegend": False,
+            "xaxis": {"anchor": "y", "matches": "x2", "showticklabels": False},
+            "xaxis2": {"anchor": "y2", "title": {"text": "UTC"}},
+            "yaxis": {
+                "anchor": "x",
+                "domain": [0.31, 1.0],
+                "title": {"text": "USDT"},
+                "tickformat": ",.0f",
+            },
+            "yaxis2": {
+                "anchor": "x2",
+                "domain": [0.0, 0.27],
+                "title": {"text": "DD %"},
+                "ticksuffix": " %",
+            },
+        },
+    }
