@@ -12,7 +12,7 @@ from decimal import Decimal
 from botdesk.app import twofactor
 from botdesk.app.passwords import hash_password
 from botdesk.db import api_keys, users
-from botdesk.db.models import Bot, BotState, Position, Role, User
+from botdesk.db.models import Bot, BotState, Position, Role, Signal, User
 from botdesk.db.session import Database
 from botdesk.settings import Settings
 from tests.keys import TEST_DATA_KEY
@@ -100,3 +100,16 @@ def make_position(db: Database, bot: Bot, *, status: str = "open", **fields) -> 
         position = Position(bot_id=bot.id, status=status, **values)
         session.add(position)
     return position
+
+
+def signal_row(bot: Bot, number: int, **fields) -> Signal:
+    """The bot's number-th strategy signal on BTCUSDT 1m (sells on even numbers, buys on
+    odd), not yet added to a session."""
+    values = {
+        "dedupe_key": f"c:{number}",
+        "symbol": "BTCUSDT",
+        "timeframe": "1m",
+        "side": "buy" if number % 2 else "sell",
+        **fields,
+    }
+    return Signal(bot_id=bot.id, **values)

@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 
 from botdesk.app import csv_stream, tables
-from botdesk.db.models import Signal
-from tests.factories import make_bot
+from tests.factories import make_bot, signal_row
 
 START = datetime(2026, 11, 21, 16, 12, 5, tzinfo=UTC)
 # text as an operator or a webhook could write it, and the cell each must become
@@ -47,19 +46,16 @@ VALUES = [
 
 
 @pytest.fixture
-def signals(db) -> list[Signal]:
+def signals(db) -> list[tuple[int, int]]:
     bot = make_bot(db, name="csv-bot")
     made = []
     with db.writing() as session:
         for number, (reason, _) in enumerate(REASONS):
             confidence, price, micro, *_ = VALUES[number % len(VALUES)]
             made.append(
-                Signal(
-                    bot_id=bot.id,
-                    dedupe_key=f"c:{number}",
-                    symbol="BTCUSDT",
-                    timeframe="1m",
-                    side="buy" if number % 2 else "sell",
+                signal_row(
+                    bot,
+                    number,
                     confidence=confidence,
                     price=price,
                     reason=reason,
@@ -68,7 +64,7 @@ def signals(db) -> list[Signal]:
             )
         session.add_all(made)
         session.flush()
-        return [(signal.id, signal.bot_id) for signal in made]
+        return [(signal.id, signal.bot_id) for signal in made]  # (id, bot id), oldest first
 
 
 def export(db, filter_model=None, sort_model=None) -> bytes:

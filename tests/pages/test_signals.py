@@ -9,9 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from botdesk.db.models import Signal
 from tests.desk import grid_rows, render
-from tests.factories import make_bot
+from tests.factories import make_bot, signal_row
 
 pytestmark = pytest.mark.integration
 KEY = '{"name":"signals","type":"desk-grid"}'
@@ -25,12 +24,9 @@ def bots(desk):
         for number in range(150):
             bot = found["sig-a"] if number % 3 else found["sig-b"]
             session.add(
-                Signal(
-                    bot_id=bot.id,
-                    dedupe_key=f"c:{number}",
-                    symbol="BTCUSDT",
-                    timeframe="1m",
-                    side="buy" if number % 2 else "sell",
+                signal_row(
+                    bot,
+                    number,
                     confidence=(number % 10) / 10,
                     price=Decimal("70000.12345678") + number,
                     status="accepted",
