@@ -334,6 +334,8 @@ class Position(SQLModel, table=True):
             sqlite_where=Column("status") == "open",
             postgresql_where=Column("status") == "open",
         ),
+        # each bot's realized P&L (bots list, overview) read from the index alone
+        Index("ix_position_bot_realized", "bot_id", "realized_pnl"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
