@@ -330,13 +330,17 @@ def marker_queries(spec: TableSpec, filter_model: Any = None) -> list[Select]:
     """Rows of aggregates that change whenever a matching row is added or changed; each
     an indexed maximum or a sum over open rows, never a count of the whole table."""
     where = conditions(spec, filter_model)
-    queries = [select(*_aggregates(spec, spec.markers)).where(*where)]
+    queries = [_one_row(_aggregates(spec, spec.markers), where)]
     if spec.open_markers:
         status = col(spec.table.status)
-        queries.append(
-            select(*_aggregates(spec, spec.open_markers)).where(*where, status == "open")
-        )
+        queries.append(_one_row(_aggregates(spec, spec.open_markers), [*where, status == "open"]))
     return queries
+
+
+def _one_row(aggregates: list, where: list) -> Select:
+    """Each aggregate in its own subquery: a lone MAX is one index lookup, where two
+    aggregates in one SELECT make SQLite scan the whole table."""
+    return select(*(select(part).where(*where).scalar_subquery() for part in aggregates))
 
 
 def parse_json(text: str | None, what: str) -> Any:

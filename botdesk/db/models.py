@@ -272,6 +272,7 @@ class Order(SQLModel, table=True):
         _check("status", OrderStatus, "ck_order_status"),
         Index("ix_order_status", "status"),
         Index("ix_order_created_at", "created_at"),
+        Index("ix_order_updated_at", "updated_at"),  # the orders grid's change marker
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -336,6 +337,7 @@ class Position(SQLModel, table=True):
         ),
         # each bot's realized P&L (bots list, overview) read from the index alone
         Index("ix_position_bot_realized", "bot_id", "realized_pnl"),
+        Index("ix_position_closed_at", "closed_at"),  # the positions grid's change marker
     )
 
     id: int | None = Field(default=None, primary_key=True)
