@@ -119,6 +119,11 @@ def search(*, session: Session, filters: AuditFilter, limit: int | None = 500) -
     return list(session.exec(query if limit is None else query.limit(limit)))
 
 
+def newest_id(*, session: Session) -> int | None:
+    """Changes whenever an entry is written (the audit log is append-only)."""
+    return session.exec(select(func.max(AuditLog.id))).one()
+
+
 def count(*, session: Session, filters: AuditFilter) -> int:
     return session.exec(filters.apply(select(func.count()).select_from(AuditLog))).one()
 

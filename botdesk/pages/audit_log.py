@@ -5,7 +5,8 @@ import json
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from botdesk.app.components import format_time
 from botdesk.app.context import desk_db
@@ -120,6 +121,7 @@ def layout(**_query):
             filter_bar(),
             html.Div(id="audit-summary", className="small text-secondary mb-2"),
             dbc.Card(dbc.CardBody(id="audit-rows"), className="mb-3"),
+            dcc.Store(id="audit-marker"),
             dcc.Interval(id="audit-tick", interval=5000),
         ]
     )
@@ -129,23 +131,29 @@ def layout(**_query):
     Output("audit-rows", "children"),
     Output("audit-summary", "children"),
     Output("audit-export", "href"),
+    Output("audit-marker", "data"),
     Input("audit-actor", "value"),
     Input("audit-action", "value"),
     Input("audit-outcome", "value"),
     Input("audit-from", "value"),
     Input("audit-to", "value"),
     Input("audit-tick", "n_intervals"),
+    State("audit-marker", "data"),
     role=Role.ADMIN,
 )
-def show(actor, action, outcome, since, until, _ticks):
+def show(actor, action, outcome, since, until, _ticks, shown):
     chosen = {"actor": actor, "action": action, "outcome": outcome, "from": since, "to": until}
     try:
         filters = AuditFilter.from_query(
             {key: "" if value in (None, ANY) else value for key, value in chosen.items()}
         )
     except BadFilter as error:
-        return dbc.Alert(str(error), color="danger", className="mb-0"), "", dash.no_update
+        alert = dbc.Alert(str(error), color="danger", className="mb-0")
+        return alert, "", dash.no_update, None
     with desk_db().reading() as db_session:
+        marker = [filters.query_string(), audit.newest_id(session=db_session)]
+        if marker == shown and set(ctx.triggered_prop_ids) == {"audit-tick.n_intervals"}:
+            raise PreventUpdate  # the clock ticked, nothing was written: keep what is shown
         rows = audit.search(session=db_session, filters=filters, limit=SHOWN)
         total = audit.count(session=db_session, filters=filters)
     summary = f"{total} matching entries"
@@ -153,4 +161,4 @@ def show(actor, action, outcome, since, until, _ticks):
         summary += f"; the newest {len(rows)} are shown, Export CSV has them all"
     href = f"{EXPORT}?{filters.query_string()}" if filters.query_string() else EXPORT
     body = audit_table(rows) if rows else html.P("Nothing matches.", className="mb-0")
-    return body, summary, href
+    return body, summary, href, marker

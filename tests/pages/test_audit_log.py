@@ -49,3 +49,26 @@ def test_filters_narrow_the_rows_and_the_export_link_follows(desk, show):
 def test_a_bad_date_range_is_explained(show):
     answer = show(actor="", **{"from": "2021-02-01", "to": "2021-01-01"})
     assert "'from' is after 'to'" in str(answer["audit-rows"])
+
+
+def test_a_tick_re_renders_only_when_an_entry_was_written(desk):
+    admin = desk.signed_in("auditor-ticks", "admin")
+    table = next(
+        dep
+        for dep in dependencies(admin, desk.base)
+        if first_output(dep["output"]) == "audit-rows.children"
+    )
+    values = {"audit-actor.value": "", "audit-from.value": "", "audit-to.value": ""}
+
+    def call(**options):
+        return call_registered(admin, desk.base, table, values, default="any", **options)
+
+    first = call()  # the page opens: every input counts
+    values["audit-marker.data"] = shown = first.json()["response"]["audit-marker"]["data"]
+    tick = ["audit-tick.n_intervals"]
+    assert call(changed=tick).status_code == 204  # nothing new: the page keeps its table
+    password_step(desk.base, "wrong-guy", "still not the password")  # one more entry
+    answer = call(changed=tick)
+    assert answer.status_code == 200
+    assert answer.json()["response"]["audit-marker"]["data"][1] > shown[1]
+    assert "still" not in answer.text and "login.failed" in answer.text
