@@ -43,7 +43,7 @@ def test_kill_switch_while_50_paper_bots_trade(db, tmp_path, processes):
     engine = processes.start(["engine"], env)
     wait_until(
         lambda: count(db, Fill) >= BOTS and count(db, Position, Position.status == "open") >= 10,
-        timeout=180,
+        timeout=600,  # liveness only: 50 bots on a slow, shared host took over 180 s once
         interval=0.2,
         message="the bots trading, positions open",
     )
@@ -58,7 +58,7 @@ def test_kill_switch_while_50_paper_bots_trade(db, tmp_path, processes):
             command = session.get(Command, engage.id)
         return command.status == "done" and command
 
-    done = wait_until(handled, timeout=60, message="the kill switch handled")
+    done = wait_until(handled, timeout=180, message="the kill switch handled")
     assert done.result.startswith(f"halted {BOTS} bot(s)"), done.result
     with db.reading() as session:
         late = session.exec(
@@ -84,7 +84,7 @@ def test_kill_switch_while_50_paper_bots_trade(db, tmp_path, processes):
     before = latest_candle(db)
     wait_until(
         lambda: latest_candle(db) >= before + 20 * 60_000,
-        timeout=60,
+        timeout=180,
         message="the feed running on while engaged",
     )
     assert {model.__name__: count(db, model) for model in (Order, Fill)} == frozen

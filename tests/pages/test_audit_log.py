@@ -9,15 +9,20 @@ from tests.factories import make_user
 pytestmark = pytest.mark.integration
 
 
+def audit_table(client, base: str) -> dict:
+    """The registered callback that renders the audit page's table."""
+    return next(
+        dep
+        for dep in dependencies(client, base)
+        if first_output(dep["output"]) == "audit-rows.children"
+    )
+
+
 @pytest.fixture(scope="module")
 def show(desk):
     """The audit page's table for these filters, as an admin sees it."""
     admin = desk.signed_in("auditor", "admin")
-    table = next(
-        dep
-        for dep in dependencies(admin, desk.base)
-        if first_output(dep["output"]) == "audit-rows.children"
-    )
+    table = audit_table(admin, desk.base)
 
     def answer(**filters):
         values = {f"audit-{key}.value": value for key, value in filters.items()}
@@ -53,11 +58,7 @@ def test_a_bad_date_range_is_explained(show):
 
 def test_a_tick_re_renders_only_when_an_entry_was_written(desk):
     admin = desk.signed_in("auditor-ticks", "admin")
-    table = next(
-        dep
-        for dep in dependencies(admin, desk.base)
-        if first_output(dep["output"]) == "audit-rows.children"
-    )
+    table = audit_table(admin, desk.base)
     values = {"audit-actor.value": "", "audit-from.value": "", "audit-to.value": ""}
 
     def call(**options):
