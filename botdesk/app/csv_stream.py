@@ -1,16 +1,20 @@
 """A table's rows as CSV (UTF-8), a batch of lines at a time, the same text on both databases.
 
-PostgreSQL formats the cells itself and streams them with `COPY (SELECT ...) TO STDOUT`: no
-Python object is built per row. On SQLite the raw cursor's rows are converted a column at a
-time. Both write: money with exactly 8 decimals (from its integer units, never a float),
-times in UTC as `2026-11-21T16:12:05.25+00:00` (fraction only when there is one, without
-trailing zeros), booleans as true/false, floats as Python writes them, NULL and empty text
-as an empty cell, a cell quoted when it holds a comma, a quote or a line break, and text a
-spreadsheet would run as a formula prefixed with `'` (see `api.rows.safe_csv_text`).
+The database writes every cell itself, so no Python object is built per cell: PostgreSQL
+streams the lines with `COPY (SELECT ...) TO STDOUT`, SQLite writes each row's whole line
+with one `printf` and hands it over as bytes. Both write: money with exactly 8 decimals
+(from its integer units, never a float), times in UTC as `2026-11-21T16:12:05.25+00:00`
+(fraction only when there is one, without trailing zeros), booleans as true/false, floats
+as Python writes them, NULL and empty text as an empty cell, a cell quoted when it holds a
+comma, a quote or a line break, and text a spreadsheet would run as a formula prefixed with
+`'` (see `api.rows.safe_csv_text`).
 """
 
+import functools
+import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -18,7 +22,9 @@ from sqlalchemy import (
     Boolean,
     Float,
     Integer,
+    LargeBinary,
     Numeric,
+    String,
     Text,
     and_,
     case,
@@ -36,8 +42,10 @@ from botdesk.app.api.rows import FORMULA_START, safe_csv_text
 from botdesk.db.types import MONEY_PLACES, Money, UTCDateTime
 
 BATCH = 5000
-TEXT_CELLS_REMEMBERED = 4096
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+_QUOTES_GLOB = '*[,"\r\n]*'
+_FORMULA_GLOB = "[" + "".join(sorted(FORMULA_START, key=lambda start: start == "-")) + "]*"
+_PRINTF_ARGUMENTS = 100
 # What Python's float() reads (api.rows._is_number): such text is a number, not a formula.
 _PG_NUMBER = (
     r"^\s*[-+]?((([0-9](_?[0-9])*)(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)"
@@ -56,76 +64,95 @@ def lines(connection: Connection, columns: dict[str, Any], statement: Select) ->
     if connection.dialect.name == "postgresql":
         yield from _copied(connection, columns, statement)
     else:
-        yield from _fetched(connection, columns, statement)
+        yield from _written(connection, columns, statement)
 
 
-# --- Python: a column at a time -------------------------------------------------------
+def cell(column, dialect: str):
+    """The SQL writing one column's CSV cell on `dialect` ("postgresql" or "sqlite"); NULL
+    stands for an empty cell."""
+    if dialect == "postgresql":
+        return _pg_cell(column)
+    conversion, arguments = _sqlite_cell(column)
+    return func.printf(conversion, *arguments)
 
 
-def money_units_text(units: int | None) -> str:
-    """Exact text of money stored as integer units of 1e-8: 123456789 -> 1.23456789."""
-    if units is None:
-        return ""
-    digits = str(-units if units < 0 else units).rjust(MONEY_PLACES + 1, "0")
-    sign = "-" if units < 0 else ""
-    return f"{sign}{digits[:-MONEY_PLACES]}.{digits[-MONEY_PLACES:]}"
+# --- SQLite: the database writes each line, one printf per row ------------------------
 
 
-def utc_text(moment: Any) -> str:
-    """ISO 8601 UTC of a time as SQLite stores it ('YYYY-MM-DD HH:MM:SS[.ffffff]', UTC)."""
-    if moment is None:
-        return ""
-    fraction = moment[20:26].rstrip("0")
-    return f"{moment[:10]}T{moment[11:19]}{'.' if fraction else ''}{fraction}+00:00"
+def _sqlite_cell(column) -> tuple[str, list]:
+    """One column's cell as a printf conversion and its arguments, written as the
+    PostgreSQL side writes it; money, times and plain text never leave SQLite's C code."""
+    kind = column.type
+    nullable = getattr(column, "nullable", True)
+    if isinstance(kind, Money):
+        units = type_coerce(column, BigInteger)
+        size = type_coerce(func.abs(units), BigInteger)
+        unit = 10**MONEY_PLACES
+        conversion = f"%s%d.%0{MONEY_PLACES}d"
+        arguments = [case((units < 0, "-"), else_=""), size // unit, size % unit]
+    elif isinstance(kind, UTCDateTime):  # stored 'YYYY-MM-DD HH:MM:SS[.ffffff]', in UTC
+        stored = type_coerce(column, String)
+        whole_second = func.substr(stored, 21) == "000000"
+        fraction = case((whole_second, ""), else_=func.rtrim(func.substr(stored, 20), "0"))
+        conversion = "%.10sT%.8s%s+00:00"  # date, 'T', time of day, fraction, offset
+        arguments = [stored, func.substr(stored, 12), fraction]
+    elif isinstance(kind, Boolean):
+        return "%s", [case((column.is_(None), ""), (column, "true"), else_="false")]
+    elif isinstance(kind, Float):  # as Python writes it: 1e-05 where SQLite writes 1.0e-05
+        return "%s", [func.botdesk_float_cell(column)]
+    elif isinstance(kind, Integer):
+        return "%s", [column]  # %s writes NULL as nothing
+    else:
+        quoted = literal('"') + func.replace(column, '"', '""') + literal('"')
+        cell = case(
+            (column.op("GLOB")(_FORMULA_GLOB), func.botdesk_text_cell(column)),
+            (column.op("GLOB")(_QUOTES_GLOB), quoted),
+            else_=column,
+        )
+        return "%s", [cell]
+    if nullable:
+        return "%s", [case((column.is_(None), ""), else_=func.printf(conversion, *arguments))]
+    return conversion, arguments
+
+
+def _sqlite_line(columns: dict[str, Any]):
+    """The whole CSV line of a row, newline included, as bytes: one printf per up to
+    _PRINTF_ARGUMENTS arguments (SQLite's own limit is 127), concatenated."""
+    parts, conversions, arguments = [], [], []
+    for column in columns.values():
+        conversion, values = _sqlite_cell(column)
+        if len(arguments) + len(values) > _PRINTF_ARGUMENTS:
+            parts.append(func.printf(",".join(conversions) + ",", *arguments))
+            conversions, arguments = [], []
+        conversions.append(conversion)
+        arguments.extend(values)
+    parts.append(func.printf(",".join(conversions) + "\n", *arguments))
+    return cast(functools.reduce(operator.add, parts), LargeBinary)
+
+
+def _float_cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _written(connection: Connection, columns: dict[str, Any], statement: Select) -> Iterator[bytes]:
+    driver = connection.connection.dbapi_connection
+    driver.create_function("botdesk_float_cell", 1, _float_cell, deterministic=True)
+    driver.create_function("botdesk_text_cell", 1, text_cell, deterministic=True)
+    # The DB-API cursor itself: each row is one finished line, taken as the driver gives it.
+    cursor = connection.execute(statement.with_only_columns(_sqlite_line(columns))).cursor
+    while rows := cursor.fetchmany(BATCH):
+        yield b"".join(map(itemgetter(0), rows))
 
 
 def text_cell(text: str | None) -> str:
+    """Text as a CSV cell (what the SQL of both databases writes, here for the rare text
+    that needs the formula guard)."""
     if not text:
         return ""
     text = safe_csv_text(text) if text.startswith(FORMULA_START) else text
     if _NEEDS_QUOTES.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
-
-
-class _TextCells(dict):
-    """Cells of text already seen: most text columns repeat a few values (symbol, side,
-    status), so each is converted once; forgotten in bulk when a column never repeats."""
-
-    def __missing__(self, text: str | None) -> str:
-        if len(self) >= TEXT_CELLS_REMEMBERED:
-            self.clear()
-        cell = self[text] = text_cell(text)
-        return cell
-
-
-def _or_empty(convert: Callable[[Any], str]) -> Callable[[Any], str]:
-    return lambda value: "" if value is None else convert(value)
-
-
-def _converter(column) -> Callable[[Any], str]:
-    kind = column.type
-    if isinstance(kind, Money):
-        return money_units_text
-    if isinstance(kind, UTCDateTime):
-        return utc_text
-    if isinstance(kind, Boolean):
-        return _or_empty(lambda value: "true" if value else "false")
-    if isinstance(kind, (Integer, Float)):
-        return _or_empty(str) if column.nullable else str
-    return _TextCells().__getitem__
-
-
-def _fetched(connection: Connection, columns: dict[str, Any], statement: Select) -> Iterator[bytes]:
-    converters = [_converter(column) for column in columns.values()]
-    # The DB-API cursor itself: plain_query's columns need no result processing, so the
-    # rows are taken as the driver gives them, without building a Row for each.
-    cursor = connection.execute(statement).cursor
-    while rows := cursor.fetchmany(BATCH):
-        by_column = zip(converters, zip(*rows, strict=True), strict=True)
-        cells = [list(map(convert, values)) for convert, values in by_column]
-        text = "\n".join(map(",".join, zip(*cells, strict=True)))
-        yield text.encode() + b"\n"
 
 
 # --- PostgreSQL: the server formats, COPY streams -------------------------------------

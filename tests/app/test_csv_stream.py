@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Text, cast, literal_column, select
 
 from botdesk.app import csv_stream, tables
+from botdesk.db.types import Money, UTCDateTime
 from tests.factories import make_bot, signal_row
 
 START = datetime(2026, 11, 21, 16, 12, 5, tzinfo=UTC)
@@ -104,6 +106,15 @@ def test_no_rows_is_the_header_alone(db):
     assert export(db) == f"{columns}\n".encode()
 
 
+def written(db, expression) -> str:
+    """The cell the export's SQL writes for one value, on the test's database."""
+    with db.reading() as session:
+        connection = session.connection()
+        written = csv_stream.cell(expression, connection.dialect.name)
+        # as text, as COPY writes it: NULL as an empty cell
+        return connection.execute(select(cast(written, Text))).scalar_one() or ""
+
+
 @pytest.mark.parametrize(
     ("units", "text"),
     [
@@ -112,12 +123,14 @@ def test_no_rows_is_the_header_alone(db):
         (-1, "-0.00000001"),
         (123456789, "1.23456789"),
         (-6712345678901, "-67123.45678901"),
-        (10**20 + 5, "1000000000000.00000005"),
+        (2**63 - 1, "92233720368.54775807"),
+        (-(2**63 - 1), "-92233720368.54775807"),
         (None, ""),
     ],
 )
-def test_money_from_raw_units_is_exact(units, text):
-    assert csv_stream.money_units_text(units) == text
+def test_money_from_raw_units_is_exact(db, units, text):
+    raw = literal_column("NULL" if units is None else str(units), Money())
+    assert written(db, raw) == text
     if units is not None:
         assert Decimal(text) == Decimal(units).scaleb(-8)
 
@@ -127,11 +140,18 @@ def test_money_from_raw_units_is_exact(units, text):
     [
         ("2026-11-21 16:12:05.000000", "2026-11-21T16:12:05+00:00"),
         ("2026-11-21 16:12:05.250000", "2026-11-21T16:12:05.25+00:00"),
+        ("2026-11-21 16:12:50.000001", "2026-11-21T16:12:50.000001+00:00"),
         ("2026-11-21 16:12:05", "2026-11-21T16:12:05+00:00"),
         (None, ""),
     ],
 )
-def test_times_as_sqlite_stores_them_become_iso_utc(stored, iso):
-    assert csv_stream.utc_text(stored) == iso
+def test_times_become_iso_utc(db, stored, iso):
+    if stored is None:
+        raw = "NULL"
+    elif db.engine.dialect.name == "postgresql":
+        raw = f"CAST('{stored}+00:00' AS TIMESTAMPTZ)"
+    else:  # as SQLite stores a UTC time: text, no offset
+        raw = f"'{stored}'"
+    assert written(db, literal_column(raw, UTCDateTime())) == iso
     if iso:
         assert datetime.fromisoformat(iso).tzinfo is not None
