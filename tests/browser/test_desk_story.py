@@ -16,6 +16,9 @@ from tests.factories import PASSWORD, TOTP_SECRETS, make_bot, make_user
 from tests.processes import start_web, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
+# How long the grid may take to answer a filter while the engine trades beside it: a
+# liveness wait for a slow CI host (Playwright's 20 s default ran out once), not a speed goal.
+SLOW_HOST_MS = 60_000
 
 
 @pytest.fixture
@@ -79,12 +82,13 @@ def test_trader_starts_a_bot_sees_signals_exports_them_and_halts_everything(
             message="story-ema signals",
         )
         page.click("text=Signals")
-        page.locator(".ag-row", has_text="story-ema").first.wait_for()
+        page.locator(".ag-row", has_text="story-ema").first.wait_for(timeout=SLOW_HOST_MS)
 
         bot_filter = page.locator(".ag-floating-filter[aria-colindex='2'] input")
         bot_filter.fill("story-ema")
         page.wait_for_function(  # the filtered block has arrived (its export link follows it)
-            "() => [...document.querySelectorAll('a')].some(a => a.href.includes('story-ema'))"
+            "() => [...document.querySelectorAll('a')].some(a => a.href.includes('story-ema'))",
+            timeout=SLOW_HOST_MS,
         )
         top = page.locator(".ag-center-cols-container .ag-row[row-index='0']")
         first_top = top.get_attribute("row-id")
