@@ -117,17 +117,19 @@ def equity_curve(*, session: Session, days: int = 7, points: int = 600) -> pd.Da
         return pd.DataFrame(columns=["at", "equity", "drawdown"])
     start = now - timedelta(days=days)
     bucket_ms = max(60_000, int(days * 86_400_000 / points))
-    bucket = col(EquitySnapshot.candle_open_ms) / bucket_ms
-    latest = (
-        select(func.max(EquitySnapshot.id).label("id"))
+    bucket = col(EquitySnapshot.candle_open_ms) // bucket_ms  # integer division
+    # Each bot's newest snapshot per bucket, ranked in one pass over the window (a join
+    # back to the table by id made PostgreSQL hash the whole table: ~50 ms on 100k rows).
+    newest = func.row_number().over(
+        partition_by=(col(EquitySnapshot.bot_id), bucket), order_by=col(EquitySnapshot.id).desc()
+    )
+    ranked = (
+        select(EquitySnapshot.bot_id, EquitySnapshot.at, EquitySnapshot.equity, newest.label("n"))
         .where(col(EquitySnapshot.at) >= start, col(EquitySnapshot.candle_open_ms).is_not(None))
-        .group_by(col(EquitySnapshot.bot_id), bucket)
         .subquery()
     )
     rows = session.exec(
-        select(EquitySnapshot.bot_id, EquitySnapshot.at, EquitySnapshot.equity).join(
-            latest, col(EquitySnapshot.id) == latest.c.id
-        )
+        select(ranked.c.bot_id, ranked.c.at, ranked.c.equity).where(ranked.c.n == 1)
     ).all()
     if not rows:
         return pd.DataFrame(columns=["at", "equity", "drawdown"])
