@@ -100,8 +100,8 @@ def _sqlite_cell(column) -> tuple[str, list]:
         return "%s", [case((column.is_(None), ""), (column, "true"), else_="false")]
     elif isinstance(kind, Float):  # as Python writes it: 1e-05 where SQLite writes 1.0e-05
         return "%s", [func.botdesk_float_cell(column)]
-    elif isinstance(kind, Integer):
-        return "%s", [column]  # %s writes NULL as nothing
+    elif isinstance(kind, Integer):  # %s writes NULL as nothing; %d spares a text copy
+        return "%s" if nullable else "%d", [column]
     else:
         quoted = literal('"') + func.replace(column, '"', '""') + literal('"')
         cell = case(
