@@ -212,6 +212,12 @@ def _summed(
     ]
 
 
+def warm(*, session: Session) -> None:
+    """Sum the fill table into this process's kept totals now (a million fills take seconds),
+    so the first P&L report the process serves only adds the fills written since."""
+    _totals_of(session).refresh(session, set(_bot_names(session)))
+
+
 def _bot_names(session: Session) -> dict[int, str]:
     return dict(session.exec(select(Bot.id, Bot.name)).all())
 

@@ -186,3 +186,21 @@ def test_kept_totals_follow_new_late_and_deleted_fills(db, booked, monkeypatch):
     assert april_by_bot(db)["alpha"] == D("-128.87533332")  # not yet: no recount due
     monkeypatch.setattr(pnl, "RECOUNT_SECONDS", 0)
     assert april_by_bot(db)["alpha"] == D("-126.87533332")  # the recount finds it
+
+
+def test_warmed_totals_leave_the_first_report_only_new_fills_to_sum(db, booked, monkeypatch):
+    alpha, _ = booked
+    with db.reading() as session:
+        pnl.warm(session=session)
+        newest = session.exec(select(Fill.id).order_by(Fill.id.desc())).first()
+    summed_after = []
+    sum_by_day = pnl._sum_by_day
+
+    def watched(session, *, after_id, up_to_id):
+        summed_after.append(after_id)
+        return sum_by_day(session, after_id=after_id, up_to_id=up_to_id)
+
+    monkeypatch.setattr(pnl, "_sum_by_day", watched)
+    late_fill(db, alpha, 10**6, "3", at("2024-04-22T12:00:00"))
+    assert april_by_bot(db)["alpha"] == D("-126.87533333")  # the warmed sums, plus the new fill
+    assert summed_after == [newest]  # only the fill written after the warm-up was summed
