@@ -3,7 +3,7 @@
 The filters are the grid's own, in the URL: `?filter=<ag-grid filter model as JSON>` and
 `?sort=<sort model as JSON>` (the audit log takes its page's filters: actor, action,
 outcome, from, to). Rows are streamed in batches, never held whole: PostgreSQL formats and
-streams them itself with COPY, SQLite's are converted a column at a time (`csv_stream`).
+streams them with COPY, SQLite writes each row's line with one printf (`csv_stream`).
 Money is exact (8 decimals), times are ISO 8601 UTC.
 Every export is written to the audit log; a table above the user's role is refused.
 """
