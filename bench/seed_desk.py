@@ -212,7 +212,9 @@ class Writer:
                     )
             self.connection.commit()
             self.connection.autocommit = True
-            self.connection.execute("ANALYZE")
+            # as autovacuum leaves a live database: statistics and the visibility map (without
+            # it no index-only scan, e.g. of the bots' realized P&L over position)
+            self.connection.execute("VACUUM ANALYZE")
         else:
             self.connection.execute("COMMIT")
             self.connection.execute("ANALYZE")
