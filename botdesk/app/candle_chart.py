@@ -1,14 +1,16 @@
 """A bot's candle chart: candlesticks with its strategy's indicators (computed by the
 engine's own indicator functions), its signals and fills as markers, fair value gaps and
-order blocks as shaded zones, and the volume profile of the window beside the price."""
+order blocks as shaded zones, and the volume profile of the window beside the price.
 
+The figure is a plain dict in plotly's dark theme: graph objects would re-validate the
+whole theme and every trace on each render."""
+
+import base64
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
+from botdesk.app.components import PLOT_TEMPLATE
 from botdesk.db.models import Candle, Fill, Signal
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.indicators import (
@@ -25,6 +27,12 @@ from botdesk.engine.indicators import (
 
 ZONES_SHOWN = 12  # the most recent fair value gaps and order blocks, not the whole history
 BULL, BEAR = "rgba(46, 204, 113, {a})", "rgba(231, 76, 60, {a})"
+# The panels, in fractions of the figure: price on 86 % of the width and the volume profile
+# (sharing its price axis) on 14 %, 1 % apart; with an oscillator, price on the top 75 % of
+# the height and the oscillator (sharing its time axis) on the bottom 25 %, 4 % apart.
+# Axes: x/y price, x2/y2 volume profile, x3/y3 oscillator.
+PRICE_WIDTH, PROFILE_WIDTH = (0.0, 0.8514), (0.8614, 1.0)
+PRICE_HEIGHT, OSCILLATOR_HEIGHT = (0.28, 1.0), (0.0, 0.24)
 
 
 @dataclass(frozen=True)
@@ -63,27 +71,40 @@ def overlays(strategy: str, params: dict, frame: CandleFrame) -> tuple[list[Over
     return [], {}
 
 
-def _times(ms) -> pd.DatetimeIndex:
-    return pd.to_datetime(np.asarray(ms, dtype=np.int64), unit="ms", utc=True)
+def _times(ms) -> list[str]:
+    """UTC times, from epoch milliseconds, as plotly.js reads a date (it ignores a zone)."""
+    return np.datetime_as_string(np.asarray(ms, dtype="datetime64[ms]"), unit="s").tolist()
 
 
-def _zones(figure: go.Figure, frame: CandleFrame, times, swing: int) -> None:
+def _numbers(values) -> dict:
+    """A float array as plotly.js's typed array (base64 float64), as plotly.py sends one:
+    compact, and a NaN (an indicator's warm-up) stays a number where JSON has none."""
+    array = np.ascontiguousarray(values, dtype=np.float64)
+    return {"dtype": "f8", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def _zones(frame: CandleFrame, times: list[str], swing: int) -> list[dict]:
+    """The latest fair value gaps and order blocks as rectangles behind the candles, each
+    from its first candle to the one that filled, mitigated or broke it (or the last)."""
     last = len(frame) - 1
+    zones = []
     gaps = fair_value_gaps(frame.high, frame.low, frame.close, 0.0002)
     for k in range(max(0, len(gaps) - ZONES_SHOWN), len(gaps)):
         end = gaps.filled_index[k] if gaps.filled_index[k] >= 0 else last
         color = (BULL if gaps.direction[k] > 0 else BEAR).format(a=0.18)
-        figure.add_shape(
-            type="rect",
-            x0=times[gaps.index[k] - 2],
-            x1=times[end],
-            y0=gaps.bottom[k],
-            y1=gaps.top[k],
-            fillcolor=color,
-            line_width=0,
-            layer="below",
-            row=1,
-            col=1,
+        zones.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y",
+                "x0": times[gaps.index[k] - 2],
+                "x1": times[end],
+                "y0": float(gaps.bottom[k]),
+                "y1": float(gaps.top[k]),
+                "fillcolor": color,
+                "line": {"width": 0},
+                "layer": "below",
+            }
         )
     structure = market_structure(
         frame.high, frame.low, frame.close, swing_points(frame.high, frame.low, swing)
@@ -93,18 +114,65 @@ def _zones(figure: go.Figure, frame: CandleFrame, times, swing: int) -> None:
         ends = [i for i in (blocks.mitigated_index[k], blocks.broken_index[k]) if i >= 0]
         end = min(ends) if ends else last
         color = (BULL if blocks.direction[k] > 0 else BEAR).format(a=0.30)
-        figure.add_shape(
-            type="rect",
-            x0=times[blocks.index[k]],
-            x1=times[end],
-            y0=blocks.bottom[k],
-            y1=blocks.top[k],
-            fillcolor=color,
-            line={"color": color, "width": 1},
-            layer="below",
-            row=1,
-            col=1,
+        zones.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y",
+                "x0": times[blocks.index[k]],
+                "x1": times[end],
+                "y0": float(blocks.bottom[k]),
+                "y1": float(blocks.top[k]),
+                "fillcolor": color,
+                "line": {"color": color, "width": 1},
+                "layer": "below",
+            }
         )
+    return zones
+
+
+def _level(y: float, xaxis: str, yaxis: str, line: dict) -> dict:
+    """A horizontal line across the whole width of a panel."""
+    return {
+        "type": "line",
+        "xref": f"{xaxis} domain",
+        "yref": yaxis,
+        "x0": 0,
+        "x1": 1,
+        "y0": y,
+        "y1": y,
+        "line": line,
+    }
+
+
+def _axes(with_oscillator: bool) -> dict:
+    """The panels' axes: the profile shares the price axis; the oscillator, when there is
+    one, shares the time axis and carries its title and tick labels below the price."""
+    price_height = PRICE_HEIGHT if with_oscillator else (0.0, 1.0)
+    time_title = {"title": {"text": "UTC"}}
+    axes = {
+        "xaxis": {"anchor": "y", "domain": PRICE_WIDTH, "rangeslider": {"visible": False}},
+        "yaxis": {
+            "anchor": "x",
+            "domain": price_height,
+            "title": {"text": "USDT"},
+            "tickformat": ",.2f",
+        },
+        "xaxis2": {"anchor": "y2", "domain": PROFILE_WIDTH, "showticklabels": False},
+        "yaxis2": {
+            "anchor": "x2",
+            "domain": price_height,
+            "matches": "y",
+            "showticklabels": False,
+        },
+    }
+    if with_oscillator:
+        axes["xaxis"].update(matches="x3", showticklabels=False)
+        axes["xaxis3"] = {"anchor": "y3", "domain": PRICE_WIDTH, **time_title}
+        axes["yaxis3"] = {"anchor": "x3", "domain": OSCILLATOR_HEIGHT}
+    else:
+        axes["xaxis"].update(time_title)
+    return axes
 
 
 def figure(
@@ -114,149 +182,152 @@ def figure(
     params: dict,
     signals: list[Signal],
     fills: list[Fill],
-) -> go.Figure:
+) -> dict:
     frame = CandleFrame.from_rows(candles)
     times = _times(frame.open_time_ms)
     lines, oscillator = overlays(strategy, params, frame)
-    rows = 2 if oscillator else 1
-    chart = make_subplots(
-        rows=rows,
-        cols=2,
-        shared_xaxes="columns",
-        shared_yaxes="rows",
-        column_widths=[0.86, 0.14],
-        row_heights=[0.75, 0.25] if rows == 2 else [1.0],
-        horizontal_spacing=0.01,
-        vertical_spacing=0.04,
-        specs=[[{}, {}]] + ([[{}, None]] if rows == 2 else []),
-    )
-    chart.add_trace(
-        go.Candlestick(
-            x=times,
-            open=frame.open,
-            high=frame.high,
-            low=frame.low,
-            close=frame.close,
-            name="price",
-            increasing_line_color="#2ecc71",
-            decreasing_line_color="#e74c3c",
-        ),
-        row=1,
-        col=1,
-    )
+    traces = [
+        {
+            "type": "candlestick",
+            "name": "price",
+            "x": times,
+            "open": _numbers(frame.open),
+            "high": _numbers(frame.high),
+            "low": _numbers(frame.low),
+            "close": _numbers(frame.close),
+            "increasing": {"line": {"color": "#2ecc71"}},
+            "decreasing": {"line": {"color": "#e74c3c"}},
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    ]
     for line in lines:
-        chart.add_trace(
-            go.Scatter(
-                x=times,
-                y=line.values,
-                name=line.name,
-                mode="lines",
-                line={"color": line.color, "width": 1.3, "dash": line.dash},
-            ),
-            row=1,
-            col=1,
+        traces.append(
+            {
+                "type": "scatter",
+                "name": line.name,
+                "mode": "lines",
+                "x": times,
+                "y": _numbers(line.values),
+                "line": {"color": line.color, "width": 1.3, "dash": line.dash},
+                "xaxis": "x",
+                "yaxis": "y",
+            }
         )
-    _markers(chart, signals, fills)
-    if len(frame) >= 3:
-        _zones(chart, frame, times, int(params.get("swing", 5)))
+    traces += _markers(signals, fills)
+    shapes = _zones(frame, times, int(params.get("swing", 5))) if len(frame) >= 3 else []
     profile = volume_profile(frame.high, frame.low, frame.volume, bins=30)
     middles = (profile.edges[:-1] + profile.edges[1:]) / 2
     in_area = (middles >= profile.value_area_low) & (middles <= profile.value_area_high)
-    chart.add_trace(
-        go.Bar(
-            x=profile.volume,
-            y=middles,
-            orientation="h",
-            name="volume profile",
-            marker_color=np.where(in_area, "rgba(52,152,219,0.75)", "rgba(127,140,141,0.5)"),
-            hovertemplate="%{y:,.2f}: %{x:,.2f}<extra>volume</extra>",
-        ),
-        row=1,
-        col=2,
+    traces.append(
+        {
+            "type": "bar",
+            "name": "volume profile",
+            "orientation": "h",
+            "x": _numbers(profile.volume),
+            "y": _numbers(middles),
+            "marker": {
+                "color": np.where(
+                    in_area, "rgba(52,152,219,0.75)", "rgba(127,140,141,0.5)"
+                ).tolist()
+            },
+            "hovertemplate": "%{y:,.2f}: %{x:,.2f}<extra>volume</extra>",
+            "xaxis": "x2",
+            "yaxis": "y2",
+        }
     )
-    chart.add_hline(
-        y=profile.poc,
-        line_dash="dash",
-        line_color="#f1c40f",
-        line_width=1,
-        annotation_text="POC",
-        annotation_position="top left",
-        row=1,
-        col=1,
-    )
+    poc = float(profile.poc)
+    shapes.append(_level(poc, "x", "y", {"color": "#f1c40f", "dash": "dash", "width": 1}))
     if oscillator:
         for index, (name, values) in enumerate(oscillator["lines"].items()):
-            color = ("#f39c12", "#9b59b6")[index % 2]
-            chart.add_trace(
-                go.Scatter(
-                    x=times, y=values, name=name, mode="lines", line={"color": color, "width": 1.2}
-                ),
-                row=2,
-                col=1,
+            traces.append(
+                {
+                    "type": "scatter",
+                    "name": name,
+                    "mode": "lines",
+                    "x": times,
+                    "y": _numbers(values),
+                    "line": {"color": ("#f39c12", "#9b59b6")[index % 2], "width": 1.2},
+                    "xaxis": "x3",
+                    "yaxis": "y3",
+                }
             )
         for level in oscillator["levels"]:
-            chart.add_hline(y=level, line_dash="dot", line_color="#7f8c8d", row=2, col=1)
-    chart.update_layout(
-        template="plotly_dark",
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        height=560,
-        margin={"l": 60, "r": 10, "t": 10, "b": 30},
-        xaxis_rangeslider_visible=False,
-        legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
-        bargap=0.05,
-    )
-    chart.update_yaxes(title_text="USDT", tickformat=",.2f", row=1, col=1)
-    chart.update_xaxes(showticklabels=False, row=1, col=2)
-    chart.update_xaxes(title_text="UTC", row=rows, col=1)
-    return chart
+            shapes.append(_level(level, "x3", "y3", {"color": "#7f8c8d", "dash": "dot"}))
+    layout = {
+        "template": PLOT_TEMPLATE,
+        "height": 560,
+        "margin": {"l": 60, "r": 10, "t": 10, "b": 30},
+        "legend": {"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
+        "bargap": 0.05,
+        **_axes(with_oscillator=bool(oscillator)),
+        "annotations": [
+            {
+                "text": "POC",
+                "showarrow": False,
+                "xref": "x domain",
+                "yref": "y",
+                "x": 0,
+                "y": poc,
+                "xanchor": "left",
+                "yanchor": "bottom",
+            }
+        ],
+        "shapes": shapes,
+    }
+    return {"data": traces, "layout": layout}
 
 
-def _markers(chart: go.Figure, signals: list[Signal], fills: list[Fill]) -> None:
+def _markers(signals: list[Signal], fills: list[Fill]) -> list[dict]:
+    """Signals as triangles at their candle and price; fills as dots at their time and price."""
+    markers = []
     for side, symbol, color in (
         ("buy", "triangle-up", "#2ecc71"),
         ("sell", "triangle-down", "#e74c3c"),
     ):
         chosen = [s for s in signals if s.side == side and s.candle_open_ms and s.price]
         if chosen:
-            chart.add_trace(
-                go.Scatter(
-                    x=_times([s.candle_open_ms for s in chosen]),
-                    y=[float(s.price) for s in chosen],
-                    mode="markers",
-                    name=f"{side} signal",
-                    marker={
+            markers.append(
+                {
+                    "type": "scatter",
+                    "name": f"{side} signal",
+                    "mode": "markers",
+                    "x": _times([s.candle_open_ms for s in chosen]),
+                    "y": [float(s.price) for s in chosen],
+                    "marker": {
                         "symbol": symbol,
                         "size": 12,
                         "color": color,
                         "line": {"color": "white", "width": 1},
                     },
-                    text=[
+                    "text": [
                         f"{s.status} · conf. {s.confidence:.2f} · {s.reason or ''}" for s in chosen
                     ],
-                    hovertemplate="%{x|%Y-%m-%d %H:%M} UTC %{y:,.2f}<br>%{text}<extra></extra>",
-                ),
-                row=1,
-                col=1,
+                    "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC %{y:,.2f}<br>%{text}<extra></extra>",
+                    "xaxis": "x",
+                    "yaxis": "y",
+                }
             )
     for side, name, color in (("buy", "entry", "#3498db"), ("sell", "exit", "#f1c40f")):
         chosen = [f for f in fills if f.side == side]
         if chosen:
-            chart.add_trace(
-                go.Scatter(
-                    x=[f.filled_at for f in chosen],
-                    y=[float(f.price) for f in chosen],
-                    mode="markers",
-                    name=f"{name} fill",
-                    marker={
+            markers.append(
+                {
+                    "type": "scatter",
+                    "name": f"{name} fill",
+                    "mode": "markers",
+                    "x": [f.filled_at for f in chosen],
+                    "y": [float(f.price) for f in chosen],
+                    "marker": {
                         "symbol": "circle",
                         "size": 9,
                         "color": color,
                         "line": {"color": "black", "width": 1},
                     },
-                    text=[f"{f.quantity.normalize():f} @ {f.price:,.2f}" for f in chosen],
-                    hovertemplate="%{x|%Y-%m-%d %H:%M} UTC<br>%{text}<extra></extra>",
-                ),
-                row=1,
-                col=1,
+                    "text": [f"{f.quantity.normalize():f} @ {f.price:,.2f}" for f in chosen],
+                    "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC<br>%{text}<extra></extra>",
+                    "xaxis": "x",
+                    "yaxis": "y",
+                }
             )
+    return markers

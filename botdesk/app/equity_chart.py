@@ -1,10 +1,7 @@
 """The overview's chart: the desk's equity above, its drawdown below, one time axis."""
 
-import plotly.io as pio
+from botdesk.app.components import PLOT_TEMPLATE
 
-# plotly's own dark theme as plain data, taken once: a figure given as a dict is sent as
-# it is, where building graph objects re-validates the whole theme on every render.
-DARK_THEME = pio.templates["plotly_dark"].to_plotly_json()
 TIME_HOVER = "%{x|%Y-%m-%d %H:%M} UTC<br>"
 
 
@@ -35,9 +32,7 @@ def equity_figure(curve) -> dict:
             },
         ],
         "layout": {
-            "template": DARK_THEME,
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
+            "template": PLOT_TEMPLATE,
             "margin": {"l": 60, "r": 10, "t": 10, "b": 30},
             "height": 340,
             "showlegend": False,

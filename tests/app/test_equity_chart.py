@@ -24,5 +24,6 @@ def test_equity_and_drawdown_share_the_time_axis_in_plotlys_dark_theme():
     assert list(drawdown["y"]) == [0.0, -5.0] and drawdown["yaxis"] == "y2"  # percent
     layout = figure["layout"]
     assert layout["xaxis"]["matches"] == "x2" and layout["yaxis2"]["ticksuffix"] == " %"
-    assert layout["template"]["layout"]["paper_bgcolor"] == "rgb(17,17,17)"  # plotly_dark
+    assert layout["template"]["layout"]["font"]["color"] == "#f2f5fa"  # plotly_dark's
+    assert layout["template"]["layout"]["paper_bgcolor"] == "rgba(0,0,0,0)"  # the page's own
     assert go.Figure(figure).layout.yaxis2.domain == (0.0, 0.27)  # valid to plotly itself
