@@ -27,6 +27,7 @@ from botdesk.engine.indicators import (
 
 ZONES_SHOWN = 12  # the most recent fair value gaps and order blocks, not the whole history
 BULL, BEAR = "rgba(46, 204, 113, {a})", "rgba(231, 76, 60, {a})"
+WHITE_EDGE, BLACK_EDGE = {"color": "white", "width": 1}, {"color": "black", "width": 1}
 # The panels, in fractions of the figure: price on 86 % of the width and the volume profile
 # (sharing its price axis) on 14 %, 1 % apart; with an oscillator, price on the top 75 % of
 # the height and the oscillator (sharing its time axis) on the bottom 25 %, 4 % apart.
@@ -83,6 +84,22 @@ def _numbers(values) -> dict:
     return {"dtype": "f8", "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
 
 
+def _zone(x0: str, x1: str, bottom: float, top: float, color: str, line: dict) -> dict:
+    """A shaded rectangle behind the candles on the price panel."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "y",
+        "x0": x0,
+        "x1": x1,
+        "y0": float(bottom),
+        "y1": float(top),
+        "fillcolor": color,
+        "line": line,
+        "layer": "below",
+    }
+
+
 def _zones(frame: CandleFrame, times: list[str], swing: int) -> list[dict]:
     """The latest fair value gaps and order blocks as rectangles behind the candles, each
     from its first candle to the one that filled, mitigated or broke it (or the last)."""
@@ -92,20 +109,8 @@ def _zones(frame: CandleFrame, times: list[str], swing: int) -> list[dict]:
     for k in range(max(0, len(gaps) - ZONES_SHOWN), len(gaps)):
         end = gaps.filled_index[k] if gaps.filled_index[k] >= 0 else last
         color = (BULL if gaps.direction[k] > 0 else BEAR).format(a=0.18)
-        zones.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "y",
-                "x0": times[gaps.index[k] - 2],
-                "x1": times[end],
-                "y0": float(gaps.bottom[k]),
-                "y1": float(gaps.top[k]),
-                "fillcolor": color,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
+        start = times[gaps.index[k] - 2]
+        zones.append(_zone(start, times[end], gaps.bottom[k], gaps.top[k], color, {"width": 0}))
     structure = market_structure(
         frame.high, frame.low, frame.close, swing_points(frame.high, frame.low, swing)
     )
@@ -114,21 +119,25 @@ def _zones(frame: CandleFrame, times: list[str], swing: int) -> list[dict]:
         ends = [i for i in (blocks.mitigated_index[k], blocks.broken_index[k]) if i >= 0]
         end = min(ends) if ends else last
         color = (BULL if blocks.direction[k] > 0 else BEAR).format(a=0.30)
-        zones.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "y",
-                "x0": times[blocks.index[k]],
-                "x1": times[end],
-                "y0": float(blocks.bottom[k]),
-                "y1": float(blocks.top[k]),
-                "fillcolor": color,
-                "line": {"color": color, "width": 1},
-                "layer": "below",
-            }
-        )
+        outline = {"color": color, "width": 1}
+        start = times[blocks.index[k]]
+        zones.append(_zone(start, times[end], blocks.bottom[k], blocks.top[k], color, outline))
     return zones
+
+
+def _line(name: str, times: list[str], values, line: dict, axes: tuple[str, str]) -> dict:
+    """An indicator as a line over the candles' times, on the panel of `axes`."""
+    xaxis, yaxis = axes
+    return {
+        "type": "scatter",
+        "name": name,
+        "mode": "lines",
+        "x": times,
+        "y": _numbers(values),
+        "line": line,
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+    }
 
 
 def _level(y: float, xaxis: str, yaxis: str, line: dict) -> dict:
@@ -202,18 +211,8 @@ def figure(
         }
     ]
     for line in lines:
-        traces.append(
-            {
-                "type": "scatter",
-                "name": line.name,
-                "mode": "lines",
-                "x": times,
-                "y": _numbers(line.values),
-                "line": {"color": line.color, "width": 1.3, "dash": line.dash},
-                "xaxis": "x",
-                "yaxis": "y",
-            }
-        )
+        style = {"color": line.color, "width": 1.3, "dash": line.dash}
+        traces.append(_line(line.name, times, line.values, style, ("x", "y")))
     traces += _markers(signals, fills)
     shapes = _zones(frame, times, int(params.get("swing", 5))) if len(frame) >= 3 else []
     profile = volume_profile(frame.high, frame.low, frame.volume, bins=30)
@@ -240,18 +239,8 @@ def figure(
     shapes.append(_level(poc, "x", "y", {"color": "#f1c40f", "dash": "dash", "width": 1}))
     if oscillator:
         for index, (name, values) in enumerate(oscillator["lines"].items()):
-            traces.append(
-                {
-                    "type": "scatter",
-                    "name": name,
-                    "mode": "lines",
-                    "x": times,
-                    "y": _numbers(values),
-                    "line": {"color": ("#f39c12", "#9b59b6")[index % 2], "width": 1.2},
-                    "xaxis": "x3",
-                    "yaxis": "y3",
-                }
-            )
+            style = {"color": ("#f39c12", "#9b59b6")[index % 2], "width": 1.2}
+            traces.append(_line(name, times, values, style, ("x3", "y3")))
         for level in oscillator["levels"]:
             shapes.append(_level(level, "x3", "y3", {"color": "#7f8c8d", "dash": "dot"}))
     layout = {
@@ -278,6 +267,22 @@ def figure(
     return {"data": traces, "layout": layout}
 
 
+def _points(name: str, x: list, y: list, marker: dict, text: list[str], hover: str) -> dict:
+    """Markers on the price panel, each with its own hover text."""
+    return {
+        "type": "scatter",
+        "name": name,
+        "mode": "markers",
+        "x": x,
+        "y": y,
+        "marker": marker,
+        "text": text,
+        "hovertemplate": hover + "<br>%{text}<extra></extra>",
+        "xaxis": "x",
+        "yaxis": "y",
+    }
+
+
 def _markers(signals: list[Signal], fills: list[Fill]) -> list[dict]:
     """Signals as triangles at their candle and price; fills as dots at their time and price."""
     markers = []
@@ -288,46 +293,26 @@ def _markers(signals: list[Signal], fills: list[Fill]) -> list[dict]:
         chosen = [s for s in signals if s.side == side and s.candle_open_ms and s.price]
         if chosen:
             markers.append(
-                {
-                    "type": "scatter",
-                    "name": f"{side} signal",
-                    "mode": "markers",
-                    "x": _times([s.candle_open_ms for s in chosen]),
-                    "y": [float(s.price) for s in chosen],
-                    "marker": {
-                        "symbol": symbol,
-                        "size": 12,
-                        "color": color,
-                        "line": {"color": "white", "width": 1},
-                    },
-                    "text": [
-                        f"{s.status} · conf. {s.confidence:.2f} · {s.reason or ''}" for s in chosen
-                    ],
-                    "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC %{y:,.2f}<br>%{text}<extra></extra>",
-                    "xaxis": "x",
-                    "yaxis": "y",
-                }
+                _points(
+                    f"{side} signal",
+                    _times([s.candle_open_ms for s in chosen]),
+                    [float(s.price) for s in chosen],
+                    {"symbol": symbol, "size": 12, "color": color, "line": WHITE_EDGE},
+                    [f"{s.status} · conf. {s.confidence:.2f} · {s.reason or ''}" for s in chosen],
+                    "%{x|%Y-%m-%d %H:%M} UTC %{y:,.2f}",
+                )
             )
     for side, name, color in (("buy", "entry", "#3498db"), ("sell", "exit", "#f1c40f")):
         chosen = [f for f in fills if f.side == side]
         if chosen:
             markers.append(
-                {
-                    "type": "scatter",
-                    "name": f"{name} fill",
-                    "mode": "markers",
-                    "x": [f.filled_at for f in chosen],
-                    "y": [float(f.price) for f in chosen],
-                    "marker": {
-                        "symbol": "circle",
-                        "size": 9,
-                        "color": color,
-                        "line": {"color": "black", "width": 1},
-                    },
-                    "text": [f"{f.quantity.normalize():f} @ {f.price:,.2f}" for f in chosen],
-                    "hovertemplate": "%{x|%Y-%m-%d %H:%M} UTC<br>%{text}<extra></extra>",
-                    "xaxis": "x",
-                    "yaxis": "y",
-                }
+                _points(
+                    f"{name} fill",
+                    [f.filled_at for f in chosen],
+                    [float(f.price) for f in chosen],
+                    {"symbol": "circle", "size": 9, "color": color, "line": BLACK_EDGE},
+                    [f"{f.quantity.normalize():f} @ {f.price:,.2f}" for f in chosen],
+                    "%{x|%Y-%m-%d %H:%M} UTC",
+                )
             )
     return markers

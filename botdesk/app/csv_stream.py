@@ -42,8 +42,9 @@ from botdesk.app.api.rows import FORMULA_START, safe_csv_text
 from botdesk.db.types import MONEY_PLACES, Money, UTCDateTime
 
 BATCH = 5000
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
-_QUOTES_GLOB = '*[,"\r\n]*'
+QUOTED_IF_HELD = ',"\r\n'  # a cell holding any of these is quoted
+_NEEDS_QUOTES = re.compile(f"[{re.escape(QUOTED_IF_HELD)}]")
+_QUOTES_GLOB = f"*[{QUOTED_IF_HELD}]*"
 _FORMULA_GLOB = "[" + "".join(sorted(FORMULA_START, key=lambda start: start == "-")) + "]*"
 _PRINTF_ARGUMENTS = 100
 # What Python's float() reads (api.rows._is_number): such text is a number, not a formula.
@@ -184,7 +185,7 @@ def _pg_cell(column) -> Any:
 
 def _copied(connection: Connection, columns: dict[str, Any], statement: Select) -> Iterator[bytes]:
     formatted = statement.with_only_columns(
-        *(_pg_cell(column).label(name) for name, column in columns.items())
+        *(cell(column, "postgresql").label(name) for name, column in columns.items())
     )
     dialect = connection.dialect
     compiled = formatted.compile(dialect=dialect)
