@@ -299,20 +299,24 @@ def query(spec: TableSpec, filter_model: Any = None, sort_model: Any = None) -> 
     )
 
 
+def plain_columns(columns: dict[str, Any]) -> list:
+    """`columns` selected as they are stored: money as its integer units, times as the
+    database gives them (what `csv_stream` formats)."""
+    raw = {Money: BigInteger, UTCDateTime: String}  # skip the per-row conversions
+    return [
+        type_coerce(column, raw[type(column.type)]).label(name)
+        if type(column.type) in raw
+        else column
+        for name, column in columns.items()
+    ]
+
+
 def plain_query(spec: TableSpec, filter_model: Any = None, sort_model: Any = None) -> Select:
     """The same rows as plain tuples of the shown columns, money as its raw integer units
     of 1e-8 and times as the database gives them (SQLite: text in UTC; PostgreSQL: an
     aware datetime): no object built per row, what a million-row export needs."""
-    table = spec.table.__table__
-    raw = {Money: BigInteger, UTCDateTime: String}  # skip the per-row conversions
-    columns = [
-        type_coerce(table.c[name], raw[type(column.type)]).label(name)
-        if type(column.type) in raw
-        else table.c[name]
-        for name, column in spec.columns().items()
-    ]
     return (
-        select(*columns)
+        select(*plain_columns(spec.columns()))
         .where(*conditions(spec, filter_model))
         .order_by(*ordering(spec, sort_model))
     )

@@ -7,13 +7,16 @@ Every list pages newest first with a cursor and can answer as CSV.
 
 from collections.abc import Callable
 
-from sqlalchemy import ColumnElement
-from sqlmodel import col
+from flask import Response, jsonify
+from sqlalchemy import ColumnElement, false, select
+from sqlmodel import Session, col
 
+from botdesk.app import csv_stream, tables
 from botdesk.app.api.inputs import ListQuery
 from botdesk.app.api.routing import operation
-from botdesk.app.api.rows import Resource, page_response, page_schema
+from botdesk.app.api.rows import Resource, page_schema
 from botdesk.app.context import desk_db
+from botdesk.app.exports import file_name
 from botdesk.db import listing
 from botdesk.db.models import Scope
 
@@ -67,9 +70,10 @@ def list_endpoint(
                 limit=query.limit,
                 before_id=query.cursor,
             )
-        return page_response(
-            resource, found.rows, found.next_before_id, query.format == "csv", table.__tablename__
-        )
+            if query.format == "csv":
+                return csv_page(session, resource, conditions_of(query), found)
+        items = [resource.to_json(row) for row in found.rows]
+        return jsonify(items=items, next_cursor=found.next_before_id)
 
     list_rows.__name__ = f"list_{table.__tablename__}"
     operation(
@@ -86,3 +90,24 @@ def list_endpoint(
         "is then in the `X-Next-Cursor` header).",
         errors=(400,),
     )(list_rows)
+
+
+def csv_page(
+    session: Session, resource: Resource, conditions: list, found: listing.Page
+) -> Response:
+    """The page's rows in the format of `/export/<table>.csv` (`csv_stream`), newest first;
+    the next cursor in the X-Next-Cursor header. The page is the newest matching rows below
+    the cursor, so its rows are the matching rows between its lowest and highest id."""
+    table = resource.table
+    columns = {column.name: column for column in resource.columns}
+    id_column = table.__table__.c.id
+    ids = [row.id for row in found.rows]
+    within = id_column.between(min(ids), max(ids)) if ids else false()
+    statement = select(*tables.plain_columns(columns)).where(*conditions, within)
+    text = b"".join(
+        csv_stream.lines(session.connection(), columns, statement.order_by(id_column.desc()))
+    )
+    headers = {"Content-Disposition": f'attachment; filename="{file_name(table.__tablename__)}"'}
+    if found.next_before_id is not None:
+        headers["X-Next-Cursor"] = str(found.next_before_id)
+    return Response(text, mimetype="text/csv", headers=headers)

@@ -1,19 +1,17 @@
-"""Rows as the API shows them: JSON objects, CSV lines and their JSON schema, all three
-derived from the table's columns, so the description cannot drift from the answers.
+"""Rows as the API shows them: JSON objects and their JSON schema, both derived from the
+table's columns, so the description cannot drift from the answers (CSV pages are written
+by `app.csv_stream`, the desk's one CSV writer).
 
 Money is a string with exactly 8 decimals (exact, never a float); times are ISO 8601 UTC;
 JSON text columns (bot params, command params, risk details) are decoded into objects.
 """
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, jsonify
 from sqlalchemy import Boolean, Column, Float, Integer
 from sqlmodel import SQLModel
 
@@ -57,9 +55,6 @@ class Resource:
     def to_json(self, row: SQLModel) -> dict:
         return {c.name: self.value(c, getattr(row, c.name)) for c in self.columns}
 
-    def csv_cells(self, row: SQLModel) -> list[str]:
-        return [_csv_cell(c, getattr(row, c.name)) for c in self.columns]
-
     def schema(self) -> dict:
         properties = {c.name: _column_schema(c, c.name in self.json_columns) for c in self.columns}
         return {
@@ -90,16 +85,6 @@ def _column_schema(column: Column, is_json: bool) -> dict:
     return schema
 
 
-def _csv_cell(column: Column, raw: Any) -> str:
-    if raw is None:
-        return ""
-    if isinstance(column.type, Money):
-        return money_text(raw)
-    if isinstance(raw, datetime):
-        return raw.isoformat()
-    return safe_csv_text(str(raw))
-
-
 def safe_csv_text(text: str) -> str:
     """A cell a spreadsheet would run as a formula is quoted, unless it is just a number."""
     if text.startswith(FORMULA_START) and not _is_number(text):
@@ -125,18 +110,3 @@ def page_schema(resource: Resource) -> dict:
         "required": ["items", "next_cursor"],
         "additionalProperties": False,
     }
-
-
-def page_response(
-    resource: Resource, rows: list, next_before_id: int | None, as_csv: bool, filename: str
-) -> Response:
-    if not as_csv:
-        return jsonify(items=[resource.to_json(row) for row in rows], next_cursor=next_before_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.name for c in resource.columns])
-    writer.writerows(resource.csv_cells(row) for row in rows)
-    headers = {"Content-Disposition": f'attachment; filename="{filename}.csv"'}
-    if next_before_id is not None:
-        headers["X-Next-Cursor"] = str(next_before_id)
-    return Response(buffer.getvalue(), mimetype="text/csv", headers=headers)

@@ -22,7 +22,7 @@ def data(desk):
     key = make_api_key(db, make_user(db, role="viewer"), "read")
     first, second = make_bot(db, symbol="BTCUSDT"), make_bot(db, symbol="ETHUSDT")
     start = utcnow() - timedelta(hours=1)
-    with db.writing() as session:
+    with db.writing() as session:  # the two bots' signals interleaved, as bots trade
         for number in range(25):
             session.add(
                 Signal(
@@ -36,17 +36,19 @@ def data(desk):
                     created_at=start + timedelta(minutes=number),
                 )
             )
-        for number in range(5):
-            session.add(
-                Signal(
-                    bot_id=second.id,
-                    dedupe_key=f"c:{number}",
-                    symbol="ETHUSDT",
-                    timeframe="1m",
-                    side="buy",
-                    created_at=start + timedelta(minutes=number),
+            if number < 5:
+                session.add(
+                    Signal(
+                        bot_id=second.id,
+                        dedupe_key=f"c:{number}",
+                        symbol="ETHUSDT",
+                        timeframe="1m",
+                        side="buy",
+                        reason="fast,\rcross" if number == 0 else None,
+                        created_at=start.replace(microsecond=250000) + timedelta(minutes=number),
+                    )
                 )
-            )
+                session.flush()  # ids in this order
     return key, first, second, start
 
 
@@ -119,6 +121,30 @@ def test_csv_answers_the_same_page_with_the_cursor_in_a_header(desk, data):
     assert last["dedupe_key"] == "c:0"
     assert last["reason"].startswith("'=HYPERLINK")  # never run as a spreadsheet formula
     assert "X-Next-Cursor" not in rest.headers
+
+
+def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
+    """One CSV format: the API's pages and /export/<table>.csv (times without trailing
+    zeros, a lone CR quoted), and only the filtered rows, though other bots' signals lie
+    between the page's ids."""
+    key, _, second, start = data
+    answer = desk.call("GET", f"/api/v1/signals?bot_id={second.id}&limit=3&format=csv", key)
+    assert answer.headers["Content-Disposition"].startswith('attachment; filename="signal-')
+    rows = list(csv.DictReader(io.StringIO(answer.text, newline="")))
+    assert [row["dedupe_key"] for row in rows] == ["c:4", "c:3", "c:2"]
+    moment = start.replace(microsecond=250000) + timedelta(minutes=4)
+    assert rows[0]["created_at"] == moment.strftime("%Y-%m-%dT%H:%M:%S.25+00:00")
+    rest = desk.call(
+        "GET",
+        f"/api/v1/signals?bot_id={second.id}&format=csv&cursor={answer.headers['X-Next-Cursor']}",
+        key,
+    )
+    assert '"fast,\rcross"' in rest.text
+    last = list(csv.DictReader(io.StringIO(rest.text, newline="")))
+    assert [row["dedupe_key"] for row in last] == ["c:1", "c:0"]
+    assert last[1]["reason"] == "fast,\rcross" and last[0]["reason"] == ""
+    empty = desk.call("GET", "/api/v1/signals?symbol=XRPUSDT&format=csv", key)
+    assert empty.status_code == 200 and empty.text.count("\n") == 1  # the header alone
 
 
 @pytest.mark.parametrize(
