@@ -16,7 +16,7 @@ Usage, at a page module's top level (grids are found by name when the browser as
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -47,7 +47,8 @@ NUMERIC = ("int", "number", "money")
 
 @dataclass(frozen=True)
 class GridColumn:
-    """A column as the grid shows it. kind: text, choice, int, number, money, time, bot."""
+    """A column as the grid shows it. kind: text, choice, int, number, money, time, bot,
+    candle (a candle's open time stored as milliseconds since the epoch, shown in UTC)."""
 
     field: str
     header: str
@@ -62,6 +63,8 @@ class GridColumn:
             return ""
         if self.kind == "bot":
             return bot_names.get(raw, f"#{raw}")
+        if self.kind == "candle":
+            raw = datetime.fromtimestamp(raw / 1000, UTC)
         if isinstance(raw, Decimal):
             return f"{raw:,.{self.places}f}"
         if isinstance(raw, datetime):
@@ -81,7 +84,7 @@ class GridColumn:
             spec["flex"] = 1
         if self.kind in NUMERIC:
             spec.update(filter="agNumberColumnFilter", type="rightAligned", cellClass="num")
-        elif self.kind == "time":
+        elif self.kind in ("time", "candle"):
             spec.update(
                 filter="agDateColumnFilter",
                 filterParams={

@@ -177,27 +177,34 @@ _TEXT = {
 }
 
 
+def _is_candle_time(column) -> bool:
+    """A candle's open time, stored as milliseconds since the epoch (e.g. candle_open_ms)."""
+    return column.name.endswith("_ms") and isinstance(column.type, Integer)
+
+
 def _date_condition(column, model: Mapping, name: str) -> ColumnElement[bool]:
     """Dates compare by UTC day: 'equals' is the whole day, 'inRange' includes both days."""
     kind = model.get("type")
     start = _moment(model.get("dateFrom"), name)
-    day_start = datetime.combine(start.date(), time(), UTC)
+    in_ms = _is_candle_time(column)
+
+    def day(moment: datetime, days: int = 0):
+        midnight = datetime.combine(moment.date(), time(), UTC) + timedelta(days=days)
+        return int(midnight.timestamp()) * 1000 if in_ms else midnight
+
     if kind == "equals":
-        return and_(column >= day_start, column < day_start + timedelta(days=1))
+        return and_(column >= day(start), column < day(start, 1))
     if kind == "notEqual":
-        return or_(column < day_start, column >= day_start + timedelta(days=1))
+        return or_(column < day(start), column >= day(start, 1))
     if kind == "lessThan":
-        return column < day_start
+        return column < day(start)
     if kind == "greaterThan":
-        return column >= day_start + timedelta(days=1)
+        return column >= day(start, 1)
     if kind == "inRange":
         end = _moment(model.get("dateTo"), name)
         if end < start:
             raise BadFilter(f"{name}: the range ends before it starts")
-        return and_(
-            column >= day_start,
-            column < datetime.combine(end.date(), time(), UTC) + timedelta(days=1),
-        )
+        return and_(column >= day(start), column < day(end, 1))
     raise BadFilter(f"{name}: unknown date filter {kind!r}")
 
 
@@ -208,7 +215,7 @@ def _condition(column, model: Mapping, name: str) -> ColumnElement[bool]:
     if kind == "notBlank":
         return column.is_not(None)
     if isinstance(column.type, UTCDateTime) or model.get("filterType") == "date":
-        if not isinstance(column.type, UTCDateTime):
+        if not isinstance(column.type, UTCDateTime) and not _is_candle_time(column):
             raise BadFilter(f"{name} is not a time column")
         return _date_condition(column, model, name)
     if kind == "inRange":

@@ -9,6 +9,7 @@ dash.register_page(__name__, path="/orders", name="Orders", title="Orders · bot
 
 COLUMNS = [
     GridColumn("created_at", "Time", "time", unit="UTC", width=175),
+    GridColumn("candle_open_ms", "Candle", "candle", unit="UTC", width=175),
     GridColumn("bot_id", "Bot", "bot", width=150),
     GridColumn("symbol", "Symbol", "choice", width=110),
     GridColumn("side", "Side", "choice", width=85),

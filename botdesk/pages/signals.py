@@ -10,6 +10,7 @@ dash.register_page(__name__, path="/signals", name="Signals", title="Signals · 
 
 COLUMNS = [
     GridColumn("created_at", "Time", "time", unit="UTC", width=175),
+    GridColumn("candle_open_ms", "Candle", "candle", unit="UTC", width=175),
     GridColumn("bot_id", "Bot", "bot", width=160),
     GridColumn("symbol", "Symbol", "choice", width=115),
     GridColumn("side", "Side", "choice", width=90),

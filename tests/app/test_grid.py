@@ -14,8 +14,10 @@ from botdesk.db.models import Fill, Order, Position, Signal
 from tests.factories import make_bot, make_position
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
+MARKET = datetime(2024, 10, 28, tzinfo=UTC)  # the replayed candles' time, years before
 SIGNAL_COLUMNS = [
     GridColumn("created_at", "Time", "time"),
+    GridColumn("candle_open_ms", "Candle", "candle", unit="UTC"),
     GridColumn("bot_id", "Bot", "bot"),
     GridColumn("symbol", "Symbol", "choice"),
     GridColumn("side", "Side", "choice"),
@@ -54,6 +56,7 @@ def seeded(db):
                     price=Decimal("100") + Decimal(number) / 4,
                     status="accepted" if number % 4 else "rejected",
                     created_at=START + timedelta(hours=number),
+                    candle_open_ms=int((MARKET + timedelta(hours=number)).timestamp() * 1000),
                 )
             )
         session.flush()
@@ -106,6 +109,7 @@ def test_cells_are_formatted_on_the_server(seeded):
     newest = GRID.rows(start=0, end=1)[0]
     assert newest["bot_id"] in ("alpha", "beta")
     assert newest["created_at"] == "2026-11-22 11:00:00"  # UTC, hour 59
+    assert newest["candle_open_ms"] == "2024-10-30 11:00:00"  # its candle, in UTC
     assert newest["price"] == "114.75"
     assert newest["confidence"] == "0.90"
     fills = FILL_GRID.rows(start=0, end=10)
@@ -196,6 +200,17 @@ def test_filters_select_exactly_the_matching_rows(seeded, filter_model, keep):
     assert ids(GRID.rows(start=0, end=500, filter_model=filter_model)) == expected
 
 
+def test_a_candle_time_filters_by_utc_day_like_a_time(seeded):
+    """candle_open_ms holds milliseconds; the grid's date filter picks whole UTC days."""
+    day = {"filterType": "date", "type": "equals", "dateFrom": "2024-10-29 00:00:00"}
+    rows = GRID.rows(start=0, end=500, filter_model={"candle_open_ms": day})
+    assert [row["candle_open_ms"][:10] for row in rows] == ["2024-10-29"] * 24
+    both = {**day, "type": "inRange", "dateTo": "2024-10-30"}
+    assert len(GRID.rows(start=0, end=500, filter_model={"candle_open_ms": both})) == 36
+    after = {**day, "type": "greaterThan"}
+    assert len(GRID.rows(start=0, end=500, filter_model={"candle_open_ms": after})) == 12
+
+
 def test_sorting_by_an_indexed_column_with_the_id_breaking_ties(seeded):
     signals = all_signals(seeded["db"])
     sort = [{"colId": "bot_id", "sort": "asc"}]
@@ -253,6 +268,11 @@ def test_scope_pins_a_filter_the_browser_cannot_widen(seeded):
             },
             None,
             "ends before",
+        ),
+        (
+            {"confidence": {"filterType": "date", "type": "equals", "dateFrom": "2026-11-21"}},
+            None,
+            "not a time column",
         ),
         (["symbol"], None, "object of column filters"),
         (None, [{"colId": "reason", "sort": "asc"}], "sorts by"),
