@@ -113,10 +113,11 @@ class AuditFilter:
         return query
 
 
-def search(*, session: Session, filters: AuditFilter, limit: int | None = 500) -> list[AuditLog]:
-    """The newest rows matching the filters, newest first (all of them with limit=None)."""
+def search(*, session: Session, filters: AuditFilter, limit: int = 500) -> list[AuditLog]:
+    """The newest `limit` rows matching the filters, newest first (the whole log is
+    exported by `app.exports`, streamed, never as a list)."""
     query = filters.apply(select(AuditLog)).order_by(col(AuditLog.id).desc())
-    return list(session.exec(query if limit is None else query.limit(limit)))
+    return list(session.exec(query.limit(limit)))
 
 
 def newest_id(*, session: Session) -> int | None:
