@@ -84,7 +84,7 @@ def test_trader_starts_a_bot_sees_signals_exports_them_and_halts_everything(
         page.click("text=Signals")
         page.locator(".ag-row", has_text="story-ema").first.wait_for(timeout=SLOW_HOST_MS)
 
-        bot_filter = page.locator(".ag-floating-filter[aria-colindex='2'] input")
+        bot_filter = page.get_by_label("Bot Filter Input", exact=True)
         bot_filter.fill("story-ema")
         page.wait_for_function(  # the filtered block has arrived (its export link follows it)
             "() => [...document.querySelectorAll('a')].some(a => a.href.includes('story-ema'))",
