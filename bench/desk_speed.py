@@ -36,7 +36,14 @@ from sqlmodel import col, select  # noqa: E402
 from botdesk.db.models import BacktestRun  # noqa: E402
 from botdesk.db.session import Database  # noqa: E402
 from tests.conftest import make_env  # noqa: E402
-from tests.desk import dependencies, first_output, login, registered_body  # noqa: E402
+from tests.desk import (  # noqa: E402
+    concrete_id,
+    dependencies,
+    first_output,
+    id_key,
+    login,
+    registered_body,
+)
 from tests.factories import PASSWORD, make_user  # noqa: E402
 from tests.processes import start_web  # noqa: E402
 
@@ -59,9 +66,7 @@ def walk(node, found: dict, types: dict) -> None:
     if isinstance(props, dict):
         component_id = props.get("id")
         if component_id is not None:
-            key = json.dumps(component_id, sort_keys=True, separators=(",", ":"))
-            if isinstance(component_id, str):
-                key = component_id
+            key = component_id if isinstance(component_id, str) else id_key(component_id)
             types[key] = node.get("type")
             for prop, value in props.items():
                 found[f"{key}.{prop}"] = value
@@ -100,10 +105,6 @@ def _pattern(component_id: str) -> dict:
     return json.loads(component_id) if component_id.startswith("{") else {}
 
 
-def _key(component_id: dict) -> str:
-    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
-
-
 def matched_names(dependency: dict, found: dict) -> list:
     """A MATCH callback's wildcard values, one per rendered component matching its first
     input (e.g. every grid on the pages); [None] for a callback without MATCH."""
@@ -122,16 +123,15 @@ def matched_names(dependency: dict, found: dict) -> list:
 
 
 def bound(dependency: dict, name) -> dict:
-    """The dependency with MATCH in its input and state ids replaced by `name`."""
+    """The dependency with MATCH in its input and state ids filled in with `name`: the keys
+    under which a call's values and changed inputs name that one grid."""
     if name is None:
         return dependency
 
     def concrete(item: dict) -> dict:
-        pattern = _pattern(item["id"])
-        if not pattern:
+        if not item["id"].startswith("{"):
             return item
-        filled = {k: (name if v == ["MATCH"] else v) for k, v in pattern.items()}
-        return {**item, "id": _key(filled)}
+        return {**item, "id": id_key(concrete_id(item["id"], name))}
 
     return {
         **dependency,
@@ -141,16 +141,12 @@ def bound(dependency: dict, name) -> dict:
 
 
 def body_for(dependency: dict, found: dict, overrides: dict, changed: list[str], name=None) -> dict:
-    body = registered_body(bound(dependency, name), {**found, **overrides}, changed=changed)
+    values = {**found, **overrides}
+    body = registered_body(dependency, values, changed=changed, match=0 if name is None else name)
     for part in ("inputs", "state"):
         for index, item in enumerate(dependency[part]):
             if any(value == ["ALL"] for value in _pattern(item["id"]).values()):
                 body[part][index] = pattern_values(item, found)
-    if name is not None:  # the renderer sends the outputs' MATCH filled in too
-        outputs = body["outputs"] if isinstance(body["outputs"], list) else [body["outputs"]]
-        for output in outputs:
-            if isinstance(output["id"], dict):
-                output["id"] = {k: (name if v == 0 else v) for k, v in output["id"].items()}
     return body
 
 

@@ -90,20 +90,30 @@ def login(base: str, username: str, password: str) -> tuple[requests.Session, re
     return client, response
 
 
-def _concrete(component_id: str):
-    """A pattern-matching output id as the renderer sends it: MATCH filled in (with 0)."""
+def concrete_id(component_id: str, match=0):
+    """A pattern-matching id as the renderer sends it: MATCH filled in with `match`."""
     if not component_id.startswith("{"):
         return component_id
     pattern = json.loads(component_id)
-    return {key: (0 if value == ["MATCH"] else value) for key, value in pattern.items()}
+    return {key: (match if value == ["MATCH"] else value) for key, value in pattern.items()}
+
+
+def id_key(component_id: dict) -> str:
+    """A concrete pattern-matching id as a key of `values` ({"id.prop": value})."""
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
 def dash_body(
-    output: str, inputs: list, changed: list[str] | None = None, state: list | None = None
+    output: str,
+    inputs: list,
+    changed: list[str] | None = None,
+    state: list | None = None,
+    match=0,
 ) -> dict:
-    """The JSON the Dash renderer POSTs to /_dash-update-component (single or multi output)."""
+    """The JSON the Dash renderer POSTs to /_dash-update-component (single or multi output);
+    a MATCH in the output ids is filled in with `match`."""
     outputs = [
-        {"id": _concrete(part.rsplit(".", 1)[0]), "property": part.rsplit(".", 1)[1]}
+        {"id": concrete_id(part.rsplit(".", 1)[0], match), "property": part.rsplit(".", 1)[1]}
         for part in output.strip(".").split("...")
     ]
     return {
@@ -171,7 +181,7 @@ def first_output(output: str) -> str:
     return output.strip(".").split("...")[0]
 
 
-def _wire(items: list[dict], values: dict, default) -> list:
+def _wire(items: list[dict], values: dict, default, match=0) -> list:
     wired = []
     for item in items:
         key = f"{item['id']}.{item['property']}"
@@ -181,7 +191,8 @@ def _wire(items: list[dict], values: dict, default) -> list:
             if any(v in (["ALL"], ["ALLSMALLER"]) for v in pattern.values()):
                 wired.append([])  # no component matches: an empty list, as the renderer sends
                 continue
-            concrete = {k: (0 if v == ["MATCH"] else v) for k, v in pattern.items()}
+            concrete = concrete_id(item["id"], match)
+            value = values.get(f"{id_key(concrete)}.{item['property']}", value)
             wired.append({"id": concrete, "property": item["property"], "value": value})
         else:
             wired.append({"id": item["id"], "property": item["property"], "value": value})
@@ -189,16 +200,22 @@ def _wire(items: list[dict], values: dict, default) -> list:
 
 
 def registered_body(
-    dependency: dict, values: dict | None = None, default=None, changed: list[str] | None = None
+    dependency: dict,
+    values: dict | None = None,
+    default=None,
+    changed: list[str] | None = None,
+    match=0,
 ) -> dict:
-    """The POST body for one registered callback, with `values` ({"id.prop": value}) for its
-    inputs and states and `default` for the rest; `changed` defaults to every input."""
+    """The POST body for one registered callback, with `values` ({"id.prop": value}, a
+    pattern-matching id either as registered or filled in as `id_key` writes it) for its
+    inputs and states and `default` for the rest; `changed` defaults to every input; MATCH
+    is filled in with `match` (e.g. a grid's name)."""
     values = values or {}
-    inputs = _wire(dependency["inputs"], values, default)
+    inputs = _wire(dependency["inputs"], values, default, match)
     if changed is None:
         changed = [f"{item['id']}.{item['property']}" for item in dependency["inputs"]]
-    state = _wire(dependency["state"], values, default)
-    return dash_body(dependency["output"], inputs, changed, state)
+    state = _wire(dependency["state"], values, default, match)
+    return dash_body(dependency["output"], inputs, changed, state, match)
 
 
 def call_registered(

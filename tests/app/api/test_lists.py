@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from botdesk.db.models import Signal
 from botdesk.db.types import utcnow
-from tests.factories import make_api_key, make_bot, make_user
+from tests.factories import make_api_key, make_bot, make_user, signal_row
 
 pytestmark = pytest.mark.integration
 
@@ -25,11 +24,9 @@ def data(desk):
     with db.writing() as session:  # the two bots' signals interleaved, as bots trade
         for number in range(25):
             session.add(
-                Signal(
-                    bot_id=first.id,
-                    dedupe_key=f"c:{number}",
-                    symbol="BTCUSDT",
-                    timeframe="1m",
+                signal_row(
+                    first,
+                    number,
                     side="buy" if number % 2 == 0 else "sell",
                     price=Decimal("60000.12345678") + number,
                     reason='=HYPERLINK("http://evil")' if number == 0 else None,
@@ -38,11 +35,10 @@ def data(desk):
             )
             if number < 5:
                 session.add(
-                    Signal(
-                        bot_id=second.id,
-                        dedupe_key=f"c:{number}",
+                    signal_row(
+                        second,
+                        number,
                         symbol="ETHUSDT",
-                        timeframe="1m",
                         side="buy",
                         reason="fast,\rcross" if number == 0 else None,
                         created_at=start.replace(microsecond=250000) + timedelta(minutes=number),
