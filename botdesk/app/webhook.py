@@ -44,7 +44,7 @@ Price = Annotated[Decimal, Field(gt=0, lt=MAX_PRICE, allow_inf_nan=False)]
 
 
 class TradingViewAlert(BaseModel):
-    """The alert message TradingView posts (see the README for the template)."""
+    """The alert message TradingView posts (see docs/webhook.md for the template)."""
 
     model_config = ConfigDict(extra="forbid")
 

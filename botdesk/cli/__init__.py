@@ -12,7 +12,7 @@ def main() -> None:
     """botdesk: an operator desk for automated crypto trading.
 
     Quick start: `botdesk init` once, then `botdesk run` (engine and desk together).
-    Settings come from BOTDESK_* environment variables or a .env file (see the README).
+    Settings come from BOTDESK_* environment variables or a .env file (see docs/settings.md).
     """
 
 

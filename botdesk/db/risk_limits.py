@@ -78,7 +78,7 @@ _KINDS = [
     _kind(
         "risk_per_trade", "Risk per trade", "% of capital", BOT, "0.01", "100", "1",
         "An entry is sized so that being stopped out loses this share of the bot's "
-        "capital (no stop: see README, an assumed 5% stop distance).",
+        "capital (no stop: an assumed 5% stop distance, see docs/risk.md).",
     ),
     _kind(
         "max_position_notional", "Max position", "USDT", BOT, "1", "1000000000", "5000",
