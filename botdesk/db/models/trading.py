@@ -1,0 +1,129 @@
+"""Orders, fills, positions and equity snapshots: the ledger's rows."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from botdesk.db.models.columns import check_in, money_column, text_column, time_column
+from botdesk.db.models.vocabulary import (
+    OrderStatus,
+    OrderType,
+    PositionStatus,
+    Side,
+)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "order"
+    __table_args__ = (
+        check_in("side", Side, "ck_order_side"),
+        check_in("type", OrderType, "ck_order_type"),
+        check_in("status", OrderStatus, "ck_order_status"),
+        Index("ix_order_status", "status"),
+        Index("ix_order_created_at", "created_at"),
+        Index("ix_order_updated_at", "updated_at"),  # the orders grid's change marker
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    signal_id: int | None = Field(default=None, foreign_key="signal.id", ondelete="SET NULL")
+    client_order_id: str = Field(max_length=64, unique=True)
+    exchange_order_id: str | None = Field(default=None, max_length=64)
+    broker: str = Field(default="paper", max_length=16)
+    symbol: str = Field(max_length=20)
+    side: str = Field(max_length=4)
+    type: str = Field(default=OrderType.MARKET, max_length=8)
+    quantity: Decimal = money_column()
+    price: Decimal | None = money_column(nullable=True)  # limit price
+    stop_price: Decimal | None = money_column(nullable=True)
+    # entry | exit | stop_loss | take_profit | trailing_stop | flatten | close | webhook
+    purpose: str = Field(default="entry", max_length=16)
+    status: str = Field(default=OrderStatus.NEW, max_length=20)
+    status_reason: str | None = text_column()
+    filled_quantity: Decimal = money_column(default=Decimal(0))
+    average_price: Decimal | None = money_column(nullable=True)
+    candle_open_ms: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = time_column(nullable=False)
+    sent_at: datetime | None = time_column()
+    updated_at: datetime | None = time_column()
+
+
+class Fill(SQLModel, table=True):
+    __tablename__ = "fill"
+    __table_args__ = (
+        UniqueConstraint("order_id", "trade_id", name="uq_fill_order_trade"),
+        check_in("side", Side, "ck_fill_side"),
+        Index("ix_fill_filled_at", "filled_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="order.id", index=True, ondelete="CASCADE")
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    trade_id: str = Field(max_length=64)  # exchange trade id, or the paper broker's own
+    symbol: str = Field(max_length=20)
+    side: str = Field(max_length=4)
+    quantity: Decimal = money_column()
+    price: Decimal = money_column()
+    fee: Decimal = money_column(default=Decimal(0))
+    fee_asset: str = Field(default="USDT", max_length=16)
+    fee_quote: Decimal = money_column(default=Decimal(0))  # the fee valued in the quote currency
+    realized_pnl: Decimal = money_column(default=Decimal(0))  # net of this fill's fee
+    filled_at: datetime = time_column(nullable=False)
+
+
+class Position(SQLModel, table=True):
+    __tablename__ = "position"
+    __table_args__ = (
+        check_in("status", PositionStatus, "ck_position_status"),
+        # at most one open position per bot and symbol
+        Index(
+            "uq_position_open",
+            "bot_id",
+            "symbol",
+            unique=True,
+            sqlite_where=Column("status") == "open",
+            postgresql_where=Column("status") == "open",
+        ),
+        # each bot's realized P&L (bots list, overview) read from the index alone
+        Index("ix_position_bot_realized", "bot_id", "realized_pnl"),
+        Index("ix_position_closed_at", "closed_at"),  # the positions grid's change marker
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    symbol: str = Field(max_length=20)
+    status: str = Field(default=PositionStatus.OPEN, max_length=8, index=True)
+    quantity: Decimal = money_column(default=Decimal(0))
+    cost_basis: Decimal = money_column(default=Decimal(0))  # quote paid for the open quantity
+    entry_price: Decimal | None = money_column(nullable=True)  # cost_basis / quantity, for display
+    realized_pnl: Decimal = money_column(default=Decimal(0))  # net of fees
+    fees: Decimal = money_column(default=Decimal(0))
+    last_price: Decimal | None = money_column(nullable=True)
+    unrealized_pnl: Decimal = money_column(default=Decimal(0))
+    stop_price: Decimal | None = money_column(nullable=True)
+    take_profit: Decimal | None = money_column(nullable=True)
+    trailing_percent: Decimal | None = money_column(nullable=True)
+    trailing_atr: Decimal | None = money_column(nullable=True)  # ATR multiple
+    highest_price: Decimal | None = money_column(nullable=True)
+    breakeven_at: Decimal | None = money_column(nullable=True)  # move stop to entry past this price
+    opened_at: datetime = time_column(nullable=False)
+    closed_at: datetime | None = time_column()
+    exit_reason: str | None = Field(default=None, max_length=32)
+
+
+class EquitySnapshot(SQLModel, table=True):
+    __tablename__ = "equity_snapshot"
+    __table_args__ = (Index("ix_equity_snapshot_bot_at", "bot_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int | None = Field(default=None, foreign_key="bot.id", ondelete="CASCADE")
+    at: datetime = time_column(nullable=False, index=True)
+    candle_open_ms: int | None = Field(default=None, sa_type=BigInteger)
+    equity: Decimal = money_column()
+    cash: Decimal = money_column()
+    realized_pnl: Decimal = money_column(default=Decimal(0))
+    unrealized_pnl: Decimal = money_column(default=Decimal(0))
+    fees: Decimal = money_column(default=Decimal(0))
+    exposure: Decimal = money_column(default=Decimal(0))

@@ -1,0 +1,86 @@
+"""The words the tables use: roles, scopes, bot states, sides, order and command states."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    TRADER = "trader"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {"viewer": 0, "trader": 1, "admin": 2}[self.value]
+
+    def allows(self, needed: "Role") -> bool:
+        return self.rank >= Role(needed).rank
+
+
+class Scope(StrEnum):
+    READ = "read"
+    TRADE = "trade"
+    ADMIN = "admin"
+
+
+class BotState(StrEnum):
+    """What the operator asked for (desired_state) and what the engine reports (status)."""
+
+    RUNNING = "running"
+    PAUSED = "paused"  # manages open positions, opens nothing new
+    STOPPED = "stopped"
+    HALTED = "halted"  # stopped by the kill switch, a breach or the circuit breaker
+    ERROR = "error"  # the strategy raised; the message is in status_reason
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class SignalStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    IGNORED = "ignored"  # nothing to do (e.g. a sell with no position on a long-only bot)
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"  # accepted by botdesk, waiting to be sent or filled
+    OPEN = "open"  # resting at the broker
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # sent, outcome not yet known (timeout): query before any resend
+
+
+OPEN_ORDER_STATUSES = (
+    OrderStatus.NEW,
+    OrderStatus.OPEN,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.UNKNOWN,
+)
+
+
+class PositionStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class CommandStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Environment(StrEnum):
+    TESTNET = "testnet"
+    LIVE = "live"
