@@ -9,7 +9,7 @@ from flask import session
 from flask_login import current_user
 
 from botdesk.app import acting, twofactor
-from botdesk.app.auth import count_failure, keep_session_after_revoke
+from botdesk.app.auth import count_failure
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.passwords import WeakPassword, check_strength, hash_password, verify_password
 from botdesk.app.twofactor import CodeCheck
@@ -42,7 +42,12 @@ def change_password(current: str, new: str, confirm: str) -> None:
         user = users.lock_row(session=db_session, user_id=current_user.id)
         target = f"user:{user.username}"
         if verify_password(user.password_hash, current):
-            users.set_password_hash(session=db_session, user=user, password_hash=hash_password(new))
+            users.set_password_hash(
+                session=db_session,
+                user=user,
+                password_hash=hash_password(new),
+                keep=current_user.session_id,
+            )
             acting.record(db_session, "account.password_change", target=target)
         else:
             acting.record(
@@ -57,7 +62,6 @@ def change_password(current: str, new: str, confirm: str) -> None:
                 refusal += LOCKED_NOW
     if refusal:
         raise AccountError(refusal)
-    keep_session_after_revoke(user.session_version)
 
 
 def start_new_authenticator() -> str:

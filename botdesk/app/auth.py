@@ -2,13 +2,15 @@
 
 A correct password does not open a session when the user has 2FA (or must enrol): it opens
 a pending sign-in of 5 minutes that only /login/2fa and /login/enrol accept (see
-second_factor.py). A session carries the user's session_version: bumping it in the
-database (role change, password change, 2FA reset, admin revoke) ends every session of
-that user at its next request.
+second_factor.py). A session is a row on the server (db/desk_sessions.py) named by a
+token in the signed cookie; every request needs the row open, so sign-out, a role or
+password change, a 2FA reset or an admin's revoke ends the session for every copy of the
+cookie at once.
 """
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import (
@@ -30,8 +32,8 @@ from wtforms.validators import DataRequired, Length
 from botdesk.app import acting
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from botdesk.db import audit, lockout, users
-from botdesk.db.models import Role, User
+from botdesk.db import audit, desk_sessions, lockout, users
+from botdesk.db.models import DeskSession, Role, User
 from botdesk.db.types import utcnow
 
 blueprint = Blueprint("auth", __name__)
@@ -50,8 +52,10 @@ class DeskUser(UserMixin):
     id: int
     username: str
     role: Role
-    session_version: int
+    session_version: int  # a pending sign-in started from this session carries it
     totp_enabled: bool = False
+    session_id: int | None = None  # the desk_session row of this request
+    seen_at: datetime | None = None  # its last_seen_at
 
     def get_id(self) -> str:
         return str(self.id)
@@ -60,17 +64,32 @@ class DeskUser(UserMixin):
         return self.role.allows(needed)
 
     @classmethod
-    def of(cls, user: User) -> "DeskUser":
-        return cls(user.id, user.username, Role(user.role), user.session_version, user.totp_enabled)
+    def of(cls, user: User, desk_session: DeskSession | None = None) -> "DeskUser":
+        return cls(
+            user.id,
+            user.username,
+            Role(user.role),
+            user.session_version,
+            user.totp_enabled,
+            desk_session.id if desk_session else None,
+            desk_session.last_seen_at if desk_session else None,
+        )
 
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> DeskUser | None:
-    with desk_db().reading() as db_session:
-        user = db_session.get(User, int(user_id))
-    if user is None or user.disabled or session.get("ver") != user.session_version:
+    """The cookie's user while its session row is open: one indexed read per request."""
+    token = session.get("sid")
+    if not token:
         return None
-    return DeskUser.of(user)
+    with desk_db().reading() as db_session:
+        found = desk_sessions.open_session(session=db_session, token=token)
+    if found is None:
+        return None
+    desk_session, user = found
+    if str(user.id) != user_id or user.disabled:
+        return None
+    return DeskUser.of(user, desk_session)
 
 
 def client_ip() -> str | None:
@@ -89,16 +108,38 @@ def session_expired() -> str | None:
 
 
 def start_session(user: User) -> None:
+    """Open the user's desk session: a row on the server, its token in the cookie."""
+    with desk_db().writing() as db_session:
+        token = desk_sessions.start(
+            session=db_session,
+            user_id=user.id,
+            ip=client_ip(),
+            user_agent=request.headers.get("User-Agent"),
+        )
     session.clear()
     session.permanent = True
     login_user(DeskUser.of(user))
-    session["ver"] = user.session_version
+    session["sid"] = token
     session["login_at"] = session["seen_at"] = time.time()
 
 
-def keep_session_after_revoke(new_version: int) -> None:
-    """After the user revoked their other sessions (password change), keep this one."""
-    session["ver"] = new_version
+def end_session(reason: str) -> None:
+    """End this browser's desk session on the server and forget the cookie's contents."""
+    token = session.get("sid")
+    if token:
+        with desk_db().writing() as db_session:
+            desk_sessions.end(session=db_session, token=token, reason=reason)
+    logout_user()
+    session.clear()
+
+
+def note_activity() -> None:
+    """A click or a page: the idle clock restarts; the row's last_seen_at once a minute."""
+    session["seen_at"] = time.time()
+    seen_at = current_user.seen_at
+    if current_user.session_id and (seen_at is None or desk_sessions.seen_due(seen_at)):
+        with desk_db().writing() as db_session:
+            desk_sessions.mark_seen(session=db_session, session_id=current_user.session_id)
 
 
 def begin_pending(user: User | DeskUser, next_path: str = "/") -> None:
@@ -254,11 +295,9 @@ def logout():
         return redirect(url_for("auth.login"))
     if request.method == "GET" or not form.validate_on_submit():
         return render_template("logout.html", form=form)
-    if current_user.is_authenticated:
-        with desk_db().writing() as db_session:
-            acting.record(db_session, "logout")
-    logout_user()
-    session.clear()
+    with desk_db().writing() as db_session:
+        acting.record(db_session, "logout")
+    end_session("signed out")
     return redirect(url_for("auth.login"))
 
 

@@ -7,14 +7,20 @@ to /_dash-update-component then pass the role gate. Dash callbacks are JSON POST
 SameSite=Lax cookies and the Origin check below, another site cannot make them.
 """
 
-import time
 from urllib.parse import urlsplit
 
 import dash
-from flask import flash, jsonify, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import Response, flash, jsonify, redirect, request, url_for
+from flask_login import current_user
 
-from botdesk.app.auth import begin_pending, pending_sign_in, second_step_url, session_expired
+from botdesk.app.auth import (
+    begin_pending,
+    end_session,
+    note_activity,
+    pending_sign_in,
+    second_step_url,
+    session_expired,
+)
 from botdesk.app.context import desk_settings
 from botdesk.app.roles import gate_dash_callback
 
@@ -28,6 +34,7 @@ PUBLIC_PREFIXES = (
 # Machine routes authenticate themselves (API keys, webhook tokens), never with a session.
 MACHINE_PREFIXES = ("/api/", "/webhook/")
 DASH_JSON_PREFIXES = ("/_dash", "/_reload-hash", "/_alive")
+DOWNLOAD_PREFIXES = ("/export/",)
 
 
 def _is_background_poll() -> bool:
@@ -50,6 +57,8 @@ def _next_path() -> str:
 def _refuse_anonymous(path: str, message: str | None = None):
     if path.startswith(DASH_JSON_PREFIXES):
         return jsonify(error={"code": "unauthenticated", "message": message or "sign in"}), 401
+    if path.startswith(DOWNLOAD_PREFIXES):  # a program or a download: no login page
+        return Response(f"{message or 'Sign in to the desk first.'}\n", 401, mimetype="text/plain")
     if message:
         flash(message, "warning")
     if pending := pending_sign_in():
@@ -62,7 +71,7 @@ def _send_to_enrolment(path: str):
         message = "set up two-factor sign-in first"
         return jsonify(error={"code": "enrolment_required", "message": message}), 401
     user = current_user._get_current_object()
-    logout_user()
+    end_session("two-factor enrolment required")
     begin_pending(user, _next_path())
     return redirect(url_for("second_factor.enrol"))
 
@@ -79,14 +88,13 @@ def install(app: dash.Dash) -> None:
             return _refuse_anonymous(path)
         expired = session_expired()
         if expired:
-            logout_user()
-            session.clear()
+            end_session(expired)
             return _refuse_anonymous(path, expired)
         if desk_settings().REQUIRE_2FA and not current_user.totp_enabled:
             return _send_to_enrolment(path)
         if path == "/_dash-update-component":
             if not _is_background_poll():
-                session["seen_at"] = time.time()
+                note_activity()
             return gate_dash_callback(app)
-        session["seen_at"] = time.time()
+        note_activity()
         return None

@@ -2,6 +2,7 @@
 
 from sqlmodel import Session, delete, func, select
 
+from botdesk.db import desk_sessions
 from botdesk.db.models import BackupCode, Role, User
 from botdesk.db.types import utcnow
 
@@ -70,7 +71,7 @@ def set_role(*, session: Session, user: User, role: str) -> None:
     if user.role == Role.ADMIN and new_role != Role.ADMIN and active_admins(session=session) <= 1:
         raise UserError("refused: this is the last active admin")
     user.role = new_role.value
-    revoke_sessions(session=session, user=user)  # the new role applies to no old session
+    revoke_sessions(session=session, user=user, reason="role changed")
 
 
 def set_disabled(*, session: Session, user: User, disabled: bool) -> None:
@@ -79,7 +80,7 @@ def set_disabled(*, session: Session, user: User, disabled: bool) -> None:
     user.disabled = disabled
     session.add(user)
     if disabled:
-        revoke_sessions(session=session, user=user)
+        revoke_sessions(session=session, user=user, reason="user disabled")
 
 
 def lock_row(*, session: Session, user_id: int) -> User | None:
@@ -87,17 +88,27 @@ def lock_row(*, session: Session, user_id: int) -> User | None:
     return session.exec(select(User).where(User.id == user_id).with_for_update()).first()
 
 
-def revoke_sessions(*, session: Session, user: User) -> None:
-    """End every desk session of the user at its next request."""
-    user.session_version += 1
+def revoke_sessions(
+    *,
+    session: Session,
+    user: User,
+    reason: str = "signed out everywhere",
+    keep: int | None = None,
+) -> None:
+    """End every desk session of the user but `keep` (the desk session asking, by id), and
+    any sign-in waiting for its second factor."""
+    desk_sessions.end_all(session=session, user_id=user.id, reason=reason, keep=keep)
+    user.session_version += 1  # pending sign-ins carry it
     session.add(user)
 
 
-def set_password_hash(*, session: Session, user: User, password_hash: str) -> None:
-    """A new password ends the user's sessions; the caller keeps its own one alive."""
+def set_password_hash(
+    *, session: Session, user: User, password_hash: str, keep: int | None = None
+) -> None:
+    """A new password ends the user's sessions but `keep` (the one that changed it)."""
     user.password_hash = password_hash
     user.password_changed_at = utcnow()
-    revoke_sessions(session=session, user=user)
+    revoke_sessions(session=session, user=user, reason="password changed", keep=keep)
 
 
 def clear_two_factor(*, session: Session, user: User) -> None:
@@ -112,4 +123,4 @@ def clear_two_factor(*, session: Session, user: User) -> None:
 def reset_two_factor(*, session: Session, user: User) -> None:
     """An admin's reset: no 2FA and no session left; the user enrols again at next sign-in."""
     clear_two_factor(session=session, user=user)
-    revoke_sessions(session=session, user=user)
+    revoke_sessions(session=session, user=user, reason="two-factor reset")

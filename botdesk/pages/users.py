@@ -2,6 +2,8 @@
 end a user's sessions. Every change is audited; the server checks the admin role on every
 call, whatever the browser shows."""
 
+from datetime import timedelta
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html
@@ -10,10 +12,10 @@ from flask_login import current_user
 
 from botdesk.app import acting
 from botdesk.app.components import format_time, outcome_alert
-from botdesk.app.context import desk_db
+from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.passwords import WeakPassword, check_strength, generate_password, hash_password
 from botdesk.app.roles import guarded_callback, restricted_layout
-from botdesk.db import lockout, users
+from botdesk.db import desk_sessions, lockout, users
 from botdesk.db.models import Role, User
 from botdesk.db.users import UserError
 
@@ -64,7 +66,22 @@ def two_factor_badge(user: User) -> dbc.Badge:
 
 
 def users_table(rows: list[User]) -> dbc.Table:
-    header = ("username", "role", "state", "two-factor", "wrong attempts", "last sign-in")
+    settings = desk_settings()
+    with desk_db().reading() as db_session:
+        signed_in = desk_sessions.open_counts(
+            session=db_session,
+            idle=timedelta(minutes=settings.SESSION_IDLE_MINUTES),
+            lifetime=timedelta(hours=settings.SESSION_LIFETIME_HOURS),
+        )
+    header = (
+        "username",
+        "role",
+        "state",
+        "two-factor",
+        "wrong attempts",
+        "last sign-in",
+        "open sessions",
+    )
     body = [
         html.Tr(
             [
@@ -74,6 +91,7 @@ def users_table(rows: list[User]) -> dbc.Table:
                 html.Td(two_factor_badge(user)),
                 html.Td(user.failed_attempts),
                 html.Td(format_time(user.last_login_at)),
+                html.Td(signed_in.get(user.id, 0), id=f"users-sessions-{user.username}"),
             ],
             id=f"users-row-{user.username}",
         )

@@ -2,6 +2,7 @@
 aged cookies signed with the test key: real requests, no waiting), background polls that
 do not count as activity, sign-out, and every way a session is revoked."""
 
+import re
 import time
 
 import pytest
@@ -9,14 +10,17 @@ import requests
 from sqlmodel import select
 
 from botdesk.app.factory import create_app
-from botdesk.db.models import AuditLog
+from botdesk.db.models import AuditLog, Command, DeskSession, User
 from tests.desk import (
+    call_registered,
     click,
     csrf_token,
     dash_call,
+    dependencies,
     login,
     password_step,
     read_session,
+    render,
     write_session,
 )
 from tests.factories import PASSWORD, make_user
@@ -116,6 +120,64 @@ def test_sign_out_ends_the_session_and_is_audited(desk):
     with desk.db.reading() as session:
         row = session.exec(select(AuditLog).where(AuditLog.action == "logout")).one()
     assert row.actor == "zed"
+
+
+def copy_of(client: requests.Session) -> requests.Session:
+    """Another client holding the same cookies (a cookie copied out of the browser)."""
+    copy = requests.Session()
+    copy.cookies.update(client.cookies)
+    return copy
+
+
+def engage_callback(client: requests.Session, base: str) -> dict:
+    return next(
+        dep
+        for dep in dependencies(client, base)
+        if any(item["id"] == "kill-engage" for item in dep["inputs"])
+    )
+
+
+def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(desk):
+    """ASVS 3.3.1: sign-out ends the session on the server, not only in the browser."""
+    make_user(desk.db, username="ned", role="trader")
+    client, _ = login(desk.base, "ned", PASSWORD)
+    stolen = copy_of(client)
+    assert stolen.get(f"{desk.base}/export/fill.csv").status_code == 200
+    kill_switch = engage_callback(client, desk.base)
+    client.post(
+        f"{desk.base}/logout", data={"csrf_token": csrf_token(client, desk.base, "/logout")}
+    )
+
+    page = stolen.get(f"{desk.base}/", allow_redirects=False)
+    assert page.status_code == 302 and page.headers["location"].startswith("/login")
+    export = stolen.get(f"{desk.base}/export/fill.csv", allow_redirects=False)
+    assert export.status_code == 401 and "Sign in" in export.text
+    values = {"kill-reason.value": "replayed", "kill-mode.value": "halt", "kill-engage.n_clicks": 1}
+    engaged = call_registered(
+        stolen, desk.base, kill_switch, values, changed=["kill-engage.n_clicks"]
+    )
+    assert engaged.status_code == 401
+    with desk.db.reading() as session:
+        assert session.exec(select(Command)).all() == []
+        row = session.exec(select(DeskSession).join(User).where(User.username == "ned")).one()
+    assert row.ended_at is not None and row.end_reason == "signed out"
+    assert row.ip == "127.0.0.1" and row.user_agent.startswith("python-requests")
+
+
+def open_sessions_shown(admin, base: str, username: str) -> int:
+    cell = re.search(
+        rf'"children":(\d+),"id":"users-sessions-{username}"', render(admin, base, "/users")
+    )
+    return int(cell.group(1))
+
+
+def test_the_users_page_counts_each_users_open_sessions(desk, admin):
+    make_user(desk.db, username="ola")
+    first, _ = login(desk.base, "ola", PASSWORD)
+    login(desk.base, "ola", PASSWORD)
+    assert open_sessions_shown(admin, desk.base, "ola") == 2
+    first.post(f"{desk.base}/logout", data={"csrf_token": csrf_token(first, desk.base, "/logout")})
+    assert open_sessions_shown(admin, desk.base, "ola") == 1
 
 
 def change_password(client, base, current, new, confirm=None):

@@ -18,6 +18,7 @@ from botdesk.db.models.control import (
     EngineInstance,
     EngineState,
 )
+from botdesk.db.models.desk_sessions import DeskSession
 from botdesk.db.models.market import (
     Bot,
     Candle,
@@ -52,6 +53,7 @@ ALL_TABLES = [
     "backup_code",
     "api_key",
     "exchange_account",
+    "desk_session",
     "bot",
     "candle",
     "signal",
@@ -80,6 +82,7 @@ __all__ = [
     "Candle",
     "Command",
     "CommandStatus",
+    "DeskSession",
     "EngineInstance",
     "EngineState",
     "Environment",
