@@ -42,7 +42,13 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = None
 
 PENDING_SECONDS = 300  # from a correct password to the second factor
-WRONG_CREDENTIALS = "Wrong username or password."
+# One answer for every refused password, whether the name exists, the account is locked or
+# disabled: the sign-in form must not tell an attacker which accounts are real (the lock
+# itself is named at the code step, which only the password's owner reaches).
+WRONG_CREDENTIALS = (
+    f"Wrong username or password, or the account is locked: {lockout.MAX_FAILED_ATTEMPTS} "
+    f"wrong attempts in a row lock it for {lockout.LOCKOUT_MINUTES} minutes."
+)
 
 
 @dataclass
@@ -218,18 +224,20 @@ def login():
 
 def check_password(username: str, password: str) -> tuple[User | None, str | None, int]:
     """Verify the password, counting failures toward the lockout; rehash when argon2's
-    parameters changed. Returns the user, or None with the message and HTTP status."""
+    parameters changed. Returns the user, or None with the message and HTTP status: the
+    same for an unknown name, a wrong password, a locked or a disabled account."""
     with desk_db().writing() as db_session:
         user = users.by_username(session=db_session, username=username, for_update=True)
-        if user is not None and (until := lockout.locked_until(user)):
-            record_attempt(db_session, user.username, user, "login.locked", "attempt while locked")
-            return None, lockout.locked_message(until), 403
+        # Always one argon2 verification, so a refusal takes as long for every name.
         ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+        if user is not None and lockout.locked_until(user):
+            record_attempt(db_session, user.username, user, "login.locked", "attempt while locked")
+            return None, WRONG_CREDENTIALS, 401
         if user is None or not ok or user.disabled:
             reason = "disabled account" if ok and user and user.disabled else "bad password"
             record_attempt(db_session, username, user, "login.failed", reason)
-            if user is not None and not user.disabled and count_failure(db_session, user):
-                return None, lockout.locked_message(user.locked_until), 403
+            if user is not None and not user.disabled:
+                count_failure(db_session, user)
             return None, WRONG_CREDENTIALS, 401
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)

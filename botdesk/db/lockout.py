@@ -13,7 +13,8 @@ from botdesk.db.models import User
 from botdesk.db.types import utcnow
 
 MAX_FAILED_ATTEMPTS = 5
-LOCKOUT = timedelta(minutes=15)
+LOCKOUT_MINUTES = 15
+LOCKOUT = timedelta(minutes=LOCKOUT_MINUTES)
 
 
 def locked_until(user: User, now: datetime | None = None) -> datetime | None:
