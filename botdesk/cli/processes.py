@@ -51,6 +51,8 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
         '%(t)s web access %(h)s "%(r)s" %(s)s %(b)s %(M)sms',
         "--logger-class",
         "botdesk.app.access_log.RedactingLogger",
+        "--config",
+        "python:botdesk.app.gunicorn_hooks",
     ]
 
 
@@ -77,34 +79,36 @@ def web(host: str | None, port: int | None, workers: int | None) -> None:
 
 @click.command()
 def run() -> None:
-    """Start the engine and the desk together; Ctrl-C stops both cleanly."""
+    """Start the engine and the desk together; Ctrl-C stops both at once, SIGTERM gracefully."""
     config = settings()
     children = {
         "engine": subprocess.Popen([sys.executable, "-m", "botdesk", "engine"]),
         "web": subprocess.Popen([sys.executable, "-m", "botdesk", "web"]),
     }
     click.echo(f"botdesk running: desk at http://{config.HOST}:{config.PORT} (Ctrl-C stops)")
-    stopping = False
+    # The signal that stops `run` is passed on as it came: Ctrl-C (SIGINT) is gunicorn's
+    # quick shutdown, SIGTERM its graceful one (requests in flight are answered first).
+    received: signal.Signals | None = None
 
-    def stop(_signum=None, _frame=None):
-        nonlocal stopping
-        stopping = True
+    def stop(signum, _frame=None):
+        nonlocal received
+        received = received or signal.Signals(signum)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     exit_code = 0
     try:
-        while not stopping:
+        while received is None:
             for name, child in children.items():
-                if child.poll() is not None:
+                if child.poll() is not None and received is None:
                     click.echo(f"{name} exited with code {child.returncode}; stopping", err=True)
                     exit_code = child.returncode or 1
-                    stopping = True
-            time.sleep(0.2)
+                    received = signal.SIGTERM
+            time.sleep(0.05)
     finally:
         for child in children.values():
             if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+                child.send_signal(received or signal.SIGTERM)
         deadline = time.monotonic() + 20
         for child in children.values():
             try:
