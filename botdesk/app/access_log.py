@@ -1,21 +1,24 @@
-"""gunicorn's access log without secrets: webhook tokens live in their URL (TradingView
-cannot send headers), so the path is logged with the token replaced."""
-
-import re
+"""gunicorn's logs without secrets: webhook tokens live in their URL (TradingView cannot
+send headers) and a client may put an API key in the query string; both are replaced in
+every atom of the access log and in gunicorn's error log (see botdesk.redaction)."""
 
 from gunicorn.glogging import Logger
 
-WEBHOOK_TOKEN = re.compile(r"(/webhook/tradingview/)[^/?\s]+")
-
-
-def redact(text: str | None) -> str | None:
-    return WEBHOOK_TOKEN.sub(r"\1<token>", text) if text else text
+from botdesk.logs import RedactSecrets
+from botdesk.redaction import REDACTED, SECRET_HEADERS, redact
 
 
 class RedactingLogger(Logger):
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.addFilter(RedactSecrets())
+
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for name in ("r", "U", "{raw_uri}e", "{path_info}e"):
-            if name in atoms:
-                atoms[name] = redact(atoms[name])
+        for name, value in atoms.items():
+            if name in SECRET_HEADERS:
+                atoms[name] = REDACTED
+            elif isinstance(value, str):
+                atoms[name] = redact(value)
         return atoms

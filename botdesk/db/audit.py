@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from sqlmodel import Session, col, func, select
 
 from botdesk.db.models import AuditLog
+from botdesk.redaction import redact
 
 OUTCOMES = ("ok", "refused", "failed")
 
@@ -35,11 +36,11 @@ def record(
         actor=actor,
         user_id=user_id,
         action=action,
-        target=target,
+        target=redact(target),
         outcome=outcome,
-        reason=reason,
+        reason=redact(reason),
         ip=ip,
-        details=json.dumps(details, default=str, sort_keys=True) if details else None,
+        details=redact(json.dumps(details, default=str, sort_keys=True)) if details else None,
     )
     session.add(row)
     return row

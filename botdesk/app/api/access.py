@@ -6,6 +6,7 @@ its outcome, whatever it asked for.
 """
 
 import logging
+import re
 
 from flask import Response, g, request
 
@@ -18,6 +19,7 @@ from botdesk.db.models import Scope
 log = logging.getLogger(__name__)
 
 HEADER = "X-API-Key"
+KEY_PARAMETER = re.compile(r"(?i)api[_-]?key|key")
 WRITE_SCOPES = (Scope.TRADE, Scope.ADMIN)
 
 
@@ -41,8 +43,22 @@ def _refuse(*, actor: str, user_id: int | None, reason: str, status: int, code: 
     raise ApiError(status, code, reason)
 
 
+def _key_in_url() -> str | None:
+    """The query parameter a client put an API key in, if any."""
+    return next((name for name in request.args if KEY_PARAMETER.fullmatch(name)), None)
+
+
 def require(scope: Scope) -> KeyHolder:
     """The caller's key if it may act at `scope`; otherwise an audited 401 or 403."""
+    if parameter := _key_in_url():
+        _refuse(
+            actor="anonymous",
+            user_id=None,
+            reason=f"an API key in the URL ({parameter}=) is refused: URLs end up in logs "
+            f"and histories; send it in the {HEADER} header",
+            status=401,
+            code="unauthenticated",
+        )
     presented = request.headers.get(HEADER, "")
     if not presented.strip():
         _refuse(
