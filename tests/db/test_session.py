@@ -1,14 +1,18 @@
 """SQLite as two processes meet it: WAL, foreign keys, and writers that never see 'locked'."""
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlmodel import func, select
 
 from botdesk.db.models import AuditLog
 from botdesk.db.session import Database
+from tests.conftest import make_env
+from tests.processes import run_cli, start_web, wait_until
 
 WRITER = textwrap.dedent(
     """
@@ -66,3 +70,46 @@ def test_two_processes_write_one_sqlite_file_concurrently_without_lock_errors(sq
         )
     db.dispose()
     assert per_writer == {"engine-like": writes_each, "desk-like": writes_each}
+
+
+def mode_of(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_database_and_its_wal_and_shm_are_private_to_their_user(tmp_path, processes):
+    """botdesk init creates var/ 0700 and the database 0600; while the engine and the desk
+    write, SQLite's -wal and -shm are 0600 too, under the usual umask of 022."""
+    env = make_env(f"sqlite:///{tmp_path / 'var' / 'botdesk.db'}", tmp_path)
+    previous = os.umask(0o022)  # inherited by the processes started below
+    try:
+        assert run_cli(["init", "--no-demo"], env).returncode == 0
+        processes.start(["engine"], env)  # writes its heartbeat every second
+        web, _ = start_web(env, tmp_path / "web.log")
+    finally:
+        os.umask(previous)
+    var = tmp_path / "var"
+    database = var / "botdesk.db"
+    wal, shm = var / "botdesk.db-wal", var / "botdesk.db-shm"
+    try:
+        wait_until(lambda: wal.exists() and shm.exists(), timeout=60, message="the WAL")
+        assert mode_of(var) == 0o700
+        assert mode_of(database) == mode_of(wal) == mode_of(shm) == 0o600
+    finally:
+        web.stop()
+
+
+def test_a_database_left_readable_by_others_is_made_private_when_opened(tmp_path):
+    folder = tmp_path / "new-folder"
+    database = folder / "botdesk.db"
+    db = Database(f"sqlite:///{database}")
+    with db.writing() as session:
+        session.exec(text("CREATE TABLE t (x INTEGER)"))
+        assert mode_of(Path(f"{database}-wal")) == mode_of(Path(f"{database}-shm")) == 0o600
+    db.dispose()
+    assert mode_of(folder) == 0o700 and mode_of(database) == 0o600
+    database.chmod(0o644)  # as an older botdesk left it
+    reopened = Database(f"sqlite:///{database}")
+    with reopened.reading() as session:
+        session.exec(text("SELECT COUNT(*) FROM t"))
+    reopened.dispose()
+    assert mode_of(database) == 0o600
