@@ -71,7 +71,9 @@ class Settings(BaseSettings):
         "is kept in the database either way.",
     )
     SECURE_COOKIES: bool = Field(
-        False, description="Mark cookies Secure; turn on when the desk is served over https."
+        False,
+        description="Mark cookies Secure and send HSTS on requests that came over https; "
+        "turn on when the desk is served over https.",
     )
     HEARTBEAT_STALE_SECONDS: int = Field(
         10, ge=2, description="The desk shows the engine as stale past this heartbeat age."

@@ -10,7 +10,7 @@ from dash import _callback as dash_callback
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from botdesk.app import api, auth, exports, limits, second_factor, shell, wall
+from botdesk.app import api, auth, exports, headers, limits, second_factor, shell, wall
 from botdesk.db.session import Database, database_for
 from botdesk.keys import secret_key
 from botdesk.settings import Settings, get_settings
@@ -73,8 +73,9 @@ _callbacks: tuple[dict, list] | None = None
 def _attach_pages_and_callbacks(app: dash.Dash) -> None:
     """Import the pages once per process and give this app every `dash.callback`.
 
-    Dash moves module-level callbacks into the first app that serves a request and empties
-    its global lists; keeping a copy lets tests and benchmarks build several apps.
+    Dash moves module-level callbacks (and the clientside ones' inline scripts) into the
+    first app that serves a request and empties its global lists; keeping a copy lets
+    tests and benchmarks build several apps.
     """
     global _callbacks
     if _callbacks is None:
@@ -85,12 +86,15 @@ def _attach_pages_and_callbacks(app: dash.Dash) -> None:
         _callbacks = (
             dict(dash_callback.GLOBAL_CALLBACK_MAP),
             list(dash_callback.GLOBAL_CALLBACK_LIST),
+            list(dash_callback.GLOBAL_INLINE_SCRIPTS),  # clientside callbacks' code
         )
         dash_callback.GLOBAL_CALLBACK_MAP.clear()
         dash_callback.GLOBAL_CALLBACK_LIST.clear()
-    callback_map, callback_list = _callbacks
+        dash_callback.GLOBAL_INLINE_SCRIPTS.clear()
+    callback_map, callback_list, inline_scripts = _callbacks
     app.callback_map.update(callback_map)
     app._callback_list.extend(callback_list)
+    app._inline_scripts.extend(inline_scripts)
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> dash.Dash:
@@ -113,4 +117,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     _attach_pages_and_callbacks(app)
     app.layout = shell.layout
     wall.install(app)
+    headers.install(app, settings)
     return app
