@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, delete, func, select, update
+from sqlmodel import Session, col, delete, func, or_, select, update
 
 from botdesk.db.models import DeskSession, User
 from botdesk.db.types import utcnow
@@ -14,7 +14,7 @@ from botdesk.db.types import utcnow
 # last_seen_at is written at most this often per session: the pages poll every few
 # seconds and a write per poll would queue every request behind SQLite's write lock.
 SEEN_RESOLUTION = timedelta(minutes=1)
-KEEP_ENDED = timedelta(days=90)  # ended rows stay this long for the admin's view
+KEEP_ENDED = timedelta(days=90)  # rows of sessions over stay this long, then go
 
 
 def _hash(token: str) -> str:
@@ -35,7 +35,14 @@ def start(*, session: Session, user_id: int, ip: str | None, user_agent: str | N
             user_agent=user_agent[:255] if user_agent else None,
         )
     )
-    session.exec(delete(DeskSession).where(col(DeskSession.ended_at) < now - KEEP_ENDED))
+    # Rows of sessions long over: ended, or left open by a browser closed without signing
+    # out and unseen since (long past any idle limit).
+    long_ago = now - KEEP_ENDED
+    session.exec(
+        delete(DeskSession).where(
+            or_(col(DeskSession.ended_at) < long_ago, DeskSession.last_seen_at < long_ago)
+        )
+    )
     return token
 
 
