@@ -165,8 +165,10 @@ def test_the_audit_log_is_exported_to_admins_only(desk, seeded):
     assert admin.get(f"{desk.base}/export/audit_log.csv?outcome=maybe").status_code == 400
 
 
-def test_anonymous_is_sent_to_sign_in(desk):
+def test_anonymous_is_told_to_sign_in(desk):
+    """A download (or a script) gets 401 and a line saying why, not the login page."""
     import requests
 
     response = requests.get(f"{desk.base}/export/fill.csv", allow_redirects=False, timeout=10)
-    assert response.status_code == 302 and "/login" in response.headers["location"]
+    assert response.status_code == 401 and "location" not in response.headers
+    assert response.text == "Sign in to the desk first.\n"

@@ -65,7 +65,7 @@ def test_unlock_and_reset_2fa(sqlite_url, tmp_path):
             lockout.record_failure(session=session, user=user)
     web, base = start_web(env, tmp_path / "web.log")
     try:
-        assert password_step(base, "lou", PASSWORD)[1].status_code == 403
+        assert password_step(base, "lou", PASSWORD)[1].status_code == 401  # locked
         unlocked = run_cli(["user", "unlock", "lou"], env)
         assert (unlocked.returncode, unlocked.stdout.strip()) == (0, "lou unlocked")
         client, response = login(base, "lou", PASSWORD)
