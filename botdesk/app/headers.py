@@ -5,11 +5,12 @@ itself plus Dash's own inline scripts (the renderer's start and the clientside c
 by their SHA-256, never a blanket 'unsafe-inline' or 'unsafe-eval' for scripts (Plotly's
 charts draw without eval, as the browser tests show). Styles need 'unsafe-inline': Dash's
 renderer and core components insert <style> elements as they run (without it Chromium
-reports style-src-elem violations from both), and so do AG Grid and Plotly. Nothing may frame the desk (clickjacking: frame-ancestors 'none'
-and X-Frame-Options: DENY). The REST API, the webhook and the CSV exports are never
-rendered as pages: they get a policy that allows nothing, and no caching. HSTS is sent
-with BOTDESK_SECURE_COOKIES=true on requests that came over https (directly or through
-a proxy's X-Forwarded-Proto), as browsers heed it only there.
+reports style-src-elem violations from both), and so do AG Grid and Plotly. Nothing may
+frame the desk (clickjacking: frame-ancestors 'none' and X-Frame-Options: DENY). The
+REST API, the webhook and the CSV exports are never rendered as pages: they get a policy
+that allows nothing, and no caching. HSTS is sent with BOTDESK_SECURE_COOKIES=true on
+requests that came over https (directly or through a proxy's X-Forwarded-Proto), as
+browsers heed it only there.
 """
 
 import dash
