@@ -18,6 +18,7 @@ from botdesk.db.models.control import (
     EngineInstance,
     EngineState,
 )
+from botdesk.db.models.feeds import FeedListing
 from botdesk.db.models.market import (
     Bot,
     Candle,
@@ -64,6 +65,7 @@ ALL_TABLES = [
     "command",
     "engine_state",
     "engine_instance",
+    "feed_listing",
     "audit_log",
     "backtest_run",
 ]
@@ -85,6 +87,7 @@ __all__ = [
     "Environment",
     "EquitySnapshot",
     "ExchangeAccount",
+    "FeedListing",
     "Fill",
     "Order",
     "OrderStatus",
