@@ -7,6 +7,7 @@ database (role change, password change, 2FA reset, admin revoke) ends every sess
 that user at its next request.
 """
 
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -109,7 +110,7 @@ def begin_pending(user: User | DeskUser, next_path: str = "/") -> None:
         "username": user.username,
         "ver": user.session_version,
         "at": time.time(),
-        "next": next_path,
+        "next": safe_next(next_path),
         "enrol": not user.totp_enabled,  # no 2FA yet: the second step is enrolment
     }
 
@@ -130,12 +131,21 @@ def pending_sign_in() -> dict | None:
     return pending
 
 
+MAX_NEXT = 2048
+# A control character would break the Location header; a backslash is read by browsers as
+# a slash ("/\evil.example" goes to another host).
+_NOT_IN_A_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never redirect a user to another host after login."""
-    if not target:
+    """A path on this site to go to after sign-in, or "/": never another host, never a
+    header-breaking character, whatever a link put in `?next=`."""
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT:
+        return "/"
+    if _NOT_IN_A_PATH.search(target) or not target.startswith("/") or target.startswith("//"):
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 
