@@ -143,10 +143,40 @@ def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
     assert empty.status_code == 200 and empty.text.count("\n") == 1  # the header alone
 
 
+JSON = {"Content-Type": "application/json"}
+ENGAGE = '{"reason": "read as JSON whatever it was sent as"}'
+
+
 @pytest.mark.parametrize(
     ("method", "path", "options", "status", "code"),
     [
         ("GET", "/api/v1/signals?limit=0", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/signals?until=0.5", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/orders?since=1700000000", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/fills?until=2024-01-01T00:00Z", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/commands?until=2024-01-01%2000:00:00Z", {}, 400, "invalid_parameter"),
+        ("POST", "/api/v1/kill-switch", {"data": ENGAGE}, 415, "unsupported_media_type"),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": ENGAGE, "headers": {"Content-Type": "text/plain"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": {"reason": "a form"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": ENGAGE, "headers": {"Content-Type": "application/x-json"}},
+            415,
+            "unsupported_media_type",
+        ),
         ("GET", "/api/v1/signals?limit=abc", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?colour=red", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?side=buy&side=sell", {}, 400, "invalid_parameter"),
@@ -160,7 +190,13 @@ def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
         ("GET", "/api/v1/bots/-1", {}, 404, "not_found"),
         ("GET", "/api/v1/no-such-thing", {}, 404, "not_found"),
         ("DELETE", "/api/v1/bots", {}, 405, "method_not_allowed"),
-        ("POST", "/api/v1/kill-switch", {"data": "{not json"}, 400, "invalid_json"),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": "{not json", "headers": JSON},
+            400,
+            "invalid_json",
+        ),
         ("POST", "/api/v1/kill-switch", {"json": ["a list"]}, 400, "invalid_body"),
         ("POST", "/api/v1/kill-switch", {"json": {}}, 400, "invalid_body"),
         ("POST", "/api/v1/kill-switch", {"json": {"reason": 5}}, 400, "invalid_body"),
@@ -181,9 +217,27 @@ def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
             "invalid_body",
         ),
         ("POST", "/api/v1/kill-switch", {"data": "[" * 100_000}, 413, "payload_too_large"),
-        ("POST", "/api/v1/kill-switch", {"data": "[" * 60_000}, 400, "invalid_json"),
-        ("POST", "/api/v1/kill-switch", {"data": b"\xff\xfe\x00"}, 400, "invalid_json"),
-        ("POST", "/api/v1/kill-switch", {"data": '{"reason": NaN}'}, 400, "invalid_json"),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": "[" * 60_000, "headers": JSON},
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": b"\xff\xfe\x00", "headers": JSON},
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": '{"reason": NaN}', "headers": JSON},
+            400,
+            "invalid_json",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
