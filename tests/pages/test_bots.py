@@ -264,16 +264,17 @@ def test_a_symbol_the_replay_does_not_offer_is_refused(desk):
     assert "Created sol" in save(admin, desk, {}, name="sol", symbol="SOLUSDT").text
 
 
+def publish(desk, feed: str, symbols: list[str]) -> None:
+    """What the engine writes when it starts: the symbols its feed offers."""
+    with desk.db.writing() as session:
+        feed_listings.publish(
+            session=session, feed=feed, symbols=symbols, source="a test", engine_id="engine-1"
+        )
+
+
 def test_the_engines_listing_of_its_feed_is_what_the_desk_checks(desk):
     admin = desk.signed_in("bots-listing", "admin")
-    with desk.db.writing() as session:  # what the engine publishes when it starts
-        feed_listings.publish(
-            session=session,
-            feed="replay",
-            symbols=["DOGEUSDT", "BTCUSDT"],
-            source="the replay of /data/klines",
-            engine_id="engine-1",
-        )
+    publish(desk, "replay", ["DOGEUSDT", "BTCUSDT"])
     try:
         assert (
             "Created doge-listed"
@@ -300,14 +301,7 @@ def test_on_binance_a_symbol_waits_for_the_engines_listing(binance_desk):
     early = save(admin, binance_desk, {}, name="early", symbol="BTCUSDT")
     assert "symbol: cannot be checked yet: no engine has listed the binance feed" in early.text
     assert bot_named(binance_desk, "early") is None
-    with binance_desk.db.writing() as session:
-        feed_listings.publish(
-            session=session,
-            feed="binance",
-            symbols=["BTCUSDT", "ETHUSDT"],
-            source="Binance live exchangeInfo, spot symbols TRADING",
-            engine_id="engine-1",
-        )
+    publish(binance_desk, "binance", ["BTCUSDT", "ETHUSDT"])
     assert "Created early" in save(admin, binance_desk, {}, name="early", symbol="BTCUSDT").text
     refused = save(admin, binance_desk, {}, name="doge", symbol="DOGEUSDT")
     assert "symbol: the binance feed has no DOGEUSDT (it offers BTCUSDT, ETHUSDT)" in refused.text
