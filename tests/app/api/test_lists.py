@@ -68,6 +68,15 @@ def test_cursor_pages_cover_every_row_once_newest_first(desk, data):
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 25
 
 
+def test_the_highest_cursor_the_description_allows_starts_at_the_newest(desk, data):
+    """cursor=2147483648 (ids are 32-bit: MAX_ID + 1) answered 500 on PostgreSQL."""
+    key, first, _, _ = data
+    top = desk.call("GET", f"/api/v1/signals?bot_id={first.id}&cursor=2147483648", key)
+    assert top.status_code == 200, top.text
+    assert top.json() == desk.call("GET", f"/api/v1/signals?bot_id={first.id}", key).json()
+    assert len(top.json()["items"]) == 25
+
+
 def test_times_past_the_calendar_are_as_far_as_it_goes(desk, data):
     key, first, _, _ = data
     late = requests.utils.quote("9999-12-31T23:59:59-14:00")
