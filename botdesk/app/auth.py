@@ -8,6 +8,7 @@ password change, a 2FA reset or an admin's revoke ends the session for every cop
 cookie at once.
 """
 
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,7 +157,7 @@ def begin_pending(user: User | DeskUser, next_path: str = "/") -> None:
         "username": user.username,
         "ver": user.session_version,
         "at": time.time(),
-        "next": next_path,
+        "next": safe_next(next_path),
         "enrol": not user.totp_enabled,  # no 2FA yet: the second step is enrolment
     }
 
@@ -177,12 +178,21 @@ def pending_sign_in() -> dict | None:
     return pending
 
 
+MAX_NEXT = 2048
+# A control character would break the Location header; a backslash is read by browsers as
+# a slash ("/\evil.example" goes to another host).
+_NOT_IN_A_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never redirect a user to another host after login."""
-    if not target:
+    """A path on this site to go to after sign-in, or "/": never another host, never a
+    header-breaking character, whatever a link put in `?next=`."""
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT:
+        return "/"
+    if _NOT_IN_A_PATH.search(target) or not target.startswith("/") or target.startswith("//"):
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 

@@ -3,11 +3,12 @@ everything submitted before a run is queued (a clear message per field, nothing 
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 
-import dash_bootstrap_components as dbc
-
+from botdesk.app import strategy_params
+from botdesk.db import typed
+from botdesk.db.types import MAX_AMOUNT
 from botdesk.engine.sample_data import sample_files
 from botdesk.engine.strategies import registry
 from botdesk.engine.timeframes import TIMEFRAMES
@@ -42,40 +43,9 @@ class BacktestForm:
 
 
 def param_fields(strategy: str) -> list:
-    """One labelled input per parameter, with its bounds, default and description. The
-    bounds are told, not set on the input: a browser drops a number outside min/max, and
-    the user would not learn why; the server answers with the model's message instead."""
-    schema = registry.params_schema(strategy)
-    fields = []
-    # The strategy's own parameters first, the stop every strategy has last.
-    names = sorted(schema["properties"], key=lambda name: name == "stop_atr")
-    for name in names:
-        spec = schema["properties"][name]
-        bounds = [
-            f"{word} {spec[key]}"
-            for key, word in (("minimum", "≥"), ("maximum", "≤"))
-            if key in spec
-        ]
-        hint = spec.get("description", "")
-        if bounds:
-            hint = f"{hint} ({', '.join(bounds)})".strip()
-        fields.append(
-            dbc.Col(
-                [
-                    dbc.Label(name, html_for=f"backtests-param-{name}", className="small mb-1"),
-                    dbc.Input(
-                        id={"type": PARAM, "name": name},
-                        type="number",
-                        step=1 if spec.get("type") == "integer" else "any",
-                        value=spec.get("default"),
-                        size="sm",
-                    ),
-                    dbc.FormText(hint, className="small"),
-                ],
-                md=3,
-            )
-        )
-    return fields
+    """One labelled text input per parameter, with its bounds, default and description
+    (strategy_params: the server reads what was typed, the model refuses it)."""
+    return strategy_params.param_inputs(strategy, id_type=PARAM, width=3, size="sm")
 
 
 def _first_last_ms(path) -> tuple[int, int]:
@@ -101,14 +71,11 @@ def start_ms(day: date) -> int:
     return int(datetime.combine(day, time.min, tzinfo=UTC).timestamp() * 1000)
 
 
-def _number(value, field: str, low: Decimal, high: Decimal) -> Decimal:
+def _number(value, field: str, low: Decimal, high: Decimal, places: int) -> Decimal:
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise FormError(field, f"{value!r} is not a number") from None
-    if not number.is_finite() or not low <= number <= high:
-        raise FormError(field, f"must be between {low} and {high}")
-    return number
+        return typed.number(value, field=field, low=low, high=high, places=places)
+    except typed.Refused as refused:
+        raise FormError(field, refused.problem) from None
 
 
 def _or(value, default: str):
@@ -125,13 +92,8 @@ def _day(value, field: str) -> date | None:
 
 
 def _params(strategy: str, names: list[str], values: list) -> dict:
-    given = {}
-    for name, value in zip(names, values, strict=True):
-        if value is None or value == "":
-            continue  # the model's default
-        given[name] = value
     try:
-        return registry.validate_params(strategy, given).model_dump()
+        return strategy_params.validated(strategy, names, values)
     except registry.InvalidParams as error:
         raise FormError(error.field or strategy, error.reason) from None
 
@@ -170,20 +132,10 @@ def parse(
     data_first, data_last = utc_day_of(span[0]), utc_day_of(span[1])
     if (first and first > data_last) or (last and last < data_first):
         raise FormError("from", f"the {symbol} data runs from {data_first} to {data_last} (UTC)")
-    fee = _number(_or(fee_percent, "0.1"), "fee", Decimal(0), Decimal(10))
-    fee_rate = fee / 100
-    if fee_rate != fee_rate.quantize(Decimal("1e-8")):
-        raise FormError("fee", "at most 6 decimal places (in %)")
-    slippage = _number(
-        slippage_bps if slippage_bps is not None else "0", "slippage", Decimal(0), Decimal(1000)
-    )
-    if slippage != slippage.quantize(Decimal("0.01")):
-        raise FormError("slippage", "at most 2 decimal places (in basis points)")
-    start = _number(
-        capital if capital is not None else "10000", "capital", Decimal(10), Decimal(10**9)
-    )
-    if start != start.quantize(Decimal("0.01")):
-        raise FormError("capital", "at most 2 decimal places")
+    # fee in % with 6 decimals: a rate with 8; slippage in bps with 2; capital in cents
+    fee_rate = _number(_or(fee_percent, "0.1"), "fee", Decimal(0), Decimal(10), 6) / 100
+    slippage = _number(_or(slippage_bps, "0"), "slippage", Decimal(0), Decimal(1000), 2)
+    start = _number(_or(capital, "10000"), "capital", Decimal(10), MAX_AMOUNT, 2)
     return BacktestForm(
         strategy=strategy,
         params=params,

@@ -1,19 +1,29 @@
 """The admin's bot form: fields generated from the strategy's parameter model, and the
-checks a bot passes before it is written (the strategy's own validation messages)."""
+checks a bot passes before it is written (the strategy's own validation messages, and its
+symbol against what the market-data feed offers)."""
 
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import html
+from sqlmodel import Session
 
+from botdesk.app import strategy_params
+from botdesk.db import feed_listings, typed
+from botdesk.db.types import MAX_AMOUNT, MAX_ID, MONEY_UNIT
+from botdesk.engine.feeds.base import FeedError
+from botdesk.engine.feeds.replay import replay_source, replay_symbols
 from botdesk.engine.strategies import registry
 from botdesk.engine.timeframes import TIMEFRAMES
+from botdesk.settings import Settings
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_NAME = 100  # the bot table's column
+MAX_SYMBOL = 20
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 BROKERS = ("paper", "binance")
 PARAM = "bots-param"
@@ -54,46 +64,12 @@ def params_text(params_json: str | None) -> str:
 
 
 def param_fields(strategy: str | None, values: dict | None = None) -> list:
-    """One labelled number input per parameter, with its bounds and description."""
+    """The strategy's description and one text input per parameter (see strategy_params)."""
     if strategy not in registry.STRATEGIES:
         return [html.P("Choose a strategy to see its parameters.", className="text-secondary")]
-    schema = registry.params_schema(strategy)
-    values = values or {}
-    fields = []
-    for name, spec in schema["properties"].items():
-        integer = spec.get("type") == "integer"
-        bounds = f"{spec.get('minimum', '')} to {spec.get('maximum', '')}"
-        fields.append(
-            dbc.Col(
-                [
-                    dbc.Label(name, html_for=f"{PARAM}-{name}", className="small mb-1"),
-                    dbc.Input(
-                        id={"type": PARAM, "name": name},
-                        type="number",
-                        value=values.get(name, spec.get("default")),
-                        min=spec.get("minimum"),
-                        max=spec.get("maximum"),
-                        step=1 if integer else "any",
-                    ),
-                    dbc.FormText(f"{spec.get('description', '')} ({bounds})"),
-                ],
-                md=4,
-            )
-        )
+    inputs = strategy_params.param_inputs(strategy, id_type=PARAM, values=values)
     description = registry.get(strategy).description().split("\n\n")[0]
-    return [html.P(description, className="small text-secondary"), dbc.Row(fields, className="g-2")]
-
-
-def _capital(text: Any) -> Decimal:
-    try:
-        amount = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise BotFormError(f"capital must be an amount in USDT, not {text!r}") from None
-    if not amount.is_finite() or amount <= 0:
-        raise BotFormError("capital must be more than 0 USDT")
-    if amount != amount.quantize(Decimal("1E-8")) or amount >= Decimal("1E10"):
-        raise BotFormError("capital has at most 8 decimals and is below 10 billion")
-    return amount
+    return [html.P(description, className="small text-secondary"), dbc.Row(inputs, className="g-2")]
 
 
 def check(
@@ -108,17 +84,16 @@ def check(
     capital: Any,
 ) -> BotFields:
     """The form's values as a bot, or BotFormError naming the first field at fault."""
-    name = (name or "").strip() if isinstance(name, str) else ""
+    name = typed.text(name, field="name", most=MAX_NAME, refuse=BotFormError)
     if not NAME.match(name):
-        raise BotFormError("name: letters, digits, '.', '_' or '-', 1 to 100, no spaces")
+        raise BotFormError("name: letters, digits, '.', '_' or '-', no spaces")
     if strategy not in registry.STRATEGIES:
         raise BotFormError(f"strategy: choose one of {', '.join(sorted(registry.STRATEGIES))}")
-    given = {key: value for key, value in params.items() if value is not None and value != ""}
     try:
-        validated = registry.validate_params(strategy, given)
+        validated = strategy_params.validated(strategy, list(params), list(params.values()))
     except registry.InvalidParams as error:
         raise BotFormError(f"{error.field or 'parameters'}: {error.reason}") from None
-    symbol = (symbol or "").strip().upper() if isinstance(symbol, str) else ""
+    symbol = typed.text(symbol, field="symbol", most=MAX_SYMBOL, refuse=BotFormError).upper()
     if not SYMBOL.match(symbol):
         raise BotFormError("symbol: like BTCUSDT (capital letters and digits)")
     if timeframe not in TIMEFRAMES:
@@ -127,21 +102,44 @@ def check(
         raise BotFormError("broker: paper or binance")
     account = None
     if broker == "binance":
-        if (
-            not isinstance(exchange_account_id, (int, str))
-            or not str(exchange_account_id).isdigit()
-        ):
+        if exchange_account_id in (None, ""):
             raise BotFormError(
                 "exchange account: a binance bot needs one (Admin → Exchange accounts)"
             )
-        account = int(exchange_account_id)
+        account = typed.whole_number(
+            exchange_account_id, field="exchange account", low=1, high=MAX_ID, refuse=BotFormError
+        )
+    amount = typed.number(
+        capital, field="capital", low=MONEY_UNIT, high=MAX_AMOUNT, unit="USDT", refuse=BotFormError
+    )
     return BotFields(
         name=name,
         strategy=strategy,
-        params=validated.model_dump(),
+        params=validated,
         symbol=symbol,
         timeframe=timeframe,
         broker=broker,
         exchange_account_id=account,
-        capital=_capital(capital),
+        capital=amount,
     )
+
+
+def symbol_refusal(*, session: Session, settings: Settings, symbol: str) -> str | None:
+    """Why a bot on `symbol` would never get a candle from this desk's feed (BOTDESK_FEED),
+    or None. The list is the one the engine published (feed_listing); before any engine
+    has, a replay's files tell it (read here), while Binance's cannot be known yet."""
+    offered = feed_listings.offer(session=session, feed=settings.FEED)
+    if offered is None and settings.FEED == "replay":
+        try:
+            symbols = replay_symbols(settings.REPLAY_DATA)
+        except FeedError as error:
+            return f"cannot be checked: {error}"
+        offered = feed_listings.Offer(
+            feed="replay", symbols=frozenset(symbols), source=replay_source(settings.REPLAY_DATA)
+        )
+    if offered is None:
+        return (
+            f"cannot be checked yet: no engine has listed the {settings.FEED} feed's symbols "
+            "(it reads them when it starts); start the engine, then save again"
+        )
+    return feed_listings.refusal(symbol, offered)

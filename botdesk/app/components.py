@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 import plotly.io as pio
 from dash import html
 
+from botdesk.db.commands import MAX_REASON
 from botdesk.db.models import EngineState, Environment, Role
 
 # Figures built as plain dicts (plotly.py's validation is slow on many traces) carry their
@@ -251,7 +252,13 @@ def confirm_dialog(
 
 
 def reason_field(field_id: str, label: str = "Reason (required, in the audit log)") -> list:
-    return [dbc.Label(label, html_for=field_id), dbc.Textarea(id=field_id, maxlength=500, rows=2)]
+    # no maxlength: the browser would cut a longer reason silently; the server refuses it
+    # with the limit (db.commands.MAX_REASON) instead
+    return [
+        dbc.Label(label, html_for=field_id),
+        dbc.Textarea(id=field_id, rows=2),
+        dbc.FormText(f"up to {MAX_REASON} characters"),
+    ]
 
 
 def environment_badge(environment: str | None) -> dbc.Badge:

@@ -9,8 +9,19 @@ memcached:// share it. Either way the durable protection is the lockout in the d
 """
 
 import logging
+import math
+import time
 
-from flask import Blueprint, Flask, Response, flash, render_template, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    flash,
+    render_template,
+    request,
+    session,
+)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -22,6 +33,18 @@ SIGN_IN_ENDPOINTS = ("auth.login", "second_factor.code", "second_factor.enrol")
 TOO_MANY = "Too many sign-in attempts. Wait a minute, then try again."
 # The answers that mean "that key or token is not one of ours": what a guesser gets.
 GUESS_CODES = ("unauthenticated", "unknown_token")
+
+
+def retry_after() -> str:
+    """Seconds until the limit this request broke lets requests through again (its window
+    resets), for the Retry-After header of a 429; at least 1."""
+    resets = [
+        limit.reset_at
+        for limiter in current_app.extensions.get("limiter", ())
+        if (limit := limiter.current_limit) is not None and limit.breached
+    ]
+    wait = max(resets) - time.time() if resets else 60
+    return str(max(1, math.ceil(wait)))
 
 
 def sign_in_username() -> str:
@@ -54,7 +77,8 @@ def install(server: Flask, settings: Settings) -> Limiter:
     def too_many_attempts(_error):
         log.warning("sign-in rate limit reached from %s (%s)", request.remote_addr, request.path)
         flash(TOO_MANY, "error")
-        return render_template("message.html", title="Slow down"), 429
+        page = render_template("message.html", title="Slow down")
+        return page, 429, {"Retry-After": retry_after()}
 
     return limiter
 

@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 _hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # the sign-in form reads no more
 
 
 class WeakPassword(ValueError):
@@ -17,6 +18,10 @@ class WeakPassword(ValueError):
 def check_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise WeakPassword(
+            f"password: at most {MAX_PASSWORD_LENGTH} characters ({len(password)} given)"
+        )
     if password.strip() != password:
         raise WeakPassword("password must not start or end with a space")
 

@@ -8,12 +8,13 @@ import re
 import sys
 import time
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import click
 
 from botdesk.cli.common import actor, database, quiet_logging, settings
+from botdesk.db import typed
 from botdesk.engine.timeframes import FILE_INTERVALS
 
 ZERO = Decimal(0)
@@ -46,13 +47,11 @@ def _duration(value: str) -> int:
 
 
 def _decimal(value: str, option: str, low: Decimal, high: Decimal) -> Decimal:
+    """A number as typed, within bounds, with at most the 8 decimals a run is stored with."""
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not a number", param_hint=option) from None
-    if not number.is_finite() or not low <= number <= high:
-        raise click.BadParameter(f"{value} is not within {low}..{high}", param_hint=option)
-    return number
+        return typed.number(value, field=option, low=low, high=high)
+    except typed.Refused as refused:
+        raise click.BadParameter(refused.problem, param_hint=option) from None
 
 
 class _Progress:

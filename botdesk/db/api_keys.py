@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from botdesk.db import audit
+from botdesk.db import audit, typed
 from botdesk.db.models import ApiKey, Role, Scope, User
 from botdesk.db.types import utcnow
 
@@ -97,18 +97,28 @@ def validate_scope(scope: str) -> Scope:
 
 
 def validate_name(name: str | None) -> str:
-    text = (name or "").strip()
-    if not text:
-        return "api key"
-    if len(text) > MAX_NAME:
-        raise ApiKeyError(f"the name is longer than {MAX_NAME} characters")
-    return text
+    text = typed.text(name, field="name", most=MAX_NAME, refuse=ApiKeyError, required=False)
+    return text or "api key"
+
+
+def expiry_days(typed_days: object) -> int | None:
+    """Days until a key expires as typed on a form (None or empty: never); ApiKeyError
+    for anything but a whole number from 1 to MAX_EXPIRES_DAYS."""
+    if typed_days is None or (isinstance(typed_days, str) and not typed_days.strip()):
+        return None
+    return typed.whole_number(
+        typed_days, field="expiry", low=1, high=MAX_EXPIRES_DAYS, unit="days", refuse=ApiKeyError
+    )
 
 
 def validate_expiry(expires_days: int | None, now: datetime) -> datetime | None:
     if expires_days is None:
         return None
-    if not isinstance(expires_days, int) or not 1 <= expires_days <= MAX_EXPIRES_DAYS:
+    if (
+        isinstance(expires_days, bool)
+        or not isinstance(expires_days, int)
+        or not 1 <= expires_days <= MAX_EXPIRES_DAYS
+    ):
         raise ApiKeyError(f"expiry must be a whole number of days from 1 to {MAX_EXPIRES_DAYS}")
     return now + timedelta(days=expires_days)
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
-from botdesk.db import audit
+from botdesk.db import audit, typed
 from botdesk.db.models import Command, CommandStatus
 from botdesk.db.types import utcnow
 
@@ -25,11 +25,9 @@ class BadReason(ValueError):
 def clean_reason(reason: str | None) -> str:
     """The reason an operator gives for a command (kill switch, closing a position),
     stripped; missing or overlong is refused with a message for the operator."""
-    text = reason.strip() if isinstance(reason, str) else ""
+    text = typed.text(reason, field="reason", most=MAX_REASON, refuse=BadReason, required=False)
     if not text:
         raise BadReason("a reason is required")
-    if len(text) > MAX_REASON:
-        raise BadReason(f"the reason is longer than {MAX_REASON} characters")
     return text
 
 

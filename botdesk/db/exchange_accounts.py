@@ -8,6 +8,7 @@ import string
 
 from sqlmodel import Session, col, select
 
+from botdesk.db import typed
 from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
@@ -22,6 +23,7 @@ from botdesk.keys import decrypt, encrypt
 from botdesk.settings import Settings
 
 _KEY_CHARS = set(string.ascii_letters + string.digits)
+MAX_NAME = 100
 
 
 class ExchangeAccountError(ValueError):
@@ -54,9 +56,11 @@ def create(
     created_by: str,
     settings: Settings | None = None,
 ) -> ExchangeAccount:
-    name = (name or "").strip()
-    if not 1 <= len(name) <= 100:
-        raise ExchangeAccountError("the name is required (up to 100 characters)")
+    name = typed.text(
+        name, field="name", most=MAX_NAME, refuse=ExchangeAccountError, required=False
+    )
+    if not name:
+        raise ExchangeAccountError(f"the name is required (up to {MAX_NAME} characters)")
     try:
         environment = Environment(environment).value
     except ValueError:

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, SQLModel, col, select
 
+from botdesk.db.types import MAX_ID
+
 
 @dataclass(frozen=True)
 class Page:
@@ -27,7 +29,9 @@ def page(
 ) -> Page:
     id_column = col(table.id)
     query = select(table).where(*conditions)
-    if before_id is not None:
+    # Every id is at most MAX_ID: a cursor above it bounds nothing (and bound as the
+    # column's 32-bit integer, PostgreSQL would refuse it as out of range).
+    if before_id is not None and before_id <= MAX_ID:
         query = query.where(id_column < before_id)
     rows = list(session.exec(query.order_by(id_column.desc()).limit(limit + 1)))
     if len(rows) > limit:

@@ -12,12 +12,13 @@ the `audit_log` row in the same transaction.
 """
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from botdesk.db import typed
 from botdesk.db.models import Bot, RiskLimit
-from botdesk.db.types import MONEY_UNIT, utcnow
+from botdesk.db.types import MONEY_PLACES, utcnow
 
 BOT, BOTH = "bot", "both"
 _CACHE = "botdesk.risk_limits"  # key of the per-transaction cache in session.info
@@ -41,23 +42,15 @@ class LimitKind:
 
     def parse(self, value) -> Decimal:
         """The value as a Decimal within this kind's range; RiskLimitError otherwise."""
-        text = str(value).strip() if value is not None else ""
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise RiskLimitError(f"{self.name}: {text!r} is not a number") from None
-        if not number.is_finite():
-            raise RiskLimitError(f"{self.name}: {text!r} is not a number")
-        if self.integer and number != number.to_integral_value():
-            raise RiskLimitError(f"{self.name} must be a whole number of {self.unit}")
-        if number != number.quantize(MONEY_UNIT):
-            raise RiskLimitError(f"{self.name}: at most 8 decimals")
-        if not self.minimum <= number <= self.maximum:
-            raise RiskLimitError(
-                f"{self.name} must be between {self.minimum} and {self.maximum} {self.unit}, "
-                f"not {number}"
-            )
-        return number
+        return typed.number(
+            value,
+            field=self.name,
+            low=self.minimum,
+            high=self.maximum,
+            places=0 if self.integer else MONEY_PLACES,
+            unit=self.unit,
+            refuse=RiskLimitError,
+        )
 
 
 def _kind(name, title, unit, scope, minimum, maximum, default, meaning, integer=False):

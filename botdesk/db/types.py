@@ -14,6 +14,11 @@ from sqlalchemy.types import TypeDecorator
 MONEY_PLACES = 8
 MONEY_UNIT = Decimal(1).scaleb(-MONEY_PLACES)  # Decimal("1E-8")
 _SCALE = 10**MONEY_PLACES
+MONEY_MAX = Decimal(2**63 - 1).scaleb(-MONEY_PLACES)  # what a BIGINT of units holds (~92.2e9)
+# The most any one amount a person types may be (capital, limits, prices): far below
+# MONEY_MAX, so sums over many bots and positions still fit the column.
+MAX_AMOUNT = Decimal(10**9)
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
 class MoneyPrecisionError(ValueError):

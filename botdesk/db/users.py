@@ -2,11 +2,12 @@
 
 from sqlmodel import Session, delete, func, select
 
-from botdesk.db import desk_sessions
+from botdesk.db import desk_sessions, typed
 from botdesk.db.models import BackupCode, Role, User
 from botdesk.db.types import utcnow
 
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+MAX_USERNAME = 64
 
 
 class UserError(ValueError):
@@ -14,10 +15,13 @@ class UserError(ValueError):
 
 
 def validate_username(username: str) -> str:
-    name = username.strip().lower()
-    if not 3 <= len(name) <= 64 or not set(name) <= USERNAME_CHARS:
+    name = typed.text(
+        username, field="username", most=MAX_USERNAME, refuse=UserError, required=False
+    ).lower()
+    if len(name) < 3 or not set(name) <= USERNAME_CHARS:
         raise UserError(
-            "username must be 3 to 64 characters: lowercase letters, digits, '.', '_' or '-'"
+            f"username must be 3 to {MAX_USERNAME} characters: lowercase letters, digits, "
+            "'.', '_' or '-'"
         )
     return name
 

@@ -2,8 +2,9 @@
 
 Jobs: heartbeat (1 s), the command consumer (100 ms), the market job (poll the feed,
 store candles, run the bots: 200 ms), the bot leases (2 s), the brokers' dispatch (send
-what the order path recorded, outside transactions: 250 ms) and broker reconciliation
-(at start, then every BOTDESK_RECONCILE_SECONDS, default 30 s). SIGTERM and SIGINT stop
+what the order path recorded, outside transactions: 250 ms), broker reconciliation
+(at start, then every BOTDESK_RECONCILE_SECONDS, default 30 s) and the feed's listing of
+its symbols (at start; Binance's hourly, see engine/listing.py). SIGTERM and SIGINT stop
 the scheduler after the running jobs finish; the instance is marked stopped.
 """
 
@@ -30,6 +31,7 @@ from botdesk.engine.feeds import make_feed
 from botdesk.engine.feeds.base import Feed
 from botdesk.engine.heartbeat import Heartbeat
 from botdesk.engine.instance_lock import lock_for
+from botdesk.engine.listing import RETRY_SECONDS, FeedListingJob
 from botdesk.engine.market import MarketData
 from botdesk.engine.market_job import MarketJob
 from botdesk.engine.reconcile import dispatch_all, reconcile_all
@@ -169,6 +171,8 @@ def run(settings: Settings, db: Database) -> None:
     try:
         feed = make_feed(settings)  # FeedError: bad replay data, unknown feed
         _register_instance(runtime)
+        listing = FeedListingJob(runtime, feed)
+        listing.run()  # before the first command: a bot.start checks its symbol against it
         commands.resume_interrupted(runtime, _dead_instances(runtime))
         leases.renew(runtime)
         reconcile_all(runtime)
@@ -176,6 +180,12 @@ def run(settings: Settings, db: Database) -> None:
         market_job = MarketJob(runtime, feed, market, BotRunner(runtime, market))
         market_job.start()
         scheduler = build_scheduler(runtime, market_job)
+        scheduler.add_job(
+            _guarded("feed listing", listing.run),
+            "interval",
+            seconds=RETRY_SECONDS,
+            id="feed-listing",
+        )
         deadman.arm(runtime.heartbeat, settings.DEADMAN_SECONDS)
 
         stopping: list[threading.Thread] = []

@@ -30,7 +30,6 @@ def password_card() -> dbc.Card:
                         id=f"account-password-{suffix}",
                         type="password",
                         autoComplete=autocomplete,
-                        maxLength=1024,
                     ),
                     width=8,
                 ),

@@ -99,19 +99,19 @@ def form() -> dbc.Card:
                         labelled("To (UTC)", dbc.Input(id="backtests-to", type="date"), 2),
                         labelled(
                             "Fee (% of notional)",
-                            dbc.Input(id="backtests-fee", type="number", value=0.1, step="any"),
+                            dbc.Input(id="backtests-fee", value="0.1", inputmode="decimal"),
                             2,
                             "per fill; 0.1 % is Binance spot",
                         ),
                         labelled(
                             "Slippage (bps)",
-                            dbc.Input(id="backtests-slippage", type="number", value=0, step="any"),
+                            dbc.Input(id="backtests-slippage", value="0", inputmode="decimal"),
                             2,
                             "1 bp = 0.01 % of the price",
                         ),
                         labelled(
                             f"Starting capital ({UNIT})",
-                            dbc.Input(id="backtests-capital", type="number", value=10000),
+                            dbc.Input(id="backtests-capital", value="10000", inputmode="decimal"),
                             2,
                         ),
                         dbc.Col(

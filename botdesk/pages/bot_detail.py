@@ -118,7 +118,7 @@ def body(bot_id: int):
     return [
         html.Div(
             [
-                html.H1(bot.name, className="h3 my-3 me-3 d-inline-block"),
+                html.H1(bot.name, className="h3 my-3 me-3 d-inline-block text-break"),
                 environment_badge(line.environment),
                 html.Span(
                     f" {bot.strategy} ({bot_form.params_text(bot.params)}) · {bot.symbol} · "

@@ -24,7 +24,7 @@ from botdesk.app.components import (
     small_table,
     status_badge,
 )
-from botdesk.app.context import desk_db
+from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import exchange_accounts, portfolio
@@ -127,7 +127,15 @@ def bots_table():
         )
         rows.append(
             [
-                dcc.Link(bot.name, href=f"/bots/{bot.id}", id=f"bots-link-{bot.id}"),
+                # a long name is cut with an ellipsis (the whole name in its tooltip), so
+                # the controls stay in view
+                dcc.Link(
+                    bot.name,
+                    href=f"/bots/{bot.id}",
+                    id=f"bots-link-{bot.id}",
+                    title=bot.name,
+                    className="bot-name",
+                ),
                 html.Div(
                     [
                         bot.strategy,
@@ -171,7 +179,9 @@ def form_dialog() -> dbc.Modal:
                 [
                     dbc.Row(
                         [
-                            field("Name", dbc.Input(id="bots-name", maxlength=100)),
+                            # no maxlength: the browser would cut a longer name silently;
+                            # the server refuses it with the limit instead
+                            field("Name", dbc.Input(id="bots-name")),
                             field("Strategy", dbc.Select(id="bots-strategy", options=strategies)),
                             field("Symbol", dbc.Input(id="bots-symbol", placeholder="BTCUSDT"), 4),
                             field(
@@ -181,7 +191,11 @@ def form_dialog() -> dbc.Modal:
                                 ),
                                 4,
                             ),
-                            field("Capital (USDT)", dbc.Input(id="bots-capital", value="10000"), 4),
+                            field(
+                                "Capital (USDT)",
+                                dbc.Input(id="bots-capital", value="10000", inputmode="decimal"),
+                                4,
+                            ),
                             field(
                                 "Broker",
                                 dbc.Select(
@@ -416,6 +430,11 @@ def save(
             capital=capital,
         )
         with desk_db().writing() as session:
+            refusal = bot_form.symbol_refusal(
+                session=session, settings=desk_settings(), symbol=fields.symbol
+            )
+            if refusal:
+                raise bot_form.BotFormError(f"symbol: {refusal}")
             bot = _write(session, editing, fields)
     except (AccessRefused, bot_form.BotFormError) as error:
         return outcome_alert(str(error), ok=False, id="bots-form-message"), no_update, no_update

@@ -76,7 +76,6 @@ def add_card() -> dbc.Card:
                         id="exchange-name",
                         placeholder="name, e.g. binance-testnet",
                         className="mb-2",
-                        maxLength=100,
                     ),
                     dbc.RadioItems(
                         id="exchange-environment",
@@ -93,7 +92,6 @@ def add_card() -> dbc.Card:
                         placeholder="API key",
                         className="mb-2",
                         autoComplete="off",
-                        maxLength=128,
                     ),
                     dbc.Input(
                         id="exchange-api-secret",
@@ -101,7 +99,6 @@ def add_card() -> dbc.Card:
                         placeholder="API secret",
                         className="mb-2",
                         autoComplete="new-password",
-                        maxLength=128,
                     ),
                     dbc.Checkbox(
                         id="exchange-live-confirm",

@@ -23,9 +23,10 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db
 from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import guarded_callback
-from botdesk.db import risk_limits
+from botdesk.db import risk_limits, typed
 from botdesk.db.models import Bot, RiskLimit, Role
 from botdesk.db.risk_limits import KINDS, RiskLimitError
+from botdesk.db.types import MAX_ID
 from botdesk.engine.risk import measures  # pure reads of the ledger, no engine runtime
 
 dash.register_page(__name__, path="/risk", name="Risk", title="Risk · botdesk", order=50)
@@ -181,9 +182,9 @@ def _scope(value) -> int | None:
     if value in (None, "", GLOBAL):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise RiskLimitError(f"unknown scope {value!r}") from None
+        return typed.whole_number(value, field="scope", low=1, high=MAX_ID)
+    except typed.Refused:
+        raise RiskLimitError(f"unknown scope {typed.shown(value)!r}") from None
 
 
 @guarded_callback(

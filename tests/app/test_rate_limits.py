@@ -39,6 +39,7 @@ def test_sign_in_attempts_are_limited_per_username_and_per_ip(desk):
     limited = submit_code(client, desk.base, "/login/2fa", "123456")
     assert limited.status_code == 429
     assert "Too many sign-in attempts" in limited.text
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61  # the rest of the limit's minute
     assert attempt(requests.Session(), desk.base, "ROB ", PASSWORD).status_code == 429
 
     # other usernames from the same address: the IP's budget of 5, 3 spent by rob's
@@ -73,4 +74,5 @@ def test_guessing_api_keys_and_webhook_tokens_is_limited_per_ip(guarded_desk):
     limited = requests.get(f"{base}/api/v1/bots", headers=good)
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "too_many_requests"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
     assert requests.post(f"{base}/webhook/tradingview/guess", json=alert).status_code == 429

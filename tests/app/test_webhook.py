@@ -125,6 +125,13 @@ def test_close_and_sell_are_exits_and_ignore_levels(desk, hooked):
         (alert(price="abc"), {}, "price"),
         (alert(price=1e-9), {}, "at least 0.00000001"),
         (alert(price=20_000_000_000), {}, "price"),
+        (alert(price="1E+30"), {}, "price"),
+        (
+            None,
+            {"data": '{"alert_id": "a", "action": "buy", "symbol": "BTCUSDT", "price": 1e40}'},
+            "price",
+        ),
+        (alert(stop="1e-400"), {}, "at least 0.00000001"),
         (alert(stop=70000), {}, "stop must be below"),
         (alert(take_profit=50000), {}, "take_profit must be above"),
         (alert(alert_id=""), {}, "alert_id"),

@@ -169,6 +169,10 @@ def test_bad_files_get_a_clear_error_and_change_nothing(cli, tmp_path, rows, hea
         (["--params", "{fast: 1}"], "Invalid value for --params: not valid JSON"),
         (["--from", "yesterday"], "'yesterday' is not a date"),
         (["--fee", "abc"], "'abc' is not a number"),
+        (["--fee", "0.0000000001"], "--fee: at most 8 decimals"),
+        (["--fee", "1e40"], "must be between 0 and 0.1, not 1e40"),
+        (["--capital", "1000.123456789"], "at most 8 decimals"),
+        (["--capital", "1e30"], "must be between 1 and 1000000000, not 1e30"),
         (["--max-gap", "6 hours"], "is not a duration"),
         (["--symbol", "ETHUSDT"], "holds BTCUSDT klines (by its name), not ETHUSDT"),
         (

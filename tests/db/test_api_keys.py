@@ -69,7 +69,9 @@ def test_a_key_is_never_created_above_its_owners_role(db, role, scope, allowed):
         ({"scope": "root"}, "unknown scope"),
         ({"scope": "read", "expires_days": 0}, "expiry must be"),
         ({"scope": "read", "expires_days": 4000}, "expiry must be"),
-        ({"scope": "read", "name": "x" * 101}, "longer than 100"),
+        ({"scope": "read", "expires_days": 1.5}, "expiry must be"),
+        ({"scope": "read", "expires_days": True}, "expiry must be"),
+        ({"scope": "read", "name": "x" * 101}, r"name: at most 100 characters \(101 given\)"),
     ],
 )
 def test_bad_requests_for_a_key_are_refused(db, options, message):

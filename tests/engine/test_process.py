@@ -1,4 +1,5 @@
-"""The engine as a real process: beats, consumes commands from another process, stops cleanly."""
+"""The engine as a real process: beats, consumes commands from another process, stops
+cleanly, lists its feed's symbols (and starts no bot on another)."""
 
 import json
 import signal
@@ -6,11 +7,13 @@ import signal
 import pytest
 from sqlmodel import select
 
-from botdesk.db import commands, engine_state
-from botdesk.db.models import Command, CommandStatus, EngineInstance
+from botdesk.db import commands, engine_state, feed_listings
+from botdesk.db.models import Bot, Command, CommandStatus, EngineInstance, FeedListing
 from botdesk.db.session import Database
 from botdesk.db.types import utcnow
 from tests.conftest import make_env
+from tests.factories import make_bot
+from tests.fake_binance import FakeBinance, load_klines
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.integration
@@ -109,3 +112,49 @@ def test_a_command_left_running_by_a_dead_engine_is_re_examined_once(db, botdesk
     assert finished.attempts == 2
     assert finished.claimed_by != "dead-engine"
     assert json.loads(finished.params) == {}
+
+
+def _listing(db, feed: str):
+    with db.reading() as session:
+        return feed_listings.offer(session=session, feed=feed)
+
+
+def test_the_engine_lists_its_feeds_symbols_and_starts_no_bot_on_another(
+    db, botdesk_env, processes
+):
+    doge = make_bot(db, name="doge", symbol="DOGEUSDT")  # saved before any listing existed
+    processes.start(["engine"], botdesk_env)
+    listing = wait_until(lambda: _listing(db, "replay"), message="the replay's listing")
+    assert listing.symbols == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+    with db.reading() as session:
+        [instance] = session.exec(select(EngineInstance)).all()
+        assert session.get(FeedListing, "replay").engine_id == instance.id
+    start = _issue(db, "bot.start", target=f"bot:{doge.id}")
+    failed = wait_until(
+        lambda: _command(db, start).finished_at and _command(db, start), message="start done"
+    )
+    assert failed.status == CommandStatus.FAILED
+    assert failed.result == (
+        "cannot run doge: the replay feed has no DOGEUSDT (it offers BTCUSDT, ETHUSDT, SOLUSDT)"
+    )
+    with db.reading() as session:
+        assert session.get(Bot, doge.id).status == "stopped"
+
+
+def test_an_engine_on_binance_lists_exchangeinfos_symbols(db, tmp_path, processes):
+    klines = {
+        "BTCUSDT": load_klines("BTCUSDT-1m.csv", 50),
+        "ETHUSDT": load_klines("ETHUSDT-1m.csv", 50),
+    }
+    with FakeBinance(klines=klines, start_index=10, stream=True) as fake:
+        env = make_env(
+            db.url,
+            tmp_path,
+            BOTDESK_FEED="binance",
+            BOTDESK_BINANCE_REST_URL=fake.base_url,
+            BOTDESK_BINANCE_STREAM_URL=fake.stream.url,
+        )
+        processes.start(["engine"], env)
+        listing = wait_until(lambda: _listing(db, "binance"), message="Binance's listing")
+    assert listing.symbols == {"BTCUSDT", "ETHUSDT"}
+    assert "exchangeInfo" in listing.source

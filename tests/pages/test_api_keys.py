@@ -9,7 +9,7 @@ import requests
 from sqlmodel import select
 
 from botdesk.db.models import ApiKey, Bot
-from tests.desk import dash_call, login
+from tests.desk import dash_call, login, render
 from tests.factories import PASSWORD, make_api_key, make_bot, make_user
 
 pytestmark = pytest.mark.integration
@@ -101,6 +101,46 @@ def test_nobody_gets_a_key_above_their_role_even_by_a_hand_made_request(desk, ro
     assert answer.status_code == 200
     assert message in answer.text and KEY.search(answer.text) is None
     assert _keys_of(desk, user) == []
+
+
+@pytest.mark.parametrize(
+    ("expires", "message"),
+    [
+        ("-5", "expiry: must be between 1 and 3650 days, not -5"),
+        ("0", "expiry: must be between 1 and 3650 days, not 0"),
+        ("1.5", "expiry: must be a whole number, not 1.5"),
+        ("100000", "expiry: must be between 1 and 3650 days, not 100000"),
+        ("soon", "expiry: 'soon' is not a number"),
+        (-5, "expiry: must be between 1 and 3650 days, not -5"),
+    ],
+)
+def test_an_expiry_outside_1_to_3650_days_is_refused_not_made_never(desk, expires, message):
+    user, client = _signed_in(desk, "viewer")
+    answer = _create(client, desk.base, owner_id=user.id, expires=expires)
+    assert answer.status_code == 200
+    assert message in answer.text and KEY.search(answer.text) is None
+    assert _keys_of(desk, user) == []
+
+
+def test_typed_expiries_and_names_within_bounds_make_a_key(desk):
+    user, client = _signed_in(desk, "viewer")
+    made = _create(client, desk.base, owner_id=user.id, expires=" 3650 ", name="n" * 100)
+    assert KEY.search(made.text), made.text[:300]
+    [row] = _keys_of(desk, user)
+    assert (row.expires_at - row.created_at).days == 3650 and row.name == "n" * 100
+    too_long = _create(client, desk.base, owner_id=user.id, name="n" * 101)
+    assert "name: at most 100 characters (101 given)" in too_long.text
+    assert len(_keys_of(desk, user)) == 1
+
+
+def test_the_expiry_input_sends_what_was_typed(desk):
+    """A text input: a browser sends nothing for -5 in <input type=number min=1>, and the
+    key would never expire."""
+    _, client = _signed_in(desk, "viewer")
+    page = render(client, desk.base, "/api-keys")
+    expires = re.search(r'\{"props":\{[^{}]*"id":"api-keys-expires"[^{}]*\}', page).group(0)
+    assert '"inputmode":"numeric"' in expires
+    assert '"type":"number"' not in expires and '"min"' not in expires and '"max"' not in expires
 
 
 def test_users_touch_only_their_own_keys_and_admins_anyones(desk):

@@ -160,6 +160,44 @@ def test_bad_parameters_are_explained_and_nothing_is_queued(desk, trader):
     assert commands_issued(desk.db) == before
 
 
+@pytest.mark.parametrize(
+    ("params", "form", "message"),
+    [
+        ({"fast": "9.5", "slow": "21"}, {}, "fast: Input should be a valid integer"),
+        ({"fast": "-3", "slow": "21"}, {}, "fast: Input should be greater than or equal to 2"),
+        ({"fast": "9", "slow": "99999999999999999999"}, {}, "slow: Input should be less than"),
+        ({}, {"fee": "abc"}, "fee: 'abc' is not a number"),
+        ({}, {"fee": "1e40"}, "fee: must be between 0 and 10, not 1e40"),
+        ({}, {"fee": "0.0000001"}, "fee: at most 6 decimals"),
+        ({}, {"slippage": "1.005"}, "slippage: at most 2 decimals"),
+        ({}, {"capital": "1e30"}, "capital: must be between 10 and 1000000000, not 1e30"),
+        ({}, {"capital": "12.345"}, "capital: at most 2 decimals"),
+    ],
+)
+def test_what_was_typed_is_checked_as_typed(desk, trader, params, form, message):
+    """The form's inputs are text: the server gets the typed text and says what is wrong
+    with it (a browser's number input would have sent nothing, and the run the default)."""
+    before = commands_issued(desk.db)
+    response = trader.run(params, **form)
+    assert f"Not queued. {message}" in response.text, response.text[:400]
+    assert commands_issued(desk.db) == before
+
+
+def test_typed_text_within_bounds_queues_the_run_as_typed(desk, trader):
+    run_id = queue(
+        desk,
+        trader,
+        {"fast": " 7 ", "slow": "30", "stop_atr": "0.5"},
+        fee="0.075",
+        slippage="2.5",
+        capital="2500.50",
+    )
+    with desk.db.reading() as session:
+        row = session.get(BacktestRun, run_id)
+    assert json.loads(row.params) == {"fast": 7, "slow": 30, "stop_atr": 0.5}
+    assert (row.fee_rate, row.slippage_bps) == (Decimal("0.00075"), Decimal("2.5"))
+
+
 def test_a_viewer_sees_runs_but_cannot_start_one(desk, viewer, trader):
     before = commands_issued(desk.db)
     response = viewer.run({"fast": 9, "slow": 21, "stop_atr": 2})

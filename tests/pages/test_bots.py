@@ -8,8 +8,17 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
-from botdesk.db.models import Bot, BotState, Command
-from tests.desk import click, dependencies, grid_rows, registered_body, render
+from botdesk.db import feed_listings
+from botdesk.db.models import Bot, BotState, Command, FeedListing
+from tests.desk import (
+    RunningDesk,
+    click,
+    dependencies,
+    first_output,
+    grid_rows,
+    registered_body,
+    render,
+)
 from tests.factories import make_bot, make_position
 from tests.rows import audit_trail
 
@@ -131,7 +140,7 @@ def test_admins_create_with_the_strategys_validation_traders_cannot(desk):
     too_big = save(admin, desk, {"fast": 5, "slow": 900, "stop_atr": 1})
     assert "slow: Input should be less than or equal to 200" in too_big.text
     bad_capital = save(admin, desk, {"fast": 5, "slow": 20}, capital="-3")
-    assert "capital must be more than 0 USDT" in bad_capital.text
+    assert "capital: must be between 0.00000001 and 1000000000 USDT, not -3" in bad_capital.text
     assert "symbol: like BTCUSDT" in save(admin, desk, {}, symbol="btc usdt").text
     assert bot_named(desk, "new-ema") is None
     created = save(admin, desk, {"fast": 5, "slow": 20, "stop_atr": 1.5})
@@ -169,3 +178,130 @@ def test_delete_refuses_a_bot_with_an_open_position_and_deletes_otherwise(desk):
     assert "Deleted idle" in done.text and bot_named(desk, "idle") is None
     trail = audit_trail(desk.db, actor="bots-deleter", action="bot.delete")
     assert [row.outcome for row in trail] == ["refused", "ok"]
+
+
+@pytest.fixture(scope="module")
+def admin(desk):
+    return desk.signed_in("bots-form-admin", "admin")
+
+
+def show_params(client, desk, strategy: str) -> str:
+    """The parameter inputs the form shows for a strategy (its layout as JSON text)."""
+    dependency = next(
+        dep
+        for dep in dependencies(client, desk.base)
+        if first_output(dep["output"]) == "bots-params.children"
+    )
+    body = registered_body(dependency, {"bots-strategy.value": strategy})
+    response = client.post(f"{desk.base}/_dash-update-component", json=body, timeout=30)
+    assert response.status_code == 200, response.text[:300]
+    return json.dumps(response.json()["response"])
+
+
+def test_parameter_inputs_send_what_was_typed(desk):
+    """Text inputs, no min/max/step: a browser drops a number input's value outside them
+    (or off the step) and the bot would quietly get the default."""
+    admin = desk.signed_in("bots-params-admin", "admin")
+    shown = json.loads(show_params(admin, desk, "ema_cross"))["bots-params"]["children"]
+    inputs = [
+        column["props"]["children"][1]["props"]
+        for column in shown[1]["props"]["children"]  # the row of labelled inputs
+    ]
+    assert [field["id"]["name"] for field in inputs] == ["fast", "slow", "stop_atr"]
+    for field in inputs:
+        assert field["type"] == "text" and field["inputmode"] in ("numeric", "decimal")
+        assert not {"min", "max", "step"} & set(field)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"fast": "-3", "slow": "21"}, "fast: Input should be greater than or equal to 2"),
+        ({"fast": "9", "slow": "99999999999999999999"}, "slow: Input should be less than or"),
+        ({"fast": "9.5", "slow": "21"}, "fast: Input should be a valid integer"),
+        ({"fast": "nine", "slow": "21"}, "fast: Input should be a valid integer"),
+        ({"fast": "9", "slow": "21", "stop_atr": "1e400"}, "stop_atr: Input should be less"),
+    ],
+)
+def test_typed_parameters_are_refused_with_the_models_message(desk, admin, params, message):
+    refused = save(admin, desk, params, name="typed-params")
+    assert message in refused.text and "Created" not in refused.text
+    assert bot_named(desk, "typed-params") is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"capital": "1e30"}, "capital: must be between 0.00000001 and 1000000000 USDT, not 1e30"),
+        ({"capital": "1" * 40}, "capital: must be between 0.00000001 and 1000000000 USDT"),
+        ({"capital": "0.000000001"}, "capital: must be between 0.00000001"),
+        ({"capital": "12.123456789"}, "capital: at most 8 decimals"),
+        ({"capital": "NaN"}, "capital: 'NaN' is not a number"),
+        ({"broker": "binance", "account": "99999999999999999999"}, "exchange account: must be"),
+        ({"name": "n" * 150}, "name: at most 100 characters (150 given)"),
+        ({"name": "  "}, "name: required"),
+        ({"symbol": "X" * 30}, "symbol: at most 20 characters (30 given)"),
+    ],
+)
+def test_huge_numbers_and_long_text_are_refused_and_nothing_is_saved(desk, admin, changes, message):
+    before = audit_trail(desk.db, action="bot.create")
+    refused = save(admin, desk, {}, **{"name": "bounded", **changes})
+    assert refused.status_code == 200, refused.text[:300]
+    assert message in refused.text, refused.text[:500]
+    assert bot_named(desk, "bounded") is None and bot_named(desk, "n" * 150) is None
+    assert audit_trail(desk.db, action="bot.create") == before
+
+
+def test_a_symbol_the_replay_does_not_offer_is_refused(desk):
+    """No engine has listed the replay's symbols yet: the desk reads the replay's files."""
+    admin = desk.signed_in("bots-symbols", "admin")
+    refused = save(admin, desk, {}, name="doge", symbol="DOGEUSDT")
+    assert (
+        "symbol: the replay feed has no DOGEUSDT (it offers BTCUSDT, ETHUSDT, SOLUSDT)"
+        in refused.text
+    )
+    assert bot_named(desk, "doge") is None
+    assert "Created sol" in save(admin, desk, {}, name="sol", symbol="SOLUSDT").text
+
+
+def publish(desk, feed: str, symbols: list[str]) -> None:
+    """What the engine writes when it starts: the symbols its feed offers."""
+    with desk.db.writing() as session:
+        feed_listings.publish(
+            session=session, feed=feed, symbols=symbols, source="a test", engine_id="engine-1"
+        )
+
+
+def test_the_engines_listing_of_its_feed_is_what_the_desk_checks(desk):
+    admin = desk.signed_in("bots-listing", "admin")
+    publish(desk, "replay", ["DOGEUSDT", "BTCUSDT"])
+    try:
+        assert (
+            "Created doge-listed"
+            in save(admin, desk, {}, name="doge-listed", symbol="DOGEUSDT").text
+        )
+        refused = save(admin, desk, {}, name="eth-unlisted", symbol="ETHUSDT")
+        assert "the replay feed has no ETHUSDT (it offers BTCUSDT, DOGEUSDT)" in refused.text
+        assert bot_named(desk, "eth-unlisted") is None
+    finally:
+        with desk.db.writing() as session:
+            session.delete(session.get(FeedListing, "replay"))
+
+
+@pytest.fixture
+def binance_desk(sqlite_url, tmp_path):
+    running = RunningDesk(sqlite_url, tmp_path, BOTDESK_FEED="binance")
+    yield running
+    running.stop()
+
+
+def test_on_binance_a_symbol_waits_for_the_engines_listing(binance_desk):
+    """Binance's symbols are known once an engine has read exchangeInfo: not before."""
+    admin = binance_desk.signed_in("bots-binance-admin", "admin")
+    early = save(admin, binance_desk, {}, name="early", symbol="BTCUSDT")
+    assert "symbol: cannot be checked yet: no engine has listed the binance feed" in early.text
+    assert bot_named(binance_desk, "early") is None
+    publish(binance_desk, "binance", ["BTCUSDT", "ETHUSDT"])
+    assert "Created early" in save(admin, binance_desk, {}, name="early", symbol="BTCUSDT").text
+    refused = save(admin, binance_desk, {}, name="doge", symbol="DOGEUSDT")
+    assert "symbol: the binance feed has no DOGEUSDT (it offers BTCUSDT, ETHUSDT)" in refused.text

@@ -73,6 +73,7 @@ def test_a_live_account_needs_the_real_money_confirmation(desk, admin):
     ("fields", "message"),
     [
         ({"name": ""}, "the name is required"),
+        ({"name": "n" * 150}, "name: at most 100 characters (150 given)"),
         ({"name": "x", "secret": ""}, "the API secret is required"),
         ({"name": "x", "key": "has spaces in it and is long"}, "does not look like"),
     ],

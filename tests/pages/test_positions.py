@@ -48,6 +48,11 @@ def test_open_positions_and_who_may_close_them(desk):
         trader, desk.base, "positions-confirm", {**values, "positions-reason.value": " "}
     )
     assert "a reason is required" in no_reason.text and close_commands(desk) == []
+    too_long = click(
+        trader, desk.base, "positions-confirm", {**values, "positions-reason.value": "r" * 600}
+    )
+    assert "reason: at most 500 characters (600 given)" in too_long.text
+    assert close_commands(desk) == []
     not_open = click(
         trader, desk.base, "positions-confirm", {**values, "positions-target.data": closed.id}
     )

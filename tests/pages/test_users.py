@@ -67,6 +67,8 @@ def test_an_admin_adds_a_user_who_then_signs_in_and_enrols(desk, admin):
     ("name", "role", "password", "message"),
     [
         ("x", "viewer", "", "username must be 3 to 64 characters"),
+        ("u" * 80, "viewer", "", "username: at most 64 characters (80 given)"),
+        ("fine-name", "viewer", "p" * 1100, "password: at most 1024 characters (1100 given)"),
         ("fine-name", "superuser", "", "unknown role 'superuser'"),
         ("fine-name", "viewer", "short", "The password must be at least 12 characters"),
         ("chief", "viewer", "", "a user named 'chief' already exists"),

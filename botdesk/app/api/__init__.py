@@ -4,7 +4,7 @@ Importing the resource modules registers their operations on the blueprint; `ins
 attaches it to the desk's Flask server, with JSON errors for every path under /api/.
 """
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
@@ -43,6 +43,20 @@ def _machine_rules(server: Flask) -> Map:
     )
 
 
+def _options(api_rules) -> Response:
+    """OPTIONS names the methods of this API path alone: Flask's own answer would add the
+    GET of Dash's catch-all page route, which the API does not serve."""
+    try:
+        allowed = api_rules.allowed_methods(request.path)
+    except NotFound:
+        allowed = []
+    if not allowed:
+        return errors.from_http_error(NotFound())
+    response = Response(status=204)
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
 def machine_blueprints():
     """The blueprints programs call (the API and the webhook), as opposed to the pages."""
     return blueprint, webhook.blueprint
@@ -59,6 +73,8 @@ def install(server: Flask) -> None:
         the desk's HTML page that Dash would otherwise serve for any path."""
         if not request.path.startswith(("/api/", "/webhook/")):
             return None
+        if request.method == "OPTIONS":
+            return _options(api_rules)
         if request.blueprint in MACHINE_BLUEPRINTS and request.routing_exception is None:
             return None
         try:

@@ -9,6 +9,8 @@ import logging
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from botdesk.app import limits
+
 log = logging.getLogger(__name__)
 
 # Error codes for Flask's own HTTP errors, by status.
@@ -52,6 +54,8 @@ def from_http_error(error: HTTPException) -> Response:
     headers = {}
     if status == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    if status == 429:
+        headers["Retry-After"] = limits.retry_after()
     message = {
         404: "no such endpoint or record",
         405: "this endpoint does not accept that method",

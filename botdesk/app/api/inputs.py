@@ -6,6 +6,7 @@ the database.
 """
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -16,6 +17,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictStr,
@@ -24,9 +26,9 @@ from pydantic import (
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from botdesk.app.api.errors import ApiError
+from botdesk.db.types import MAX_ID
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 MAX_PAGE = 1000
 
 
@@ -49,7 +51,21 @@ def one_of(vocabulary: type[StrEnum]):
     return Literal[tuple(member.value for member in vocabulary)]
 
 
-UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+# RFC 3339, as the description's `format: date-time` says: a date, "T", a time with
+# seconds, and a zone. Without this, pydantic would also read "0.5" or "1700000000" as a
+# Unix time.
+_DATE_TIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime) or (isinstance(value, str) and _DATE_TIME.match(value)):
+        return value
+    raise ValueError("not an RFC 3339 date-time with a zone, e.g. 2024-10-28T12:00:00Z")
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_to_utc)]
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$")]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
@@ -141,10 +157,23 @@ def read_json(max_bytes: int = MAX_BODY_BYTES) -> object | None:
         raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
 
 
+JSON = "application/json"
+
+
 def parse_body(model: type[BodyT]) -> BodyT:
-    data = read_json()
-    if data is None:
+    """The body as `model`: JSON, declared as such. A request without a body needs no
+    Content-Type (the bodies of the bot and position controls are optional); bytes sent as
+    anything but application/json are refused with a 415, never read as JSON."""
+    raw = read_body()
+    if not raw:
         data = {}
+    elif request.mimetype != JSON:
+        declared = request.mimetype or "no Content-Type"
+        raise ApiError(
+            415, "unsupported_media_type", f"send the body as {JSON} (it came as {declared})"
+        )
+    else:
+        data = read_json()  # None for blank or `null`: not an object either
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
     try:

@@ -39,6 +39,22 @@ ERROR_TEXT = {
     404: "No such record",
     409: "The record is not in a state that allows this",
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
+    415: "A body sent as anything but application/json",
+    429: "Too many refused keys from this address: wait `Retry-After` seconds",
+}
+# gunicorn refuses a request line (method, path and query) over 4094 bytes itself, with a
+# small HTML page, before botdesk sees the request.
+TOO_LONG = {
+    "description": "The path and query are longer than 4094 bytes (answered by the HTTP "
+    "server, as HTML)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until requests from this address are served again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -92,17 +108,20 @@ def _responses(op: Operation) -> dict:
     if op.csv:
         content["text/csv"] = {"schema": {"type": "string"}}
     responses = {str(op.status): {"description": "Success", "content": content}}
-    errors = set(op.errors)
+    errors = set(op.errors) | {429}  # refused keys are counted on every route
     if op.scope is not None:
         errors |= {401, 403}
     if op.body is not None:
-        errors |= {400, 413}
+        errors |= {400, 413, 415}
     for status in sorted(errors):
         responses[str(status)] = {
             "description": ERROR_TEXT[status],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
-    return responses
+        if status == 429:
+            responses[str(status)]["headers"] = deepcopy(RETRY_AFTER)
+    responses["414"] = deepcopy(TOO_LONG)
+    return dict(sorted(responses.items()))
 
 
 def _operation(op: Operation) -> dict:

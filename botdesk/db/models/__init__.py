@@ -19,6 +19,7 @@ from botdesk.db.models.control import (
     EngineState,
 )
 from botdesk.db.models.desk_sessions import DeskSession
+from botdesk.db.models.feeds import FeedListing
 from botdesk.db.models.market import (
     Bot,
     Candle,
@@ -66,6 +67,7 @@ ALL_TABLES = [
     "command",
     "engine_state",
     "engine_instance",
+    "feed_listing",
     "audit_log",
     "backtest_run",
 ]
@@ -88,6 +90,7 @@ __all__ = [
     "Environment",
     "EquitySnapshot",
     "ExchangeAccount",
+    "FeedListing",
     "Fill",
     "Order",
     "OrderStatus",

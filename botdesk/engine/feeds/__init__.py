@@ -10,9 +10,13 @@ from botdesk.settings import Settings
 
 
 def _replay(settings: Settings) -> Feed:
-    from botdesk.engine.feeds.replay import ReplayFeed, load_replay_data
+    from botdesk.engine.feeds.replay import ReplayFeed, load_replay_data, replay_source
 
-    return ReplayFeed(load_replay_data(settings.REPLAY_DATA), speed=settings.REPLAY_SPEED)
+    return ReplayFeed(
+        load_replay_data(settings.REPLAY_DATA),
+        speed=settings.REPLAY_SPEED,
+        source=replay_source(settings.REPLAY_DATA),
+    )
 
 
 def _binance(settings: Settings) -> Feed:

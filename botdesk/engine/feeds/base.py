@@ -17,6 +17,9 @@ Contract, for the replay feed here and the Binance feed alike:
   stored (the candle store upserts) and later polls never go back in time.
 - `unavailable(symbol)` says why a symbol gets nothing (None when it is fine), so the engine
   can tell the operator instead of waiting silently.
+- `listing()` names every symbol the feed can deliver and where that list comes from; the
+  engine publishes it (`feed_listing`) so the desk can refuse a bot on any other symbol.
+  `LISTING_SECONDS` says how often it changes (None: never while the engine runs).
 - `finished` is True when no candle will ever come again (the end of a replay).
 - `stop()` releases sockets and threads.
 """
@@ -36,6 +39,7 @@ class FeedError(RuntimeError):
 
 class Feed(ABC):
     name: ClassVar[str]
+    LISTING_SECONDS: ClassVar[float | None] = None
 
     def __init__(self, *, warmup_candles: int = DEFAULT_WARMUP_CANDLES):
         self.warmup_candles = warmup_candles
@@ -48,6 +52,11 @@ class Feed(ABC):
 
     def unavailable(self, symbol: str) -> str | None:
         return None
+
+    @abstractmethod
+    def listing(self) -> tuple[list[str], str]:
+        """(every symbol this feed can deliver, where the list comes from); FeedError
+        when it cannot be had now."""
 
     @property
     def finished(self) -> bool:

@@ -25,7 +25,7 @@ from binance.client import Client
 from binance.ws.streams import BinanceSocketManager, ThreadedWebsocketManager
 
 from botdesk.engine.brokers.binance_rest import BinanceRest, ExchangeError, RestGate
-from botdesk.engine.feeds.base import DEFAULT_WARMUP_CANDLES, Feed
+from botdesk.engine.feeds.base import DEFAULT_WARMUP_CANDLES, Feed, FeedError
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.timeframes import MINUTE_MS
 
@@ -75,6 +75,7 @@ class _Sockets(ThreadedWebsocketManager):
 
 class BinanceFeed(Feed):
     name = "binance"
+    LISTING_SECONDS = 3600.0  # Binance lists and delists symbols
 
     def __init__(
         self,
@@ -151,6 +152,20 @@ class BinanceFeed(Feed):
 
     def unavailable(self, symbol: str) -> str | None:
         return self._errors.get(symbol)
+
+    def listing(self) -> tuple[list[str], str]:
+        """The spot symbols exchangeInfo says are TRADING now."""
+        try:
+            info = self.rest.call("get_exchange_info")
+        except ExchangeError as error:
+            raise FeedError(f"Binance exchangeInfo: {error}") from None
+        symbols = [
+            entry["symbol"]
+            for entry in info.get("symbols", [])
+            if entry.get("status") == "TRADING" and entry.get("isSpotTradingAllowed", True)
+        ]
+        venue = "testnet" if self.testnet else "live"
+        return symbols, f"Binance {venue} exchangeInfo, spot symbols TRADING"
 
     def _begin(self, symbol: str, batches: dict) -> None:
         now_ms = int(self.clock() * 1000)

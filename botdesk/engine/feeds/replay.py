@@ -16,7 +16,13 @@ import numpy as np
 
 from botdesk.engine.feeds.base import DEFAULT_WARMUP_CANDLES, Feed, FeedError
 from botdesk.engine.frames import CandleFrame
-from botdesk.engine.klines import DEFAULT_MAX_GAP_MS, KlineFileError, format_ms, load_klines
+from botdesk.engine.klines import (
+    DEFAULT_MAX_GAP_MS,
+    KlineFileError,
+    format_ms,
+    load_klines,
+    name_parts,
+)
 from botdesk.engine.sample_data import SAMPLE_FOLDER
 from botdesk.engine.timeframes import MINUTE_MS
 
@@ -25,20 +31,42 @@ log = logging.getLogger(__name__)
 MAX_CANDLES_PER_POLL = 240  # after a stall, catch up in bounded steps
 
 
+def replay_files(path: Path | None) -> list[Path]:
+    """The kline files a replay of `path` reads (a CSV, a folder of them, or the bundled
+    sample when None), without reading them. Raises FeedError when there are none."""
+    source = Path(path) if path is not None else SAMPLE_FOLDER
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if p.suffix.lower() == ".csv")
+        if not files:
+            raise FeedError(f"replay data: no .csv file in {source}")
+        return files
+    if source.exists():
+        return [source]
+    raise FeedError(f"replay data: {source} does not exist (BOTDESK_REPLAY_DATA)")
+
+
+def replay_symbols(path: Path | None) -> list[str]:
+    """The symbols a replay of `path` offers, told by its file names (SYMBOL-1m.csv), as
+    `load_replay_data` names them; the files are not read."""
+    symbols = set()
+    for file in replay_files(path):
+        symbol, interval = name_parts(file)
+        if symbol is not None and interval in (None, "1m"):
+            symbols.add(symbol)
+    return sorted(symbols)
+
+
+def replay_source(path: Path | None) -> str:
+    return f"the replay of {Path(path) if path is not None else 'the bundled sample'}"
+
+
 def load_replay_data(path: Path | None, *, max_gap_ms: int = DEFAULT_MAX_GAP_MS):
     """{symbol: 1m CandleFrame} from a kline CSV, a folder of them, or the bundled sample.
 
     Raises FeedError with a message naming the file (and line) at fault.
     """
     source = Path(path) if path is not None else SAMPLE_FOLDER
-    if source.is_dir():
-        files = sorted(p for p in source.iterdir() if p.suffix.lower() == ".csv")
-        if not files:
-            raise FeedError(f"replay data: no .csv file in {source}")
-    elif source.exists():
-        files = [source]
-    else:
-        raise FeedError(f"replay data: {source} does not exist (BOTDESK_REPLAY_DATA)")
+    files = replay_files(path)
     data: dict[str, CandleFrame] = {}
     for file in files:
         try:
@@ -68,11 +96,13 @@ class ReplayFeed(Feed):
         speed: float,
         warmup_candles: int = DEFAULT_WARMUP_CANDLES,
         clock: Callable[[], float] = time.monotonic,
+        source: str = "the replay",
     ):
         super().__init__(warmup_candles=warmup_candles)
         if speed <= 0:
             raise FeedError("replay speed must be above 0")
         self.data = data
+        self.source = source
         self.speed = speed
         self._clock = clock
         self._started_at: float | None = None
@@ -126,6 +156,9 @@ class ReplayFeed(Feed):
             self._finished_logged = True
             log.info("replay finished at %s: no more candles", format_ms(self._end_ms))
         return batches
+
+    def listing(self) -> tuple[list[str], str]:
+        return sorted(self.data), self.source
 
     def unavailable(self, symbol: str) -> str | None:
         if symbol in self.data:

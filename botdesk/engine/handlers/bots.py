@@ -1,6 +1,6 @@
 """bot.start, bot.stop, bot.pause: the operator's control of a bot (target "bot:<id>")."""
 
-from botdesk.db import engine_state
+from botdesk.db import engine_state, feed_listings
 from botdesk.db.models import Bot, BotState, Order, Side
 from botdesk.db.types import utcnow
 from botdesk.engine.brokers import BrokerUnavailable
@@ -23,6 +23,10 @@ def _check_runnable(context: CommandContext, bot: Bot) -> None:
         context.runtime.brokers.get(bot.broker)
     except (ValueError, BrokerUnavailable) as error:
         raise CommandFailed(f"cannot run {bot.name}: {error}") from None
+    # a bot saved before its feed listed its symbols, or since moved to another feed
+    offered = feed_listings.offer(session=context.session, feed=context.runtime.settings.FEED)
+    if offered is not None and (why := feed_listings.refusal(bot.symbol, offered)):
+        raise CommandFailed(f"cannot run {bot.name}: {why}")
 
 
 def _set_state(bot: Bot, state: BotState, reason: str | None = None) -> None:

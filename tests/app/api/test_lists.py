@@ -68,6 +68,15 @@ def test_cursor_pages_cover_every_row_once_newest_first(desk, data):
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 25
 
 
+def test_the_highest_cursor_the_description_allows_starts_at_the_newest(desk, data):
+    """cursor=2147483648 (ids are 32-bit: MAX_ID + 1) answered 500 on PostgreSQL."""
+    key, first, _, _ = data
+    top = desk.call("GET", f"/api/v1/signals?bot_id={first.id}&cursor=2147483648", key)
+    assert top.status_code == 200, top.text
+    assert top.json() == desk.call("GET", f"/api/v1/signals?bot_id={first.id}", key).json()
+    assert len(top.json()["items"]) == 25
+
+
 def test_times_past_the_calendar_are_as_far_as_it_goes(desk, data):
     key, first, _, _ = data
     late = requests.utils.quote("9999-12-31T23:59:59-14:00")
@@ -143,10 +152,40 @@ def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
     assert empty.status_code == 200 and empty.text.count("\n") == 1  # the header alone
 
 
+JSON = {"Content-Type": "application/json"}
+ENGAGE = '{"reason": "read as JSON whatever it was sent as"}'
+
+
 @pytest.mark.parametrize(
     ("method", "path", "options", "status", "code"),
     [
         ("GET", "/api/v1/signals?limit=0", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/signals?until=0.5", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/orders?since=1700000000", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/fills?until=2024-01-01T00:00Z", {}, 400, "invalid_parameter"),
+        ("GET", "/api/v1/commands?until=2024-01-01%2000:00:00Z", {}, 400, "invalid_parameter"),
+        ("POST", "/api/v1/kill-switch", {"data": ENGAGE}, 415, "unsupported_media_type"),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": ENGAGE, "headers": {"Content-Type": "text/plain"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": {"reason": "a form"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": ENGAGE, "headers": {"Content-Type": "application/x-json"}},
+            415,
+            "unsupported_media_type",
+        ),
         ("GET", "/api/v1/signals?limit=abc", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?colour=red", {}, 400, "invalid_parameter"),
         ("GET", "/api/v1/signals?side=buy&side=sell", {}, 400, "invalid_parameter"),
@@ -160,7 +199,13 @@ def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
         ("GET", "/api/v1/bots/-1", {}, 404, "not_found"),
         ("GET", "/api/v1/no-such-thing", {}, 404, "not_found"),
         ("DELETE", "/api/v1/bots", {}, 405, "method_not_allowed"),
-        ("POST", "/api/v1/kill-switch", {"data": "{not json"}, 400, "invalid_json"),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": "{not json", "headers": JSON},
+            400,
+            "invalid_json",
+        ),
         ("POST", "/api/v1/kill-switch", {"json": ["a list"]}, 400, "invalid_body"),
         ("POST", "/api/v1/kill-switch", {"json": {}}, 400, "invalid_body"),
         ("POST", "/api/v1/kill-switch", {"json": {"reason": 5}}, 400, "invalid_body"),
@@ -181,9 +226,27 @@ def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
             "invalid_body",
         ),
         ("POST", "/api/v1/kill-switch", {"data": "[" * 100_000}, 413, "payload_too_large"),
-        ("POST", "/api/v1/kill-switch", {"data": "[" * 60_000}, 400, "invalid_json"),
-        ("POST", "/api/v1/kill-switch", {"data": b"\xff\xfe\x00"}, 400, "invalid_json"),
-        ("POST", "/api/v1/kill-switch", {"data": '{"reason": NaN}'}, 400, "invalid_json"),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": "[" * 60_000, "headers": JSON},
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": b"\xff\xfe\x00", "headers": JSON},
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/kill-switch",
+            {"data": '{"reason": NaN}', "headers": JSON},
+            400,
+            "invalid_json",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
