@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from botdesk.engine.backtest.simulate import Simulation
+from botdesk.engine.backtest.trades import Simulation
 
 YEAR_MS = 365 * 86_400_000
 
@@ -36,8 +36,7 @@ class Metrics:
 
 
 def measure(simulation: Simulation, *, capital: Decimal, candle_ms: int) -> Metrics:
-    trades = simulation.trades
-    pnl = np.array([float(trade.pnl) for trade in trades])
+    pnl = simulation.pnl
     equity = simulation.equity
     if len(equity):
         peak = np.maximum.accumulate(equity)
@@ -54,8 +53,8 @@ def measure(simulation: Simulation, *, capital: Decimal, candle_ms: int) -> Metr
     gains = float(pnl[pnl > 0].sum())
     return Metrics(
         candles=len(equity),
-        trades=len(trades),
-        win_rate=float((pnl > 0).mean()) if len(trades) else None,
+        trades=len(pnl),
+        win_rate=float((pnl > 0).mean()) if len(pnl) else None,
         total_return=float(simulation.final_equity / Decimal(capital) - 1),
         max_drawdown=max(0.0, drawdown),
         sharpe=sharpe,
