@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import dash_bootstrap_components as dbc
 
+from botdesk.db.backtest_runs import RISK, SIZINGS
 from botdesk.engine.sample_data import sample_files
 from botdesk.engine.strategies import registry
 from botdesk.engine.timeframes import TIMEFRAMES
@@ -39,6 +40,7 @@ class BacktestForm:
     fee_rate: Decimal
     slippage_bps: Decimal
     capital: Decimal
+    sizing: str = RISK
 
 
 def param_fields(strategy: str) -> list:
@@ -150,6 +152,7 @@ def parse(
     slippage_bps,
     capital,
     span: tuple[int, int] | None,
+    sizing=None,
 ) -> BacktestForm:
     """The validated form, or FormError naming the field at fault. `span` is the first
     and last open time of the chosen data (None: no data for the symbol)."""
@@ -184,6 +187,9 @@ def parse(
     )
     if start != start.quantize(Decimal("0.01")):
         raise FormError("capital", "at most 2 decimal places")
+    sizing = _or(sizing, RISK)
+    if sizing not in SIZINGS:
+        raise FormError("sizing", f"choose one of {', '.join(SIZINGS)}")
     return BacktestForm(
         strategy=strategy,
         params=params,
@@ -195,4 +201,5 @@ def parse(
         fee_rate=fee_rate,
         slippage_bps=slippage,
         capital=start,
+        sizing=sizing,
     )

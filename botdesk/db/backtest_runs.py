@@ -27,6 +27,25 @@ SIZINGS = {
 SIZED_BY = ("risk_per_trade", "max_position_notional")
 
 
+def sizing_text(
+    sizing: str,
+    risk_per_trade: Decimal | None,
+    max_position_notional: Decimal | None,
+    quote: str = "USDT",
+) -> str:
+    """How a run sized its entries, in words."""
+    if sizing == ALL_CASH:
+        return "all cash: each entry spends the cash (less a 0.5 % buffer)"
+    parts = []
+    if risk_per_trade is not None:
+        parts.append(f"{risk_limits.plain(risk_per_trade):f} % of capital at risk per trade")
+    if max_position_notional is not None:
+        parts.append(f"positions up to {risk_limits.plain(max_position_notional):f} {quote}")
+    if not parts:
+        return "risk: as a live bot; no risk limit was set, so each entry spends the cash"
+    return f"risk: as a live bot, {', '.join(parts)}, within the cash"
+
+
 def sizing_limits(*, session: Session, sizing: str) -> tuple[Decimal | None, Decimal | None]:
     """(risk_per_trade, max_position_notional) a run sized `sizing` uses: for "risk" the
     desk's limits for every bot now (None where unset or disabled), for "all-cash" none."""

@@ -11,8 +11,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from botdesk.db import risk_limits
-from botdesk.db.backtest_runs import ALL_CASH, RISK, SIZINGS, sizing_limits
+from botdesk.db.backtest_runs import ALL_CASH, RISK, SIZINGS, sizing_limits, sizing_text
 from botdesk.engine.sizing import ZERO, limited_quantity
 
 __all__ = ["ALL_CASH", "ALL_CASH_SIZING", "RISK", "SIZINGS", "Sizing", "SizingError", "desk_sizing"]
@@ -59,23 +58,10 @@ class Sizing:
         )
 
     def describe(self, quote: str = "USDT") -> str:
-        if self.mode == ALL_CASH:
-            return "all cash: each entry spends the cash (less a 0.5 % buffer)"
-        parts = []
-        if self.risk_per_trade is not None:
-            parts.append(f"{_plain(self.risk_per_trade)} % of capital at risk per trade")
-        if self.max_position_notional is not None:
-            parts.append(f"positions up to {_plain(self.max_position_notional)} {quote}")
-        if not parts:
-            return "risk: as a live bot; no risk limit was set, so each entry spends the cash"
-        return f"risk: as a live bot, {', '.join(parts)}, within the cash"
+        return sizing_text(self.mode, self.risk_per_trade, self.max_position_notional, quote)
 
 
 ALL_CASH_SIZING = Sizing(ALL_CASH)
-
-
-def _plain(value: Decimal) -> str:
-    return format(risk_limits.plain(value), "f")
 
 
 def desk_sizing(*, session: Session, mode: str = RISK) -> Sizing:
