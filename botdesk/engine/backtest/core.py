@@ -23,6 +23,7 @@ from botdesk.engine.backtest.exact import (
     fits,
     floor_units,
     slipped,
+    to_float,
     units_product,
 )
 
@@ -149,12 +150,12 @@ def run(
         exit_notional = units_product(quantity, exit_price)
         exit_fee = units_product(exit_notional, fee_units)
         pnl = exit_notional - notional - entry_fee - exit_fee
-        held_float, quantity_float = held_cash / 1e8, quantity / 1e8
+        held_float, quantity_float = to_float(held_cash), to_float(quantity)
         for i in range(entry_at, exit_at):
             equity[i] = held_float + quantity_float * close[i]
         cash += pnl
         fees += entry_fee + exit_fee
-        pnl_sum += pnl / 1e8
+        pnl_sum += to_float(pnl)
         if float(cash) >= TOO_BIG:
             status = TOO_LARGE
             break

@@ -9,6 +9,8 @@ Each function gives to the last unit what the ledger's Decimal arithmetic gives:
   int64 while the result is (al.bl < 1e16).
 - `slipped(price, bps_units, buy)`: quantize(price x (1 +/- bps / 10000)) half-even, the
   fill rules' slippage; the factor has 12 places, so the product is split at 1e12.
+- `to_float(units)`: the amount as the nearest float, as float(Decimal) gives it (for the
+  equity curve and the figures, which are floats).
 - `floor_units(x)`: the floor of a positive quotient from its float estimate `x`, or -1
   when the float cannot tell (see its docstring): sizing divides, and the core asks the
   Decimal sizing itself for the rare entries where -1 comes back.
@@ -27,6 +29,7 @@ LIMIT = 2**62
 TOO_BIG = float(LIMIT) * 0.5  # a float estimate past this might not fit: refuse
 FLOAT_TOLERANCE = 2.0**-47  # relative; 4x what sizing's float estimates can err (2**-49)
 FLOAT_EXACT = 2.0**52
+SAFE_INT = 2**53
 
 
 @njit(cache=True, inline="always")
@@ -69,6 +72,17 @@ def slipped(price: int, bps_units: int, buy: bool) -> int:
     high, low = split_product(part, factor)  # part.factor = high.1e8 + low
     quotient = whole * factor + high // E4
     return half_even(quotient, (high % E4) * E8 + low, HALF_E12)
+
+
+@njit(cache=True)
+def to_float(units: int) -> float:
+    """units / 1e8 correctly rounded. Below 2**53 both are exact floats and one division
+    rounds once. Above, units = h.1e8 + l and h + fl(l / 1e8) is h + l/1e8 within 2**-54,
+    while the rounding's halfway points lie further than that from h + l/1e8 (at least
+    2**(e-53)/1e8 for a sum in [2**e, 2**(e+1)), e >= 26, never on one): the same float."""
+    if -SAFE_INT < units < SAFE_INT:
+        return units / 1e8
+    return float(units // E8) + (units % E8) / 1e8
 
 
 @njit(cache=True)

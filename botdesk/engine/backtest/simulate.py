@@ -77,10 +77,7 @@ def simulate(
         if status == core.DONE:
             break
         if status == core.TOO_LARGE:
-            raise AmountOutOfRange(
-                f"the backtest's amounts grow past {from_units(LIMIT // 2):,.0f}, beyond the "
-                "ledger's exact range; use a smaller capital"
-            )
+            raise _out_of_range()
         signal_at = int(state[core.ASK_AT])
         quantity = sizing.quantity(
             price=from_units(units.close[signal_at]),
@@ -90,6 +87,8 @@ def simulate(
             fee_rate=fee_rate,
             slippage_bps=slippage_bps,
         )
+        if to_units(quantity) >= LIMIT:
+            raise _out_of_range()
         state[core.SIZED_AT], state[core.SIZED] = signal_at, to_units(quantity)
     if progress is not None:
         progress(1.0)
@@ -100,6 +99,13 @@ def simulate(
         from_units(state[core.CASH]),
         from_units(state[core.FEES]),
         int(state[core.REFUSED]),
+    )
+
+
+def _out_of_range() -> AmountOutOfRange:
+    return AmountOutOfRange(
+        f"the backtest's amounts grow past {from_units(LIMIT // 2):,.0f}, beyond the "
+        "ledger's exact range; use a smaller capital"
     )
 
 

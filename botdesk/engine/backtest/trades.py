@@ -107,8 +107,11 @@ class Simulation:
 
     @property
     def pnl(self) -> np.ndarray:
-        """Each trade's net P&L as a float, in quote."""
-        return self.table.pnl / 1e8
+        """Each trade's net P&L as a float, in quote (as float(Decimal) gives it)."""
+        pnl = self.table.pnl
+        if len(pnl) == 0 or np.abs(pnl).max() < 2**53:
+            return pnl / 1e8
+        return np.array([float(from_units(value)) for value in pnl.tolist()])
 
 
 def candle_step(candles: CandleFrame) -> int:
