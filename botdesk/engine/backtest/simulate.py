@@ -129,8 +129,11 @@ def _level(values: np.ndarray) -> np.ndarray:
 
 
 def _level_units(levels: np.ndarray, buys: np.ndarray) -> np.ndarray:
-    """A buy's stop or take-profit in units (what the ledger fills at); 0 where unset."""
-    units = np.zeros(len(levels), dtype=np.int64)
+    """A buy's stop or take-profit in units (what the ledger fills at); 0 where unset. The
+    core reads it only where the level is set: without any, a single 0 does."""
     rows = np.flatnonzero(buys & ~np.isnan(levels))
+    if not len(rows):
+        return np.zeros(1, dtype=np.int64)
+    units = np.zeros(len(levels), dtype=np.int64)
     units[rows] = units_of(levels[rows])
     return units
