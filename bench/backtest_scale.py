@@ -221,6 +221,9 @@ def trades_compared(result, portfolio) -> str:
             strict=True,
         )
     )
+    # vectorbt's fill price is the open after a float round trip (63793.73999999999 for
+    # 63793.74): compared at the ledger's 8 decimals
+    theirs = [(a, round(b, 8), c, round(d, 8)) for a, b, c, d in theirs]
     return f"{len(mine)} / {len(theirs)} {'equal' if mine == theirs else 'DIFFER'}"
 
 

@@ -97,9 +97,10 @@ def run(
             quantity = state[SIZED]
             state[SIZED_AT] = -1
         else:
+            stop_at = stop_units[signal_at] if has_stop else 0  # read only where set
             quantity = entry_size(
-                cash, close_units[signal_at], stop_units[signal_at], has_stop, capital, risk,
-                max_notional, paid_factor,
+                cash, close_units[signal_at], stop_at, has_stop, capital, risk, max_notional,
+                paid_factor,
             )  # fmt: skip
             if quantity < 0:
                 state[ASK_AT] = signal_at

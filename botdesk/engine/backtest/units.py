@@ -8,7 +8,10 @@ near a half-way point (a repr ending in 5 at the 9th place) go through `to_decim
 itself. Candle prices read from 8-place decimals are never near one.
 """
 
+import math
+
 import numpy as np
+from numba import njit
 
 from botdesk.db.types import MONEY_PLACES, to_units
 from botdesk.engine.frames import to_decimal
@@ -26,16 +29,30 @@ class AmountOutOfRange(ValueError):
 def units_of(values: np.ndarray) -> np.ndarray:
     """Each finite float's `to_decimal` value in units (int64); NaN gives 0 (callers keep
     their own mask of what is set). Raises AmountOutOfRange past the ledger's range."""
-    values = np.asarray(values, dtype=np.float64)
-    scaled = values * float(SCALE)
-    finite = np.isfinite(scaled)
-    with np.errstate(invalid="ignore"):
-        near_half = np.abs(scaled - np.floor(scaled) - 0.5) <= np.abs(scaled) * _MARGIN
-        sure = finite & ~near_half & (np.abs(scaled) < SAFE)
-    units = np.where(sure, np.rint(np.where(sure, scaled, 0.0)), 0.0).astype(np.int64)
-    for index in np.flatnonzero(finite & ~sure):
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    units = np.empty(len(values), dtype=np.int64)
+    unsure = _nearest_units(values, units)
+    for index in np.flatnonzero(unsure):
         units[index] = exact_units(float(values[index]))
     return units
+
+
+@njit(cache=True)
+def _nearest_units(values: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """The nearest integer of each value x 1e8 where it is sure (module docstring); marks
+    the others, which the caller converts through `to_decimal`."""
+    unsure = np.zeros(len(values), dtype=np.bool_)
+    for i in range(len(values)):
+        scaled = values[i] * 1e8
+        units[i] = 0
+        if not math.isfinite(scaled):
+            continue
+        size = abs(scaled)
+        if size >= SAFE or abs(scaled - math.floor(scaled) - 0.5) <= size * _MARGIN:
+            unsure[i] = True
+        else:
+            units[i] = math.floor(scaled + 0.5)
+    return unsure
 
 
 def exact_units(value: float) -> int:
