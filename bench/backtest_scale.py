@@ -13,6 +13,7 @@ open; 0.1 % fee; a position open at the end is valued at the last close.
 - vectorbt: the same EMAs (TA-Lib), its crossings, Portfolio.from_signals filling at the
   next open, and the same figures from its stats. Its trades (entry and exit candle and
   price) are compared with botdesk's and the comparison printed.
+- (core): botdesk's simulation alone, on the signals computed before.
 - numba: one compiled loop computing both EMAs, the crossings and an all-cash float
   position: what the hardware does with nothing else to do (no exactness, no figures).
 - Decimal: botdesk's reference simulation (`botdesk.engine.backtest.reference`), the
@@ -118,6 +119,19 @@ def ours(history, repeat: int):
         return result
 
     return best(run, repeat)
+
+
+def core_only(history, repeat: int):
+    """The simulation alone, on signals computed before (what the compiled core does)."""
+    strategy = create("ema_cross", {"fast": FAST, "slow": SLOW, "stop_atr": 0})
+    signals = evaluate(strategy, history.candles)
+    return best(
+        lambda: simulate(
+            history.candles, signals, fee_rate=Decimal("0.001"), slippage_bps=Decimal(0),
+            capital=Decimal(CAPITAL), units=history.units,
+        ),
+        repeat,
+    )  # fmt: skip
 
 
 def decimal_reference(candles, repeat: int):
@@ -241,8 +255,9 @@ def main() -> int:
     warnings.simplefilter("ignore")
     print("ema_cross(9, 21), fee 0.1 %, fills at the next open; best of", args.repeat, "(wall)")
     head = (
-        f"{'candles':>8} {'botdesk':>9} {'prepare':>8} {'vectorbt':>9} {'numba':>8} "
-        f"{'Decimal':>9} {'vs vbt':>7} {'vs numba':>9} {'trades (ours / vbt)':>22}  load avg"
+        f"{'candles':>8} {'botdesk':>9} {'(core)':>8} {'prepare':>8} {'vectorbt':>9} "
+        f"{'numba':>8} {'Decimal':>9} {'vs vbt':>7} {'vs numba':>9} {'core/numba':>10} "
+        f"{'trades (ours / vbt)':>22}  load avg"
     )
     print(head)
     print("-" * len(head))
@@ -268,14 +283,16 @@ def main() -> int:
             candles = history.candles
             prepare, _ = best(lambda h=history: h.units.__class__.of(h.candles), args.repeat)
             seconds, result = ours(history, args.repeat)
+            core_seconds, _ = core_only(history, args.repeat)
             their_seconds, portfolio = vectorbt_run(candles, args.repeat)
             numba_seconds, _ = numba_run(candles, args.repeat)
             decimal_seconds, _ = decimal_reference(candles, max(1, args.repeat // 2))
             print(
-                f"{len(candles):>8,} {seconds * 1e3:>7.1f}ms {prepare * 1e3:>6.1f}ms "
-                f"{their_seconds * 1e3:>7.1f}ms {numba_seconds * 1e3:>6.2f}ms "
-                f"{decimal_seconds * 1e3:>7.1f}ms {their_seconds / seconds:>6.1f}x "
-                f"{seconds / numba_seconds:>8.1f}x {trades_compared(result, portfolio):>22}  "
+                f"{len(candles):>8,} {seconds * 1e3:>7.1f}ms {core_seconds * 1e3:>6.1f}ms "
+                f"{prepare * 1e3:>6.1f}ms {their_seconds * 1e3:>7.1f}ms "
+                f"{numba_seconds * 1e3:>6.2f}ms {decimal_seconds * 1e3:>7.1f}ms "
+                f"{their_seconds / seconds:>6.1f}x {seconds / numba_seconds:>8.1f}x "
+                f"{core_seconds / numba_seconds:>9.1f}x {trades_compared(result, portfolio):>22}  "
                 f"{_load()}"
             )
             loads.append((size, path, len(candles)))
