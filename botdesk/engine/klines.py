@@ -17,7 +17,7 @@ because indicators computed across it would silently join two different markets.
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -90,8 +90,8 @@ def load_klines(
     path: Path | str, *, max_gap_ms: int = DEFAULT_MAX_GAP_MS, interval: str | None = None
 ) -> Klines:
     """Read and validate a kline CSV. Raises KlineFileError naming the line at fault.
-    The candles of a file read before (same size and modification time) are shared,
-    read-only."""
+    A file read before (same size and modification time) is not read again: its candles
+    are copied from the kept ones (a copy is a few milliseconds; a read, a hundred)."""
     path = Path(path)
     try:
         stat = path.stat()
@@ -99,7 +99,12 @@ def load_klines(
         stat = None
     if stat is None or not path.is_file():
         return _load(path, max_gap_ms, interval)
-    return _cached(path.resolve(), stat.st_size, stat.st_mtime_ns, max_gap_ms, interval)
+    kept = _cached(path.resolve(), stat.st_size, stat.st_mtime_ns, max_gap_ms, interval)
+    frame = kept.candles
+    copied = CandleFrame(
+        *(getattr(frame, name).copy() for name in ("open_time_ms", *PRICE_COLUMNS))
+    )
+    return replace(kept, path=path, candles=copied, gaps=list(kept.gaps))
 
 
 @lru_cache(maxsize=CACHED_FILES)

@@ -204,12 +204,22 @@ def test_invalid_utf8_in_an_ignored_column_is_still_refused(tmp_path):
     assert "not a text (UTF-8) CSV" in str(refused(path))
 
 
-def test_a_file_read_again_is_shared_until_it_changes(tmp_path):
+def test_a_file_read_again_is_not_read_again_until_it_changes(tmp_path):
+    import os
+
     path = write(tmp_path, GOOD_ROWS)
-    first, again = load_klines(path), load_klines(path)
-    assert again is first  # a sweep does not read the file twice
-    assert not first.candles.close.flags.writeable  # shared, so nobody may change it
-    assert load_klines(path, max_gap_ms=60_000) is not first  # other options, another read
+    first = load_klines(path)
+    first.candles.close[0] = 1.0  # the caller's own copy: the kept candles stay as read
+    stamp = path.stat()
+    # same size, same modification time: taken for the same file, so not read again
+    path.write_text(
+        path.read_text().replace("68021.69,68061.99,68021.69", "68021.68,68061.99,68021.68")
+    )
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    again = load_klines(path)
+    assert again.candles.open[0] == 68021.69 and again.candles.close[0] == 68061.06
+    assert again.candles.close.flags.writeable and again.candles.close is not first.candles.close
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000))  # touched: read
+    assert load_klines(path).candles.open[0] == 68021.68
     path.write_text(HEADER + "\n".join(GOOD_ROWS[:3]) + "\n")
-    changed = load_klines(path)
-    assert len(changed.candles) == 3 and changed is not first
+    assert len(load_klines(path).candles) == 3
