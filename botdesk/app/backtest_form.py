@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from botdesk.app import strategy_params
 from botdesk.db import typed
+from botdesk.db.backtest_runs import RISK, SIZINGS
 from botdesk.db.types import MAX_AMOUNT
 from botdesk.engine.sample_data import sample_files
 from botdesk.engine.strategies import registry
@@ -40,6 +41,7 @@ class BacktestForm:
     fee_rate: Decimal
     slippage_bps: Decimal
     capital: Decimal
+    sizing: str = RISK
 
 
 def param_fields(strategy: str) -> list:
@@ -112,6 +114,7 @@ def parse(
     slippage_bps,
     capital,
     span: tuple[int, int] | None,
+    sizing=None,
 ) -> BacktestForm:
     """The validated form, or FormError naming the field at fault. `span` is the first
     and last open time of the chosen data (None: no data for the symbol)."""
@@ -136,6 +139,9 @@ def parse(
     fee_rate = _number(_or(fee_percent, "0.1"), "fee", Decimal(0), Decimal(10), 6) / 100
     slippage = _number(_or(slippage_bps, "0"), "slippage", Decimal(0), Decimal(1000), 2)
     start = _number(_or(capital, "10000"), "capital", Decimal(10), MAX_AMOUNT, 2)
+    sizing = _or(sizing, RISK)
+    if sizing not in SIZINGS:
+        raise FormError("sizing", f"choose one of {', '.join(SIZINGS)}")
     return BacktestForm(
         strategy=strategy,
         params=params,
@@ -147,4 +153,5 @@ def parse(
         fee_rate=fee_rate,
         slippage_bps=slippage,
         capital=start,
+        sizing=sizing,
     )

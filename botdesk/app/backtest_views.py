@@ -191,6 +191,11 @@ def costs_text(run: BacktestRun) -> str:
     return f"fee {fee}, slippage {run.slippage_bps.normalize():f} bps"
 
 
+def sizing_of(run: BacktestRun) -> str:
+    text = backtest_runs.sizing_text(run.sizing, run.risk_per_trade, run.max_position_notional)
+    return text[:1].upper() + text[1:]
+
+
 def run_details(run: BacktestRun) -> html.Div:
     heading = f"Backtest #{run.id}: {run.strategy} on {data_window(run)}"
     costs = (
@@ -200,7 +205,10 @@ def run_details(run: BacktestRun) -> html.Div:
     return html.Div(
         [
             html.H2(heading, className="h5"),
-            html.Div(costs, className="small text-secondary mb-2"),
+            html.Div(costs, className="small text-secondary mb-1"),
+            html.Div(
+                f"Sizing: {sizing_of(run)}.", id="backtests-sizing-used", className="small mb-2"
+            ),
             metric_cards(run),
             dcc.Graph(figure=equity_figure([run], relative=False), config={"displaylogo": False}),
             trades_table(run),
@@ -272,6 +280,7 @@ COMPARED = [
     (f"Final equity ({UNIT})", lambda r: f"{r.final_equity:,.2f}"),
     ("Data", data_window),
     ("Costs", costs_text),
+    ("Sizing", sizing_of),
 ]
 
 

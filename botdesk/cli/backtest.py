@@ -12,9 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from botdesk.cli.common import actor, database, quiet_logging, settings
 from botdesk.db import typed
+from botdesk.db.backtest_runs import ALL_CASH, RISK, SIZINGS
 from botdesk.engine.timeframes import FILE_INTERVALS
 
 ZERO = Decimal(0)
@@ -52,6 +54,22 @@ def _decimal(value: str, option: str, low: Decimal, high: Decimal) -> Decimal:
         return typed.number(value, field=option, low=low, high=high)
     except typed.Refused as refused:
         raise click.BadParameter(refused.problem, param_hint=option) from None
+
+
+def _sizing(mode: str):
+    """The sizing asked for, with the desk's limits for "risk" (read from the database)."""
+    from botdesk.engine.backtest.sizing import Sizing, desk_sizing
+
+    if mode == ALL_CASH:
+        return Sizing(ALL_CASH)
+    try:
+        with database().reading() as session:
+            return desk_sizing(session=session, mode=mode)
+    except SQLAlchemyError as error:
+        raise click.ClickException(
+            f"--sizing {mode} reads the desk's risk limits, but the database cannot be read "
+            f"({type(error).__name__}); run `botdesk init` first or pass --sizing all-cash"
+        ) from None
 
 
 class _Progress:
@@ -100,6 +118,15 @@ class _Progress:
 @click.option("--out-trades", type=click.Path(dir_okay=False), help="Write the trades to this CSV.")
 @click.option("--capital", default="10000", show_default=True, help="Starting cash, in quote.")
 @click.option(
+    "--sizing",
+    type=click.Choice(list(SIZINGS)),
+    default=RISK,
+    show_default=True,
+    help="risk: size each entry as a live bot would, with the desk's risk limits "
+    "(risk_per_trade, max_position_notional) read from the database now; "
+    "all-cash: spend the cash on each entry.",
+)
+@click.option(
     "--max-gap",
     default="6h",
     show_default=True,
@@ -118,6 +145,7 @@ def backtest(
     to,
     out_trades,
     capital,
+    sizing,
     max_gap,
     no_store,
 ) -> None:
@@ -144,6 +172,7 @@ def backtest(
         else _decimal(slippage_bps, "--slippage-bps", ZERO, Decimal(1000)),
         capital=_decimal(capital, "--capital", Decimal(1), Decimal(10**9)),
         max_gap_ms=_duration(max_gap),
+        sizing=_sizing(sizing),
     )
     progress = _Progress()
     try:
@@ -188,6 +217,7 @@ def summary(report) -> list[str]:
         f"{_when(candles.open_time_ms[0])} to {_when(candles.open_time_ms[-1])} "
         f"({metrics.candles:,} candles)",
         f"parameters     {json.dumps(report.params, sort_keys=True)}",
+        f"sizing         {request.sizing.describe(quote)}",
         f"trades         {metrics.trades}",
         f"win rate       {maybe(metrics.win_rate, '.1%')}",
         f"total return   {metrics.total_return:+.2%}",

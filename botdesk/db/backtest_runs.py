@@ -3,6 +3,9 @@
 Queuing writes the `backtest_run` row, the `backtest.run` command that asks the engine to
 run it, and the command's audit row in one transaction; the engine's handler then moves
 the row through running (with its progress) to done or failed.
+
+A run is sized "risk" (as a live bot: the desk's global `risk_per_trade` and
+`max_position_notional`, read and stored with the run when it is queued) or "all-cash".
 """
 
 import json
@@ -11,11 +14,47 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
 
-from botdesk.db import commands
+from botdesk.db import commands, risk_limits
 from botdesk.db.models import BacktestRun, Candle, Command
 from botdesk.db.types import utcnow
 
 KIND = "backtest.run"
+RISK, ALL_CASH = "risk", "all-cash"
+SIZINGS = {
+    RISK: "As a live bot (the desk's risk limits)",
+    ALL_CASH: "All the cash on each entry",
+}
+SIZED_BY = ("risk_per_trade", "max_position_notional")
+
+
+def sizing_text(
+    sizing: str,
+    risk_per_trade: Decimal | None,
+    max_position_notional: Decimal | None,
+    quote: str = "USDT",
+) -> str:
+    """How a run sized its entries, in words."""
+    if sizing == ALL_CASH:
+        return "all cash: each entry spends the cash (less a 0.5 % buffer)"
+    parts = []
+    if risk_per_trade is not None:
+        parts.append(f"{risk_limits.plain(risk_per_trade):f} % of capital at risk per trade")
+    if max_position_notional is not None:
+        parts.append(f"positions up to {risk_limits.plain(max_position_notional):f} {quote}")
+    if not parts:
+        return "risk: as a live bot; no risk limit was set, so each entry spends the cash"
+    return f"risk: as a live bot, {', '.join(parts)}, within the cash"
+
+
+def sizing_limits(*, session: Session, sizing: str) -> tuple[Decimal | None, Decimal | None]:
+    """(risk_per_trade, max_position_notional) a run sized `sizing` uses: for "risk" the
+    desk's limits for every bot now (None where unset or disabled), for "all-cash" none."""
+    if sizing not in SIZINGS:
+        raise ValueError(f"sizing {sizing!r} is not one of {', '.join(SIZINGS)}")
+    if sizing == ALL_CASH:
+        return None, None
+    limits = risk_limits.effective(session=session, bot_id=None)
+    return limits.get(SIZED_BY[0]), limits.get(SIZED_BY[1])
 
 
 @dataclass(frozen=True)
@@ -44,9 +83,11 @@ def queue(
     slippage_bps: Decimal,
     capital: Decimal,
     issued_by: str,
+    sizing: str = RISK,
     user_id: int | None = None,
     ip: str | None = None,
 ) -> tuple[BacktestRun, Command]:
+    risk_per_trade, max_position_notional = sizing_limits(session=session, sizing=sizing)
     run = BacktestRun(
         created_by=issued_by,
         strategy=strategy,
@@ -59,6 +100,9 @@ def queue(
         fee_rate=fee_rate,
         slippage_bps=slippage_bps,
         initial_capital=capital,
+        sizing=sizing,
+        risk_per_trade=risk_per_trade,
+        max_position_notional=max_position_notional,
         created_at=utcnow(),
     )
     session.add(run)
@@ -67,7 +111,12 @@ def queue(
         session=session,
         kind=KIND,
         target=f"backtest_run:{run.id}",
-        params={"strategy": strategy, "symbol": symbol, "timeframe": timeframe},
+        params={
+            "strategy": strategy,
+            "symbol": symbol,
+            "timeframe": timeframe,
+            "sizing": sizing,
+        },
         issued_by=issued_by,
         user_id=user_id,
         ip=ip,

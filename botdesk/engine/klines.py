@@ -5,6 +5,11 @@ with at least `open_time_ms,open,high,low,close,volume` (extra columns such as
 `close_time_ms` or `quote_volume` are ignored), one closed candle per line, sorted by open
 time, no duplicates. Open times are UTC milliseconds on the interval's boundaries.
 
+A plain file is read by pyarrow (`botdesk.engine.kline_columns`); anything unusual line by
+line, which names the line at fault. Either way the same checks run on the columns. A file
+read once is kept (up to `CACHED_FILES`, keyed by path, size and modification time): a
+sweep of backtests over one history reads it once.
+
 Gaps (missing candles) are real: exchanges have outages (the 1h files in ../shared/data
 have five). A gap up to `max_gap_ms` is accepted and reported; a longer one is an error,
 because indicators computed across it would silently join two different markets.
@@ -12,17 +17,20 @@ because indicators computed across it would silently join two different markets.
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from botdesk.engine.frames import PRICE_COLUMNS, CandleFrame
+from botdesk.engine.kline_columns import read_columns
 from botdesk.engine.timeframes import FILE_INTERVALS, interval_name
 
 REQUIRED_COLUMNS = ("open_time_ms", *PRICE_COLUMNS)
 DEFAULT_MAX_GAP_MS = 6 * 3_600_000  # longer than any Binance outage in the shared data
+CACHED_FILES = 8
 _NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{2,20})(?:[-_](?P<interval>\d+[mhd]))?", re.IGNORECASE)
 
 
@@ -81,8 +89,59 @@ def name_parts(path: Path) -> tuple[str | None, str | None]:
 def load_klines(
     path: Path | str, *, max_gap_ms: int = DEFAULT_MAX_GAP_MS, interval: str | None = None
 ) -> Klines:
-    """Read and validate a kline CSV. Raises KlineFileError naming the line at fault."""
+    """Read and validate a kline CSV. Raises KlineFileError naming the line at fault.
+    A file read before (same size and modification time) is not read again: its candles
+    are copied from the kept ones (a copy is a few milliseconds; a read, a hundred)."""
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not path.is_file():
+        return _load(path, max_gap_ms, interval)
+    kept = _cached(path.resolve(), stat.st_size, stat.st_mtime_ns, max_gap_ms, interval)
+    frame = kept.candles
+    copied = CandleFrame(
+        *(getattr(frame, name).copy() for name in ("open_time_ms", *PRICE_COLUMNS))
+    )
+    return replace(kept, path=path, candles=copied, gaps=list(kept.gaps))
+
+
+@lru_cache(maxsize=CACHED_FILES)
+def _cached(path: Path, _size: int, _mtime_ns: int, max_gap_ms: int, interval: str | None):
+    klines = _load(path, max_gap_ms, interval)
+    for name in ("open_time_ms", *PRICE_COLUMNS):
+        getattr(klines.candles, name).setflags(write=False)
+    return klines
+
+
+def _load(path: Path, max_gap_ms: int, interval: str | None) -> Klines:
+    open_time, prices, lines = _columns(path)
+    frame = CandleFrame.from_arrays(open_time, *(prices[name] for name in PRICE_COLUMNS))
+    _check_prices(path, frame, lines)
+    _check_order(path, frame, lines)
+    symbol, named_interval = name_parts(path)
+    interval_ms = _interval(path, frame, interval or named_interval)
+    gaps = _check_times(path, frame, lines, interval_ms, max_gap_ms)
+    return Klines(path, symbol, interval_name(interval_ms), interval_ms, frame, gaps)
+
+
+def _columns(path: Path) -> tuple[np.ndarray, dict, np.ndarray]:
+    """Open times, prices and the line of each row: by pyarrow for a plain file, line by
+    line (naming the line of any fault) otherwise."""
+    if not path.exists():
+        raise KlineFileError(path, "no such file")
+    if not path.is_file():
+        raise KlineFileError(path, "not a file")
+    data = path.read_bytes()
+    first = data.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
+    first = first.decode("ascii", "replace")
+    header = [name.strip().lower() for name in next(csv.reader([first]), [])]
+    if header and all(name in header for name in REQUIRED_COLUMNS):
+        fast = read_columns(data.removeprefix(b"\xef\xbb\xbf"), header)
+        if fast is not None:
+            times, prices = fast
+            return times, prices, np.arange(2, len(times) + 2, dtype=np.int64)
     header, rows, lines = _read(path)
     columns = {name: index for index, name in enumerate(header)}
     if not rows:
@@ -92,13 +151,7 @@ def load_klines(
         name: _numbers(path, name, [row[columns[name]] for row in rows], lines)
         for name in PRICE_COLUMNS
     }
-    frame = CandleFrame.from_arrays(open_time, *(prices[name] for name in PRICE_COLUMNS))
-    _check_prices(path, frame, lines)
-    _check_order(path, frame, lines)
-    symbol, named_interval = name_parts(path)
-    interval_ms = _interval(path, frame, interval or named_interval)
-    gaps = _check_times(path, frame, lines, interval_ms, max_gap_ms)
-    return Klines(path, symbol, interval_name(interval_ms), interval_ms, frame, gaps)
+    return open_time, prices, lines
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:

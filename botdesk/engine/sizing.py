@@ -55,6 +55,33 @@ def risk_quantity(
     return _down(capital * risk_percent / 100 / distance)
 
 
+def limited_quantity(
+    *,
+    price: Decimal,
+    stop: Decimal | None,
+    cash: Decimal,
+    capital: Decimal,
+    position_quantity: Decimal,
+    risk_per_trade: Decimal | None,
+    max_position_notional: Decimal | None,
+    fee_rate: Decimal,
+    slippage_bps: Decimal,
+) -> Decimal:
+    """An entry's quantity under these limits (None: not set); 0 if none. The one sizing
+    rule: a live bot (`size_entry`) and a backtest sized "as a live bot" both use it."""
+    if price is None or price <= 0:
+        return ZERO
+    quantity = entry_quantity(cash, price, fee_rate=fee_rate, slippage_bps=slippage_bps)
+    if risk_per_trade is not None:
+        quantity = min(
+            quantity,
+            risk_quantity(capital=capital, risk_percent=risk_per_trade, price=price, stop=stop),
+        )
+    if max_position_notional is not None:
+        quantity = min(quantity, _down((max_position_notional - position_quantity * price) / price))
+    return quantity
+
+
 def size_entry(
     *,
     session: Session,
@@ -69,15 +96,15 @@ def size_entry(
     """An entry's quantity per the bot's risk limits (see the module docstring); 0 if none."""
     if price is None or price <= 0:
         return ZERO
-    quantity = entry_quantity(cash, price, fee_rate=fee_rate, slippage_bps=slippage_bps)
     limits = risk_limits.effective(session=session, bot_id=bot.id)
-    risk_percent = limits.get("risk_per_trade")
-    if risk_percent is not None:
-        quantity = min(
-            quantity,
-            risk_quantity(capital=bot.capital, risk_percent=risk_percent, price=price, stop=stop),
-        )
-    max_notional = limits.get("max_position_notional")
-    if max_notional is not None:
-        quantity = min(quantity, _down((max_notional - position_quantity * price) / price))
-    return quantity
+    return limited_quantity(
+        price=price,
+        stop=stop,
+        cash=cash,
+        capital=bot.capital,
+        position_quantity=position_quantity,
+        risk_per_trade=limits.get("risk_per_trade"),
+        max_position_notional=limits.get("max_position_notional"),
+        fee_rate=fee_rate,
+        slippage_bps=slippage_bps,
+    )

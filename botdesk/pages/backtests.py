@@ -28,6 +28,7 @@ from botdesk.app.components import outcome_alert
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback
 from botdesk.db import audit, backtest_runs, candles
+from botdesk.db.backtest_runs import RISK, SIZINGS
 from botdesk.db.models import BacktestRun, Role
 from botdesk.engine.strategies import registry
 from botdesk.engine.timeframes import TIMEFRAMES
@@ -88,6 +89,17 @@ def form() -> dbc.Card:
                                 value="15m",
                             ),
                             2,
+                        ),
+                        labelled(
+                            "Sizing",
+                            dbc.Select(
+                                id="backtests-sizing",
+                                options=[{"label": v, "value": k} for k, v in SIZINGS.items()],
+                                value=RISK,
+                            ),
+                            2,
+                            "risk: risk_per_trade and max_position_notional as set on "
+                            "Risk now (kept with the run)",
                         ),
                     ],
                     className="g-2 mb-2",
@@ -195,9 +207,13 @@ def show_range(source, symbol):
     State("backtests-fee", "value"),
     State("backtests-slippage", "value"),
     State("backtests-capital", "value"),
+    State("backtests-sizing", "value"),
     role=RUN_ROLE,
 )
-def run(clicks, strategy, values, ids, symbol, timeframe, source, since, until, fee, slip, capital):
+def run(
+    clicks, strategy, values, ids, symbol, timeframe, source, since, until, fee, slip, capital,
+    sizing,
+):  # fmt: skip
     if not clicks:
         raise PreventUpdate
     try:
@@ -214,6 +230,7 @@ def run(clicks, strategy, values, ids, symbol, timeframe, source, since, until, 
             slippage_bps=slip,
             capital=capital,
             span=symbols_for(source).get(symbol) if source in SOURCES else None,
+            sizing=sizing,
         )
     except FormError as error:
         message = f"Not queued. {error}"
@@ -231,6 +248,7 @@ def run(clicks, strategy, values, ids, symbol, timeframe, source, since, until, 
             fee_rate=checked.fee_rate,
             slippage_bps=checked.slippage_bps,
             capital=checked.capital,
+            sizing=checked.sizing,
             issued_by=current_user.username,
             user_id=current_user.id,
             ip=request.remote_addr,

@@ -3,6 +3,7 @@ arguments, the trades CSV, and the run stored for the desk."""
 
 import csv
 import json
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -196,3 +197,71 @@ def test_bad_arguments_get_a_clear_error(cli, args, message):
     result = cli(*[item for pair in base.items() for item in pair], "--no-store")
     assert result.exit_code != 0
     assert message in result.output
+
+
+def _stored(sqlite_url) -> BacktestRun:
+    db = Database(sqlite_url)
+    with db.reading() as session:
+        run = session.exec(select(BacktestRun).order_by(BacktestRun.id.desc())).first()
+    db.dispose()
+    return run
+
+
+BTC_1H = ["--strategy", "ema_cross", "--symbol", "BTCUSDT", "--timeframe", "1h"]
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+def test_sizing_is_the_desks_risk_limits_by_default_or_all_cash(cli, sqlite_url, tmp_path):
+    from botdesk.db import risk_limits
+
+    db = Database(sqlite_url)
+    with db.writing() as session:
+        for kind, value in (("risk_per_trade", "0.5"), ("max_position_notional", "2500")):
+            risk_limits.set_limit(session=session, kind=kind, value=value, bot_id=None, by="t")
+    db.dispose()
+    data = ["--data", str(SHARED_DATA / "BTCUSDT-1h.csv"), "--params", '{"stop_atr": 2}']
+    out = tmp_path / "risk.csv"
+    risk = cli(*BTC_1H, *data, "--out-trades", str(out))
+    assert risk.exit_code == 0, risk.output
+    assert (
+        "sizing         risk: as a live bot, 0.5 % of capital at risk per trade, "
+        "positions up to 2500 USDT, within the cash" in risk.output
+    )
+    run = _stored(sqlite_url)
+    assert (run.sizing, run.risk_per_trade, run.max_position_notional) == (
+        "risk",
+        Decimal("0.5"),
+        Decimal(2500),
+    )
+    with out.open() as handle:
+        sized = list(csv.DictReader(handle))
+    # 2500 USDT at the signal's close at most (the fill is at the next open)
+    assert max(Decimal(t["quantity"]) * Decimal(t["entry_price"]) for t in sized) < 2600
+    everything = cli(*BTC_1H, *data, "--sizing", "all-cash", "--out-trades", str(out))
+    assert everything.exit_code == 0, everything.output
+    assert "sizing         all cash: each entry spends the cash" in everything.output
+    run = _stored(sqlite_url)
+    assert (run.sizing, run.risk_per_trade, run.max_position_notional) == ("all-cash", None, None)
+    with out.open() as handle:
+        first = next(csv.DictReader(handle))
+    assert Decimal(first["quantity"]) * Decimal(first["entry_price"]) > 9000
+
+
+def test_risk_sizing_without_a_database_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOTDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'nothing' / 'x.db'}")
+    monkeypatch.setenv("BOTDESK_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        args = [*BTC_1H, "--data", "sample", "--no-store"]
+        result = CliRunner().invoke(main, ["backtest", *args], catch_exceptions=False)
+        assert result.exit_code == 1
+        assert "--sizing risk reads the desk's risk limits" in result.output
+        assert "pass --sizing all-cash" in result.output
+        result = CliRunner().invoke(
+            main, ["backtest", *args, "--sizing", "all-cash"], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        bad = CliRunner().invoke(main, ["backtest", *args, "--sizing", "kelly"])
+        assert bad.exit_code == 2 and "'kelly' is not one of 'risk', 'all-cash'" in bad.output
+    finally:
+        get_settings.cache_clear()

@@ -142,3 +142,84 @@ def test_prices_keep_every_decimal_of_the_file(tmp_path):
     assert str(last["open"]) == "0.00001234"
     assert str(last["volume"]) == "123456789.12345678"
     assert np.all(np.diff(klines.candles.open_time_ms) == 60_000)
+
+
+def _columns(klines) -> list:
+    frame = klines.candles
+    return [getattr(frame, n).tolist() for n in ("open_time_ms", "open", "high", "low", "close")]
+
+
+def test_what_the_fast_reader_leaves_to_the_careful_one_loads_the_same(tmp_path):
+    """Blank lines, CRLF, a BOM, quotes, spaces, extra columns with text: the same candles."""
+    plain = load_klines(write(tmp_path, GOOD_ROWS, name="BTCUSDT-1m.csv"))
+    variants = {
+        "blank": HEADER + GOOD_ROWS[0] + "\n\n" + "\n".join(GOOD_ROWS[1:]) + "\n\n",
+        "crlf": (HEADER + "\n".join(GOOD_ROWS)).replace("\n", "\r\n"),
+        "bom": "\ufeff" + HEADER + "\n".join(GOOD_ROWS),
+        "quoted": HEADER
+        + "\n".join(f'"{r.split(",")[0]}",{r.split(",", 1)[1]}' for r in GOOD_ROWS),
+        "spaces": HEADER + "\n".join(r.replace(",", ", ") for r in GOOD_ROWS),
+        "text": HEADER.replace("volume", "volume,note") + "\n".join(f"{r},ok é" for r in GOOD_ROWS),
+    }
+    for name, text in variants.items():
+        path = tmp_path / name / "BTCUSDT-1m.csv"
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+        assert _columns(load_klines(path)) == _columns(plain), name
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("0x10,68053.46,68053.47,68033.05,68033.05,3.29", "is not a whole number"),
+        ("1730073840000,68053.46,TRUE,68033.05,68033.05,3.29", "high 'TRUE' is not a number"),
+        ("1730073840000.0,68053.46,68053.47,68033.05,68033.05,3", "is not a whole number"),
+        ("1730073840000,68053.46,68053.47,68033.05,68033.05,NA", "volume 'NA' is not a number"),
+        ("1730073840000,68053.46,68053.47,68033.05,68033.05,", "volume '' is not a number"),
+        ("1730073840000,68053.46,68053.47,68033.05,inf,3.29", "close 'inf' is not a finite"),
+        ("1730073840000,68053.46,68053.47,68033.05,68033.05,3,4", "7 fields where the header"),
+    ],
+)
+def test_values_the_fast_reader_would_take_otherwise_are_refused_as_before(tmp_path, row, message):
+    """pyarrow reads 0x10 as 16 and pandas "TRUE" as 1: botdesk refuses both, naming the line."""
+    error = refused(write(tmp_path, [*GOOD_ROWS, row]))
+    assert message in str(error)
+    assert error.line == 6
+
+
+def test_a_bad_row_after_a_blank_line_is_named_by_its_own_line(tmp_path):
+    path = tmp_path / "BTCUSDT-1m.csv"
+    bad = "1730073840000,68053.46,abc,68033.05,68033.05,3.29"
+    path.write_text(HEADER + "\n".join(GOOD_ROWS[:2]) + "\n\n\n" + "\n".join([*GOOD_ROWS[2:], bad]))
+    error = refused(path)
+    assert error.line == 8
+    assert "high 'abc' is not a number" in str(error)
+
+
+def test_invalid_utf8_in_an_ignored_column_is_still_refused(tmp_path):
+    path = tmp_path / "BTCUSDT-1m.csv"
+    rows = [f"{row},x".encode() for row in GOOD_ROWS]
+    rows[2] = rows[2][:-1] + b"\xff"
+    path.write_bytes(HEADER.replace("volume", "volume,note").encode() + b"\n".join(rows))
+    assert "not a text (UTF-8) CSV" in str(refused(path))
+
+
+def test_a_file_read_again_is_not_read_again_until_it_changes(tmp_path):
+    import os
+
+    path = write(tmp_path, GOOD_ROWS)
+    first = load_klines(path)
+    first.candles.close[0] = 1.0  # the caller's own copy: the kept candles stay as read
+    stamp = path.stat()
+    # same size, same modification time: taken for the same file, so not read again
+    path.write_text(
+        path.read_text().replace("68021.69,68061.99,68021.69", "68021.68,68061.99,68021.68")
+    )
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    again = load_klines(path)
+    assert again.candles.open[0] == 68021.69 and again.candles.close[0] == 68061.06
+    assert again.candles.close.flags.writeable and again.candles.close is not first.candles.close
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000))  # touched: read
+    assert load_klines(path).candles.open[0] == 68021.68
+    path.write_text(HEADER + "\n".join(GOOD_ROWS[:3]) + "\n")
+    assert len(load_klines(path).candles) == 3

@@ -302,3 +302,46 @@ def test_a_real_engine_runs_the_queued_backtest_and_the_page_shows_it(desk, trad
     assert row.candles and row.candles > 1000  # a week of 5m candles
     assert any("queued" in text or "running" in text for text in seen)
     assert engine.stop() == 0
+
+
+def test_a_run_is_sized_with_the_desks_limits_by_default_and_says_so(desk, trader):
+    from botdesk.db import risk_limits
+
+    with desk.db.writing() as session:
+        for kind, value in (("risk_per_trade", "0.25"), ("max_position_notional", "3000")):
+            risk_limits.set_limit(session=session, kind=kind, value=value, bot_id=None, by="t")
+    risk_run = queue(desk, trader, {"fast": 5, "slow": 20, "stop_atr": 1})
+    cash_run = queue(desk, trader, {"fast": 5, "slow": 20, "stop_atr": 1}, sizing="all-cash")
+    with desk.db.writing() as session:  # later changes do not touch queued runs
+        risk_limits.set_limit(
+            session=session, kind="risk_per_trade", value="2", bot_id=None, by="t"
+        )
+    with desk.db.reading() as session:
+        rows = {run_id: session.get(BacktestRun, run_id) for run_id in (risk_run, cash_run)}
+    assert (rows[risk_run].sizing, rows[risk_run].risk_per_trade) == ("risk", Decimal("0.25"))
+    assert rows[risk_run].max_position_notional == Decimal(3000)
+    assert (rows[cash_run].sizing, rows[cash_run].risk_per_trade) == ("all-cash", None)
+    for run_id in (risk_run, cash_run):
+        execute_stored_run(desk.db, run_id)
+    shown = str(
+        trader.answer("backtests-result.children", {"backtests-status.data": f"{risk_run}:done"})
+    )
+    assert (
+        "Sizing: Risk: as a live bot, 0.25 % of capital at risk per trade, positions up to "
+        "3000 USDT, within the cash." in shown
+    )
+    shown = str(
+        trader.answer("backtests-result.children", {"backtests-status.data": f"{cash_run}:done"})
+    )
+    assert "Sizing: All cash: each entry spends the cash" in shown
+    with desk.db.reading() as session:
+        rows = {run_id: session.get(BacktestRun, run_id) for run_id in (risk_run, cash_run)}
+    risk_trades = json.loads(rows[risk_run].trade_list)
+    cash_trades = json.loads(rows[cash_run].trade_list)
+    assert [t["entry_time_ms"] for t in risk_trades] == [t["entry_time_ms"] for t in cash_trades]
+    assert all(
+        Decimal(r["quantity"]) < Decimal(c["quantity"])
+        for r, c in zip(risk_trades, cash_trades, strict=True)
+    )
+    refused = trader.run({"fast": 5, "slow": 20, "stop_atr": 1}, sizing="kelly")
+    assert "Not queued. sizing: choose one of risk, all-cash" in refused.text

@@ -11,6 +11,7 @@ from werkzeug.routing import Map, Rule
 from botdesk.app import webhook
 from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     access,
+    backtests,
     bots,
     commands,
     equity,

@@ -9,6 +9,7 @@ from copy import deepcopy
 from flask import jsonify
 
 from botdesk import __version__
+from botdesk.app.api.backtests import BACKTESTS
 from botdesk.app.api.bots import BOTS
 from botdesk.app.api.commands import COMMANDS
 from botdesk.app.api.equity import EQUITY
@@ -20,7 +21,7 @@ from botdesk.app.api.risk_events import RISK_EVENTS
 from botdesk.app.api.routing import OPERATIONS, Operation, operation
 from botdesk.app.api.signals import SIGNALS
 
-RESOURCES = [BOTS, SIGNALS, POSITIONS, ORDERS, FILLS, EQUITY, RISK_EVENTS, COMMANDS]
+RESOURCES = [BOTS, SIGNALS, POSITIONS, ORDERS, FILLS, EQUITY, RISK_EVENTS, COMMANDS, BACKTESTS]
 ERROR = {
     "type": "object",
     "properties": {

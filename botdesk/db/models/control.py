@@ -104,6 +104,13 @@ class BacktestRun(SQLModel, table=True):
     fee_rate: Decimal = money_column(default=Decimal("0.001"))
     slippage_bps: Decimal = money_column(default=Decimal(0))
     initial_capital: Decimal = money_column(default=Decimal("10000"))
+    # How entries were sized: "risk" (as a live bot, with the limits below, read from the
+    # desk when the run was created) or "all-cash" (how runs were sized before the choice).
+    sizing: str = Field(
+        default="all-cash", max_length=16, sa_column_kwargs={"server_default": "all-cash"}
+    )
+    risk_per_trade: Decimal | None = money_column(nullable=True)  # % of capital; None: unset
+    max_position_notional: Decimal | None = money_column(nullable=True)  # quote; None: unset
     status: str = Field(default="queued", max_length=16)  # queued | running | done | failed
     progress: float = Field(default=0.0)
     error: str | None = text_column()

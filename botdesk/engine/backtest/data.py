@@ -1,9 +1,18 @@
 """Where a backtest's candles come from: the bundled sample, the candle table, or a kline
-CSV file, aggregated to the timeframe asked for and cut to the dates asked for."""
+CSV file, aggregated to the timeframe asked for and cut to the dates asked for.
 
+A `History` is those candles loaded once, with their prices in units: backtests of many
+parameter sets over one history (a sweep) pass it to `run_backtest` and pay for the
+loading once; inside one `indicators.shared.shared_results()` scope they also share each
+indicator (an EMA of one period is computed once for all the sets that use it).
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from botdesk.db import candles as candle_store
+from botdesk.engine.backtest.simulate import CandleUnits
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.klines import DEFAULT_MAX_GAP_MS, KlineFileError, format_ms, load_klines
 from botdesk.engine.sample_data import UnknownSampleSymbol, sample_file
@@ -14,6 +23,49 @@ SAMPLE, CANDLES = "sample", "candles"
 
 class BacktestDataError(ValueError):
     """The data asked for cannot be backtested; the message says why."""
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """The candles of one `load_candles` call, kept for many backtests over them."""
+
+    source: str
+    symbol: str
+    timeframe: str
+    from_ms: int | None
+    to_ms: int | None
+    max_gap_ms: int
+    candles: CandleFrame
+
+    @cached_property
+    def units(self) -> CandleUnits:
+        return CandleUnits.of(self.candles)
+
+    def key(self) -> tuple:
+        return (self.source, self.symbol, self.timeframe, self.from_ms, self.to_ms, self.max_gap_ms)
+
+
+def load_history(
+    source: str,
+    *,
+    symbol: str,
+    timeframe: str,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+    db=None,
+    max_gap_ms: int = DEFAULT_MAX_GAP_MS,
+) -> History:
+    """`load_candles`, kept as a History (see the module docstring)."""
+    candles = load_candles(
+        source,
+        symbol=symbol,
+        timeframe=timeframe,
+        from_ms=from_ms,
+        to_ms=to_ms,
+        db=db,
+        max_gap_ms=max_gap_ms,
+    )
+    return History(source, symbol, timeframe, from_ms, to_ms, max_gap_ms, candles)
 
 
 def load_candles(

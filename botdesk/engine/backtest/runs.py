@@ -12,9 +12,11 @@ from sqlmodel import Session
 
 from botdesk.db.models import BacktestRun
 from botdesk.db.types import utcnow
-from botdesk.engine.backtest.data import load_candles
+from botdesk.engine.backtest.data import History, load_history
 from botdesk.engine.backtest.metrics import Metrics, equity_curve, measure
-from botdesk.engine.backtest.simulate import Simulation, simulate
+from botdesk.engine.backtest.simulate import simulate
+from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing, SizingError
+from botdesk.engine.backtest.trades import Simulation
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.klines import DEFAULT_MAX_GAP_MS
 from botdesk.engine.strategies import registry
@@ -41,6 +43,17 @@ class BacktestRequest:
     slippage_bps: Decimal = Decimal(0)
     capital: Decimal = Decimal(10000)
     max_gap_ms: int = DEFAULT_MAX_GAP_MS
+    sizing: Sizing = ALL_CASH_SIZING  # the CLI and the desk size "risk" by default
+
+    def history_key(self) -> tuple:
+        return (
+            self.data_source,
+            self.symbol,
+            self.timeframe,
+            self.from_ms,
+            self.to_ms,
+            self.max_gap_ms,
+        )
 
 
 @dataclass(frozen=True)
@@ -51,32 +64,44 @@ class BacktestReport:
     simulation: Simulation
     metrics: Metrics
 
-    def trade_rows(self) -> list[dict]:
-        return [trade.as_dict() for trade in self.simulation.trades]
+    def trade_rows(self, limit: int | None = None) -> list[dict]:
+        return [trade.as_dict() for trade in self.simulation.table.rows(limit)]
 
     def curve(self) -> list:
         return equity_curve(self.candles.open_time_ms, self.simulation.equity)
 
 
 def run_backtest(
-    request: BacktestRequest, *, db=None, progress: Callable[[float], None] | None = None
+    request: BacktestRequest,
+    *,
+    db=None,
+    progress: Callable[[float], None] | None = None,
+    history: History | None = None,
 ) -> BacktestReport:
-    """Raises BacktestError (or a subclass of ValueError) with a message for the user."""
+    """Raises BacktestError (or a subclass of ValueError) with a message for the user.
+    `history`: the request's candles loaded before (`load_history`), for sweeps."""
     report = progress or (lambda _fraction: None)
     try:
         params = registry.validate_params(request.strategy, request.params)
         strategy = registry.get(request.strategy)(params)
     except ValueError as error:
         raise BacktestError(str(error)) from None
-    candles = load_candles(
-        request.data_source,
-        symbol=request.symbol,
-        timeframe=request.timeframe,
-        from_ms=request.from_ms,
-        to_ms=request.to_ms,
-        db=db,
-        max_gap_ms=request.max_gap_ms,
-    )
+    if history is None:
+        history = load_history(
+            request.data_source,
+            symbol=request.symbol,
+            timeframe=request.timeframe,
+            from_ms=request.from_ms,
+            to_ms=request.to_ms,
+            db=db,
+            max_gap_ms=request.max_gap_ms,
+        )
+    elif history.key() != request.history_key():
+        raise BacktestError(
+            f"the loaded history is {history.key()}, the request asks for "
+            f"{request.history_key()} (data, symbol, timeframe, from, to, max gap)"
+        )
+    candles = history.candles
     report(0.1)
     try:
         signals = evaluate(strategy, candles)
@@ -89,7 +114,9 @@ def run_backtest(
         fee_rate=request.fee_rate,
         slippage_bps=request.slippage_bps,
         capital=request.capital,
+        sizing=request.sizing,
         progress=lambda fraction: report(0.3 + 0.65 * fraction),
+        units=history.units,
     )
     metrics = measure(
         simulation, capital=request.capital, candle_ms=timeframe_ms(request.timeframe)
@@ -114,7 +141,15 @@ def request_of(run: BacktestRun) -> BacktestRequest:
         fee_rate=run.fee_rate,
         slippage_bps=run.slippage_bps,
         capital=run.initial_capital,
+        sizing=_sizing_of(run),
     )
+
+
+def _sizing_of(run: BacktestRun) -> Sizing:
+    try:
+        return Sizing(run.sizing, run.risk_per_trade, run.max_position_notional)
+    except SizingError as error:
+        raise BacktestError(str(error)) from None
 
 
 def new_run(request: BacktestRequest, *, created_by: str) -> BacktestRun:
@@ -130,6 +165,9 @@ def new_run(request: BacktestRequest, *, created_by: str) -> BacktestRun:
         fee_rate=request.fee_rate,
         slippage_bps=request.slippage_bps,
         initial_capital=request.capital,
+        sizing=request.sizing.mode,
+        risk_per_trade=request.sizing.risk_per_trade,
+        max_position_notional=request.sizing.max_position_notional,
     )
 
 
@@ -150,7 +188,7 @@ def store_report(run: BacktestRun, report: BacktestReport) -> None:
     run.fees_paid = metrics.fees_paid
     run.final_equity = metrics.final_equity
     run.equity_curve = json.dumps(report.curve())
-    run.trade_list = json.dumps(report.trade_rows()[:MAX_TRADES_STORED])
+    run.trade_list = json.dumps(report.trade_rows(MAX_TRADES_STORED))
 
 
 def execute_stored_run(db, run_id: int) -> str:

@@ -1,70 +1,43 @@
-"""The backtest: the strategy's own `signals` method over the whole history, traded with
-the paper broker's fill rules (`botdesk.engine.fill_rules`), sizing
-(`botdesk.engine.sizing`) and ledger arithmetic (`botdesk.engine.ledger.Book`).
-
-It walks from trade to trade, not from candle to candle: numpy finds the next buy
-signal, the next sell signal and the first candle touching the stop or take-profit, so
-the cost grows with the number of trades. The order of events is the live engine's:
-a buy signal on candle s fills at the open of s+1 (sized on the cash and the close of s,
-refused if the cash does not cover it at the fill); from the entry candle on, a stop or
-take-profit touched inside a candle exits there (stop first); a sell signal on candle x
-exits at the open of x+1; buy signals while in a position are ignored; a position still
-open after the last candle is closed at its close ("end_of_data").
+"""The backtest: the strategy's signals over the whole history, traded with the paper
+broker's fill rules, a live bot's sizing and the ledger's arithmetic, by the compiled core
+(`core.py`) in integer units of 1e-8. It gives the same trades, the same P&L and the same
+equity, to the last unit, as the Decimal reference (`reference.py`, whose docstring tells
+the order of events); Decimal is used only at the edges: the costs and capital going in,
+the rare entry the core's floats cannot size (see `core.py`), the totals coming out.
 """
 
-import math
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
 
 import numpy as np
 
-from botdesk.db.models import Side
-from botdesk.db.types import MONEY_UNIT
-from botdesk.engine import fill_rules
-from botdesk.engine.frames import BUY, SELL, CandleFrame, SignalFrame, to_decimal
-from botdesk.engine.ledger import Book
-from botdesk.engine.sizing import entry_quantity
+from botdesk.db.types import MONEY_UNIT, from_units, to_units
+from botdesk.engine.backtest import core
+from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing
+from botdesk.engine.backtest.trades import Simulation, TradeTable
+from botdesk.engine.backtest.units import LIMIT, AmountOutOfRange, units_of
+from botdesk.engine.fill_rules import BASIS_POINT
+from botdesk.engine.frames import BUY, CandleFrame, SignalFrame
 
-END_OF_DATA = "end_of_data"
-BUY_SIDE, SELL_SIDE = Side.BUY.value, Side.SELL.value
-
-
-class Trade(NamedTuple):
-    entry_ms: int
-    entry_price: Decimal
-    exit_ms: int
-    exit_price: Decimal
-    quantity: Decimal
-    fees: Decimal
-    pnl: Decimal  # net of both fees
-    exit_reason: str  # exit | stop_loss | take_profit | end_of_data
-    entry_index: int
-    exit_index: int
-
-    def as_dict(self) -> dict:
-        return {
-            "entry_time_ms": self.entry_ms,
-            "entry_price": str(self.entry_price),
-            "exit_time_ms": self.exit_ms,
-            "exit_price": str(self.exit_price),
-            "quantity": str(self.quantity),
-            "fees": str(self.fees),
-            "pnl": str(self.pnl),
-            "return": float(self.pnl / (self.entry_price * self.quantity)),
-            "exit_reason": self.exit_reason,
-        }
+MAX_SLIPPAGE_BPS = Decimal(10_000)  # a sell at 100 % slippage would get nothing
 
 
-@dataclass(frozen=True)
-class Simulation:
-    trades: list[Trade]
-    equity: np.ndarray  # at each candle's close (float, for metrics and charts)
-    final_equity: Decimal  # exact
-    fees: Decimal
-    refused: int  # buy signals the cash could not cover
+class CostError(ValueError):
+    """A fee, slippage or capital the backtest cannot use; the message says why."""
+
+
+@dataclass(frozen=True, eq=False)
+class CandleUnits:
+    """The opens and closes of a candle frame in units, computed once per history (a
+    sweep over parameters reuses them)."""
+
+    open: np.ndarray
+    close: np.ndarray
+
+    @classmethod
+    def of(cls, candles: CandleFrame) -> "CandleUnits":
+        return cls(units_of(candles.open), units_of(candles.close))
 
 
 def simulate(
@@ -74,135 +47,93 @@ def simulate(
     fee_rate: Decimal,
     slippage_bps: Decimal,
     capital: Decimal,
+    sizing: Sizing = ALL_CASH_SIZING,
     progress: Callable[[float], None] | None = None,
+    units: CandleUnits | None = None,
 ) -> Simulation:
-    """Trade the signals with the paper broker's rules; see the module docstring."""
+    """Trade the signals (see the module docstring); `units` may be given to save their
+    computation when the same candles are backtested many times."""
+    fee_units = _units(fee_rate, "the fee rate", Decimal(0), Decimal(1))
+    slippage_units = _units(slippage_bps, "the slippage", Decimal(0), MAX_SLIPPAGE_BPS)
+    capital_units = _units(capital, "the capital", MONEY_UNIT, from_units(LIMIT))
+    risk = _limit(sizing.risk_per_trade)
+    max_notional = _limit(sizing.max_position_notional)
+    units = units or CandleUnits.of(candles)
     count = len(candles)
-    buys = np.flatnonzero(signals.side == BUY).tolist()
-    sells = np.flatnonzero(signals.side == SELL).tolist()
-    protected = not (np.isnan(signals.stop).all() and np.isnan(signals.take_profit).all())
-    closes, opens = candles.close, candles.open
-    market_price, fee_for = fill_rules.market_fill_price, fill_rules.fee_for
-    cash, fees = Decimal(capital), Decimal(0)
-    rows: list[tuple] = []  # entry, entry price, exit, exit price, quantity, fees, pnl, reason
-    held: list[tuple[int, int, float, float]] = []  # entry, exit, cash while held, quantity
-    refused = 0
-    start = 0
+    side = np.ascontiguousarray(signals.side, dtype=np.int8)
+    stop, target = _level(signals.stop), _level(signals.take_profit)
+    buys = side == BUY
+    stop_units, target_units = _level_units(stop, buys), _level_units(target, buys)
+    paid_factor = (1.0 + float(fee_rate)) * (1.0 + float(slippage_bps * BASIS_POINT))
+    state, float_state = core.new_state(capital_units)
+    trades = np.empty((count, 8), dtype=np.int64)
+    equity = np.empty(count, dtype=np.float64)
     while True:
-        k = bisect_left(buys, start)
-        if k >= len(buys) or buys[k] + 1 >= count:
-            break
-        signal_at = buys[k]
-        entry_at = signal_at + 1
-        quantity = entry_quantity(
-            cash, to_decimal(closes[signal_at]), fee_rate=fee_rate, slippage_bps=slippage_bps
-        )
-        entry_price = market_price(to_decimal(opens[entry_at]), BUY_SIDE, slippage_bps)
-        notional = (quantity * entry_price).quantize(MONEY_UNIT)
-        entry_fee = fee_for(notional, fee_rate)
-        if quantity <= 0 or notional + entry_fee > cash:
-            refused += 1  # as the live bot's order would be
-            start = entry_at
-            continue
-        book = Book()
-        book.apply(side=BUY_SIDE, quantity=quantity, price=entry_price, fee=entry_fee)
-        held_cash = cash - book.cost_basis + book.realized_pnl  # less the cost and the fee
-        k = bisect_left(sells, entry_at)
-        sell_at = sells[k] if k < len(sells) else count
-        hit = _protective_exit(candles, signals, signal_at, sell_at) if protected else None
-        if hit is not None:
-            exit_at, exit_price, reason = hit
-            exit_price = _protective_price(reason, exit_price, opens[exit_at], slippage_bps)
-        elif sell_at + 1 < count:
-            exit_at, reason = sell_at + 1, "exit"
-            exit_price = market_price(to_decimal(opens[exit_at]), SELL_SIDE, slippage_bps)
-        else:
-            exit_at, reason = count - 1, END_OF_DATA
-            exit_price = to_decimal(closes[exit_at])
-        exit_fee = fee_for((quantity * exit_price).quantize(MONEY_UNIT), fee_rate)
-        book.apply(side=SELL_SIDE, quantity=quantity, price=exit_price, fee=exit_fee)
-        cash += book.realized_pnl  # a round trip changes the cash by its net P&L, exactly
-        fees += book.fees
-        held.append((entry_at, exit_at, float(held_cash), float(quantity)))
-        rows.append(
-            (entry_at, entry_price, exit_at, exit_price, quantity, book.fees,
-             book.realized_pnl, reason)
+        status = core.run(
+            side, units.open, units.close, candles.high, candles.low, candles.close,
+            stop, target, stop_units, target_units, fee_units, slippage_units, capital_units,
+            risk, max_notional, paid_factor, float(capital), state, float_state, trades, equity,
         )  # fmt: skip
-        if progress is not None and len(rows) % 50 == 0:
-            progress(exit_at / count)
-        if reason == END_OF_DATA:
+        if status == core.DONE:
             break
-        start = exit_at
-    trades = _trades(candles, rows)
-    equity = _equity(closes, float(capital), held, [float(row[6]) for row in rows])
-    return Simulation(trades, equity, cash, fees, refused)
-
-
-def _protective_exit(candles, signals, signal_at: int, sell_at: int):
-    """(candle, level, reason) where the entry's stop-loss or take-profit is first touched,
-    from the entry candle to the candle of the next sell signal (whose exit comes at the
-    open after it); None if neither is."""
-    stop, target = signals.stop[signal_at], signals.take_profit[signal_at]
-    if math.isnan(stop) and math.isnan(target):
-        return None
-    span = slice(signal_at + 1, min(sell_at, len(candles) - 1) + 1)
-    hit = fill_rules.first_protective_exit(
-        candles.high[span], candles.low[span], stop=stop, take_profit=target
+        if status == core.TOO_LARGE:
+            raise _out_of_range()
+        signal_at = int(state[core.ASK_AT])
+        quantity = sizing.quantity(
+            price=from_units(units.close[signal_at]),
+            stop=None if np.isnan(stop[signal_at]) else from_units(stop_units[signal_at]),
+            cash=from_units(state[core.CASH]),
+            capital=Decimal(capital),
+            fee_rate=fee_rate,
+            slippage_bps=slippage_bps,
+        )
+        if to_units(quantity) >= LIMIT:
+            raise _out_of_range()
+        state[core.SIZED_AT], state[core.SIZED] = signal_at, to_units(quantity)
+    if progress is not None:
+        progress(1.0)
+    table = TradeTable.of(candles, trades[: state[core.TRADES]])
+    return Simulation(
+        table,
+        equity,
+        from_units(state[core.CASH]),
+        from_units(state[core.FEES]),
+        int(state[core.REFUSED]),
     )
-    if hit is None:
-        return None
-    level = stop if hit.reason == fill_rules.STOP_LOSS else target
-    return signal_at + 1 + hit.index, level, hit.reason
 
 
-def _protective_price(reason: str, level: float, open_price: float, slippage_bps) -> Decimal:
-    level, open_price = to_decimal(level), to_decimal(open_price)
-    if reason == fill_rules.STOP_LOSS:
-        return fill_rules.stop_fill_price(SELL_SIDE, level, open_price, slippage_bps)
-    return fill_rules.limit_fill_price(SELL_SIDE, level, open_price)
+def _out_of_range() -> AmountOutOfRange:
+    return AmountOutOfRange(
+        f"the backtest's amounts grow past {from_units(LIMIT // 2):,.0f}, beyond the "
+        "ledger's exact range; use a smaller capital"
+    )
 
 
-def _trades(candles: CandleFrame, rows: list[tuple]) -> list[Trade]:
-    """Trades from the loop's rows, with their times: a market exit fills at its candle's
-    open, a stop, a take-profit or the end of the data at its close."""
-    if not rows:
-        return []
-    step = _step(candles)
-    times = candles.open_time_ms
-    entries = times[[row[0] for row in rows]].tolist()
-    exits = times[[row[2] for row in rows]].tolist()
-    return [
-        Trade(entry_ms, row[1], exit_ms + (0 if row[7] == "exit" else step), row[3], row[4],
-              row[5], row[6], row[7], row[0], row[2])
-        for entry_ms, exit_ms, row in zip(entries, exits, rows, strict=True)
-    ]  # fmt: skip
+def _units(value: Decimal, name: str, low: Decimal, below: Decimal) -> int:
+    value = Decimal(value)
+    if not value.is_finite() or not low <= value < below:
+        raise CostError(f"{name} must be at least {low} and below {below}, not {value}")
+    if value != value.quantize(MONEY_UNIT):
+        raise CostError(f"{name} has more than 8 decimal places ({value})")
+    return to_units(value)
 
 
-def _equity(closes: np.ndarray, capital: float, held, pnls) -> np.ndarray:
-    """Equity at each close: cash, plus the position's value while one is held. The
-    candles split into alternating stretches, flat [previous exit, entry) and held
-    [entry, exit); each is a constant cash plus a constant quantity times the close."""
-    count = len(closes)
-    if not held:
-        return np.full(count, capital)
-    entries, exits, held_cash, quantity = (np.array(column) for column in zip(*held, strict=True))
-    after = capital + np.cumsum(pnls)  # the cash after each exit
-    bounds = np.empty(2 * len(held) + 2, dtype=np.int64)
-    bounds[0], bounds[-1] = 0, count
-    bounds[1:-1:2], bounds[2:-1:2] = entries, exits
-    cash = np.empty(2 * len(held) + 1)
-    cash[0::2] = np.r_[capital, after]
-    cash[1::2] = held_cash
-    units = np.zeros(2 * len(held) + 1)
-    units[1::2] = quantity
-    lengths = np.diff(bounds)
-    return np.repeat(cash, lengths) + np.repeat(units, lengths) * closes
+def _limit(value: Decimal | None) -> int:
+    if value is None:
+        return core.NO_LIMIT
+    return _units(value, "a risk limit", MONEY_UNIT, from_units(LIMIT))
 
 
-def _step(candles: CandleFrame) -> int:
-    """The candle length (the most common step), for close times."""
-    if len(candles) < 2:
-        return 60_000
-    steps = np.diff(candles.open_time_ms[: min(len(candles), 1000)])
-    values, counts = np.unique(steps, return_counts=True)
-    return int(values[np.argmax(counts)])
+def _level(values: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _level_units(levels: np.ndarray, buys: np.ndarray) -> np.ndarray:
+    """A buy's stop or take-profit in units (what the ledger fills at); 0 where unset. The
+    core reads it only where the level is set: without any, a single 0 does."""
+    rows = np.flatnonzero(buys & ~np.isnan(levels))
+    if not len(rows):
+        return np.zeros(1, dtype=np.int64)
+    units = np.zeros(len(levels), dtype=np.int64)
+    units[rows] = units_of(levels[rows])
+    return units

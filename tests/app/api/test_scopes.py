@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from botdesk.app.api.routing import OPERATIONS, Operation
 from botdesk.db import commands, kill_switch
-from botdesk.db.models import ApiKey, AuditLog, Bot, Command, Position, Role, User
+from botdesk.db.models import ApiKey, AuditLog, BacktestRun, Bot, Command, Position, Role, User
 from botdesk.db.types import utcnow
 from tests.factories import make_api_key, make_bot, make_position, make_user
 
@@ -28,6 +28,7 @@ class World:
     bot: Bot
     position: Position
     command_id: int
+    backtest_id: int
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,12 @@ def world(desk) -> World:
     position = make_position(db, bot)
     with db.writing() as session:
         command = commands.issue(session=session, kind="bot.stop", issued_by="test")
-    return World(keys, owners, bot, position, command.id)
+        backtest = BacktestRun(
+            strategy="ema_cross", symbol="BTCUSDT", timeframe="1h", data_source="sample"
+        )
+        session.add(backtest)
+        session.flush()
+    return World(keys, owners, bot, position, command.id, backtest.id)
 
 
 def _set_kill_switch(db, engaged: bool) -> None:
@@ -58,7 +64,10 @@ def _set_kill_switch(db, engaged: bool) -> None:
 
 def _url(op: Operation, world: World) -> str:
     return op.path.format(
-        bot_id=world.bot.id, position_id=world.position.id, command_id=world.command_id
+        bot_id=world.bot.id,
+        position_id=world.position.id,
+        command_id=world.command_id,
+        run_id=world.backtest_id,
     )
 
 

@@ -1,0 +1,181 @@
+"""The compiled backtest core: one pass over the candles in integer units (numba).
+
+It does what `botdesk.engine.backtest.reference` does (read its docstring for the order
+of events), with the same arithmetic to the last unit (`botdesk.engine.backtest.exact`),
+and leaves the trades in an int64 table and the equity in a float array. The equity's
+floats are computed as the reference computes them, operation for operation, so they are
+the same floats.
+
+Sizing needs a division the core does in float when the float can tell the answer
+(nearly always); when it cannot, the core stops at that signal with NEED_SIZE and the
+caller sizes it with the Decimal rule and calls again: the state array carries
+everything over, so the second call carries on where the first stopped.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from botdesk.engine.backtest.exact import (
+    E8,
+    TOO_BIG,
+    fits,
+    floor_units,
+    slipped,
+    to_float,
+    units_product,
+)
+
+DONE, NEED_SIZE, TOO_LARGE = 0, 1, 2
+EXIT, STOP_LOSS, TAKE_PROFIT, END_OF_DATA = 0, 1, 2, 3  # trades.REASONS order
+NO_LIMIT = -1
+KEPT = 0.995  # sizing.KEPT: the cash an all-cash entry may spend
+NO_STOP_DISTANCE = 0.05  # sizing.NO_STOP_DISTANCE
+
+# The state array: where the pass is, its exact totals, and the exchange with the caller.
+START, CASH, FEES, TRADES, REFUSED, FLAT_FROM, SIZED_AT, SIZED, ASK_AT = range(9)
+STATE_SIZE = 9
+PNL_SUM = 0  # the float state: the running float sum of the trades' P&L (for the equity)
+
+
+def new_state(capital: int) -> tuple[np.ndarray, np.ndarray]:
+    state = np.zeros(STATE_SIZE, dtype=np.int64)
+    state[CASH] = capital
+    state[SIZED_AT] = state[ASK_AT] = -1
+    return state, np.zeros(1, dtype=np.float64)
+
+
+@njit(cache=True)
+def entry_size(cash, price, stop, has_stop, capital, risk, max_notional, paid_factor):
+    """sizing.limited_quantity in units (a single position, so nothing held yet); -1 when
+    the float estimates cannot decide and the Decimal rule must."""
+    if price <= 0 or cash <= 0:
+        return 0
+    quantity = floor_units(float(cash) * KEPT * 1e8 / (float(price) * paid_factor))
+    if quantity <= 0:
+        return quantity
+    if risk != NO_LIMIT:
+        if has_stop and 0 < stop < price:
+            distance = float(price - stop)
+        else:
+            distance = float(price) * NO_STOP_DISTANCE
+        at_risk = floor_units(float(capital) * float(risk) / (100.0 * distance))
+        if at_risk < 0:
+            return -1
+        quantity = min(quantity, at_risk)
+    if max_notional != NO_LIMIT:
+        room = floor_units(float(max_notional) * 1e8 / float(price))
+        if room < 0:
+            return -1
+        quantity = min(quantity, room)
+    return quantity
+
+
+@njit(cache=True)
+def run(
+    side, open_units, close_units, high, low, close, stop, target, stop_units, target_units,
+    fee_units, slippage_units, capital, risk, max_notional, paid_factor, capital_float,
+    state, float_state, trades, equity,
+):  # fmt: skip
+    """Carry on the pass from `state`; returns DONE, NEED_SIZE (state[ASK_AT] is the signal
+    to size) or TOO_LARGE (an amount past the ledger's range)."""
+    count = len(side)
+    start, cash, fees = state[START], state[CASH], state[FEES]
+    made, refused, flat_from = state[TRADES], state[REFUSED], state[FLAT_FROM]
+    pnl_sum = float_state[PNL_SUM]
+    status = DONE
+    while True:
+        signal_at = start
+        while signal_at < count and side[signal_at] != 1:
+            signal_at += 1
+        if signal_at + 1 >= count:
+            break
+        entry_at = signal_at + 1
+        has_stop = not math.isnan(stop[signal_at])
+        if state[SIZED_AT] == signal_at:
+            quantity = state[SIZED]
+            state[SIZED_AT] = -1
+        else:
+            stop_at = stop_units[signal_at] if has_stop else 0  # read only where set
+            quantity = entry_size(
+                cash, close_units[signal_at], stop_at, has_stop, capital, risk, max_notional,
+                paid_factor,
+            )  # fmt: skip
+            if quantity < 0:
+                state[ASK_AT] = signal_at
+                status = NEED_SIZE
+                break
+        entry_price = slipped(open_units[entry_at], slippage_units, True)
+        if not fits(quantity, entry_price, 1e8):
+            status = TOO_LARGE
+            break
+        notional = units_product(quantity, entry_price)
+        entry_fee = units_product(notional, fee_units)
+        if quantity <= 0 or notional + entry_fee > cash:
+            refused += 1  # as the live bot's order would be
+            start = entry_at
+            continue
+        held_cash = cash - notional - entry_fee
+        flat = capital_float + pnl_sum if made else capital_float
+        for i in range(flat_from, entry_at):
+            equity[i] = flat
+        has_target = not math.isnan(target[signal_at])
+        exit_at, reason = count - 1, END_OF_DATA
+        i = entry_at
+        while i < count:
+            if has_stop and low[i] <= stop[signal_at]:
+                exit_at, reason = i, STOP_LOSS
+                break
+            if has_target and high[i] >= target[signal_at]:
+                exit_at, reason = i, TAKE_PROFIT
+                break
+            if side[i] == -1:
+                if i + 1 < count:
+                    exit_at, reason = i + 1, EXIT
+                break
+            i += 1
+        if reason == STOP_LOSS:
+            exit_price = slipped(
+                min(open_units[exit_at], stop_units[signal_at]), slippage_units, False
+            )
+        elif reason == TAKE_PROFIT:
+            exit_price = max(open_units[exit_at], target_units[signal_at])
+        elif reason == EXIT:
+            exit_price = slipped(open_units[exit_at], slippage_units, False)
+        else:
+            exit_price = close_units[exit_at]
+        if not fits(quantity, exit_price, 1e8):
+            status = TOO_LARGE
+            break
+        exit_notional = units_product(quantity, exit_price)
+        exit_fee = units_product(exit_notional, fee_units)
+        pnl = exit_notional - notional - entry_fee - exit_fee
+        held_float, quantity_float = to_float(held_cash), to_float(quantity)
+        for i in range(entry_at, exit_at):
+            equity[i] = held_float + quantity_float * close[i]
+        cash += pnl
+        fees += entry_fee + exit_fee
+        pnl_sum += to_float(pnl)
+        if float(cash) >= TOO_BIG:
+            status = TOO_LARGE
+            break
+        row = trades[made]
+        row[0], row[1], row[2], row[3] = entry_at, exit_at, entry_price, exit_price
+        row[4], row[5], row[6], row[7] = quantity, entry_fee + exit_fee, pnl, reason
+        made += 1
+        flat_from = exit_at
+        if reason == END_OF_DATA:
+            break
+        start = exit_at
+    if status == DONE:
+        flat = capital_float + pnl_sum if made else capital_float
+        for i in range(flat_from, count):
+            equity[i] = flat
+    state[START], state[CASH], state[FEES] = start, cash, fees
+    state[TRADES], state[REFUSED], state[FLAT_FROM] = made, refused, flat_from
+    float_state[PNL_SUM] = pnl_sum
+    return status
+
+
+__all__ = ["E8", "run"]
