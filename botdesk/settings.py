@@ -130,13 +130,14 @@ class Settings(BaseSettings):
     )
     BINANCE_MARKET_DATA: Literal["live", "testnet"] = Field(
         "live",
-        description="With FEED=binance: klines from the real market (public, no key) or "
-        "from the spot testnet.",
+        description="With FEED=binance and for `botdesk data download`: klines from the real "
+        "market (public, no key) or from the spot testnet.",
     )
     BINANCE_REST_URL: str | None = Field(
         None,
-        description="With FEED=binance: another REST base URL for klines (a local test "
-        "server, e.g. http://127.0.0.1:9000). Default: Binance's own.",
+        description="With FEED=binance and for `botdesk data download`: another REST base "
+        "URL for klines (a local test server, e.g. http://127.0.0.1:9000). Default: "
+        "Binance's own.",
     )
     BINANCE_STREAM_URL: str | None = Field(
         None,

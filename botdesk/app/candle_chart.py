@@ -72,12 +72,12 @@ def overlays(strategy: str, params: dict, frame: CandleFrame) -> tuple[list[Over
     return [], {}
 
 
-def _times(ms) -> list[str]:
+def plot_times(ms) -> list[str]:
     """UTC times, from epoch milliseconds, as plotly.js reads a date (it ignores a zone)."""
     return np.datetime_as_string(np.asarray(ms, dtype="datetime64[ms]"), unit="s").tolist()
 
 
-def _numbers(values) -> dict:
+def plot_floats(values) -> dict:
     """A float array as plotly.js's typed array (base64 float64), as plotly.py sends one:
     compact, and a NaN (an indicator's warm-up) stays a number where JSON has none."""
     array = np.ascontiguousarray(values, dtype=np.float64)
@@ -133,7 +133,7 @@ def _line(name: str, times: list[str], values, line: dict, axes: tuple[str, str]
         "name": name,
         "mode": "lines",
         "x": times,
-        "y": _numbers(values),
+        "y": plot_floats(values),
         "line": line,
         "xaxis": xaxis,
         "yaxis": yaxis,
@@ -186,24 +186,24 @@ def _axes(with_oscillator: bool) -> dict:
 
 def figure(
     *,
-    candles: list[Candle],
+    candles: list[Candle] | CandleFrame,
     strategy: str,
     params: dict,
     signals: list[Signal],
     fills: list[Fill],
 ) -> dict:
-    frame = CandleFrame.from_rows(candles)
-    times = _times(frame.open_time_ms)
+    frame = candles if isinstance(candles, CandleFrame) else CandleFrame.from_rows(candles)
+    times = plot_times(frame.open_time_ms)
     lines, oscillator = overlays(strategy, params, frame)
     traces = [
         {
             "type": "candlestick",
             "name": "price",
             "x": times,
-            "open": _numbers(frame.open),
-            "high": _numbers(frame.high),
-            "low": _numbers(frame.low),
-            "close": _numbers(frame.close),
+            "open": plot_floats(frame.open),
+            "high": plot_floats(frame.high),
+            "low": plot_floats(frame.low),
+            "close": plot_floats(frame.close),
             "increasing": {"line": {"color": "#2ecc71"}},
             "decreasing": {"line": {"color": "#e74c3c"}},
             "xaxis": "x",
@@ -223,8 +223,8 @@ def figure(
             "type": "bar",
             "name": "volume profile",
             "orientation": "h",
-            "x": _numbers(profile.volume),
-            "y": _numbers(middles),
+            "x": plot_floats(profile.volume),
+            "y": plot_floats(middles),
             "marker": {
                 "color": np.where(
                     in_area, "rgba(52,152,219,0.75)", "rgba(127,140,141,0.5)"
@@ -295,7 +295,7 @@ def _markers(signals: list[Signal], fills: list[Fill]) -> list[dict]:
             markers.append(
                 _points(
                     f"{side} signal",
-                    _times([s.candle_open_ms for s in chosen]),
+                    plot_times([s.candle_open_ms for s in chosen]),
                     [float(s.price) for s in chosen],
                     {"symbol": symbol, "size": 12, "color": color, "line": WHITE_EDGE},
                     [f"{s.status} · conf. {s.confidence:.2f} · {s.reason or ''}" for s in chosen],

@@ -22,6 +22,7 @@ PAGES = [
     "overview",
     "bots",
     "bot_detail",
+    "market",
     "signals",
     "positions",
     "orders",

@@ -29,11 +29,25 @@ def apikey() -> None:
 @click.option("--name", default=None, help="What the key is for, e.g. 'grafana'.")
 @click.option(
     "--expires-days",
-    type=click.IntRange(1, api_keys.MAX_EXPIRES_DAYS),
+    type=click.IntRange(api_keys.MIN_EXPIRES_DAYS, api_keys.MAX_EXPIRES_DAYS),
     default=None,
     help="The key stops working after this many days (default: never).",
 )
-def create(username: str, scope: str, name: str | None, expires_days: int | None) -> None:
+@click.option(
+    "--allow-ip",
+    "allowed_ips",
+    multiple=True,
+    metavar="CIDR",
+    help="Accept the key only from this address or network (e.g. 203.0.113.7 or "
+    "10.0.0.0/8); repeat for several. Default: any address.",
+)
+def create(
+    username: str,
+    scope: str,
+    name: str | None,
+    expires_days: int | None,
+    allowed_ips: tuple[str, ...],
+) -> None:
     """Create a key for USERNAME and print it once (only its hash is kept)."""
     try:
         with database().writing() as session:
@@ -44,12 +58,14 @@ def create(username: str, scope: str, name: str | None, expires_days: int | None
                 scope=scope,
                 name=name,
                 expires_days=expires_days,
+                allowed_ips=allowed_ips or None,
                 actor=actor(),
             )
     except (ApiKeyError, UserError) as error:
         raise click.ClickException(str(error)) from None
     expiry = f"expires {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else "never expires"
-    click.echo(f"API key {row.prefix} for {owner.username} ({scope}, {expiry}).")
+    where = f", only from {row.allowed_ips.replace(',', ', ')}" if row.allowed_ips else ""
+    click.echo(f"API key {row.prefix} for {owner.username} ({scope}, {expiry}{where}).")
     click.echo("Shown once, store it now:")
     click.echo(key)
 
@@ -73,7 +89,8 @@ def stamp(moment) -> str:
 @apikey.command("list")
 @click.option("--user", "username", default=None, help="Only this user's keys.")
 def list_keys(username: str | None) -> None:
-    """List keys: prefix, owner, scope, state, expiry and last use (never the keys)."""
+    """List keys: prefix, owner, scope, state, expiry, last use and the addresses each is
+    held to (never the keys)."""
     try:
         with database().reading() as session:
             owner_id = users.require(session=session, username=username).id if username else None
@@ -85,7 +102,8 @@ def list_keys(username: str | None) -> None:
         f"{'expires (UTC)':<17} {'last used (UTC)':<17} name"
     )
     for key, owner in rows:
+        where = f" (only from {key.allowed_ips.replace(',', ', ')})" if key.allowed_ips else ""
         click.echo(
             f"{key.prefix:<12} {owner:<20} {key.scope:<6} {api_keys.state(key):<8} "
-            f"{stamp(key.expires_at):<17} {stamp(key.last_used_at):<17} {key.name}"
+            f"{stamp(key.expires_at):<17} {stamp(key.last_used_at):<17} {key.name}{where}"
         )

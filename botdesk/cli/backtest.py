@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from botdesk.cli.common import actor, database, quiet_logging, settings
+from botdesk.cli.common import actor, database, quiet_logging, settings, utc_ms
 from botdesk.db import typed
 from botdesk.db.backtest_runs import ALL_CASH, RISK, SIZINGS
 from botdesk.engine.timeframes import FILE_INTERVALS
@@ -22,21 +22,6 @@ from botdesk.engine.timeframes import FILE_INTERVALS
 ZERO = Decimal(0)
 _DURATION = re.compile(r"^(\d+)([mhd]?)$")
 _UNIT_MS = {"": 60_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-
-
-def _time(value: str | None, option: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date: use ISO 8601, e.g. 2024-10-28 or 2024-10-28T12:00 (UTC)",
-            param_hint=option,
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def _duration(value: str) -> int:
@@ -164,8 +149,8 @@ def backtest(
         symbol=symbol.upper(),
         timeframe=timeframe,
         data_source=data_source,
-        from_ms=_time(from_, "--from"),
-        to_ms=_time(to, "--to"),
+        from_ms=utc_ms(from_, "--from"),
+        to_ms=utc_ms(to, "--to"),
         fee_rate=config.FEE_RATE if fee is None else _decimal(fee, "--fee", ZERO, Decimal("0.1")),
         slippage_bps=config.SLIPPAGE_BPS
         if slippage_bps is None

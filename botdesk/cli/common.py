@@ -2,6 +2,7 @@
 
 import getpass
 import logging
+from datetime import UTC, datetime
 
 import click
 
@@ -30,3 +31,20 @@ def actor() -> str:
 
 def quiet_logging() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def utc_ms(value: str | None, option: str) -> int | None:
+    """An ISO 8601 date or time given on the command line (UTC unless it says otherwise),
+    as epoch milliseconds."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date: use ISO 8601, e.g. 2024-10-28 or 2024-10-28T12:00 (UTC)",
+            param_hint=option,
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -8,13 +8,20 @@ shown once, when it is created.
 A key never grants more than its owner's role: it is created at most at that role, and at
 each use it is cut down to the owner's current role, so demoting a user demotes their keys
 and disabling a user stops them.
+
+A key may be held to an IP allow-list: addresses and networks in CIDR notation
+(`203.0.113.7`, `10.0.0.0/8`, `2001:db8::/32`), stored normalized and comma-separated; a
+request from elsewhere is refused (the API audits the refusal). No list: any address.
 """
 
+import functools
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -27,7 +34,8 @@ from botdesk.db.types import utcnow
 PREFIX_LENGTH = 11  # "bd_" and 8 hex digits
 KEY_PATTERN = re.compile(r"^bd_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$")
 MAX_NAME = 100
-MAX_EXPIRES_DAYS = 3650
+MIN_EXPIRES_DAYS, MAX_EXPIRES_DAYS = 1, 3650  # the one rule for a key's lifetime, everywhere
+MAX_ALLOWED_NETWORKS = 20
 # last_used_at is written at most once a minute per key, so reads stay reads.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -72,6 +80,7 @@ class KeyHolder:
     username: str
     role: Role
     last_used_at: datetime | None = None
+    allowed_ips: str | None = field(default=None)
 
     @property
     def actor(self) -> str:
@@ -83,6 +92,54 @@ class KeyHolder:
 
     def allows(self, needed: Scope) -> bool:
         return scope_rank(self.effective) >= scope_rank(needed)
+
+    def allows_address(self, address: str | None) -> bool:
+        """Whether a request from `address` may use this key (its allow-list, if any)."""
+        return address_allowed(self.allowed_ips, address)
+
+
+@functools.lru_cache(maxsize=1024)
+def _networks(allowed_ips: str) -> tuple:
+    return tuple(ipaddress.ip_network(part) for part in allowed_ips.split(","))
+
+
+def address_allowed(allowed_ips: str | None, address: str | None) -> bool:
+    """Whether `address` is inside one of the networks of a stored allow-list (None: any)."""
+    if allowed_ips is None:
+        return True
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in _networks(allowed_ips))
+
+
+def validate_allowed_ips(networks: Iterable[str] | str | None) -> str | None:
+    """An allow-list given as CIDRs (a list, or text separated by commas, spaces or new
+    lines), normalized for storage; None for an empty one. ApiKeyError names a bad entry."""
+    if networks is None:
+        return None
+    if isinstance(networks, str):
+        networks = re.split(r"[\s,]+", networks)
+    parts = [part.strip() for part in networks if part and part.strip()]
+    if not parts:
+        return None
+    if len(parts) > MAX_ALLOWED_NETWORKS:
+        raise ApiKeyError(f"at most {MAX_ALLOWED_NETWORKS} addresses or networks per key")
+    normalized = []
+    for part in parts:
+        try:
+            network = ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ApiKeyError(
+                f"{part[:60]!r} is not an IP address or network (e.g. 203.0.113.7, "
+                "10.0.0.0/8, 2001:db8::/32)"
+            ) from None
+        if str(network) not in normalized:
+            normalized.append(str(network))
+    return ",".join(normalized)
 
 
 def hash_key(key: str) -> str:
@@ -107,7 +164,12 @@ def expiry_days(typed_days: object) -> int | None:
     if typed_days is None or (isinstance(typed_days, str) and not typed_days.strip()):
         return None
     return typed.whole_number(
-        typed_days, field="expiry", low=1, high=MAX_EXPIRES_DAYS, unit="days", refuse=ApiKeyError
+        typed_days,
+        field="expiry",
+        low=MIN_EXPIRES_DAYS,
+        high=MAX_EXPIRES_DAYS,
+        unit="days",
+        refuse=ApiKeyError,
     )
 
 
@@ -117,9 +179,11 @@ def validate_expiry(expires_days: int | None, now: datetime) -> datetime | None:
     if (
         isinstance(expires_days, bool)
         or not isinstance(expires_days, int)
-        or not 1 <= expires_days <= MAX_EXPIRES_DAYS
+        or not MIN_EXPIRES_DAYS <= expires_days <= MAX_EXPIRES_DAYS
     ):
-        raise ApiKeyError(f"expiry must be a whole number of days from 1 to {MAX_EXPIRES_DAYS}")
+        raise ApiKeyError(
+            f"expiry must be a whole number of days from {MIN_EXPIRES_DAYS} to {MAX_EXPIRES_DAYS}"
+        )
     return now + timedelta(days=expires_days)
 
 
@@ -138,9 +202,11 @@ def create(
     expires_days: int | None = None,
     actor_user_id: int | None = None,
     ip: str | None = None,
+    allowed_ips: Iterable[str] | str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for `owner`; returns the row and the key itself (never stored)."""
     granted = validate_scope(scope)
+    allowed = validate_allowed_ips(allowed_ips)
     if owner.disabled:
         raise ApiKeyError(f"{owner.username} is disabled and cannot hold API keys")
     if not Role(owner.role).allows(SCOPE_ROLE[granted]):
@@ -154,6 +220,7 @@ def create(
         name=validate_name(name),
         scope=granted.value,
         expires_at=validate_expiry(expires_days, now),
+        allowed_ips=allowed,
         prefix="",
         key_hash="",
         created_at=now,
@@ -178,6 +245,7 @@ def create(
             "scope": granted.value,
             "name": row.name,
             "expires_at": row.expires_at,
+            "allowed_ips": allowed,
         },
     )
     return row, key
@@ -267,6 +335,7 @@ def authenticate(*, session: Session, presented: str) -> KeyHolder:
         username=owner.username,
         role=Role(owner.role),
         last_used_at=key.last_used_at,
+        allowed_ips=key.allowed_ips,
     )
 
 

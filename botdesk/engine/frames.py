@@ -3,6 +3,9 @@
 A `CandleFrame` holds closed candles in ascending open time; prices are float64 for the
 vectorized maths (every Binance price and quantity has at most 8 decimals and at most 15
 significant digits, so `to_decimal` gives the exact decimal back for the ledger).
+Binance's extra kline fields (`FLOW_COLUMNS`: quote volume, trade count, taker-buy base
+and quote volume) ride along when the source has them: each is a float64 array, NaN on a
+candle that lacks it, or None when no candle of the frame has it.
 A `SignalFrame` is what a strategy returns: one row per candle.
 """
 
@@ -18,6 +21,7 @@ import numpy as np
 from botdesk.db.types import MONEY_UNIT
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+FLOW_COLUMNS = ("quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume")
 
 NO_SIGNAL, BUY, SELL = 0, 1, -1
 
@@ -30,9 +34,24 @@ def to_decimal(value: float) -> Decimal:
     return Decimal(repr(number)).quantize(MONEY_UNIT)
 
 
+def _floats(values) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _optional_floats(values) -> np.ndarray | None:
+    """A flow column as float64 (None -> NaN per candle), or None when no candle has it."""
+    if values is None:
+        return None
+    if not isinstance(values, np.ndarray):
+        values = [np.nan if value is None else float(value) for value in values]
+    array = _floats(values)
+    return None if not len(array) or np.isnan(array).all() else array
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class CandleFrame:
-    """Closed candles, oldest first. `open_time_ms` is int64; the rest are float64."""
+    """Closed candles, oldest first. `open_time_ms` is int64; the rest are float64; the
+    flow columns are None when the source did not give them."""
 
     open_time_ms: np.ndarray
     open: np.ndarray
@@ -40,6 +59,10 @@ class CandleFrame:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    quote_volume: np.ndarray | None = None
+    trades: np.ndarray | None = None
+    taker_buy_base_volume: np.ndarray | None = None
+    taker_buy_quote_volume: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> CandleFrame:
@@ -47,28 +70,37 @@ class CandleFrame:
         return cls(np.empty(0, dtype=np.int64), floats, floats, floats, floats, floats)
 
     @classmethod
-    def from_arrays(cls, open_time_ms, open, high, low, close, volume) -> CandleFrame:
-        def floats(values):
-            return np.ascontiguousarray(values, dtype=np.float64)
-
+    def from_arrays(cls, open_time_ms, open, high, low, close, volume, **flow) -> CandleFrame:
+        """`flow` may give any of FLOW_COLUMNS (sequences with None or NaN where unknown)."""
+        unknown = set(flow) - set(FLOW_COLUMNS)
+        if unknown:
+            raise TypeError(f"not a candle column: {', '.join(sorted(unknown))}")
         return cls(
             np.ascontiguousarray(open_time_ms, dtype=np.int64),
-            floats(open),
-            floats(high),
-            floats(low),
-            floats(close),
-            floats(volume),
+            _floats(open),
+            _floats(high),
+            _floats(low),
+            _floats(close),
+            _floats(volume),
+            **{name: _optional_floats(values) for name, values in flow.items()},
         )
 
     @classmethod
     def from_rows(cls, rows: Iterable) -> CandleFrame:
-        """From objects with open_time_ms/open/high/low/close/volume (e.g. `Candle` rows)."""
+        """From objects with open_time_ms/open/high/low/close/volume (e.g. `Candle` rows),
+        and the flow columns where they have them."""
         rows = list(rows)
         if not rows:
             return cls.empty()
+        flow = {
+            name: [getattr(row, name, None) for row in rows]
+            for name in FLOW_COLUMNS
+            if hasattr(rows[0], name)
+        }
         return cls.from_arrays(
             [row.open_time_ms for row in rows],
             *([float(getattr(row, name)) for row in rows] for name in PRICE_COLUMNS),
+            **flow,
         )
 
     @classmethod
@@ -78,10 +110,34 @@ class CandleFrame:
             return cls.empty()
         if len(frames) == 1:
             return frames[0]
+        flow = {}
+        for name in FLOW_COLUMNS:
+            parts = [getattr(f, name) for f in frames]
+            if any(part is not None for part in parts):
+                flow[name] = np.concatenate(
+                    [
+                        np.full(len(f), np.nan) if p is None else p
+                        for f, p in zip(frames, parts, strict=True)
+                    ]
+                )
         return cls(
             np.concatenate([f.open_time_ms for f in frames]),
             *(np.concatenate([getattr(f, name) for f in frames]) for name in PRICE_COLUMNS),
+            **flow,
         )
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every column the frame has, by name (the flow columns only where known)."""
+        names = ("open_time_ms", *PRICE_COLUMNS, *FLOW_COLUMNS)
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+    def copy(self) -> CandleFrame:
+        return CandleFrame(**{name: values.copy() for name, values in self.columns().items()})
+
+    def freeze(self) -> None:
+        """Make every column read-only (a frame kept and shared, e.g. by the kline cache)."""
+        for values in self.columns().values():
+            values.setflags(write=False)
 
     def __len__(self) -> int:
         return len(self.open_time_ms)
@@ -94,7 +150,13 @@ class CandleFrame:
             self.low[index],
             self.close[index],
             self.volume[index],
+            *(None if (a := getattr(self, n)) is None else a[index] for n in FLOW_COLUMNS),
         )
+
+    @property
+    def has_flow(self) -> bool:
+        """Whether the frame carries taker-buy volume (what order flow is computed from)."""
+        return self.taker_buy_base_volume is not None
 
     def tail(self, count: int) -> CandleFrame:
         return self if len(self) <= count else self[len(self) - count :]
@@ -118,18 +180,30 @@ class CandleFrame:
         return int(self.open_time_ms[-1]) if len(self) else None
 
     def row(self, index: int) -> dict:
-        """One candle as exact Decimals, the way the ledger and the candle table want it."""
-        return {
+        """One candle as exact Decimals, the way the ledger and the candle table want it
+        (the flow columns too, None where unknown; the trade count as an int)."""
+        row = {
             "open_time_ms": int(self.open_time_ms[index]),
             **{name: to_decimal(getattr(self, name)[index]) for name in PRICE_COLUMNS},
         }
+        for name in FLOW_COLUMNS:
+            values = getattr(self, name)
+            value = None if values is None else float(values[index])
+            if value is None or math.isnan(value):
+                row[name] = None
+            else:
+                row[name] = int(value) if name == "trades" else to_decimal(value)
+        return row
 
     def to_pandas(self):
         import pandas as pd
 
-        return pd.DataFrame(
-            {"open_time_ms": self.open_time_ms, **{n: getattr(self, n) for n in PRICE_COLUMNS}}
-        )
+        columns = {
+            "open_time_ms": self.open_time_ms,
+            **{n: getattr(self, n) for n in PRICE_COLUMNS},
+        }
+        columns.update({n: getattr(self, n) for n in FLOW_COLUMNS if getattr(self, n) is not None})
+        return pd.DataFrame(columns)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -18,8 +18,13 @@ TIME_COLUMN = "open_time_ms"
 COLUMN_TYPES = {TIME_COLUMN: pa.int64(), **dict.fromkeys(PRICE_COLUMNS, pa.float64())}
 
 
-def read_columns(data: bytes, header: list[str]) -> tuple[np.ndarray, dict] | None:
-    """(open times, {price column: values}) of the rows after the header line, or None."""
+def read_columns(
+    data: bytes, header: list[str], flow_columns: list[str] = ()
+) -> tuple[np.ndarray, dict, dict] | None:
+    """(open times, {price column: values}, {flow column: values}) of the rows after the
+    header line, or None. A flow column must be complete and valid here (a whole number at
+    or above 0 for `trades`, at or above 0 for the volumes): an empty cell or a bad value
+    is left to the careful reader, which knows what to say."""
     if not data.isascii():
         return None
     body = data.find(b"\n") + 1
@@ -34,8 +39,8 @@ def read_columns(data: bytes, header: list[str]) -> tuple[np.ndarray, dict] | No
             read_options=pa_csv.ReadOptions(skip_rows=1, column_names=header),
             parse_options=pa_csv.ParseOptions(ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                include_columns=[TIME_COLUMN, *PRICE_COLUMNS],
-                column_types=COLUMN_TYPES,
+                include_columns=[TIME_COLUMN, *PRICE_COLUMNS, *flow_columns],
+                column_types={**COLUMN_TYPES, **dict.fromkeys(flow_columns, pa.float64())},
                 null_values=[],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
@@ -49,4 +54,10 @@ def read_columns(data: bytes, header: list[str]) -> tuple[np.ndarray, dict] | No
     prices = {name: table.column(name).to_numpy() for name in PRICE_COLUMNS}
     if not all(np.isfinite(values).all() for values in prices.values()):
         return None
-    return times, prices
+    flow = {name: table.column(name).to_numpy() for name in flow_columns}
+    for name, values in flow.items():
+        if not (np.isfinite(values) & (values >= 0)).all():
+            return None
+        if name == "trades" and (values != np.floor(values)).any():
+            return None
+    return times, prices, flow

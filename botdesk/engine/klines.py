@@ -1,9 +1,14 @@
 """Kline CSV files: loading and validation, with an error that names the line at fault.
 
 Format (Binance klines as ../shared/data and the bundled sample have them): a header row
-with at least `open_time_ms,open,high,low,close,volume` (extra columns such as
-`close_time_ms` or `quote_volume` are ignored), one closed candle per line, sorted by open
-time, no duplicates. Open times are UTC milliseconds on the interval's boundaries.
+with at least `open_time_ms,open,high,low,close,volume`, one closed candle per line, sorted
+by open time, no duplicates. Open times are UTC milliseconds on the interval's boundaries.
+Binance's extra fields are kept when the header names them (`quote_volume`, `trades`,
+`taker_buy_base_volume`, `taker_buy_quote_volume`, or Binance's own longer names); other
+columns such as `close_time_ms` are ignored. A file without a header is read in Binance's
+column order (open time, open, high, low, close, volume, close time, quote volume, trades,
+taker-buy base volume, taker-buy quote volume, ignore: as many as the rows have), and open
+times in microseconds (Binance's spot files since 2025) are read as milliseconds.
 
 A plain file is read by pyarrow (`botdesk.engine.kline_columns`); anything unusual line by
 line, which names the line at fault. Either way the same checks run on the columns. A file
@@ -24,11 +29,24 @@ from pathlib import Path
 
 import numpy as np
 
-from botdesk.engine.frames import PRICE_COLUMNS, CandleFrame
+from botdesk.engine.frames import FLOW_COLUMNS, PRICE_COLUMNS, CandleFrame
 from botdesk.engine.kline_columns import read_columns
 from botdesk.engine.timeframes import FILE_INTERVALS, interval_name
 
 REQUIRED_COLUMNS = ("open_time_ms", *PRICE_COLUMNS)
+# Binance's kline fields in its order, as a file without a header has them
+BINANCE_COLUMNS = (*REQUIRED_COLUMNS, "close_time_ms", *FLOW_COLUMNS, "ignore")
+# Binance's API names for the same fields, read as ours
+_ALIASES = {
+    "open_time": "open_time_ms",
+    "close_time": "close_time_ms",
+    "quote_asset_volume": "quote_volume",
+    "number_of_trades": "trades",
+    "count": "trades",
+    "taker_buy_base_asset_volume": "taker_buy_base_volume",
+    "taker_buy_quote_asset_volume": "taker_buy_quote_volume",
+}
+_MICROSECONDS = 10**14  # an open time past this (year 5138 in ms) is in microseconds
 DEFAULT_MAX_GAP_MS = 6 * 3_600_000  # longer than any Binance outage in the shared data
 CACHED_FILES = 8
 _NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{2,20})(?:[-_](?P<interval>\d+[mhd]))?", re.IGNORECASE)
@@ -100,25 +118,30 @@ def load_klines(
     if stat is None or not path.is_file():
         return _load(path, max_gap_ms, interval)
     kept = _cached(path.resolve(), stat.st_size, stat.st_mtime_ns, max_gap_ms, interval)
-    frame = kept.candles
-    copied = CandleFrame(
-        *(getattr(frame, name).copy() for name in ("open_time_ms", *PRICE_COLUMNS))
-    )
-    return replace(kept, path=path, candles=copied, gaps=list(kept.gaps))
+    return replace(kept, path=path, candles=kept.candles.copy(), gaps=list(kept.gaps))
 
 
 @lru_cache(maxsize=CACHED_FILES)
 def _cached(path: Path, _size: int, _mtime_ns: int, max_gap_ms: int, interval: str | None):
     klines = _load(path, max_gap_ms, interval)
-    for name in ("open_time_ms", *PRICE_COLUMNS):
-        getattr(klines.candles, name).setflags(write=False)
+    klines.candles.freeze()
     return klines
 
 
 def _load(path: Path, max_gap_ms: int, interval: str | None) -> Klines:
-    open_time, prices, lines = _columns(path)
-    frame = CandleFrame.from_arrays(open_time, *(prices[name] for name in PRICE_COLUMNS))
+    open_time, prices, flow, lines = _columns(path)
+    frame = CandleFrame.from_arrays(open_time, *(prices[name] for name in PRICE_COLUMNS), **flow)
     _check_prices(path, frame, lines)
+    if frame.taker_buy_base_volume is not None:
+        _first(
+            path,
+            frame.taker_buy_base_volume > frame.volume,
+            lines,
+            lambda i: (
+                f"taker_buy_base_volume {frame.taker_buy_base_volume[i]:g} is above the "
+                f"volume {frame.volume[i]:g}"
+            ),
+        )
     _check_order(path, frame, lines)
     symbol, named_interval = name_parts(path)
     interval_ms = _interval(path, frame, interval or named_interval)
@@ -126,9 +149,10 @@ def _load(path: Path, max_gap_ms: int, interval: str | None) -> Klines:
     return Klines(path, symbol, interval_name(interval_ms), interval_ms, frame, gaps)
 
 
-def _columns(path: Path) -> tuple[np.ndarray, dict, np.ndarray]:
-    """Open times, prices and the line of each row: by pyarrow for a plain file, line by
-    line (naming the line of any fault) otherwise."""
+def _columns(path: Path) -> tuple[np.ndarray, dict, dict, np.ndarray]:
+    """Open times, prices, Binance's extra fields the file has, and the line of each row:
+    by pyarrow for a plain file with a header, line by line (naming the line of any fault)
+    otherwise."""
     if not path.exists():
         raise KlineFileError(path, "no such file")
     if not path.is_file():
@@ -136,22 +160,33 @@ def _columns(path: Path) -> tuple[np.ndarray, dict, np.ndarray]:
     data = path.read_bytes()
     first = data.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
     first = first.decode("ascii", "replace")
-    header = [name.strip().lower() for name in next(csv.reader([first]), [])]
+    header = [
+        _ALIASES.get(name.strip().lower(), name.strip().lower())
+        for name in next(csv.reader([first]), [])
+    ]
     if header and all(name in header for name in REQUIRED_COLUMNS):
-        fast = read_columns(data.removeprefix(b"\xef\xbb\xbf"), header)
-        if fast is not None:
-            times, prices = fast
-            return times, prices, np.arange(2, len(times) + 2, dtype=np.int64)
+        flow_columns = [name for name in FLOW_COLUMNS if name in header]
+        fast = read_columns(data.removeprefix(b"\xef\xbb\xbf"), header, flow_columns)
+        if fast is not None and fast[0].max() < _MICROSECONDS:
+            times, prices, flow = fast
+            return times, prices, flow, np.arange(2, len(times) + 2, dtype=np.int64)
     header, rows, lines = _read(path)
     columns = {name: index for index, name in enumerate(header)}
     if not rows:
         raise KlineFileError(path, "no candles: the file has a header but no rows")
     open_time = _times(path, [row[columns["open_time_ms"]] for row in rows], lines)
+    if open_time.max() >= _MICROSECONDS:
+        open_time = open_time // 1000
     prices = {
         name: _numbers(path, name, [row[columns[name]] for row in rows], lines)
         for name in PRICE_COLUMNS
     }
-    return open_time, prices, lines
+    flow = {
+        name: _flow(path, name, [row[columns[name]] for row in rows], lines)
+        for name in FLOW_COLUMNS
+        if name in columns
+    }
+    return open_time, prices, flow, lines
 
 
 def _read(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
@@ -165,9 +200,13 @@ def _read(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
             header = next(reader, None)
             if header is None:
                 raise KlineFileError(path, "the file is empty")
-            header = [name.strip().lower() for name in header]
-            _check_header(path, header)
             rows, lines = [], []
+            if header and header[0].strip().isdigit():  # no header: Binance's order
+                rows.append(header)
+                lines.append(reader.line_num)
+                header = list(BINANCE_COLUMNS[: len(header)])
+            header = [_ALIASES.get(name.strip().lower(), name.strip().lower()) for name in header]
+            _check_header(path, header)
             for row in reader:
                 if not row or all(not value.strip() for value in row):
                     continue
@@ -231,6 +270,23 @@ def _numbers(path: Path, name: str, values: list[str], lines: np.ndarray) -> np.
         raise KlineFileError(
             path, f"{name} {values[index]!r} is not a finite number", line=int(lines[index])
         )
+    return numbers
+
+
+def _flow(path: Path, name: str, values: list[str], lines: np.ndarray) -> np.ndarray:
+    """An extra Binance field: a number at or above 0 (a whole one for the trade count),
+    NaN where the cell is empty."""
+    present = np.array([bool(value.strip()) for value in values])
+    numbers = np.full(len(values), np.nan)
+    if present.any():
+        chosen = [value for value, known in zip(values, present, strict=True) if known]
+        numbers[present] = _numbers(path, name, chosen, lines[present])
+    with np.errstate(invalid="ignore"):
+        bad = numbers < 0
+        if name == "trades":
+            bad |= present & (numbers != np.floor(numbers))
+    what = "a whole number at or above 0" if name == "trades" else "at or above 0"
+    _first(path, bad, lines, lambda i: f"{name} {values[i]!r} is not {what}")
     return numbers
 
 

@@ -2,7 +2,9 @@
 
 A candle of timeframe T covers [B, B + T) where B is a multiple of T since the epoch (UTC),
 as on Binance. Its open is the first source candle's open, its high the highest high, its
-low the lowest low, its close the last close, its volume the sum of volumes. A bucket is
+low the lowest low, its close the last close, its volume the sum of volumes; Binance's
+extra fields (quote volume, trade count, taker-buy volumes) are sums too, unknown (NaN)
+when any candle of the bucket lacks them. A bucket is
 closed, and only then emitted, once the source has a candle that closes at or after the
 bucket's end. Missing source candles (an exchange outage) leave a bucket with fewer candles;
 it is still emitted, as Binance would.
@@ -10,7 +12,7 @@ it is still emitted, as Binance would.
 
 import numpy as np
 
-from botdesk.engine.frames import CandleFrame
+from botdesk.engine.frames import FLOW_COLUMNS, CandleFrame
 
 MINUTE_MS = 60_000
 TIMEFRAMES: dict[str, int] = {
@@ -63,6 +65,7 @@ def aggregate(frame: CandleFrame, timeframe: str, *, source_interval_ms: int = M
     ends = np.r_[starts[1:], len(frame)] - 1
     bucket_open = buckets[starts] * target
     closed = bucket_open + target <= frame.open_time_ms[-1] + source_interval_ms
+    flow = (getattr(frame, name) for name in FLOW_COLUMNS)
     return CandleFrame(
         bucket_open[closed],
         frame.open[starts][closed],
@@ -70,4 +73,5 @@ def aggregate(frame: CandleFrame, timeframe: str, *, source_interval_ms: int = M
         np.minimum.reduceat(frame.low, starts)[closed],
         frame.close[ends][closed],
         np.add.reduceat(frame.volume, starts)[closed],
+        *(None if values is None else np.add.reduceat(values, starts)[closed] for values in flow),
     )

@@ -45,7 +45,8 @@ def key_table() -> html.Div:
         rows = api_keys.listed(session=session, user_id=None if admin else current_user.id)
     if not rows:
         return html.P("No API keys yet.", className="text-secondary", id="api-keys-empty")
-    header = ["Prefix", "Name", "Owner", "Scope", "State", "Created", "Expires", "Last used", ""]
+    header = ["Prefix", "Name", "Owner", "Scope", "State", "Created", "Expires", "Last used"]
+    header += ["Allowed from", ""]
     body = []
     for key, owner in rows:
         state = api_keys.state(key)
@@ -71,6 +72,10 @@ def key_table() -> html.Div:
                     html.Td(format_time(key.created_at)),
                     html.Td(format_time(key.expires_at) if key.expires_at else "never"),
                     html.Td(format_time(key.last_used_at) if key.last_used_at else "never"),
+                    html.Td(
+                        key.allowed_ips.replace(",", ", ") if key.allowed_ips else "anywhere",
+                        className="small",
+                    ),
                     html.Td(revoke),
                 ],
                 id=f"api-keys-row-{key.prefix}",
@@ -149,6 +154,24 @@ def create_form() -> dbc.Card:
                             md=3,
                         ),
                     ],
+                    className="g-3 mb-3",
+                ),
+                dbc.Row(
+                    dbc.Col(
+                        [
+                            dbc.Label("Allowed from (optional)", html_for="api-keys-allowed-ips"),
+                            dbc.Input(
+                                id="api-keys-allowed-ips",
+                                maxLength=2000,
+                                placeholder="any address; or e.g. 203.0.113.7, 10.0.0.0/8",
+                            ),
+                            dbc.FormText(
+                                "IP addresses or CIDR networks, separated by commas or spaces: "
+                                "the key is refused from anywhere else."
+                            ),
+                        ],
+                        md=7,
+                    ),
                     className="g-3 mb-3",
                 ),
                 dbc.Button("Create key", id="api-keys-create", color="primary"),
@@ -260,7 +283,7 @@ def shown_once(title: str, secret: str, secret_id: str) -> dbc.Alert:
     )
 
 
-def _create(name, scope, expires, owner_id) -> dbc.Alert:
+def _create(name, scope, expires, owner_id, allowed_ips=None) -> dbc.Alert:
     try:
         days = api_keys.expiry_days(expires)
         with desk_db().writing() as session:
@@ -275,6 +298,7 @@ def _create(name, scope, expires, owner_id) -> dbc.Alert:
                 scope=scope if isinstance(scope, str) else "",
                 name=name if isinstance(name, str) else None,
                 expires_days=days,
+                allowed_ips=allowed_ips if isinstance(allowed_ips, str) else None,
                 actor=current_user.username,
                 actor_user_id=current_user.id,
                 ip=request.remote_addr,
@@ -309,15 +333,16 @@ def _revoke(prefix: str) -> dbc.Alert:
     State("api-keys-scope", "value"),
     State("api-keys-expires", "value"),
     State("api-keys-owner", "value"),
+    State("api-keys-allowed-ips", "value"),
     prevent_initial_call=True,
     role=Role.VIEWER,
 )
-def act_on_keys(_create_clicks, _revoke_clicks, name, scope, expires, owner_id):
+def act_on_keys(_create_clicks, _revoke_clicks, name, scope, expires, owner_id, allowed_ips):
     """Create or revoke; the owner and scope checks are on the server (db.api_keys)."""
     if not ctx.triggered or not ctx.triggered[0]["value"]:
         raise PreventUpdate  # a revoke button appeared or the page loaded: nothing clicked
     if ctx.triggered_id == "api-keys-create":
-        message = _create(name, scope, expires, owner_id)
+        message = _create(name, scope, expires, owner_id, allowed_ips)
     elif isinstance(ctx.triggered_id, dict) and isinstance(ctx.triggered_id.get("index"), str):
         message = _revoke(ctx.triggered_id["index"])
     else:

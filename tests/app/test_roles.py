@@ -73,6 +73,8 @@ CALLBACK_ROLES = {
     "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
     "risk-summary.children": VIEWER,  # see risk: daily P&L, exposure, limits
     "risk-limit-result.children": ADMIN,  # edit risk limits
+    "market-timeframe.options": VIEWER,  # a symbol's stored timeframes
+    "market-body.children": VIEWER,  # the market analysis of a symbol
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -91,6 +93,7 @@ PAGE_ROLES = {
     "/pnl": VIEWER,
     "/backtests": VIEWER,
     "/risk": VIEWER,
+    "/market": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session

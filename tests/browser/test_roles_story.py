@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 EVERYONES_PAGES = [  # in the navbar for every role
     "Overview",
     "Bots",
+    "Market",
     "Signals",
     "Positions",
     "Orders",

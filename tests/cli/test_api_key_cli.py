@@ -71,6 +71,10 @@ def test_create_prints_the_key_once_and_list_never_shows_it(db, env, tmp_path):
         (["apikey", "create", "vera", "--scope", "read", "--expires-days", "0"], "0 is not in"),
         (["apikey", "revoke", "bd_00000000"], "no API key with prefix 'bd_00000000'"),
         (["apikey", "list", "--user", "ghost"], "no user named 'ghost'"),
+        (
+            ["apikey", "create", "vera", "--scope", "read", "--allow-ip", "10.0.0.300"],
+            "'10.0.0.300' is not an IP address or network",
+        ),
     ],
 )
 def test_bad_arguments_get_a_clear_message_and_create_nothing(db, env, monkeypatch, args, message):
@@ -84,6 +88,38 @@ def test_bad_arguments_get_a_clear_message_and_create_nothing(db, env, monkeypat
     assert message in result.output
     with db.reading() as session:
         assert session.exec(select(ApiKey)).all() == []
+
+
+def test_a_key_held_to_an_address_works_only_from_it(db, env, tmp_path):
+    make_user(db, username="ike", role="viewer")
+    here = run_cli(["apikey", "create", "ike", "--scope", "read", "--allow-ip", "127.0.0.1"], env)
+    assert here.returncode == 0, here.stderr
+    assert "only from 127.0.0.1/32" in here.stdout
+    elsewhere = run_cli(
+        ["apikey", "create", "ike", "--scope", "read", "--allow-ip", "10.0.0.0/8",
+         "--allow-ip", "2001:db8::/32"],
+        env,
+    )  # fmt: skip
+    assert "only from 10.0.0.0/8, 2001:db8::/32" in elsewhere.stdout
+    keys = [result.stdout.strip().splitlines()[-1] for result in (here, elsewhere)]
+    web, base = start_web(env, tmp_path / "web.log")
+    try:
+        answers = [
+            requests.get(f"{base}/api/v1/bots", headers={"X-API-Key": key}, timeout=30)
+            for key in keys
+        ]
+    finally:
+        web.stop()
+    assert answers[0].status_code == 200
+    assert answers[1].status_code == 403
+    assert answers[1].json()["error"] == {
+        "code": "ip_not_allowed",
+        "message": "this API key is not allowed from 127.0.0.1",
+    }
+    with db.reading() as session:
+        refusal = session.exec(select(AuditLog).where(AuditLog.action == "api.refused")).one()
+    assert refusal.actor == f"api:{keys[1][:11]}" and refusal.ip == "127.0.0.1"
+    assert "(only from 10.0.0.0/8, 2001:db8::/32)" in run_cli(["apikey", "list"], env).stdout
 
 
 def test_webhook_tokens_are_issued_rotated_and_withdrawn(db, env):

@@ -166,3 +166,47 @@ def test_last_used_is_written_at_most_once_a_minute(db):
         assert session.get(ApiKey, row.id).last_used_at == now + timedelta(seconds=61)
     assert not api_keys.use_mark_due(now, now + timedelta(seconds=59))
     assert api_keys.use_mark_due(None)
+
+
+def test_an_allow_list_is_stored_normalized_and_checked(db):
+    owner = make_user(db, role="viewer")
+    with db.writing() as session:
+        row, key = api_keys.create(
+            session=session,
+            owner=session.get(User, owner.id),
+            scope="read",
+            actor="test",
+            allowed_ips="203.0.113.7, 10.1.2.3/8\n2001:DB8::/32 10.0.0.0/8",
+        )
+    assert row.allowed_ips == "203.0.113.7/32,10.0.0.0/8,2001:db8::/32"  # duplicates once
+    with db.reading() as session:
+        holder = api_keys.authenticate(session=session, presented=key)
+    assert holder.allows_address("203.0.113.7")
+    assert holder.allows_address("10.200.0.1")
+    assert holder.allows_address("::ffff:10.0.0.9")  # an IPv4 client on a dual-stack socket
+    assert holder.allows_address("2001:db8::1")
+    assert not holder.allows_address("203.0.113.8")
+    assert not holder.allows_address("11.0.0.1")
+    assert not holder.allows_address(None) and not holder.allows_address("not an address")
+
+
+@pytest.mark.parametrize(
+    ("networks", "message"),
+    [
+        (["10.0.0.256"], "'10.0.0.256' is not an IP address or network"),
+        ("10.0.0.0/33", "'10.0.0.0/33' is not an IP address or network"),
+        ([f"10.0.0.{n}" for n in range(21)], "at most 20 addresses or networks per key"),
+    ],
+)
+def test_a_bad_allow_list_is_refused(db, networks, message):
+    owner = make_user(db, role="viewer")
+    with pytest.raises(ApiKeyError, match=message), db.writing() as session:
+        api_keys.create(
+            session=session,
+            owner=session.get(User, owner.id),
+            scope="read",
+            actor="test",
+            allowed_ips=networks,
+        )
+    assert api_keys.validate_allowed_ips("  ,\n") is None  # nothing given: any address
+    assert api_keys.address_allowed(None, "198.51.100.1")

@@ -2,14 +2,18 @@
 
 from decimal import Decimal
 
+import numpy as np
+import pytest
 from sqlmodel import func, select
 
 from botdesk.db import candles
 from botdesk.db.models import Candle
+from botdesk.engine.frames import CandleFrame
 from botdesk.engine.klines import load_klines
-from botdesk.engine.market import candle_rows
+from botdesk.engine.market import MarketData, candle_rows
 from botdesk.engine.sample_data import sample_file
 from botdesk.engine.timeframes import aggregate
+from tests.conftest import SHARED_DATA
 
 BTC = load_klines(sample_file("BTCUSDT")).candles[:120]
 
@@ -65,3 +69,34 @@ def test_recent_and_between_select_by_time(db):
         assert candles.last_price(session=session, symbol="XRPUSDT") is None
     assert [c.open_time_ms for c in last_three] == [start + m * 60_000 for m in (8, 9, 10)]
     assert [c.open_time_ms for c in middle] == [start + m * 60_000 for m in (1, 2, 3)]
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+def test_binances_extra_fields_are_stored_and_never_erased_by_a_source_without_them(db):
+    five = load_klines(SHARED_DATA / "ETHUSDT-5m.csv").candles[:24]
+    market = MarketData()
+    rows = list(
+        candle_rows(
+            "ETHUSDT", {"5m": five, "1h": aggregate(five[10:22], "1h", source_interval_ms=300_000)}
+        )
+    )
+    with db.writing() as session:
+        candles.upsert(session=session, candles=rows)
+    bare = [{k: v for k, v in row.items() if k not in candles.FLOW} for row in rows[:2]]
+    with db.writing() as session:  # the same candles again from a source without the fields
+        candles.upsert(session=session, candles=bare)
+    with db.reading() as session:
+        stored = candles.recent(session=session, symbol="ETHUSDT", timeframe="5m", limit=24)
+        hour = candles.recent(session=session, symbol="ETHUSDT", timeframe="1h", limit=1)[0]
+    # line 2 of ETHUSDT-5m.csv: ...,18664809.37035,28471,2161.8649,9059623.950259
+    assert stored[0].quote_volume == Decimal("18664809.37035")
+    assert stored[0].trades == 28471
+    assert stored[0].taker_buy_base_volume == Decimal("2161.8649")
+    assert stored[0].taker_buy_quote_volume == Decimal("9059623.950259")
+    assert hour.trades == int(five.trades[10:22].sum())
+    again = CandleFrame.from_rows(stored)
+    assert np.array_equal(again.taker_buy_base_volume, five.taker_buy_base_volume)
+    assert market.frame("ETHUSDT", "5m").taker_buy_base_volume is None  # nothing loaded yet
+    with db.reading() as session:
+        market.load(session=session, symbol="ETHUSDT")
+    assert np.array_equal(market.frame("ETHUSDT", "5m").trades, five.trades)

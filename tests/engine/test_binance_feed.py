@@ -2,12 +2,15 @@
 from the kline websocket (through python-binance's ThreadedWebsocketManager), an open
 candle ignored, and a gap left by a dropped connection backfilled over REST."""
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 
 from botdesk.engine.feeds import make_feed
 from botdesk.engine.feeds.binance import BinanceFeed
 from botdesk.settings import Settings
-from tests.fake_binance import FakeBinance, load_klines
+from tests.fake_binance import FakeBinance, Kline, load_klines
 from tests.processes import wait_until
 
 pytestmark = pytest.mark.integration
@@ -23,8 +26,8 @@ def fake():
         yield server
 
 
-@pytest.fixture
-def feed(fake):
+def started_feed(fake) -> BinanceFeed:
+    """A Binance feed on the fake (REST and websocket), started, its clock the fake's."""
     feed = BinanceFeed(
         rest_url=fake.base_url,
         stream_url=fake.stream.url,
@@ -32,6 +35,12 @@ def feed(fake):
         clock=lambda: fake.market_now("BTCUSDT"),
     )
     feed.start(resume_after_ms=None)
+    return feed
+
+
+@pytest.fixture
+def feed(fake):
+    feed = started_feed(fake)
     yield feed
     feed.stop()
 
@@ -114,3 +123,53 @@ def test_the_setting_selects_the_binance_feed(fake):
     )
     feed = make_feed(settings)
     assert isinstance(feed, BinanceFeed) and feed.stream_url == fake.stream.url
+
+
+def with_flow(klines: list[Kline]) -> list[Kline]:
+    """The 1m files have OHLCV only: the test gives each candle extra kline fields of its
+    own (quote volume, trades, taker-buy volumes), to follow them through the feed."""
+    return [
+        replace(
+            k,
+            quote_volume=(k.volume * k.close).quantize(Decimal("0.00000001")),
+            trades=100 + number,
+            taker_buy_base_volume=(k.volume * 2 / 5).quantize(Decimal("0.00000001")),
+            taker_buy_quote_volume=(k.volume * 2 / 5 * k.close).quantize(Decimal("0.00000001")),
+        )
+        for number, k in enumerate(klines)
+    ]
+
+
+def test_the_feed_keeps_binances_extra_kline_fields_over_rest_and_the_websocket():
+    klines = {"BTCUSDT": with_flow(load_klines("BTCUSDT-1m.csv", 400))}
+    with FakeBinance(klines=klines, start_index=START, stream=True) as fake:
+        feed = started_feed(fake)
+        try:
+            warmup = feed.poll(["BTCUSDT"])["BTCUSDT"]
+            wait_until(
+                lambda: fake.stream.subscribers("BTCUSDT") == 1, timeout=20, message="subscribed"
+            )
+            fake.advance(1)
+            got = []
+            wait_until(
+                lambda: got.extend(feed.poll(["BTCUSDT"]).values()) or got,
+                timeout=20,
+                message="a candle over the websocket",
+            )
+        finally:
+            feed.stop()
+    data = klines["BTCUSDT"]
+    first = START - WARMUP + 1
+    assert warmup.row(0)["trades"] == data[first].trades  # over REST
+    assert warmup.row(0)["quote_volume"] == data[first].quote_volume
+    assert warmup.row(WARMUP - 1)["taker_buy_base_volume"] == data[START].taker_buy_base_volume
+    streamed = got[0].row(0)  # over the websocket
+    assert streamed["open_time_ms"] == data[START + 1].open_time
+    assert streamed["trades"] == data[START + 1].trades
+    assert streamed["taker_buy_quote_volume"] == data[START + 1].taker_buy_quote_volume
+
+
+def test_candles_without_the_extra_fields_leave_them_unknown(fake, feed):
+    warmup = feed.poll(["BTCUSDT"])["BTCUSDT"]  # the 1m file has none: served as null
+    assert warmup.taker_buy_base_volume is None and not warmup.has_flow
+    assert warmup.row(0)["trades"] is None

@@ -1,5 +1,6 @@
 """Kline CSV loading: every real file loads; every kind of bad file is refused, naming the line."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,82 @@ def test_a_file_read_again_is_not_read_again_until_it_changes(tmp_path):
     assert load_klines(path).candles.open[0] == 68021.68
     path.write_text(HEADER + "\n".join(GOOD_ROWS[:3]) + "\n")
     assert len(load_klines(path).candles) == 3
+
+
+# Binance's kline layout without a header: the first two 5m candles of ETHUSDT-5m.csv
+# (2025-08-19 15:10 and 15:15 UTC), with Binance's trailing "ignore" field
+BINANCE_ROWS = [
+    "1755616200000,4194.1,4196.41,4184.53,4186.51,4454.1483,1755616499999,18664809.37035,"
+    "28471,2161.8649,9059623.950259,0",
+    "1755616500000,4186.51,4200.01,4176.58,4191.72,14266.7091,1755616799999,59843381.48062,"
+    "38615,7304.8743,30644259.425704,0",
+]
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+def test_the_extra_binance_fields_are_kept_when_the_file_has_them():
+    eth = load_klines(SHARED_DATA / "ETHUSDT-5m.csv").candles
+    first = eth.row(0)  # 1755616200000,...,18664809.37035,28471,2161.8649,9059623.950259
+    assert str(first["quote_volume"]) == "18664809.37035000"
+    assert first["trades"] == 28471
+    assert str(first["taker_buy_base_volume"]) == "2161.86490000"
+    assert str(first["taker_buy_quote_volume"]) == "9059623.95025900"
+    assert eth.has_flow and not np.isnan(eth.taker_buy_base_volume).any()
+    assert not load_klines(SHARED_DATA / "ETHUSDT-1m.csv").candles.has_flow
+
+
+def test_a_file_without_a_header_is_read_in_binances_order(tmp_path):
+    path = tmp_path / "ETHUSDT-5m.csv"
+    path.write_text("\n".join(BINANCE_ROWS) + "\n")
+    klines = load_klines(path)
+    assert klines.interval == "5m"
+    row = klines.candles.row(1)
+    assert str(row["close"]) == "4191.72000000"
+    assert row["trades"] == 38615
+    assert str(row["taker_buy_base_volume"]) == "7304.87430000"
+    ohlcv_only = tmp_path / "ETHUSDT_5m.csv"
+    ohlcv_only.write_text("\n".join(r.split(",1755616")[0] for r in BINANCE_ROWS) + "\n")
+    assert not load_klines(ohlcv_only).candles.has_flow
+
+
+def test_microsecond_open_times_and_binances_own_column_names(tmp_path):
+    header = (
+        "open_time,open,high,low,close,volume,close_time,quote_asset_volume,"
+        "number_of_trades,taker_buy_base_asset_volume,taker_buy_quote_asset_volume,ignore\n"
+    )
+    rows = [row.replace("00000,", "00000000,", 1) for row in BINANCE_ROWS]  # in microseconds
+    klines = load_klines(write(tmp_path, rows, header=header, name="ETHUSDT-5m.csv"))
+    assert klines.candles.open_time_ms.tolist() == [1755616200000, 1755616500000]
+    assert klines.candles.row(0)["trades"] == 28471
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ("18664809.37,28471.5,2161.8649,9059623.95", "trades '28471.5' is not a whole number"),
+        ("18664809.37,28471,-1,9059623.95", "taker_buy_base_volume '-1' is not at or above 0"),
+        ("18664809.37,x,2161.8649,9059623.95", "trades 'x' is not a number"),
+        ("18664809.37,28471,4454.2,9059623.95", "taker_buy_base_volume 4454.2 is above the volume"),
+    ],
+)
+def test_bad_extra_fields_are_refused_naming_the_line(tmp_path, cells, message):
+    header = "open_time_ms,open,high,low,close,volume,quote_volume,trades,"
+    header += "taker_buy_base_volume,taker_buy_quote_volume\n"
+    good = "1755616500000,4186.51,4200.01,4176.58,4191.72,14266.7091,59843381.48,38615,7304.87,3e7"
+    bad = f"1755616800000,4194.1,4196.41,4184.53,4186.51,4454.1483,{cells}"
+    error = refused(write(tmp_path, [good, bad], header=header, name="ETHUSDT-5m.csv"))
+    assert message in str(error)
+    assert error.line == 3
+
+
+def test_an_empty_extra_field_is_unknown_for_that_candle_only(tmp_path):
+    header = "open_time_ms,open,high,low,close,volume,taker_buy_base_volume\n"
+    rows = [f"{row},{taker}" for row, taker in zip(GOOD_ROWS, ["1.5", "", "2", "0"], strict=True)]
+    frame = load_klines(write(tmp_path, rows, header=header)).candles
+    assert [frame.row(i)["taker_buy_base_volume"] for i in range(4)] == [
+        Decimal("1.5"),
+        None,
+        Decimal("2"),
+        Decimal("0"),
+    ]
+    assert frame.row(0)["trades"] is None

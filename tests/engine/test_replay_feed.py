@@ -1,13 +1,16 @@
 """The replay feed: aligned symbols, warm-up at once, then candles at the chosen speed."""
 
 import time
+from decimal import Decimal
 
 import numpy as np
 import pytest
 
+from botdesk.db import candles
 from botdesk.engine.feeds.base import FeedError
 from botdesk.engine.feeds.replay import MAX_CANDLES_PER_POLL, ReplayFeed, load_replay_data
 from botdesk.engine.frames import CandleFrame
+from botdesk.engine.market import MarketData, candle_rows
 from botdesk.engine.sample_data import SAMPLE_FOLDER
 from tests.engine.test_klines import GOOD_ROWS, write
 
@@ -105,3 +108,31 @@ def test_replay_data_from_a_file_or_folder_and_clear_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FeedError, match=r"no \.csv file"):
         load_replay_data(tmp_path / "empty")
+
+
+def test_the_replay_carries_binances_extra_fields_into_every_timeframe(tmp_path, db):
+    """The 1m files have OHLCV only: here the first ten minutes of the sample carry a trade
+    count and taker-buy volume of the test's own, followed from the file to the table."""
+    header = "open_time_ms,open,high,low,close,volume,trades,taker_buy_base_volume\n"
+    source = DATA["BTCUSDT"][:10]
+    rows = [
+        ",".join(f"{value}" for value in list(source.row(i).values())[:6]) + f",{10 + i},{i / 4}"
+        for i in range(10)
+    ]
+    data = load_replay_data(write(tmp_path, rows, header=header, name="BTCUSDT-1m.csv"))
+    clock = Clock()
+    feed = ReplayFeed(data, speed=60, warmup_candles=0, clock=clock)
+    feed.start(resume_after_ms=None)
+    clock.now += 10.01
+    minutes = feed.poll(["BTCUSDT"])["BTCUSDT"]
+    assert minutes.trades.tolist() == [10.0 + i for i in range(10)]
+    new = MarketData().add("BTCUSDT", minutes)
+    with db.writing() as session:
+        candles.upsert(session=session, candles=candle_rows("BTCUSDT", new))
+    with db.reading() as session:
+        fives = candles.recent(session=session, symbol="BTCUSDT", timeframe="5m", limit=5)
+        one = candles.recent(session=session, symbol="BTCUSDT", timeframe="1m", limit=1)[0]
+    assert [c.trades for c in fives] == [10 + 11 + 12 + 13 + 14, 15 + 16 + 17 + 18 + 19]
+    assert [c.taker_buy_base_volume for c in fives] == [Decimal("2.5"), Decimal("8.75")]
+    assert fives[0].quote_volume is None  # not in the file: unknown, not zero
+    assert (one.trades, one.taker_buy_base_volume) == (19, Decimal("2.25"))

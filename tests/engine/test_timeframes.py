@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
+from botdesk.engine.frames import CandleFrame, to_decimal
 from botdesk.engine.klines import load_klines
 from botdesk.engine.sample_data import sample_file
 from botdesk.engine.timeframes import TIMEFRAMES, UnknownTimeframe, aggregate
+from tests.conftest import SHARED_DATA
 
 BTC = load_klines(sample_file("BTCUSDT")).candles
 
@@ -65,3 +67,38 @@ def test_bad_timeframes_are_refused():
         aggregate(BTC, "2m")
     with pytest.raises(ValueError, match="not a whole multiple"):
         aggregate(aggregate(BTC, "1h"), "15m", source_interval_ms=3_600_000)
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+def test_the_extra_binance_fields_are_summed_and_unknown_if_any_part_is():
+    five = load_klines(SHARED_DATA / "BTCUSDT-5m.csv").candles
+    hour = aggregate(five[2:14], "1h", source_interval_ms=300_000)  # 15:20 .. 16:15 UTC
+    # 16:00..16:55 is whole in rows 10..21; the 15:00 bucket is what 15:20..15:55 gave
+    full = aggregate(five[10:22], "1h", source_interval_ms=300_000)
+    assert full.trades[0] == five.trades[10:22].sum()
+    assert full.taker_buy_base_volume[0] == pytest.approx(five.taker_buy_base_volume[10:22].sum())
+    assert full.row(0)["quote_volume"] == to_decimal(five.quote_volume[10:22].sum())
+    assert hour.trades[0] == five.trades[2:10].sum()
+    gappy = five[10:22]
+    gappy.taker_buy_base_volume[3] = np.nan  # one candle without the field: the sum is unknown
+    summed = aggregate(gappy, "1h", source_interval_ms=300_000)
+    assert summed.row(0)["taker_buy_base_volume"] is None
+    assert summed.row(0)["trades"] == int(five.trades[10:22].sum())
+    assert aggregate(BTC, "5m").taker_buy_base_volume is None  # the 1m sample has none
+
+
+def test_frames_with_and_without_the_fields_join_with_unknowns():
+    five = load_klines(sample_file("BTCUSDT")).candles[:3]
+    known = CandleFrame.from_arrays(
+        five.open_time_ms,
+        five.open,
+        five.high,
+        five.low,
+        five.close,
+        five.volume,
+        trades=[5, None, 7],
+    )
+    joined = CandleFrame.concat([known, BTC[3:5]])
+    assert [joined.row(i)["trades"] for i in range(5)] == [5, None, 7, None, None]
+    assert joined.quote_volume is None
+    assert joined[1:3].row(1)["trades"] == 7

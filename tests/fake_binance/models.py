@@ -149,12 +149,18 @@ DEFAULT_RULES = {
 
 @dataclass(frozen=True)
 class Kline:
+    """One candle; the flow fields only where the source file has them (the 5m files)."""
+
     open_time: int
     open: Decimal
     high: Decimal
     low: Decimal
     close: Decimal
     volume: Decimal
+    quote_volume: Decimal | None = None
+    trades: int | None = None
+    taker_buy_base_volume: Decimal | None = None
+    taker_buy_quote_volume: Decimal | None = None
 
 
 @dataclass

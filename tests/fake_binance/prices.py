@@ -1,5 +1,9 @@
 """Market data: price paths from the real Binance klines in ../shared/data (see its
-README), and the klines endpoint's answer (closed candles only, aggregated on request)."""
+README), and the klines endpoint's answer (closed candles only, aggregated on request).
+
+The 5m files carry Binance's extra kline fields (quote volume, trades, taker-buy volumes)
+and are served with them; the 1m and 1h files have OHLCV only, and their extra fields are
+answered as null rather than made up (Binance itself always sends them)."""
 
 import csv
 from decimal import Decimal
@@ -10,6 +14,19 @@ import pytest
 from tests.fake_binance.models import INTERVALS, BinanceError, Kline, PricePath, mandatory, text
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+FLOW = {
+    "quote_volume": Decimal,
+    "trades": int,
+    "taker_buy_base_volume": Decimal,
+    "taker_buy_quote_volume": Decimal,
+}
+
+
+def flow_text(value) -> str | int | None:
+    """An extra kline field as Binance writes it (None stays None: unknown)."""
+    if value is None or isinstance(value, int):
+        return value
+    return text(value)
 
 
 def load_klines(name: str, count: int | None = None, start: int = 0) -> list[Kline]:
@@ -32,6 +49,7 @@ def load_klines(name: str, count: int | None = None, start: int = 0) -> list[Kli
                     low=Decimal(row["low"]),
                     close=Decimal(row["close"]),
                     volume=Decimal(row["volume"]),
+                    **{name: parse(row[name]) for name, parse in FLOW.items() if name in row},
                 )
             )
     return candles
@@ -86,10 +104,7 @@ def kline_rows(path: PricePath, params: dict) -> list[list]:
             text(k.close),
             text(k.volume),
             k.open_time + width - 1,
-            "0.00000000",  # the 1m source files carry OHLCV only: not made up here
-            0,
-            "0.00000000",
-            "0.00000000",
+            *(flow_text(getattr(k, name)) for name in FLOW),
             "0",
         ]
         for k in chosen
@@ -112,7 +127,13 @@ def _aggregate(candles: list[Kline], base: int, width: int) -> list[Kline]:
             low=min(k.low for k in group),
             close=group[-1].close,
             volume=sum((k.volume for k in group), Decimal(0)),
+            **{name: _sum([getattr(k, name) for k in group]) for name in FLOW},
         )
         for start, group in groups.items()
         if len(group) == per
     ]
+
+
+def _sum(values: list):
+    """The sum of a field over a group; unknown if any part is."""
+    return None if any(value is None for value in values) else sum(values)

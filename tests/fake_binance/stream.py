@@ -8,6 +8,15 @@ import threading
 from websockets.asyncio.server import serve
 
 from tests.fake_binance.models import Kline, text
+from tests.fake_binance.prices import flow_text
+
+# Binance's kline message keys of the extra fields, sent when the source has them
+STREAM_FLOW = {
+    "q": "quote_volume",
+    "n": "trades",
+    "V": "taker_buy_base_volume",
+    "Q": "taker_buy_quote_volume",
+}
 
 
 class KlineStream:
@@ -65,6 +74,11 @@ class KlineStream:
                     "l": text(kline.low),
                     "c": text(kline.close),
                     "v": text(kline.volume),
+                    **{
+                        key: flow_text(getattr(kline, name))
+                        for key, name in STREAM_FLOW.items()
+                        if getattr(kline, name) is not None
+                    },
                     "x": closed,
                 },
             }

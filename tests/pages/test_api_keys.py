@@ -19,7 +19,7 @@ ACT = "..api-keys-created.children...api-keys-list.children.."
 WEBHOOK = "..api-keys-webhook-result.children...api-keys-webhook-bots.children.."
 
 
-def _create(client, base, scope="read", owner_id=None, expires=None, name="script"):
+def _create(client, base, scope="read", owner_id=None, expires=None, name="script", allowed=None):
     revoke_buttons = []
     return dash_call(
         client,
@@ -35,6 +35,7 @@ def _create(client, base, scope="read", owner_id=None, expires=None, name="scrip
             {"id": "api-keys-scope", "property": "value", "value": scope},
             {"id": "api-keys-expires", "property": "value", "value": expires},
             {"id": "api-keys-owner", "property": "value", "value": owner_id},
+            {"id": "api-keys-allowed-ips", "property": "value", "value": allowed},
         ],
     )
 
@@ -52,7 +53,7 @@ def _revoke(client, base, prefix):
         changed=[json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
         state=[
             {"id": f"api-keys-{name}", "property": "value", "value": None}
-            for name in ("name", "scope", "expires", "owner")
+            for name in ("name", "scope", "expires", "owner", "allowed-ips")
         ],
     )
 
@@ -84,6 +85,23 @@ def test_a_viewer_creates_a_read_key_shown_once_and_revokes_it(desk):
     listed = _revoke(client, desk.base, row.prefix)
     assert "revoked" in listed.text and KEY.search(listed.text) is None
     assert [k.revoked_at is not None for k in _keys_of(desk, user)] == [True]
+
+
+def test_a_key_held_to_addresses_is_refused_from_elsewhere(desk):
+    user, client = _signed_in(desk, "viewer")
+    elsewhere = _create(client, desk.base, owner_id=user.id, allowed="192.0.2.0/24 198.51.100.7")
+    [key] = KEY.findall(elsewhere.text)
+    shown = json.dumps(elsewhere.json())  # the table says where from
+    assert "192.0.2.0/24, 198.51.100.7/32" in shown
+    refused = requests.get(f"{desk.base}/api/v1/bots", headers={"X-API-Key": key}, timeout=30)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "ip_not_allowed"
+    here = _create(client, desk.base, owner_id=user.id, allowed="127.0.0.1")
+    [local] = KEY.findall(here.text)
+    ok = requests.get(f"{desk.base}/api/v1/bots", headers={"X-API-Key": local}, timeout=30)
+    assert ok.status_code == 200
+    bad = _create(client, desk.base, owner_id=user.id, allowed="10.0.0.0/40")
+    assert "'10.0.0.0/40' is not an IP address or network" in json.dumps(bad.json())
+    assert KEY.search(bad.text) is None and len(_keys_of(desk, user)) == 2
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from werkzeug.routing import Map, Rule
 from botdesk.app import webhook
 from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     access,
+    analysis,
+    auth_keys,
     backtests,
     bots,
     commands,
@@ -19,6 +21,7 @@ from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     fills,
     health,
     kill_switch,
+    market,
     openapi,
     orders,
     positions,
@@ -58,6 +61,14 @@ def _options(api_rules) -> Response:
     return response
 
 
+def _matches(rules, path: str, method: str) -> bool:
+    try:
+        rules.match(path, method=method)
+    except (MethodNotAllowed, NotFound):
+        return False
+    return True
+
+
 def machine_blueprints():
     """The blueprints programs call (the API and the webhook), as opposed to the pages."""
     return blueprint, webhook.blueprint
@@ -81,6 +92,10 @@ def install(server: Flask) -> None:
         try:
             api_rules.match(request.path, method=request.method)
         except MethodNotAllowed as refused:
+            # werkzeug says "wrong method" when a rule of another method matched the path's
+            # shape but its converter refused the value (DELETE /auth/keys/0): no such path
+            if not any(_matches(api_rules, request.path, m) for m in refused.valid_methods or ()):
+                return errors.from_http_error(NotFound())
             return errors.from_http_error(refused)
         except NotFound as missing:
             return errors.from_http_error(missing)

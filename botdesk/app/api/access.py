@@ -1,8 +1,9 @@
 """Who is calling: the `X-API-Key` header, checked against the key's scope on every request.
 
-Refusals (no key, a bad, revoked or expired key, a disabled owner, too small a scope) are
-audited. Every request made with a write-scoped key (trade or admin) is audited too, with
-its outcome, whatever it asked for.
+Refusals (no key, a bad, revoked or expired key, a disabled owner, a request from outside
+the key's IP allow-list, too small a scope) are audited. Every request made with a
+write-scoped key (trade or admin) is audited too, with its outcome, whatever it asked for.
+The address is the one the desk's server sees (behind a reverse proxy: the proxy's).
 """
 
 import logging
@@ -75,6 +76,14 @@ def require(scope: Scope) -> KeyHolder:
         actor = f"api:{refused.prefix}" if refused.prefix else "anonymous"
         _refuse(
             actor=actor, user_id=None, reason=refused.reason, status=401, code="unauthenticated"
+        )
+    if not holder.allows_address(request.remote_addr):
+        _refuse(
+            actor=holder.actor,
+            user_id=holder.user_id,
+            reason=f"this API key is not allowed from {request.remote_addr}",
+            status=403,
+            code="ip_not_allowed",
         )
     g.api_key = holder
     if not holder.allows(scope):

@@ -37,9 +37,10 @@ ERROR_TEXT = {
     400: "Invalid parameters, body or cursor",
     401: "No key, or a key that is invalid, revoked, expired or whose owner is disabled",
     403: "The key's scope (cut down to its owner's role) is too small",
-    404: "No such record",
+    404: "No such record (or no stored candles of the symbol)",
     409: "The record is not in a state that allows this",
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
+    422: "Too little stored history for this analysis, or candles without what it needs",
     415: "A body sent as anything but application/json",
     429: "Too many refused keys from this address: wait `Retry-After` seconds",
 }
@@ -71,12 +72,7 @@ def _without_null(schema: dict) -> dict:
 
 def _parameters(op: Operation) -> list[dict]:
     parameters = [
-        {
-            "name": p.name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer", "minimum": p.minimum, "maximum": p.maximum},
-        }
+        {"name": p.name, "in": "path", "required": True, "schema": dict(p.schema)}
         for p in op.path_parameters
     ]
     if op.query is not None:
@@ -114,6 +110,8 @@ def _responses(op: Operation) -> dict:
         errors |= {401, 403}
     if op.body is not None:
         errors |= {400, 413, 415}
+    if any(p.schema["type"] == "string" for p in op.path_parameters):
+        errors |= {400}  # a malformed text path parameter
     for status in sorted(errors):
         responses[str(status)] = {
             "description": ERROR_TEXT[status],

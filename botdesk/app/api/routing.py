@@ -24,13 +24,14 @@ blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
 # <int(min=1, max=2147483647):bot_id>  ->  name "bot_id", minimum 1, maximum 2147483647
 _PATH_PARAMETER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 ID = "int(min=1, max=2147483647)"
+# Text path parameters (<symbol>), each by its name with the pattern it must match
+TEXT_PARAMETERS = {"symbol": r"^[A-Z0-9]{2,20}$"}
 
 
 @dataclass(frozen=True)
 class PathParameter:
     name: str
-    minimum: int
-    maximum: int
+    schema: dict
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,18 @@ class Operation:
     def path_parameters(self) -> list[PathParameter]:
         found = []
         for converter, arguments, name in _PATH_PARAMETER.findall(self.rule):
+            if not converter and name in TEXT_PARAMETERS:
+                schema = {"type": "string", "pattern": TEXT_PARAMETERS[name]}
+                found.append(PathParameter(name, schema))
+                continue
             if converter != "int":
-                raise ValueError(f"{self.rule}: only int path parameters are described")
+                raise ValueError(f"{self.rule}: only int and named text path parameters")
             bounds = dict(
                 (part.split("=")[0].strip(), int(part.split("=")[1]))
                 for part in arguments.split(",")
             )
-            found.append(PathParameter(name, bounds["min"], bounds["max"]))
+            schema = {"type": "integer", "minimum": bounds["min"], "maximum": bounds["max"]}
+            found.append(PathParameter(name, schema))
         return found
 
 
@@ -107,9 +113,16 @@ def operation(
             errors=errors,
         )
 
+        texts = [p.name for p in spec.path_parameters if p.schema["type"] == "string"]
+
         @functools.wraps(handler)
         def view(**path_values):
             arguments = dict(path_values)
+            for name in texts:
+                if not re.match(TEXT_PARAMETERS[name], arguments[name]):
+                    raise ApiError(
+                        400, "invalid_parameter", f"{name} {arguments[name][:40]!r} is malformed"
+                    )
             if scope is not None:
                 arguments["holder"] = access.require(scope)
             if query is not None:

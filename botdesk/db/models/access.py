@@ -56,6 +56,8 @@ class ApiKey(SQLModel, table=True):
     expires_at: datetime | None = time_column()
     last_used_at: datetime | None = time_column()
     revoked_at: datetime | None = time_column()
+    # addresses the key is accepted from: CIDRs separated by commas, None for anywhere
+    allowed_ips: str | None = Field(default=None, max_length=2000)
 
 
 class ExchangeAccount(SQLModel, table=True):

@@ -57,6 +57,12 @@ class Candle(SQLModel, table=True):
     low: Decimal = money_column()
     close: Decimal = money_column()
     volume: Decimal = money_column()
+    # Binance's extra kline fields, None where the source did not give them (the 1m and 1h
+    # files in ../shared/data, an aggregate of candles one of which lacked them)
+    quote_volume: Decimal | None = money_column(nullable=True)
+    trades: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+    taker_buy_base_volume: Decimal | None = money_column(nullable=True)
+    taker_buy_quote_volume: Decimal | None = money_column(nullable=True)
 
 
 class Signal(SQLModel, table=True):

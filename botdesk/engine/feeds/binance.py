@@ -21,18 +21,20 @@ import time
 from collections.abc import Callable, Collection
 
 from binance.async_client import AsyncClient
-from binance.client import Client
 from binance.ws.streams import BinanceSocketManager, ThreadedWebsocketManager
 
-from botdesk.engine.brokers.binance_rest import BinanceRest, ExchangeError, RestGate
+from botdesk.engine.brokers.binance_rest import ExchangeError
 from botdesk.engine.feeds.base import DEFAULT_WARMUP_CANDLES, Feed, FeedError
-from botdesk.engine.frames import CandleFrame
+from botdesk.engine.feeds.binance_history import public_rest
+from botdesk.engine.frames import FLOW_COLUMNS, CandleFrame
 from botdesk.engine.timeframes import MINUTE_MS
 
 log = logging.getLogger(__name__)
 
 PAGE = 1000
 QUIET_MS = 3 * MINUTE_MS  # no closed candle for this long: fetch over REST
+# a kline message's fields in our order: open, high, low, close, volume, then the flow
+STREAM_FIELDS = ("o", "h", "l", "c", "v", "q", "n", "V", "Q")
 BACKOFF_FIRST, BACKOFF_MOST = 1.0, 60.0
 
 
@@ -90,10 +92,8 @@ class BinanceFeed(Feed):
     ):
         super().__init__(warmup_candles=warmup_candles)
         self.testnet, self.stream_url, self.clock = testnet, stream_url, clock
-        client = Client(testnet=testnet, ping=False, requests_params={"timeout": timeout})
-        if rest_url:
-            client.API_URL = client.API_TESTNET_URL = f"{rest_url.rstrip('/')}/api"
-        self.rest = BinanceRest(client, RestGate())  # weight, Retry-After and bans kept
+        # weight, Retry-After and bans kept
+        self.rest = public_rest(testnet=testnet, rest_url=rest_url, timeout=timeout)
         self.websocket = websocket
         self.messages: queue.SimpleQueue = queue.SimpleQueue()
         self._sockets: _Sockets | None = None
@@ -144,11 +144,7 @@ class BinanceFeed(Feed):
             if last is not None and now_ms - (last + MINUTE_MS) > QUIET_MS:
                 self._backfill(symbol, batches, until_ms=now_ms)  # the stream fell silent
             self._restart_if_due(symbol)
-        return {
-            symbol: CandleFrame.from_arrays(*zip(*rows, strict=True))
-            for symbol, rows in batches.items()
-            if rows
-        }
+        return {symbol: _frame(rows) for symbol, rows in batches.items() if rows}
 
     def unavailable(self, symbol: str) -> str | None:
         return self._errors.get(symbol)
@@ -193,7 +189,7 @@ class BinanceFeed(Feed):
             if open_ms > last + MINUTE_MS:  # messages were lost: fill the hole first
                 self._backfill(symbol, batches, until_ms=open_ms)
             if open_ms == self._last_open[symbol] + MINUTE_MS:
-                row = [open_ms, *(float(kline[k]) for k in ("o", "h", "l", "c", "v"))]
+                row = [open_ms, *(_number(kline.get(k)) for k in STREAM_FIELDS)]
                 batches.setdefault(symbol, []).append(row)
                 self._last_open[symbol] = open_ms
                 self._backoff.pop(symbol, None)
@@ -217,7 +213,7 @@ class BinanceFeed(Feed):
             ]  # close time passed
             for row in closed:
                 batches.setdefault(symbol, []).append(
-                    [int(row[0]), *(float(value) for value in row[1:6])]
+                    [int(row[0]), *(_number(value) for value in row[1:6] + row[7:11])]
                 )
                 self._last_open[symbol] = int(row[0])
             if len(rows) < PAGE or not closed:
@@ -239,6 +235,17 @@ class BinanceFeed(Feed):
         log.info("restarting the Binance kline stream of %s", symbol)
         self._sockets.stop_socket(self._streams.pop(symbol, ""))
         self._subscribe(symbol)
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _frame(rows: list[list]) -> CandleFrame:
+    """Rows of open time, OHLCV and the flow fields (None where a message lacked one)."""
+    columns = list(zip(*rows, strict=True))
+    flow = dict(zip(FLOW_COLUMNS, columns[6:], strict=True))
+    return CandleFrame.from_arrays(*columns[:6], **flow)
 
 
 def make_binance_feed(settings) -> Feed:

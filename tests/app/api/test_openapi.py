@@ -5,6 +5,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from botdesk.app.api.openapi import describe
+from botdesk.app.api.routing import TEXT_PARAMETERS
 from botdesk.app.factory import create_server
 from botdesk.db.session import Database
 from botdesk.settings import Settings
@@ -24,8 +25,10 @@ def _rules(server) -> set[tuple[str, str]]:
             continue
         path = rule.rule
         for argument in rule.arguments:
-            converter = rule._converters[argument]
-            assert type(converter).__name__ == "IntegerConverter", rule.rule
+            converter = type(rule._converters[argument]).__name__
+            assert converter == "IntegerConverter" or (
+                converter == "UnicodeConverter" and argument in TEXT_PARAMETERS
+            ), rule.rule
             path = path.replace(
                 path[path.index("<") : path.index(">") + 1], "{" + argument + "}", 1
             )
@@ -58,3 +61,10 @@ def test_the_description_is_valid_openapi_and_says_who_may_call_what():
     order = spec["components"]["schemas"]["Order"]["properties"]
     assert order["quantity"]["type"] == "string" and order["price"]["type"] == ["string", "null"]
     assert "webhook_token_hash" not in spec["components"]["schemas"]["Bot"]["properties"]
+    smc = spec["paths"]["/api/v1/analysis/{symbol}/smc"]["get"]
+    assert smc["x-scope"] == "read"
+    assert smc["parameters"][0]["schema"] == {"type": "string", "pattern": "^[A-Z0-9]{2,20}$"}
+    assert {"404", "422"} <= set(smc["responses"])
+    new_key = spec["paths"]["/api/v1/auth/keys"]["post"]["requestBody"]["content"]
+    expiry = new_key["application/json"]["schema"]["properties"]["expires_days"]
+    assert {"minimum": 1, "maximum": 3650}.items() <= expiry["anyOf"][0].items()
