@@ -2,12 +2,13 @@
 aligned on time), the return and drawdown with capital flows kept apart from P&L, and the
 capital flows themselves."""
 
+import csv
+import io
 from datetime import datetime
 
-from flask import jsonify
+from flask import Response, jsonify
 from pydantic import Field
 
-from botdesk.app.api.errors import ApiError
 from botdesk.app.api.inputs import ListQuery, Query, RecordId, UtcTime, one_of
 from botdesk.app.api.lists import list_endpoint
 from botdesk.app.api.routing import operation
@@ -26,7 +27,7 @@ PORTFOLIO_POINT = {
     "type": "object",
     "properties": {
         "at": {"type": "string", "format": "date-time"},
-        "bot_id": {"type": "null"},
+        "bot_id": {"type": ["integer", "null"]},
         "equity": MONEY,
         "flow": MONEY,
         "pnl": MONEY,
@@ -83,27 +84,33 @@ def _portfolio(query: EquityFilters) -> list:
 def _portfolio_series(query: EquityFilters):
     if not query.portfolio:
         return None
-    if query.bot_id is not None:
-        raise ApiError(
-            400, "invalid_parameter", "portfolio=true is the whole desk: leave out bot_id"
-        )
+    items = []
+    if _window_open(query.since, query.until):
+        with desk_db().reading() as session:
+            found = performance.performance(
+                session=session,
+                bot_id=query.bot_id,
+                since=query.since,
+                until=query.until,
+                points=query.limit,
+            )
+        items = [point_json(point, query.bot_id) for point in found.points]
     if query.format == "csv":
-        raise ApiError(
-            400, "invalid_parameter", "portfolio=true answers JSON: leave out format=csv"
-        )
-    if query.cursor is not None:
-        raise ApiError(400, "invalid_parameter", "portfolio=true is one page: leave out cursor")
-    _check_window(query.since, query.until)
-    with desk_db().reading() as session:
-        found = performance.performance(
-            session=session, since=query.since, until=query.until, points=query.limit
-        )
-    return jsonify(items=[point_json(point) for point in found.points], next_cursor=None)
+        return _csv(items)
+    return jsonify(items=items, next_cursor=None)
 
 
-def _check_window(since: datetime | None, until: datetime | None) -> None:
-    if since is not None and until is not None and since >= until:
-        raise ApiError(400, "invalid_parameter", "since: must be before until")
+def _csv(items: list[dict]) -> Response:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(PORTFOLIO_POINT["properties"]))
+    writer.writeheader()
+    writer.writerows(items)  # times, money and ratios only: nothing a sheet would run
+    headers = {"Content-Disposition": 'attachment; filename="botdesk-equity-series.csv"'}
+    return Response(text.getvalue(), mimetype="text/csv", headers=headers)
+
+
+def _window_open(since: datetime | None, until: datetime | None) -> bool:
+    return since is None or until is None or since < until
 
 
 list_endpoint(
@@ -117,12 +124,13 @@ list_endpoint(
     custom_fields=("portfolio",),
     answer=_portfolio_series,
     response={"anyOf": [page_schema(EQUITY), PORTFOLIO_PAGE]},
-    description="With `portfolio=true` the answer is the whole desk's series instead, "
-    "oldest first, one page: every bot's equity summed at each time (each bot's newest "
-    "snapshot per bucket, carried forward; `limit` buckets at most over since..until, by "
-    "default the market's last 7 days), with the capital that came in or went out "
-    "(`flow`: bots created, deleted, capital changed), the P&L of each step without the "
-    "flows, and the time-weighted `return` and its `drawdown` since the first point.",
+    description="With `portfolio=true` the answer is the whole desk's series instead (or "
+    "one bot's, with `bot_id`), oldest first, in one page (no cursor): every bot's equity "
+    "summed at each time (each bot's newest snapshot per bucket, carried forward; `limit` "
+    "buckets at most over since..until, both included, by default the market's last 7 "
+    "days), with the capital that came in or went out (`flow`: bots created, deleted, "
+    "capital changed), the P&L of each step without the flows, and the time-weighted "
+    "`return` and its `drawdown` since the first point (shares: 0.01 is 1 %).",
 )
 
 
@@ -191,11 +199,12 @@ PERFORMANCE = {
     "days. `return` and the drawdowns are shares (0.01 is 1 %).",
 )
 def get_performance(holder, query: PerformanceQuery):
-    _check_window(query.since, query.until)
-    with desk_db().reading() as session:
-        found = performance.performance(
-            session=session, bot_id=query.bot_id, since=query.since, until=query.until
-        )
+    found = performance.Performance([])
+    if _window_open(query.since, query.until):
+        with desk_db().reading() as session:
+            found = performance.performance(
+                session=session, bot_id=query.bot_id, since=query.since, until=query.until
+            )
     points = found.points
     return jsonify(
         bot_id=query.bot_id,

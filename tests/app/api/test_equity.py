@@ -3,6 +3,8 @@ its bots' snapshots (it answered an empty list before), with capital flows apart
 P&L; `/capital-flows` lists the flows; `/performance` gives a bot's or the desk's
 time-weighted return and drawdown."""
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -78,17 +80,21 @@ def test_the_portfolio_series_is_the_sum_of_the_bots(desk, world):
     assert last["return"] == "-0.00065714" and last["drawdown"] == "-0.00065714"
 
 
-def test_portfolio_refuses_what_it_cannot_answer(desk, world):
-    key, alpha, _ = world
-    for query, message in (
-        (f"bot_id={alpha.id}", "leave out bot_id"),
-        ("format=csv", "leave out format=csv"),
-        ("cursor=5", "leave out cursor"),
-        ("since=2024-10-30T01:00:00Z&until=2024-10-30T00:00:00Z", "since: must be before until"),
-    ):
-        answer = desk.call("GET", f"/api/v1/equity?portfolio=true&{query}", key)
-        assert answer.status_code == 400, query
-        assert message in answer.json()["error"]["message"]
+def test_one_bots_series_as_csv_and_an_empty_window(desk, world):
+    key, _, beta = world
+    answer = desk.call("GET", f"/api/v1/equity?portfolio=true&bot_id={beta.id}&{WINDOW}", key)
+    items = answer.json()["items"]
+    assert [item["equity"] for item in items] == ["5000.00000000"] * 5 + ["7500.00000000"]
+    assert {item["bot_id"] for item in items} == {beta.id}
+    assert [item["return"] for item in items] == ["0.00000000"] * 6  # the 2,500 is no gain
+    answer = desk.call("GET", f"/api/v1/equity?portfolio=true&format=csv&{WINDOW}", key)
+    assert answer.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert len(rows) == 11 and rows[-1]["equity"] == "17490.00000000"
+    assert rows[-1]["flow"] == "2500.00000000" and rows[-1]["bot_id"] == ""
+    empty = "since=2024-10-30T01:00:00Z&until=2024-10-30T00:00:00Z"
+    answer = desk.call("GET", f"/api/v1/equity?portfolio=true&{empty}", key)
+    assert answer.status_code == 200 and answer.json()["items"] == []
 
 
 def test_capital_flows_and_performance(desk, world):
