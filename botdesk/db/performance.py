@@ -3,8 +3,11 @@ from P&L: read from the equity snapshots (and a deleted bot's kept history) and 
 capital flows, combined by the pure functions of botdesk.db.twr.
 
 Times are the market's clock. The series is bucketed (each bot's newest snapshot per
-bucket, carried forward until its next), at most about `points` buckets, so a page stays
-fast on a long history; the return and drawdown are those of the bucketed series.
+bucket, carried forward until its next), at most about `points` buckets and an opening
+point, so a page stays fast on a long history; the return and drawdown are those of the
+bucketed series. A capital flow shows where its bot's equity first holds it (its first
+snapshot after the flow); a deleted bot counts until it was deleted, from its kept
+history.
 """
 
 from dataclasses import dataclass, field
@@ -68,35 +71,57 @@ def _to_ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-def _floor(at: datetime, bucket_ms: int) -> datetime:
-    return datetime.fromtimestamp(_to_ms(at) // bucket_ms * bucket_ms / 1000, UTC)
+def _from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def _newest_per_bucket(session, table, *, start, end, bucket_ms, bot_id) -> list[tuple]:
-    """(bot id, bucket start, equity) of each bot's newest row per bucket in start..end."""
-    bucket = col(table.candle_open_ms) // bucket_ms
-    newest = func.row_number().over(
-        partition_by=(col(table.bot_id), bucket), order_by=col(table.id).desc()
-    )
-    where = [col(table.at) >= start, col(table.at) <= end, col(table.candle_open_ms).is_not(None)]
-    if bot_id is not None:
-        where.append(table.bot_id == bot_id)
-    else:
-        where.append(col(table.bot_id).is_not(None))
-    ranked = select(table.bot_id, table.at, table.equity, newest.label("n")).where(*where)
-    ranked = ranked.subquery()
-    rows = session.exec(
-        select(ranked.c.bot_id, ranked.c.at, ranked.c.equity).where(ranked.c.n == 1)
-    ).all()
-    return [(bot, _floor(at, bucket_ms), equity) for bot, at, equity in rows]
+@dataclass(frozen=True)
+class _Grid:
+    """Buckets of `bucket_ms` by candle time. A bucket's value is each bot's newest
+    snapshot in it, shown at the bucket's end (never past `end`); the series opens with
+    each bot's oldest snapshot of the first bucket, shown at the first snapshot's time, so
+    what happened within the first bucket is not lost."""
+
+    bucket_ms: int
+    end: datetime
+    first_bucket: int | None = None
+    opening_at: datetime | None = None
+
+    def label(self, candle_ms: int) -> datetime:
+        return min(_from_ms((candle_ms // self.bucket_ms + 1) * self.bucket_ms), self.end)
 
 
-def _reached_at(session: Session, flow: CapitalFlow, deleted: set[int]) -> datetime | None:
-    """When `flow` reached its bot's equity: its first snapshot after the flow."""
-    table = DeletedBotEquity if flow.bot_id in deleted else EquitySnapshot
+def _ranked(session, table, grid: _Grid, *, start, bot_id, oldest: bool) -> list[tuple]:
+    """(bot id, time, candle ms, equity) of each bot's newest row per bucket in start..end
+    (or, `oldest`, its oldest row of the first bucket)."""
+    bucket = col(table.candle_open_ms) // grid.bucket_ms
+    order = col(table.id).asc() if oldest else col(table.id).desc()
+    rank = func.row_number().over(partition_by=(col(table.bot_id), bucket), order_by=order)
+    where = [
+        col(table.at) >= start,
+        col(table.at) <= grid.end,
+        col(table.candle_open_ms).is_not(None),
+        col(table.bot_id) == bot_id if bot_id is not None else col(table.bot_id).is_not(None),
+    ]
+    if oldest:
+        where.append(bucket == grid.first_bucket)
+    columns = (table.bot_id, table.at, table.candle_open_ms, table.equity)
+    ranked = select(*columns, rank.label("n")).where(*where).subquery()
     return session.exec(
-        select(func.min(table.at)).where(table.bot_id == flow.bot_id, col(table.at) > flow.at)
-    ).one()
+        select(ranked.c.bot_id, ranked.c.at, ranked.c.candle_open_ms, ranked.c.equity).where(
+            ranked.c.n == 1
+        )
+    ).all()
+
+
+def _reached(session: Session, flow: CapitalFlow, table) -> tuple | None:
+    """(time, candle ms) of the bot's first snapshot after `flow`: the first that holds it."""
+    return session.exec(
+        select(table.at, table.candle_open_ms)
+        .where(table.bot_id == flow.bot_id, col(table.at) > flow.at)
+        .order_by(col(table.at), col(table.id))
+        .limit(1)
+    ).first()
 
 
 def performance(
@@ -114,37 +139,72 @@ def performance(
     if end is None:
         return Performance([])
     start = since or end - timedelta(days=days)
-    span_ms = max(_to_ms(end) - _to_ms(start), 0)
-    bucket_ms = max(MIN_BUCKET_MS, span_ms // max(points, 1))
-    window = {"start": start, "end": end, "bucket_ms": bucket_ms, "bot_id": bot_id}
-    live = _newest_per_bucket(session, EquitySnapshot, **window)
-    kept = _newest_per_bucket(session, DeletedBotEquity, **window)
+    bucket_ms = max(MIN_BUCKET_MS, (_to_ms(end) - _to_ms(start)) // max(points, 1))
     flows = capital_flows.flows(session=session, bot_id=bot_id, since=start, until=end)
     deleted = {flow.bot_id for flow in flows if flow.kind == FlowKind.DELETED}
+    tables = [(EquitySnapshot, False), (DeletedBotEquity, True)]
+    grid = _Grid(bucket_ms, end)
+    newest = {
+        kept: [
+            row
+            for row in _ranked(session, table, grid, start=start, bot_id=bot_id, oldest=False)
+            if not kept or row[0] in deleted
+        ]
+        for table, kept in tables
+    }
+    rows = sorted([*newest[False], *newest[True]], key=lambda row: row[2])  # older first
+    if not rows:
+        return Performance([], bucket_ms=bucket_ms)
+    first_bucket = min(candle_ms // bucket_ms for _, _, candle_ms, _ in rows)
+    opening_rows = [
+        row
+        for table, kept in tables
+        for row in _ranked(
+            session,
+            table,
+            _Grid(bucket_ms, end, first_bucket),
+            start=start,
+            bot_id=bot_id,
+            oldest=True,
+        )
+        if not kept or row[0] in deleted
+    ]
+    grid = _Grid(bucket_ms, end, first_bucket, min(at for _, at, _, _ in opening_rows))
     by_bot: dict[int, dict[datetime, Decimal]] = {}
-    for bot, at, equity in [*live, *[row for row in kept if row[0] in deleted]]:
-        by_bot.setdefault(bot, {})[at] = equity
+    last_label: dict[int, datetime] = {}
+    opened: dict[int, datetime] = {}
+    for bot, _, candle_ms, equity in rows:
+        label = grid.label(candle_ms)
+        by_bot.setdefault(bot, {})[label] = equity
+        last_label[bot] = max(label, last_label.get(bot, label))
+    for bot, at, _, equity in opening_rows:
+        by_bot[bot][grid.opening_at] = equity
+        opened[bot] = at
     reached: dict[int, dict[datetime, Decimal]] = {}
     created: dict[int, datetime] = {}
     gone: dict[int, datetime] = {}
     marks: list[FlowMark] = []
     for flow in flows:
-        if flow.kind == FlowKind.DELETED:
-            # it counts until the bucket it was deleted in, and leaves at the next
-            at = gone[flow.bot_id] = datetime.fromtimestamp(
-                (_to_ms(flow.at) // bucket_ms + 1) * bucket_ms / 1000, UTC
-            )
-            marks.append(_mark(flow, at))
+        if flow.bot_id not in by_bot:
             continue
-        at = _reached_at(session, flow, deleted)
-        if at is None or at > end:
+        if flow.kind == FlowKind.DELETED:
+            # it counts until it was deleted, and leaves as capital going out
+            leaves = grid.label(_to_ms(flow.at))
+            if leaves <= last_label[flow.bot_id]:
+                leaves = last_label[flow.bot_id] + timedelta(microseconds=1)
+            gone[flow.bot_id] = leaves
+            marks.append(_mark(flow, leaves))
+            continue
+        table = DeletedBotEquity if flow.bot_id in deleted else EquitySnapshot
+        found = _reached(session, flow, table)
+        if found is None or found[0] > end or found[1] is None:
             continue  # not in the equity yet
-        at = _floor(at, bucket_ms)
-        marks.append(_mark(flow, at))
+        at = grid.opening_at if opened.get(flow.bot_id) == found[0] else grid.label(found[1])
         reached.setdefault(flow.bot_id, {})
         reached[flow.bot_id][at] = reached[flow.bot_id].get(at, ZERO) + flow.amount
         if flow.kind == FlowKind.CREATED:
             created[flow.bot_id] = at
+        marks.append(_mark(flow, at))
     series = [
         BotSeries(
             points=sorted(values.items()),
@@ -154,9 +214,8 @@ def performance(
         )
         for bot, values in by_bot.items()
     ]
-    steps = combined(series)
     marks.sort(key=lambda mark: mark.at)
-    return Performance(time_weighted(steps, opening=ZERO), marks, bucket_ms)
+    return Performance(time_weighted(combined(series), opening=ZERO), marks, bucket_ms)
 
 
 def _mark(flow: CapitalFlow, at: datetime) -> FlowMark:

@@ -63,9 +63,10 @@ def test_two_bots_created_raise_the_equity_not_the_return(db):
     assert after.drawdown == D("-0.017") and after.max_drawdown == D("-0.017")
     assert after.net_flows == D("7000") and after.pnl == D("-510")
     flows_at = {point.at: point.flow for point in after.points[1:] if point.flow}
-    assert flows_at == {DAY + 20 * MINUTE: D("7000")}  # where the new bots' equity shows
+    # where the new bots' equity first shows: their first minute's bucket, at its end
+    assert flows_at == {DAY + 21 * MINUTE: D("7000")}
     assert [(m.kind, m.amount, m.at) for m in after.marks] == [
-        ("created", D("3500"), DAY + 20 * MINUTE)
+        ("created", D("3500"), DAY + 21 * MINUTE)
     ] * 2
 
 
@@ -94,9 +95,10 @@ def test_a_deleted_bot_leaves_as_a_flow_and_keeps_its_history(db):
     write(db, [snapshot(stays.id, minute, "10000") for minute in range(3, 6)])
     found = desk(db)
     by_time = {point.at: point for point in found.points}
-    assert by_time[DAY + 2 * MINUTE].equity == D("15100")  # its history is still there
-    assert by_time[DAY + 3 * MINUTE].equity == D("10000")
-    assert by_time[DAY + 3 * MINUTE].flow == D("-5100")  # what it held, out
+    assert by_time[DAY + 3 * MINUTE].equity == D("15100")  # its history is still there
+    (out,) = [point for point in found.points if point.flow < 0]
+    assert out.at == DAY + 3 * MINUTE + timedelta(microseconds=1)  # just after its last
+    assert (out.equity, out.flow, out.pnl) == (D("10000"), D("-5100"), 0)  # what it held
     assert found.equity == D("10000")
     assert found.points[-1].index == RATIOS.add(1, RATIOS.divide(D(100), D(15000)))  # +100
     assert found.drawdown == 0
@@ -170,9 +172,10 @@ def test_newest_snapshot_per_bucket_summed_and_carried_forward(db):
     with db.reading() as session:
         found = performance.performance(session=session, days=1, points=24)
     assert [(p.at, p.equity) for p in found.points] == [
-        (hour, D("170")),
-        (hour + timedelta(hours=1), D("140")),  # beta's 50 carried forward
-        (hour + timedelta(hours=2), D("150")),  # alpha's 90 carried
-        (now, D("170")),
+        (hour + 10 * MINUTE, D("150")),  # the opening: each bot's oldest of the first hour
+        (hour + timedelta(hours=1), D("170")),  # the hour's newest, at its end
+        (hour + timedelta(hours=2), D("140")),  # beta's 50 carried forward
+        (now, D("170")),  # alpha's 90 carried to 11:00, then its 110 at 12:00 (the end)
     ]
-    assert found.points[1].index == RATIOS.divide(D(140), D(170))  # drawdown: index - 1
+    assert found.points[1].pnl == 20 and found.points[2].pnl == -30
+    assert abs(found.points[2].drawdown - (RATIOS.divide(D(140), D(170)) - 1)) < D("1e-25")

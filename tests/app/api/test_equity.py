@@ -58,16 +58,19 @@ def test_the_portfolio_series_is_the_sum_of_the_bots(desk, world):
     assert answer.status_code == 200, answer.text
     body = answer.json()
     items = body["items"]
-    assert body["next_cursor"] is None and len(items) == 11
-    per_bot = {}
+    # the opening (each bot's oldest), then each 1-minute bucket's newest at its end
+    assert body["next_cursor"] is None and len(items) == 12
+    per_bot = []
     for bot in (alpha, beta):
         rows = desk.call("GET", f"/api/v1/equity?bot_id={bot.id}&limit=100", key).json()["items"]
-        per_bot[bot.id] = {row["at"]: D(row["equity"]) for row in rows}
-    carried = {alpha.id: None, beta.id: None}
-    for item in items:  # oldest first; each bot's newest equity carried forward
-        for bot_id in carried:
-            carried[bot_id] = per_bot[bot_id].get(item["at"], carried[bot_id])
-        assert D(item["equity"]) == sum(carried.values()), item["at"]
+        per_bot.append({datetime.fromisoformat(row["at"]): D(row["equity"]) for row in rows})
+    first = datetime.fromisoformat(items[0]["at"])
+    for item in items:  # oldest first; each bot's newest equity before the time, carried
+        at = datetime.fromisoformat(item["at"])
+        newest = [
+            snapshots[max(t for t in snapshots if t < at or t == first)] for snapshots in per_bot
+        ]
+        assert D(item["equity"]) == sum(newest), item["at"]
         assert item["bot_id"] is None
     last = items[-1]
     assert (last["equity"], last["flow"], last["pnl"]) == (
@@ -76,7 +79,7 @@ def test_the_portfolio_series_is_the_sum_of_the_bots(desk, world):
         "-1.00000000",
     )
     # the 2,500 is a flow, never a gain: alpha's -9 on 15,000, then its -1 on 17,491
-    assert items[9]["return"] == "-0.00060000"
+    assert items[10]["return"] == "-0.00060000"
     assert last["return"] == "-0.00065714" and last["drawdown"] == "-0.00065714"
 
 
@@ -84,13 +87,13 @@ def test_one_bots_series_as_csv_and_an_empty_window(desk, world):
     key, _, beta = world
     answer = desk.call("GET", f"/api/v1/equity?portfolio=true&bot_id={beta.id}&{WINDOW}", key)
     items = answer.json()["items"]
-    assert [item["equity"] for item in items] == ["5000.00000000"] * 5 + ["7500.00000000"]
+    assert [item["equity"] for item in items] == ["5000.00000000"] * 6 + ["7500.00000000"]
     assert {item["bot_id"] for item in items} == {beta.id}
-    assert [item["return"] for item in items] == ["0.00000000"] * 6  # the 2,500 is no gain
+    assert [item["return"] for item in items] == ["0.00000000"] * 7  # the 2,500 is no gain
     answer = desk.call("GET", f"/api/v1/equity?portfolio=true&format=csv&{WINDOW}", key)
     assert answer.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(answer.text)))
-    assert len(rows) == 11 and rows[-1]["equity"] == "17490.00000000"
+    assert len(rows) == 12 and rows[-1]["equity"] == "17490.00000000"
     assert rows[-1]["flow"] == "2500.00000000" and rows[-1]["bot_id"] == ""
     empty = "since=2024-10-30T01:00:00Z&until=2024-10-30T00:00:00Z"
     answer = desk.call("GET", f"/api/v1/equity?portfolio=true&{empty}", key)
