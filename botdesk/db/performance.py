@@ -84,34 +84,44 @@ class _Grid:
 
     bucket_ms: int
     end: datetime
-    first_bucket: int | None = None
     opening_at: datetime | None = None
 
     def label(self, candle_ms: int) -> datetime:
         return min(_from_ms((candle_ms // self.bucket_ms + 1) * self.bucket_ms), self.end)
 
 
-def _ranked(session, table, grid: _Grid, *, start, bot_id, oldest: bool) -> list[tuple]:
-    """(bot id, time, candle ms, equity) of each bot's newest row per bucket in start..end
-    (or, `oldest`, its oldest row of the first bucket)."""
+def _oldest(session, table, bot: int, start: datetime) -> tuple:
+    """(bot id, time, candle ms, equity) of the bot's oldest row from `start` on."""
+    row = session.exec(
+        select(table.at, table.candle_open_ms, table.equity)
+        .where(table.bot_id == bot, col(table.at) >= start)
+        .order_by(col(table.at), col(table.id))
+        .limit(1)
+    ).one()
+    return (bot, *row)
+
+
+def _ranked(session, table, grid: _Grid, *, start, bot_id) -> list[tuple]:
+    """(bot id, time, candle ms, equity) of each bot's newest row per bucket in start..end."""
     bucket = col(table.candle_open_ms) // grid.bucket_ms
-    order = col(table.id).asc() if oldest else col(table.id).desc()
-    rank = func.row_number().over(partition_by=(col(table.bot_id), bucket), order_by=order)
+    rank = func.row_number().over(
+        partition_by=(col(table.bot_id), bucket), order_by=col(table.id).desc()
+    )
     where = [
         col(table.at) >= start,
         col(table.at) <= grid.end,
         col(table.candle_open_ms).is_not(None),
-        col(table.bot_id) == bot_id if bot_id is not None else col(table.bot_id).is_not(None),
     ]
-    if oldest:
-        where.append(bucket == grid.first_bucket)
+    if bot_id is not None:
+        where.append(col(table.bot_id) == bot_id)
     columns = (table.bot_id, table.at, table.candle_open_ms, table.equity)
     ranked = select(*columns, rank.label("n")).where(*where).subquery()
-    return session.exec(
+    rows = session.exec(
         select(ranked.c.bot_id, ranked.c.at, ranked.c.candle_open_ms, ranked.c.equity).where(
             ranked.c.n == 1
         )
     ).all()
+    return [row for row in rows if row[0] is not None]  # (a NULL bot_id was never written)
 
 
 def _reached(session: Session, flow: CapitalFlow, table) -> tuple | None:
@@ -147,7 +157,7 @@ def performance(
     newest = {
         kept: [
             row
-            for row in _ranked(session, table, grid, start=start, bot_id=bot_id, oldest=False)
+            for row in _ranked(session, table, grid, start=start, bot_id=bot_id)
             if not kept or row[0] in deleted
         ]
         for table, kept in tables
@@ -157,19 +167,12 @@ def performance(
         return Performance([], bucket_ms=bucket_ms)
     first_bucket = min(candle_ms // bucket_ms for _, _, candle_ms, _ in rows)
     opening_rows = [
-        row
-        for table, kept in tables
-        for row in _ranked(
-            session,
-            table,
-            _Grid(bucket_ms, end, first_bucket),
-            start=start,
-            bot_id=bot_id,
-            oldest=True,
-        )
-        if not kept or row[0] in deleted
+        _oldest(session, DeletedBotEquity if kept else EquitySnapshot, bot, start)
+        for kept in (False, True)
+        for bot, _, candle_ms, _ in newest[kept]
+        if candle_ms // bucket_ms == first_bucket
     ]
-    grid = _Grid(bucket_ms, end, first_bucket, min(at for _, at, _, _ in opening_rows))
+    grid = _Grid(bucket_ms, end, min(at for _, at, _, _ in opening_rows))
     by_bot: dict[int, dict[datetime, Decimal]] = {}
     last_label: dict[int, datetime] = {}
     opened: dict[int, datetime] = {}
