@@ -3,11 +3,12 @@
 goes out, and its equity history is kept in deleted_bot_equity).
 
 A flow's time is the market's clock (the newest equity snapshot's time: on a replay, the
-replayed time; live, the last closed candle), so it falls after every snapshot written
-before it and before every one written after it; the wall clock is kept beside it.
+replayed time; live, the last closed candle; before any snapshot, CLOCK_START), so it
+falls after every snapshot written before it and before every one written after it; the
+wall clock is kept beside it.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import insert
@@ -26,9 +27,15 @@ from botdesk.db.types import utcnow
 ZERO = Decimal(0)
 
 
+# Before any equity snapshot the market's clock has not started: a flow then is dated at
+# its beginning, so it precedes every snapshot to come (a replay's are years before the
+# wall clock: dated by the wall clock, the flow would fall after them all).
+CLOCK_START = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def market_clock(*, session: Session) -> datetime:
-    """The newest equity snapshot's time, or the wall clock before any."""
-    return session.exec(select(func.max(EquitySnapshot.at))).one() or utcnow()
+    """The newest equity snapshot's time, or CLOCK_START before any."""
+    return session.exec(select(func.max(EquitySnapshot.at))).one() or CLOCK_START
 
 
 def _record(session: Session, bot: Bot, kind: FlowKind, amount: Decimal, actor: str):

@@ -101,3 +101,23 @@ def test_drawdown_counts_no_capital_taken_out_and_no_peak_from_capital_added(db)
     with db.reading() as session:
         flows = session.exec(select(CapitalFlow).order_by(CapitalFlow.id)).all()
     assert [flow.amount for flow in flows] == [D("-5000"), D("3000")]
+
+
+def test_a_bot_created_before_any_snapshot_is_no_loss_on_a_replays_clock(db):
+    """Created on a fresh desk (no snapshot yet), then the replay's first candles (dated
+    years before the wall clock): its creation is no loss today."""
+    with db.writing() as session:
+        bot = Bot(name="rf-first", strategy="ema_cross", symbol="BTCUSDT", capital=D("3500"))
+        session.add(bot)
+        session.flush()
+        flow = capital_flows.bot_created(session=session, bot=bot, actor="t")
+    assert flow.at == capital_flows.CLOCK_START  # before every snapshot to come
+    with db.writing() as session:
+        for minutes in (-1, 1):
+            at = AT + timedelta(minutes=minutes)
+            session.add(EquitySnapshot(bot_id=bot.id, at=at, equity=D("3500"), cash=0))
+    with db.reading() as session:
+        row = session.get(Bot, bot.id)
+        assert measures.bot_daily_pnl(session=session, bot=row, at=AT) == 0
+        assert measures.desk_daily_pnl(session=session, at=AT) == 0
+        assert measures.drawdown_percent(session=session, bot=row, equity=D("3500"))[0] == 0
