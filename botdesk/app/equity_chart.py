@@ -1,18 +1,31 @@
-"""The overview's chart: the desk's equity above, its drawdown below, one time axis."""
+"""The equity chart of the overview and a bot's page: equity above with the capital flows
+marked (money in or out, never P&L), the drawdown of the time-weighted return below, one
+time axis."""
 
 from botdesk.app.components import PLOT_TEMPLATE
+from botdesk.db.performance import Performance
 
 TIME_HOVER = "%{x|%Y-%m-%d %H:%M} UTC<br>"
+FLOW_WORDS = {"created": "bot created", "changed": "capital changed", "deleted": "bot deleted"}
 
 
-def equity_figure(curve) -> dict:
-    """Equity above (USDT), drawdown below (percent), sharing the time axis."""
+def flow_text(mark) -> str:
+    return f"{mark.bot_name}: {FLOW_WORDS.get(mark.kind, mark.kind)}, {mark.amount:+,.2f} USDT"
+
+
+def equity_figure(performance: Performance) -> dict:
+    """Equity above (USDT) with flow markers, drawdown of the TWR below (percent)."""
+    points = performance.points
+    times = [point.at for point in points]
+    # floats for the chart only, never the ledger
+    equity_by_time = {point.at: float(point.equity) for point in points}
+    marks = [mark for mark in performance.marks if mark.at in equity_by_time]
     return {
         "data": [
             {
                 "type": "scatter",
-                "x": curve["at"],
-                "y": curve["equity"],
+                "x": times,
+                "y": [float(point.equity) for point in points],
                 "name": "Equity",
                 "line": {"color": "#3498db"},
                 "hovertemplate": TIME_HOVER + "%{y:,.2f} USDT<extra></extra>",
@@ -21,12 +34,30 @@ def equity_figure(curve) -> dict:
             },
             {
                 "type": "scatter",
-                "x": curve["at"],
-                "y": curve["drawdown"] * 100,
+                "mode": "markers",
+                "x": [mark.at for mark in marks],
+                "y": [equity_by_time[mark.at] for mark in marks],
+                "text": [flow_text(mark) for mark in marks],
+                "name": "Capital flows",
+                "marker": {
+                    "symbol": [
+                        "triangle-up" if mark.amount > 0 else "triangle-down" for mark in marks
+                    ],
+                    "size": 11,
+                    "color": "#f1c40f",
+                },
+                "hovertemplate": TIME_HOVER + "%{text} (a flow, not P&L)<extra></extra>",
+                "xaxis": "x",
+                "yaxis": "y",
+            },
+            {
+                "type": "scatter",
+                "x": times,
+                "y": [float(point.drawdown * 100) for point in points],
                 "name": "Drawdown",
                 "fill": "tozeroy",
                 "line": {"color": "#e74c3c"},
-                "hovertemplate": TIME_HOVER + "%{y:.2f} %<extra></extra>",
+                "hovertemplate": TIME_HOVER + "%{y:.2f} % (time-weighted)<extra></extra>",
                 "xaxis": "x2",
                 "yaxis": "y2",
             },

@@ -1,5 +1,6 @@
 """What the desk's overview and bot pages read: bots with their P&L and open position,
-today's P&L, the total equity curve, the latest signals and risk events.
+today's P&L, the latest signals and risk events (the equity curve, return and drawdown
+are botdesk.db.performance's).
 
 "Today" is the UTC day of the market's clock: the newest equity snapshot (on a replay, the
 replayed day; live, today). Every query here is bounded (indexed ranges, LIMITs, one row
@@ -7,14 +8,14 @@ per bot), so the pages stay fast on a million-row history.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
-import pandas as pd
 from sqlmodel import Session, col, func, select
 
 from botdesk.db.models import (
     Bot,
+    CapitalFlow,
     EquitySnapshot,
     ExchangeAccount,
     Fill,
@@ -108,41 +109,6 @@ def today(*, session: Session) -> Today:
     return Today(start, realized or ZERO, unrealized or ZERO, count)
 
 
-def equity_curve(*, session: Session, days: int = 7, points: int = 600) -> pd.DataFrame:
-    """Total equity of all bots over the last `days` of the market's clock, at most about
-    `points` rows: columns at (UTC), equity, drawdown (a share, <= 0). Each bot's last
-    snapshot in each bucket counts, carried forward until its next one."""
-    now = market_now(session=session)
-    if now is None:
-        return pd.DataFrame(columns=["at", "equity", "drawdown"])
-    start = now - timedelta(days=days)
-    bucket_ms = max(60_000, int(days * 86_400_000 / points))
-    bucket = col(EquitySnapshot.candle_open_ms) // bucket_ms  # integer division
-    # Each bot's newest snapshot per bucket, ranked in one pass over the window (a join
-    # back to the table by id made PostgreSQL hash the whole table: ~50 ms on 100k rows).
-    newest = func.row_number().over(
-        partition_by=(col(EquitySnapshot.bot_id), bucket), order_by=col(EquitySnapshot.id).desc()
-    )
-    ranked = (
-        select(EquitySnapshot.bot_id, EquitySnapshot.at, EquitySnapshot.equity, newest.label("n"))
-        .where(col(EquitySnapshot.at) >= start, col(EquitySnapshot.candle_open_ms).is_not(None))
-        .subquery()
-    )
-    rows = session.exec(
-        select(ranked.c.bot_id, ranked.c.at, ranked.c.equity).where(ranked.c.n == 1)
-    ).all()
-    if not rows:
-        return pd.DataFrame(columns=["at", "equity", "drawdown"])
-    frame = pd.DataFrame(rows, columns=["bot_id", "at", "equity"])
-    frame["equity"] = frame["equity"].astype(float)  # for the chart only, never the ledger
-    frame["at"] = pd.to_datetime(frame["at"], utc=True).dt.floor(f"{bucket_ms}ms")
-    wide = frame.pivot_table(index="at", columns="bot_id", values="equity", aggfunc="last")
-    total = wide.sort_index().ffill().sum(axis=1, min_count=1).dropna()
-    curve = pd.DataFrame({"at": total.index, "equity": total.to_numpy()})
-    curve["drawdown"] = curve["equity"] / curve["equity"].cummax() - 1
-    return curve
-
-
 def latest_signals(*, session: Session, limit: int = 8) -> list[Signal]:
     return list(session.exec(select(Signal).order_by(col(Signal.id).desc()).limit(limit)))
 
@@ -163,6 +129,7 @@ def change_marker(*, session: Session) -> list:
         func.max(RiskEvent.id),
         func.max(Bot.updated_at),
         func.max(Bot.status_changed_at),
+        func.max(CapitalFlow.id),
     )
     return [str(session.exec(select(part)).one()) for part in parts]
 

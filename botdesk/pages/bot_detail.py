@@ -1,5 +1,6 @@
 """One bot (/bots/<id>): its chart (candles, the strategy's indicators, signals, fills,
-fair value gaps, order blocks, volume profile), its P&L, and its orders and fills."""
+fair value gaps, order blocks, volume profile), its P&L, its equity with capital flows
+and time-weighted return, and its orders and fills."""
 
 import json
 from datetime import UTC, datetime
@@ -20,9 +21,10 @@ from botdesk.app.components import (
     status_badge,
 )
 from botdesk.app.context import desk_db
+from botdesk.app.equity_chart import equity_figure
 from botdesk.app.grid import DeskGrid
 from botdesk.app.roles import guarded_callback
-from botdesk.db import candles, portfolio
+from botdesk.db import candles, performance, portfolio
 from botdesk.db.models import Role
 from botdesk.pages import fills, orders
 
@@ -108,9 +110,36 @@ def summary(line) -> dbc.Row:
     )
 
 
+def equity_panel(found: performance.Performance) -> dbc.Card:
+    """The bot's equity over the market's last 7 days, capital flows marked, and its
+    time-weighted return and drawdown (capital added or taken out is not P&L)."""
+    if not found.points:
+        return dbc.Card(
+            dbc.CardBody(empty_state("No equity yet: it appears once the bot processed a candle.")),
+            className="mb-3",
+        )
+    figures = html.Div(
+        [
+            html.Span("Equity, last 7 days · ", className="text-secondary"),
+            html.Span(
+                f"return {found.time_weighted_return * 100:+.2f} % · drawdown "
+                f"{found.drawdown * 100:.2f} % (max {found.max_drawdown * 100:.2f} %)",
+                id="bot-returns",
+                title="Time-weighted: capital added or taken out is a flow, never P&L.",
+            ),
+        ],
+        className="small mb-2",
+    )
+    graph = dcc.Graph(
+        figure=equity_figure(found), config={"displayModeBar": False}, id="bot-equity-graph"
+    )
+    return dbc.Card(dbc.CardBody([figures, graph]), className="mb-3")
+
+
 def body(bot_id: int):
     with desk_db().reading() as session:
         lines = portfolio.bot_lines(session=session, bot_id=bot_id)
+        found = performance.performance(session=session, bot_id=bot_id) if lines else None
     if not lines:
         return None
     line = lines[0]
@@ -129,6 +158,7 @@ def body(bot_id: int):
         ),
         summary(line),
         dbc.Card(dbc.CardBody(chart(bot)), className="mb-3"),
+        equity_panel(found),
     ]
 
 

@@ -27,7 +27,7 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
-from botdesk.db import exchange_accounts, portfolio
+from botdesk.db import capital_flows, exchange_accounts, portfolio
 from botdesk.db.models import Bot, BotState, Role
 from botdesk.db.types import utcnow
 from botdesk.engine.strategies import registry
@@ -454,6 +454,7 @@ def _write(session, editing, fields: bot_form.BotFields) -> Bot:
             raise bot_form.BotFormError(f"{bot.name} is {bot.status}: stop it before editing")
     else:
         bot = Bot(name=fields.name, strategy=fields.strategy, symbol=fields.symbol)
+    capital_before = bot.capital if isinstance(editing, int) else None
     bot.name, bot.strategy, bot.params = fields.name, fields.strategy, fields.params_json
     bot.symbol, bot.timeframe, bot.broker = fields.symbol, fields.timeframe, fields.broker
     bot.exchange_account_id, bot.capital = fields.exchange_account_id, fields.capital
@@ -461,6 +462,12 @@ def _write(session, editing, fields: bot_form.BotFields) -> Bot:
     session.add(bot)
     session.flush()
     action = "bot.update" if isinstance(editing, int) else "bot.create"
+    if capital_before is None:
+        capital_flows.bot_created(session=session, bot=bot, actor=current_user.username)
+    else:
+        capital_flows.capital_changed(
+            session=session, bot=bot, before=capital_before, actor=current_user.username
+        )
     details = {
         "strategy": fields.strategy,
         "params": fields.params,
@@ -494,8 +501,9 @@ def ask_delete(_deletes, _cancel):
     line = lines[0]
     warning = [
         html.P(
-            f"Delete {line.bot.name}? Its signals, orders, fills and equity history are "
-            "deleted with it (export them first if you need them)."
+            f"Delete {line.bot.name}? Its signals, orders and fills are deleted with it "
+            "(export them first if you need them); its equity history stays in the total, "
+            "and its equity leaves as a capital flow, not a loss."
         ),
     ]
     if line.position is not None:
@@ -536,7 +544,9 @@ def delete(clicked, bot_id):
                 session, "bot.delete", target=f"bot:{bot_id}", outcome="refused", reason=refusal
             )
         else:
-            session.delete(session.get(Bot, bot_id))
+            doomed = session.get(Bot, bot_id)
+            capital_flows.bot_deleted(session=session, bot=doomed, actor=current_user.username)
+            session.delete(doomed)
             acting.record(
                 session, "bot.delete", target=f"bot:{bot_id}", details={"name": line.bot.name}
             )

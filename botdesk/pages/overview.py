@@ -24,7 +24,7 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.equity_chart import equity_figure
 from botdesk.app.roles import guarded_callback
-from botdesk.db import engine_state, portfolio
+from botdesk.db import engine_state, performance, portfolio
 from botdesk.db.models import BotState, Role
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · botdesk", order=0)
@@ -74,12 +74,11 @@ def summary(session) -> list:
     """Everything below the health cards, from one read snapshot."""
     lines = portfolio.bot_lines(session=session)
     today = portfolio.today(session=session)
-    curve = portfolio.equity_curve(session=session)
+    desk = performance.performance(session=session)
     names = portfolio.bot_names(session=session)
     signals = portfolio.latest_signals(session=session)
     events = portfolio.latest_risk_events(session=session)
-    equity = curve["equity"].iloc[-1] if len(curve) else None
-    drawdown = curve["drawdown"].iloc[-1] if len(curve) else None
+    equity = desk.equity
     day = f"market day {today.day:%Y-%m-%d} UTC" if today.day else "no trading yet"
     cards = dbc.Row(
         [
@@ -87,7 +86,7 @@ def summary(session) -> list:
                 stat_card(
                     "Total equity",
                     f"{equity:,.2f} USDT" if equity is not None else "—",
-                    f"drawdown {drawdown * 100:.2f} %" if drawdown is not None else "no equity yet",
+                    returns_line(desk) if equity is not None else "no equity yet",
                     value_id="overview-equity",
                 ),
                 md=3,
@@ -123,8 +122,8 @@ def summary(session) -> list:
         className="g-3 mt-1",
     )
     chart = (
-        dcc.Graph(figure=equity_figure(curve), config={"displayModeBar": False})
-        if len(curve)
+        dcc.Graph(figure=equity_figure(desk), config={"displayModeBar": False})
+        if desk.points
         else empty_state("No equity yet: it appears once a running bot has processed a candle.")
     )
     return [
@@ -144,6 +143,22 @@ def summary(session) -> list:
             className="g-3 mt-1",
         ),
     ]
+
+
+def returns_line(desk) -> html.Span:
+    """7 days' time-weighted return and drawdown, and the capital that came in or out."""
+    parts = [
+        f"return {desk.time_weighted_return * 100:+.2f} %",
+        f" · drawdown {desk.drawdown * 100:.2f} %",
+    ]
+    if desk.net_flows:
+        parts.append(f" · flows {desk.net_flows:+,.2f}")
+    return html.Span(
+        parts,
+        id="overview-returns",
+        title="Time-weighted over the last 7 days: capital added or taken out (bots "
+        "created, deleted, capital changed) is a flow, never P&L.",
+    )
 
 
 def panel(title: str, body) -> dbc.Card:

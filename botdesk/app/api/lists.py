@@ -33,7 +33,12 @@ def list_endpoint(
     time_column: str | None = None,
     custom: Callable[[ListQuery], list[ColumnElement[bool]]] | None = None,
     custom_fields: tuple[str, ...] = (),
+    answer: Callable[[ListQuery], Response | None] | None = None,
+    response: dict | None = None,
+    description: str = "",
 ) -> None:
+    """`answer`, when given, may answer a query itself (anything but None) before the
+    list does; `response` then describes both answers."""
     table = resource.table
     columns = set(table.__table__.columns.keys())
     equalities = [
@@ -62,6 +67,8 @@ def list_endpoint(
         return conditions
 
     def list_rows(holder, query: ListQuery):
+        if answer is not None and (own := answer(query)) is not None:
+            return own
         with desk_db().reading() as session:
             found = listing.page(
                 session=session,
@@ -82,12 +89,12 @@ def list_endpoint(
         summary=summary,
         tag=tag,
         scope=Scope.READ,
-        response=page_schema(resource),
+        response=response or page_schema(resource),
         query=filters,
         csv=True,
         description="Newest first. Pass `next_cursor` back as `cursor` for the next page, "
         "with the same filters. `format=csv` answers the same page as CSV (the next cursor "
-        "is then in the `X-Next-Cursor` header).",
+        "is then in the `X-Next-Cursor` header)." + (f" {description}" if description else ""),
         errors=(400,),
     )(list_rows)
 

@@ -12,7 +12,7 @@ from botdesk import __version__
 from botdesk.app.api.backtests import BACKTESTS
 from botdesk.app.api.bots import BOTS
 from botdesk.app.api.commands import COMMANDS
-from botdesk.app.api.equity import EQUITY
+from botdesk.app.api.equity import CAPITAL_FLOWS, EQUITY
 from botdesk.app.api.fills import FILLS
 from botdesk.app.api.inputs import MAX_BODY_BYTES
 from botdesk.app.api.orders import ORDERS
@@ -21,7 +21,18 @@ from botdesk.app.api.risk_events import RISK_EVENTS
 from botdesk.app.api.routing import OPERATIONS, Operation, operation
 from botdesk.app.api.signals import SIGNALS
 
-RESOURCES = [BOTS, SIGNALS, POSITIONS, ORDERS, FILLS, EQUITY, RISK_EVENTS, COMMANDS, BACKTESTS]
+RESOURCES = [
+    BOTS,
+    SIGNALS,
+    POSITIONS,
+    ORDERS,
+    FILLS,
+    EQUITY,
+    CAPITAL_FLOWS,
+    RISK_EVENTS,
+    COMMANDS,
+    BACKTESTS,
+]
 ERROR = {
     "type": "object",
     "properties": {

@@ -20,6 +20,7 @@ from botdesk.db.models.control import (
 )
 from botdesk.db.models.desk_sessions import DeskSession
 from botdesk.db.models.feeds import FeedListing
+from botdesk.db.models.flows import CapitalFlow, DeletedBotEquity
 from botdesk.db.models.market import (
     Bot,
     Candle,
@@ -40,6 +41,7 @@ from botdesk.db.models.vocabulary import (
     BotState,
     CommandStatus,
     Environment,
+    FlowKind,
     OrderStatus,
     OrderType,
     PositionStatus,
@@ -62,6 +64,8 @@ ALL_TABLES = [
     "fill",
     "position",
     "equity_snapshot",
+    "capital_flow",
+    "deleted_bot_equity",
     "risk_limit",
     "risk_event",
     "command",
@@ -82,8 +86,10 @@ __all__ = [
     "Bot",
     "BotState",
     "Candle",
+    "CapitalFlow",
     "Command",
     "CommandStatus",
+    "DeletedBotEquity",
     "DeskSession",
     "EngineInstance",
     "EngineState",
@@ -92,6 +98,7 @@ __all__ = [
     "ExchangeAccount",
     "FeedListing",
     "Fill",
+    "FlowKind",
     "Order",
     "OrderStatus",
     "OrderType",

@@ -84,3 +84,12 @@ class CommandStatus(StrEnum):
 class Environment(StrEnum):
     TESTNET = "testnet"
     LIVE = "live"
+
+
+class FlowKind(StrEnum):
+    """Why capital moved: a bot created (its capital in), deleted (its equity out), or its
+    capital changed (the difference)."""
+
+    CREATED = "created"
+    DELETED = "deleted"
+    CHANGED = "changed"

@@ -1,11 +1,12 @@
 """What the risk limits are measured against, in exact Decimals, read from the ledger.
 
 - Today's P&L of a bot: its equity now minus its equity at 00:00 UTC of market time (the
-  last equity snapshot before the day began, or its capital when it has none), so it is
-  realized plus unrealized P&L made today. The desk's is the sum over every bot.
+  last equity snapshot before the day began, plus the capital flows since it; or its
+  capital when it has none), so it is realized plus unrealized P&L made today, and
+  capital added or taken out is neither. The desk's is the sum over every bot.
 - Drawdown: how far the bot's equity is below its peak, in percent of the peak; the peak
   is the highest equity snapshot since the last drawdown breach (a trader's resume starts
-  afresh), or the equity now.
+  afresh), each with the capital flows after it added, or the equity now.
 - Exposure: open positions at their latest price.
 """
 
@@ -15,8 +16,10 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
 
+from botdesk.db import capital_flows
 from botdesk.db.models import (
     Bot,
+    CapitalFlow,
     EquitySnapshot,
     Fill,
     Order,
@@ -39,14 +42,18 @@ def day_start(at: datetime | None) -> datetime:
 
 
 def _equity_before(session: Session, bot_id: int, capital: Decimal, start: datetime) -> Decimal:
-    """The bot's last equity snapshot before `start`, or its capital when it has none."""
-    equity = session.exec(
-        select(EquitySnapshot.equity)
+    """The bot's last equity snapshot before `start` with the capital flows since it (so
+    capital added or taken out is not P&L), or its capital when it has none."""
+    last = session.exec(
+        select(EquitySnapshot.equity, EquitySnapshot.at)
         .where(EquitySnapshot.bot_id == bot_id, EquitySnapshot.at < start)
         .order_by(col(EquitySnapshot.at).desc(), col(EquitySnapshot.id).desc())
         .limit(1)
     ).first()
-    return capital if equity is None else equity
+    if last is None:
+        return capital
+    equity, at = last
+    return equity + capital_flows.flows_since(session=session, bot_id=bot_id, at=at)
 
 
 def _equity_now(session: Session, bot: Bot, equity: Decimal | None) -> Decimal:
@@ -79,7 +86,8 @@ def desk_daily_pnl(*, session: Session, at: datetime | None) -> Decimal:
     capital, bots, newest = session.exec(
         select(func.sum(Bot.capital), func.count(col(Bot.id)), func.max(Bot.id))
     ).one()
-    key = (str(session.get_bind().url), start.date(), capital, bots, newest)
+    flows = session.exec(select(func.max(CapitalFlow.id))).one()
+    key = (str(session.get_bind().url), start.date(), capital, bots, newest, flows)
     baseline = _baselines.get(key)
     if baseline is None:
         rows = session.exec(select(Bot.id, Bot.capital)).all()
@@ -119,18 +127,40 @@ def drawdown_peak_after(session: Session, bot_id: int) -> int:
 def drawdown_percent(
     *, session: Session, bot: Bot, equity: Decimal | None = None
 ) -> tuple[Decimal, Decimal, Decimal]:
-    """(drawdown in % of the peak, peak equity, equity now); pass `equity` when at hand."""
+    """(drawdown in % of the peak, peak equity, equity now); pass `equity` when at hand.
+
+    Each snapshot counts with the capital flows after it added: capital taken out is no
+    drawdown, capital added lifts no peak."""
     equity = _equity_now(session, bot, equity)
-    peak = session.exec(
-        select(func.max(EquitySnapshot.equity)).where(
-            EquitySnapshot.bot_id == bot.id,
-            col(EquitySnapshot.id) > drawdown_peak_after(session, bot.id),
-        )
-    ).one()
+    peak = _peak(session, bot.id, drawdown_peak_after(session, bot.id))
     peak = max(peak if peak is not None else equity, equity)
     if peak <= 0:
         return ZERO, peak, equity
     return quantize((peak - equity) / peak * HUNDRED), peak, equity
+
+
+def _peak(session: Session, bot_id: int, after_id: int) -> Decimal | None:
+    """The highest snapshot after `after_id`, each with the capital flows after it added:
+    one max per stretch between two flows (a bot has few)."""
+    flows = session.exec(
+        select(CapitalFlow.at, CapitalFlow.amount)
+        .where(CapitalFlow.bot_id == bot_id)
+        .order_by(col(CapitalFlow.at))
+    ).all()
+    peak, later, until = None, sum((amount for _, amount in flows), ZERO), None
+    for at, amount in [*flows, (None, ZERO)]:
+        query = select(func.max(EquitySnapshot.equity)).where(
+            EquitySnapshot.bot_id == bot_id, col(EquitySnapshot.id) > after_id
+        )
+        if until is not None:
+            query = query.where(col(EquitySnapshot.at) > until)
+        if at is not None:
+            query = query.where(col(EquitySnapshot.at) <= at)
+        highest = session.exec(query).one()
+        if highest is not None and (peak is None or highest + later > peak):
+            peak = highest + later
+        later, until = later - amount, at
+    return peak
 
 
 def exposure(*, session: Session, bot_id: int | None = None) -> Decimal:
