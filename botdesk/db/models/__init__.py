@@ -25,6 +25,14 @@ from botdesk.db.models.market import (
     Candle,
     Signal,
 )
+from botdesk.db.models.ml import (
+    MlFeature,
+    MlFeatureSet,
+    MlModel,
+    MlPrediction,
+    MlPromotion,
+    ModelStatus,
+)
 from botdesk.db.models.risk import (
     RiskEvent,
     RiskLimit,
@@ -70,6 +78,11 @@ ALL_TABLES = [
     "feed_listing",
     "audit_log",
     "backtest_run",
+    "ml_feature_set",
+    "ml_feature",
+    "ml_model",
+    "ml_prediction",
+    "ml_promotion",
 ]
 
 __all__ = [
@@ -92,6 +105,12 @@ __all__ = [
     "ExchangeAccount",
     "FeedListing",
     "Fill",
+    "MlFeature",
+    "MlFeatureSet",
+    "MlModel",
+    "MlPrediction",
+    "MlPromotion",
+    "ModelStatus",
     "Order",
     "OrderStatus",
     "OrderType",
