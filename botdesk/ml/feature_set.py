@@ -127,8 +127,7 @@ def future_sensitive(
     order = np.random.default_rng(seed).permutation(len(frame) - cut) + cut
     shuffled = np.r_[np.arange(cut), order]
     prices = {
-        name: getattr(frame, name)[shuffled]
-        for name in ("open", "high", "low", "close", "volume")
+        name: getattr(frame, name)[shuffled] for name in ("open", "high", "low", "close", "volume")
     }
     flow = {
         name: values[shuffled]
@@ -137,8 +136,8 @@ def future_sensitive(
     }
     mixed = CandleFrame.from_arrays(frame.open_time_ms, **prices, **flow)
     changed = set()
-    others = (compute(frame[:cut], candle_ms, columns=columns), compute(mixed, candle_ms, columns=columns))
-    for other in others:
+    for other in (frame[:cut], mixed):
+        other = compute(other, candle_ms, columns=columns)
         mine = whole.values[before]
         theirs = other.values[other.open_time_ms < cut_ms]
         if mine.shape != theirs.shape:

@@ -78,9 +78,7 @@ class MlPrediction(SQLModel, table=True):
     __tablename__ = "ml_prediction"
 
     model_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("ml_model.id", ondelete="CASCADE"), primary_key=True
-        )
+        sa_column=Column(Integer, ForeignKey("ml_model.id", ondelete="CASCADE"), primary_key=True)
     )
     open_time_ms: int = Field(primary_key=True, sa_type=BigInteger)
     fold: int
