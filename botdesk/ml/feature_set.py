@@ -102,12 +102,13 @@ def compute(
     for start, end in zip(starts, ends, strict=True):
         if start < WARMUP or not wanted[start:end].any():
             continue
-        first = start - WARMUP
-        computed = columns(frame[first:end], candle_ms, WARMUP)
+        keep = wanted[start:end]
+        # rows before the first wanted one are not needed: the costly columns skip them
+        needed = WARMUP + int(np.argmax(keep))
+        computed = columns(frame[start - WARMUP : end], candle_ms, needed)
         if column_names is None:
             column_names = tuple(computed)
         matrix = np.column_stack([computed[name] for name in column_names])[WARMUP:]
-        keep = wanted[start:end]
         times.append(frame.open_time_ms[start:end][keep])
         parts.append(matrix[keep])
     column_names = column_names or names()

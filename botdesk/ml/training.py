@@ -117,8 +117,8 @@ def fit(features: np.ndarray, labels: np.ndarray, names, settings: TrainSettings
 
 def predict(booster: lgb.Booster, features: np.ndarray) -> np.ndarray:
     """(n, 3) probabilities of SELL, HOLD, BUY."""
-    # one thread: a single row's prediction costs ~0.3 ms instead of ~5 ms spent starting
-    # OpenMP's threads (bench/ml_predict.py)
+    # one thread: a single row's prediction measured 0.04-0.45 ms; with OpenMP's default
+    # threads up to 5.5 ms on a loaded machine (bench/ml_predict.py, docs/ml.md)
     probabilities = booster.predict(features, num_threads=1)
     return np.asarray(probabilities, dtype=np.float64).reshape(-1, len(CLASSES))
 
