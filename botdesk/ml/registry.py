@@ -121,7 +121,7 @@ def predictions(*, session: Session, version: int) -> dict[str, np.ndarray]:
     }
 
 
-def _record(session, *, model, action, replaced, actor, reason) -> None:
+def _record(session, *, model, action, replaced, actor, reason, who: dict) -> None:
     session.add(
         MlPromotion(
             model_id=model.id,
@@ -145,12 +145,15 @@ def _record(session, *, model, action, replaced, actor, reason) -> None:
             "timeframe": model.timeframe,
             "replaced": replaced.id if replaced else None,
         },
+        **who,
     )
 
 
-def promote(*, session: Session, version: int, actor: str, reason: str | None = None) -> MlModel:
+def promote(
+    *, session: Session, version: int, actor: str, reason: str | None = None, **who
+) -> MlModel:
     """Make `version` the champion of its symbol and timeframe; the previous champion is
-    retired (a rollback restores it)."""
+    retired (a rollback restores it). `who`: the audit row's ip and user_id, if known."""
     model = get(session=session, version=version)
     load_booster(model)  # a corrupt artifact is never promoted
     if model.status == ModelStatus.CHAMPION:
@@ -162,12 +165,26 @@ def promote(*, session: Session, version: int, actor: str, reason: str | None = 
         session.flush()  # one champion at a time, even inside this transaction
     model.status = ModelStatus.CHAMPION
     session.add(model)
-    _record(session, model=model, action="promote", replaced=current, actor=actor, reason=reason)
+    _record(
+        session,
+        model=model,
+        action="promote",
+        replaced=current,
+        actor=actor,
+        reason=reason,
+        who=who,
+    )
     return model
 
 
 def rollback(
-    *, session: Session, symbol: str, timeframe: str, actor: str, reason: str | None = None
+    *,
+    session: Session,
+    symbol: str,
+    timeframe: str,
+    actor: str,
+    reason: str | None = None,
+    **who,
 ) -> MlModel:
     """Take the champion off (rolled back) and restore the latest retired champion;
     returns the restored model."""
@@ -196,7 +213,13 @@ def rollback(
     previous.status = ModelStatus.CHAMPION
     session.add(previous)
     _record(
-        session, model=previous, action="rollback", replaced=current, actor=actor, reason=reason
+        session,
+        model=previous,
+        action="rollback",
+        replaced=current,
+        actor=actor,
+        reason=reason,
+        who=who,
     )
     return previous
 
