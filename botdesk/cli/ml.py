@@ -260,3 +260,69 @@ def features(symbol, timeframe) -> None:
     except (ValueError, feature_store.FeatureSetChanged) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{added} new feature rows for {symbol.upper()} {timeframe}")
+
+
+@ml.command()
+@click.option("--symbol", required=True)
+@click.option("--timeframe", required=True, type=TIMEFRAMES)
+@click.option(
+    "--holdout",
+    default=720,
+    show_default=True,
+    type=click.IntRange(50, 100_000),
+    help="Latest stored candles kept from the challenger, on which both models are scored.",
+)
+@click.option(
+    "--margin",
+    default=0.02,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Macro F1 the challenger must gain over the champion on the holdout.",
+)
+def retrain(symbol, timeframe, holdout, margin) -> None:
+    """Train a challenger on the stored candles and promote it only if it beats the
+    champion on the latest candles by MARGIN (run it in its own process, e.g. from cron)."""
+    from botdesk.ml.retraining import retrain as run
+
+    quiet_logging()
+    try:
+        outcome = run(
+            database(), symbol=symbol.upper(), timeframe=timeframe, holdout=holdout, margin=margin
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(outcome.describe())
+
+
+@ml.command()
+@click.option("--symbol", required=True)
+@click.option("--timeframe", required=True, type=TIMEFRAMES)
+@click.option(
+    "--margin",
+    default=0.05,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="How far the live hit rate may fall below the validation accuracy.",
+)
+@click.option("--min-samples", default=100, show_default=True, type=click.IntRange(1, 10**6))
+def monitor(symbol, timeframe, margin, min_samples) -> None:
+    """The champion's hit rate on the stored candles after its window against its
+    validation figure; a degraded champion gets a risk event (exit status 3)."""
+    from botdesk.ml.monitor import check
+
+    quiet_logging()
+    try:
+        result = check(
+            database(),
+            symbol=symbol.upper(),
+            timeframe=timeframe,
+            margin=margin,
+            min_samples=min_samples,
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if result is None:
+        raise click.ClickException(f"{symbol.upper()} {timeframe} has no champion model")
+    click.echo(result.describe())
+    if result.degraded:
+        sys.exit(3)
