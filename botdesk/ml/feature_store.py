@@ -113,9 +113,10 @@ def read(
     return FeatureRows(times, values.reshape(len(found), len(names)).astype(np.float64), names)
 
 
-def update(db, *, symbol: str, timeframe: str) -> int:
+def update(db, *, symbol: str, timeframe: str, max_rows: int | None = None) -> int:
     """Compute and store the rows of the stored candles that have none yet (the engine's
-    job after each candle, `botdesk ml features`); returns how many rows were added."""
+    job, `botdesk ml features`), at most about `max_rows` of them (the engine's job keeps
+    each run short); returns how many rows were added."""
     candle_ms = timeframe_ms(timeframe)
     with db.reading() as session:
         ensure_feature_set(session=session)
@@ -127,6 +128,11 @@ def update(db, *, symbol: str, timeframe: str) -> int:
         # twice the warm-up in time, so a gap in the candles still leaves the full warm-up
         from_ms = block_start - 2 * feature_set.WARMUP * candle_ms
     candles = load_candles(CANDLES, symbol=symbol, timeframe=timeframe, db=db, from_ms=from_ms)
+    if max_rows is not None:  # the rows up to a cut are the same rows (see feature_set)
+        first = 0 if last is None else int(np.searchsorted(candles.open_time_ms, last, "right"))
+        if last is None:
+            first = feature_set.WARMUP
+        candles = candles[: first + max_rows]
     rows = feature_set.compute(candles, candle_ms, after_ms=last)
     if not len(rows):
         return 0

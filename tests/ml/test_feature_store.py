@@ -73,3 +73,43 @@ def test_a_feature_set_changed_without_a_new_version_is_refused(db, btc_5m):
     with db.reading() as session:
         latest = max(session.exec(select(MlFeature.open_time_ms)).all())
     assert latest == btc_5m.open_time_ms[1299]
+
+
+def test_the_engine_job_fills_the_store_of_champion_markets_in_short_runs(db, btc_5m):
+    import json
+
+    from botdesk.db.models import MlModel
+    from botdesk.ml import feature_job
+
+    frame = btc_5m[:1500]
+    _store_candles(db, frame, 0, 1500)
+    assert feature_job.update_champion_markets(db) == 0  # no champion: nothing to do
+    with db.writing() as session:
+        feature_store.ensure_feature_set(session=session)
+        session.add(
+            MlModel(
+                symbol="BTCUSDT",
+                timeframe="5m",
+                feature_set_version=feature_set.VERSION,
+                data_source="test",
+                label=json.dumps({"kind": "forward", "horizon": 12, "threshold": 0.01}),
+                params="{}",
+                train_from_ms=0,
+                train_to_ms=0,
+                report="{}",
+                importance="{}",
+                artifact=b"x",
+                artifact_sha256="",
+                status="champion",
+                created_by="test",
+            )
+        )
+    runs = []
+    while added := feature_job.update_champion_markets(db, max_rows=300):
+        assert added <= 300
+        runs.append(added)
+    assert len(runs) >= 3
+    whole = feature_set.compute(frame, FIVE_MINUTES)
+    stored = _stored(db)
+    assert sum(runs) == len(whole)
+    assert np.array_equal(stored.values, whole.values, equal_nan=True)
