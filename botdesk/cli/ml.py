@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from botdesk.cli.common import actor, database, quiet_logging, utc_ms
+from botdesk.cli.ml_external import external
 from botdesk.engine.timeframes import FILE_INTERVALS
 
 TIMEFRAMES = click.Choice(list(FILE_INTERVALS))
@@ -16,6 +17,9 @@ TIMEFRAMES = click.Choice(list(FILE_INTERVALS))
 @click.group()
 def ml() -> None:
     """Machine-learning models: train, list, promote, roll back (see docs/ml.md)."""
+
+
+ml.add_command(external)
 
 
 def _when(ms: int | None) -> str:
@@ -123,8 +127,24 @@ def report_lines(version: int, figures: dict) -> list[str]:
     type=click.FloatRange(0, 1),
     help="The model's strategy buys only with p(buy) at least this.",
 )
+@click.option(
+    "--external",
+    "external_series",
+    multiple=True,
+    help="An imported external series to add as a feature (ext_NAME); repeat for more.",
+)
 def train(
-    symbol, timeframe, data_source, label, from_, to, folds, embargo, rounds, min_confidence
+    symbol,
+    timeframe,
+    data_source,
+    label,
+    from_,
+    to,
+    folds,
+    embargo,
+    rounds,
+    min_confidence,
+    external_series,
 ) -> None:
     """Train a LightGBM model, validate it walk-forward, print the out-of-sample report
     beside the baselines and store it as a new version (a candidate, not promoted)."""
@@ -145,7 +165,11 @@ def train(
         from_ms=utc_ms(from_, "--from"),
         to_ms=utc_ms(to, "--to"),
         settings=TrainSettings(
-            folds=folds, embargo=embargo, rounds=rounds, min_confidence=min_confidence
+            folds=folds,
+            embargo=embargo,
+            rounds=rounds,
+            min_confidence=min_confidence,
+            external=tuple(dict.fromkeys(external_series)),
         ),
     )
     progress = _Progress()

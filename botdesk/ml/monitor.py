@@ -21,7 +21,7 @@ from botdesk.db.types import utcnow
 from botdesk.engine.backtest.data import CANDLES, load_candles
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.timeframes import timeframe_ms
-from botdesk.ml import feature_set, registry, report, training
+from botdesk.ml import external, feature_set, registry, report, training
 from botdesk.ml.feature_set import FeatureRows
 from botdesk.ml.labels import LabelSpec
 
@@ -77,6 +77,10 @@ def score_after(
     return report.classification(actual, predicted), actual, predicted
 
 
+def external_names(model: MlModel) -> tuple[str, ...]:
+    return training.TrainSettings.of(json.loads(model.params)).external
+
+
 def health(
     model: MlModel,
     candles: CandleFrame,
@@ -84,10 +88,15 @@ def health(
     *,
     margin: float,
     min_samples: int,
+    series: dict | None = None,
 ) -> Health:
+    """`series`: the model's external series (`external.load_all`), if it uses any."""
     booster = registry.load_booster(model)
     if rows is None:
-        rows = feature_set.compute(candles, timeframe_ms(model.timeframe))
+        candle_ms = timeframe_ms(model.timeframe)
+        rows = external.with_external(
+            feature_set.compute(candles, candle_ms), series or {}, candle_ms
+        )
     since = unseen_after_ms(model)
     figures, actual, _ = score_after(booster, label_spec(model), candles, rows, since)
     validation = registry.report_of(model)["classification"]["accuracy"]
@@ -117,7 +126,8 @@ def check(
     if model is None:
         return None
     candles = load_candles(CANDLES, symbol=symbol, timeframe=timeframe, db=db)
-    result = health(model, candles, margin=margin, min_samples=min_samples)
+    series = external.load_all(db, external_names(model))
+    result = health(model, candles, margin=margin, min_samples=min_samples, series=series)
     if result.degraded:
         _record(db, result)
     return result

@@ -17,6 +17,7 @@ Models are read from the database of the settings (`BOTDESK_DATABASE_URL`) and c
 against their sha256 when loaded.
 """
 
+import json
 import threading
 import time
 
@@ -26,8 +27,9 @@ from pydantic import Field
 from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.strategies.base import Strategy, StrategyParams
 from botdesk.engine.timeframes import timeframe_ms
-from botdesk.ml import feature_set
+from botdesk.ml import external, feature_set
 from botdesk.ml.labels import BUY, CLASSES, SELL
+from botdesk.ml.training import TrainSettings
 
 CHAMPION_CHECK_S = 10.0
 
@@ -50,9 +52,12 @@ class MlPredictorParams(StrategyParams):
 
 
 class LoadedModel:
-    def __init__(self, version: int, timeframe: str, booster, sha256: str):
+    def __init__(self, version: int, timeframe: str, booster, sha256: str, external=()):
         self.version, self.timeframe = version, timeframe
         self.booster, self.sha256 = booster, sha256
+        self.external: tuple[str, ...] = tuple(external)
+        self.series: dict = {}  # the external series, read again every CHAMPION_CHECK_S
+        self.series_read = -1e18
 
 
 class _Models:
@@ -99,8 +104,14 @@ class _Models:
                 with db.reading() as session:
                     model = registry.get(session=session, version=version)
                     booster = registry.load_booster(model)
-                    loaded = LoadedModel(version, model.timeframe, booster, model.artifact_sha256)
+                    names = TrainSettings.of(json.loads(model.params)).external
+                    loaded = LoadedModel(
+                        version, model.timeframe, booster, model.artifact_sha256, names
+                    )
                 self._loaded[(url, version)] = loaded
+            if loaded.external and time.monotonic() - loaded.series_read > CHAMPION_CHECK_S:
+                loaded.series = external.load_all(db, loaded.external)
+                loaded.series_read = time.monotonic()
             return loaded
 
 
@@ -111,7 +122,8 @@ def predict_frame(loaded: LoadedModel, candles: CandleFrame):
     """(row index per feature row, probabilities (n, 3), the trend column)."""
     from botdesk.ml.training import predict
 
-    rows = feature_set.compute(candles, timeframe_ms(loaded.timeframe))
+    candle_ms = timeframe_ms(loaded.timeframe)
+    rows = external.with_external(feature_set.compute(candles, candle_ms), loaded.series, candle_ms)
     at = np.searchsorted(candles.open_time_ms, rows.open_time_ms)
     if not len(rows):
         return at, np.empty((0, len(CLASSES))), np.empty(0)

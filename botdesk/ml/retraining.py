@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from botdesk.engine.backtest.data import CANDLES, load_candles
 from botdesk.engine.timeframes import timeframe_ms
-from botdesk.ml import feature_store, monitor, registry
+from botdesk.ml import external, feature_store, monitor, registry
 from botdesk.ml.labels import LabelSpec
 from botdesk.ml.runs import STORED, TrainRequest, train
 from botdesk.ml.training import TrainingError, TrainSettings
@@ -71,6 +71,8 @@ def retrain(
         champion = registry.champion(session=session, symbol=symbol, timeframe=timeframe)
     if label is None:
         label = monitor.label_spec(champion) if champion is not None else LabelSpec()
+    if settings is None and champion is not None:
+        settings = TrainSettings(external=monitor.external_names(champion))
     request = TrainRequest(
         symbol=symbol,
         timeframe=timeframe,
@@ -83,14 +85,14 @@ def retrain(
     with db.reading() as session:
         rows = feature_store.read(session=session, symbol=symbol, timeframe=timeframe)
     after = holdout_from - 1
-    mine, actual, _ = monitor.score_after(
-        registry.load_booster(challenger), label, candles, rows, after
-    )
-    theirs = None
-    if champion is not None:
-        theirs, _, _ = monitor.score_after(
-            registry.load_booster(champion), label, candles, rows, after
-        )
+
+    def score(model):
+        series = external.load_all(db, monitor.external_names(model))
+        model_rows = external.with_external(rows, series, timeframe_ms(timeframe))
+        return monitor.score_after(registry.load_booster(model), label, candles, model_rows, after)
+
+    mine, actual, _ = score(challenger)
+    theirs = score(champion)[0] if champion is not None else None
     promoted = theirs is None or mine["macro_f1"] >= theirs["macro_f1"] + margin
     outcome = Outcome(
         challenger=challenger.id,

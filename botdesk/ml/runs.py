@@ -20,7 +20,7 @@ import numpy as np
 from botdesk.db.models import MlModel
 from botdesk.engine.backtest.data import CANDLES, load_candles
 from botdesk.engine.timeframes import timeframe_ms
-from botdesk.ml import feature_set, feature_store, registry, report, training
+from botdesk.ml import external, feature_set, feature_store, registry, report, training
 from botdesk.ml.labels import LabelSpec
 from botdesk.ml.training import TrainSettings
 
@@ -48,6 +48,7 @@ class TrainResult:
 
 
 def _history(request: TrainRequest, db):
+    series = external.load_all(db, request.settings.external)  # a missing one says so first
     source = CANDLES if request.data_source == STORED else request.data_source
     candles = load_candles(source, symbol=request.symbol, timeframe=request.timeframe, db=db)
     candle_ms = timeframe_ms(request.timeframe)
@@ -60,6 +61,7 @@ def _history(request: TrainRequest, db):
             )
     else:
         rows = feature_set.compute(candles, candle_ms)
+    rows = external.with_external(rows, series, candle_ms)
     return candles, rows, time.perf_counter() - started
 
 

@@ -36,6 +36,7 @@ class TrainSettings:
     feature_fraction: float = 0.8
     seed: int = 7
     min_confidence: float = 0.0  # a BUY is traded only with p(buy) at least this
+    external: tuple[str, ...] = ()  # external series added as features (see external.py)
 
     def lightgbm(self) -> dict:
         return {
@@ -56,7 +57,12 @@ class TrainSettings:
         }
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"external": list(self.external)}
+
+    @classmethod
+    def of(cls, params: dict) -> "TrainSettings":
+        """The settings a model was trained with (its stored `params`)."""
+        return cls(**(params | {"external": tuple(params.get("external", ()))}))
 
 
 @dataclass(frozen=True)

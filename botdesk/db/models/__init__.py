@@ -26,6 +26,7 @@ from botdesk.db.models.market import (
     Signal,
 )
 from botdesk.db.models.ml import (
+    MlExternalPoint,
     MlFeature,
     MlFeatureSet,
     MlModel,
@@ -83,6 +84,7 @@ ALL_TABLES = [
     "ml_model",
     "ml_prediction",
     "ml_promotion",
+    "ml_external_point",
 ]
 
 __all__ = [
@@ -105,6 +107,7 @@ __all__ = [
     "ExchangeAccount",
     "FeedListing",
     "Fill",
+    "MlExternalPoint",
     "MlFeature",
     "MlFeatureSet",
     "MlModel",

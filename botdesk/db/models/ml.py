@@ -5,7 +5,7 @@ predictions the report was computed from, and the promotion history."""
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from botdesk.db.models.columns import check_in, text_column, time_column
@@ -103,3 +103,14 @@ class MlPromotion(SQLModel, table=True):
     actor: str = Field(max_length=64)
     reason: str | None = text_column()
     at: datetime = time_column(nullable=False)
+
+
+class MlExternalPoint(SQLModel, table=True):
+    """A point of an external time series (sentiment, fear and greed, on-chain flows...)
+    from a CSV file or the webhook: its value as published at `time_ms`, never rewritten."""
+
+    __tablename__ = "ml_external_point"
+
+    name: str = Field(max_length=40, primary_key=True)
+    time_ms: int = Field(primary_key=True, sa_type=BigInteger)
+    value: float = Field(sa_type=Float, nullable=False)

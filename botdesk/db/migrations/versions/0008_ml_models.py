@@ -8,7 +8,8 @@ Revises: analysis_1
 - ml_model: a trained model version (label, parameters, windows, report, artifact and
   its sha256, status candidate|champion|retired|rolled_back);
 - ml_prediction: the walk-forward predictions its report was computed from;
-- ml_promotion: promotions and rollbacks, in order.
+- ml_promotion: promotions and rollbacks, in order;
+- ml_external_point: external time series (CSV or webhook) that models may use as features.
 """
 
 from collections.abc import Sequence
@@ -105,9 +106,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_ml_promotion_model_id", "ml_promotion", ["model_id"], unique=False)
+    op.create_table(
+        "ml_external_point",
+        sa.Column("name", String(length=40), nullable=False),
+        sa.Column("time_ms", sa.BigInteger(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("name", "time_ms"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ml_external_point")
     op.drop_index("ix_ml_promotion_model_id", table_name="ml_promotion")
     op.drop_table("ml_promotion")
     op.drop_table("ml_prediction")
