@@ -129,9 +129,13 @@ def update(db, *, symbol: str, timeframe: str, max_rows: int | None = None) -> i
         from_ms = block_start - 2 * feature_set.WARMUP * candle_ms
     candles = load_candles(CANDLES, symbol=symbol, timeframe=timeframe, db=db, from_ms=from_ms)
     if max_rows is not None:  # the rows up to a cut are the same rows (see feature_set)
-        first = 0 if last is None else int(np.searchsorted(candles.open_time_ms, last, "right"))
-        if last is None:
-            first = feature_set.WARMUP
+        if last is None:  # the first row is at the first block start with its warm-up
+            blocks = feature_set.block_of(candles.open_time_ms, candle_ms)
+            starts = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]])
+            warm = starts[starts >= feature_set.WARMUP]
+            first = int(warm[0]) if len(warm) else len(candles)
+        else:
+            first = int(np.searchsorted(candles.open_time_ms, last, "right"))
         candles = candles[: first + max_rows]
     rows = feature_set.compute(candles, candle_ms, after_ms=last)
     if not len(rows):
