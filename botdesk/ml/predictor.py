@@ -14,7 +14,8 @@ probabilities of sell, hold and buy, and signals:
 model is the champion of that version's symbol and timeframe at the time (so a promotion
 or a rollback reaches the bots within `CHAMPION_CHECK_S`), else exactly that version.
 Models are read from the database of the settings (`BOTDESK_DATABASE_URL`) and checked
-against their sha256 when loaded.
+against their sha256 when loaded. The database code is imported when a model is first
+needed, so the strategy registry stays free of it (the desk imports the registry).
 """
 
 import json
@@ -27,9 +28,8 @@ from pydantic import Field
 from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.strategies.base import Strategy, StrategyParams
 from botdesk.engine.timeframes import timeframe_ms
-from botdesk.ml import external, feature_set
+from botdesk.ml import feature_set
 from botdesk.ml.labels import BUY, CLASSES, SELL
-from botdesk.ml.training import TrainSettings
 
 CHAMPION_CHECK_S = 10.0
 
@@ -77,7 +77,8 @@ class _Models:
 
     def get(self, version: int, follow_champion: bool) -> LoadedModel:
         from botdesk.db.session import database_for
-        from botdesk.ml import registry
+        from botdesk.ml import external, registry
+        from botdesk.ml.training import TrainSettings
         from botdesk.settings import get_settings
 
         url = get_settings().DATABASE_URL
@@ -120,10 +121,11 @@ MODELS = _Models()
 
 def predict_frame(loaded: LoadedModel, candles: CandleFrame):
     """(row index per feature row, probabilities (n, 3), the trend column)."""
+    from botdesk.ml.external import with_external
     from botdesk.ml.training import predict
 
     candle_ms = timeframe_ms(loaded.timeframe)
-    rows = external.with_external(feature_set.compute(candles, candle_ms), loaded.series, candle_ms)
+    rows = with_external(feature_set.compute(candles, candle_ms), loaded.series, candle_ms)
     at = np.searchsorted(candles.open_time_ms, rows.open_time_ms)
     if not len(rows):
         return at, np.empty((0, len(CLASSES))), np.empty(0)
