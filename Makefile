@@ -7,13 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test setup chromium lint format docs bench clean
+.PHONY: run test setup libs chromium lint format docs bench clean
 
-run: $(STAMP)
+run: $(STAMP) libs
 	$(BIN)/botdesk init
 	$(BIN)/botdesk run
 
-test: $(STAMP) chromium
+test: $(STAMP) libs chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mkdocs build --strict --quiet
@@ -28,6 +28,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+# LightGBM's wheel (the ML predictor) needs the GNU OpenMP runtime from Debian.
+libs:
+	@if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libgomp.so.1'; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgomp1; \
+	fi
 
 # Browser tests drive Debian's Chromium; nothing is downloaded at test time.
 chromium:

@@ -28,6 +28,7 @@ PAGES = [
     "orders",
     "fills",
     "backtests",
+    "models",
     "pnl_report",
     "risk",
     "api_keys",

@@ -38,11 +38,13 @@ from botdesk.engine.reconcile import dispatch_all, reconcile_all
 from botdesk.engine.risk import deadman
 from botdesk.engine.runner import BotRunner
 from botdesk.engine.runtime import EngineRuntime
+from botdesk.ml.feature_job import update_champion_markets
 from botdesk.settings import Settings
 
 log = logging.getLogger(__name__)
 
 COMMAND_POLL_SECONDS = 0.1
+ML_FEATURES_SECONDS = 60  # the feature store of markets with a champion model
 MARKET_SECONDS = 0.2
 LEASE_RENEW_SECONDS = 2.0
 DISPATCH_SECONDS = 0.25
@@ -148,6 +150,12 @@ def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None)
         seconds=DISPATCH_SECONDS,
         id="dispatch",
         next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        _guarded("ml_features", lambda: update_champion_markets(runtime.db)),
+        "interval",
+        seconds=ML_FEATURES_SECONDS,
+        id="ml_features",
     )
     if market_job is not None:
         scheduler.add_job(

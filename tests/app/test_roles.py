@@ -75,6 +75,8 @@ CALLBACK_ROLES = {
     "risk-limit-result.children": ADMIN,  # edit risk limits
     "market-timeframe.options": VIEWER,  # a symbol's stored timeframes
     "market-body.children": VIEWER,  # the market analysis of a symbol
+    "models-detail.children": ADMIN,  # a model version's report
+    "models-table.children": ADMIN,  # promote or roll back a model
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -94,6 +96,7 @@ PAGE_ROLES = {
     "/backtests": VIEWER,
     "/risk": VIEWER,
     "/market": VIEWER,
+    "/models": ADMIN,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session

@@ -26,6 +26,15 @@ from botdesk.db.models.market import (
     Candle,
     Signal,
 )
+from botdesk.db.models.ml import (
+    MlExternalPoint,
+    MlFeature,
+    MlFeatureSet,
+    MlModel,
+    MlPrediction,
+    MlPromotion,
+    ModelStatus,
+)
 from botdesk.db.models.risk import (
     RiskEvent,
     RiskLimit,
@@ -74,6 +83,12 @@ ALL_TABLES = [
     "feed_listing",
     "audit_log",
     "backtest_run",
+    "ml_feature_set",
+    "ml_feature",
+    "ml_model",
+    "ml_prediction",
+    "ml_promotion",
+    "ml_external_point",
 ]
 
 __all__ = [
@@ -99,6 +114,13 @@ __all__ = [
     "FeedListing",
     "Fill",
     "FlowKind",
+    "MlExternalPoint",
+    "MlFeature",
+    "MlFeatureSet",
+    "MlModel",
+    "MlPrediction",
+    "MlPromotion",
+    "ModelStatus",
     "Order",
     "OrderStatus",
     "OrderType",

@@ -15,9 +15,11 @@ from botdesk.engine.strategies.ema_cross import EmaCross
 from botdesk.engine.strategies.macd_trend import MacdTrend
 from botdesk.engine.strategies.rsi_reversion import RsiReversion
 from botdesk.engine.strategies.smc_structure import SmcStructure
+from botdesk.ml.predictor import MlPredictor
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (EmaCross, RsiReversion, BollingerBreakout, MacdTrend, SmcStructure)
+    cls.name: cls
+    for cls in (EmaCross, RsiReversion, BollingerBreakout, MacdTrend, SmcStructure, MlPredictor)
 }
 
 
