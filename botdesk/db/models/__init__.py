@@ -29,6 +29,7 @@ from botdesk.db.models.risk import (
     RiskEvent,
     RiskLimit,
 )
+from botdesk.db.models.stream import StreamEvent
 from botdesk.db.models.trading import (
     EquitySnapshot,
     Fill,
@@ -70,6 +71,7 @@ ALL_TABLES = [
     "feed_listing",
     "audit_log",
     "backtest_run",
+    "stream_event",
 ]
 
 __all__ = [
@@ -104,5 +106,6 @@ __all__ = [
     "Side",
     "Signal",
     "SignalStatus",
+    "StreamEvent",
     "User",
 ]
