@@ -22,6 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlmodel import select
 
 import botdesk.engine.handlers  # noqa: F401  (registers the command handlers)
+from botdesk.db import stream_events
 from botdesk.db.migrate import current_revision, head_revision
 from botdesk.db.models import EngineInstance
 from botdesk.db.session import Database
@@ -46,6 +47,7 @@ COMMAND_POLL_SECONDS = 0.1
 MARKET_SECONDS = 0.2
 LEASE_RENEW_SECONDS = 2.0
 DISPATCH_SECONDS = 0.25
+STREAM_PRUNE_SECONDS = 300  # deletes stream events past BOTDESK_STREAM_RETENTION_HOURS
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -112,6 +114,20 @@ def _guarded(name: str, job):
     return run
 
 
+def _prune_stream_events(runtime: EngineRuntime) -> None:
+    """The stream's change log keeps BOTDESK_STREAM_RETENTION_HOURS of events."""
+    with runtime.db.writing() as session:
+        deleted = stream_events.prune(
+            session=session, keep_hours=runtime.settings.STREAM_RETENTION_HOURS
+        )
+    if deleted:
+        log.info(
+            "deleted %d stream events older than %s h",
+            deleted,
+            runtime.settings.STREAM_RETENTION_HOURS,
+        )
+
+
 def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None):
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -147,6 +163,13 @@ def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None)
         "interval",
         seconds=DISPATCH_SECONDS,
         id="dispatch",
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        _guarded("stream-prune", lambda: _prune_stream_events(runtime)),
+        "interval",
+        seconds=STREAM_PRUNE_SECONDS,
+        id="stream-prune",
         next_run_time=utcnow(),
     )
     if market_job is not None:
