@@ -89,6 +89,11 @@ def _last_event_id(db: Database) -> tuple[int | None, int]:
     """The Last-Event-ID header as a number (None when absent), and the newest number."""
     text = request.headers.get("Last-Event-ID", "").strip()
     with db.reading() as session:
+        waiting = stream_events.unstamped(session=session)
+    if waiting:  # "from now on" starts after everything committed before this request
+        with db.writing() as session:
+            stream_events.stamp(session=session)
+    with db.reading() as session:
         newest = stream_events.newest(session=session)
     if not text:
         return None, newest

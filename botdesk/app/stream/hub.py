@@ -87,13 +87,6 @@ class Hub:
         with self._lock:
             if self._stopping.is_set():
                 raise StreamRefused(503, "unavailable", "this desk worker is stopping")
-            if len(self._subscribers) >= self.max_clients:
-                raise StreamRefused(
-                    503,
-                    "too_many_streams",
-                    f"this desk worker holds its most streams ({self.max_clients}); "
-                    f"try again in {RETRY_AFTER_SECONDS} s",
-                )
             held = Counter(s.key_id for s in self._subscribers)[key_id]
             if held >= self.max_per_key:
                 raise StreamRefused(
@@ -101,6 +94,13 @@ class Hub:
                     "too_many_streams",
                     f"this API key already holds {held} streams, its most; close one "
                     f"or try again in {RETRY_AFTER_SECONDS} s",
+                )
+            if len(self._subscribers) >= self.max_clients:
+                raise StreamRefused(
+                    503,
+                    "too_many_streams",
+                    f"this desk worker holds its most streams ({self.max_clients}); "
+                    f"try again in {RETRY_AFTER_SECONDS} s",
                 )
             subscriber = Subscriber(key_id=key_id, channels=channels, capacity=self.capacity)
             self._subscribers.add(subscriber)
