@@ -5,6 +5,8 @@ in commit order; a client that reconnects with `Last-Event-ID: N` is sent every 
 after N that it may receive, then the live ones, none twice. Bounded: see app/stream/hub.
 """
 
+from __future__ import annotations
+
 import time
 
 from flask import Response, current_app, request

@@ -7,12 +7,13 @@ marked dropped (its queue emptied at once) and told so, rather than buffered for
 Clients are counted per worker: at most STREAM_MAX_CLIENTS, and STREAM_MAX_PER_KEY per key.
 """
 
+from __future__ import annotations
+
 import logging
 import threading
 from collections import Counter, deque
 
 from botdesk.app.stream import frames
-from botdesk.app.stream.frames import Frame
 from botdesk.db import stream_events
 from botdesk.db.session import Database
 from botdesk.settings import Settings
@@ -42,10 +43,10 @@ class Subscriber:
         self.capacity = capacity
         self.dropped = False
         self.closing = False
-        self._frames: deque[Frame] = deque()
+        self._frames: deque[frames.Frame] = deque()
         self._ready = threading.Condition()
 
-    def offer(self, frame: Frame) -> None:
+    def offer(self, frame: frames.Frame) -> None:
         with self._ready:
             if self.dropped:
                 return
@@ -61,7 +62,7 @@ class Subscriber:
             self.closing = True
             self._ready.notify()
 
-    def take(self, timeout: float) -> list[Frame]:
+    def take(self, timeout: float) -> list[frames.Frame]:
         """Every waiting frame, waiting up to `timeout` for one; [] when none came."""
         with self._ready:
             self._ready.wait_for(lambda: self._frames or self.dropped or self.closing, timeout)
