@@ -3,6 +3,7 @@ sees rows written in the database, resumes with Last-Event-ID without loss or re
 only the channels its key's scope allows, and the limits refuse politely."""
 
 import itertools
+import signal
 from decimal import Decimal
 
 import pytest
@@ -202,3 +203,17 @@ def test_limits_refuse_politely_and_free_a_slot_on_hang_up(desk):
     finally:
         for client in held:
             client.close()
+
+
+def test_a_graceful_stop_ends_each_stream_with_a_closing_event(sqlite_url, tmp_path):
+    stopping = RunningDesk(sqlite_url, tmp_path / "stopping")
+    try:
+        client = _open(stopping, _key(stopping), channels="fills")
+        stopping.web.proc.send_signal(signal.SIGTERM)
+        event = client.next_event(timeout=30)
+        assert event.event == "closing"
+        assert "reconnect" in event.data["message"]
+        client.close()
+        assert stopping.web.proc.wait(timeout=60) == 0
+    finally:
+        stopping.stop()
