@@ -145,7 +145,7 @@ class Settings(BaseSettings):
         "(e.g. ws://127.0.0.1:9001/). Default: Binance's own.",
     )
     STREAM_MAX_CLIENTS: int = Field(
-        48,
+        64,
         ge=1,
         le=1000,
         description="Most /api/v1/stream connections one desk worker holds; beyond it a new "
