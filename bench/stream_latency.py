@@ -167,8 +167,38 @@ def render_pages(client, base: str, router: dict, stop: threading.Event) -> list
     return times
 
 
+def desk_rss_mb(master: int) -> float:
+    """Resident memory of the gunicorn master and its workers now, in MB."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        ppid = int(text.split("PPid:")[1].split()[0])
+        if master in (int(status.parent.name), ppid) and "VmRSS:" in text:
+            total += int(text.split("VmRSS:")[1].split()[0])
+    return total / 1024
+
+
+def desk_cpu_seconds(master: int) -> float:
+    """User + system CPU of the gunicorn master and its workers so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if master in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def phase(args, url, bot_id, first, client, base, router, readers: Readers | None) -> dict:
     load_before = os.getloadavg()
+    cpu_before = desk_cpu_seconds(args.master)
     commits = multiprocessing.Queue()
     process = multiprocessing.Process(
         target=writer, args=(url, bot_id, first, args.events, args.interval, commits)
@@ -195,6 +225,8 @@ def phase(args, url, bot_id, first, client, base, router, readers: Readers | Non
             missing += args.clients - len(got)
             latencies += [(t - at) * 1000 for t in got]
     return {
+        "cpu": desk_cpu_seconds(args.master) - cpu_before,
+        "rss": desk_rss_mb(args.master),
         "load": (load_before, os.getloadavg()),
         "calls": result["times"],
         "latencies": latencies,
@@ -217,6 +249,7 @@ def main() -> None:
     env = make_env(url, folder, BOTDESK_LOG_LEVEL="WARNING")
     db = Database(url)
     web, base = start_web(env, folder / "web.log", workers=2)
+    args.master = web.proc.pid  # `botdesk web` execs gunicorn: the same process
     readers = None
     try:
         make_user(db, role="admin", username="bench-admin")
@@ -263,6 +296,9 @@ def report(args, without: dict, with_clients: dict, readers: Readers) -> None:
             f"{percentile(with_clients['calls'], share):>20.1f}"
         )
     print(f"{'desk page renders':34}{len(without['calls']):>18}{len(with_clients['calls']):>20}")
+    print(
+        f"{'desk CPU seconds (all workers)':34}{without['cpu']:>18.1f}{with_clients['cpu']:>20.1f}"
+    )
     for label, index in (("load avg before", 0), ("load avg after", 1)):
         print(
             f"{label:34}"
