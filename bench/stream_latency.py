@@ -237,15 +237,16 @@ def phase(args, url, bot_id, first, client, base, router, readers: Readers | Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--database-url", default=None, help="default: a fresh SQLite file; else a new database"
+    )
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--events", type=int, default=150, help="signals written per phase")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between signals")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="stream-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
-    if args.database_url is None:
-        upgrade(url)
+    upgrade(url)  # a new database, or one already migrated (nothing to do)
     env = make_env(url, folder, BOTDESK_LOG_LEVEL="WARNING")
     db = Database(url)
     web, base = start_web(env, folder / "web.log", workers=2)
@@ -296,9 +297,8 @@ def report(args, without: dict, with_clients: dict, readers: Readers) -> None:
             f"{percentile(with_clients['calls'], share):>20.1f}"
         )
     print(f"{'desk page renders':34}{len(without['calls']):>18}{len(with_clients['calls']):>20}")
-    print(
-        f"{'desk CPU seconds (all workers)':34}{without['cpu']:>18.1f}{with_clients['cpu']:>20.1f}"
-    )
+    for label, name in (("desk CPU seconds (all processes)", "cpu"), ("desk RSS MB (all)", "rss")):
+        print(f"{label:34}{without[name]:>18.1f}{with_clients[name]:>20.1f}")
     for label, index in (("load avg before", 0), ("load avg after", 1)):
         print(
             f"{label:34}"
