@@ -12,7 +12,8 @@ from tests.factories import make_bot, make_position, signal_row
 
 @pytest.fixture
 def hub(db: Database):
-    return Hub(db, Settings(DATABASE_URL=db.url, STREAM_QUEUE_EVENTS=10, STREAM_MAX_PER_KEY=2))
+    settings = Settings(DATABASE_URL=db.url, STREAM_QUEUE_EVENTS=10, STREAM_MAX_PER_KEY=2)
+    return Hub(db, settings, poller=False)  # each test drives the ticks itself
 
 
 def _signals(db: Database, bot, count: int) -> None:
@@ -52,7 +53,8 @@ def test_a_subscriber_that_falls_behind_is_dropped_and_its_queue_freed(db, hub):
 
 
 def test_limits_per_key_then_per_worker(db):
-    hub = Hub(db, Settings(DATABASE_URL=db.url, STREAM_MAX_CLIENTS=3, STREAM_MAX_PER_KEY=2))
+    settings = Settings(DATABASE_URL=db.url, STREAM_MAX_CLIENTS=3, STREAM_MAX_PER_KEY=2)
+    hub = Hub(db, settings, poller=False)
     for _ in range(2):
         hub.subscribe(key_id=1, channels=frozenset({"fills"}))
     with pytest.raises(StreamRefused) as per_key:
@@ -64,6 +66,6 @@ def test_limits_per_key_then_per_worker(db):
     assert per_worker.value.status == 503
     hub.unsubscribe(last)
     hub.subscribe(key_id=3, channels=frozenset({"fills"}))
-    hub.stop()
+    hub.stop(wait=True)
     with pytest.raises(StreamRefused):
         hub.subscribe(key_id=4, channels=frozenset({"fills"}))

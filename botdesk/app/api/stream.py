@@ -23,7 +23,7 @@ from botdesk.db.models import Scope
 from botdesk.db.session import Database
 
 CHANNEL_LIST = "^[a-z_]+(,[a-z_]+)*$"
-KEY_RECHECK_SECONDS = 30
+KEY_RECHECK_SECONDS = 30  # at most; twice the heartbeat when that is shorter
 MAX_SEQ = 2**63 - 1
 RECONNECT_MS = 3000
 DESCRIPTION = """\
@@ -50,7 +50,8 @@ event (read the lists again, then carry on).
 
 Control events (no id): `dropped` (you fell `BOTDESK_STREAM_QUEUE_EVENTS` events
 behind and are disconnected: reconnect with `Last-Event-ID`), `closing` (the desk
-worker is stopping: reconnect), `revoked` (the key was revoked, expired or lost the scope).
+worker is stopping: reconnect), `revoked` (the key was revoked, expired or lost the scope;
+checked every 30 s at most).
 A comment line `: keep-alive` comes every `BOTDESK_STREAM_HEARTBEAT_SECONDS` when quiet.
 
 Limits: each desk worker holds at most `BOTDESK_STREAM_MAX_CLIENTS` streams (503 beyond)
@@ -131,6 +132,7 @@ def _events(
     heartbeat: float,
     recheck,
 ):
+    recheck_every = min(KEY_RECHECK_SECONDS, 2 * heartbeat)
     """The response body: catch-up from the change log, then the live frames."""
     try:
         yield f"retry: {RECONNECT_MS}\n\n".encode()
@@ -182,7 +184,7 @@ def _events(
                     data={"message": "the desk is stopping; reconnect", "last_event_id": last},
                 )
                 return
-            if time.monotonic() - checked >= KEY_RECHECK_SECONDS:
+            if time.monotonic() - checked >= recheck_every:
                 checked = time.monotonic()
                 if not recheck():
                     yield frames.sse(

@@ -72,8 +72,10 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, db: Database, settings: Settings):
+    def __init__(self, db: Database, settings: Settings, *, poller: bool = True):
+        """`poller=False`: no thread; the caller drives `tick()` (tests)."""
         self.db = db
+        self.poller = poller
         self.poll_seconds = settings.STREAM_POLL_SECONDS
         self.max_clients = settings.STREAM_MAX_CLIENTS
         self.max_per_key = settings.STREAM_MAX_PER_KEY
@@ -105,7 +107,7 @@ class Hub:
                 )
             subscriber = Subscriber(key_id=key_id, channels=channels, capacity=self.capacity)
             self._subscribers.add(subscriber)
-            if self._thread is None:
+            if self._thread is None and self.poller:
                 self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
                 self._thread.start()
         return subscriber
@@ -118,13 +120,17 @@ class Hub:
         with self._lock:
             return len(self._subscribers)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
         """The worker is stopping: every stream ends (with a `closing` event) and no new
-        one starts, so a graceful stop does not wait for clients that never hang up."""
+        one starts, so a graceful stop does not wait for clients that never hang up.
+        `wait`: also wait for the poller to finish its tick (not from a signal handler)."""
         self._stopping.set()
         with self._lock:
             for subscriber in self._subscribers:
                 subscriber.close()
+            poller = self._thread
+        if wait and poller is not None:
+            poller.join()
 
     def _run(self) -> None:
         while not self._stopping.is_set():

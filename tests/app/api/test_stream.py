@@ -7,8 +7,9 @@ import signal
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
-from botdesk.db import kill_switch
+from botdesk.db import api_keys, kill_switch
 from botdesk.db.models import Fill, Order, Role
 from tests.desk import RunningDesk
 from tests.factories import make_api_key, make_bot, make_user, signal_row
@@ -18,6 +19,7 @@ from tests.stream_client import StreamClient
 pytestmark = pytest.mark.integration
 MAX_PER_KEY = 2
 MAX_CLIENTS = 4
+QUEUE = 10
 _numbers = itertools.count(1)
 
 
@@ -30,6 +32,7 @@ def desk(module_database_url, tmp_path_factory):
         BOTDESK_STREAM_MAX_PER_KEY=str(MAX_PER_KEY),
         BOTDESK_STREAM_MAX_CLIENTS=str(MAX_CLIENTS),
         BOTDESK_STREAM_POLL_SECONDS="0.05",
+        BOTDESK_STREAM_QUEUE_EVENTS=str(QUEUE),
     )
     yield running
     running.stop()
@@ -69,7 +72,20 @@ def _fill(desk, bot) -> tuple[int, int]:
 
 
 def _open(desk, key, **options) -> StreamClient:
-    client = StreamClient(desk.base, key, **options)
+    """A stream, once a slot is free: a stream an earlier test hung up on holds its slot
+    until the desk's next keep-alive write notices."""
+    opened = []
+
+    def attempt():
+        client = StreamClient(desk.base, key, **options)
+        if client.status in (429, 503):
+            client.close()
+            return False
+        opened.append(client)
+        return True
+
+    wait_until(attempt, timeout=20, message="a free stream slot")
+    client = opened[0]
     assert client.status == 200, client.json()
     assert client.headers["Content-Type"].startswith("text/event-stream")
     return client
@@ -168,25 +184,10 @@ def test_bad_requests_are_refused_with_a_reason(desk):
     assert no_key.status == 401
 
 
-def _open_when_free(desk, key) -> StreamClient:
-    """A stream, once the slots of streams closed by earlier tests are free again (a
-    hung-up client is noticed at the next keep-alive write)."""
-    opened = []
-
-    def attempt():
-        client = StreamClient(desk.base, key)
-        if client.status == 200:
-            opened.append(client)
-        return opened
-
-    wait_until(attempt, timeout=20, message="a free stream slot")
-    return opened[0]
-
-
 def test_limits_refuse_politely_and_free_a_slot_on_hang_up(desk):
     key = _key(desk)
-    held = [_open_when_free(desk, _key(desk)) for _ in range(MAX_CLIENTS - MAX_PER_KEY)]
-    held += [_open_when_free(desk, key) for _ in range(MAX_PER_KEY)]
+    held = [_open(desk, _key(desk)) for _ in range(MAX_CLIENTS - MAX_PER_KEY)]
+    held += [_open(desk, key) for _ in range(MAX_PER_KEY)]
     try:
         third = StreamClient(desk.base, key)
         assert third.status == 429
@@ -199,7 +200,7 @@ def test_limits_refuse_politely_and_free_a_slot_on_hang_up(desk):
         assert desk.call("GET", "/api/v1/health").status_code == 200
         assert desk.call("GET", "/api/v1/fills", key=key).status_code == 200
         held.pop().close()  # its thread notices at the next keep-alive and lets go
-        held.append(_open_when_free(desk, key))
+        held.append(_open(desk, key))
     finally:
         for client in held:
             client.close()
@@ -217,3 +218,70 @@ def test_a_graceful_stop_ends_each_stream_with_a_closing_event(sqlite_url, tmp_p
         assert stopping.web.proc.wait(timeout=60) == 0
     finally:
         stopping.stop()
+
+
+def test_a_revoked_key_loses_its_stream(desk):
+    key = _key(desk)
+    client = _open(desk, key, channels="fills")
+    try:
+        with desk.db.writing() as session:
+            api_keys.revoke(session=session, prefix=key[:11], actor="test")
+        event = client.next_event(timeout=30)
+    finally:
+        client.close()
+    assert event.event == "revoked"
+
+
+def test_a_burst_larger_than_the_queue_arrives_whole_across_drops_and_resumes(desk):
+    """More events at once than a client's queue holds (QUEUE): a client the burst drops is
+    told where it was and resumes from there; either way each event arrives exactly once."""
+    bot = make_bot(desk.db)
+    key = _key(desk)
+    client = _open(desk, key, channels="signals")
+    with desk.db.writing() as session:
+        burst = [signal_row(bot, next(_numbers)) for _ in range(QUEUE * 30)]
+        session.add_all(burst)
+    wanted = [signal.id for signal in burst]
+    received, drops = [], 0
+    try:
+        while len(received) < len(wanted):
+            event = client.next_event(timeout=30)
+            if event.event == "dropped":
+                drops += 1
+                assert "reconnect with Last-Event-ID" in event.data["message"]
+                client.close()
+                client = _open(
+                    desk, key, channels="signals", last_event_id=event.data["last_event_id"]
+                )
+                continue
+            received.append(event.data["id"])
+    finally:
+        client.close()
+    assert received == wanted
+    print(f"{drops} drops on the way")
+
+
+def test_resuming_from_an_event_no_longer_kept_starts_with_a_reset(desk):
+    bot = make_bot(desk.db)
+    key = _key(desk)
+    client = _open(desk, key, channels="signals")
+    try:
+        _signal(desk, bot)
+        first = client.next_event()
+    finally:
+        client.close()
+    for _ in range(3):
+        _signal(desk, bot)
+    kept = _open(desk, key, channels="signals", last_event_id=first.id)  # numbers them
+    kept.close()
+    with desk.db.writing() as session:  # as the engine's retention would
+        session.execute(text("DELETE FROM stream_event WHERE seq <= :seq"), {"seq": first.id + 1})
+    again = _open(desk, key, channels="signals", last_event_id=first.id)
+    try:
+        reset = again.next_event()
+        after = again.next_event()
+    finally:
+        again.close()
+    assert reset.event == "reset" and reset.id is None
+    assert reset.data["oldest"] == first.id + 2
+    assert after.id == first.id + 2
