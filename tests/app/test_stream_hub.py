@@ -5,6 +5,7 @@ queue emptied) instead of buffering without bound."""
 import pytest
 
 from botdesk.app.stream.hub import Hub, StreamRefused
+from botdesk.db import stream_events
 from botdesk.db.session import Database
 from botdesk.settings import Settings
 from tests.factories import make_bot, make_position, signal_row
@@ -69,3 +70,15 @@ def test_limits_per_key_then_per_worker(db):
     hub.stop(wait=True)
     with pytest.raises(StreamRefused):
         hub.subscribe(key_id=4, channels=frozenset({"fills"}))
+
+
+def test_an_event_numbered_between_subscribing_and_the_first_tick_is_offered(db, hub):
+    """The client's catch-up read (right after subscribing) found nothing new; another
+    desk worker's poller then numbered an event before this worker's first tick."""
+    bot = make_bot(db)
+    subscriber = hub.subscribe(key_id=1, channels=frozenset({"signals"}))
+    _signals(db, bot, 1)
+    with db.writing() as session:
+        stream_events.stamp(session=session)
+    hub.tick()
+    assert [frame.channel for frame in subscriber.take(timeout=0)] == ["signals"]

@@ -105,6 +105,11 @@ class Hub:
                     f"this desk worker holds its most streams ({self.max_clients}); "
                     f"try again in {RETRY_AFTER_SECONDS} s",
                 )
+            if self._cursor is None:
+                # Before the caller's catch-up reads the log: what it reads reaches at
+                # least this far, and the poller offers everything after it.
+                with self.db.reading() as session:
+                    self._cursor = stream_events.newest(session=session)
             subscriber = Subscriber(key_id=key_id, channels=channels, capacity=self.capacity)
             self._subscribers.add(subscriber)
             if self._thread is None and self.poller:
@@ -143,14 +148,11 @@ class Hub:
     def tick(self) -> None:
         """Number new committed events, read them and offer them to the subscribers."""
         with self._lock:
-            listening = bool(self._subscribers)
-        if not listening:
-            self._cursor = None  # the next subscriber starts from what is new by then
-            return
+            if not self._subscribers:
+                self._cursor = None  # the next subscriber starts from what is new by then
+                return
         with self.db.reading() as session:
             waiting = stream_events.unstamped(session=session)
-            if self._cursor is None:
-                self._cursor = stream_events.newest(session=session)
         if waiting:
             with self.db.writing() as session:
                 stream_events.stamp(session=session)
