@@ -8,7 +8,12 @@ PostgreSQL; SQLite's single writer), each number above every number already comm
 `seq` order is commit order, and "every event after N" means exactly that.
 """
 
+import logging
+import time
+
+import psycopg
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
 from botdesk.db.models import Scope, StreamEvent
@@ -27,6 +32,9 @@ CHANNELS = {
     "commands": Scope.READ,
     "audit": Scope.ADMIN,
 }
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "botdesk_stream"  # the triggers NOTIFY it on PostgreSQL (migration stream_1)
 _STAMP_LOCK = 0x5354524D  # PostgreSQL advisory lock key: "STRM"
 STAMP_BATCH = 5000
 
@@ -88,3 +96,34 @@ def prune(*, session: Session, keep_hours: float) -> int:
         )
     )
     return result.rowcount or 0
+
+
+class ChangeListener:
+    """PostgreSQL: `wait` returns as soon as a streamed change commits (LISTEN on the
+    triggers' NOTIFY), or after `timeout`. Its own connection, opened on first use and
+    again after a failure (then it just waits out the timeout)."""
+
+    def __init__(self, url: str):
+        self.conninfo = (
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        self._connection: psycopg.Connection | None = None
+
+    def wait(self, timeout: float) -> None:
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = psycopg.connect(self.conninfo, autocommit=True)
+                self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            for _ in self._connection.notifies(timeout=timeout, stop_after=1):
+                pass
+            for _ in self._connection.notifies(timeout=0):  # a burst: one wake-up
+                pass
+        except psycopg.Error as error:
+            log.warning("stream change listener lost its connection (%s); polling", error)
+            self.close()
+            time.sleep(timeout)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -129,3 +129,22 @@ def test_prune_keeps_the_newest_so_numbers_never_repeat(db):
     with db.reading() as session:
         assert stream_events.oldest(session=session) == 3
         assert [e.seq for e in stream_events.after(session=session, seq=0)] == [3, 4]
+
+
+def test_on_postgresql_a_committed_change_wakes_the_listener(db):
+    """The triggers NOTIFY at commit: a listener waiting a minute returns at once (the
+    join's bound is a liveness bound, far below the minute it would otherwise wait)."""
+    if db.is_sqlite:
+        return  # SQLite has no notifications; the poller ticks instead
+    bot = make_bot(db)
+    listener = stream_events.ChangeListener(db.url)
+    listener.wait(0)  # connected and listening before the change
+    woke = threading.Thread(target=listener.wait, args=(60,))
+    woke.start()
+    with db.writing() as session:
+        session.add(signal_row(bot, 1))
+    woke.join(20)
+    try:
+        assert not woke.is_alive()
+    finally:
+        listener.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, deque
 
 from botdesk.app.stream import frames
@@ -21,6 +22,7 @@ from botdesk.settings import Settings
 log = logging.getLogger(__name__)
 
 READ_BATCH = 500
+MIN_TICK_SECONDS = 0.02
 RETRY_AFTER_SECONDS = 5
 
 
@@ -138,12 +140,22 @@ class Hub:
             poller.join()
 
     def _run(self) -> None:
+        # PostgreSQL wakes the poller when a change commits; SQLite has no such signal
+        listener = None if self.db.is_sqlite else stream_events.ChangeListener(self.db.url)
         while not self._stopping.is_set():
+            started = time.monotonic()
             try:
                 self.tick()
             except Exception:  # the database may be away a moment: next tick retries
                 log.exception("stream poller failed; retrying in %s s", self.poll_seconds)
-            self._stopping.wait(self.poll_seconds)
+            if listener is None:
+                self._stopping.wait(self.poll_seconds)
+                continue
+            # at most one tick per MIN_TICK_SECONDS however often changes commit
+            self._stopping.wait(max(0.0, started + MIN_TICK_SECONDS - time.monotonic()))
+            listener.wait(self.poll_seconds)
+        if listener is not None:
+            listener.close()
 
     def tick(self) -> None:
         """Number new committed events, read them and offer them to the subscribers."""

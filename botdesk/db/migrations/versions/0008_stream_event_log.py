@@ -10,6 +10,8 @@ Revises: analysis_1
   audit_log; updates of signal.status, order.status/filled_quantity, position.status/
   quantity/stop_price/take_profit, command.status and engine_state.kill_switch_engaged
   (a position's mark-to-market on every price is not an event).
+- PostgreSQL: the trigger also NOTIFYs `botdesk_stream` (delivered at commit, once per
+  transaction), which wakes the desk's stream pollers at once instead of at their next tick.
 """
 
 from collections.abc import Sequence
@@ -47,6 +49,7 @@ BEGIN
         INSERT INTO stream_event (channel, row_id, at_ms)
         VALUES (TG_ARGV[0], NEW.id, (extract(epoch FROM clock_timestamp()) * 1000)::bigint);
     END IF;
+    PERFORM pg_notify('botdesk_stream', '');  -- sent at commit, once per transaction
     RETURN NULL;
 END; $$ LANGUAGE plpgsql
 """
