@@ -6,8 +6,8 @@ phases of the same length with the same writes: a writer process commits one sig
 --interval seconds (and a fill every fifth), while a signed-in client renders desk pages
 through Dash's page router (the Overview, Signals and Orders pages, round trip).
 Phase "without": no stream client. Phase "with": --clients clients hold /api/v1/stream
-(channels signals,fills; 4 per read key, as the default limit allows), all read in one
-selector thread of this process; for every signal each client receives, latency =
+(channels signals,fills; 4 per read key, as the default limit allows), all read by one
+selector thread in a process of their own; for every signal each client receives, latency =
 received - committed (the writer's clock, after its commit returned: the same monotonic
 clock of this machine). Load average is read before and after each phase.
 
@@ -153,6 +153,39 @@ class Readers:
             sock.close()
 
 
+def _read_streams(base, keys, count, ready, stop, results) -> None:
+    readers = Readers(base, keys, count)
+    ready.put(readers.refused)
+    stop.wait()
+    readers.close()
+    results.put(readers.received)
+
+
+class ReaderProcess:
+    """The clients in a process of their own: their reading does not compete for this
+    process's GIL with the page client being timed (as real clients are elsewhere)."""
+
+    def __init__(self, base: str, keys: list[str], count: int):
+        ready, self._results = multiprocessing.Queue(), multiprocessing.Queue()
+        self._stop = multiprocessing.Event()
+        self._process = multiprocessing.Process(
+            target=_read_streams, args=(base, keys, count, ready, self._stop, self._results)
+        )
+        self._process.start()
+        self.refused = ready.get(timeout=300)
+        self.received: dict[int, list[float]] = {}
+
+    def collect(self) -> None:
+        self._stop.set()
+        self.received = self._results.get(timeout=60)
+        self._process.join()
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join()
+
+
 def render_pages(client, base: str, router: dict, stop: threading.Event) -> list[float]:
     times = []
     while not stop.is_set():
@@ -196,7 +229,7 @@ def desk_cpu_seconds(master: int) -> float:
     return total
 
 
-def phase(args, url, bot_id, first, client, base, router, readers: Readers | None) -> dict:
+def phase(args, url, bot_id, first, client, base, router, readers: ReaderProcess | None) -> dict:
     load_before = os.getloadavg()
     cpu_before = desk_cpu_seconds(args.master)
     commits = multiprocessing.Queue()
@@ -220,6 +253,7 @@ def phase(args, url, bot_id, first, client, base, router, readers: Readers | Non
     latencies = []
     missing = 0
     if readers is not None:
+        readers.collect()
         for signal_id, at in committed.items():
             got = readers.received.get(signal_id, [])
             missing += args.clients - len(got)
@@ -272,7 +306,7 @@ def main() -> None:
         without = phase(args, url, bot.id, 0, client, base, router, None)
         viewer = make_user(db, role="viewer")
         keys = [make_api_key(db, viewer, "read") for _ in range(-(-args.clients // PER_KEY))]
-        readers = Readers(base, keys, args.clients)
+        readers = ReaderProcess(base, keys, args.clients)
         time.sleep(1.0)
         with_clients = phase(args, url, bot.id, args.events, client, base, router, readers)
     finally:
@@ -283,7 +317,7 @@ def main() -> None:
     report(args, without, with_clients, readers)
 
 
-def report(args, without: dict, with_clients: dict, readers: Readers) -> None:
+def report(args, without: dict, with_clients: dict, readers: ReaderProcess) -> None:
     print(
         f"stream bench: {os.cpu_count()} cores, 2 gunicorn gthread workers, "
         f"{args.events} signals per phase every {args.interval * 1000:.0f} ms (+ a fill "

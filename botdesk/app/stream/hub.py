@@ -22,7 +22,7 @@ from botdesk.settings import Settings
 log = logging.getLogger(__name__)
 
 READ_BATCH = 500
-MIN_TICK_SECONDS = 0.02
+LISTEN_FALLBACK_SECONDS = 1.0  # PostgreSQL: a tick at least this often, notified or not
 RETRY_AFTER_SECONDS = 5
 
 
@@ -151,9 +151,11 @@ class Hub:
             if listener is None:
                 self._stopping.wait(self.poll_seconds)
                 continue
-            # at most one tick per MIN_TICK_SECONDS however often changes commit
-            self._stopping.wait(max(0.0, started + MIN_TICK_SECONDS - time.monotonic()))
-            listener.wait(self.poll_seconds)
+            # At most one tick per poll interval however often changes commit (a tick
+            # wakes every client thread: batching is what keeps 100 clients cheap), but
+            # a change after a quiet spell is sent at once.
+            self._stopping.wait(max(0.0, started + self.poll_seconds - time.monotonic()))
+            listener.wait(LISTEN_FALLBACK_SECONDS)
         if listener is not None:
             listener.close()
 
