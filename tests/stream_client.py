@@ -21,7 +21,7 @@ class StreamClient:
         key: str,
         *,
         channels: str | None = None,
-        last_event_id: int | None = None,
+        last_event_id: int | str | None = None,
         timeout: float = 10.0,
     ):
         host, port = base.removeprefix("http://").split(":")

@@ -272,9 +272,9 @@ def test_revoked_expired_disabled_and_unknown_keys_are_refused(desk):
 
     with db.reading() as session:
         refusals = session.exec(
-            select(AuditLog).where(
-                AuditLog.action == "api.refused", AuditLog.actor == f"api:{key[:11]}"
-            )
+            select(AuditLog)
+            .where(AuditLog.action == "api.refused", AuditLog.actor == f"api:{key[:11]}")
+            .order_by(col(AuditLog.id))  # PostgreSQL's heap order is not insertion order
         ).all()
     assert [r.reason for r in refusals] == [
         "this API key has expired",

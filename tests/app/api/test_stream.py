@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from botdesk.db import api_keys, kill_switch
-from botdesk.db.models import Fill, Order, Role
+from botdesk.db.models import AuditLog, Fill, Order, Role
 from tests.desk import RunningDesk
 from tests.factories import make_api_key, make_bot, make_user, signal_row
 from tests.processes import wait_until
@@ -149,7 +150,12 @@ def test_channels_follow_the_keys_scope(desk):
     read_key = _key(desk)
     refused = StreamClient(desk.base, read_key, channels="audit")
     assert refused.status == 403
-    assert "admin-scoped" in refused.json()["error"]["message"]
+    assert "needs an admin-scoped key" in refused.json()["error"]["message"]
+    with desk.db.reading() as session:
+        audited = session.exec(
+            select(AuditLog).where(AuditLog.target == "GET /api/v1/stream")
+        ).all()
+    assert any(row.outcome == "refused" and "admin-scoped" in row.reason for row in audited)
     admin_key = _key(desk, role="admin", scope="admin")
     admin = _open(desk, admin_key, channels="audit,kill_switch")
     reader = _open(desk, read_key)  # every channel a read key may have
@@ -178,6 +184,10 @@ def test_bad_requests_are_refused_with_a_reason(desk):
     assert (
         unknown.status == 400 and "unknown channel 'trades'" in unknown.json()["error"]["message"]
     )
+    for bad in ("abc", "-1", "\u00b2", "1" * 20):
+        refused = StreamClient(desk.base, key, last_event_id=bad)
+        assert refused.status == 400, bad
+        assert "Last-Event-ID must be an event id" in refused.json()["error"]["message"]
     ahead = StreamClient(desk.base, key, last_event_id=10**12)
     assert ahead.status == 400 and "ahead of the newest" in ahead.json()["error"]["message"]
     no_key = StreamClient(desk.base, "", channels="fills")
