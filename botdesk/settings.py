@@ -144,6 +144,50 @@ class Settings(BaseSettings):
         description="With FEED=binance: another websocket base URL for the kline streams "
         "(e.g. ws://127.0.0.1:9001/). Default: Binance's own.",
     )
+    STREAM_MAX_CLIENTS: int = Field(
+        64,
+        ge=1,
+        le=1000,
+        description="Most /api/v1/stream connections one desk worker holds; beyond it a new "
+        "one is answered 503 with Retry-After. Each holds one of the worker's threads, so "
+        "`botdesk web` gives every worker this many threads more than the 4 that serve "
+        "pages and API calls.",
+    )
+    STREAM_MAX_PER_KEY: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        description="Most /api/v1/stream connections one API key may hold on one desk "
+        "worker; beyond it a new one is answered 429 with Retry-After.",
+    )
+    STREAM_POLL_SECONDS: float = Field(
+        0.2,
+        gt=0,
+        le=10,
+        description="How often each desk worker's one stream poller reads new events from "
+        "the database while a stream is open (the stream's delay is at most about this).",
+    )
+    STREAM_QUEUE_EVENTS: int = Field(
+        1000,
+        ge=10,
+        le=100_000,
+        description="Events waiting for one stream client at most; a client that falls "
+        "this far behind is sent a `dropped` event and disconnected, and resumes with "
+        "Last-Event-ID.",
+    )
+    STREAM_HEARTBEAT_SECONDS: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        description="A quiet stream sends a comment line this often, so proxies keep it "
+        "open and a vanished client's connection is noticed and closed.",
+    )
+    STREAM_RETENTION_HOURS: float = Field(
+        24.0,
+        gt=0,
+        description="The engine deletes stream events older than this; a client resuming "
+        "from an older Last-Event-ID is sent a `reset` event (read the lists again).",
+    )
     LOG_LEVEL: str = Field("INFO", description="Log level of both processes.")
 
     @field_validator("LOG_LEVEL")

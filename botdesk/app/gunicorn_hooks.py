@@ -10,6 +10,7 @@ will finish, it leaves at once instead.
 
 import logging
 import os
+import signal
 import sys
 
 
@@ -30,3 +31,19 @@ def worker_exit(server, worker) -> None:
     """After a graceful stop (SIGTERM) has answered the requests in flight, or its
     graceful timeout has passed: nothing is left to wait for."""
     _leave_now()
+
+
+def post_worker_init(worker) -> None:
+    """SIGTERM (a graceful stop) first ends this worker's /api/v1/stream responses, each
+    with a `closing` event: they would otherwise hold the stop for its whole graceful
+    timeout, since a stream never finishes by itself."""
+    graceful = signal.getsignal(signal.SIGTERM)
+
+    def end_streams_then_stop(signum, frame):
+        from botdesk.app.stream import hub
+
+        hub.stop_all()
+        graceful(signum, frame)
+
+    signal.signal(signal.SIGTERM, end_streams_then_stop)
+    signal.siginterrupt(signal.SIGTERM, False)

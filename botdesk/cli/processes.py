@@ -26,7 +26,14 @@ def engine() -> None:
         raise click.ClickException(str(refusal)) from None
 
 
-def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
+# gthread threads that serve pages and API calls; each open /api/v1/stream holds one more
+PAGE_THREADS = 4
+
+
+def gunicorn_argv(host: str, port: int, workers: int, streams: int) -> list[str]:
+    """gthread: each open stream holds a thread for its life, so every worker gets one
+    thread per stream it may hold (STREAM_MAX_CLIENTS) on top of PAGE_THREADS; streams
+    beyond that are refused (503) and never take the threads that serve the desk."""
     return [
         sys.executable,
         "-m",
@@ -39,7 +46,7 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
         "--worker-class",
         "gthread",
         "--threads",
-        "4",
+        str(PAGE_THREADS + streams),
         "--timeout",
         "60",
         "--no-control-socket",
@@ -73,7 +80,12 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
 def web(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the desk with gunicorn until SIGTERM or Ctrl-C."""
     config = settings()
-    argv = gunicorn_argv(host or config.HOST, port or config.PORT, workers or config.WEB_WORKERS)
+    argv = gunicorn_argv(
+        host or config.HOST,
+        port or config.PORT,
+        workers or config.WEB_WORKERS,
+        config.STREAM_MAX_CLIENTS,
+    )
     os.execv(sys.executable, argv)
 
 

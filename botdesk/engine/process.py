@@ -22,6 +22,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlmodel import select
 
 import botdesk.engine.handlers  # noqa: F401  (registers the command handlers)
+from botdesk.db import stream_events
 from botdesk.db.migrate import current_revision, head_revision
 from botdesk.db.models import EngineInstance
 from botdesk.db.session import Database
@@ -48,6 +49,7 @@ ML_FEATURES_SECONDS = 60  # the feature store of markets with a champion model
 MARKET_SECONDS = 0.2
 LEASE_RENEW_SECONDS = 2.0
 DISPATCH_SECONDS = 0.25
+STREAM_PRUNE_SECONDS = 300  # deletes stream events past BOTDESK_STREAM_RETENTION_HOURS
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -114,6 +116,20 @@ def _guarded(name: str, job):
     return run
 
 
+def _prune_stream_events(runtime: EngineRuntime) -> None:
+    """The stream's change log keeps BOTDESK_STREAM_RETENTION_HOURS of events."""
+    with runtime.db.writing() as session:
+        deleted = stream_events.prune(
+            session=session, keep_hours=runtime.settings.STREAM_RETENTION_HOURS
+        )
+    if deleted:
+        log.info(
+            "deleted %d stream events older than %s h",
+            deleted,
+            runtime.settings.STREAM_RETENTION_HOURS,
+        )
+
+
 def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None):
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -156,6 +172,13 @@ def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None)
         "interval",
         seconds=ML_FEATURES_SECONDS,
         id="ml_features",
+    )
+    scheduler.add_job(
+        _guarded("stream-prune", lambda: _prune_stream_events(runtime)),
+        "interval",
+        seconds=STREAM_PRUNE_SECONDS,
+        id="stream-prune",
+        next_run_time=utcnow(),
     )
     if market_job is not None:
         scheduler.add_job(

@@ -12,10 +12,13 @@ import time
 import pytest
 import requests
 
+from botdesk.cli.processes import PAGE_THREADS
+from botdesk.settings import Settings
 from tests.processes import free_port, run_cli, wait_until
 
 pytestmark = pytest.mark.integration
-IDLE_CONNECTIONS = 24  # more than the workers' 2 x 4 threads take at once
+# more than the two workers' threads take at once (4 for pages + one per stream slot)
+IDLE_CONNECTIONS = 2 * (PAGE_THREADS + Settings().STREAM_MAX_CLIENTS) + 8
 
 
 def group_members(group: int) -> list[str]:

@@ -53,7 +53,9 @@ ERROR_TEXT = {
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
     422: "Too little stored history for this analysis, or candles without what it needs",
     415: "A body sent as anything but application/json",
-    429: "Too many refused keys from this address: wait `Retry-After` seconds",
+    429: "Too many refused keys from this address (on /stream also: this key holds its "
+    "most streams): wait `Retry-After` seconds",
+    503: "This desk worker holds its most streams: wait `Retry-After` seconds",
 }
 # gunicorn refuses a request line (method, path and query) over 4094 bytes itself, with a
 # small HTML page, before botdesk sees the request.
@@ -64,7 +66,7 @@ TOO_LONG = {
 }
 RETRY_AFTER = {
     "Retry-After": {
-        "description": "Seconds until requests from this address are served again.",
+        "description": "Seconds to wait before trying again.",
         "required": True,
         "schema": {"type": "integer", "minimum": 1},
     }
@@ -112,7 +114,7 @@ def _body(op: Operation) -> dict:
 
 
 def _responses(op: Operation) -> dict:
-    content = {"application/json": {"schema": deepcopy(op.response)}}
+    content = {op.media_type: {"schema": deepcopy(op.response)}}
     if op.csv:
         content["text/csv"] = {"schema": {"type": "string"}}
     responses = {str(op.status): {"description": "Success", "content": content}}
@@ -128,7 +130,7 @@ def _responses(op: Operation) -> dict:
             "description": ERROR_TEXT[status],
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
-        if status == 429:
+        if status in (429, 503):
             responses[str(status)]["headers"] = deepcopy(RETRY_AFTER)
     responses["414"] = deepcopy(TOO_LONG)
     return dict(sorted(responses.items()))

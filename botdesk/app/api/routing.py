@@ -49,6 +49,7 @@ class Operation:
     csv: bool = False
     description: str = ""
     errors: tuple[int, ...] = field(default=())
+    media_type: str = "application/json"  # of the success body
 
     @property
     def path(self) -> str:
@@ -91,6 +92,7 @@ def operation(
     csv: bool = False,
     description: str = "",
     errors: tuple[int, ...] = (),
+    media_type: str = "application/json",
 ) -> Callable:
     """Register a handler; it is called with its path parameters and, when declared,
     `holder` (the caller's key), `query` and `body` (validated models)."""
@@ -111,6 +113,7 @@ def operation(
             csv=csv,
             description=description,
             errors=errors,
+            media_type=media_type,
         )
 
         texts = [p.name for p in spec.path_parameters if p.schema["type"] == "string"]

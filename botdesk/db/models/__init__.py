@@ -39,6 +39,7 @@ from botdesk.db.models.risk import (
     RiskEvent,
     RiskLimit,
 )
+from botdesk.db.models.stream import StreamEvent
 from botdesk.db.models.trading import (
     EquitySnapshot,
     Fill,
@@ -89,6 +90,7 @@ ALL_TABLES = [
     "ml_prediction",
     "ml_promotion",
     "ml_external_point",
+    "stream_event",
 ]
 
 __all__ = [
@@ -133,5 +135,6 @@ __all__ = [
     "Side",
     "Signal",
     "SignalStatus",
+    "StreamEvent",
     "User",
 ]

@@ -1,0 +1,150 @@
+"""The stream's change log on both databases: the triggers write one event per change that
+matters, `stamp` numbers committed events in commit order, `prune` keeps the numbering."""
+
+import threading
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from botdesk.db import candles, kill_switch, stream_events
+from botdesk.db.models import Order, Position, Role, StreamEvent
+from botdesk.db.session import Database
+from tests.factories import make_bot, make_position, signal_row
+
+
+def _numbered(db: Database) -> list[tuple[str, int]]:
+    with db.writing() as session:
+        stream_events.stamp(session=session)
+    with db.reading() as session:
+        return [(e.channel, e.row_id) for e in stream_events.after(session=session, seq=0)]
+
+
+def test_each_streamed_change_writes_one_event_and_marks_do_not(db):
+    bot = make_bot(db)
+    with db.writing() as session:
+        signal = signal_row(bot, 1)
+        session.add(signal)
+        session.flush()
+        order = Order(
+            bot_id=bot.id, client_order_id="s-1", symbol="BTCUSDT", side="buy", quantity=1
+        )
+        session.add(order)
+    position = make_position(db, bot)
+    with db.writing() as session:
+        session.get(Order, order.id).status = "filled"  # an event
+        moved = session.get(Position, position.id)
+        moved.last_price = Decimal("61000")  # mark-to-market: not an event
+        moved.unrealized_pnl = Decimal("500")
+    with db.writing() as session:
+        session.get(Position, position.id).status = "closed"  # an event
+        kill_switch.engage(session=session, by="ann", role=Role.TRADER, reason="test stop")
+        candles.upsert(
+            session=session,
+            candles=[
+                {
+                    "symbol": "ETHUSDT",
+                    "timeframe": "5m",
+                    "open_time_ms": 1_700_000_100_000,
+                    **dict.fromkeys(("open", "high", "low", "close", "volume"), Decimal(1)),
+                }
+            ],
+        )
+    events = _numbered(db)
+    assert ("signals", signal.id) in events
+    assert events.count(("orders", order.id)) == 2  # placed, then filled
+    assert events.count(("positions", position.id)) == 2  # opened, then closed
+    assert ("kill_switch", 1) in events
+    assert ("candles", 1_700_000_100_000) in events
+    assert any(channel == "commands" for channel, _ in events)  # the engage command
+    assert any(channel == "audit" for channel, _ in events)  # the command's audit row
+    with db.reading() as session:
+        candle = session.exec(select(StreamEvent).where(StreamEvent.channel == "candles")).one()
+    assert (candle.symbol, candle.timeframe) == ("ETHUSDT", "5m")
+
+
+def test_a_rolled_back_change_leaves_no_event(db):
+    bot = make_bot(db)
+    try:
+        with db.writing() as session:
+            session.add(signal_row(bot, 1))
+            session.flush()
+            raise RuntimeError("abandon")
+    except RuntimeError:
+        pass
+    assert _numbered(db) == []
+
+
+def test_numbers_follow_commit_order_not_insert_order(db):
+    """A transaction that inserted first but commits last gets the higher number: a reader
+    that already passed the other event still sees it (on PostgreSQL ids would not)."""
+    bot = make_bot(db)
+    if db.is_sqlite:  # one writer at a time: insert order is commit order, nothing to show
+        first = make_position(db, bot)
+        assert _numbered(db) == [("positions", first.id)]
+        return
+    inserted = threading.Event()
+    release = threading.Event()
+    slow_id = {}
+
+    def slow_writer():
+        with db.writing() as session:
+            signal = signal_row(bot, 1)
+            session.add(signal)
+            session.flush()
+            slow_id["id"] = signal.id
+            inserted.set()
+            release.wait(10)
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    inserted.wait(10)
+    with db.writing() as session:
+        fast = signal_row(bot, 2)
+        session.add(fast)
+    assert _numbered(db) == [("signals", fast.id)]  # the slow one is not committed yet
+    release.set()
+    writer.join()
+    assert slow_id["id"] < fast.id
+    with db.writing() as session:
+        stream_events.stamp(session=session)
+    with db.reading() as session:
+        later = stream_events.after(session=session, seq=1)
+    assert [(e.channel, e.row_id, e.seq) for e in later] == [("signals", slow_id["id"], 2)]
+
+
+def test_prune_keeps_the_newest_so_numbers_never_repeat(db):
+    bot = make_bot(db)
+    for number in range(3):
+        with db.writing() as session:
+            session.add(signal_row(bot, number))
+    _numbered(db)
+    with db.writing() as session:
+        session.execute(text("UPDATE stream_event SET at_ms = 0"))  # all of them long ago
+        assert stream_events.prune(session=session, keep_hours=1) == 2
+    with db.writing() as session:
+        session.add(signal_row(bot, 9))
+    with db.writing() as session:
+        stream_events.stamp(session=session)
+    with db.reading() as session:
+        assert stream_events.oldest(session=session) == 3
+        assert [e.seq for e in stream_events.after(session=session, seq=0)] == [3, 4]
+
+
+def test_on_postgresql_a_committed_change_wakes_the_listener(db):
+    """The triggers NOTIFY at commit: a listener waiting a minute returns at once (the
+    join's bound is a liveness bound, far below the minute it would otherwise wait)."""
+    if db.is_sqlite:
+        return  # SQLite has no notifications; the poller ticks instead
+    bot = make_bot(db)
+    listener = stream_events.ChangeListener(db.url)
+    listener.wait(0)  # connected and listening before the change
+    woke = threading.Thread(target=listener.wait, args=(60,))
+    woke.start()
+    with db.writing() as session:
+        session.add(signal_row(bot, 1))
+    woke.join(20)
+    try:
+        assert not woke.is_alive()
+    finally:
+        listener.close()
