@@ -144,6 +144,14 @@ class Settings(BaseSettings):
         description="With FEED=binance: another websocket base URL for the kline streams "
         "(e.g. ws://127.0.0.1:9001/). Default: Binance's own.",
     )
+    STRATEGY_PATH: Path | None = Field(
+        None,
+        description="Folder of your own strategies: every *.py file in it (not starting "
+        "with _) is imported and each Strategy subclass it defines is registered under its "
+        "`name`, for bots, backtests and the optimiser alike. Installed packages add "
+        "theirs through the entry-point group `botdesk.strategies`. Read when a process "
+        "starts (the engine, the desk, each CLI command).",
+    )
     LOG_LEVEL: str = Field("INFO", description="Log level of both processes.")
 
     @field_validator("LOG_LEVEL")
