@@ -3,7 +3,18 @@
 import click
 
 from botdesk import __version__
-from botdesk.cli import api_keys, backtest, data, kill_switch, processes, setup, users, webhooks
+from botdesk.cli import (
+    api_keys,
+    backtest,
+    data,
+    kill_switch,
+    optimize,
+    processes,
+    setup,
+    strategies,
+    users,
+    webhooks,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -27,3 +38,5 @@ main.add_command(api_keys.apikey)
 main.add_command(webhooks.webhook)
 main.add_command(backtest.backtest)
 main.add_command(data.data)
+main.add_command(strategies.strategy)
+main.add_command(optimize.optimize)

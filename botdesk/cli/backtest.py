@@ -14,7 +14,14 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from botdesk.cli.common import actor, database, quiet_logging, settings, utc_ms
+from botdesk.cli.common import (
+    actor,
+    database,
+    load_strategies,
+    quiet_logging,
+    settings,
+    utc_ms,
+)
 from botdesk.db import typed
 from botdesk.db.backtest_runs import ALL_CASH, RISK, SIZINGS
 from botdesk.engine.timeframes import FILE_INTERVALS
@@ -139,6 +146,7 @@ def backtest(
 
     quiet_logging()
     config = settings()
+    load_strategies()
     try:
         parameters = json.loads(params)
     except json.JSONDecodeError as error:

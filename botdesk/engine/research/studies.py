@@ -171,6 +171,21 @@ def load_study(storage, name: str) -> tuple[optuna.Study, StudySettings]:
     return study, settings
 
 
+def open_study(storage, name: str, settings: StudySettings) -> tuple[optuna.Study, bool]:
+    """(the study, joined): created with `settings`, or joined when one of that name
+    exists with the same settings (the trial count aside); StudyError if they differ."""
+    try:
+        return create_study(storage, name, settings), False
+    except StudyError:
+        study, kept = load_study(storage, name)
+    mine, theirs = settings.to_attrs(), kept.to_attrs()
+    differ = [k for k in mine if k != "trials" and mine[k] != theirs[k]]
+    if differ:
+        told = ", ".join(f"{k} {theirs[k]!r} (not {mine[k]!r})" for k in differ)
+        raise StudyError(f"the study {name!r} exists with other settings: {told}")
+    return study, True
+
+
 def _sampler(settings: StudySettings):
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=settings.seed)
@@ -205,7 +220,11 @@ def run_trials(
         except registry.InvalidParams as error:
             trial.set_user_attr("pruned", f"invalid parameters: {error}")
             raise optuna.TrialPruned(str(error)) from None
-        report = run_backtest(settings.request(params), history=history)
+        try:
+            report = run_backtest(settings.request(params), history=history)
+        except ValueError as error:  # the history is loaded: what fails is these parameters
+            trial.set_user_attr("pruned", f"the backtest failed: {error}")
+            raise optuna.TrialPruned(str(error)) from None
         found = objectives.figures(report)
         trial.set_user_attr("figures", found.as_dict())
         try:

@@ -49,9 +49,12 @@ class LoadReport:
 FAILURES: list[LoadFailure] = []  # of the last `load_user_strategies` in this process
 
 
-def load_user_strategies(folder: Path | None, *, packages: bool = True) -> LoadReport:
+def load_user_strategies(
+    folder: Path | None, *, packages: bool = True, log_failures: bool = True
+) -> LoadReport:
     """Forget the user strategies loaded before, then load the folder's and (with
-    `packages`) the installed packages'. Built-in strategies are never replaced."""
+    `packages`) the installed packages'. Built-in strategies are never replaced. Each
+    failure is logged with its traceback (unless the caller shows them itself)."""
     _forget_user_strategies()
     report = LoadReport()
     if folder is not None:
@@ -68,7 +71,7 @@ def load_user_strategies(folder: Path | None, *, packages: bool = True) -> LoadR
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             _load_entry_point(entry_point, report)
     FAILURES[:] = report.failures
-    for failure in report.failures:
+    for failure in report.failures if log_failures else ():
         log.error("strategy not loaded from %s: %s\n%s", failure.source, failure.message,
                   failure.traceback)  # fmt: skip
     return report
