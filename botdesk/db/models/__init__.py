@@ -25,6 +25,7 @@ from botdesk.db.models.market import (
     Candle,
     Signal,
 )
+from botdesk.db.models.research import WalkForwardRun
 from botdesk.db.models.risk import (
     RiskEvent,
     RiskLimit,
@@ -70,6 +71,7 @@ ALL_TABLES = [
     "feed_listing",
     "audit_log",
     "backtest_run",
+    "walk_forward_run",
 ]
 
 __all__ = [
@@ -105,4 +107,5 @@ __all__ = [
     "Signal",
     "SignalStatus",
     "User",
+    "WalkForwardRun",
 ]

@@ -71,6 +71,7 @@ def load_user_strategies(
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             _load_entry_point(entry_point, report)
     FAILURES[:] = report.failures
+    registry.LOAD_PROBLEMS[:] = [f"{f.source} failed to load: {f.message}" for f in FAILURES]
     for failure in report.failures if log_failures else ():
         log.error("strategy not loaded from %s: %s\n%s", failure.source, failure.message,
                   failure.traceback)  # fmt: skip
@@ -84,6 +85,7 @@ def _forget_user_strategies() -> None:
     for module in [m for m in sys.modules if m.startswith(MODULE_PREFIX + ".")]:
         del sys.modules[module]
     FAILURES.clear()
+    registry.LOAD_PROBLEMS.clear()
 
 
 def _load_file(path: Path, report: LoadReport) -> None:

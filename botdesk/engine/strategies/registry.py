@@ -24,6 +24,8 @@ STRATEGIES: dict[str, type[Strategy]] = {
 # where each strategy came from: "built-in", a file of the strategy folder, or a package's
 # entry point ("package:dist name = module:attr")
 SOURCES: dict[str, str] = dict.fromkeys(STRATEGIES, BUILT_IN)
+# what failed to load (set by the loader), told with an unknown name: it may be the one
+LOAD_PROBLEMS: list[str] = []
 
 
 class UnknownStrategy(ValueError):
@@ -61,7 +63,10 @@ def get(name: str) -> type[Strategy]:
         return STRATEGIES[name]
     except KeyError:
         known = ", ".join(sorted(STRATEGIES))
-        raise UnknownStrategy(f"unknown strategy {name!r}; known strategies: {known}") from None
+        problems = "".join(f"; {problem}" for problem in LOAD_PROBLEMS[:3])
+        raise UnknownStrategy(
+            f"unknown strategy {name!r}; known strategies: {known}{problems}"
+        ) from None
 
 
 def validate_params(name: str, params: dict[str, Any] | None) -> StrategyParams:
