@@ -9,15 +9,17 @@ attributes, so a process that joins it by name needs nothing else; each trial ke
 figures and the process that ran it.
 """
 
+import fcntl
 import logging
 import os
 import socket
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import optuna
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from botdesk.db.migrate import current_revision
 from botdesk.engine.backtest.data import History
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SAMPLERS = ("tpe", "random", "grid")
 SETTINGS_ATTR = "botdesk"
+_LOCK_KEY = 0x626F7464  # "botd": the advisory lock taken while Optuna's tables are made
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
@@ -125,20 +128,44 @@ def _decimal(value: str | None) -> Decimal | None:
 def storage_for(database_url: str) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage in botdesk's database. Its schema check is skipped because
     it reads the `alembic_version` table, which is botdesk's own (Optuna creates its tables
-    if they are missing and touches nothing else)."""
+    if they are missing and touches nothing else). Processes opening it at once take turns
+    (two creating Optuna's tables together would collide)."""
     engine = create_engine(database_url)
     try:
-        revision = current_revision(engine)
+        if current_revision(engine) is None:  # Optuna would stamp alembic_version itself
+            raise StudyError("the database has no botdesk schema yet: run `botdesk init` first")
+        kwargs = {"pool_pre_ping": True}
+        if database_url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 60}
+        with _one_at_a_time(engine):
+            return optuna.storages.RDBStorage(
+                database_url, engine_kwargs=kwargs, skip_compatibility_check=True
+            )
     finally:
         engine.dispose()
-    if revision is None:  # Optuna would stamp alembic_version with its own revision
-        raise StudyError("the database has no botdesk schema yet: run `botdesk init` first")
-    kwargs = {"pool_pre_ping": True}
-    if database_url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 60}
-    return optuna.storages.RDBStorage(
-        database_url, engine_kwargs=kwargs, skip_compatibility_check=True
-    )
+
+
+@contextmanager
+def _one_at_a_time(engine):
+    """An advisory lock on PostgreSQL, a lock file beside the SQLite file."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.optuna-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def create_study(storage, name: str, settings: StudySettings) -> optuna.Study:
