@@ -13,6 +13,7 @@ from botdesk.cli import (
     setup,
     strategies,
     users,
+    walk_forward,
     webhooks,
 )
 
@@ -40,3 +41,4 @@ main.add_command(backtest.backtest)
 main.add_command(data.data)
 main.add_command(strategies.strategy)
 main.add_command(optimize.optimize)
+main.add_command(walk_forward.walk_forward)

@@ -177,7 +177,7 @@ def create_study(storage, name: str, settings: StudySettings) -> optuna.Study:
             storage=storage,
             study_name=name,
             direction="maximize",
-            sampler=_sampler(settings),
+            sampler=sampler_for(settings),
         )
     except optuna.exceptions.DuplicatedStudyError:
         raise StudyError(f"there is already a study named {name!r}") from None
@@ -194,7 +194,7 @@ def load_study(storage, name: str) -> tuple[optuna.Study, StudySettings]:
     if attrs is None:
         raise StudyError(f"the study {name!r} was not made by botdesk (no settings)")
     settings = StudySettings.from_attrs(attrs)
-    study = optuna.load_study(storage=storage, study_name=name, sampler=_sampler(settings))
+    study = optuna.load_study(storage=storage, study_name=name, sampler=sampler_for(settings))
     return study, settings
 
 
@@ -213,7 +213,7 @@ def open_study(storage, name: str, settings: StudySettings) -> tuple[optuna.Stud
     return study, True
 
 
-def _sampler(settings: StudySettings):
+def sampler_for(settings: StudySettings):
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=settings.seed)
     if settings.sampler == "grid":

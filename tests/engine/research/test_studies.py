@@ -104,7 +104,7 @@ def test_two_optimiser_processes_on_one_study_both_contribute_trials(botdesk_env
             text=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     outputs = [worker.communicate(timeout=300) for worker in workers]
