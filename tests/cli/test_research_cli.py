@@ -55,9 +55,21 @@ def test_optimize_flags_a_peeking_strategy_and_refuses_bad_input(cli, tmp_path):
 
 def test_walk_forward_prints_every_window_and_stores_the_run(cli, sqlite_url):
     done = cli(
-        "walk-forward", "--strategy", "ema_cross", *COMMON, "--trials", "4",
-        "--train", "2d", "--test", "1d", "--min-trades", "1", "--seed", "2",
-    )  # fmt: skip
+        "walk-forward",
+        "--strategy",
+        "ema_cross",
+        *COMMON,
+        "--trials",
+        "4",
+        "--train",
+        "2d",
+        "--test",
+        "1d",
+        "--min-trades",
+        "1",
+        "--seed",
+        "2",
+    )
     assert done.exit_code == 0, done.output
     lines = done.output.splitlines()
     assert lines[1].startswith("window  test from")

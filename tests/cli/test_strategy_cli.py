@@ -40,9 +40,21 @@ def test_new_writes_a_template_that_loads_checks_clean_and_backtests(cli):
     assert "warm-up:" in checked.output
 
     backtest = invoke(
-        "backtest", "--strategy", "my_trend", "--symbol", "BTCUSDT", "--timeframe", "5m",
-        "--data", "sample", "--sizing", "all-cash", "--no-store", "--params", '{"fast": 5}',
-    )  # fmt: skip
+        "backtest",
+        "--strategy",
+        "my_trend",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "5m",
+        "--data",
+        "sample",
+        "--sizing",
+        "all-cash",
+        "--no-store",
+        "--params",
+        '{"fast": 5}',
+    )
     assert backtest.exit_code == 0, backtest.output
     assert '{"fast": 5, "slow": 30, "stop_atr": 2.0}' in backtest.output
 

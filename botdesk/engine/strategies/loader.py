@@ -73,8 +73,12 @@ def load_user_strategies(
     FAILURES[:] = report.failures
     registry.LOAD_PROBLEMS[:] = [f"{f.source} failed to load: {f.message}" for f in FAILURES]
     for failure in report.failures if log_failures else ():
-        log.error("strategy not loaded from %s: %s\n%s", failure.source, failure.message,
-                  failure.traceback)  # fmt: skip
+        log.error(
+            "strategy not loaded from %s: %s\n%s",
+            failure.source,
+            failure.message,
+            failure.traceback,
+        )
     return report
 
 

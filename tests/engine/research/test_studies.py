@@ -91,11 +91,29 @@ def test_a_database_without_botdesks_schema_is_refused(tmp_path):
 @pytest.mark.integration
 def test_two_optimiser_processes_on_one_study_both_contribute_trials(botdesk_env, database_url):
     args = [
-        sys.executable, "-m", "botdesk", "optimize", "--strategy", "ema_cross",
-        "--symbol", "BTCUSDT", "--timeframe", "5m", "--data", "sample", "--trials", "8",
-        "--sizing", "all-cash", "--min-trades", "1", "--study", "shared",
-        "--params", '{"stop_atr": 0}',
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "botdesk",
+        "optimize",
+        "--strategy",
+        "ema_cross",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "5m",
+        "--data",
+        "sample",
+        "--trials",
+        "8",
+        "--sizing",
+        "all-cash",
+        "--min-trades",
+        "1",
+        "--study",
+        "shared",
+        "--params",
+        '{"stop_atr": 0}',
+    ]
     workers = [
         subprocess.Popen(
             args,

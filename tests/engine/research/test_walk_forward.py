@@ -67,13 +67,20 @@ def test_no_test_candle_ever_reaches_its_training(watching, anchored):
 def test_windows_roll_or_grow_and_stop_at_the_end():
     rolling = windows(1000, train=300, test=100)
     assert [(w.train_start, w.train_end, w.test_end) for w in rolling] == [
-        (0, 300, 400), (100, 400, 500), (200, 500, 600), (300, 600, 700),
-        (400, 700, 800), (500, 800, 900), (600, 900, 1000),
-    ]  # fmt: skip
+        (0, 300, 400),
+        (100, 400, 500),
+        (200, 500, 600),
+        (300, 600, 700),
+        (400, 700, 800),
+        (500, 800, 900),
+        (600, 900, 1000),
+    ]
     anchored = windows(1000, train=300, test=200, step=250, anchored=True)
     assert [(w.train_start, w.train_end, w.test_end) for w in anchored] == [
-        (0, 300, 500), (0, 550, 750), (0, 800, 1000),
-    ]  # fmt: skip
+        (0, 300, 500),
+        (0, 550, 750),
+        (0, 800, 1000),
+    ]
     with pytest.raises(WalkForwardError, match="do not hold one training window"):
         windows(100, train=90, test=20)
 
@@ -88,9 +95,12 @@ def test_the_stitched_equity_chains_each_test_backtest_exactly():
     for window, row in zip(cuts, result["windows"], strict=True):
         test = walk_forward.part(history, window.test_start, window.test_end)
         request = StudySettings(
-            strategy="ema_cross", **SETTINGS, capital=capital,
-            from_ms=test.from_ms, to_ms=test.to_ms,
-        ).request(row["params"])  # fmt: skip
+            strategy="ema_cross",
+            **SETTINGS,
+            capital=capital,
+            from_ms=test.from_ms,
+            to_ms=test.to_ms,
+        ).request(row["params"])
         report = run_backtest(request)  # loads its own data
         assert str(report.metrics.final_equity) == row["out_of_sample"]["final_equity"]
         capital = report.metrics.final_equity
