@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from botdesk.cli.backtest_report import report_lines
 from botdesk.cli.common import (
     actor,
     database,
@@ -174,7 +175,7 @@ def backtest(
         progress.done()
         raise click.ClickException(str(error)) from None
     progress.done()
-    for line in summary(report):
+    for line in summary(report) + report_lines(report):
         click.echo(line)
     if out_trades:
         write_trades(Path(out_trades), report.trade_rows())
