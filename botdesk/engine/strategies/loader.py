@@ -64,6 +64,8 @@ def load_user_strategies(
                 LoadFailure(str(folder), f"the strategy folder {folder} does not exist", "")
             )
         else:
+            if str(folder) not in sys.path:  # a strategy file may import its _helpers
+                sys.path.append(str(folder))
             for path in sorted(folder.glob("*.py")):
                 if not path.name.startswith("_"):
                     _load_file(path, report)
