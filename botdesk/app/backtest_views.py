@@ -197,8 +197,6 @@ def sizing_of(run: BacktestRun) -> str:
 
 
 def run_details(run: BacktestRun) -> html.Div:
-    from botdesk.app.backtest_report_view import report_section  # it uses this module's units
-
     heading = f"Backtest #{run.id}: {run.strategy} on {data_window(run)}"
     costs = (
         f"parameters {params_text(run)} · {costs_text(run)} · "
@@ -214,7 +212,6 @@ def run_details(run: BacktestRun) -> html.Div:
             metric_cards(run),
             dcc.Graph(figure=equity_figure([run], relative=False), config={"displaylogo": False}),
             trades_table(run),
-            *report_section(run),
         ],
         id="backtests-details",
     )

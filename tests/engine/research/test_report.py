@@ -8,7 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 
 import pytest
 
-from botdesk.app.backtest_views import run_details
+from botdesk.app.backtest_report_view import report_section
 from botdesk.engine.backtest.runs import BacktestRequest, new_run, run_backtest, store_report
 from botdesk.engine.frames import to_decimal
 from botdesk.engine.research.report import additions
@@ -62,7 +62,7 @@ def test_the_run_keeps_the_report_and_the_desk_shows_it():
     run.id = 1
     kept = json.loads(run.report)
     assert kept["by_exit_reason"] == additions(report)["by_exit_reason"]
-    shown = json.dumps(run_details(run).to_plotly_json(), default=str)
+    shown = json.dumps([part.to_plotly_json() for part in report_section(run)], default=str)
     for part in (
         "backtests-buy-and-hold",
         "backtests-price-chart",
