@@ -3,6 +3,7 @@ strategy that raises while running put only their own bots in error (with the re
 the traceback in the log), the engine and the other bots go on trading."""
 
 import pytest
+
 from botdesk.db.models import Bot, BotState, Fill
 from tests.conftest import make_env
 from tests.engine.research.strategy_files import (
