@@ -73,6 +73,7 @@ def form() -> dbc.Card:
                 dbc.Button("Optimise", id="research-optimise", color="primary", className="me-2"),
                 dbc.Button("Walk forward", id="research-walk", color="primary", outline=True),
                 html.Div(id="research-form-result", className="mt-2"),
+                html.Div(id="research-walk-result", className="mt-2"),
             ]
         ),
         className="mb-3",

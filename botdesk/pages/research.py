@@ -75,7 +75,7 @@ def optimise(clicks, *values):
 
 
 @guarded_callback(
-    Output("research-form-result", "children", allow_duplicate=True),
+    Output("research-walk-result", "children"),
     Input("research-walk", "n_clicks"),
     *research_form.FORM_STATES,
     State("research-train-days", "value"),
@@ -218,7 +218,7 @@ def backtest_trial(_clicks, name):
 
 
 @guarded_callback(
-    Output("research-action-result", "children", allow_duplicate=True),
+    Output("research-bot-result", "children"),
     Input({"type": "research-bot", "trial": ALL}, "n_clicks"),
     State("research-study", "value"),
     role=Role.ADMIN,
@@ -319,6 +319,7 @@ def layout(**_query):
                 dcc.Dropdown(id="research-study", placeholder="Choose a study…", className="mb-2"),
                 html.Div(id="research-progress", className="mb-2"),
                 html.Div(id="research-action-result", className="mb-2"),
+                html.Div(id="research-bot-result", className="mb-2"),
                 html.Div(id="research-best"),
                 html.Div(id="research-plots"),
             ),

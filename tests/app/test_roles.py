@@ -75,6 +75,13 @@ CALLBACK_ROLES = {
     "risk-limit-result.children": ADMIN,  # edit risk limits
     "market-timeframe.options": VIEWER,  # a symbol's stored timeframes
     "market-body.children": VIEWER,  # the market analysis of a symbol
+    "research-form-result.children": TRADER,  # start an optimisation (a command)
+    "research-study.options": VIEWER,  # a study's progress and best trials
+    "research-plots.children": VIEWER,  # a study's importance and plots
+    "research-walk-result.children": TRADER,  # start a walk-forward (a command)
+    "research-action-result.children": TRADER,  # backtest a trial (a command)
+    "research-bot-result.children": ADMIN,  # make a bot of a trial
+    "research-wf.children": VIEWER,  # walk-forward runs
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -94,6 +101,8 @@ PAGE_ROLES = {
     "/backtests": VIEWER,
     "/risk": VIEWER,
     "/market": VIEWER,
+    "/strategies": VIEWER,
+    "/research": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session
