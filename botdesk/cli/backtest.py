@@ -99,7 +99,8 @@ class _Progress:
     "--data",
     "data_source",
     required=True,
-    help="Kline CSV (open_time_ms,open,high,low,close,volume), or 'sample' for the bundled one.",
+    help="Kline CSV (open_time_ms,open,high,low,close,volume), 'sample' for the bundled "
+    "one, or 'stored' for the candle table.",
 )
 @click.option("--params", default="{}", help="Strategy parameters as JSON, e.g. '{\"fast\": 9}'.")
 @click.option("--fee", default=None, help="Fee rate, share of notional (default BOTDESK_FEE_RATE).")
@@ -157,7 +158,7 @@ def backtest(
         params=parameters,
         symbol=symbol.upper(),
         timeframe=timeframe,
-        data_source=data_source,
+        data_source="candles" if data_source in ("stored", "candles") else data_source,
         from_ms=utc_ms(from_, "--from"),
         to_ms=utc_ms(to, "--to"),
         fee_rate=config.FEE_RATE if fee is None else _decimal(fee, "--fee", ZERO, Decimal("0.1")),

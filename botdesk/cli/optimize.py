@@ -223,9 +223,26 @@ def best_lines(study, study_settings, count: int = 5) -> list[str]:
             f"max dd {found.get('max_drawdown', 0):.2%}  {json.dumps(params, sort_keys=True)}"
         )
     top = {**study_settings.fixed, **best[0].params}
-    lines.append(
-        f"backtest the best: botdesk backtest --strategy {study_settings.strategy} "
-        f"--symbol {study_settings.symbol} --timeframe {study_settings.timeframe} "
-        f"--data {study_settings.data_source} --params '{json.dumps(top, sort_keys=True)}'"
-    )
+    lines.append(f"backtest the best: {backtest_command(study_settings, top)}")
     return lines
+
+
+def backtest_command(study_settings, params: dict) -> str:
+    """The `botdesk backtest` that re-runs a trial with the study's data, costs and sizing
+    (risk sizing reads the desk's limits when it runs: the same figures while they hold)."""
+    from botdesk.engine.backtest.runs import iso
+
+    s = study_settings
+    data = "stored" if s.data_source == "candles" else s.data_source
+    parts = [
+        f"botdesk backtest --strategy {s.strategy} --symbol {s.symbol} --timeframe {s.timeframe}",
+        f"--data {data}",
+        f"--params '{json.dumps(params, sort_keys=True)}'",
+        f"--fee {s.fee_rate} --slippage-bps {s.slippage_bps} --capital {s.capital}",
+        f"--sizing {s.sizing.mode}",
+    ]
+    if s.from_ms is not None:
+        parts.append(f"--from {iso(s.from_ms)}")
+    if s.to_ms is not None:
+        parts.append(f"--to {iso(s.to_ms)}")
+    return " ".join(parts)

@@ -1,6 +1,7 @@
 """`botdesk optimize` and `botdesk walk-forward` in-process on a migrated database."""
 
 import json
+import shlex
 
 import pytest
 from click.testing import CliRunner
@@ -34,6 +35,12 @@ def test_optimize_prints_the_best_trials_and_a_second_run_joins(cli):
     assert first.exit_code == 0, first.output
     assert first.output.startswith("created study mine: ema_cross on BTCUSDT 5m, 2,016 candles")
     assert "best " in first.output and "backtest the best: botdesk backtest" in first.output
+    # the command it prints re-runs the best trial with the same figures
+    command = first.output.split("backtest the best: botdesk ")[1].splitlines()[0]
+    rerun = cli(*shlex.split(command), "--no-store")
+    best = first.output.split(" by sharpe:\n")[1].splitlines()[0]
+    assert f"trades         {best.split('trades ')[1].split()[0]}\n" in rerun.output
+    assert f"total return   {best.split('return ')[1].split()[0]}\n" in rerun.output
     again = cli(*args, "--study", "mine", "--min-trades", "1")
     assert again.output.startswith("joined study mine")
     counts = again.output.splitlines()[1].removeprefix("trials: ").split(", ")
