@@ -39,7 +39,7 @@ def _lookahead_note(settings) -> str:
 
 @guarded_callback(
     Output("research-form-result", "children"),
-    Output("research-study", "value"),
+    Output("research-created", "data"),
     Input("research-optimise", "n_clicks"),
     *research_form.FORM_STATES,
     role=RUN_ROLE,
@@ -126,6 +126,20 @@ def _study(name: str):
 
 @guarded_callback(
     Output("research-study", "options"),
+    Output("research-study", "value"),
+    Input("research-tick", "n_intervals"),
+    Input("research-created", "data"),
+    role=Role.VIEWER,
+)
+def list_studies(_ticks, created):
+    """The studies; one just created is chosen at once (its option and the choice of it go
+    out together: the dropdown drops a value it has no option for)."""
+    options = research_views.study_options(desk_settings().DATABASE_URL)
+    just_created = ctx.triggered_id == "research-created" and created
+    return options, created if just_created else dash.no_update
+
+
+@guarded_callback(
     Output("research-progress", "children"),
     Output("research-best", "children"),
     Output("research-finished", "data"),
@@ -135,12 +149,11 @@ def _study(name: str):
     role=Role.VIEWER,
 )
 def show_study(name, _ticks, shown):
-    options = research_views.study_options(desk_settings().DATABASE_URL)
     if not name:
-        return options, [], html.P("Choose a study.", className="text-secondary"), None
+        return [], html.P("Choose a study.", className="text-secondary"), None
     study, settings = _study(name)
     if study is None:
-        return options, outcome_alert(f"No study {name}.", ok=False), [], None
+        return outcome_alert(f"No study {name}.", ok=False), [], None
     finished = sum(
         1 for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED")
     )
@@ -151,7 +164,7 @@ def show_study(name, _ticks, shown):
     if warning:
         progress.append(dbc.Alert(warning, color="danger", className="py-1 mt-2 small"))
     best = research_views.best_trials(study, settings, actions)
-    return options, progress, best, (dash.no_update if marker == shown else marker)
+    return progress, best, (dash.no_update if marker == shown else marker)
 
 
 @guarded_callback(
@@ -331,6 +344,7 @@ def layout(**_query):
                 html.Div(id="research-wf"),
             ),
             dcc.Store(id="research-finished"),
+            dcc.Store(id="research-created"),
             dcc.Interval(id="research-tick", interval=3000),
         ]
     )

@@ -76,7 +76,8 @@ CALLBACK_ROLES = {
     "market-timeframe.options": VIEWER,  # a symbol's stored timeframes
     "market-body.children": VIEWER,  # the market analysis of a symbol
     "research-form-result.children": TRADER,  # start an optimisation (a command)
-    "research-study.options": VIEWER,  # a study's progress and best trials
+    "research-study.options": VIEWER,  # the studies
+    "research-progress.children": VIEWER,  # a study's progress and best trials
     "research-plots.children": VIEWER,  # a study's importance and plots
     "research-walk-result.children": TRADER,  # start a walk-forward (a command)
     "research-action-result.children": TRADER,  # backtest a trial (a command)

@@ -80,14 +80,25 @@ def test_an_optimisation_from_the_desk_runs_and_its_trials_become_backtests_and_
     assert "Not started. trials: must be between 1 and 5000" in bad.text
     started = click(trader, desk.base, "research-optimise", FORM)
     assert started.status_code == 200 and "the engine runs its trials" in started.text
-    name = started.json()["response"]["research-study"]["value"]
+    name = started.json()["response"]["research-created"]["data"]
     with desk.db.reading() as session:
         command = session.exec(select(Command).where(Command.kind == "study.optimize")).one()
     assert command.target == f"study:{name}" and command.issued_by == "research-trader"
 
+    listed = callback(
+        trader,
+        desk,
+        "..research-study.options",
+        {"research-created.data": name},
+        changed=["research-created.data"],
+    ).json()["response"]["research-study"]
+    assert (
+        listed["value"] == name
+        and {"label": f"{name} (0 trials)", "value": name} in (listed["options"])
+    )
     said = optimise_stored(desk.db, desk.env["BOTDESK_DATABASE_URL"], name)  # the engine's work
     assert said.startswith(f"study {name}: 6 trials run")
-    shown = callback(viewer, desk, "..research-study.options", {"research-study.value": name})
+    shown = callback(viewer, desk, "..research-progress.children", {"research-study.value": name})
     assert "6 of 6 trials finished" in shown.text
     assert "research-best" in shown.text
     assert '"research-backtest"' not in shown.text  # a viewer gets no action buttons
@@ -136,9 +147,9 @@ def test_a_peeking_strategys_study_is_flagged_and_its_trials_make_no_bot(desk):
         },
     )
     assert "failed the lookahead check" in started.text
-    name = started.json()["response"]["research-study"]["value"]
+    name = started.json()["response"]["research-created"]["data"]
     optimise_stored(desk.db, desk.env["BOTDESK_DATABASE_URL"], name)
-    shown = callback(trader, desk, "..research-study.options", {"research-study.value": name})
+    shown = callback(trader, desk, "..research-progress.children", {"research-study.value": name})
     assert "LOOKAHEAD" in shown.text
     study, _ = studies.load_study(studies.storage_for(desk.env["BOTDESK_DATABASE_URL"]), name)
     admin = desk.signed_in("peek-admin", "admin")
