@@ -52,7 +52,10 @@ def progress(study: optuna.Study, settings: studies.StudySettings) -> list:
     ]
 
 
-def best_trials(study: optuna.Study, settings: studies.StudySettings, actions: bool) -> list:
+def best_trials(
+    study: optuna.Study, settings: studies.StudySettings, *, backtest: bool, make_bot: bool
+) -> list:
+    """The best trials; with a Backtest button (traders) and a Create bot one (admins)."""
     best = studies.completed(study)[:SHOWN_TRIALS]
     if not best:
         return [html.P("No trial has a value yet.", className="text-secondary")]
@@ -61,8 +64,8 @@ def best_trials(study: optuna.Study, settings: studies.StudySettings, actions: b
         found = trial.user_attrs.get("figures", {})
         params = {**settings.fixed, **trial.params}
         buttons = []
-        if actions:
-            buttons = [
+        if backtest:
+            buttons.append(
                 dbc.Button(
                     "Backtest",
                     id={"type": "research-backtest", "trial": trial.number},
@@ -70,15 +73,18 @@ def best_trials(study: optuna.Study, settings: studies.StudySettings, actions: b
                     color="primary",
                     outline=True,
                     className="me-1",
-                ),
+                )
+            )
+        if make_bot:
+            buttons.append(
                 dbc.Button(
                     "Create bot",
                     id={"type": "research-bot", "trial": trial.number},
                     size="sm",
                     color="secondary",
                     outline=True,
-                ),
-            ]
+                )
+            )
         rows.append(
             [
                 f"#{trial.number}",
@@ -91,7 +97,7 @@ def best_trials(study: optuna.Study, settings: studies.StudySettings, actions: b
             ]
         )
     header = ["trial", settings.objective, "trades", "return", "max drawdown", "parameters", ""]
-    return [small_table(header, rows, numeric={1, 2, 3, 4}, id="research-best")]
+    return [small_table(header, rows, numeric={1, 2, 3, 4}, id="research-best-trials")]
 
 
 def _short(value) -> str:

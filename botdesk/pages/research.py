@@ -158,13 +158,19 @@ def show_study(name, _ticks, shown):
         1 for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED")
     )
     marker = f"{name}:{finished}"
-    actions = current_user.allows(RUN_ROLE)
     warning = study.user_attrs.get("lookahead")
     progress = research_views.progress(study, settings)
     if warning:
         progress.append(dbc.Alert(warning, color="danger", className="py-1 mt-2 small"))
-    best = research_views.best_trials(study, settings, actions)
-    return progress, best, (dash.no_update if marker == shown else marker)
+    if marker == shown:  # the table (and its buttons) stays put until a trial finishes
+        return progress, dash.no_update, dash.no_update
+    best = research_views.best_trials(
+        study,
+        settings,
+        backtest=current_user.allows(RUN_ROLE),
+        make_bot=current_user.allows(Role.ADMIN),
+    )
+    return progress, best, marker
 
 
 @guarded_callback(

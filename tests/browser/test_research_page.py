@@ -24,11 +24,11 @@ def test_a_trader_optimises_and_backtests_the_best_trial(desk, page):  # noqa: F
 
     optimise_stored(desk.db, desk.env["BOTDESK_DATABASE_URL"], name)  # the engine's work
     page.get_by_text("5 of 5 trials finished").wait_for(timeout=20_000)
-    page.locator("#research-best").wait_for()
+    page.locator("#research-best-trials").wait_for()
     page.locator("#research-plot-history .main-svg").first.wait_for(timeout=20_000)
     page.locator("#research-importance").wait_for()
 
-    page.locator("#research-best button", has_text="Backtest").first.click()
+    page.locator("#research-best-trials button", has_text="Backtest").first.click()
     queued = page.locator("#research-backtest-queued")
     queued.wait_for()
     assert "queued as backtest" in queued.inner_text()

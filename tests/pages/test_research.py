@@ -100,8 +100,12 @@ def test_an_optimisation_from_the_desk_runs_and_its_trials_become_backtests_and_
     assert said.startswith(f"study {name}: 6 trials run")
     shown = callback(viewer, desk, "..research-progress.children", {"research-study.value": name})
     assert "6 of 6 trials finished" in shown.text
-    assert "research-best" in shown.text
+    assert "research-best-trials" in shown.text
     assert '"research-backtest"' not in shown.text  # a viewer gets no action buttons
+    as_trader = callback(
+        trader, desk, "..research-progress.children", {"research-study.value": name}
+    )
+    assert '"research-backtest"' in as_trader.text and '"research-bot"' not in as_trader.text
     marker = shown.json()["response"]["research-finished"]["data"]
     plots = callback(viewer, desk, "research-plots.children", {"research-finished.data": marker})
     for part in ("research-importance", "research-plot-history", "research-plot-slice"):
