@@ -188,6 +188,14 @@ class Settings(BaseSettings):
         description="The engine deletes stream events older than this; a client resuming "
         "from an older Last-Event-ID is sent a `reset` event (read the lists again).",
     )
+    STRATEGY_PATH: Path | None = Field(
+        None,
+        description="Folder of your own strategies: every *.py file in it (not starting "
+        "with _) is imported and each Strategy subclass it defines is registered under its "
+        "`name`, for bots, backtests and the optimiser alike. Installed packages add "
+        "theirs through the entry-point group `botdesk.strategies`. Read when a process "
+        "starts (the engine, the desk, each CLI command).",
+    )
     LOG_LEVEL: str = Field("INFO", description="Log level of both processes.")
 
     @field_validator("LOG_LEVEL")

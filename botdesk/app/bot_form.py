@@ -17,6 +17,7 @@ from botdesk.db import feed_listings, typed
 from botdesk.db.types import MAX_AMOUNT, MAX_ID, MONEY_UNIT
 from botdesk.engine.feeds.base import FeedError
 from botdesk.engine.feeds.replay import replay_source, replay_symbols
+from botdesk.engine.research.gate import lookahead_refusal
 from botdesk.engine.strategies import registry
 from botdesk.engine.timeframes import TIMEFRAMES
 from botdesk.settings import Settings
@@ -143,3 +144,12 @@ def symbol_refusal(*, session: Session, settings: Settings, symbol: str) -> str 
             "(it reads them when it starts); start the engine, then save again"
         )
     return feed_listings.refusal(symbol, offered)
+
+
+def lookahead_override(fields: BotFields, allow: bool) -> str | None:
+    """None when the strategy passes the lookahead check; its failure (to audit) when the
+    admin ticked "Allow lookahead"; otherwise BotFormError saying so."""
+    why = lookahead_refusal(fields.strategy, fields.params)
+    if why is not None and not allow:
+        raise BotFormError(f"strategy: {why}; tick Allow lookahead to save it anyway (audited)")
+    return why

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from botdesk.app import api, auth, exports, headers, limits, second_factor, shell, wall
 from botdesk.db.session import Database, database_for
+from botdesk.engine.strategies.loader import load_user_strategies
 from botdesk.keys import secret_key
 from botdesk.settings import Settings, get_settings
 
@@ -29,6 +30,8 @@ PAGES = [
     "fills",
     "backtests",
     "models",
+    "strategies",
+    "research",
     "pnl_report",
     "risk",
     "api_keys",
@@ -103,6 +106,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     settings = settings or get_settings()
     db = db or database_for(settings.DATABASE_URL)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    load_user_strategies(settings.STRATEGY_PATH)  # failures on the Strategies page, not fatal
     server = create_server(settings, db)
     app = dash.Dash(
         "botdesk",

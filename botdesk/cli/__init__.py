@@ -9,9 +9,12 @@ from botdesk.cli import (
     data,
     kill_switch,
     ml,
+    optimize,
     processes,
     setup,
+    strategies,
     users,
+    walk_forward,
     webhooks,
 )
 
@@ -38,3 +41,6 @@ main.add_command(webhooks.webhook)
 main.add_command(backtest.backtest)
 main.add_command(data.data)
 main.add_command(ml.ml)
+main.add_command(strategies.strategy)
+main.add_command(optimize.optimize)
+main.add_command(walk_forward.walk_forward)

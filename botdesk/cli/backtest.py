@@ -14,7 +14,15 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from botdesk.cli.common import actor, database, quiet_logging, settings, utc_ms
+from botdesk.cli.backtest_report import report_lines
+from botdesk.cli.common import (
+    actor,
+    database,
+    load_strategies,
+    quiet_logging,
+    settings,
+    utc_ms,
+)
 from botdesk.db import typed
 from botdesk.db.backtest_runs import ALL_CASH, RISK, SIZINGS
 from botdesk.engine.timeframes import FILE_INTERVALS
@@ -91,7 +99,8 @@ class _Progress:
     "--data",
     "data_source",
     required=True,
-    help="Kline CSV (open_time_ms,open,high,low,close,volume), or 'sample' for the bundled one.",
+    help="Kline CSV (open_time_ms,open,high,low,close,volume), 'sample' for the bundled "
+    "one, or 'stored' for the candle table.",
 )
 @click.option("--params", default="{}", help="Strategy parameters as JSON, e.g. '{\"fast\": 9}'.")
 @click.option("--fee", default=None, help="Fee rate, share of notional (default BOTDESK_FEE_RATE).")
@@ -139,6 +148,7 @@ def backtest(
 
     quiet_logging()
     config = settings()
+    load_strategies()
     try:
         parameters = json.loads(params)
     except json.JSONDecodeError as error:
@@ -148,7 +158,7 @@ def backtest(
         params=parameters,
         symbol=symbol.upper(),
         timeframe=timeframe,
-        data_source=data_source,
+        data_source="candles" if data_source in ("stored", "candles") else data_source,
         from_ms=utc_ms(from_, "--from"),
         to_ms=utc_ms(to, "--to"),
         fee_rate=config.FEE_RATE if fee is None else _decimal(fee, "--fee", ZERO, Decimal("0.1")),
@@ -166,7 +176,7 @@ def backtest(
         progress.done()
         raise click.ClickException(str(error)) from None
     progress.done()
-    for line in summary(report):
+    for line in summary(report) + report_lines(report):
         click.echo(line)
     if out_trades:
         write_trades(Path(out_trades), report.trade_rows())

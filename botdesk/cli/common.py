@@ -48,3 +48,19 @@ def utc_ms(value: str | None, option: str) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+def load_strategies(*, quiet: bool = False):
+    """Load the user's strategies (BOTDESK_STRATEGY_PATH, installed packages); each one that
+    failed is told on stderr unless `quiet` (the caller shows them)."""
+    from botdesk.engine.strategies.loader import load_user_strategies
+
+    report = load_user_strategies(settings().STRATEGY_PATH, log_failures=False)
+    if not quiet:
+        for failure in report.failures:
+            click.echo(
+                f"warning: strategy not loaded from {failure.source}: {failure.message} "
+                "(`botdesk strategy list` shows the traceback)",
+                err=True,
+            )
+    return report

@@ -86,8 +86,13 @@ def queue(
     sizing: str = RISK,
     user_id: int | None = None,
     ip: str | None = None,
+    limits: tuple[Decimal | None, Decimal | None] | None = None,
 ) -> tuple[BacktestRun, Command]:
-    risk_per_trade, max_position_notional = sizing_limits(session=session, sizing=sizing)
+    """`limits`: (risk_per_trade, max_position_notional) to size with, e.g. an
+    optimisation's own; default: the desk's now (`sizing_limits`)."""
+    if limits is None:
+        limits = sizing_limits(session=session, sizing=sizing)
+    risk_per_trade, max_position_notional = limits
     run = BacktestRun(
         created_by=issued_by,
         strategy=strategy,

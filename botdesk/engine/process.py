@@ -36,9 +36,11 @@ from botdesk.engine.listing import RETRY_SECONDS, FeedListingJob
 from botdesk.engine.market import MarketData
 from botdesk.engine.market_job import MarketJob
 from botdesk.engine.reconcile import dispatch_all, reconcile_all
+from botdesk.engine.research.gate import check_loaded
 from botdesk.engine.risk import deadman
 from botdesk.engine.runner import BotRunner
 from botdesk.engine.runtime import EngineRuntime
+from botdesk.engine.strategies.loader import load_user_strategies
 from botdesk.ml.feature_job import update_champion_markets
 from botdesk.settings import Settings
 
@@ -198,6 +200,8 @@ def run(settings: Settings, db: Database) -> None:
     if lock is not None:
         lock.acquire(settings.DATABASE_URL)
     runtime = EngineRuntime(db=db, settings=settings)
+    loaded = load_user_strategies(settings.STRATEGY_PATH)  # failures logged, never fatal
+    check_loaded(loaded.loaded)
     feed: Feed | None = None
     try:
         feed = make_feed(settings)  # FeedError: bad replay data, unknown feed

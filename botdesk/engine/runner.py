@@ -135,6 +135,7 @@ class BotRunner:
             try:
                 signals = evaluate(strategy, frame)
             except StrategyError as error:
+                log.warning("bot %s: %s\n%s", bot.name, error, error.traceback)
                 raise BotFailure(str(error)) from None
             signal = StrategySignal.from_frame(signals, len(frame) - 1)
             if not self._process(bot, history, index, signal, broker):

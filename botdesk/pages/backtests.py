@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from botdesk.app import backtest_form
 from botdesk.app.backtest_form import CANDLES, PARAM, SAMPLE, SOURCES, FormError
+from botdesk.app.backtest_report_view import report_section
 from botdesk.app.backtest_views import (
     UNIT,
     comparison,
@@ -295,7 +296,7 @@ def show_result(status):
         return None
     with desk_db().reading() as session:
         one = session.get(BacktestRun, int(run_id))
-    return run_details(one) if one else None
+    return html.Div([run_details(one), *report_section(one)]) if one else None
 
 
 # --- all runs and the comparison ------------------------------------------------------

@@ -213,6 +213,13 @@ def form_dialog() -> dbc.Modal:
                     ),
                     html.H3("Strategy parameters", className="h6"),
                     html.Div(id="bots-params"),
+                    dbc.Checkbox(
+                        id="bots-allow-lookahead",
+                        label="Allow lookahead: run it although its strategy fails the "
+                        "lookahead check (admin, audited)",
+                        value=False,
+                        className="small mt-2",
+                    ),
                     html.Div(id="bots-form-error", className="mt-3"),
                 ]
             ),
@@ -328,6 +335,7 @@ def _account_options() -> list[dict]:
     Output("bots-broker", "value"),
     Output("bots-account", "value"),
     Output("bots-account", "options"),
+    Output("bots-allow-lookahead", "value"),
     Input("bots-new", "n_clicks"),
     Input({"type": "bots-edit", "bot": ALL}, "n_clicks"),
     Input("bots-form-cancel", "n_clicks"),
@@ -339,7 +347,7 @@ def open_form(_new, _edits, _cancel):
     if not trigger or not ctx.triggered[0]["value"]:
         raise PreventUpdate
     if trigger == "bots-form-cancel":
-        return (False, *([no_update] * 10))
+        return (False, *([no_update] * 11))
     options = _account_options()
     if trigger == "bots-new":
         return (
@@ -354,6 +362,7 @@ def open_form(_new, _edits, _cancel):
             "paper",
             None,
             options,
+            False,
         )
     with desk_db().reading() as session:
         bot = session.get(Bot, trigger.get("bot"))
@@ -372,6 +381,7 @@ def open_form(_new, _edits, _cancel):
         bot.broker,
         account,
         options,
+        bot.lookahead_allowed_by is not None,
     )
 
 
@@ -408,12 +418,14 @@ def show_params(strategy, editing):
     State("bots-account", "value"),
     State({"type": bot_form.PARAM, "name": ALL}, "value"),
     State({"type": bot_form.PARAM, "name": ALL}, "id"),
+    State("bots-allow-lookahead", "value"),
     role=Role.ADMIN,
     prevent_initial_call=True,
 )
 def save(
-    clicked, editing, name, strategy, symbol, timeframe, capital, broker, account, values, ids
-):
+    clicked, editing, name, strategy, symbol, timeframe, capital, broker, account, values, ids,
+    allow_lookahead=False,
+):  # fmt: skip
     if not clicked:
         raise PreventUpdate
     try:
@@ -429,13 +441,14 @@ def save(
             exchange_account_id=account,
             capital=capital,
         )
+        lookahead = bot_form.lookahead_override(fields, allow_lookahead is True)
         with desk_db().writing() as session:
             refusal = bot_form.symbol_refusal(
                 session=session, settings=desk_settings(), symbol=fields.symbol
             )
             if refusal:
                 raise bot_form.BotFormError(f"symbol: {refusal}")
-            bot = _write(session, editing, fields)
+            bot = _write(session, editing, fields, lookahead)
     except (AccessRefused, bot_form.BotFormError) as error:
         return outcome_alert(str(error), ok=False, id="bots-form-message"), no_update, no_update
     except IntegrityError:
@@ -445,7 +458,7 @@ def save(
     return None, False, outcome_alert(f"{verb} {bot.name} (stopped until started).")
 
 
-def _write(session, editing, fields: bot_form.BotFields) -> Bot:
+def _write(session, editing, fields: bot_form.BotFields, lookahead: str | None = None) -> Bot:
     if isinstance(editing, int):
         bot = session.get(Bot, editing)
         if bot is None:
@@ -458,6 +471,7 @@ def _write(session, editing, fields: bot_form.BotFields) -> Bot:
     bot.name, bot.strategy, bot.params = fields.name, fields.strategy, fields.params_json
     bot.symbol, bot.timeframe, bot.broker = fields.symbol, fields.timeframe, fields.broker
     bot.exchange_account_id, bot.capital = fields.exchange_account_id, fields.capital
+    bot.lookahead_allowed_by = current_user.username if lookahead else None
     bot.updated_at = utcnow()
     session.add(bot)
     session.flush()
@@ -476,6 +490,8 @@ def _write(session, editing, fields: bot_form.BotFields) -> Bot:
         "capital": str(fields.capital),
     }
     acting.record(session, action, target=f"bot:{bot.id}", details=details)
+    if lookahead:
+        acting.record(session, "bot.lookahead_override", target=f"bot:{bot.id}", reason=lookahead)
     return bot
 
 

@@ -77,6 +77,14 @@ CALLBACK_ROLES = {
     "market-body.children": VIEWER,  # the market analysis of a symbol
     "models-detail.children": ADMIN,  # a model version's report
     "models-table.children": ADMIN,  # promote or roll back a model
+    "research-form-result.children": TRADER,  # start an optimisation (a command)
+    "research-study.options": VIEWER,  # the studies
+    "research-progress.children": VIEWER,  # a study's progress and best trials
+    "research-plots.children": VIEWER,  # a study's importance and plots
+    "research-walk-result.children": TRADER,  # start a walk-forward (a command)
+    "research-action-result.children": TRADER,  # backtest a trial (a command)
+    "research-bot-result.children": ADMIN,  # make a bot of a trial
+    "research-wf.children": VIEWER,  # walk-forward runs
 }
 
 # page path -> least role allowed to open it (and to see it in the navbar)
@@ -97,6 +105,8 @@ PAGE_ROLES = {
     "/risk": VIEWER,
     "/market": VIEWER,
     "/models": ADMIN,
+    "/strategies": VIEWER,
+    "/research": VIEWER,
 }
 
 ROLES = [None, VIEWER, TRADER, ADMIN]  # None: no session
@@ -164,13 +174,17 @@ def test_every_role_against_every_callback(desk, callback, role):
     assert callback.split(".")[0] in refused[0].target
 
 
+SNAPSHOT = {table: f'SELECT * FROM "{table}"' for table in ALL_TABLES if table != "audit_log"}
+# refusals append to the audit log, and its rows to the stream's `audit` channel
+SNAPSHOT["stream_event"] += " WHERE channel <> 'audit'"
+
+
 def snapshot(db) -> dict[str, list]:
-    """Every row of every table but the audit log (which refusals append to)."""
+    """Every row of every table but the audit log and its stream events."""
     with db.reading() as session:
         return {
-            table: [tuple(row) for row in session.execute(text(f'SELECT * FROM "{table}"'))]
-            for table in ALL_TABLES
-            if table != "audit_log"
+            table: [tuple(row) for row in session.execute(text(query))]
+            for table, query in SNAPSHOT.items()
         }
 
 

@@ -141,6 +141,16 @@ def test_a_trader_queues_a_run_and_the_page_follows_it_to_the_figures(desk, trad
     assert f"{done.total_return * 100:+.2f} %" in result
     assert f"{done.max_drawdown * 100:.2f} %" in result and "Sharpe" in result
     assert f"{done.trades} trades" in result and "USDT" in result
+    # the report's additions, kept with the run
+    for part in (
+        "backtests-buy-and-hold",
+        "backtests-price-chart",
+        "backtests-by-exit",
+        "backtests-by-entry",
+        "backtests-monthly",
+    ):
+        assert part in result
+    assert "Buy and hold on the same candles" in result
 
 
 def test_bad_parameters_are_explained_and_nothing_is_queued(desk, trader):

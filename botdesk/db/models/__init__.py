@@ -35,6 +35,7 @@ from botdesk.db.models.ml import (
     MlPromotion,
     ModelStatus,
 )
+from botdesk.db.models.research import WalkForwardRun
 from botdesk.db.models.risk import (
     RiskEvent,
     RiskLimit,
@@ -91,6 +92,7 @@ ALL_TABLES = [
     "ml_promotion",
     "ml_external_point",
     "stream_event",
+    "walk_forward_run",
 ]
 
 __all__ = [
@@ -137,4 +139,5 @@ __all__ = [
     "SignalStatus",
     "StreamEvent",
     "User",
+    "WalkForwardRun",
 ]

@@ -127,3 +127,6 @@ class BacktestRun(SQLModel, table=True):
     final_equity: Decimal | None = money_column(nullable=True)
     equity_curve: str | None = text_column()  # JSON [[ms, equity], ...], downsampled
     trade_list: str | None = text_column()  # JSON list of trades
+    # JSON: buy-and-hold, results by exit reason and by entry signal, monthly returns, the
+    # trades' marks for the price chart (botdesk.engine.research.report)
+    report: str | None = text_column()

@@ -40,6 +40,8 @@ class Bot(SQLModel, table=True):
     )
     accepts_webhook: bool = Field(default=False)
     webhook_token_hash: str | None = Field(default=None, max_length=128, unique=True)
+    # the admin who let it run although its strategy failed the lookahead check (audited)
+    lookahead_allowed_by: str | None = Field(default=None, max_length=64)
     lease_owner: str | None = Field(default=None, max_length=64)  # engine instance running it
     lease_expires_at: datetime | None = time_column()
     created_at: datetime = time_column(nullable=False)

@@ -19,6 +19,7 @@ from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing, SizingError
 from botdesk.engine.backtest.trades import Simulation
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.klines import DEFAULT_MAX_GAP_MS
+from botdesk.engine.research.report import additions
 from botdesk.engine.strategies import registry
 from botdesk.engine.strategies.safe import StrategyError, evaluate
 from botdesk.engine.timeframes import timeframe_ms
@@ -189,6 +190,7 @@ def store_report(run: BacktestRun, report: BacktestReport) -> None:
     run.final_equity = metrics.final_equity
     run.equity_curve = json.dumps(report.curve())
     run.trade_list = json.dumps(report.trade_rows(MAX_TRADES_STORED))
+    run.report = json.dumps(additions(report))
 
 
 def execute_stored_run(db, run_id: int) -> str:

@@ -7,6 +7,7 @@ from botdesk.engine.brokers import BrokerUnavailable
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
 from botdesk.engine.handlers.common import cancel_open_orders, locked_bot
 from botdesk.engine.ledger import open_position
+from botdesk.engine.research.gate import lookahead_refusal
 from botdesk.engine.strategies import registry
 
 KILL_SWITCH_ENGAGED = "kill switch engaged: an admin must release it first"
@@ -23,6 +24,8 @@ def _check_runnable(context: CommandContext, bot: Bot) -> None:
         context.runtime.brokers.get(bot.broker)
     except (ValueError, BrokerUnavailable) as error:
         raise CommandFailed(f"cannot run {bot.name}: {error}") from None
+    if bot.lookahead_allowed_by is None and (why := lookahead_refusal(bot.strategy, bot.params)):
+        raise CommandFailed(f"cannot run {bot.name}: {why}")
     # a bot saved before its feed listed its symbols, or since moved to another feed
     offered = feed_listings.offer(session=context.session, feed=context.runtime.settings.FEED)
     if offered is not None and (why := feed_listings.refusal(bot.symbol, offered)):

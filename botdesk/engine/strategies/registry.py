@@ -1,7 +1,8 @@
 """The strategy registry: names to classes, parameter validation, JSON schemas for forms.
 
 Pure: it imports no database or scheduler code, so the desk can import it to build and
-validate bot forms. Plug-ins add themselves with `register`.
+validate bot forms. Plug-ins add themselves with `register`; `loader` finds the user's
+(a folder, installed packages) and keeps what failed to load in `FAILURES`.
 """
 
 import json
@@ -17,10 +18,16 @@ from botdesk.engine.strategies.rsi_reversion import RsiReversion
 from botdesk.engine.strategies.smc_structure import SmcStructure
 from botdesk.ml.predictor import MlPredictor
 
+BUILT_IN = "built-in"
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
     for cls in (EmaCross, RsiReversion, BollingerBreakout, MacdTrend, SmcStructure, MlPredictor)
 }
+# where each strategy came from: "built-in", a file of the strategy folder, or a package's
+# entry point ("package:dist name = module:attr")
+SOURCES: dict[str, str] = dict.fromkeys(STRATEGIES, BUILT_IN)
+# what failed to load (set by the loader), told with an unknown name: it may be the one
+LOAD_PROBLEMS: list[str] = []
 
 
 class UnknownStrategy(ValueError):
@@ -38,12 +45,19 @@ class InvalidParams(ValueError):
         super().__init__(where + message)
 
 
-def register(cls: type[Strategy]) -> type[Strategy]:
+def register(cls: type[Strategy], source: str = "registered in code") -> type[Strategy]:
     """Add a strategy class (a plug-in) under its `name`; usable as a class decorator."""
     if not getattr(cls, "name", None):
         raise ValueError(f"{cls.__name__} has no name")
+    if SOURCES.get(cls.name) == BUILT_IN and STRATEGIES[cls.name] is not cls:
+        raise ValueError(f"{cls.name} is the name of a built-in strategy; choose another")
     STRATEGIES[cls.name] = cls
+    SOURCES[cls.name] = source
     return cls
+
+
+def is_built_in(name: str) -> bool:
+    return SOURCES.get(name) == BUILT_IN
 
 
 def get(name: str) -> type[Strategy]:
@@ -51,7 +65,10 @@ def get(name: str) -> type[Strategy]:
         return STRATEGIES[name]
     except KeyError:
         known = ", ".join(sorted(STRATEGIES))
-        raise UnknownStrategy(f"unknown strategy {name!r}; known strategies: {known}") from None
+        problems = "".join(f"; {problem}" for problem in LOAD_PROBLEMS[:3])
+        raise UnknownStrategy(
+            f"unknown strategy {name!r}; known strategies: {known}{problems}"
+        ) from None
 
 
 def validate_params(name: str, params: dict[str, Any] | None) -> StrategyParams:

@@ -1,6 +1,8 @@
 """Calling strategy code safely: whatever it raises or returns, the engine gets either a
 well-formed signal frame or a `StrategyError` it turns into a bot error."""
 
+import traceback
+
 import numpy as np
 
 from botdesk.engine.frames import BUY, NO_SIGNAL, SELL, CandleFrame, SignalFrame
@@ -8,15 +10,23 @@ from botdesk.engine.strategies.base import Strategy
 
 
 class StrategyError(Exception):
-    """The strategy raised or returned something unusable; the message says what."""
+    """The strategy raised or returned something unusable; the message says what (and
+    where in the strategy's code), `traceback` the whole story."""
+
+    def __init__(self, message: str, traceback_text: str = ""):
+        super().__init__(message)
+        self.traceback = traceback_text
 
 
 def evaluate(strategy: Strategy, candles: CandleFrame) -> SignalFrame:
     try:
         frame = strategy.signals(candles)
     except Exception as error:
+        frames = traceback.extract_tb(error.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
         raise StrategyError(
-            f"strategy {strategy.name} raised {type(error).__name__}: {error}"
+            f"strategy {strategy.name} raised {type(error).__name__}: {error}{where}",
+            "".join(traceback.format_exception(error)),
         ) from error
     _check(strategy, candles, frame)
     return frame
