@@ -11,6 +11,13 @@ from botdesk.db.models.access import (
     ExchangeAccount,
     User,
 )
+from botdesk.db.models.alerts import (
+    LogEntry,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    SignalWebhook,
+)
 from botdesk.db.models.control import (
     AuditLog,
     BacktestRun,
@@ -70,6 +77,11 @@ ALL_TABLES = [
     "feed_listing",
     "audit_log",
     "backtest_run",
+    "notification_channel",
+    "notification",
+    "signal_webhook",
+    "notification_delivery",
+    "log_entry",
 ]
 
 __all__ = [
@@ -92,6 +104,10 @@ __all__ = [
     "ExchangeAccount",
     "FeedListing",
     "Fill",
+    "LogEntry",
+    "Notification",
+    "NotificationChannel",
+    "NotificationDelivery",
     "Order",
     "OrderStatus",
     "OrderType",
@@ -104,5 +120,6 @@ __all__ = [
     "Side",
     "Signal",
     "SignalStatus",
+    "SignalWebhook",
     "User",
 ]
