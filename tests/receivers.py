@@ -36,6 +36,7 @@ class HttpReceiver:
 
     port: int = field(default_factory=free_port)
     status: int = 200
+    delay: float = 0.0  # seconds before answering (a slow receiver)
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self):
@@ -52,6 +53,8 @@ class HttpReceiver:
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                 answer = receiver.answer(self.path, body)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))

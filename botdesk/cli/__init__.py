@@ -3,7 +3,17 @@
 import click
 
 from botdesk import __version__
-from botdesk.cli import api_keys, backtest, data, kill_switch, processes, setup, users, webhooks
+from botdesk.cli import (
+    api_keys,
+    backtest,
+    data,
+    kill_switch,
+    notify,
+    processes,
+    setup,
+    users,
+    webhooks,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,9 +31,11 @@ main.add_command(setup.db)
 main.add_command(processes.run)
 main.add_command(processes.engine)
 main.add_command(processes.web)
+main.add_command(processes.watchdog)
 main.add_command(users.user)
 main.add_command(kill_switch.kill_switch_group)
 main.add_command(api_keys.apikey)
 main.add_command(webhooks.webhook)
+main.add_command(notify.notify)
 main.add_command(backtest.backtest)
 main.add_command(data.data)
