@@ -269,12 +269,14 @@ def daily_summary(
         body="\n".join(lines),
         payload={
             "day": day.isoformat(),
-            "realized_pnl": str(realized),
-            "unrealized_pnl": str(unrealized),
-            "bots": [{"bot": n, "realized": str(r), "unrealized": str(u)} for n, r, u in pnl_lines],
+            "realized_pnl": _money(realized),
+            "unrealized_pnl": _money(unrealized),
+            "bots": [
+                {"bot": n, "realized": _money(r), "unrealized": _money(u)} for n, r, u in pnl_lines
+            ],
             "open_positions": len(position_lines),
-            "exposure": str(exposure),
-            "exposure_limit": str(exposure_limit) if exposure_limit else None,
+            "exposure": _money(exposure),
+            "exposure_limit": _money(exposure_limit) if exposure_limit else None,
         },
         dedupe_key=f"summary.daily:{day.isoformat()}",
     )
