@@ -55,9 +55,7 @@ def test_a_stale_heartbeat_is_announced_once_and_its_recovery_once(db):
 
 def refuse(db, bot_id: int, rule: str, at: datetime, message: str = "too big") -> None:
     with db.writing() as session:
-        session.add(
-            RiskEvent(bot_id=bot_id, kind="refused", rule=rule, message=message, at=at)
-        )
+        session.add(RiskEvent(bot_id=bot_id, kind="refused", rule=rule, message=message, at=at))
 
 
 def test_refusals_are_one_message_per_bot_rule_and_closed_window(db):
