@@ -35,6 +35,8 @@ PAGES = [
     "users",
     "exchange_accounts",
     "audit_log",
+    "notifications",
+    "logs",
 ]
 
 csrf = CSRFProtect()
