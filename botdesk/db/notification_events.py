@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from botdesk.db.models import Bot, Fill, Order, RiskEvent, User
+from botdesk.db.models import Bot, Fill, Order, RiskEvent, Signal, User
 from botdesk.db.notifications import Event
 
 
@@ -301,4 +301,37 @@ def test_message(*, channel: str, by: str, at: datetime) -> Event:
         body=f"{by} sent this test from botdesk. If you read it, the channel works.",
         payload={"channel": channel, "by": by},
         dedupe_key=f"test:{channel}:{at.isoformat()}",
+    )
+
+
+SIGNAL_EVENT_OF_STATUS = {"new": "signal.created", "accepted": "signal.executed"}
+
+
+def signal_event(*, signal: Signal, bot: Bot) -> Event:
+    """signal.created (status new), signal.executed (accepted: its order was placed) or
+    signal.rejected, for subscribers' webhooks (channels never get these)."""
+    kind = SIGNAL_EVENT_OF_STATUS.get(signal.status, "signal.rejected")
+    return Event(
+        kind=kind,
+        severity="info",
+        title=f"{kind}: {signal.side} {signal.symbol} ({bot.name})",
+        body=signal.status_reason or signal.reason or "",
+        payload={
+            "signal_id": signal.id,
+            "bot_id": bot.id,
+            "bot": bot.name,
+            "strategy": bot.strategy,
+            "symbol": signal.symbol,
+            "timeframe": signal.timeframe,
+            "side": signal.side,
+            "confidence": signal.confidence,
+            "price": _money(signal.price) if signal.price is not None else None,
+            "stop": _money(signal.stop) if signal.stop is not None else None,
+            "take_profit": _money(signal.take_profit) if signal.take_profit is not None else None,
+            "status": signal.status,
+            "reason": signal.status_reason or signal.reason,
+            "candle_open_ms": signal.candle_open_ms,
+            "source": signal.source,
+        },
+        dedupe_key=f"{kind}:{signal.id}",
     )

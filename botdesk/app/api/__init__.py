@@ -27,6 +27,7 @@ from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     positions,
     risk_events,
     signals,
+    webhooks,
 )
 from botdesk.app.api.routing import blueprint
 
