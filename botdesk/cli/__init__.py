@@ -6,6 +6,7 @@ from botdesk import __version__
 from botdesk.cli import (
     api_keys,
     backtest,
+    backup,
     data,
     kill_switch,
     notify,
@@ -28,6 +29,8 @@ def main() -> None:
 
 main.add_command(setup.init)
 main.add_command(setup.db)
+setup.db.add_command(backup.db_backup)
+setup.db.add_command(backup.db_restore)
 main.add_command(processes.run)
 main.add_command(processes.engine)
 main.add_command(processes.web)
