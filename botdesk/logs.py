@@ -64,14 +64,15 @@ class DatabaseLogHandler(logging.Handler):
     FLUSH_SECONDS = 0.5
     QUEUE_SIZE = 10_000
 
-    def __init__(self, process: str, database=None):
+    def __init__(self, process: str, database=None, *, background: bool = True):
         super().__init__(level=logging.WARNING)
         self.process = process
         self.host = socket.gethostname()[:255]
         self._database = database
         self._queue: queue.Queue = queue.Queue(self.QUEUE_SIZE)
         self._thread = threading.Thread(target=self._write_loop, name="log-keeper", daemon=True)
-        self._thread.start()
+        if background:  # tests write with flush_now() themselves
+            self._thread.start()
 
     def emit(self, record: logging.LogRecord) -> None:
         if threading.current_thread() is self._thread:

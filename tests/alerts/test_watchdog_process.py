@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from botdesk.db import notifications
-from botdesk.db.models import NotificationDelivery
+from botdesk.db.models import LogEntry, NotificationDelivery
 from botdesk.db.notifications import Event
 from tests.conftest import make_env
 from tests.factories import make_bot
@@ -126,6 +126,9 @@ def test_a_sender_killed_with_minus_9_loses_nothing(db, tmp_path, processes, rec
     assert set(received) == expected  # none lost
     repeats = {event_id: n for event_id, n in received.items() if n > 1}
     assert sum(repeats.values()) - len(repeats) <= 1, repeats  # at most the one in flight
+    with db.reading() as session:  # the watchdog's warning is on the desk's Logs page
+        kept = session.exec(select(LogEntry).where(LogEntry.process == "watchdog")).all()
+    assert any("left sending by" in line.message for line in kept), kept
 
 
 def test_a_receiver_down_then_up_gets_every_queued_event_once(db, tmp_path, processes, receiver):
