@@ -89,7 +89,7 @@ class BinanceDesk:
                 break
 
     def wait_out_retry_after(self) -> None:
-        for gate in self.broker._gates.values():
+        for gate in self.broker.connections.gates.values():
             time.sleep(max(0.0, max(gate.retry_at, gate.banned_until) - time.time()))
 
     def reconcile(self) -> int:

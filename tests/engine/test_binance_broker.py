@@ -173,7 +173,7 @@ def test_a_clock_error_resyncs_and_retries_once(db, fake, setup):
     assert stored(db, order_id).status == OrderStatus.FILLED
     paths = [(r.path, r.status) for r in fake.requests if r.path != "/api/v3/exchangeInfo"]
     assert paths == [("/api/v3/order", 400), ("/api/v3/time", 200), ("/api/v3/order", 200)]
-    (rest,) = [rest for _, rest in broker._clients.values()]
+    (rest,) = [rest for _, rest in broker.connections.clients.values()]
     assert 3_000 < rest.client.timestamp_offset < 5_000
 
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from botdesk.engine.brokers.binance import plain
 from botdesk.engine.brokers.binance_filters import FilterRefused, SymbolFilters
+from botdesk.engine.brokers.binance_wire import plain
 
 BTC = SymbolFilters.from_exchange_info(
     {

@@ -42,11 +42,9 @@ from sqlmodel import Session, col, select, update
 
 from botdesk.db import candles as candle_store
 from botdesk.db import engine_state
-from botdesk.db.exchange_accounts import credentials
 from botdesk.db.models import (
     Bot,
     BotState,
-    Environment,
     ExchangeAccount,
     Order,
     OrderStatus,
@@ -56,7 +54,9 @@ from botdesk.db.models import (
 )
 from botdesk.db.types import quantize, utcnow
 from botdesk.engine.brokers.base import Broker, MarketContext, ms_to_datetime, quote_asset
+from botdesk.engine.brokers.binance_connections import BinanceConnections
 from botdesk.engine.brokers.binance_filters import FilterRefused, SymbolFilters
+from botdesk.engine.brokers.binance_reconcile import Reconciler
 from botdesk.engine.brokers.binance_rest import (
     Banned,
     BinanceRest,
@@ -64,8 +64,8 @@ from botdesk.engine.brokers.binance_rest import (
     ExchangeRefused,
     OutcomeUnknown,
     RateLimited,
-    RestGate,
 )
+from botdesk.engine.brokers.binance_wire import base_asset, binance_trade, plain
 from botdesk.engine.ledger import BrokerFill, open_position, record_fill
 from botdesk.engine.trading import protect_from_signal
 
@@ -88,16 +88,6 @@ ORDER_NOT_FOUND = -2013
 UNKNOWN_ORDER_SENT = -2011
 
 
-def plain(value: Decimal) -> str:
-    """A Decimal as Binance wants it: no exponent, no needless zeros."""
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def base_asset(symbol: str) -> str:
-    return symbol[: -len(quote_asset(symbol))]
-
-
 class BinanceBroker(Broker):
     name = "binance"
     replays_missed_candles = False
@@ -106,14 +96,13 @@ class BinanceBroker(Broker):
         super().__init__(fee_rate=settings.FEE_RATE, slippage_bps=Decimal(0))
         self.settings = settings
         self.db = None  # bound by `Brokers`
-        self.client_factory = client_factory
         self.send_window = timedelta(seconds=settings.BINANCE_SEND_WINDOW_SECONDS)
-        self._gates: dict[str, RestGate] = {}
-        self._clients: dict[int, tuple[object, BinanceRest]] = {}
-        self._filters: dict[tuple[str, str], SymbolFilters] = {}
+        self.connections = BinanceConnections(
+            settings, client_factory=client_factory, on_ban=self.halt
+        )
         self._work = threading.RLock()  # dispatch and reconciliation never overlap
         self._halted_until = 0.0
-        self.reconciler = None  # built on first use (binance_reconcile imports this module)
+        self.reconciler = Reconciler(self)
 
     def bind(self, db) -> None:
         self.db = db
@@ -188,11 +177,7 @@ class BinanceBroker(Broker):
                     log.warning("Binance: order %s: %s; retried on the next pass", order_id, error)
 
     def synchronize(self, db) -> int:
-        from botdesk.engine.brokers.binance_reconcile import Reconciler
-
         self.bind(db)
-        if self.reconciler is None:
-            self.reconciler = Reconciler(self)
         with self._work:
             return self.reconciler.run()
 
@@ -203,7 +188,7 @@ class BinanceBroker(Broker):
         if order is None or order.status != OrderStatus.NEW:
             return
         rest.gate.check()
-        filters = self.filters(rest, account, order.symbol)
+        filters = self.connections.filters(rest, account, order.symbol)
         claimed = self._claim(order_id, filters)
         if claimed is None:
             return
@@ -283,7 +268,7 @@ class BinanceBroker(Broker):
                     "get_my_trades", symbol=order.symbol, orderId=found["orderId"]
                 )
             ]
-        self.record(order.id, found, trades, self.filters(rest, account, order.symbol))
+        self.record(order.id, found, trades, self.connections.filters(rest, account, order.symbol))
 
     def record(self, order_id: int, answer: dict, trades: list[dict], filters) -> None:
         """In one short transaction: the exchange's id and state, the trades booked."""
@@ -483,39 +468,7 @@ class BinanceBroker(Broker):
             if order is not None and order.status == OrderStatus.NEW:
                 self._set(order_id, OrderStatus.REJECTED, "the bot has no exchange account")
             return None, None, None
-        return self.rest_for(account), account, order
-
-    def rest_for(self, account: ExchangeAccount) -> BinanceRest:
-        stamp = (account.updated_at, account.environment, account.base_url)
-        cached = self._clients.get(account.id)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        api_key, api_secret = credentials(account, self.settings)
-        testnet = account.environment == Environment.TESTNET
-        client = self.client_factory(
-            api_key,
-            api_secret,
-            testnet=testnet,
-            ping=False,
-            requests_params={"timeout": self.settings.BINANCE_TIMEOUT_SECONDS},
-        )
-        if account.base_url:  # a local test server
-            client.API_URL = client.API_TESTNET_URL = f"{account.base_url.rstrip('/')}/api"
-        host = client.API_TESTNET_URL if testnet else client.API_URL
-        gate = self._gates.setdefault(host, RestGate())
-        rest = BinanceRest(client, gate, on_ban=self.halt)
-        self._clients[account.id] = (stamp, rest)
-        return rest
-
-    def filters(self, rest: BinanceRest, account: ExchangeAccount, symbol: str) -> SymbolFilters:
-        key = (account.environment + (account.base_url or ""), symbol)
-        cached = self._filters.get(key)
-        if cached is None:
-            info = rest.call("get_symbol_info", symbol=symbol)
-            if info is None:
-                raise ExchangeRefused(-1121, f"Binance does not list {symbol}")
-            cached = self._filters[key] = SymbolFilters.from_exchange_info(info)
-        return cached
+        return self.connections.rest_for(account), account, order
 
 
 def _locked(session: Session, order_id: int) -> Order:
@@ -538,16 +491,3 @@ def _event(order: Order, rule: str, severity: str, message: str) -> RiskEvent:
         signal_id=order.signal_id,
         details=json.dumps({"client_order_id": order.client_order_id}),
     )
-
-
-def binance_trade(raw: dict, *, time_ms: int = 0) -> dict:
-    """A trade as `myTrades` lists it, or a fill of an order's FULL answer (which names its
-    id `tradeId` and carries no time: the answer's `time_ms`)."""
-    return {
-        "id": raw["id"] if "id" in raw else raw["tradeId"],
-        "qty": Decimal(raw["qty"]),
-        "price": Decimal(raw["price"]),
-        "commission": Decimal(raw["commission"]),
-        "commissionAsset": raw["commissionAsset"],
-        "time": raw.get("time", time_ms),
-    }

@@ -33,8 +33,8 @@ from botdesk.db.models import (
 )
 from botdesk.engine.accounts import account as bot_account
 from botdesk.engine.brokers.base import quote_asset
-from botdesk.engine.brokers.binance import base_asset, binance_trade
 from botdesk.engine.brokers.binance_rest import ExchangeError, RateLimited
+from botdesk.engine.brokers.binance_wire import base_asset, binance_trade
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,12 @@ ZERO = Decimal(0)
 class Reconciler:
     def __init__(self, broker):
         self.broker = broker
-        self.db = broker.db
         self._last_trade_id: dict[tuple[int, str], int] = {}
         self._raised: dict[tuple, str] = {}  # what was last raised per difference
+
+    @property
+    def db(self):
+        return self.broker.db  # bound after construction, by `Brokers`
 
     def run(self) -> int:
         """Reconcile every account that Binance bots use; returns the fills booked."""
@@ -71,7 +74,7 @@ class Reconciler:
         return booked
 
     def account(self, account: ExchangeAccount) -> None:
-        rest = self.broker.rest_for(account)
+        rest = self.broker.connections.rest_for(account)
         orders = self._orders(account, OPEN_ORDER_STATUSES)
         for order in orders:
             if order.status == OrderStatus.UNKNOWN:
@@ -139,7 +142,7 @@ class Reconciler:
         if booked:
             return
         log.info("Binance reconciliation: booking missed trade %s of %s", trade["id"], order.id)
-        rest = self.broker.rest_for(account)
+        rest = self.broker.connections.rest_for(account)
         found = rest.call("get_order", symbol=symbol, orderId=exchange_order_id)
         self.broker.settle(rest, account, order, found)
 

@@ -1,0 +1,29 @@
+"""Values as Binance's wire writes them: decimals without exponents, symbols split into
+assets, trades from `myTrades` or an order's FULL answer."""
+
+from decimal import Decimal
+
+from botdesk.engine.brokers.base import quote_asset
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal as Binance wants it: no exponent, no needless zeros."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def base_asset(symbol: str) -> str:
+    return symbol[: -len(quote_asset(symbol))]
+
+
+def binance_trade(raw: dict, *, time_ms: int = 0) -> dict:
+    """A trade as `myTrades` lists it, or a fill of an order's FULL answer (which names its
+    id `tradeId` and carries no time: the answer's `time_ms`)."""
+    return {
+        "id": raw["id"] if "id" in raw else raw["tradeId"],
+        "qty": Decimal(raw["qty"]),
+        "price": Decimal(raw["price"]),
+        "commission": Decimal(raw["commission"]),
+        "commissionAsset": raw["commissionAsset"],
+        "time": raw.get("time", time_ms),
+    }
