@@ -197,6 +197,81 @@ class Settings(BaseSettings):
         "starts (the engine, the desk, each CLI command).",
     )
     LOG_LEVEL: str = Field("INFO", description="Log level of both processes.")
+    LOG_RETENTION_DAYS: int = Field(
+        14,
+        ge=1,
+        le=3650,
+        description="Warning and error lines of every process are kept in the database (the "
+        "desk's Logs page) this many days; the watchdog removes older ones hourly.",
+    )
+    LOG_RETENTION_ROWS: int = Field(
+        100_000,
+        ge=1000,
+        description="At most this many log lines are kept in the database; the oldest go first.",
+    )
+    NOTIFY_POLL_SECONDS: float = Field(
+        0.25,
+        gt=0,
+        le=60,
+        description="How often the watchdog's sender looks for events to deliver.",
+    )
+    NOTIFY_MAX_ATTEMPTS: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="Tries per delivery before it is marked failed (shown on the "
+        "Notifications page).",
+    )
+    NOTIFY_BACKOFF_SECONDS: float = Field(
+        2.0,
+        gt=0,
+        description="Wait before the first retry of a failed delivery; doubled after each "
+        "further failure, up to NOTIFY_BACKOFF_MAX_SECONDS.",
+    )
+    NOTIFY_BACKOFF_MAX_SECONDS: float = Field(
+        300.0, gt=0, description="The longest wait between two tries of one delivery."
+    )
+    NOTIFY_CLAIM_SECONDS: float = Field(
+        60.0,
+        ge=1,
+        description="A delivery a sender took but did not finish (it was killed) is sent "
+        "again after this many seconds, with the same event id.",
+    )
+    NOTIFY_REFUSAL_WINDOW_MINUTES: int = Field(
+        5,
+        ge=1,
+        le=1440,
+        description="Risk refusals are announced as one message per bot, rule and window of "
+        "this many minutes, never one per candle.",
+    )
+    TELEGRAM_API_URL: str | None = Field(
+        None,
+        description="A local Telegram Bot API server (https://core.telegram.org/bots/api"
+        "#using-a-local-bot-api-server) for tgram:// channels, e.g. http://127.0.0.1:8081. "
+        "Default: Telegram's own.",
+    )
+    WEBHOOK_ALLOW_PRIVATE: bool = Field(
+        False,
+        description="Let subscribers register signal webhooks on loopback and private "
+        "addresses (refused by default: a read key must not make botdesk call internal "
+        "services).",
+    )
+    METRICS_TOKEN: str | None = Field(
+        None,
+        description="Bearer token for /metrics. Unset: /metrics answers only requests from "
+        "the desk's own host (loopback).",
+    )
+    BACKUP_DIR: Path | None = Field(
+        None, description="Folder of `botdesk db backup` files. Default: VAR_DIR/backups."
+    )
+    BACKUP_INTERVAL_HOURS: float = Field(
+        0,
+        ge=0,
+        description="The watchdog takes a backup this often (0: never; e.g. 24 for daily).",
+    )
+    BACKUP_KEEP: int = Field(
+        7, ge=1, le=1000, description="Scheduled backups kept; older ones are removed."
+    )
 
     @field_validator("LOG_LEVEL")
     @classmethod
@@ -214,6 +289,10 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError(f"not a rate limit: {value!r} (write e.g. 10/minute)") from None
         return value
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.BACKUP_DIR or self.VAR_DIR / "backups"
 
     @property
     def is_sqlite(self) -> bool:

@@ -33,7 +33,7 @@ from wtforms.validators import DataRequired, Length
 from botdesk.app import acting
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
-from botdesk.db import audit, desk_sessions, lockout, users
+from botdesk.db import audit, desk_sessions, lockout, notification_events, notifications, users
 from botdesk.db.models import DeskSession, Role, User
 from botdesk.db.types import utcnow
 
@@ -279,6 +279,10 @@ def count_failure(db_session, user: User) -> bool:
         f"{lockout.MAX_FAILED_ATTEMPTS} wrong passwords or codes in a row; "
         f"locked until {user.locked_until:%Y-%m-%d %H:%M} UTC",
     )
+    notifications.emit(
+        db_session,
+        notification_events.security_lockout(user=user, until=user.locked_until, ip=client_ip()),
+    )
     return True
 
 
@@ -288,6 +292,14 @@ def complete_sign_in(db_session, user_id: int, *, second_factor: str | None) -> 
     lockout.clear_failures(session=db_session, user=user)
     user.last_login_at = utcnow()
     db_session.add(user)
+    ip = client_ip()
+    if ip and audit.new_address(session=db_session, user_id=user.id, ip=ip):
+        notifications.emit(
+            db_session,
+            notification_events.security_new_address(
+                username=user.username, ip=ip, at=user.last_login_at
+            ),
+        )
     audit.record(
         session=db_session,
         actor=user.username,

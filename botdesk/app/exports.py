@@ -2,8 +2,9 @@
 
 The filters are the grid's own, in the URL: `?filter=<ag-grid filter model as JSON>` and
 `?sort=<sort model as JSON>` (the audit log takes its page's filters: actor, action,
-outcome, from, to). Rows are streamed in batches, never held whole: PostgreSQL formats and
-streams them with COPY, SQLite writes each row's line with one printf (`csv_stream`).
+outcome, from, to; the log lines theirs: process, level, bot, text). Rows are streamed
+in batches, never held whole: PostgreSQL formats and streams them with COPY, SQLite
+writes each row's line with one printf (`csv_stream`).
 Money is exact (8 decimals), times are ISO 8601 UTC.
 Every export is written to the audit log; a table above the user's role is refused.
 """
@@ -16,12 +17,18 @@ from flask_login import current_user
 from botdesk.app import acting, csv_stream, tables
 from botdesk.app.context import desk_db
 from botdesk.app.roles import refuse
-from botdesk.db import audit
+from botdesk.db import audit, log_entries
 from botdesk.db.types import utcnow
 
 blueprint = Blueprint("exports", __name__)
 GRID_PARAMETERS = {"filter", "sort"}
 AUDIT_PARAMETERS = {"actor", "action", "outcome", "from", "to"}
+LOG_PARAMETERS = {"process", "level", "bot", "text"}
+# Tables exported with their page's own filters (newest first), not the grid's.
+PAGE_FILTERS = {
+    "audit_log": (AUDIT_PARAMETERS, audit.AuditFilter),
+    "log_entry": (LOG_PARAMETERS, log_entries.LogFilter),
+}
 
 
 def _plain(status: int, message: str) -> Response:
@@ -50,13 +57,13 @@ def export(name: str):
     if not current_user.allows(spec.role):
         refuse(f"export {name}", spec.role, target=f"export {name}")
         return _plain(403, f"exporting {name} needs the {spec.role.value} role")
-    is_audit = name == "audit_log"
-    problem = _unknown_parameters(AUDIT_PARAMETERS if is_audit else GRID_PARAMETERS)
+    page_filters = PAGE_FILTERS.get(name)
+    problem = _unknown_parameters(page_filters[0] if page_filters else GRID_PARAMETERS)
     if problem:
         return _plain(400, problem)
     try:
-        if is_audit:  # the audit page's own filters, newest first as the page lists them
-            chosen = audit.AuditFilter.from_query(request.args)
+        if page_filters:  # the page's own filters, newest first as the page lists them
+            chosen = page_filters[1].from_query(request.args)
             newest_first = [{"colId": "id", "sort": "desc"}]
             statement = chosen.apply(tables.plain_query(spec, sort_model=newest_first))
             described = {"filter": chosen.query_string()}
@@ -65,7 +72,7 @@ def export(name: str):
             sort_model = tables.parse_json(request.args.get("sort"), "sort")
             statement = tables.plain_query(spec, filter_model, sort_model)
             described = {"filter": filter_model, "sort": sort_model}
-    except (tables.BadFilter, audit.BadFilter) as error:
+    except (tables.BadFilter, audit.BadFilter, log_entries.BadFilter) as error:
         return _plain(400, f"bad filter: {error}")
     db = desk_db()
     with db.writing() as session:

@@ -10,7 +10,17 @@ from dash import _callback as dash_callback
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from botdesk.app import api, auth, exports, headers, limits, second_factor, shell, wall
+from botdesk.app import (
+    api,
+    auth,
+    exports,
+    headers,
+    limits,
+    metrics,
+    second_factor,
+    shell,
+    wall,
+)
 from botdesk.db.session import Database, database_for
 from botdesk.engine.strategies.loader import load_user_strategies
 from botdesk.keys import secret_key
@@ -39,6 +49,8 @@ PAGES = [
     "users",
     "exchange_accounts",
     "audit_log",
+    "notifications",
+    "logs",
 ]
 
 csrf = CSRFProtect()
@@ -66,6 +78,7 @@ def create_server(settings: Settings, db: Database) -> Flask:
     server.register_blueprint(auth.blueprint)
     server.register_blueprint(second_factor.blueprint)
     server.register_blueprint(exports.blueprint)
+    server.register_blueprint(metrics.blueprint)
     limiter = limits.install(server, settings)
     api.install(server)
     limits.limit_key_guessing(limiter, settings, *api.machine_blueprints())

@@ -38,6 +38,7 @@ from botdesk.db.models import (
     Command,
     EquitySnapshot,
     Fill,
+    LogEntry,
     Order,
     Position,
     RiskEvent,
@@ -108,6 +109,7 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(BacktestRun, markers=("max:id", "max:finished_at", "sum:progress")),
         TableSpec(AuditLog, role=Role.ADMIN, sortable=frozenset({"at", "action"})),
+        TableSpec(LogEntry, role=Role.ADMIN, sortable=frozenset({"at", "bot_id"})),
     )
 }
 

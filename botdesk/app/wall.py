@@ -32,7 +32,8 @@ PUBLIC_PREFIXES = (
     "/_dash-component-suites/",
 )
 # Machine routes authenticate themselves (API keys, webhook tokens), never with a session.
-MACHINE_PREFIXES = ("/api/", "/webhook/")
+# /metrics: a bearer token or loopback only (app/metrics.py).
+MACHINE_PREFIXES = ("/api/", "/webhook/", "/metrics")
 DASH_JSON_PREFIXES = ("/_dash", "/_reload-hash", "/_alive")
 DOWNLOAD_PREFIXES = ("/export/",)
 

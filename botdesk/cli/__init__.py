@@ -6,9 +6,11 @@ from botdesk import __version__
 from botdesk.cli import (
     api_keys,
     backtest,
+    backup,
     data,
     kill_switch,
     ml,
+    notify,
     optimize,
     processes,
     setup,
@@ -31,13 +33,17 @@ def main() -> None:
 
 main.add_command(setup.init)
 main.add_command(setup.db)
+setup.db.add_command(backup.db_backup)
+setup.db.add_command(backup.db_restore)
 main.add_command(processes.run)
 main.add_command(processes.engine)
 main.add_command(processes.web)
+main.add_command(processes.watchdog)
 main.add_command(users.user)
 main.add_command(kill_switch.kill_switch_group)
 main.add_command(api_keys.apikey)
 main.add_command(webhooks.webhook)
+main.add_command(notify.notify)
 main.add_command(backtest.backtest)
 main.add_command(data.data)
 main.add_command(ml.ml)

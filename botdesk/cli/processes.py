@@ -1,4 +1,5 @@
-"""`botdesk engine`, `botdesk web` and `botdesk run` (both, for one machine)."""
+"""`botdesk engine`, `botdesk web`, `botdesk watchdog` and `botdesk run` (all three, for one
+machine)."""
 
 import os
 import signal
@@ -24,6 +25,19 @@ def engine() -> None:
         run(settings(), database())
     except (EngineAlreadyRunning, SchemaOutOfDate, FeedError) as refusal:
         raise click.ClickException(str(refusal)) from None
+
+
+@click.command()
+def watchdog() -> None:
+    """Watch the engine's heartbeat and deliver alerts until SIGTERM or Ctrl-C.
+
+    Announces a stale engine heartbeat and its recovery, sends every notification to its
+    channels (with retries), the daily summary at 00:00 UTC and aggregated risk refusals.
+    """
+    from botdesk.alerts.watchdog import run as run_watchdog
+
+    configure_logging("watchdog")
+    run_watchdog(settings(), database())
 
 
 # gthread threads that serve pages and API calls; each open /api/v1/stream holds one more
@@ -91,11 +105,13 @@ def web(host: str | None, port: int | None, workers: int | None) -> None:
 
 @click.command()
 def run() -> None:
-    """Start the engine and the desk together; Ctrl-C stops both at once, SIGTERM gracefully."""
+    """Start the engine, the desk and the watchdog together; Ctrl-C stops them at once,
+    SIGTERM gracefully."""
     config = settings()
     children = {
         "engine": subprocess.Popen([sys.executable, "-m", "botdesk", "engine"]),
         "web": subprocess.Popen([sys.executable, "-m", "botdesk", "web"]),
+        "watchdog": subprocess.Popen([sys.executable, "-m", "botdesk", "watchdog"]),
     }
     click.echo(f"botdesk running: desk at http://{config.HOST}:{config.PORT} (Ctrl-C stops)")
     # The signal that stops `run` is passed on as it came: Ctrl-C (SIGINT) is gunicorn's

@@ -98,7 +98,7 @@ def set_role(username: str, role: str) -> None:
     _change(
         username,
         "user.set_role",
-        lambda session, target: users.set_role(session=session, user=target, role=role),
+        lambda session, target: users.set_role(session=session, user=target, role=role, by=actor()),
         {"role": role},
     )
     click.echo(f"{username} is now {role}")

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from botdesk.db import audit, typed
+from botdesk.db import audit, notification_events, notifications, typed
 from botdesk.db.models import ApiKey, Role, Scope, User
 from botdesk.db.types import utcnow
 
@@ -247,6 +247,12 @@ def create(
             "expires_at": row.expires_at,
             "allowed_ips": allowed,
         },
+    )
+    notifications.emit(
+        session,
+        notification_events.security_api_key_created(
+            owner=owner.username, prefix=prefix, scope=granted.value, by=actor
+        ),
     )
     return row, key
 

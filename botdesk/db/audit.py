@@ -46,6 +46,16 @@ def record(
     return row
 
 
+def new_address(*, session: Session, user_id: int, ip: str) -> bool:
+    """True when the user signed in before, but never from this address."""
+    signed_in = select(AuditLog.ip).where(
+        AuditLog.user_id == user_id, AuditLog.action == "login.ok"
+    )
+    if session.exec(signed_in.limit(1)).first() is None:
+        return False  # a first sign-in has no usual address yet
+    return session.exec(signed_in.where(AuditLog.ip == ip).limit(1)).first() is None
+
+
 def recent(*, session: Session, limit: int = 100, action: str | None = None) -> list[AuditLog]:
     return search(session=session, filters=AuditFilter(action=action), limit=limit)
 

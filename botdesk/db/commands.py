@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
-from botdesk.db import audit, typed
+from botdesk.db import audit, notification_events, notifications, typed
 from botdesk.db.models import Command, CommandStatus
 from botdesk.db.types import utcnow
 
@@ -101,6 +101,19 @@ def finish(*, session: Session, command: Command, ok: bool, result: str) -> None
     command.finished_at = utcnow()
     command.result = result
     session.add(command)
+    if command.kind == "kill_switch.engage":
+        # announced once the engine has halted (and flattened): who, why, and what it did
+        notifications.emit(
+            session,
+            notification_events.kill_switch_engaged(
+                command_id=command.id,
+                by=command.issued_by,
+                reason=command.reason or "no reason given",
+                flatten=bool(params_of(command).get("flatten")),
+                outcome=result,
+                ok=ok,
+            ),
+        )
 
 
 def left_running(*, session: Session, engine_ids: list[str] | None = None) -> list[Command]:

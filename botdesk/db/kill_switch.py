@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from botdesk.db import commands, engine_state
+from botdesk.db import commands, engine_state, notification_events, notifications
 from botdesk.db.models import Command, Role
 from botdesk.db.types import utcnow
 
@@ -145,4 +145,8 @@ def release(
     state.released_at = utcnow()
     state.release_reason = reason
     session.add(state)
+    notifications.emit(
+        session,
+        notification_events.kill_switch_released(command_id=command.id, by=by, reason=reason),
+    )
     return command

@@ -2,7 +2,7 @@
 
 from sqlmodel import Session, delete, func, select
 
-from botdesk.db import desk_sessions, typed
+from botdesk.db import desk_sessions, notification_events, notifications, typed
 from botdesk.db.models import BackupCode, Role, User
 from botdesk.db.types import utcnow
 
@@ -70,11 +70,19 @@ def active_admins(*, session: Session) -> int:
     return session.exec(query).one()
 
 
-def set_role(*, session: Session, user: User, role: str) -> None:
+def set_role(*, session: Session, user: User, role: str, by: str = "unknown") -> None:
     new_role = validate_role(role)
     if user.role == Role.ADMIN and new_role != Role.ADMIN and active_admins(session=session) <= 1:
         raise UserError("refused: this is the last active admin")
+    old_role = str(user.role)
     user.role = new_role.value
+    if old_role != new_role.value:
+        notifications.emit(
+            session,
+            notification_events.security_role_changed(
+                username=user.username, old=old_role, new=new_role.value, by=by, at=utcnow()
+            ),
+        )
     revoke_sessions(session=session, user=user, reason="role changed")
 
 

@@ -33,6 +33,9 @@ class Heartbeat:
                 ).first()
                 if instance is not None:
                     instance.last_beat = now
+                    metrics = getattr(self.runtime, "metrics", None)
+                    if metrics is not None:
+                        instance.metrics = metrics.as_json()
                     session.add(instance)
         except Exception:
             if self.failing_since is None:

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from botdesk.db.models import Fill, Order, OrderStatus, Position, PositionStatus, Side
 from botdesk.db.types import MONEY_UNIT, quantize, utcnow
+from botdesk.engine import announce
 
 ZERO = Decimal(0)
 BUY = Side.BUY.value
@@ -139,6 +140,7 @@ def record_fill(*, session: Session, order: Order, fill: BrokerFill) -> Fill:
     _advance(order, fill)
     session.add(order)
     session.flush()
+    announce.order_filled(session, order, row)
     return row
 
 

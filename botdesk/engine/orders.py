@@ -36,7 +36,7 @@ from botdesk.db.models import (
     Signal,
     SignalStatus,
 )
-from botdesk.engine import risk
+from botdesk.engine import announce, risk
 from botdesk.engine.accounts import account
 from botdesk.engine.brokers.base import Broker, MarketContext
 from botdesk.engine.ledger import open_position, record_fill
@@ -151,12 +151,14 @@ def submit(
     session.flush()
     for fill in broker.place(session, order, market, immediate=request.immediate):
         record_fill(session=session, order=order, fill=fill)
+    announce.order_closed(order)
     if order.status == OrderStatus.REJECTED:
         breaches.trip_circuit_breaker(session, bot, broker)
     if request.signal is not None:
         request.signal.status = SignalStatus.ACCEPTED
         request.signal.status_reason = f"order {order.client_order_id}"
         session.add(request.signal)
+        announce.signal_changed(session, request.signal)
     return order
 
 
@@ -196,4 +198,6 @@ def _refuse(session: Session, request: OrderRequest, rule: str, reason: str):
         request.signal.status_reason = reason
         session.add(request.signal)
     session.flush()
+    if request.signal is not None:
+        announce.signal_changed(session, request.signal)
     raise OrderRefused(rule, reason)

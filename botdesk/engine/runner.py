@@ -10,6 +10,7 @@ at any moment leaves either the whole candle or nothing.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -18,6 +19,7 @@ from botdesk.db import candles as candle_store
 from botdesk.db import engine_state
 from botdesk.db.models import Bot, BotState
 from botdesk.db.types import utcnow
+from botdesk.engine import announce
 from botdesk.engine.brokers import BrokerUnavailable
 from botdesk.engine.brokers.base import CandlePrices
 from botdesk.engine.frames import CandleFrame
@@ -64,6 +66,9 @@ def set_error(session: Session, bot_id: int, message: str) -> None:
     bot.status_reason = message[:2000]
     bot.status_changed_at = utcnow()
     session.add(bot)
+    announce.bot_error(session, bot, message)
+    # kept on the desk's Logs page with the bot's id (the log keeper reads `bot_id`)
+    log.error("bot %s (%s) is in error: %s", bot.name, bot.id, message, extra={"bot_id": bot.id})
 
 
 class BotRunner:
@@ -138,8 +143,10 @@ class BotRunner:
                 log.warning("bot %s: %s\n%s", bot.name, error, error.traceback)
                 raise BotFailure(str(error)) from None
             signal = StrategySignal.from_frame(signals, len(frame) - 1)
+            started = time.perf_counter()
             if not self._process(bot, history, index, signal, broker):
                 break
+            self.runtime.metrics.observe_candle(time.perf_counter() - started)
             done += 1
         return done
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from botdesk.db.session import Database
 from botdesk.engine.brokers import Brokers
+from botdesk.engine.metrics import EngineMetrics
 from botdesk.settings import Settings
 
 
@@ -21,6 +22,7 @@ class EngineRuntime:
     settings: Settings
     engine_id: str = field(default_factory=new_engine_id)
     heartbeat: object | None = None  # botdesk.engine.heartbeat.Heartbeat once started
+    metrics: EngineMetrics = field(default_factory=EngineMetrics)  # for the desk's /metrics
     brokers: Brokers = field(init=False)
 
     def __post_init__(self):

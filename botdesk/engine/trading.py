@@ -32,7 +32,7 @@ from botdesk.db.models import (
     Signal,
     SignalStatus,
 )
-from botdesk.engine import fill_rules
+from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import account, snapshot
 from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_to_datetime
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
@@ -151,6 +151,8 @@ def act_on_signal(
     Without a candle in `market` (a command), `candle_open_ms` is the newest closed candle
     of the bot's timeframe: a paper market order fills at the open of the one after it.
     """
+    if signal.status == SignalStatus.NEW:
+        announce.signal_changed(session, signal)  # signal.created, for subscribers' webhooks
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     pending = _open_orders(session, bot)
     if signal.side == Side.BUY:

@@ -38,7 +38,7 @@ CHANGES = {
 
 def apply_change(button: str, db_session, user: User, role: str | None) -> None:
     if button == "users-set-role":
-        users.set_role(session=db_session, user=user, role=role or "")
+        users.set_role(session=db_session, user=user, role=role or "", by=current_user.username)
     elif button in ("users-disable", "users-enable"):
         users.set_disabled(session=db_session, user=user, disabled=button == "users-disable")
     elif button == "users-unlock":

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from botdesk.db import api_keys
 from botdesk.db.api_keys import ApiKeyError, ApiKeyRefused
-from botdesk.db.models import ApiKey, AuditLog, Role, Scope, User
+from botdesk.db.models import ApiKey, AuditLog, Notification, Role, Scope, User
 from botdesk.db.types import utcnow
 from tests.factories import make_user
 
@@ -35,6 +35,13 @@ def test_a_key_is_shown_once_and_stored_only_as_its_hash(db):
     assert timedelta(days=29, hours=23) < stored.expires_at - utcnow() <= timedelta(days=30)
     assert (audit_row.action, audit_row.target) == ("api_key.create", f"api_key:{row.prefix}")
     assert key not in (audit_row.details or "")
+    with db.reading() as session:
+        alert = session.exec(select(Notification)).one()
+    assert (alert.kind, alert.title) == (
+        "security.api_key_created",
+        f"API key created for {user.username} (trade)",
+    )
+    assert key not in alert.body + alert.payload and row.prefix in alert.body
     holder = _authenticate(db, key)
     assert (holder.username, holder.scope, holder.effective) == (user.username, "trade", "trade")
     assert holder.actor == f"api:{row.prefix}"

@@ -4,7 +4,7 @@ audited, bad input refused with a reason, an admin's own account protected."""
 import pytest
 from sqlmodel import select
 
-from botdesk.db.models import AuditLog, BackupCode, User
+from botdesk.db.models import AuditLog, BackupCode, Notification, User
 from tests.desk import click, login
 from tests.factories import PASSWORD, make_user
 from tests.rows import audit_trail, user_named
@@ -119,6 +119,12 @@ def test_set_role(desk, admin):
     assert user_named(desk.db, "fin").role == "trader"
     assert "unknown role" in change(desk, admin, "users-set-role", "fin", "king").text
     assert user_named(desk.db, "fin").role == "trader"
+    with desk.db.reading() as session:
+        (alert,) = session.exec(
+            select(Notification).where(Notification.kind == "security.role_changed")
+        ).all()
+    assert alert.title == "Role changed: fin viewer -> trader"
+    assert alert.body == "chief changed fin's role from viewer to trader."
 
 
 @pytest.mark.parametrize(

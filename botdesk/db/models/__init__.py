@@ -11,6 +11,13 @@ from botdesk.db.models.access import (
     ExchangeAccount,
     User,
 )
+from botdesk.db.models.alerts import (
+    LogEntry,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    SignalWebhook,
+)
 from botdesk.db.models.control import (
     AuditLog,
     BacktestRun,
@@ -93,6 +100,11 @@ ALL_TABLES = [
     "ml_external_point",
     "stream_event",
     "walk_forward_run",
+    "notification_channel",
+    "notification",
+    "signal_webhook",
+    "notification_delivery",
+    "log_entry",
 ]
 
 __all__ = [
@@ -118,6 +130,7 @@ __all__ = [
     "FeedListing",
     "Fill",
     "FlowKind",
+    "LogEntry",
     "MlExternalPoint",
     "MlFeature",
     "MlFeatureSet",
@@ -125,6 +138,9 @@ __all__ = [
     "MlPrediction",
     "MlPromotion",
     "ModelStatus",
+    "Notification",
+    "NotificationChannel",
+    "NotificationDelivery",
     "Order",
     "OrderStatus",
     "OrderType",
@@ -137,6 +153,7 @@ __all__ = [
     "Side",
     "Signal",
     "SignalStatus",
+    "SignalWebhook",
     "StreamEvent",
     "User",
     "WalkForwardRun",

@@ -68,6 +68,9 @@ class EngineInstance(SQLModel, table=True):
     started_at: datetime = time_column(nullable=False)
     last_beat: datetime | None = time_column()
     stopped_at: datetime | None = time_column()
+    # The engine's counters for /metrics (JSON, rewritten with each heartbeat): candles
+    # processed, candle latency histogram buckets, risk refusals by rule.
+    metrics: str | None = text_column()
 
 
 class AuditLog(SQLModel, table=True):

@@ -53,6 +53,7 @@ from botdesk.db.models import (
     Side,
 )
 from botdesk.db.types import quantize, utcnow
+from botdesk.engine import announce
 from botdesk.engine.brokers.base import Broker, MarketContext, ms_to_datetime, quote_asset
 from botdesk.engine.brokers.binance_connections import BinanceConnections
 from botdesk.engine.brokers.binance_filters import FilterRefused, SymbolFilters
@@ -119,6 +120,7 @@ class BinanceBroker(Broker):
                 "the bot has no exchange account: an admin points it at one on the "
                 "Exchange accounts page"
             )
+            announce.order_closed(order)
         else:
             order.status_reason = "waiting to be sent to Binance"
         order.updated_at = utcnow()
@@ -294,6 +296,7 @@ class BinanceBroker(Broker):
                 order.status_reason = f"Binance: {answer.get('status', 'accepted')}"
             order.updated_at = utcnow()
             session.add(order)
+            announce.order_closed(order)
             if order.side == Side.SELL and order.status == OrderStatus.FILLED:
                 self._write_off_dust(session, order, filters)
 
@@ -478,6 +481,7 @@ def _locked(session: Session, order_id: int) -> Order:
 
 def _close(order: Order, status: str, reason: str) -> None:
     order.status, order.status_reason, order.updated_at = status, reason, utcnow()
+    announce.order_closed(order)
 
 
 def _event(order: Order, rule: str, severity: str, message: str) -> RiskEvent:

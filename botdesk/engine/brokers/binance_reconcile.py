@@ -31,6 +31,7 @@ from botdesk.db.models import (
     PositionStatus,
     RiskEvent,
 )
+from botdesk.engine import announce
 from botdesk.engine.accounts import account as bot_account
 from botdesk.engine.brokers.base import quote_asset
 from botdesk.engine.brokers.binance_rest import ExchangeError, RateLimited
@@ -207,15 +208,15 @@ class Reconciler:
         self._raised[key] = message
         log.warning("Binance reconciliation: %s", message)
         with self.db.writing() as session:
-            session.add(
-                RiskEvent(
-                    kind="reconciliation",
-                    rule=rule,
-                    severity=severity,
-                    message=message,
-                    details=json.dumps({"key": [str(part) for part in key]}),
-                )
+            event = RiskEvent(
+                kind="reconciliation",
+                rule=rule,
+                severity=severity,
+                message=message,
+                details=json.dumps({"key": [str(part) for part in key]}),
             )
+            session.add(event)
+            announce.reconcile_difference(session, event)
 
     def _bot_ids_query(self, account: ExchangeAccount):
         return select(Bot.id).where(Bot.exchange_account_id == account.id)

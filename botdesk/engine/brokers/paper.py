@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from botdesk.db.models import Bot, Order, OrderStatus, OrderType, Side
 from botdesk.db.types import quantize, utcnow
-from botdesk.engine import fill_rules
+from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import account
 from botdesk.engine.brokers.base import (
     Broker,
@@ -130,4 +130,5 @@ class PaperBroker(Broker):
         order.status_reason = reason
         order.updated_at = utcnow()
         session.add(order)
+        announce.order_closed(order)
         return []

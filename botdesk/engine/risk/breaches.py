@@ -39,6 +39,7 @@ from botdesk.db.models import (
     Side,
 )
 from botdesk.db.types import utcnow
+from botdesk.engine import announce
 from botdesk.engine.risk import measures
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,16 @@ CIRCUIT_BREAKER_HALT = "halted by the circuit breaker"
 
 
 def _event(session: Session, bot_id: int | None, kind: str, rule: str, message: str, **details):
-    session.add(
-        RiskEvent(
-            bot_id=bot_id,
-            kind=kind,
-            rule=rule,
-            severity="critical" if kind != "resume" else "info",
-            message=message,
-            details=json.dumps(details, default=str) if details else None,
-        )
+    event = RiskEvent(
+        bot_id=bot_id,
+        kind=kind,
+        rule=rule,
+        severity="critical" if kind != "resume" else "info",
+        message=message,
+        details=json.dumps(details, default=str) if details else None,
     )
+    session.add(event)
+    announce.risk_event(session, event)  # a breach or the circuit breaker, to the channels
     log.warning("risk %s (%s): %s", kind, rule, message)
 
 

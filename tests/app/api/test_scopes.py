@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import col, select
 
 from botdesk.app.api.routing import OPERATIONS, Operation
-from botdesk.db import api_keys, commands, kill_switch
+from botdesk.db import api_keys, commands, kill_switch, signal_webhooks
 from botdesk.db.models import ApiKey, AuditLog, BacktestRun, Bot, Command, Position, Role, User
 from botdesk.db.session import Database
 from botdesk.db.types import utcnow
 from botdesk.engine.history import import_file
 from tests.conftest import SHARED_DATA
-from tests.factories import make_api_key, make_bot, make_position, make_user
+from tests.factories import TEST_SETTINGS, make_api_key, make_bot, make_position, make_user
 
 pytestmark = pytest.mark.integration
 
@@ -93,10 +93,33 @@ def _url(op: Operation, world: World, presented: str | None = None) -> str:
         run_id=world.backtest_id,
         symbol="BTCUSDT",
         key_id=key_id,
+        webhook_id=_webhook_id(world, presented) if "{webhook_id}" in op.path else None,
     )
 
 
-BODIES = {"/api/v1/auth/keys": {"scope": "read", "name": "scope matrix"}}
+def _webhook_id(world: World, presented: str | None) -> int:
+    """A webhook of the presented key's owner (deleted by the matrix, so a fresh one)."""
+    if presented is None:
+        return 1
+    with world.db.writing() as session:
+        registered = signal_webhooks.register(
+            session=session,
+            url="https://1.1.1.1/hook",
+            events=["signal.created"],
+            filters=None,
+            owner_id=world.owners[presented].id,
+            api_key_id=None,
+            by="test",
+            settings=TEST_SETTINGS,
+        )
+        return registered.webhook.id
+
+
+BODIES = {
+    "/api/v1/auth/keys": {"scope": "read", "name": "scope matrix"},
+    # an address literal: registering resolves the host, and this machine has no DNS
+    "/api/v1/webhooks": {"url": "https://1.1.1.1/hook", "events": ["signal.created"]},
+}
 
 
 def _expected(op: Operation, presented: str | None) -> int:
