@@ -8,10 +8,13 @@ Money is exact (8 decimals), times are ISO 8601 UTC.
 Every export is written to the audit log; a table above the user's role is refused.
 """
 
+import itertools
+import logging
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, request
 from flask_login import current_user
+from sqlalchemy.exc import DataError
 
 from botdesk.app import acting, csv_stream, tables
 from botdesk.app.context import desk_db
@@ -19,6 +22,7 @@ from botdesk.app.roles import refuse
 from botdesk.db import audit
 from botdesk.db.types import utcnow
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("exports", __name__)
 GRID_PARAMETERS = {"filter", "sort"}
 AUDIT_PARAMETERS = {"actor", "action", "outcome", "from", "to"}
@@ -75,9 +79,18 @@ def export(name: str):
         with db.reading() as session:
             yield from csv_stream.lines(session.connection(), spec.columns(), statement)
 
+    # The query runs and its first batch is read before the status line is sent: what the
+    # database refuses answers 400 here instead of a 200 whose body stops mid-file.
+    chunks = lines()
+    try:
+        started = list(itertools.islice(chunks, 2))  # the header line and the first rows
+    except (DataError, OverflowError) as error:
+        chunks.close()
+        log.warning("export %s refused by the database: %s", name, error)
+        return _plain(400, "bad filter: a value is out of the range its column holds")
     filename = file_name(name)
     return Response(
-        lines(),
+        itertools.chain(started, chunks),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -277,11 +277,50 @@ def test_scope_pins_a_filter_the_browser_cannot_widen(seeded):
         (["symbol"], None, "object of column filters"),
         (None, [{"colId": "reason", "sort": "asc"}], "sorts by"),
         (None, [{"colId": "id", "sort": "sideways"}], "asc or desc"),
+        # issue 14 item 9: these raised TypeError, OverflowError or failed in the database
+        (None, [{"colId": ["id"], "sort": "asc"}], "sorts by"),
+        (
+            {"created_at": {"filterType": "date", "type": "greaterThan", "dateFrom": "9999-12-31"}},
+            None,
+            "past the last day",
+        ),
+        (
+            {"candle_open_ms": {"filterType": "date", "type": "equals", "dateFrom": "9999-12-31"}},
+            None,
+            "past the last day",
+        ),
+        (
+            {"id": {"filterType": "number", "type": "equals", "filter": 1180591620717411303424}},
+            None,
+            "beyond what the column holds",
+        ),
+        (
+            {"id": {"filterType": "number", "type": "equals", "filter": 2147483648}},
+            None,
+            "beyond what the column holds",
+        ),
+        (
+            {"confidence": {"filterType": "number", "type": "equals", "filter": "1e999"}},
+            None,
+            "not a number",
+        ),
+        (
+            {"price": {"filterType": "number", "type": "lessThan", "filter": "1e20"}},
+            None,
+            "beyond what an amount can be",
+        ),
+        ({"side": {"filterType": "text", "type": {"a": 1}, "filter": "x"}}, None, "type is a name"),
     ],
 )
 def test_bad_filters_and_sorts_are_refused_with_a_reason(seeded, filter_model, sort_model, message):
     with pytest.raises(tables.BadFilter, match=message):
         GRID.rows(start=0, end=10, filter_model=filter_model, sort_model=sort_model)
+
+
+def test_a_filter_nested_past_the_parsers_depth_is_a_bad_filter():
+    """A RecursionError (a 500) before issue 14 item 9."""
+    with pytest.raises(tables.BadFilter, match="nested too deeply"):
+        tables.parse_json('{"side": ' + "[" * 1100 + "]" * 1100 + "}", "filter")
 
 
 def test_the_marker_changes_only_when_the_table_does(seeded):
