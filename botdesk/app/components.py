@@ -153,11 +153,19 @@ def stat_card(title: str, value, detail=None, *, value_id: str | None = None) ->
     return dbc.Card(dbc.CardBody(body), className="h-100")
 
 
-def not_found() -> html.Div:
+def not_allowed(role: str) -> html.Div:
+    """An existing page the signed-in user's role may not open: say so (and which role
+    may), rather than pretend the page does not exist."""
     return html.Div(
-        [html.H2("Page not found"), html.P("There is no page at this address.")],
+        [
+            html.H2("Not allowed"),
+            html.P(
+                f"This page is for the {role} role; your account cannot open it. "
+                "Ask an admin if you need it."
+            ),
+        ],
         className="p-4",
-        id="page-not-found",
+        id="page-not-allowed",
     )
 
 
