@@ -27,7 +27,7 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
-from botdesk.db import exchange_accounts, portfolio
+from botdesk.db import exchange_accounts, kill_switch, portfolio
 from botdesk.db.models import Bot, BotState, Role
 from botdesk.db.types import utcnow
 from botdesk.engine.strategies import registry
@@ -58,10 +58,16 @@ def marker() -> list:
     with desk_db().reading() as session:
         bots = session.exec(select(Bot.id, Bot.status, Bot.updated_at, Bot.name)).all()
         positions = portfolio.open_positions_marker(session=session)
-    return [str(sorted(bots)), positions]
+        halted = kill_switch.status(session=session).engaged
+    return [str(sorted(bots)), positions, halted]
 
 
-def controls(bot: Bot) -> list:
+def _start_refusal(session) -> str | None:
+    """Why no bot may start now (the API's 409 message), or None."""
+    return kill_switch.START_REFUSED if kill_switch.status(session=session).engaged else None
+
+
+def controls(bot: Bot, start_refused: str | None = None) -> list:
     buttons = []
     if bot.status == BotState.RUNNING:
         offered = (("pause", "Pause", "warning"), ("stop", "Stop", "light"))
@@ -71,15 +77,21 @@ def controls(bot: Bot) -> list:
         offered = (("start", "Start", "success"),)
     if current_user.allows(Role.TRADER):
         for action, label, color in offered:
+            refused = start_refused if action == "start" else None
+            button = dbc.Button(
+                label,
+                id={"type": "bots-action", "bot": bot.id, "action": action},
+                color=color,
+                size="sm",
+                outline=True,
+                className="me-1",
+                disabled=bool(refused),
+            )
+            # a disabled button shows no tooltip of its own: its wrapper says why
             buttons.append(
-                dbc.Button(
-                    label,
-                    id={"type": "bots-action", "bot": bot.id, "action": action},
-                    color=color,
-                    size="sm",
-                    outline=True,
-                    className="me-1",
-                )
+                html.Span(button, title=refused.capitalize(), className="d-inline-block")
+                if refused
+                else button
             )
     if current_user.allows(Role.ADMIN) and bot.status not in ACTIVE:  # stop it to change it
         buttons.append(
@@ -107,6 +119,7 @@ def controls(bot: Bot) -> list:
 def bots_table():
     with desk_db().reading() as session:
         lines = portfolio.bot_lines(session=session)
+        start_refused = _start_refusal(session)
     if not lines:
         hint = (
             "No bots yet — create one with New bot."
@@ -150,7 +163,7 @@ def bots_table():
                 held,
                 signed_money(line.pnl),
                 format_money(bot.capital),
-                html.Div(controls(bot), className="text-nowrap"),
+                html.Div(controls(bot, start_refused), className="text-nowrap"),
             ]
         )
     header = [
@@ -306,7 +319,17 @@ def control(_clicks):
         bot = session.get(Bot, trigger.get("bot")) if kind else None
         if bot is None:
             return outcome_alert("No such bot or action.", ok=False)
-        command = acting.issue_command(session, kind, target=f"bot:{bot.id}", reason="desk")
+        refusal = _start_refusal(session) if kind == "bot.start" else None
+        if refusal:
+            target = f"bot:{bot.id}"
+            acting.record(
+                session, f"command.{kind}", target=target, outcome="refused", reason=refusal
+            )
+        else:
+            command = acting.issue_command(session, kind, target=f"bot:{bot.id}", reason="desk")
+    if refusal:
+        message = f"{bot.name} not started: {refusal}."
+        return outcome_alert(message, ok=False, id="bots-refused")
     return outcome_alert(f"{kind} queued for {bot.name} (command {command.id}).", id="bots-queued")
 
 
