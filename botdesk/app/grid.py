@@ -43,6 +43,7 @@ GRID, EXPORT, NOTE, SCOPE, MARKER, TICK, REFRESHED = (
 )
 MAX_BLOCK = 500
 NUMERIC = ("int", "number", "money")
+CHOICE_MIN_WIDTH = 120  # px: a side or status column's filter box holds "filled"
 
 
 @dataclass(frozen=True)
@@ -94,14 +95,21 @@ class GridColumn:
                 },
             )
         elif self.kind == "choice":
+            # wide enough that the filter box under the header holds a word
             spec.update(
                 filter="agTextColumnFilter",
                 filterParams={"filterOptions": ["equals", "notEqual"], "maxNumConditions": 1},
+                minWidth=CHOICE_MIN_WIDTH,
             )
-        else:  # text and bot (a bot is filtered by its name)
+            if self.width:
+                spec["width"] = max(self.width, CHOICE_MIN_WIDTH)
+        else:  # text and bot (a bot is filtered by its name): a part of it, any case
             spec.update(
                 filter="agTextColumnFilter",
-                filterParams={"filterOptions": ["equals", "contains", "startsWith"]},
+                filterParams={
+                    "filterOptions": ["contains", "equals", "startsWith"],
+                    "defaultOption": "contains",
+                },
                 tooltipField=self.field,  # long reasons in full on hover
                 minWidth=140,
             )

@@ -194,11 +194,12 @@ _COMPARE = {
     "greaterThan": lambda c, v: c > v,
     "greaterThanOrEqual": lambda c, v: c >= v,
 }
+# Text matches a part, whatever its case (LIKE is case-sensitive on PostgreSQL: ILIKE there).
 _TEXT = {
-    "contains": lambda c, v: c.contains(v, autoescape=True),
-    "notContains": lambda c, v: not_(c.contains(v, autoescape=True)),
-    "startsWith": lambda c, v: c.startswith(v, autoescape=True),
-    "endsWith": lambda c, v: c.endswith(v, autoescape=True),
+    "contains": lambda c, v: c.icontains(v, autoescape=True),
+    "notContains": lambda c, v: not_(c.icontains(v, autoescape=True)),
+    "startsWith": lambda c, v: c.istartswith(v, autoescape=True),
+    "endsWith": lambda c, v: c.iendswith(v, autoescape=True),
 }
 
 

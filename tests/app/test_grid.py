@@ -200,6 +200,33 @@ def test_filters_select_exactly_the_matching_rows(seeded, filter_model, keep):
     assert ids(GRID.rows(start=0, end=500, filter_model=filter_model)) == expected
 
 
+@pytest.mark.parametrize(
+    ("kind", "typed", "symbol"),
+    [
+        ("contains", "LPH", "BTCUSDT"),
+        ("startsWith", "Bet", "ETHUSDT"),
+        ("endsWith", "TA", "ETHUSDT"),
+    ],
+)
+def test_text_filters_match_a_part_whatever_its_case(seeded, kind, typed, symbol):
+    """Issue 14 item 20: "btc" found nothing (only the exact name; LIKE is case-sensitive
+    on PostgreSQL)."""
+    model = {"bot_id": {"filterType": "text", "type": kind, "filter": typed}}
+    rows = GRID.rows(start=0, end=500, filter_model=model)
+    expected = sorted((s.id for s in all_signals(seeded["db"]) if s.symbol == symbol), reverse=True)
+    assert ids(rows) == expected
+
+
+def test_text_columns_offer_contains_first_and_choice_filters_have_room():
+    """The grid's own filter defaults to 'contains' (it was 'equals'); a Side or Status
+    column is wide enough for its filter box (they were ~20 px)."""
+    bot = GridColumn("bot_id", "Bot", "bot", width=150).definition(True)
+    assert bot["filterParams"]["defaultOption"] == "contains"
+    assert bot["filterParams"]["filterOptions"][0] == "contains"
+    side = GridColumn("side", "Side", "choice", width=85).definition(True)
+    assert side["width"] >= 120 and side["minWidth"] >= 120
+
+
 def test_a_candle_time_filters_by_utc_day_like_a_time(seeded):
     """candle_open_ms holds milliseconds; the grid's date filter picks whole UTC days."""
     day = {"filterType": "date", "type": "equals", "dateFrom": "2024-10-29 00:00:00"}
