@@ -5,7 +5,7 @@ from botdesk.app.components import PLOT_TEMPLATE
 TIME_HOVER = "%{x|%Y-%m-%d %H:%M} UTC<br>"
 
 
-def equity_figure(curve) -> dict:
+def equity_figure(curve, height: int = 340) -> dict:
     """Equity above (USDT), drawdown below (percent), sharing the time axis."""
     return {
         "data": [
@@ -34,7 +34,7 @@ def equity_figure(curve) -> dict:
         "layout": {
             "template": PLOT_TEMPLATE,
             "margin": {"l": 60, "r": 10, "t": 10, "b": 30},
-            "height": 340,
+            "height": height,
             "showlegend": False,
             "xaxis": {"anchor": "y", "matches": "x2", "showticklabels": False},
             "xaxis2": {"anchor": "y2", "title": {"text": "UTC"}},

@@ -25,7 +25,7 @@ from botdesk.app.components import (
     status_badge,
 )
 from botdesk.app.context import desk_db, desk_settings
-from botdesk.app.grid import DeskGrid, GridColumn
+from botdesk.app.grid import RECORDED_CLOCK, DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import exchange_accounts, kill_switch, portfolio
 from botdesk.db.models import Bot, BotState, Role
@@ -41,7 +41,7 @@ COMMANDS = DeskGrid(
     "bots-commands",
     "command",
     [
-        GridColumn("created_at", "Issued", "time", unit="UTC", width=175),
+        GridColumn("created_at", "Issued", "time", unit=RECORDED_CLOCK, width=190),
         GridColumn("kind", "Command", "choice", width=160),
         GridColumn("target", "Target", width=120),
         GridColumn("issued_by", "By", width=120),

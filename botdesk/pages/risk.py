@@ -36,7 +36,7 @@ EVENTS = DeskGrid(
     "risk-events",
     "risk_event",
     [
-        GridColumn("at", "Time", "time", unit="UTC", width=175),
+        GridColumn("at", "Recorded", "time", unit="UTC", width=175),
         GridColumn("bot_id", "Bot", "bot", width=150),
         GridColumn("kind", "Event", "choice", width=130),
         GridColumn("rule", "Rule", "choice", width=190),
