@@ -24,7 +24,7 @@ from botdesk.app.backtest_views import (
     trades_csv,
     when,
 )
-from botdesk.app.components import outcome_alert
+from botdesk.app.components import date_input, outcome_alert
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback
 from botdesk.db import audit, backtest_runs, candles
@@ -46,6 +46,24 @@ RUN_ROLE = Role.TRADER
 
 
 # --- the form --------------------------------------------------------------------------
+
+
+def run_button():
+    """Run backtest; below RUN_ROLE disabled, saying why (its wrapper carries the tooltip:
+    a disabled button shows none)."""
+    if current_user.is_authenticated and current_user.allows(RUN_ROLE):
+        return dbc.Button("Run backtest", id="backtests-run", color="primary")
+    why = f"Running a backtest needs the {RUN_ROLE.value} role; you can read and export runs."
+    return html.Div(
+        [
+            html.Span(
+                dbc.Button("Run backtest", id="backtests-run", color="primary", disabled=True),
+                title=why,
+                className="d-inline-block",
+            ),
+            html.Div(why, className="small text-secondary", id="backtests-run-why"),
+        ]
+    )
 
 
 def form() -> dbc.Card:
@@ -107,8 +125,8 @@ def form() -> dbc.Card:
                 dbc.Row(id="backtests-params", className="g-2 mb-2"),
                 dbc.Row(
                     [
-                        labelled("From (UTC)", dbc.Input(id="backtests-from", type="date"), 2),
-                        labelled("To (UTC)", dbc.Input(id="backtests-to", type="date"), 2),
+                        labelled("From (UTC)", date_input("backtests-from"), 2),
+                        labelled("To (UTC)", date_input("backtests-to"), 2),
                         labelled(
                             "Fee (% of notional)",
                             dbc.Input(id="backtests-fee", value="0.1", inputmode="decimal"),
@@ -126,11 +144,7 @@ def form() -> dbc.Card:
                             dbc.Input(id="backtests-capital", value="10000", inputmode="decimal"),
                             2,
                         ),
-                        dbc.Col(
-                            dbc.Button("Run backtest", id="backtests-run", color="primary"),
-                            md=2,
-                            className="align-self-center",
-                        ),
+                        dbc.Col(run_button(), md=2, className="align-self-center"),
                     ],
                     className="g-2 mb-2",
                 ),

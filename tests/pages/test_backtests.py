@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 
 from botdesk.db.models import BacktestRun, Command
 from botdesk.engine.backtest.runs import execute_stored_run
-from tests.desk import dependencies, first_output, registered_body
+from tests.desk import dependencies, first_output, registered_body, render
 from tests.processes import wait_until
 from tests.rows import audit_trail
 
@@ -206,6 +206,16 @@ def test_a_viewer_sees_runs_but_cannot_start_one(desk, viewer, trader):
     assert audit_trail(desk.db, "bt-viewer", "access.refused")
     runs = viewer.answer("backtests-runs.children", {})
     assert "ema_cross" in str(runs["backtests-runs"])
+
+
+def test_a_viewer_sees_run_backtest_disabled_and_why(desk, viewer, trader):
+    """Issue 14 item 19: the button was live for a viewer and a click did nothing visible."""
+    page = render(viewer.client, desk.base, "/backtests")
+    why = "Running a backtest needs the trader role"
+    assert '"disabled":true' in page.replace(" ", "") and why in page
+    assert "backtests-run-why" in page
+    trader_page = render(trader.client, desk.base, "/backtests")
+    assert why not in trader_page and '"disabled":true' not in trader_page.replace(" ", "")
 
 
 def test_two_runs_compared_side_by_side(desk, trader, viewer):
