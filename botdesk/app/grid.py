@@ -106,6 +106,8 @@ class GridColumn:
                     "filterOptions": ["inRange", "equals", "greaterThan", "lessThan"],
                     "inRangeInclusive": True,
                     "maxNumConditions": 1,
+                    # a text box read as 2026-11-21: the browser's picker shows mm/dd/yyyy
+                    "browserDatePicker": False,
                 },
             )
         elif self.kind == "choice":

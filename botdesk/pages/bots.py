@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from botdesk.app import acting, bot_form
+from botdesk.app import acting, bot_form, targets
 from botdesk.app.components import (
     confirm_dialog,
     empty_state,
@@ -37,13 +37,22 @@ dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk",
 
 CONTROLS = {"start": "bot.start", "pause": "bot.pause", "stop": "bot.stop"}
 ACTIVE = (BotState.RUNNING, BotState.PAUSED)
+
+
+def _named_targets(session, found, shown: list[dict]) -> None:
+    """The commands' targets by name (bot btc-fast), as the rest of the desk names them."""
+    names = targets.named(session=session, targets=[row.target for row in found])
+    for row, cells in zip(found, shown, strict=True):
+        cells["target"] = names.get(row.target, row.target or "")
+
+
 COMMANDS = DeskGrid(
     "bots-commands",
     "command",
     [
         GridColumn("created_at", "Issued", "time", unit=RECORDED_CLOCK, width=190),
         GridColumn("kind", "Command", "choice", width=160),
-        GridColumn("target", "Target", width=120),
+        GridColumn("target", "Target", width=200),
         GridColumn("issued_by", "By", width=120),
         GridColumn("status", "Status", "choice", width=105),
         GridColumn("result", "Result"),
@@ -51,6 +60,7 @@ COMMANDS = DeskGrid(
     empty="No command yet. Start, pause or stop a bot and follow it here.",
     height=260,
     refresh_ms=1500,
+    derive=_named_targets,
 )
 
 
