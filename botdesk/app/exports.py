@@ -2,8 +2,10 @@
 
 The filters are the grid's own, in the URL: `?filter=<ag-grid filter model as JSON>` and
 `?sort=<sort model as JSON>` (the audit log takes its page's filters: actor, action,
-outcome, from, to). Rows are streamed in batches, never held whole: PostgreSQL formats and
-streams them with COPY, SQLite writes each row's line with one printf (`csv_stream`).
+outcome, from, to). Columns are the table's, as the grid shows them: a bot's name beside
+its id, a candle's time as a UTC time. Rows are streamed in batches, never held whole:
+PostgreSQL formats and streams them with COPY, SQLite writes each row's line with one
+printf (`csv_stream`).
 Money is exact (8 decimals), times are ISO 8601 UTC.
 Every export is written to the audit log; a table above the user's role is refused.
 """
@@ -77,7 +79,9 @@ def export(name: str):
 
     def lines() -> Iterator[bytes]:
         with db.reading() as session:
-            yield from csv_stream.lines(session.connection(), spec.columns(), statement)
+            yield from csv_stream.lines(
+                session.connection(), csv_stream.shown_columns(spec.columns()), statement
+            )
 
     # The query runs and its first batch is read before the status line is sent: what the
     # database refuses answers 400 here instead of a 200 whose body stops mid-file.

@@ -203,7 +203,7 @@ _TEXT = {
 }
 
 
-def _is_candle_time(column) -> bool:
+def is_epoch_ms(column) -> bool:
     """A candle's open time, stored as milliseconds since the epoch (e.g. candle_open_ms)."""
     return column.name.endswith("_ms") and isinstance(column.type, Integer)
 
@@ -212,7 +212,7 @@ def _date_condition(column, model: Mapping, name: str) -> ColumnElement[bool]:
     """Dates compare by UTC day: 'equals' is the whole day, 'inRange' includes both days."""
     kind = model.get("type")
     start = _moment(model.get("dateFrom"), name)
-    in_ms = _is_candle_time(column)
+    in_ms = is_epoch_ms(column)
 
     def day(moment: datetime, days: int = 0):
         midnight = datetime.combine(moment.date(), time(), UTC) + timedelta(days=days)
@@ -243,7 +243,7 @@ def _condition(column, model: Mapping, name: str) -> ColumnElement[bool]:
     if kind == "notBlank":
         return column.is_not(None)
     if isinstance(column.type, UTCDateTime) or model.get("filterType") == "date":
-        if not isinstance(column.type, UTCDateTime) and not _is_candle_time(column):
+        if not isinstance(column.type, UTCDateTime) and not is_epoch_ms(column):
             raise BadFilter(f"{name} is not a time column")
         return _date_condition(column, model, name)
     if kind == "inRange":

@@ -236,3 +236,33 @@ def test_anonymous_is_told_to_sign_in(desk):
     response = requests.get(f"{desk.base}/export/fill.csv", allow_redirects=False, timeout=10)
     assert response.status_code == 401 and "location" not in response.headers
     assert response.text == "Sign in to the desk first.\n"
+
+
+def test_the_export_names_the_bot_and_gives_candle_times_as_utc_times(desk):
+    """Issue 14 item 26: the grid shows the bot's name and a UTC time; the export gave
+    bot_id and epoch candle_open_ms only."""
+    from botdesk.db.models import Signal
+
+    bot = make_bot(desk.db, name="x-named")
+    opened = datetime(2024, 10, 28, 9, 15, tzinfo=UTC)
+    with desk.db.writing() as session:
+        session.add(
+            Signal(
+                bot_id=bot.id,
+                dedupe_key="named-1",
+                symbol="BTCUSDT",
+                timeframe="1m",
+                side="buy",
+                candle_open_ms=int(opened.timestamp() * 1000),
+            )
+        )
+    viewer = desk.signed_in("export-names")
+    mine = {"bot_id": {"filterType": "number", "type": "equals", "filter": bot.id}}
+    response = viewer.get(f"{desk.base}/export/signal.csv", params={"filter": json.dumps(mine)})
+    assert response.status_code == 200
+    header = response.text.splitlines()[0].split(",")
+    assert header[header.index("bot_id") + 1] == "bot"
+    assert "candle_open" in header and "candle_open_ms" not in header
+    [row] = read_csv(response)
+    assert row["bot"] == bot.name and row["bot_id"] == str(bot.id)
+    assert row["candle_open"] == "2024-10-28T09:15:00+00:00"
