@@ -12,7 +12,8 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from botdesk.app import acting, bot_form, targets
+from botdesk.app import acting, bot_form
+from botdesk.app.command_grid import COMMANDS
 from botdesk.app.components import (
     confirm_dialog,
     empty_state,
@@ -25,43 +26,16 @@ from botdesk.app.components import (
     status_badge,
 )
 from botdesk.app.context import desk_db, desk_settings
-from botdesk.app.grid import RECORDED_CLOCK, DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import exchange_accounts, kill_switch, portfolio
 from botdesk.db.models import Bot, BotState, Role
 from botdesk.db.types import utcnow
 from botdesk.engine.strategies import registry
-from botdesk.engine.timeframes import TIMEFRAMES
 
 dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk", order=10)
 
 CONTROLS = {"start": "bot.start", "pause": "bot.pause", "stop": "bot.stop"}
 ACTIVE = (BotState.RUNNING, BotState.PAUSED)
-
-
-def _named_targets(session, found, shown: list[dict]) -> None:
-    """The commands' targets by name (bot btc-fast), as the rest of the desk names them."""
-    names = targets.named(session=session, targets=[row.target for row in found])
-    for row, cells in zip(found, shown, strict=True):
-        cells["target"] = names.get(row.target, row.target or "")
-
-
-COMMANDS = DeskGrid(
-    "bots-commands",
-    "command",
-    [
-        GridColumn("created_at", "Issued", "time", unit=RECORDED_CLOCK, width=190),
-        GridColumn("kind", "Command", "choice", width=160),
-        GridColumn("target", "Target", width=200),
-        GridColumn("issued_by", "By", width=120),
-        GridColumn("status", "Status", "choice", width=105),
-        GridColumn("result", "Result"),
-    ],
-    empty="No command yet. Start, pause or stop a bot and follow it here.",
-    height=260,
-    refresh_ms=1500,
-    derive=_named_targets,
-)
 
 
 def marker() -> list:
@@ -190,68 +164,6 @@ def bots_table():
     return small_table(header, rows, {5, 6, 7}, id="bots-table")
 
 
-def form_dialog() -> dbc.Modal:
-    def field(label, control, width=6):
-        return dbc.Col([dbc.Label(label, className="small mb-1"), control], md=width)
-
-    strategies = [{"label": cls.title, "value": name} for name, cls in registry.STRATEGIES.items()]
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Bot", id="bots-form-title")),
-            dbc.ModalBody(
-                [
-                    dbc.Row(
-                        [
-                            # no maxlength: the browser would cut a longer name silently;
-                            # the server refuses it with the limit instead
-                            field("Name", dbc.Input(id="bots-name")),
-                            field("Strategy", dbc.Select(id="bots-strategy", options=strategies)),
-                            field("Symbol", dbc.Input(id="bots-symbol", placeholder="BTCUSDT"), 4),
-                            field(
-                                "Timeframe",
-                                dbc.Select(
-                                    id="bots-timeframe", value="1m", options=list(TIMEFRAMES)
-                                ),
-                                4,
-                            ),
-                            field(
-                                "Capital (USDT)",
-                                dbc.Input(id="bots-capital", value="10000", inputmode="decimal"),
-                                4,
-                            ),
-                            field(
-                                "Broker",
-                                dbc.Select(
-                                    id="bots-broker",
-                                    value="paper",
-                                    options=[
-                                        {"label": "paper (simulated fills)", "value": "paper"},
-                                        {"label": "binance (exchange account)", "value": "binance"},
-                                    ],
-                                ),
-                            ),
-                            field("Exchange account", dbc.Select(id="bots-account", options=[])),
-                        ],
-                        className="g-2 mb-3",
-                    ),
-                    html.H3("Strategy parameters", className="h6"),
-                    html.Div(id="bots-params"),
-                    html.Div(id="bots-form-error", className="mt-3"),
-                ]
-            ),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id="bots-form-cancel", color="secondary"),
-                    dbc.Button("Save", id="bots-save", color="primary"),
-                ]
-            ),
-        ],
-        id="bots-form",
-        size="lg",
-        is_open=False,
-    )
-
-
 def delete_dialog() -> dbc.Modal:
     body = [html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]
     return confirm_dialog(
@@ -281,7 +193,7 @@ def layout(**_query):
             html.Div(id="bots-result", className="mb-2"),
             dbc.Card(dbc.CardBody(bots_table(), id="bots-list"), className="mb-4"),
             COMMANDS.layout(title="Commands and what the engine made of them"),
-            form_dialog() if admin else None,
+            bot_form.dialog() if admin else None,
             delete_dialog() if admin else None,
             dcc.Store(id="bots-editing"),
             dcc.Store(id="bots-deleting"),
