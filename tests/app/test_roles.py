@@ -70,7 +70,6 @@ CALLBACK_ROLES = {
     "backtests-params.children": VIEWER,  # the form's fields for a strategy
     "backtests-range-hint.children": VIEWER,  # what data a symbol has
     "backtests-trades-download.data": VIEWER,  # export CSV of a run's trades
-    "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
     "risk-summary.children": VIEWER,  # see risk: daily P&L, exposure, limits
     "risk-limit-result.children": ADMIN,  # edit risk limits
     "market-timeframe.options": VIEWER,  # a symbol's stored timeframes
