@@ -5,6 +5,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -293,37 +294,15 @@ def _csv(header: list[str], rows: list[list]) -> str:
 
 
 def iso(ms: int | None) -> str:
+    """A time as the desk's CSV writes it: 2024-10-28T09:15:00+00:00."""
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
-RUN_COLUMNS = [
-    "id",
-    "created_at_utc",
-    "created_by",
-    "strategy",
-    "params",
-    "symbol",
-    "timeframe",
-    "data_source",
-    "from_utc",
-    "to_utc",
-    "fee_rate",
-    "slippage_bps",
-    "initial_capital",
-    "status",
-    "candles",
-    "trades",
-    "win_rate",
-    "total_return",
-    "max_drawdown",
-    "sharpe",
-    "profit_factor",
-    "fees_paid",
-    "final_equity",
-    "error",
-]
+def exact(amount: Decimal | None) -> str:
+    """Money as the desk's CSV writes it: exactly 8 decimals (never 0E-8)."""
+    return "" if amount is None else f"{amount:.8f}"
 
 
 def comparison(runs: list[BacktestRun]) -> html.Div:
@@ -352,9 +331,9 @@ def comparison(runs: list[BacktestRun]) -> html.Div:
 
 
 TRADE_COLUMNS = [
-    "entry_time_utc",
+    "entry_time",
     "entry_price",
-    "exit_time_utc",
+    "exit_time",
     "exit_price",
     "quantity",
     f"fees_{UNIT.lower()}",
@@ -364,52 +343,20 @@ TRADE_COLUMNS = [
 
 
 def trades_csv(run: BacktestRun) -> tuple[str, int]:
-    """The run's trades as CSV text (exact decimals, UTC ISO times) and how many."""
+    """The run's trades as CSV text in the desk's export format (money with 8 decimals,
+    times ISO 8601 UTC) and how many."""
     trades = backtest_runs.trades_of(run)
     rows = [
         [
             iso(t.entry_time_ms),
-            t.entry_price,
+            exact(t.entry_price),
             iso(t.exit_time_ms),
-            "" if t.exit_price is None else t.exit_price,
-            t.quantity,
-            t.fees,
-            t.pnl,
+            exact(t.exit_price),
+            exact(t.quantity),
+            exact(t.fees),
+            exact(t.pnl),
             t.exit_reason or "",
         ]
         for t in trades
     ]
     return _csv(TRADE_COLUMNS, rows), len(rows)
-
-
-def runs_csv(runs: list[BacktestRun]) -> str:
-    rows = [
-        [
-            r.id,
-            r.created_at.isoformat().replace("+00:00", "Z"),
-            r.created_by or "",
-            r.strategy,
-            r.params,
-            r.symbol,
-            r.timeframe,
-            r.data_source,
-            iso(r.from_ms),
-            iso(r.to_ms),
-            r.fee_rate,
-            r.slippage_bps,
-            r.initial_capital,
-            r.status,
-            r.candles,
-            r.trades,
-            r.win_rate,
-            r.total_return,
-            r.max_drawdown,
-            r.sharpe,
-            r.profit_factor,
-            r.fees_paid,
-            r.final_equity,
-            r.error or "",
-        ]
-        for r in runs
-    ]
-    return _csv(RUN_COLUMNS, rows)

@@ -153,3 +153,75 @@ def lookahead_override(fields: BotFields, allow: bool) -> str | None:
     if why is not None and not allow:
         raise BotFormError(f"strategy: {why}; tick Allow lookahead to save it anyway (audited)")
     return why
+
+
+def dialog() -> dbc.Modal:
+    """The New bot / Edit dialog (ids with the Bots page's prefix); its callbacks live
+    on the page."""
+
+    def field(label, control, width=6):
+        return dbc.Col([dbc.Label(label, className="small mb-1"), control], md=width)
+
+    strategies = [{"label": cls.title, "value": name} for name, cls in registry.STRATEGIES.items()]
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Bot", id="bots-form-title")),
+            dbc.ModalBody(
+                [
+                    dbc.Row(
+                        [
+                            # no maxlength: the browser would cut a longer name silently;
+                            # the server refuses it with the limit instead
+                            field("Name", dbc.Input(id="bots-name")),
+                            field("Strategy", dbc.Select(id="bots-strategy", options=strategies)),
+                            field("Symbol", dbc.Input(id="bots-symbol", placeholder="BTCUSDT"), 4),
+                            field(
+                                "Timeframe",
+                                dbc.Select(
+                                    id="bots-timeframe", value="1m", options=list(TIMEFRAMES)
+                                ),
+                                4,
+                            ),
+                            field(
+                                "Capital (USDT)",
+                                dbc.Input(id="bots-capital", value="10000", inputmode="decimal"),
+                                4,
+                            ),
+                            field(
+                                "Broker",
+                                dbc.Select(
+                                    id="bots-broker",
+                                    value="paper",
+                                    options=[
+                                        {"label": "paper (simulated fills)", "value": "paper"},
+                                        {"label": "binance (exchange account)", "value": "binance"},
+                                    ],
+                                ),
+                            ),
+                            field("Exchange account", dbc.Select(id="bots-account", options=[])),
+                        ],
+                        className="g-2 mb-3",
+                    ),
+                    html.H3("Strategy parameters", className="h6"),
+                    html.Div(id="bots-params"),
+                    dbc.Checkbox(
+                        id="bots-allow-lookahead",
+                        label="Allow lookahead: run it although its strategy fails the "
+                        "lookahead check (admin, audited)",
+                        value=False,
+                        className="small mt-2",
+                    ),
+                    html.Div(id="bots-form-error", className="mt-3"),
+                ]
+            ),
+            dbc.ModalFooter(
+                [
+                    dbc.Button("Cancel", id="bots-form-cancel", color="secondary"),
+                    dbc.Button("Save", id="bots-save", color="primary"),
+                ]
+            ),
+        ],
+        id="bots-form",
+        size="lg",
+        is_open=False,
+    )

@@ -9,6 +9,7 @@ from dash import html
 
 from botdesk.db.commands import MAX_REASON
 from botdesk.db.models import EngineState, Environment, Role
+from botdesk.formats import money_text, quantity_text
 
 # Figures built as plain dicts (plotly.py's validation is slow on many traces) carry their
 # template itself: plotly.js knows no template names. Dark, on the page's own background.
@@ -63,6 +64,19 @@ def navbar(pages: list[dict], user, controls: list | None = None) -> dbc.Navbar:
     )
 
 
+def date_input(component_id: str, **kwargs) -> dbc.Input:
+    """A UTC day typed as 2026-11-21, as every date on the desk reads: not the browser's
+    date input, which shows the locale's order (mm/dd/yyyy) whatever the desk says."""
+    return dbc.Input(
+        id=component_id,
+        type="text",
+        placeholder="YYYY-MM-DD",
+        maxLength=10,
+        autoComplete="off",
+        **kwargs,
+    )
+
+
 def format_age(seconds: float | None) -> str:
     if seconds is None:
         return "never"
@@ -78,9 +92,7 @@ def format_time(moment: datetime | None) -> str:
 
 
 def format_money(amount: Decimal | None, unit: str = "USDT", places: int = 2) -> str:
-    if amount is None:
-        return "—"
-    return f"{amount:,.{places}f} {unit}".strip()
+    return money_text(amount, unit, places)
 
 
 def engine_health(state: EngineState, age: float | None, stale_after: int) -> dbc.Alert:
@@ -153,11 +165,19 @@ def stat_card(title: str, value, detail=None, *, value_id: str | None = None) ->
     return dbc.Card(dbc.CardBody(body), className="h-100")
 
 
-def not_found() -> html.Div:
+def not_allowed(role: str) -> html.Div:
+    """An existing page the signed-in user's role may not open: say so (and which role
+    may), rather than pretend the page does not exist."""
     return html.Div(
-        [html.H2("Page not found"), html.P("There is no page at this address.")],
+        [
+            html.H2("Not allowed"),
+            html.P(
+                f"This page is for the {role} role; your account cannot open it. "
+                "Ask an admin if you need it."
+            ),
+        ],
         className="p-4",
-        id="page-not-found",
+        id="page-not-allowed",
     )
 
 
@@ -216,10 +236,7 @@ def status_badge(status: str) -> dbc.Badge:
 
 def format_quantity(amount) -> str:
     """A quantity with its significant decimals (up to 8), never in exponent form."""
-    if amount is None:
-        return "—"
-    text = f"{amount:,.8f}".rstrip("0").rstrip(".")
-    return text or "0"
+    return quantity_text(amount)
 
 
 def confirm_dialog(

@@ -33,13 +33,26 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
+    select,
     type_coerce,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
+from sqlalchemy.types import TypeDecorator
 
 from botdesk.app.api.rows import FORMULA_START, safe_csv_text
+from botdesk.db.models import Bot
 from botdesk.db.types import MONEY_PLACES, Money, UTCDateTime
+
+
+class EpochMs(TypeDecorator):
+    """Milliseconds since the epoch (a candle's open time), written as a UTC time cell
+    like every other time: `2024-10-28T09:00:00+00:00` (whole seconds: candles open on
+    them). Use with `type_coerce(column, EpochMs())`."""
+
+    impl = BigInteger
+    cache_ok = True
+
 
 BATCH = 5000
 QUOTED_IF_HELD = ',"\r\n'  # a cell holding any of these is quoted
@@ -52,6 +65,22 @@ _PG_NUMBER = (
     r"^\s*[-+]?((([0-9](_?[0-9])*)(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)"
     r"([eE][-+]?[0-9](_?[0-9])*)?|inf|infinity|nan)\s*$"
 )
+
+
+def shown_columns(columns: dict[str, Any]) -> dict[str, Any]:
+    """A table's columns as the desk shows them, for its CSV: each bot_id followed by the
+    bot's name (`bot`), and a candle's time in milliseconds (`candle_open_ms`, `from_ms`)
+    as a UTC time like every other time (`candle_open`, `from`)."""
+    shown: dict[str, Any] = {}
+    for name, column in columns.items():
+        if name.endswith("_ms") and isinstance(column.type, Integer):
+            shown[name.removesuffix("_ms")] = type_coerce(column, EpochMs())
+            continue
+        shown[name] = column
+        if name == "bot_id":
+            bot_name = select(Bot.name).where(Bot.__table__.c.id == column).scalar_subquery()
+            shown["bot"] = type_coerce(bot_name, String)
+    return shown
 
 
 def header(columns: dict[str, Any]) -> str:
@@ -85,7 +114,11 @@ def _sqlite_cell(column) -> tuple[str, list]:
     PostgreSQL side writes it; money, times and plain text never leave SQLite's C code."""
     kind = column.type
     nullable = getattr(column, "nullable", True)
-    if isinstance(kind, Money):
+    if isinstance(kind, EpochMs):
+        seconds = type_coerce(column, BigInteger) / 1000
+        conversion = "%s+00:00"
+        arguments = [func.strftime("%Y-%m-%dT%H:%M:%S", seconds, "unixepoch")]
+    elif isinstance(kind, Money):
         units = type_coerce(column, BigInteger)
         size = type_coerce(func.abs(units), BigInteger)
         unit = 10**MONEY_PLACES
@@ -162,6 +195,11 @@ def text_cell(text: str | None) -> str:
 def _pg_cell(column) -> Any:
     """The SQL that writes one column's cell as the Python side would."""
     kind = column.type
+    if isinstance(kind, EpochMs):
+        moment = func.to_timestamp(type_coerce(column, BigInteger) / 1000)
+        utc = func.timezone(literal_column("'UTC'"), moment)
+        shown = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
+        return type_coerce(shown, Text) + literal_column("'+00:00'")
     if isinstance(kind, Money):  # numeric * 1e-8 prints exactly 8 decimals, never an exponent
         units = type_coerce(column, BigInteger)
         return cast(units, Numeric) * literal_column(f"0.{'0' * (MONEY_PLACES - 1)}1")

@@ -13,7 +13,7 @@ def flow_text(mark) -> str:
     return f"{mark.bot_name}: {FLOW_WORDS.get(mark.kind, mark.kind)}, {mark.amount:+,.2f} USDT"
 
 
-def equity_figure(performance: Performance) -> dict:
+def equity_figure(performance: Performance, height: int = 340) -> dict:
     """Equity above (USDT) with flow markers, drawdown of the TWR below (percent)."""
     points = performance.points
     times = [point.at for point in points]
@@ -65,7 +65,7 @@ def equity_figure(performance: Performance) -> dict:
         "layout": {
             "template": PLOT_TEMPLATE,
             "margin": {"l": 60, "r": 10, "t": 10, "b": 30},
-            "height": 340,
+            "height": height,
             "showlegend": False,
             "xaxis": {"anchor": "y", "matches": "x2", "showticklabels": False},
             "xaxis2": {"anchor": "y2", "title": {"text": "UTC"}},

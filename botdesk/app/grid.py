@@ -15,6 +15,7 @@ Usage, at a page module's top level (grids are found by name when the browser as
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -43,12 +44,20 @@ GRID, EXPORT, NOTE, SCOPE, MARKER, TICK, REFRESHED = (
 )
 MAX_BLOCK = 500
 NUMERIC = ("int", "number", "money")
+DERIVED = ("derived", "derived_text")
+# Every time header names its clock (issue 14 item 21): the market's (a candle's open, a
+# fill; on the replay feed the replayed time) or the desk's own, when a row was recorded.
+MARKET_CLOCK = "market time, UTC"
+RECORDED_CLOCK = "recorded, UTC"
+CHOICE_MIN_WIDTH = 120  # px: a side or status column's filter box holds "filled"
 
 
 @dataclass(frozen=True)
 class GridColumn:
     """A column as the grid shows it. kind: text, choice, int, number, money, time, bot,
-    candle (a candle's open time stored as milliseconds since the epoch, shown in UTC)."""
+    candle (a candle's open time stored as milliseconds since the epoch, shown in UTC),
+    derived and derived_text (worked out from other rows by the grid's `derive`: neither
+    sorted nor filtered, not in the table's export)."""
 
     field: str
     header: str
@@ -59,6 +68,8 @@ class GridColumn:
     signed: bool = False  # colour negative red and positive green (P&L)
 
     def cell(self, raw: Any, bot_names: dict[int, str]) -> Any:
+        if self.kind in DERIVED:
+            return ""
         if raw is None:
             return ""
         if self.kind == "bot":
@@ -82,7 +93,11 @@ class GridColumn:
             spec["width"] = self.width
         else:
             spec["flex"] = 1
-        if self.kind in NUMERIC:
+        if self.kind == "derived":
+            spec.update(sortable=False, filter=False, type="rightAligned", cellClass="num")
+        elif self.kind == "derived_text":
+            spec.update(sortable=False, filter=False, tooltipField=self.field, minWidth=140)
+        elif self.kind in NUMERIC:
             spec.update(filter="agNumberColumnFilter", type="rightAligned", cellClass="num")
         elif self.kind in ("time", "candle"):
             spec.update(
@@ -91,17 +106,26 @@ class GridColumn:
                     "filterOptions": ["inRange", "equals", "greaterThan", "lessThan"],
                     "inRangeInclusive": True,
                     "maxNumConditions": 1,
+                    # a text box read as 2026-11-21: the browser's picker shows mm/dd/yyyy
+                    "browserDatePicker": False,
                 },
             )
         elif self.kind == "choice":
+            # wide enough that the filter box under the header holds a word
             spec.update(
                 filter="agTextColumnFilter",
                 filterParams={"filterOptions": ["equals", "notEqual"], "maxNumConditions": 1},
+                minWidth=CHOICE_MIN_WIDTH,
             )
-        else:  # text and bot (a bot is filtered by its name)
+            if self.width:
+                spec["width"] = max(self.width, CHOICE_MIN_WIDTH)
+        else:  # text and bot (a bot is filtered by its name): a part of it, any case
             spec.update(
                 filter="agTextColumnFilter",
-                filterParams={"filterOptions": ["equals", "contains", "startsWith"]},
+                filterParams={
+                    "filterOptions": ["contains", "equals", "startsWith"],
+                    "defaultOption": "contains",
+                },
                 tooltipField=self.field,  # long reasons in full on hover
                 minWidth=140,
             )
@@ -134,12 +158,17 @@ class DeskGrid:
         block: int = 100,
         height: int = 420,
         refresh_ms: int = 3000,
+        derive: Callable[[Any, list, list[dict]], None] | None = None,
     ):
         if name in DeskGrid.registry:
             raise ValueError(f"a grid named {name!r} exists already")
         self.name, self.spec, self.columns = name, tables.spec_of(table), columns
         self.empty, self.block, self.height, self.refresh_ms = empty, block, height, refresh_ms
-        unknown = [c.field for c in columns if c.field not in self.spec.columns()]
+        # derive(session, rows, shown): fill the derived cells of the shown block
+        self.derive = derive
+        unknown = [
+            c.field for c in columns if c.kind not in DERIVED and c.field not in self.spec.columns()
+        ]
         if unknown:
             raise ValueError(f"{table} has no columns {unknown}")
         DeskGrid.registry[name] = self
@@ -188,10 +217,14 @@ class DeskGrid:
                 if bot_ids and any(c.kind == "bot" for c in self.columns)
                 else {}
             )
-        return [
-            {"id": row.id} | {c.field: c.cell(getattr(row, c.field), names) for c in self.columns}
-            for row in found
-        ]
+            shown = [
+                {"id": row.id}
+                | {c.field: c.cell(getattr(row, c.field, None), names) for c in self.columns}
+                for row in found
+            ]
+            if self.derive and found:
+                self.derive(session, found, shown)
+        return shown
 
     def layout(self, scope: dict | None = None, title: str | None = None) -> html.Div:
         sortable = self.spec.sortable | {"id"}

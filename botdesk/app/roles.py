@@ -6,7 +6,8 @@
   the request's outputs to the registered callback and refuses a user below its role, or a
   callback nobody registered through here. Any logged-in client can POST any callback with
   any inputs, so hidden buttons and unlisted pages protect nothing; this does.
-- `page_role()` hides admin-only pages: neither listed nor rendered for others.
+- `page_role()` hides admin-only pages: not listed for others, and opened by them they
+  say "Not allowed".
 """
 
 import functools
@@ -17,7 +18,7 @@ from dash.exceptions import PreventUpdate
 from flask import jsonify, request
 from flask_login import current_user
 
-from botdesk.app.components import not_found
+from botdesk.app.components import not_allowed
 from botdesk.app.context import desk_db
 from botdesk.db import audit
 from botdesk.db.models import Role
@@ -114,14 +115,14 @@ def pages_for(user) -> list[dict]:
 
 
 def restricted_layout(role: Role):
-    """Decorate a page's layout: below `role`, render 'not found' and audit the attempt."""
+    """Decorate a page's layout: below `role`, render 'not allowed' and audit the attempt."""
 
     def decorate(layout):
         @functools.wraps(layout)
         def checked(**kwargs):
             if not (current_user.is_authenticated and current_user.allows(role)):
                 refuse(f"page {layout.__module__}", role)
-                return not_found()
+                return not_allowed(role.value)
             return layout(**kwargs)
 
         return checked

@@ -9,6 +9,7 @@ walk; the id breaks ties, so pages never overlap.
 """
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -45,9 +46,12 @@ from botdesk.db.models import (
     Role,
     Signal,
 )
-from botdesk.db.types import Money, UTCDateTime
+from botdesk.db.types import MONEY_MAX, Money, UTCDateTime
 
 MAX_CONDITIONS = 4
+INT32 = 2**31 - 1  # an Integer column (ids) on PostgreSQL
+INT64 = 2**63 - 1  # a BigInteger column (a candle's time in ms)
+LAST_DAY = datetime(9999, 12, 30, tzinfo=UTC)  # a day filter also needs the day after
 
 
 class BadFilter(ValueError):
@@ -129,9 +133,16 @@ def _moment(text: Any, column: str) -> datetime:
     """ag-grid's date filters send 'YYYY-MM-DD HH:MM:SS' (read as UTC) or ISO 8601."""
     try:
         moment = datetime.fromisoformat(str(text).strip().replace(" ", "T", 1))
-    except ValueError:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadFilter(f"{column}: {text!r} is not a date like 2026-11-21") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.date() > LAST_DAY.date():
+        raise BadFilter(f"{column}: {text!r} is past the last day a filter takes (9999-12-30)")
+    return moment
+
+
+class _Refused(Exception):
+    """A value refused with its own message (not merely 'not a number')."""
 
 
 def _value(column, text: Any, name: str):
@@ -145,6 +156,9 @@ def _value(column, text: Any, name: str):
             amount = Decimal(str(text))
             if not amount.is_finite():
                 raise ValueError
+            if abs(amount) > MONEY_MAX:
+                limit = f"{MONEY_MAX:,}"
+                raise _Refused(f"{name}: {text!r} is beyond what an amount can be ({limit})")
             return amount.quantize(Decimal("1E-8"))
         if isinstance(kind, UTCDateTime):
             return _moment(text, name)
@@ -153,9 +167,20 @@ def _value(column, text: Any, name: str):
         if isinstance(kind, Integer):
             if isinstance(text, float) and not text.is_integer():
                 raise ValueError
-            return int(str(text).strip().removesuffix(".0"))
+            whole = int(str(text).strip().removesuffix(".0"))
+            largest = INT64 if isinstance(kind, BigInteger) else INT32
+            if abs(whole) > largest:
+                raise _Refused(f"{name}: {text!r} is beyond what the column holds ({largest:,})")
+            return whole
         if isinstance(kind, Float):
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        if "\x00" in str(text):  # PostgreSQL refuses NUL in text
+            raise _Refused(f"{name}: the filter holds a NUL character")
+    except _Refused as error:
+        raise BadFilter(str(error)) from None
     except (ValueError, InvalidOperation, ArithmeticError):
         raise BadFilter(f"{name}: {text!r} is not a number") from None
     return str(text)
@@ -171,15 +196,16 @@ _COMPARE = {
     "greaterThan": lambda c, v: c > v,
     "greaterThanOrEqual": lambda c, v: c >= v,
 }
+# Text matches a part, whatever its case (LIKE is case-sensitive on PostgreSQL: ILIKE there).
 _TEXT = {
-    "contains": lambda c, v: c.contains(v, autoescape=True),
-    "notContains": lambda c, v: not_(c.contains(v, autoescape=True)),
-    "startsWith": lambda c, v: c.startswith(v, autoescape=True),
-    "endsWith": lambda c, v: c.endswith(v, autoescape=True),
+    "contains": lambda c, v: c.icontains(v, autoescape=True),
+    "notContains": lambda c, v: not_(c.icontains(v, autoescape=True)),
+    "startsWith": lambda c, v: c.istartswith(v, autoescape=True),
+    "endsWith": lambda c, v: c.iendswith(v, autoescape=True),
 }
 
 
-def _is_candle_time(column) -> bool:
+def is_epoch_ms(column) -> bool:
     """A candle's open time, stored as milliseconds since the epoch (e.g. candle_open_ms)."""
     return column.name.endswith("_ms") and isinstance(column.type, Integer)
 
@@ -188,7 +214,7 @@ def _date_condition(column, model: Mapping, name: str) -> ColumnElement[bool]:
     """Dates compare by UTC day: 'equals' is the whole day, 'inRange' includes both days."""
     kind = model.get("type")
     start = _moment(model.get("dateFrom"), name)
-    in_ms = _is_candle_time(column)
+    in_ms = is_epoch_ms(column)
 
     def day(moment: datetime, days: int = 0):
         midnight = datetime.combine(moment.date(), time(), UTC) + timedelta(days=days)
@@ -212,12 +238,14 @@ def _date_condition(column, model: Mapping, name: str) -> ColumnElement[bool]:
 
 def _condition(column, model: Mapping, name: str) -> ColumnElement[bool]:
     kind = model.get("type")
+    if not isinstance(kind, str):
+        raise BadFilter(f"{name}: a filter's type is a name such as 'equals', not {kind!r}")
     if kind == "blank":
         return column.is_(None)
     if kind == "notBlank":
         return column.is_not(None)
     if isinstance(column.type, UTCDateTime) or model.get("filterType") == "date":
-        if not isinstance(column.type, UTCDateTime) and not _is_candle_time(column):
+        if not isinstance(column.type, UTCDateTime) and not is_epoch_ms(column):
             raise BadFilter(f"{name} is not a time column")
         return _date_condition(column, model, name)
     if kind == "inRange":
@@ -286,15 +314,15 @@ def ordering(spec: TableSpec, sort_model: Any) -> list:
     for item in sort_model or []:
         name = item.get("colId") if isinstance(item, Mapping) else None
         direction = item.get("sort") if isinstance(item, Mapping) else None
-        if name not in spec.sortable | {"id"}:
+        if not isinstance(name, str) or name not in spec.sortable | {"id"}:
             allowed = ", ".join(sorted(spec.sortable | {"id"}))
             raise BadFilter(f"{spec.name} sorts by {allowed} only, not {name!r}")
-        if direction not in ("asc", "desc"):
+        if not isinstance(direction, str) or direction not in ("asc", "desc"):
             raise BadFilter(f"{name}: sort is asc or desc, not {direction!r}")
         column = col(getattr(spec.table, name))
         order.append(column.asc() if direction == "asc" else column.desc())
     id_column = col(spec.table.id)
-    last = sort_model[-1]["sort"] if sort_model else "desc"
+    last = sort_model[-1]["sort"] if sort_model else "desc"  # checked above
     order.append(id_column.asc() if last == "asc" else id_column.desc())
     return order
 
@@ -364,3 +392,5 @@ def parse_json(text: str | None, what: str) -> Any:
         return json.loads(text)
     except ValueError:
         raise BadFilter(f"the {what} parameter is not valid JSON") from None
+    except RecursionError:
+        raise BadFilter(f"the {what} parameter is nested too deeply") from None

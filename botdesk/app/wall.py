@@ -45,6 +45,17 @@ def _is_background_poll() -> bool:
     return bool(changed) and all(str(prop).endswith(".n_intervals") for prop in changed)
 
 
+def _too_deep() -> bool:
+    """A JSON body nested past what Python's parser follows (a RecursionError there)."""
+    if not request.is_json:
+        return False
+    try:
+        request.get_json(silent=True, cache=True)
+    except RecursionError:
+        return True
+    return False
+
+
 def _cross_site() -> bool:
     """A state-changing request sent by a page of another site (the browser says so)."""
     origin = request.headers.get("Origin")
@@ -83,6 +94,9 @@ def install(app: dash.Dash) -> None:
         path = request.path
         if path.startswith(PUBLIC_PREFIXES) or path.startswith(MACHINE_PREFIXES):
             return None
+        if _too_deep():
+            message = "the request body is nested too deeply"
+            return jsonify(error={"code": "bad_request", "message": message}), 400
         if _cross_site():
             return jsonify(error={"code": "forbidden", "message": "cross-site request"}), 403
         if not current_user.is_authenticated:

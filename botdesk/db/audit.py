@@ -68,9 +68,12 @@ def _day(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise BadFilter(f"{name} must be a date like 2025-01-31, not {value!r}") from None
+    if day >= date.max:  # 'to' reads up to the next midnight, which must exist
+        raise BadFilter(f"{name} must be a day up to 9999-12-30, not {value!r}")
+    return day
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ class KillSwitchError(ValueError):
     """The kill switch cannot be changed as asked; the message says why."""
 
 
+# What every surface answers to a bot start while the switch is engaged (the API's 409).
+START_REFUSED = "the kill switch is engaged: no bot starts until an admin releases it"
+
+
 @dataclass(frozen=True)
 class KillSwitchStatus:
     engaged: bool

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
-from botdesk.app.components import format_time
+from botdesk.app.components import date_input, format_time
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback, restricted_layout
 from botdesk.db import audit
@@ -90,8 +90,8 @@ def filter_bar() -> dbc.Row:
             ),
             labelled("Action", choice("audit-action", "any action", actions), 3),
             labelled("Outcome", choice("audit-outcome", "any", OUTCOMES), 2),
-            labelled("From (UTC)", dbc.Input(id="audit-from", type="date"), 2),
-            labelled("To (UTC)", dbc.Input(id="audit-to", type="date"), 2),
+            labelled("From (UTC)", date_input("audit-from"), 2),
+            labelled("To (UTC)", date_input("audit-to"), 2),
         ],
         className="g-2 mb-3",
     )

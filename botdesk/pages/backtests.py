@@ -1,8 +1,7 @@
 """Backtests: queue a run for the engine (strategy, parameters, symbol, data range, costs),
 watch its progress, read its figures, equity curve and trades, and compare runs side by
-side. Exports: the runs table and a run's trades as CSV."""
-
-from datetime import UTC, datetime
+side. Exports: the runs table (`/export/backtest_run.csv`) and a run's trades as CSV, both
+in the format of every desk export."""
 
 import dash
 import dash_bootstrap_components as dbc
@@ -11,7 +10,7 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
-from botdesk.app import backtest_form
+from botdesk.app import backtest_form, exports
 from botdesk.app.backtest_form import CANDLES, PARAM, SAMPLE, SOURCES, FormError
 from botdesk.app.backtest_report_view import report_section
 from botdesk.app.backtest_views import (
@@ -20,12 +19,11 @@ from botdesk.app.backtest_views import (
     progress_bar,
     run_details,
     run_label,
-    runs_csv,
     runs_table,
     trades_csv,
     when,
 )
-from botdesk.app.components import outcome_alert
+from botdesk.app.components import date_input, outcome_alert
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback
 from botdesk.db import audit, backtest_runs, candles
@@ -47,6 +45,24 @@ RUN_ROLE = Role.TRADER
 
 
 # --- the form --------------------------------------------------------------------------
+
+
+def run_button():
+    """Run backtest; below RUN_ROLE disabled, saying why (its wrapper carries the tooltip:
+    a disabled button shows none)."""
+    if current_user.is_authenticated and current_user.allows(RUN_ROLE):
+        return dbc.Button("Run backtest", id="backtests-run", color="primary")
+    why = f"Running a backtest needs the {RUN_ROLE.value} role; you can read and export runs."
+    return html.Div(
+        [
+            html.Span(
+                dbc.Button("Run backtest", id="backtests-run", color="primary", disabled=True),
+                title=why,
+                className="d-inline-block",
+            ),
+            html.Div(why, className="small text-secondary", id="backtests-run-why"),
+        ]
+    )
 
 
 def form() -> dbc.Card:
@@ -108,8 +124,8 @@ def form() -> dbc.Card:
                 dbc.Row(id="backtests-params", className="g-2 mb-2"),
                 dbc.Row(
                     [
-                        labelled("From (UTC)", dbc.Input(id="backtests-from", type="date"), 2),
-                        labelled("To (UTC)", dbc.Input(id="backtests-to", type="date"), 2),
+                        labelled("From (UTC)", date_input("backtests-from"), 2),
+                        labelled("To (UTC)", date_input("backtests-to"), 2),
                         labelled(
                             "Fee (% of notional)",
                             dbc.Input(id="backtests-fee", value="0.1", inputmode="decimal"),
@@ -127,11 +143,7 @@ def form() -> dbc.Card:
                             dbc.Input(id="backtests-capital", value="10000", inputmode="decimal"),
                             2,
                         ),
-                        dbc.Col(
-                            dbc.Button("Run backtest", id="backtests-run", color="primary"),
-                            md=2,
-                            className="align-self-center",
-                        ),
+                        dbc.Col(run_button(), md=2, className="align-self-center"),
                     ],
                     className="g-2 mb-2",
                 ),
@@ -378,29 +390,8 @@ def export_trades(clicks, run_id):
         raise PreventUpdate
     content, count = trades_csv(one)
     _audit_export("backtest_trades", count, backtest_run=one.id)
-    name = f"botdesk-backtest-{one.id}-{one.strategy}-{one.symbol}-{one.timeframe}-trades.csv"
+    name = exports.file_name(f"backtest_run-{one.id}-trades")  # as every other export
     return {"content": content, "filename": name, "type": "text/csv"}
-
-
-@guarded_callback(
-    Output("backtests-runs-download", "data"),
-    Input("backtests-runs-export", "n_clicks"),
-    role=Role.VIEWER,
-    prevent_initial_call=True,
-)
-def export_runs(clicks):
-    if not clicks:
-        raise PreventUpdate
-    with desk_db().reading() as session:
-        runs = backtest_runs.recent(session=session, limit=None)
-    content = runs_csv(runs)
-    _audit_export("backtest_runs", len(runs))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return {
-        "content": content,
-        "filename": f"botdesk-backtest-runs-{stamp}.csv",
-        "type": "text/csv",
-    }
 
 
 # --- the page ---------------------------------------------------------------------------
@@ -419,8 +410,13 @@ def layout(**_query):
                             [
                                 dbc.Col(html.H2("Runs", className="h5 mb-0")),
                                 dbc.Col(
+                                    # the backtest_run table's export, as every table's
                                     dbc.Button(
-                                        "Export runs CSV", id="backtests-runs-export", **export
+                                        "Export runs CSV",
+                                        id="backtests-runs-export",
+                                        href="/export/backtest_run.csv",
+                                        external_link=True,
+                                        **export,
                                     ),
                                     width="auto",
                                 ),
@@ -480,7 +476,6 @@ def layout(**_query):
             dcc.Store(id="backtests-status"),
             dcc.Store(id="backtests-queued-run"),
             dcc.Download(id="backtests-trades-download"),
-            dcc.Download(id="backtests-runs-download"),
             dcc.Interval(id="backtests-tick", interval=2000),
         ]
     )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from botdesk.app import acting, bot_form
+from botdesk.app.command_grid import COMMANDS
 from botdesk.app.components import (
     confirm_dialog,
     empty_state,
@@ -25,43 +26,32 @@ from botdesk.app.components import (
     status_badge,
 )
 from botdesk.app.context import desk_db, desk_settings
-from botdesk.app.grid import DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
-from botdesk.db import capital_flows, exchange_accounts, portfolio
+from botdesk.db import capital_flows, exchange_accounts, kill_switch, portfolio
 from botdesk.db.models import Bot, BotState, Role
 from botdesk.db.types import utcnow
 from botdesk.engine.strategies import registry
-from botdesk.engine.timeframes import TIMEFRAMES
 
 dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk", order=10)
 
 CONTROLS = {"start": "bot.start", "pause": "bot.pause", "stop": "bot.stop"}
 ACTIVE = (BotState.RUNNING, BotState.PAUSED)
-COMMANDS = DeskGrid(
-    "bots-commands",
-    "command",
-    [
-        GridColumn("created_at", "Issued", "time", unit="UTC", width=175),
-        GridColumn("kind", "Command", "choice", width=160),
-        GridColumn("target", "Target", width=120),
-        GridColumn("issued_by", "By", width=120),
-        GridColumn("status", "Status", "choice", width=105),
-        GridColumn("result", "Result"),
-    ],
-    empty="No command yet. Start, pause or stop a bot and follow it here.",
-    height=260,
-    refresh_ms=1500,
-)
 
 
 def marker() -> list:
     with desk_db().reading() as session:
         bots = session.exec(select(Bot.id, Bot.status, Bot.updated_at, Bot.name)).all()
         positions = portfolio.open_positions_marker(session=session)
-    return [str(sorted(bots)), positions]
+        halted = kill_switch.status(session=session).engaged
+    return [str(sorted(bots)), positions, halted]
 
 
-def controls(bot: Bot) -> list:
+def _start_refusal(session) -> str | None:
+    """Why no bot may start now (the API's 409 message), or None."""
+    return kill_switch.START_REFUSED if kill_switch.status(session=session).engaged else None
+
+
+def controls(bot: Bot, start_refused: str | None = None) -> list:
     buttons = []
     if bot.status == BotState.RUNNING:
         offered = (("pause", "Pause", "warning"), ("stop", "Stop", "light"))
@@ -71,15 +61,21 @@ def controls(bot: Bot) -> list:
         offered = (("start", "Start", "success"),)
     if current_user.allows(Role.TRADER):
         for action, label, color in offered:
+            refused = start_refused if action == "start" else None
+            button = dbc.Button(
+                label,
+                id={"type": "bots-action", "bot": bot.id, "action": action},
+                color=color,
+                size="sm",
+                outline=True,
+                className="me-1",
+                disabled=bool(refused),
+            )
+            # a disabled button shows no tooltip of its own: its wrapper says why
             buttons.append(
-                dbc.Button(
-                    label,
-                    id={"type": "bots-action", "bot": bot.id, "action": action},
-                    color=color,
-                    size="sm",
-                    outline=True,
-                    className="me-1",
-                )
+                html.Span(button, title=refused.capitalize(), className="d-inline-block")
+                if refused
+                else button
             )
     if current_user.allows(Role.ADMIN) and bot.status not in ACTIVE:  # stop it to change it
         buttons.append(
@@ -107,6 +103,7 @@ def controls(bot: Bot) -> list:
 def bots_table():
     with desk_db().reading() as session:
         lines = portfolio.bot_lines(session=session)
+        start_refused = _start_refusal(session)
     if not lines:
         hint = (
             "No bots yet — create one with New bot."
@@ -150,7 +147,7 @@ def bots_table():
                 held,
                 signed_money(line.pnl),
                 format_money(bot.capital),
-                html.Div(controls(bot), className="text-nowrap"),
+                html.Div(controls(bot, start_refused), className="text-nowrap"),
             ]
         )
     header = [
@@ -165,75 +162,6 @@ def bots_table():
         "",
     ]
     return small_table(header, rows, {5, 6, 7}, id="bots-table")
-
-
-def form_dialog() -> dbc.Modal:
-    def field(label, control, width=6):
-        return dbc.Col([dbc.Label(label, className="small mb-1"), control], md=width)
-
-    strategies = [{"label": cls.title, "value": name} for name, cls in registry.STRATEGIES.items()]
-    return dbc.Modal(
-        [
-            dbc.ModalHeader(dbc.ModalTitle("Bot", id="bots-form-title")),
-            dbc.ModalBody(
-                [
-                    dbc.Row(
-                        [
-                            # no maxlength: the browser would cut a longer name silently;
-                            # the server refuses it with the limit instead
-                            field("Name", dbc.Input(id="bots-name")),
-                            field("Strategy", dbc.Select(id="bots-strategy", options=strategies)),
-                            field("Symbol", dbc.Input(id="bots-symbol", placeholder="BTCUSDT"), 4),
-                            field(
-                                "Timeframe",
-                                dbc.Select(
-                                    id="bots-timeframe", value="1m", options=list(TIMEFRAMES)
-                                ),
-                                4,
-                            ),
-                            field(
-                                "Capital (USDT)",
-                                dbc.Input(id="bots-capital", value="10000", inputmode="decimal"),
-                                4,
-                            ),
-                            field(
-                                "Broker",
-                                dbc.Select(
-                                    id="bots-broker",
-                                    value="paper",
-                                    options=[
-                                        {"label": "paper (simulated fills)", "value": "paper"},
-                                        {"label": "binance (exchange account)", "value": "binance"},
-                                    ],
-                                ),
-                            ),
-                            field("Exchange account", dbc.Select(id="bots-account", options=[])),
-                        ],
-                        className="g-2 mb-3",
-                    ),
-                    html.H3("Strategy parameters", className="h6"),
-                    html.Div(id="bots-params"),
-                    dbc.Checkbox(
-                        id="bots-allow-lookahead",
-                        label="Allow lookahead: run it although its strategy fails the "
-                        "lookahead check (admin, audited)",
-                        value=False,
-                        className="small mt-2",
-                    ),
-                    html.Div(id="bots-form-error", className="mt-3"),
-                ]
-            ),
-            dbc.ModalFooter(
-                [
-                    dbc.Button("Cancel", id="bots-form-cancel", color="secondary"),
-                    dbc.Button("Save", id="bots-save", color="primary"),
-                ]
-            ),
-        ],
-        id="bots-form",
-        size="lg",
-        is_open=False,
-    )
 
 
 def delete_dialog() -> dbc.Modal:
@@ -265,7 +193,7 @@ def layout(**_query):
             html.Div(id="bots-result", className="mb-2"),
             dbc.Card(dbc.CardBody(bots_table(), id="bots-list"), className="mb-4"),
             COMMANDS.layout(title="Commands and what the engine made of them"),
-            form_dialog() if admin else None,
+            bot_form.dialog() if admin else None,
             delete_dialog() if admin else None,
             dcc.Store(id="bots-editing"),
             dcc.Store(id="bots-deleting"),
@@ -313,7 +241,17 @@ def control(_clicks):
         bot = session.get(Bot, trigger.get("bot")) if kind else None
         if bot is None:
             return outcome_alert("No such bot or action.", ok=False)
-        command = acting.issue_command(session, kind, target=f"bot:{bot.id}", reason="desk")
+        refusal = _start_refusal(session) if kind == "bot.start" else None
+        if refusal:
+            target = f"bot:{bot.id}"
+            acting.record(
+                session, f"command.{kind}", target=target, outcome="refused", reason=refusal
+            )
+        else:
+            command = acting.issue_command(session, kind, target=f"bot:{bot.id}", reason="desk")
+    if refusal:
+        message = f"{bot.name} not started: {refusal}."
+        return outcome_alert(message, ok=False, id="bots-refused")
     return outcome_alert(f"{kind} queued for {bot.name} (command {command.id}).", id="bots-queued")
 
 

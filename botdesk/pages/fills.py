@@ -8,7 +8,7 @@ from botdesk.app.grid import DeskGrid, GridColumn
 dash.register_page(__name__, path="/fills", name="Fills", title="Fills · botdesk", order=45)
 
 COLUMNS = [
-    GridColumn("filled_at", "Time", "time", unit="UTC", width=175),
+    GridColumn("filled_at", "Market time", "time", unit="UTC", width=175),
     GridColumn("bot_id", "Bot", "bot", width=150),
     GridColumn("symbol", "Symbol", "choice", width=110),
     GridColumn("side", "Side", "choice", width=85),

@@ -8,8 +8,8 @@ from botdesk.app.grid import DeskGrid, GridColumn
 dash.register_page(__name__, path="/orders", name="Orders", title="Orders · botdesk", order=40)
 
 COLUMNS = [
-    GridColumn("created_at", "Time", "time", unit="UTC", width=175),
-    GridColumn("candle_open_ms", "Candle", "candle", unit="UTC", width=175),
+    GridColumn("candle_open_ms", "Market time", "candle", unit="UTC", width=175),
+    GridColumn("created_at", "Recorded", "time", unit="UTC", width=175),
     GridColumn("bot_id", "Bot", "bot", width=150),
     GridColumn("symbol", "Symbol", "choice", width=110),
     GridColumn("side", "Side", "choice", width=85),

@@ -32,6 +32,10 @@ dash.register_page(__name__, path="/", name="Overview", title="Overview · botde
 NO_BOTS = "No bots yet — an admin creates one on the Bots page."
 
 
+LATEST = 5  # signals and risk events listed: the overview stays within one screen (1440x900)
+PANEL_HEIGHT = 250  # px: the chart and the open positions beside it
+
+
 def health_cards() -> dbc.Row:
     with desk_db().reading() as session:
         state = engine_state.get(session=session)
@@ -67,7 +71,7 @@ def health_cards() -> dbc.Row:
             released,
             value_id="overview-kill-switch",
         )
-    return dbc.Row([dbc.Col(heartbeat, md=6), dbc.Col(kill, md=6)], className="g-3")
+    return dbc.Row([dbc.Col(heartbeat, md=6), dbc.Col(kill, md=6)], className="g-3 h-100")
 
 
 def summary(session) -> list:
@@ -76,12 +80,14 @@ def summary(session) -> list:
     today = portfolio.today(session=session)
     desk = performance.performance(session=session)
     names = portfolio.bot_names(session=session)
-    signals = portfolio.latest_signals(session=session)
-    events = portfolio.latest_risk_events(session=session)
+    signals = portfolio.latest_signals(session=session, limit=LATEST)
+    events = portfolio.latest_risk_events(session=session, limit=LATEST)
     equity = desk.equity
     day = f"market day {today.day:%Y-%m-%d} UTC" if today.day else "no trading yet"
+    # one row: the engine's health (refreshed every second on its own) and the figures
     cards = dbc.Row(
         [
+            dbc.Col(html.Div(health_cards(), id="overview-health", className="h-100"), lg=4),
             dbc.Col(
                 stat_card(
                     "Total equity",
@@ -89,6 +95,7 @@ def summary(session) -> list:
                     returns_line(desk) if equity is not None else "no equity yet",
                     value_id="overview-equity",
                 ),
+                lg=2,
                 md=3,
             ),
             dbc.Col(
@@ -98,6 +105,7 @@ def summary(session) -> list:
                     day,
                     value_id="overview-realized",
                 ),
+                lg=2,
                 md=3,
             ),
             dbc.Col(
@@ -107,6 +115,7 @@ def summary(session) -> list:
                     "marked at the latest price",
                     value_id="overview-unrealized",
                 ),
+                lg=2,
                 md=3,
             ),
             dbc.Col(
@@ -116,13 +125,14 @@ def summary(session) -> list:
                     bots_by_status(lines),
                     value_id="overview-open-count",
                 ),
+                lg=2,
                 md=3,
             ),
         ],
-        className="g-3 mt-1",
+        className="g-2",
     )
     chart = (
-        dcc.Graph(figure=equity_figure(desk), config={"displayModeBar": False})
+        dcc.Graph(figure=equity_figure(desk, height=PANEL_HEIGHT), config={"displayModeBar": False})
         if desk.points
         else empty_state("No equity yet: it appears once a running bot has processed a candle.")
     )
@@ -131,16 +141,16 @@ def summary(session) -> list:
         dbc.Row(
             [
                 dbc.Col(panel("Total equity and drawdown (last 7 days)", chart), lg=7),
-                dbc.Col(panel("Open positions", positions_table(lines)), lg=5),
+                dbc.Col(panel("Open positions", positions_table(lines), scroll=True), lg=5),
             ],
-            className="g-3 mt-1",
+            className="g-2 mt-0",
         ),
         dbc.Row(
             [
                 dbc.Col(panel("Latest signals", signals_table(signals, names)), lg=7),
                 dbc.Col(panel("Latest risk events", events_table(events, names)), lg=5),
             ],
-            className="g-3 mt-1",
+            className="g-2 mt-0",
         ),
     ]
 
@@ -161,9 +171,14 @@ def returns_line(desk) -> html.Span:
     )
 
 
-def panel(title: str, body) -> dbc.Card:
+def panel(title: str, body, scroll: bool = False) -> dbc.Card:
+    """A titled card; `scroll` keeps a long list within the chart's height."""
+    style = {"maxHeight": f"{PANEL_HEIGHT}px", "overflowY": "auto"} if scroll else None
     return dbc.Card(
-        [dbc.CardHeader(title, className="small text-uppercase"), dbc.CardBody(body)],
+        [
+            dbc.CardHeader(title, className="small text-uppercase py-1"),
+            dbc.CardBody(body, className="p-2", style=style),
+        ],
         className="h-100",
     )
 
@@ -216,7 +231,9 @@ def signals_table(signals, names) -> html.Div:
         return empty_state("No signal yet. Running bots signal on closed candles.")
     rows = [
         [
-            format_time(market_time(signal)).removesuffix(" UTC"),
+            html.Span(
+                format_time(market_time(signal)).removesuffix(" UTC"), className="text-nowrap"
+            ),
             names.get(signal.bot_id, f"#{signal.bot_id}"),
             signal.symbol,
             html.Span(
@@ -228,7 +245,7 @@ def signals_table(signals, names) -> html.Div:
         ]
         for signal in signals
     ]
-    header = ["Candle (UTC)", "Bot", "Symbol", "Side", "Conf.", "Price", "Status"]
+    header = ["Market time (UTC)", "Bot", "Symbol", "Side", "Conf.", "Price", "Status"]
     return small_table(header, rows, {4, 5}, id="overview-signals")
 
 
@@ -237,17 +254,23 @@ def events_table(events, names) -> html.Div:
         return empty_state("No risk event: nothing refused or breached.")
     rows = [
         [
-            format_time(event.at).removesuffix(" UTC"),
-            names.get(event.bot_id, "all") if event.bot_id else "all",
+            html.Span(format_time(event.at).removesuffix(" UTC"), className="text-nowrap"),
             html.Span(
-                event.severity,
-                className="text-danger" if event.severity == "critical" else "text-warning",
+                names.get(event.bot_id, "all") if event.bot_id else "all",
+                className="text-nowrap",
             ),
-            event.message,
+            # one line each, cut with an ellipsis (the whole message on hover): the
+            # severity's colour says how bad
+            html.Div(
+                event.message,
+                title=event.message,
+                className="one-line "
+                + ("text-danger" if event.severity == "critical" else "text-warning"),
+            ),
         ]
         for event in events
     ]
-    return small_table(["Time (UTC)", "Bot", "Severity", "What"], rows)
+    return small_table(["Recorded (UTC)", "Bot", "What"], rows, id="overview-events")
 
 
 def layout(**_query):
@@ -256,8 +279,7 @@ def layout(**_query):
         body = summary(session)
     return html.Div(
         [
-            html.H1("Overview", className="h3 my-3"),
-            html.Div(health_cards(), id="overview-health"),
+            html.H1("Overview", className="h4 my-2"),
             html.Div(body, id="overview-summary"),
             dcc.Store(id="overview-marker", data=marker),
             dcc.Interval(id="overview-tick", interval=1000),

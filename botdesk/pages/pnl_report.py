@@ -14,7 +14,7 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
-from botdesk.app.components import PLOT_TEMPLATE, stat_card
+from botdesk.app.components import PLOT_TEMPLATE, date_input, stat_card
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback
 from botdesk.db import audit, pnl
@@ -256,8 +256,8 @@ def controls() -> dbc.Row:
                 3,
             ),
             labelled("By", radio("pnl-by", [("bot", "Bot"), ("symbol", "Symbol")], "bot"), 2),
-            labelled("From (UTC)", dbc.Input(id="pnl-from", type="date", debounce=True), 2),
-            labelled("To (UTC)", dbc.Input(id="pnl-to", type="date", debounce=True), 2),
+            labelled("From (UTC)", date_input("pnl-from", debounce=True), 2),
+            labelled("To (UTC)", date_input("pnl-to", debounce=True), 2),
         ],
         className="g-2 mb-3 align-items-end",
     )

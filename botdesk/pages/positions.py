@@ -8,7 +8,7 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 from sqlmodel import select
 
-from botdesk.app import acting
+from botdesk.app import acting, position_details
 from botdesk.app.components import (
     confirm_dialog,
     empty_state,
@@ -21,7 +21,7 @@ from botdesk.app.components import (
     small_table,
 )
 from botdesk.app.context import desk_db
-from botdesk.app.grid import DeskGrid, GridColumn
+from botdesk.app.grid import MARKET_CLOCK, DeskGrid, GridColumn
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import commands, portfolio
 from botdesk.db.models import Command, Position, PositionStatus, Role
@@ -30,25 +30,49 @@ dash.register_page(
     __name__, path="/positions", name="Positions", title="Positions · botdesk", order=30
 )
 
+# Market time: a position opens and closes on its fills, at the market's clock (the
+# replayed candles' time on the replay feed). The columns a closed position is judged by
+# (exit, realized, P&L %, fees) come first, so they are in view at 1440 px.
 COLUMNS = [
-    GridColumn("opened_at", "Opened", "time", unit="UTC", width=175),
-    GridColumn("closed_at", "Closed", "time", unit="UTC", width=175),
-    GridColumn("bot_id", "Bot", "bot", width=150),
-    GridColumn("symbol", "Symbol", "choice", width=110),
-    GridColumn("status", "Status", "choice", width=100),
-    GridColumn("quantity", "Qty", "money", places=8, width=135),
-    GridColumn("entry_price", "Entry", "money", unit="USDT", width=130),
-    GridColumn("last_price", "Last", "money", unit="USDT", width=130),
-    GridColumn("unrealized_pnl", "Unrealized", "money", unit="USDT", signed=True, width=170),
-    GridColumn("realized_pnl", "Realized", "money", unit="USDT", signed=True, width=160),
+    GridColumn("opened_at", "Opened", "time", unit=MARKET_CLOCK, width=170),
+    GridColumn("bot_id", "Bot", "bot", width=140),
+    GridColumn("symbol", "Symbol", "choice", width=120),
+    GridColumn("status", "Status", "choice", width=120),
+    GridColumn("closed_qty", "Qty", "derived", width=115),
+    GridColumn("entry_price", "Entry", "money", unit="USDT", width=125),
+    GridColumn("exit_price", "Exit (USDT)", "derived", width=115),
+    GridColumn("realized_pnl", "Realized", "money", unit="USDT", signed=True, width=145),
+    GridColumn("pnl_percent", "P&L %", "derived", width=90, signed=True),
     GridColumn("fees", "Fees", "money", unit="USDT", places=4, width=120),
-    GridColumn("exit_reason", "Exit"),
+    GridColumn("held", "Held", "derived", width=90),
+    GridColumn("closed_at", "Closed", "time", unit=MARKET_CLOCK, width=170),
+    GridColumn("close_reason", "Close reason", "derived_text"),
+    GridColumn("unrealized_pnl", "Unrealized", "money", unit="USDT", signed=True, width=150),
 ]
+
+
+def derive(session, found: list[Position], shown: list[dict]) -> None:
+    """The cells worked out from each closed position's fills (an open one: what it holds)."""
+    details = position_details.closed_positions(session=session, positions=found)
+    for position, cells in zip(found, shown, strict=True):
+        detail = details.get(position.id)
+        if detail is None:  # open: what it holds now
+            cells["closed_qty"] = format_quantity(position.quantity)
+            continue
+        cells["closed_qty"] = format_quantity(detail.quantity)
+        cells["exit_price"] = format_money(detail.exit_price, "")
+        if detail.pnl_percent is not None:
+            cells["pnl_percent"] = f"{detail.pnl_percent:+.2f} %"
+        cells["held"] = position_details.held_text(detail.held)
+        cells["close_reason"] = detail.reason
+
+
 POSITIONS = DeskGrid(
     "positions",
     "position",
     COLUMNS,
     empty="No position yet. Bots open positions when their buy signals pass the risk checks.",
+    derive=derive,
 )
 
 
@@ -84,9 +108,10 @@ def open_table(positions: list[Position], names: dict[int, str]):
         ]
         for p in positions
     ]
-    header = ["Opened (UTC)", "Bot", "Symbol", "Qty", "Entry", "Last", "Stop", "Unrealized", ""]
+    opened = f"Opened ({MARKET_CLOCK})"
+    header = [opened, "Bot", "Symbol", "Qty", "Entry", "Last", "Stop", "Unrealized", ""]
     return small_table(
-        [h if h in ("", "Opened (UTC)", "Bot", "Symbol", "Qty") else f"{h} (USDT)" for h in header],
+        [h if h in ("", opened, "Bot", "Symbol", "Qty") else f"{h} (USDT)" for h in header],
         rows,
         {3, 4, 5, 6, 7},
         id="positions-open-table",

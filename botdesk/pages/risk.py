@@ -36,7 +36,7 @@ EVENTS = DeskGrid(
     "risk-events",
     "risk_event",
     [
-        GridColumn("at", "Time", "time", unit="UTC", width=175),
+        GridColumn("at", "Recorded", "time", unit="UTC", width=175),
         GridColumn("bot_id", "Bot", "bot", width=150),
         GridColumn("kind", "Event", "choice", width=130),
         GridColumn("rule", "Rule", "choice", width=190),
@@ -226,5 +226,5 @@ def edit_limit(save, disable, scope, kind, value, changed):
     except RiskLimitError as error:
         return outcome_alert(str(error), ok=False), dash.no_update
     verb = "set" if button == "risk-save" else "disabled"
-    where = "globally" if bot_id is None else f"for bot {bot_id}"
+    where = "globally" if bot_id is None else f"for {bot_names().get(bot_id, f'bot {bot_id}')}"
     return outcome_alert(f"{shown} {verb} {where}."), (changed or 0) + 1

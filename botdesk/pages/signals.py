@@ -9,8 +9,8 @@ from botdesk.app.grid import DeskGrid, GridColumn
 dash.register_page(__name__, path="/signals", name="Signals", title="Signals · botdesk", order=20)
 
 COLUMNS = [
-    GridColumn("created_at", "Time", "time", unit="UTC", width=175),
-    GridColumn("candle_open_ms", "Candle", "candle", unit="UTC", width=175),
+    GridColumn("candle_open_ms", "Market time", "candle", unit="UTC", width=175),
+    GridColumn("created_at", "Recorded", "time", unit="UTC", width=175),
     GridColumn("bot_id", "Bot", "bot", width=160),
     GridColumn("symbol", "Symbol", "choice", width=115),
     GridColumn("side", "Side", "choice", width=90),

@@ -200,6 +200,33 @@ def test_filters_select_exactly_the_matching_rows(seeded, filter_model, keep):
     assert ids(GRID.rows(start=0, end=500, filter_model=filter_model)) == expected
 
 
+@pytest.mark.parametrize(
+    ("kind", "typed", "symbol"),
+    [
+        ("contains", "LPH", "BTCUSDT"),
+        ("startsWith", "Bet", "ETHUSDT"),
+        ("endsWith", "TA", "ETHUSDT"),
+    ],
+)
+def test_text_filters_match_a_part_whatever_its_case(seeded, kind, typed, symbol):
+    """Issue 14 item 20: "btc" found nothing (only the exact name; LIKE is case-sensitive
+    on PostgreSQL)."""
+    model = {"bot_id": {"filterType": "text", "type": kind, "filter": typed}}
+    rows = GRID.rows(start=0, end=500, filter_model=model)
+    expected = sorted((s.id for s in all_signals(seeded["db"]) if s.symbol == symbol), reverse=True)
+    assert ids(rows) == expected
+
+
+def test_text_columns_offer_contains_first_and_choice_filters_have_room():
+    """The grid's own filter defaults to 'contains' (it was 'equals'); a Side or Status
+    column is wide enough for its filter box (they were ~20 px)."""
+    bot = GridColumn("bot_id", "Bot", "bot", width=150).definition(True)
+    assert bot["filterParams"]["defaultOption"] == "contains"
+    assert bot["filterParams"]["filterOptions"][0] == "contains"
+    side = GridColumn("side", "Side", "choice", width=85).definition(True)
+    assert side["width"] >= 120 and side["minWidth"] >= 120
+
+
 def test_a_candle_time_filters_by_utc_day_like_a_time(seeded):
     """candle_open_ms holds milliseconds; the grid's date filter picks whole UTC days."""
     day = {"filterType": "date", "type": "equals", "dateFrom": "2024-10-29 00:00:00"}
@@ -277,11 +304,50 @@ def test_scope_pins_a_filter_the_browser_cannot_widen(seeded):
         (["symbol"], None, "object of column filters"),
         (None, [{"colId": "reason", "sort": "asc"}], "sorts by"),
         (None, [{"colId": "id", "sort": "sideways"}], "asc or desc"),
+        # issue 14 item 9: these raised TypeError, OverflowError or failed in the database
+        (None, [{"colId": ["id"], "sort": "asc"}], "sorts by"),
+        (
+            {"created_at": {"filterType": "date", "type": "greaterThan", "dateFrom": "9999-12-31"}},
+            None,
+            "past the last day",
+        ),
+        (
+            {"candle_open_ms": {"filterType": "date", "type": "equals", "dateFrom": "9999-12-31"}},
+            None,
+            "past the last day",
+        ),
+        (
+            {"id": {"filterType": "number", "type": "equals", "filter": 1180591620717411303424}},
+            None,
+            "beyond what the column holds",
+        ),
+        (
+            {"id": {"filterType": "number", "type": "equals", "filter": 2147483648}},
+            None,
+            "beyond what the column holds",
+        ),
+        (
+            {"confidence": {"filterType": "number", "type": "equals", "filter": "1e999"}},
+            None,
+            "not a number",
+        ),
+        (
+            {"price": {"filterType": "number", "type": "lessThan", "filter": "1e20"}},
+            None,
+            "beyond what an amount can be",
+        ),
+        ({"side": {"filterType": "text", "type": {"a": 1}, "filter": "x"}}, None, "type is a name"),
     ],
 )
 def test_bad_filters_and_sorts_are_refused_with_a_reason(seeded, filter_model, sort_model, message):
     with pytest.raises(tables.BadFilter, match=message):
         GRID.rows(start=0, end=10, filter_model=filter_model, sort_model=sort_model)
+
+
+def test_a_filter_nested_past_the_parsers_depth_is_a_bad_filter():
+    """A RecursionError (a 500) before issue 14 item 9."""
+    with pytest.raises(tables.BadFilter, match="nested too deeply"):
+        tables.parse_json('{"side": ' + "[" * 1100 + "]" * 1100 + "}", "filter")
 
 
 def test_the_marker_changes_only_when_the_table_does(seeded):

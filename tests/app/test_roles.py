@@ -70,7 +70,6 @@ CALLBACK_ROLES = {
     "backtests-params.children": VIEWER,  # the form's fields for a strategy
     "backtests-range-hint.children": VIEWER,  # what data a symbol has
     "backtests-trades-download.data": VIEWER,  # export CSV of a run's trades
-    "backtests-runs-download.data": VIEWER,  # export CSV of the runs table
     "risk-summary.children": VIEWER,  # see risk: daily P&L, exposure, limits
     "risk-limit-result.children": ADMIN,  # edit risk limits
     "market-timeframe.options": VIEWER,  # a symbol's stored timeframes
@@ -286,8 +285,12 @@ def test_each_role_sees_and_opens_exactly_its_pages(desk, role):
         before = last_audit_id(desk.db)
         response = render_page(desk, role, path)
         assert response.status_code == 200
-        shown = "page-not-found" not in response.text
+        shown = "page-not-allowed" not in response.text
         assert shown == role.allows(needed), (path, role)
+        assert "page-not-found" not in response.text  # the page exists: issue 14 item 24
+        if not shown:
+            assert "Not allowed" in response.text
+            assert f"for the {needed.value} role" in response.text
         refused = refusals_since(desk.db, before)
         assert len(refused) == (0 if shown else 1)
 

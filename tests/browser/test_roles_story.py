@@ -126,7 +126,7 @@ def test_admin_enrols_creates_a_viewer_and_a_trader_and_roles_hold(env, tmp_path
             assert tab.locator("#shell-admin-menu").count() == 0
             for path in ("/users", "/exchange-accounts", "/audit"):
                 tab.goto(base + path)
-                tab.locator("#page-not-found").wait_for()
+                tab.locator("#page-not-allowed", has_text="Not allowed").wait_for()
                 assert tab.locator("#users-table, #audit-rows, #exchange-table").count() == 0
             tab.goto(f"{base}/account")
             tab.get_by_text("Signed in as " + username).wait_for()

@@ -22,6 +22,7 @@ from botdesk.db.models import (
     Signal,
 )
 from botdesk.engine import commands
+from botdesk.formats import money_text, quantity_text
 from tests.engine.driving import Driver, runtime_for, sample
 from tests.factories import make_bot
 
@@ -119,7 +120,10 @@ def test_position_close_fills_at_once_at_the_last_close_and_never_twice(db, trad
     assert done.status == "done", done.result
     last_close = Decimal(str(BTC.close[600]))
     expected = (last_close * Decimal("0.999")).quantize(Decimal("1E-8"))
-    assert f"sold {position.quantity} BTCUSDT at {expected}" in done.result
+    # in the desk's formats (issue 14 item 27): no 8-decimal price, the bot named
+    sold = f"sold {quantity_text(position.quantity)} BTCUSDT at {money_text(expected)}"
+    assert f"({long_bot.name} BTCUSDT) closed (desk): {sold}" in done.result
+    assert f"{expected:.8f}" not in done.result
     [closed] = rows(db, Position, Position.id == position.id)
     assert closed.status == "closed" and closed.exit_reason == "close"
     # re-run as a restarted engine would: no second order

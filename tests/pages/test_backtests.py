@@ -5,6 +5,7 @@ bad input is explained and queues nothing; a viewer may look but not run."""
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -12,7 +13,7 @@ from sqlmodel import col, func, select
 
 from botdesk.db.models import BacktestRun, Command
 from botdesk.engine.backtest.runs import execute_stored_run
-from tests.desk import dependencies, first_output, registered_body
+from tests.desk import dependencies, first_output, registered_body, render
 from tests.processes import wait_until
 from tests.rows import audit_trail
 
@@ -218,6 +219,16 @@ def test_a_viewer_sees_runs_but_cannot_start_one(desk, viewer, trader):
     assert "ema_cross" in str(runs["backtests-runs"])
 
 
+def test_a_viewer_sees_run_backtest_disabled_and_why(desk, viewer, trader):
+    """Issue 14 item 19: the button was live for a viewer and a click did nothing visible."""
+    page = render(viewer.client, desk.base, "/backtests")
+    why = "Running a backtest needs the trader role"
+    assert '"disabled":true' in page.replace(" ", "") and why in page
+    assert "backtests-run-why" in page
+    trader_page = render(trader.client, desk.base, "/backtests")
+    assert why not in trader_page and '"disabled":true' not in trader_page.replace(" ", "")
+
+
 def test_two_runs_compared_side_by_side(desk, trader, viewer):
     first = queue(desk, trader, {"fast": 9, "slow": 21, "stop_atr": 0})
     second = queue(desk, trader, {"fast": 12, "slow": 50, "stop_atr": 2})
@@ -253,17 +264,34 @@ def test_trades_and_runs_export_as_csv_and_are_audited(desk, trader, viewer):
         {"backtests-trades-export.n_clicks": 1, "backtests-show.value": run_id},
     )
     download = answer["backtests-trades-download"]["data"]
-    assert download["filename"] == f"botdesk-backtest-{run_id}-ema_cross-ETHUSDT-15m-trades.csv"
+    # named and written as every other export (issue 14 item 26)
+    assert re.fullmatch(
+        rf"backtest_run-{run_id}-trades-\d{{4}}-\d\d-\d\dT\d{{4}}Z\.csv", download["filename"]
+    )
     rows = list(csv.DictReader(io.StringIO(download["content"])))
-    assert [r["pnl_usdt"] for r in rows] == [t["pnl"] for t in stored]
-    assert rows[0]["entry_time_utc"].endswith("Z")
+    assert [Decimal(r["pnl_usdt"]) for r in rows] == [Decimal(t["pnl"]) for t in stored]
+    assert rows[0]["entry_time"].endswith("+00:00")
+    money = [r[c] for r in rows for c in ("entry_price", "quantity", "fees_usdt", "pnl_usdt")]
+    assert all(re.fullmatch(r"-?\d+\.\d{8}", text) for text in money), money[:8]
 
-    answer = viewer.answer("backtests-runs-download.data", {"backtests-runs-export.n_clicks": 1})
-    runs = list(csv.DictReader(io.StringIO(answer["backtests-runs-download"]["data"]["content"])))
-    assert str(run_id) in [r["id"] for r in runs]
+    # the runs table is the backtest_run table's export: exact money, rounded figures
+    page = render(viewer.client, desk.base, "/backtests")
+    assert '"href":"/export/backtest_run.csv"' in page
+    export = viewer.client.get(f"{desk.base}/export/backtest_run.csv", timeout=30)
+    assert export.status_code == 200 and "0E-8" not in export.text
+    assert re.search(
+        r'filename="backtest_run-\d{4}-\d\d-\d\dT\d{4}Z\.csv"',
+        export.headers["content-disposition"],
+    )
+    runs = {r["id"]: r for r in csv.DictReader(io.StringIO(export.text))}
+    mine = runs[str(run_id)]
+    for figure in ("win_rate", "total_return", "max_drawdown", "sharpe"):
+        if mine[figure]:
+            assert len(mine[figure].split(".")[-1]) <= 6, (figure, mine[figure])
+    assert re.fullmatch(r"\d+\.\d{8}", mine["fees_paid"])
     assert {a.action for a in audit_trail(desk.db, "bt-viewer")} >= {
         "export.backtest_trades",
-        "export.backtest_runs",
+        "export.csv",
     }
 
 

@@ -305,3 +305,54 @@ def test_on_binance_a_symbol_waits_for_the_engines_listing(binance_desk):
     assert "Created early" in save(admin, binance_desk, {}, name="early", symbol="BTCUSDT").text
     refused = save(admin, binance_desk, {}, name="doge", symbol="DOGEUSDT")
     assert "symbol: the binance feed has no DOGEUSDT (it offers BTCUSDT, ETHUSDT)" in refused.text
+
+
+def test_start_is_refused_at_once_while_the_kill_switch_is_engaged(desk):
+    """Issue 14 item 18: Start was offered and answered "bot.start queued"; the command
+    then failed in the grid. Now the button is disabled with the reason as its tooltip,
+    and a click sent anyway is refused with the API's message, no command queued."""
+    from botdesk.db import kill_switch
+    from botdesk.db.models import Role
+
+    bot = make_bot(desk.db, name="halted-one")
+    trader = desk.signed_in("bots-t-halted", "trader")
+    with desk.db.writing() as session:
+        kill_switch.engage(session=session, by="bots-t-halted", role=Role.TRADER, reason="drill")
+    try:
+        page = render(trader, desk.base, "/bots")
+        assert kill_switch.START_REFUSED.capitalize() in page
+        start = {"type": "bots-action", "bot": bot.id, "action": "start"}
+        button = _button_props(page, start)
+        assert button["disabled"] is True
+        answer = press(trader, desk, start)
+        assert answer.status_code == 200
+        assert f"halted-one not started: {kill_switch.START_REFUSED}" in answer.text
+        assert "queued" not in answer.text and commands_for(desk, bot) == []
+        [refused] = audit_trail(desk.db, actor="bots-t-halted", action="command.bot.start")
+        assert refused.outcome == "refused" and refused.reason == kill_switch.START_REFUSED
+    finally:
+        with desk.db.writing() as session:
+            kill_switch.release(session=session, by="admin", role=Role.ADMIN, reason="drill over")
+    again = render(trader, desk.base, "/bots")
+    assert _button_props(again, start).get("disabled") is False
+    assert "queued for halted-one" in press(trader, desk, start).text
+
+
+def _button_props(page: str, button_id: dict) -> dict:
+    """The props of the component with `button_id` in a rendered page's JSON."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            props = node.get("props")
+            if isinstance(props, dict) and props.get("id") == button_id:
+                found.append(props)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(page))
+    assert len(found) == 1, found
+    return found[0]

@@ -1,12 +1,14 @@
 """The Positions page on a real desk: open positions with a Close button for traders; the
 close needs a reason and becomes a `position.close` command; viewers are refused."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import col, select
 
-from botdesk.db.models import Command
+from botdesk.db import commands
+from botdesk.db.models import Command, Order, Position
 from tests.desk import click, grid_rows, render
 from tests.factories import make_bot, make_position
 from tests.rows import audit_trail
@@ -67,3 +69,72 @@ def test_open_positions_and_who_may_close_them(desk):
         "pos-trader",
     )
     assert audit_trail(desk.db, actor="pos-trader", action="command.position.close")
+
+
+def _booked(desk, bot, trades) -> None:
+    """Orders and fills booked by the engine's own ledger: (side, qty, price, fee, purpose, at)."""
+    from botdesk.engine.ledger import BrokerFill, record_fill
+
+    with desk.db.writing() as session:
+        for number, (side, quantity, price, fee, purpose, at) in enumerate(trades):
+            order = Order(
+                bot_id=bot.id,
+                client_order_id=f"closed-{bot.id}-{number}",
+                symbol=bot.symbol,
+                side=side,
+                quantity=Decimal(quantity),
+                purpose=purpose,
+            )
+            session.add(order)
+            session.flush()
+            fill = BrokerFill(
+                order_id=order.id,
+                trade_id=str(number),
+                quantity=Decimal(quantity),
+                price=Decimal(price),
+                fee=Decimal(fee),
+                fee_asset="USDT",
+                fee_quote=Decimal(fee),
+                filled_at=at,
+            )
+            record_fill(session=session, order=order, fill=fill)
+
+
+def test_a_closed_position_shows_what_it_closed_at_and_why(desk):
+    """Issue 14 item 22: a closed position showed Qty 0.00000000, no exit price, no P&L %,
+    no duration and not the operator's reason."""
+    bot = make_bot(desk.db, name="closer")
+    start = datetime(2024, 10, 28, 9, 0, tzinfo=UTC)
+    _booked(
+        desk,
+        bot,
+        [
+            ("buy", "0.3", "60000", "18", "entry", start),
+            ("buy", "0.2", "60500", "12.1", "entry", start + timedelta(minutes=5)),
+            ("sell", "0.5", "61000", "30.5", "close", start + timedelta(hours=3, minutes=5)),
+        ],
+    )
+    with desk.db.writing() as session:
+        position = session.exec(select(Position).where(Position.bot_id == bot.id)).one()
+        commands.issue(
+            session=session,
+            kind="position.close",
+            issued_by="pos-closer",
+            target=f"position:{position.id}",
+            params={"reason": "taking profit before the weekend"},
+            reason="taking profit before the weekend",
+        )
+    assert position.status == "closed" and position.quantity == 0
+    viewer = desk.signed_in("pos-history")
+    mine = {"bot_id": {"filterType": "text", "type": "equals", "filter": "closer"}}
+    answer = grid_rows(viewer, desk.base, "positions", {"filterModel": mine})
+    [row] = answer['{"name":"positions","type":"desk-grid"}']["getRowsResponse"]["rowData"]
+    # bought 0.3 at 60,000 and 0.2 at 60,500 (30,100 paid), sold 0.5 at 61,000 (30,500):
+    # realized 400 - 60.6 fees = 339.40, 1.13 % of what was paid
+    assert row["closed_qty"] == "0.5"
+    assert row["exit_price"] == "61,000.00"
+    assert row["realized_pnl"] == "339.40"
+    assert row["pnl_percent"] == "+1.13 %"
+    assert row["held"] == "3h 05m"
+    assert row["close_reason"] == "close: taking profit before the weekend"
+    assert row["closed_at"] == "2024-10-28 12:05:00"

@@ -42,11 +42,12 @@ def test_an_admin_sets_a_global_and_a_bot_limit_then_disables_it(desk, admin):
     response = edit(desk, admin, "risk-save", "daily_loss_limit", "750")
     assert "daily_loss_limit = 750 USDT set globally." in response.text
     response = edit(desk, admin, "risk-save", "max_drawdown", "12.5", scope=str(bot.id))
-    assert f"max_drawdown = 12.5 % from peak set for bot {bot.id}." in response.text
+    # the bot by its name (issue 14 item 27: it said "set for bot 3")
+    assert "max_drawdown = 12.5 % from peak set for risky-bot." in response.text
     assert limits(desk)[(None, "daily_loss_limit")] == (Decimal("750"), True)
     assert limits(desk)[(bot.id, "max_drawdown")] == (Decimal("12.5"), True)
     response = edit(desk, admin, "risk-disable", "max_drawdown", scope=str(bot.id))
-    assert "disabled for bot" in response.text
+    assert "disabled for risky-bot" in response.text
     assert limits(desk)[(bot.id, "max_drawdown")][1] is False
     trail = audit_trail(desk.db, actor="risk-admin")
     assert [(row.action, row.target) for row in trail[-3:]] == [

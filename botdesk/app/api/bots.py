@@ -83,11 +83,7 @@ def _control(kind: str, verb: str, bot_id: int, holder: KeyHolder, body: Control
     with desk_db().writing() as session:
         bot = _bot(session, bot_id)
         if kind == "bot.start" and kill_switch.status(session=session).engaged:
-            raise ApiError(
-                409,
-                "kill_switch_engaged",
-                "the kill switch is engaged: no bot starts until an admin releases it",
-            )
+            raise ApiError(409, "kill_switch_engaged", kill_switch.START_REFUSED)
         command = queue(
             session=session,
             holder=holder,

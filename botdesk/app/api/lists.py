@@ -112,7 +112,11 @@ def csv_page(
     within = id_column.between(min(ids), max(ids)) if ids else false()
     statement = select(*tables.plain_columns(columns)).where(*conditions, within)
     text = b"".join(
-        csv_stream.lines(session.connection(), columns, statement.order_by(id_column.desc()))
+        csv_stream.lines(
+            session.connection(),
+            csv_stream.shown_columns(columns),
+            statement.order_by(id_column.desc()),
+        )
     )
     headers = {"Content-Disposition": f'attachment; filename="{file_name(table.__tablename__)}"'}
     if found.next_before_id is not None:

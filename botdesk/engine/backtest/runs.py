@@ -172,6 +172,14 @@ def new_run(request: BacktestRequest, *, created_by: str) -> BacktestRun:
     )
 
 
+FIGURE_PLACES = 6
+
+
+def figure(value: float | None) -> float | None:
+    """A run's ratio as stored: 6 decimal places, not 0.14035087719298245."""
+    return None if value is None else round(value, FIGURE_PLACES)
+
+
 def store_report(run: BacktestRun, report: BacktestReport) -> None:
     metrics = report.metrics
     run.status = "done"
@@ -181,11 +189,12 @@ def store_report(run: BacktestRun, report: BacktestReport) -> None:
     run.params = json.dumps(report.params, sort_keys=True)
     run.candles = metrics.candles
     run.trades = metrics.trades
-    run.win_rate = metrics.win_rate
-    run.total_return = metrics.total_return
-    run.max_drawdown = metrics.max_drawdown
-    run.sharpe = metrics.sharpe
-    run.profit_factor = metrics.profit_factor
+    # ratios to 6 decimal places (0.140351 = 14.0351 %), as the desk shows and exports them
+    run.win_rate = figure(metrics.win_rate)
+    run.total_return = figure(metrics.total_return)
+    run.max_drawdown = figure(metrics.max_drawdown)
+    run.sharpe = figure(metrics.sharpe)
+    run.profit_factor = figure(metrics.profit_factor)
     run.fees_paid = metrics.fees_paid
     run.final_equity = metrics.final_equity
     run.equity_curve = json.dumps(report.curve())

@@ -16,6 +16,7 @@ from botdesk.engine.handlers.common import (
     target_id,
 )
 from botdesk.engine.orders import OrderRefused, OrderRequest, command_order_id, submit
+from botdesk.formats import money_text, quantity_text
 
 
 @handles("position.close")
@@ -50,11 +51,12 @@ def close(context: CommandContext) -> str:
         )
     except OrderRefused as refusal:
         raise CommandFailed(f"close refused: {refusal.reason}", keep_changes=True) from None
-    outcome = (
-        f"sold {order.filled_quantity} {order.symbol} at {order.average_price}"
+    outcome = (  # in the desk's formats: 0.5 BTCUSDT at 61,000.00 USDT
+        f"sold {quantity_text(order.filled_quantity)} {order.symbol} "
+        f"at {money_text(order.average_price)}"
         if order.average_price is not None
         else f"close order {order.client_order_id} is {order.status}"
     )
     extra = f"; {cancelled} open order(s) cancelled" if cancelled else ""
     why = f" ({reason})" if reason else ""
-    return f"position {position_id} closed{why}: {outcome}{extra}"
+    return f"position {position_id} ({bot.name} {position.symbol}) closed{why}: {outcome}{extra}"

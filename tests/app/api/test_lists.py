@@ -139,6 +139,8 @@ def test_csv_pages_are_written_as_the_desk_exports_them(desk, data):
     assert [row["dedupe_key"] for row in rows] == ["c:4", "c:3", "c:2"]
     moment = start.replace(microsecond=250000) + timedelta(minutes=4)
     assert rows[0]["created_at"] == moment.strftime("%Y-%m-%dT%H:%M:%S.25+00:00")
+    # the bot by name beside its id, no epoch milliseconds (issue 14 item 26)
+    assert rows[0]["bot"] == second.name and "candle_open_ms" not in rows[0]
     rest = desk.call(
         "GET",
         f"/api/v1/signals?bot_id={second.id}&format=csv&cursor={answer.headers['X-Next-Cursor']}",
