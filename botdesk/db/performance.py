@@ -111,7 +111,9 @@ def _oldest(session, table, bots: list[int], start: datetime, bound: datetime) -
 def _newest(session, table, grid: _Grid, *, start, bot_id) -> list[tuple]:
     """(bot id, candle ms, equity, time) of each bot's newest row (highest id) per bucket in
     start..end: the highest id per (bot, bucket) found by a grouped scan (a hash
-    aggregate, no sort of the window's rows), then those rows read by primary key."""
+    aggregate, no sort of the window's rows), then those rows joined back by id within the
+    same window (so PostgreSQL, which cannot tell how few groups there are, reads the
+    window's rows again rather than the whole table)."""
     bucket = (col(table.candle_open_ms) // grid.bucket_ms).label("bucket")
     where = [
         col(table.at) >= start,
@@ -128,9 +130,9 @@ def _newest(session, table, grid: _Grid, *, start, bot_id) -> list[tuple]:
         .subquery()
     )
     return session.exec(
-        select(table.bot_id, table.candle_open_ms, table.equity, table.at).join(
-            newest, col(table.id) == newest.c.id
-        )
+        select(table.bot_id, table.candle_open_ms, table.equity, table.at)
+        .join(newest, col(table.id) == newest.c.id)
+        .where(*where)
     ).all()
 
 
