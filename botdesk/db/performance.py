@@ -90,18 +90,22 @@ class _Grid:
         return min(_from_ms((candle_ms // self.bucket_ms + 1) * self.bucket_ms), self.end)
 
 
-def _oldest(session, table, bots: list[int], start: datetime, bound: datetime) -> list[tuple]:
-    """(bot id, time, candle ms, equity) of each bot's oldest row from `start` on, in one
-    statement: `bound` is a time each of these bots has a row at or before (its row in
-    the first bucket), so only the rows between `start` and it are ranked."""
-    if not bots:
-        return []
+def _oldest(session, table, rows: list[tuple], start: datetime) -> list[tuple]:
+    """(bot id, time, candle ms, equity) of the oldest row from `start` on of each bot of
+    `rows` (their rows in the first bucket), in one statement: each of these bots has a row
+    at or before the newest time of `rows`, so only the rows from `start` to it are ranked."""
+    bots = [bot for bot, _, _, _ in rows]
+    bound = select(func.max(table.at)).where(col(table.id).in_([row[3] for row in rows]))
     first = func.row_number().over(
         partition_by=col(table.bot_id), order_by=(col(table.at), col(table.id))
     )
     ranked = (
         select(table.bot_id, table.at, table.candle_open_ms, table.equity, first.label("n"))
-        .where(col(table.bot_id).in_(bots), col(table.at) >= start, col(table.at) <= bound)
+        .where(
+            col(table.bot_id).in_(bots),
+            col(table.at) >= start,
+            col(table.at) <= bound.scalar_subquery(),
+        )
         .subquery()
     )
     columns = (ranked.c.bot_id, ranked.c.at, ranked.c.candle_open_ms, ranked.c.equity)
@@ -109,7 +113,7 @@ def _oldest(session, table, bots: list[int], start: datetime, bound: datetime) -
 
 
 def _newest(session, table, grid: _Grid, *, start, bot_id) -> list[tuple]:
-    """(bot id, candle ms, equity, time) of each bot's newest row (highest id) per bucket in
+    """(bot id, candle ms, equity, row id) of each bot's newest row (highest id) per bucket in
     start..end: the highest id per (bot, bucket) found by a grouped scan (a hash
     aggregate, no sort of the window's rows), then those rows joined back by id within the
     same window (so PostgreSQL, which cannot tell how few groups there are, reads the
@@ -130,7 +134,7 @@ def _newest(session, table, grid: _Grid, *, start, bot_id) -> list[tuple]:
         .subquery()
     )
     return session.exec(
-        select(table.bot_id, table.candle_open_ms, table.equity, table.at)
+        select(table.bot_id, table.candle_open_ms, table.equity, table.id)
         .join(newest, col(table.id) == newest.c.id)
         .where(*where)
     ).all()
@@ -183,9 +187,7 @@ def performance(
         opening = [row for row in newest[kept] if row[1] // bucket_ms == first_bucket]
         if opening:
             table = DeletedBotEquity if kept else EquitySnapshot
-            bound = max(at for _, _, _, at in opening)
-            bots = [bot for bot, _, _, _ in opening]
-            opening_rows += _oldest(session, table, bots, start, bound)
+            opening_rows += _oldest(session, table, opening, start)
     grid = _Grid(bucket_ms, end, min(at for _, at, _, _ in opening_rows))
     by_bot: dict[int, dict[datetime, Decimal]] = {}
     last_label: dict[int, datetime] = {}
