@@ -90,38 +90,54 @@ class _Grid:
         return min(_from_ms((candle_ms // self.bucket_ms + 1) * self.bucket_ms), self.end)
 
 
-def _oldest(session, table, bot: int, start: datetime) -> tuple:
-    """(bot id, time, candle ms, equity) of the bot's oldest row from `start` on."""
-    row = session.exec(
-        select(table.at, table.candle_open_ms, table.equity)
-        .where(table.bot_id == bot, col(table.at) >= start)
-        .order_by(col(table.at), col(table.id))
-        .limit(1)
-    ).one()
-    return (bot, *row)
-
-
-def _ranked(session, table, grid: _Grid, *, start, bot_id) -> list[tuple]:
-    """(bot id, time, candle ms, equity) of each bot's newest row per bucket in start..end."""
-    bucket = col(table.candle_open_ms) // grid.bucket_ms
-    rank = func.row_number().over(
-        partition_by=(col(table.bot_id), bucket), order_by=col(table.id).desc()
+def _oldest(session, table, rows: list[tuple], start: datetime) -> list[tuple]:
+    """(bot id, time, candle ms, equity) of the oldest row from `start` on of each bot of
+    `rows` (their rows in the first bucket), in one statement: each of these bots has a row
+    at or before the newest time of `rows`, so only the rows from `start` to it are ranked."""
+    bots = [bot for bot, _, _, _ in rows]
+    bound = select(func.max(table.at)).where(col(table.id).in_([row[3] for row in rows]))
+    first = func.row_number().over(
+        partition_by=col(table.bot_id), order_by=(col(table.at), col(table.id))
     )
+    ranked = (
+        select(table.bot_id, table.at, table.candle_open_ms, table.equity, first.label("n"))
+        .where(
+            col(table.bot_id).in_(bots),
+            col(table.at) >= start,
+            col(table.at) <= bound.scalar_subquery(),
+        )
+        .subquery()
+    )
+    columns = (ranked.c.bot_id, ranked.c.at, ranked.c.candle_open_ms, ranked.c.equity)
+    return session.exec(select(*columns).where(ranked.c.n == 1)).all()
+
+
+def _newest(session, table, grid: _Grid, *, start, bot_id) -> list[tuple]:
+    """(bot id, candle ms, equity, row id) of each bot's newest row (highest id) per bucket in
+    start..end: the highest id per (bot, bucket) found by a grouped scan (a hash
+    aggregate, no sort of the window's rows), then those rows joined back by id within the
+    same window (so PostgreSQL, which cannot tell how few groups there are, reads the
+    window's rows again rather than the whole table)."""
+    bucket = (col(table.candle_open_ms) // grid.bucket_ms).label("bucket")
     where = [
         col(table.at) >= start,
         col(table.at) <= grid.end,
         col(table.candle_open_ms).is_not(None),
+        col(table.bot_id).is_not(None),  # (a NULL bot_id was never written)
     ]
     if bot_id is not None:
         where.append(col(table.bot_id) == bot_id)
-    columns = (table.bot_id, table.at, table.candle_open_ms, table.equity)
-    ranked = select(*columns, rank.label("n")).where(*where).subquery()
-    rows = session.exec(
-        select(ranked.c.bot_id, ranked.c.at, ranked.c.candle_open_ms, ranked.c.equity).where(
-            ranked.c.n == 1
-        )
+    newest = (
+        select(func.max(table.id).label("id"))
+        .where(*where)
+        .group_by(col(table.bot_id), bucket)
+        .subquery()
+    )
+    return session.exec(
+        select(table.bot_id, table.candle_open_ms, table.equity, table.id)
+        .join(newest, col(table.id) == newest.c.id)
+        .where(*where)
     ).all()
-    return [row for row in rows if row[0] is not None]  # (a NULL bot_id was never written)
 
 
 def _reached(session: Session, flow: CapitalFlow, table) -> tuple | None:
@@ -157,27 +173,31 @@ def performance(
     newest = {
         kept: [
             row
-            for row in _ranked(session, table, grid, start=start, bot_id=bot_id)
+            for row in _newest(session, table, grid, start=start, bot_id=bot_id)
             if not kept or row[0] in deleted
         ]
         for table, kept in tables
     }
-    rows = sorted([*newest[False], *newest[True]], key=lambda row: row[2])  # older first
+    rows = sorted([*newest[False], *newest[True]], key=lambda row: row[1])  # older first
     if not rows:
         return Performance([], bucket_ms=bucket_ms)
-    first_bucket = min(candle_ms // bucket_ms for _, _, candle_ms, _ in rows)
-    opening_rows = [
-        _oldest(session, DeletedBotEquity if kept else EquitySnapshot, bot, start)
-        for kept in (False, True)
-        for bot, _, candle_ms, _ in newest[kept]
-        if candle_ms // bucket_ms == first_bucket
-    ]
+    first_bucket = min(candle_ms // bucket_ms for _, candle_ms, _, _ in rows)
+    opening_rows = []
+    for kept in (False, True):
+        opening = [row for row in newest[kept] if row[1] // bucket_ms == first_bucket]
+        if opening:
+            table = DeletedBotEquity if kept else EquitySnapshot
+            opening_rows += _oldest(session, table, opening, start)
     grid = _Grid(bucket_ms, end, min(at for _, at, _, _ in opening_rows))
     by_bot: dict[int, dict[datetime, Decimal]] = {}
     last_label: dict[int, datetime] = {}
     opened: dict[int, datetime] = {}
-    for bot, _, candle_ms, equity in rows:
-        label = grid.label(candle_ms)
+    labels: dict[int, datetime] = {}  # bucket -> its label, one datetime per bucket
+    for bot, candle_ms, equity, _ in rows:
+        bucket = candle_ms // bucket_ms
+        label = labels.get(bucket)
+        if label is None:
+            label = labels[bucket] = grid.label(candle_ms)
         by_bot.setdefault(bot, {})[label] = equity
         last_label[bot] = max(label, last_label.get(bot, label))
     for bot, at, _, equity in opening_rows:
