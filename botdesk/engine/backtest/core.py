@@ -47,6 +47,18 @@ def new_state(capital: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
+def buy_rows(side, levels):
+    """The rows of buy signals (side 1) with a level set (not NaN), in one pass."""
+    rows = np.empty(len(side), dtype=np.int64)
+    found = 0
+    for i in range(len(side)):
+        if side[i] == 1 and not math.isnan(levels[i]):
+            rows[found] = i
+            found += 1
+    return rows[:found]
+
+
+@njit(cache=True)
 def entry_size(cash, price, stop, has_stop, capital, risk, max_notional, paid_factor):
     """sizing.limited_quantity in units (a single position, so nothing held yet); -1 when
     the float estimates cannot decide and the Decimal rule must."""

@@ -6,6 +6,7 @@ the order of events); Decimal is used only at the edges: the costs and capital g
 the rare entry the core's floats cannot size (see `core.py`), the totals coming out.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +19,7 @@ from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing
 from botdesk.engine.backtest.trades import Simulation, TradeTable
 from botdesk.engine.backtest.units import LIMIT, AmountOutOfRange, units_of
 from botdesk.engine.fill_rules import BASIS_POINT
-from botdesk.engine.frames import BUY, CandleFrame, SignalFrame
+from botdesk.engine.frames import CandleFrame, SignalFrame
 
 MAX_SLIPPAGE_BPS = Decimal(10_000)  # a sell at 100 % slippage would get nothing
 
@@ -62,8 +63,7 @@ def simulate(
     count = len(candles)
     side = np.ascontiguousarray(signals.side, dtype=np.int8)
     stop, target = _level(signals.stop), _level(signals.take_profit)
-    buys = side == BUY
-    stop_units, target_units = _level_units(stop, buys), _level_units(target, buys)
+    stop_units, target_units = _level_units(stop, side), _level_units(target, side)
     paid_factor = (1.0 + float(fee_rate)) * (1.0 + float(slippage_bps * BASIS_POINT))
     state, float_state = core.new_state(capital_units)
     trades = np.empty((count, 8), dtype=np.int64)
@@ -109,6 +109,7 @@ def _out_of_range() -> AmountOutOfRange:
     )
 
 
+@functools.lru_cache(maxsize=256)  # a sweep converts the same costs for every set
 def _units(value: Decimal, name: str, low: Decimal, below: Decimal) -> int:
     value = Decimal(value)
     if not value.is_finite() or not low <= value < below:
@@ -128,10 +129,10 @@ def _level(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _level_units(levels: np.ndarray, buys: np.ndarray) -> np.ndarray:
+def _level_units(levels: np.ndarray, side: np.ndarray) -> np.ndarray:
     """A buy's stop or take-profit in units (what the ledger fills at); 0 where unset. The
     core reads it only where the level is set: without any, a single 0 does."""
-    rows = np.flatnonzero(buys & ~np.isnan(levels))
+    rows = core.buy_rows(side, levels)
     if not len(rows):
         return np.zeros(1, dtype=np.int64)
     units = np.zeros(len(levels), dtype=np.int64)

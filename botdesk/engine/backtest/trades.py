@@ -108,10 +108,14 @@ class Simulation:
     @property
     def pnl(self) -> np.ndarray:
         """Each trade's net P&L as a float, in quote (as float(Decimal) gives it)."""
-        pnl = self.table.pnl
-        if len(pnl) == 0 or np.abs(pnl).max() < 2**53:
-            return pnl / 1e8
-        return np.array([float(from_units(value)) for value in pnl.tolist()])
+        return pnl_floats(self.table.pnl)
+
+
+def pnl_floats(pnl: np.ndarray) -> np.ndarray:
+    """Amounts in units as the floats float(Decimal) gives."""
+    if len(pnl) == 0 or np.abs(pnl).max() < 2**53:
+        return pnl / 1e8
+    return np.array([float(from_units(value)) for value in pnl.tolist()])
 
 
 def candle_step(candles: CandleFrame) -> int:
@@ -119,5 +123,7 @@ def candle_step(candles: CandleFrame) -> int:
     if len(candles) < 2:
         return 60_000
     steps = np.diff(candles.open_time_ms[: min(len(candles), 1000)])
+    if (steps == steps[0]).all():
+        return int(steps[0])
     values, counts = np.unique(steps, return_counts=True)
     return int(values[np.argmax(counts)])
