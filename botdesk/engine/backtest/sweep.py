@@ -96,22 +96,28 @@ def _sort_key(params: dict) -> tuple:
 
 def _chunk(history: History, costs: Costs, strategies: dict, candle_ms: int) -> dict:
     candles, units = history.candles, history.units
-    results, frames = {}, {}
+    count = len(candles)
+    results, indexes = {}, []
+    side = np.empty((len(strategies), count), dtype=np.int8)
+    stops, targets = [], []
     with shared_results():
         for index, strategy in strategies.items():
             try:
-                frames[index] = evaluate(strategy, candles)
+                frame = evaluate(strategy, candles)
             except StrategyError as error:
                 results[index] = _failed(strategy, str(error))
-    if not frames:
+                continue
+            # keep only what the core reads: a frame per set would hold the chunk's memory
+            side[len(indexes)] = frame.side
+            stops.append(_set_levels(frame.stop))
+            targets.append(_set_levels(frame.take_profit))
+            indexes.append(index)
+    if not indexes:
         return results
-    indexes = list(frames)
-    count, sets = len(candles), len(indexes)
-    side = np.empty((sets, count), dtype=np.int8)
-    for k, index in enumerate(indexes):
-        side[k] = frames[index].side
-    stop, stop_units = _levels([frames[i].stop for i in indexes], side)
-    target, target_units = _levels([frames[i].take_profit for i in indexes], side)
+    sets = len(indexes)
+    side = side[:sets]
+    stop, stop_units = _levels(stops, side)
+    target, target_units = _levels(targets, side)
     states = np.empty((sets, core.STATE_SIZE), dtype=np.int64)
     float_states = np.empty((sets, 1), dtype=np.float64)
     for k in range(sets):
@@ -169,15 +175,23 @@ def _failed(strategy, error: str) -> SweepResult:
     return SweepResult(params=strategy.params.model_dump(), error=error)
 
 
+def _set_levels(levels: np.ndarray) -> np.ndarray | None:
+    """A set's stop or take-profit prices, None when it has none."""
+    prices = level_prices(levels)
+    return None if np.isnan(prices).all() else prices
+
+
 def _levels(columns: list, side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The sets' stop (or take-profit) prices and their units, a row per set; one row of
     NaN (and one unit of 0) for all when no set has any."""
-    prices = [level_prices(column) for column in columns]
-    if all(np.isnan(column).all() for column in prices):
+    if all(column is None for column in columns):
         return np.full((1, side.shape[1]), np.nan), np.zeros((1, 1), dtype=np.int64)
+    prices = np.full(side.shape, np.nan)
     units = np.zeros(side.shape, dtype=np.int64)
-    for k, column in enumerate(prices):
-        found = level_units(column, side[k])
-        if len(found) == side.shape[1]:
-            units[k] = found
-    return np.stack(prices), units
+    for k, column in enumerate(columns):
+        if column is not None:
+            prices[k] = column
+            found = level_units(column, side[k])
+            if len(found) == side.shape[1]:
+                units[k] = found
+    return prices, units

@@ -8,8 +8,10 @@ from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from botdesk.db.types import from_units
+from botdesk.engine.backtest.exact import to_float
 from botdesk.engine.frames import CandleFrame
 
 EXIT, STOP_LOSS, TAKE_PROFIT, END_OF_DATA = "exit", "stop_loss", "take_profit", "end_of_data"
@@ -112,10 +114,18 @@ class Simulation:
 
 
 def pnl_floats(pnl: np.ndarray) -> np.ndarray:
-    """Amounts in units as the floats float(Decimal) gives."""
+    """Amounts in units as the floats float(Decimal) gives (`exact.to_float`)."""
     if len(pnl) == 0 or np.abs(pnl).max() < 2**53:
         return pnl / 1e8
-    return np.array([float(from_units(value)) for value in pnl.tolist()])
+    return _floats(np.ascontiguousarray(pnl, dtype=np.int64))
+
+
+@njit(cache=True)
+def _floats(units: np.ndarray) -> np.ndarray:
+    floats = np.empty(len(units), dtype=np.float64)
+    for i in range(len(units)):
+        floats[i] = to_float(units[i])
+    return floats
 
 
 def candle_step(candles: CandleFrame) -> int:
