@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numba import njit
 
+from botdesk.engine.backtest import wide
 from botdesk.engine.backtest.exact import (
     E8,
     TOO_BIG,
@@ -59,25 +60,35 @@ def buy_rows(side, levels):
 
 
 @njit(cache=True)
-def entry_size(cash, price, stop, has_stop, capital, risk, max_notional, paid_factor):
-    """sizing.limited_quantity in units (a single position, so nothing held yet); -1 when
-    the float estimates cannot decide and the Decimal rule must."""
+def entry_size(
+    cash, price, stop, has_stop, capital, risk, max_notional, paid_factor, fee_units,
+    slippage_units,
+):  # fmt: skip
+    """sizing.limited_quantity in units (a single position, so nothing held yet): each
+    bound from its float estimate, or where that cannot tell, from its double-double
+    estimate (`wide`); -1 when neither can and the Decimal rule must."""
     if price <= 0 or cash <= 0:
         return 0
     quantity = floor_units(float(cash) * KEPT * 1e8 / (float(price) * paid_factor))
+    if quantity < 0:
+        quantity = wide.cash_quantity(cash, price, fee_units, slippage_units)
     if quantity <= 0:
         return quantity
     if risk != NO_LIMIT:
         if has_stop and 0 < stop < price:
-            distance = float(price - stop)
+            distance, times_distance = price - stop, 100.0
         else:
-            distance = float(price) * NO_STOP_DISTANCE
-        at_risk = floor_units(float(capital) * float(risk) / (100.0 * distance))
+            distance, times_distance = price, 100.0 * NO_STOP_DISTANCE
+        at_risk = floor_units(float(capital) * float(risk) / (times_distance * float(distance)))
+        if at_risk < 0:
+            at_risk = wide.risk_quantity(capital, risk, distance, times_distance)
         if at_risk < 0:
             return -1
         quantity = min(quantity, at_risk)
     if max_notional != NO_LIMIT:
         room = floor_units(float(max_notional) * 1e8 / float(price))
+        if room < 0:
+            room = wide.room_quantity(max_notional, price)
         if room < 0:
             return -1
         quantity = min(quantity, room)
@@ -112,7 +123,7 @@ def run(
             stop_at = stop_units[signal_at] if has_stop else 0  # read only where set
             quantity = entry_size(
                 cash, close_units[signal_at], stop_at, has_stop, capital, risk, max_notional,
-                paid_factor,
+                paid_factor, fee_units, slippage_units,
             )  # fmt: skip
             if quantity < 0:
                 state[ASK_AT] = signal_at
