@@ -10,16 +10,20 @@ from numba import njit
 BAD_SIDE, BAD_CONFIDENCE, BAD_STOP, BAD_TARGET = 1, 2, 3, 4
 
 
-@njit(cache=True)
 def assemble(buy, sell, confidence, stop, take_profit):
     """(side, confidence, stop, take-profit) of `SignalFrame.build`: a row both buy and
     sell is a sell; confidence clipped to 0..1 on signal rows and 0 elsewhere; levels kept
     on buy rows only (NaN elsewhere; an empty `stop` or `take_profit` means none)."""
     count = len(buy)
     side = np.empty(count, dtype=np.int8)
-    clipped = np.empty(count, dtype=np.float64)
-    stops = np.empty(count, dtype=np.float64)
-    targets = np.empty(count, dtype=np.float64)
+    clipped, stops, targets = (np.empty(count, dtype=np.float64) for _ in range(3))
+    _assemble(buy, sell, confidence, stop, take_profit, side, clipped, stops, targets)
+    return side, clipped, stops, targets
+
+
+@njit(cache=True)
+def _assemble(buy, sell, confidence, stop, take_profit, side, clipped, stops, targets):
+    count = len(buy)
     has_stop, has_target = len(stop) > 0, len(take_profit) > 0
     for i in range(count):
         value = -1 if sell[i] else (1 if buy[i] else 0)
@@ -31,7 +35,6 @@ def assemble(buy, sell, confidence, stop, take_profit):
             clipped[i] = 0.0 if level < 0.0 else (1.0 if level > 1.0 else level)
         stops[i] = stop[i] if value == 1 and has_stop else np.nan
         targets[i] = take_profit[i] if value == 1 and has_target else np.nan
-    return side, clipped, stops, targets
 
 
 @njit(cache=True)

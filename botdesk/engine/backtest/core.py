@@ -49,14 +49,18 @@ def new_state(capital: int) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True)
 def buy_rows(side, levels):
-    """The rows of buy signals (side 1) with a level set (not NaN), in one pass."""
-    rows = np.empty(len(side), dtype=np.int64)
+    """The rows of buy signals (side 1) with a level set (not NaN): counted, then listed
+    (an array as long as the candles, made here, would cost its page faults)."""
+    found = 0
+    for i in range(len(side)):
+        found += side[i] == 1 and not math.isnan(levels[i])
+    rows = np.empty(found, dtype=np.int64)
     found = 0
     for i in range(len(side)):
         if side[i] == 1 and not math.isnan(levels[i]):
             rows[found] = i
             found += 1
-    return rows[:found]
+    return rows
 
 
 @njit(cache=True)

@@ -51,16 +51,21 @@ class EmaCross(Strategy):
         )
 
 
-@njit(cache=True)
 def crossings(fast: np.ndarray, slow: np.ndarray):
-    """(buy, sell, confidence) of the rule in `EmaCross`'s docstring, in one pass: what
-    `base.crossed_above`/`crossed_below` give (False where a value is NaN) and the
-    slow EMA's direction on the crossing candle."""
+    """(buy, sell, confidence) of the rule in `EmaCross`'s docstring, in one compiled
+    pass: what `base.crossed_above`/`crossed_below` give (False where a value is NaN) and
+    the slow EMA's direction on the crossing candle (arrays made by numpy: see
+    `frame_kernels`)."""
     count = len(fast)
-    buy = np.zeros(count, dtype=np.bool_)
-    sell = np.zeros(count, dtype=np.bool_)
+    buy, sell = np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
     confidence = np.full(count, 0.5)
-    for t in range(1, count):
+    _crossings(fast, slow, buy, sell, confidence)
+    return buy, sell, confidence
+
+
+@njit(cache=True)
+def _crossings(fast, slow, buy, sell, confidence):
+    for t in range(1, len(fast)):
         a0, b0, a1, b1 = fast[t - 1], slow[t - 1], fast[t], slow[t]
         if math.isnan(a0) or math.isnan(b0) or math.isnan(a1) or math.isnan(b1):
             continue
@@ -72,4 +77,3 @@ def crossings(fast: np.ndarray, slow: np.ndarray):
             sell[t] = True
             if b1 < b0:
                 confidence[t] = 1.0
-    return buy, sell, confidence
