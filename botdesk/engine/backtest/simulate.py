@@ -16,7 +16,7 @@ import numpy as np
 from botdesk.db.types import MONEY_UNIT, from_units, to_units
 from botdesk.engine.backtest import core
 from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing
-from botdesk.engine.backtest.trades import Simulation, TradeTable
+from botdesk.engine.backtest.trades import Simulation, TradeTable, candle_step
 from botdesk.engine.backtest.units import LIMIT, AmountOutOfRange, units_of
 from botdesk.engine.fill_rules import BASIS_POINT
 from botdesk.engine.frames import CandleFrame, SignalFrame
@@ -30,15 +30,17 @@ class CostError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class CandleUnits:
-    """The opens and closes of a candle frame in units, computed once per history (a
-    sweep over parameters reuses them)."""
+    """The opens and closes of a candle frame in units, and its candle length (the most
+    common step, for close times), computed once per history (a sweep over parameters
+    reuses them)."""
 
     open: np.ndarray
     close: np.ndarray
+    step: int | None = None
 
     @classmethod
     def of(cls, candles: CandleFrame) -> "CandleUnits":
-        return cls(units_of(candles.open), units_of(candles.close))
+        return cls(units_of(candles.open), units_of(candles.close), candle_step(candles))
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,9 @@ def simulate(
     units: CandleUnits | None = None,
     costs: Costs | None = None,
 ) -> Simulation:
-    """Trade the signals (see the module docstring); `units` (and `costs`, made from the
-    same fee, slippage, capital and sizing) may be given to save their computation when
-    the same candles are backtested many times."""
+    """Trade the signals (see the module docstring); `units` (with the candles' `step`,
+    and `costs`, made from the same fee, slippage, capital and sizing) may be given to
+    save their computation when the same candles are backtested many times."""
     if costs is None:
         costs = Costs.of(
             fee_rate=fee_rate, slippage_bps=slippage_bps, capital=capital, sizing=sizing
@@ -136,15 +138,19 @@ def simulate(
         costs.size_asked(state, units, stop, stop_units)
     if progress is not None:
         progress(1.0)
-    return simulation_of(candles, state, trades, equity)
+    return simulation_of(candles, state, trades, equity, units.step)
 
 
 def simulation_of(
-    candles: CandleFrame, state: np.ndarray, trades: np.ndarray, equity: np.ndarray
+    candles: CandleFrame,
+    state: np.ndarray,
+    trades: np.ndarray,
+    equity: np.ndarray,
+    step: int | None = None,
 ) -> Simulation:
     """The Simulation the core's finished `state`, trade rows and equity describe."""
     return Simulation(
-        TradeTable.of(candles, trades[: state[core.TRADES]]),
+        TradeTable.of(candles, trades[: state[core.TRADES]], step),
         equity,
         from_units(state[core.CASH]),
         from_units(state[core.FEES]),

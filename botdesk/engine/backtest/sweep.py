@@ -157,7 +157,8 @@ def _chunk(history: History, costs: Costs, strategies: dict, candle_ms: int) -> 
             results[index] = _failed(strategy, failed[k])
             continue
         made = int(states[k, core.TRADES])
-        simulation = simulation_of(candles, states[k], trades[k, :made].copy(), equity[k])
+        rows = trades[k, :made].copy()
+        simulation = simulation_of(candles, states[k], rows, equity[k], units.step)
         metrics = metrics_of(
             simulation.table.pnl,
             tuple(float(value) for value in figures[k]),

@@ -62,13 +62,15 @@ class TradeTable:
     COLUMNS = ("entry_price", "exit_price", "quantity", "fees", "pnl")
 
     @classmethod
-    def of(cls, candles: CandleFrame, rows: np.ndarray) -> "TradeTable":
-        """From rows of (entry, exit, entry price, exit price, quantity, fees, pnl, reason)."""
+    def of(cls, candles: CandleFrame, rows: np.ndarray, step: int | None = None) -> "TradeTable":
+        """From rows of (entry, exit, entry price, exit price, quantity, fees, pnl, reason);
+        `step`: `candle_step(candles)` when the caller knows it already."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1, 8)
         entry, exit_ = rows[:, 0], rows[:, 1]
         reason = rows[:, 7].astype(np.int8)
         times = candles.open_time_ms
-        closes_later = np.where(reason == REASONS.index(EXIT), 0, candle_step(candles))
+        step = candle_step(candles) if step is None else step
+        closes_later = np.where(reason == REASONS.index(EXIT), 0, step)
         return cls(
             entry, exit_, *(rows[:, i] for i in range(2, 7)), reason,
             times[entry], times[exit_] + closes_later,
