@@ -6,7 +6,7 @@ What is shared: the candles are loaded once (a `History`: their prices in units 
 the costs are checked once; inside a chunk of sets the strategy's indicators are shared
 (`shared_results`: an EMA of one period is computed once for every set using it). Each
 set's signals come from the strategy's own `signals`, as in a single run; then the
-compiled core trades every set of the chunk at once on both cores (`core_many`), each
+compiled core trades every set of the chunk at once on both cores (`core.run_many`), each
 on its own state, and computes each set's equity figures there; a set's equity is not
 kept (`run_backtest` of the set gives it, and its curve). Decimal is used at the edges
 only: the totals of each set, and the rare entry the core's floats cannot size.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from botdesk.engine.backtest import core
-from botdesk.engine.backtest.core_many import figures_many, run_many
+from botdesk.engine.backtest.core import figures_many, run_many
 from botdesk.engine.backtest.data import History
 from botdesk.engine.backtest.metrics import Metrics, metrics_of
 from botdesk.engine.backtest.runs import BacktestError, BacktestRequest, history_of, strategy_of
