@@ -17,7 +17,7 @@ rule, and beside a loop of `run_backtest` over the same loaded history, in one r
 Sets: fast 2..21 x slow 25, 28, ..., 172 (1,000), stop_atr 0, fee 0.1 %, capital 10^9
 (as bench/backtest_scale.py: all-cash for thousands of trades). Wall times, best of
 --repeat runs with the contenders interleaved, the load average beside each (the host is
-shared: 2 cores).
+shared: 2 cores), and the process time (all threads: the sweep's second core counts).
 
     .venv/bin/python bench/sweep_speed.py [--repeat 3] [--sets 1000]
 """
@@ -124,10 +124,11 @@ def trades_compared(results, portfolio) -> str:
     return f"{equal} of {len(results)} sets equal ({total:,} trades)"
 
 
-def best(function, times: list) -> object:
-    started = time.perf_counter()
+def best(function, times: list, cpu: list) -> object:
+    started, started_cpu = time.perf_counter(), time.process_time()
     result = function()
     times.append(time.perf_counter() - started)
+    cpu.append(time.process_time() - started_cpu)
     return result
 
 
@@ -149,18 +150,24 @@ def main() -> int:
     # compile (numba caches on disk too) and warm up every contender once
     ours(history, sets[:4]), loop(history, sets[:2]), vectorbt_run(history.candles, sets[:4])
     timed = {"sweep": [], "loop": [], "vectorbt": []}
+    cpu = {name: [] for name in timed}
     loads = []
     for _ in range(args.repeat):
-        results = best(lambda: ours(history, sets), timed["sweep"])
-        portfolio = best(lambda: vectorbt_run(history.candles, sets), timed["vectorbt"])
-        looped = best(lambda: loop(history, sets), timed["loop"])
+        results = best(lambda: ours(history, sets), timed["sweep"], cpu["sweep"])
+        portfolio = best(
+            lambda: vectorbt_run(history.candles, sets), timed["vectorbt"], cpu["vectorbt"]
+        )
+        looped = best(lambda: loop(history, sets), timed["loop"], cpu["loop"])
         loads.append(_load())
     print(
         f"{len(sets):,} ema_cross sets on {len(history.candles):,} BTCUSDT 1h candles, "
         f"fee 0.1 %, fills at the next open; best of {args.repeat} interleaved (wall), "
         f"{os.cpu_count()} cores"
     )
-    head = f"{'contender':>10} {'total':>9} {'a set':>9} {'vs sweep':>9}  load avg (each round)"
+    head = (
+        f"{'contender':>10} {'total':>9} {'a set':>9} {'vs sweep':>9} {'cpu':>9} "
+        f"{'(vs sweep)':>10}  load avg (each round)"
+    )
     print(head)
     print("-" * len(head))
     sweep_time = min(timed["sweep"])
@@ -168,7 +175,8 @@ def main() -> int:
         seconds = min(values)
         print(
             f"{name:>10} {seconds * 1e3:>7.0f}ms {seconds / len(sets) * 1e6:>7.0f}us "
-            f"{seconds / sweep_time:>8.1f}x  {' '.join(loads)}"
+            f"{seconds / sweep_time:>8.1f}x {min(cpu[name]) * 1e3:>7.0f}ms "
+            f"{min(cpu[name]) / min(cpu['sweep']):>9.1f}x  {' '.join(loads)}"
         )
     same_figures = sum(r.metrics == m for r, m in zip(results, looped, strict=True))
     print()
