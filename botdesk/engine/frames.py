@@ -229,19 +229,23 @@ class Reasons:
     sell texts (one text, or one per row) and its sides, not an object array per candle
     (an object array of 24k strings costs more than a whole backtest, which reads none).
     It reads like the array: `reasons[i]` is a text, a slice is `Reasons`, a mask or
-    `np.asarray(reasons)` gives the object array."""
+    `np.asarray(reasons)` gives the object array; writing rows (`reasons[rows] = texts`)
+    makes the array once and keeps it."""
 
-    __slots__ = ("_buy", "_sell", "_side")
+    __slots__ = ("_buy", "_rows", "_sell", "_side")
 
     def __init__(self, side: np.ndarray, buy: str | np.ndarray, sell: str | np.ndarray):
         self._side = side
         self._buy = buy if isinstance(buy, str) else np.asarray(buy, dtype=object)
         self._sell = sell if isinstance(sell, str) else np.asarray(sell, dtype=object)
+        self._rows = None  # the object array, once rows were written
 
     def __len__(self) -> int:
         return len(self._side)
 
     def __getitem__(self, index):
+        if self._rows is not None:
+            return self._rows[index]
         if isinstance(index, slice):
             return Reasons(self._side[index], *(_part(t, index) for t in (self._buy, self._sell)))
         if isinstance(index, int | np.integer):
@@ -250,14 +254,22 @@ class Reasons:
             return text if isinstance(text, str) else text[index]
         return self.__array__()[index]
 
+    def __setitem__(self, index, texts) -> None:
+        if self._rows is None:
+            self._rows = self.__array__()
+        self._rows[index] = texts if isinstance(texts, str) else np.asarray(texts, dtype=object)
+
     def __iter__(self):
         return iter(self.__array__())
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        reason = np.full(len(self._side), "", dtype=object)
-        for side, text in ((BUY, self._buy), (SELL, self._sell)):
-            mask = self._side == side
-            reason[mask] = text if isinstance(text, str) else text[mask]
+        if self._rows is not None:
+            reason = self._rows.copy()
+        else:
+            reason = np.full(len(self._side), "", dtype=object)
+            for side, text in ((BUY, self._buy), (SELL, self._sell)):
+                mask = self._side == side
+                reason[mask] = text if isinstance(text, str) else text[mask]
         return reason if dtype is None else reason.astype(dtype)
 
 

@@ -84,3 +84,18 @@ def test_the_compiled_check_finds_what_numpy_finds():
             frame.reason,
         )
         assert _first_bad_row(listed, candles)[0] == expected[0]  # the numpy fallback
+
+
+def test_reasons_can_be_written_like_the_array():
+    """A frame whose rows are filled from another (as the ML report does) keeps them."""
+    model = SignalFrame.build(6, buy=False, sell=False, confidence=0)
+    side = np.array([1, -1], dtype=np.int8)
+    signals = SignalFrame.build(2, buy=side == 1, sell=side == -1, confidence=1,
+                                buy_reason="up", sell_reason="down")  # fmt: skip
+    at = np.array([1, 4])
+    for name in ("side", "confidence", "stop", "take_profit", "reason"):
+        getattr(model, name)[at] = getattr(signals, name)
+    assert list(np.asarray(model.reason)) == ["", "up", "", "", "down", ""]
+    assert model.reason[4] == "down" and list(model.reason[3:5]) == ["", "down"]
+    model.reason[0] = "by hand"
+    assert model.reason[0] == "by hand" and model.reason[1] == "up"
