@@ -80,10 +80,12 @@ def run_sweep(
         except BacktestError as error:
             results[index] = SweepResult(params=dict(params), error=str(error))
     order = sorted(strategies, key=lambda i: _sort_key(strategies[i].params.model_dump()))
-    chunk = max(2, min(MAX_CHUNK, CHUNK_BYTES // (8 * len(history.candles))))
+    chunk = max(2, min(MAX_CHUNK, CHUNK_BYTES // (8 * len(history.candles)), len(order)))
+    # one equity buffer for every chunk: fresh memory would fault in page by page each time
+    equity = np.empty((chunk, len(history.candles)), dtype=np.float64)
     for start in range(0, len(order), chunk):
         picked = {i: strategies[i] for i in order[start : start + chunk]}
-        results_of = _chunk(history, costs, picked, timeframe_ms(request.timeframe))
+        results_of = _chunk(history, costs, picked, timeframe_ms(request.timeframe), equity)
         for index, result in results_of.items():
             results[index] = result
     return results
@@ -94,7 +96,9 @@ def _sort_key(params: dict) -> tuple:
     return tuple((name, str(value)) for name, value in sorted(params.items()))
 
 
-def _chunk(history: History, costs: Costs, strategies: dict, candle_ms: int) -> dict:
+def _chunk(
+    history: History, costs: Costs, strategies: dict, candle_ms: int, buffer: np.ndarray
+) -> dict:
     candles, units = history.candles, history.units
     count = len(candles)
     results, indexes = {}, []
@@ -124,7 +128,7 @@ def _chunk(history: History, costs: Costs, strategies: dict, candle_ms: int) -> 
         states[k], float_states[k] = costs.new_state()
     most_trades = int((side == 1).sum(axis=1).max()) + 1
     trades = np.empty((sets, most_trades, 8), dtype=np.int64)
-    equity = np.empty((sets, count), dtype=np.float64)
+    equity = buffer[:sets]
     statuses = np.full(sets, -1, dtype=np.int64)
     run_many(
         np.arange(sets), side, units.open, units.close, candles.high, candles.low,
