@@ -25,8 +25,11 @@ four 5m files, then the four 1h files, then the 1m files again, each file's pric
 (rounded to 8 decimals) so that it opens where the one before closed, and every candle
 re-timed one minute after the one before. They are written as CSV for the load timing.
 
-Times are wall clock (pyarrow reads with threads), best of --repeat interleaved runs; the
-load average is printed with each row, since the host is shared.
+Times are wall clock (pyarrow reads with threads), best of --repeat runs; the load average
+is printed with each row, since the host is shared, and "(cpu)" gives the same ratio in
+process time (best of the runs), which waiting for a busy core does not inflate (pyarrow's
+threads count in it). Last, a sweep of 12 parameter sets over the 400k history with
+`run_sweep` beside a `run_backtest` loop over the same loaded history, results compared.
 
     .venv/bin/python bench/backtest_scale.py [--repeat 5] [--sizes 24000 100000 400000]
 """
@@ -49,9 +52,10 @@ from botdesk.engine import klines
 from botdesk.engine.backtest import reference
 from botdesk.engine.backtest.data import load_history
 from botdesk.engine.backtest.metrics import measure
+from botdesk.engine.backtest.runs import BacktestRequest, run_backtest
 from botdesk.engine.backtest.simulate import simulate
+from botdesk.engine.backtest.sweep import run_sweep
 from botdesk.engine.frames import CandleFrame
-from botdesk.engine.indicators.shared import shared_results
 from botdesk.engine.strategies.registry import create
 from botdesk.engine.strategies.safe import evaluate
 
@@ -69,12 +73,19 @@ PATH_FILES = [f"{s}-1m.csv" for s in SYMBOLS] + [
 ]
 
 
+CPU = {}  # the best process time of the last `best` call of each function, by name
+
+
 def best(function, repeat: int) -> tuple[float, object]:
-    times, result = [], None
+    """The best wall time of `repeat` calls (and, in CPU, the best process time: on a
+    shared host the wall time includes waiting for a core, the process time does not)."""
+    times, cpu, result = [], [], None
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = function()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    CPU[getattr(function, "__qualname__", "")] = min(cpu)
     return min(times), result
 
 
@@ -256,7 +267,8 @@ def main() -> int:
     print("ema_cross(9, 21), fee 0.1 %, fills at the next open; best of", args.repeat, "(wall)")
     head = (
         f"{'candles':>8} {'botdesk':>9} {'(core)':>8} {'prepare':>8} {'vectorbt':>9} "
-        f"{'numba':>8} {'Decimal':>9} {'vs vbt':>7} {'vs numba':>9} {'core/numba':>10} "
+        f"{'numba':>8} {'Decimal':>9} {'vs vbt':>7} {'vs numba':>9} {'(cpu)':>6} "
+        f"{'core/numba':>10} "
         f"{'trades (ours / vbt)':>22}  load avg"
     )
     print(head)
@@ -283,53 +295,74 @@ def main() -> int:
             candles = history.candles
             prepare, _ = best(lambda h=history: h.units.__class__.of(h.candles), args.repeat)
             seconds, result = ours(history, args.repeat)
+            ours_cpu = CPU["ours.<locals>.run"]
             core_seconds, _ = core_only(history, args.repeat)
             their_seconds, portfolio = vectorbt_run(candles, args.repeat)
             numba_seconds, _ = numba_run(candles, args.repeat)
+            numba_cpu = CPU["numba_run.<locals>.<lambda>"]
             decimal_seconds, _ = decimal_reference(candles, max(1, args.repeat // 2))
             print(
                 f"{len(candles):>8,} {seconds * 1e3:>7.1f}ms {core_seconds * 1e3:>6.1f}ms "
                 f"{prepare * 1e3:>6.1f}ms {their_seconds * 1e3:>7.1f}ms "
                 f"{numba_seconds * 1e3:>6.2f}ms {decimal_seconds * 1e3:>7.1f}ms "
                 f"{their_seconds / seconds:>6.1f}x {seconds / numba_seconds:>8.1f}x "
+                f"{ours_cpu / numba_cpu:>5.1f}x "
                 f"{core_seconds / numba_seconds:>9.1f}x {trades_compared(result, portfolio):>22}  "
                 f"{_load()}"
             )
             loads.append((size, path, len(candles)))
         print()
-        print(f"{'kline CSV':>26} {'botdesk':>9} {'pandas':>9} {'ratio':>6}  load avg")
+        print(f"{'kline CSV':>26} {'botdesk':>9} {'pandas':>9} {'ratio':>6} {'(cpu)':>6}  load avg")
         for _size, path, count in loads:
-
-            def ours_load(p=path):
-                klines._cached.cache_clear()  # a first read, not the cached one
-                return klines.load_klines(p)
-
-            mine, _ = best(ours_load, args.repeat)
-            theirs, _ = best(lambda p=path: pd.read_csv(p), args.repeat)
+            mine, theirs, mine_cpu, theirs_cpu = [], [], [], []
+            for _ in range(args.repeat):  # interleaved
+                contenders = ((mine, mine_cpu, _first_read), (theirs, theirs_cpu, pd.read_csv))
+                for timing, cpu, load in contenders:
+                    started, started_cpu = time.perf_counter(), time.process_time()
+                    load(path)
+                    timing.append(time.perf_counter() - started)
+                    cpu.append(time.process_time() - started_cpu)
             print(
-                f"{path.name[:16]:>16} {count:>9,} {mine * 1e3:>7.1f}ms {theirs * 1e3:>7.1f}ms "
-                f"{mine / theirs:>5.2f}x  {_load()}"
+                f"{path.name[:16]:>16} {count:>9,} {min(mine) * 1e3:>7.1f}ms "
+                f"{min(theirs) * 1e3:>7.1f}ms {min(mine) / min(theirs):>5.2f}x "
+                f"{min(mine_cpu) / min(theirs_cpu):>5.2f}x  {_load()}"
             )
         print()
         history = load_history(str(loads[-1][1]), symbol=_symbol(loads[-1][1]), timeframe="1m")
-        sets = [(fast, slow) for fast in (5, 9, 13, 21) for slow in (30, 50, 100)]
+        sets = [
+            {"fast": fast, "slow": slow, "stop_atr": 0}
+            for fast in (5, 9, 13, 21)
+            for slow in (30, 50, 100)
+        ]
+        request = BacktestRequest(
+            "ema_cross", {}, _symbol(loads[-1][1]), "1m", str(loads[-1][1]),
+            capital=Decimal(CAPITAL),
+        )  # fmt: skip
+        run_sweep(request, sets[:2], history=history)  # compiled, warm
         started = time.perf_counter()
-        with shared_results():
-            for fast, slow in sets:
-                strategy = create("ema_cross", {"fast": fast, "slow": slow, "stop_atr": 0})
-                signals = evaluate(strategy, history.candles)
-                result = simulate(
-                    history.candles, signals, fee_rate=Decimal("0.001"),
-                    slippage_bps=Decimal(0), capital=Decimal(CAPITAL), units=history.units,
-                )  # fmt: skip
-                measure(result, capital=Decimal(CAPITAL), candle_ms=60_000)
+        swept = run_sweep(request, sets, history=history)
         spent = time.perf_counter() - started
+        started = time.perf_counter()
+        alone = [
+            run_backtest(BacktestRequest(**{**request.__dict__, "params": one}), history=history)
+            for one in sets
+        ]
+        looped = time.perf_counter() - started
+        same = sum(
+            a.metrics == b.metrics and a.simulation.table.equals(b.table)
+            for a, b in zip(alone, swept, strict=True)
+        )
         print(
-            f"sweep of {len(sets)} ema_cross parameter sets over {len(history.candles):,} "
-            f"candles, one loaded history, EMAs shared: {spent / len(sets) * 1e3:.1f}ms a set  "
-            f"{_load()}"
+            f"{len(sets)} ema_cross parameter sets over {len(history.candles):,} candles, one "
+            f"loaded history: run_sweep {spent / len(sets) * 1e3:.1f}ms a set, run_backtest "
+            f"{looped / len(sets) * 1e3:.1f}ms a set; {same} of {len(sets)} the same  {_load()}"
         )
     return 0
+
+
+def _first_read(path: Path):
+    klines._cached.cache_clear()  # a first read, not the cached one
+    return klines.load_klines(path)
 
 
 def _symbol(path: Path) -> str:

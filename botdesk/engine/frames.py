@@ -206,13 +206,85 @@ class CandleFrame:
         return pd.DataFrame(columns)
 
 
+def _column(values, length: int, dtype) -> np.ndarray:
+    """A mask or number per row, as a contiguous array (a scalar is the same on every row;
+    an empty mask marks no row, as numpy's indexing took it)."""
+    array = np.asarray(values, dtype=dtype)
+    if array.ndim == 0 or (dtype is bool and array.size == 0):
+        return np.full(length, array if array.ndim == 0 else False, dtype=dtype)
+    if len(array) != length:
+        raise ValueError(f"a column of {len(array)} rows for a frame of {length}")
+    return np.ascontiguousarray(array)
+
+
+def _levels(values, length: int) -> np.ndarray:
+    """Stop or take-profit prices per row; None gives an empty array (none)."""
+    if values is None:
+        return np.empty(0, dtype=np.float64)
+    return _column(values, length, np.float64)
+
+
+class Reasons:
+    """The reason of each row of a signal frame, made when read: a frame keeps its buy and
+    sell texts (one text, or one per row) and its sides, not an object array per candle
+    (an object array of 24k strings costs more than a whole backtest, which reads none).
+    It reads like the array: `reasons[i]` is a text, a slice is `Reasons`, a mask or
+    `np.asarray(reasons)` gives the object array; writing rows (`reasons[rows] = texts`)
+    makes the array once and keeps it."""
+
+    __slots__ = ("_buy", "_rows", "_sell", "_side")
+
+    def __init__(self, side: np.ndarray, buy: str | np.ndarray, sell: str | np.ndarray):
+        self._side = side
+        self._buy = buy if isinstance(buy, str) else np.asarray(buy, dtype=object)
+        self._sell = sell if isinstance(sell, str) else np.asarray(sell, dtype=object)
+        self._rows = None  # the object array, once rows were written
+
+    def __len__(self) -> int:
+        return len(self._side)
+
+    def __getitem__(self, index):
+        if self._rows is not None:
+            return self._rows[index]
+        if isinstance(index, slice):
+            return Reasons(self._side[index], *(_part(t, index) for t in (self._buy, self._sell)))
+        if isinstance(index, int | np.integer):
+            side = self._side[index]
+            text = self._buy if side == BUY else self._sell if side == SELL else ""
+            return text if isinstance(text, str) else text[index]
+        return self.__array__()[index]
+
+    def __setitem__(self, index, texts) -> None:
+        if self._rows is None:
+            self._rows = self.__array__()
+        self._rows[index] = texts if isinstance(texts, str) else np.asarray(texts, dtype=object)
+
+    def __iter__(self):
+        return iter(self.__array__())
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        if self._rows is not None:
+            reason = self._rows.copy()
+        else:
+            reason = np.full(len(self._side), "", dtype=object)
+            for side, text in ((BUY, self._buy), (SELL, self._sell)):
+                mask = self._side == side
+                reason[mask] = text if isinstance(text, str) else text[mask]
+        return reason if dtype is None else reason.astype(dtype)
+
+
+def _part(text: str | np.ndarray, index: slice):
+    return text if isinstance(text, str) else text[index]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class SignalFrame:
     """A strategy's answer, one row per candle of the frame it was given.
 
     side: int8, BUY (1) enters or holds a long, SELL (-1) exits it, NO_SIGNAL (0) nothing;
     confidence: float in 0..1 (0 where there is no signal); stop, take_profit: absolute
-    prices, NaN for none; reason: object array of short strings ("" where no signal).
+    prices, NaN for none; reason: short strings ("" where no signal), an object array or
+    `Reasons` (which makes them when read).
     A signal on row t is decided on the close of candle t and acted on at the open of t+1.
     """
 
@@ -220,7 +292,7 @@ class SignalFrame:
     confidence: np.ndarray
     stop: np.ndarray
     take_profit: np.ndarray
-    reason: np.ndarray
+    reason: np.ndarray | Reasons
 
     @classmethod
     def build(
@@ -239,21 +311,16 @@ class SignalFrame:
 
         Stops and take-profits are kept on buy rows only (they protect the entry).
         """
-        side = np.zeros(length, dtype=np.int8)
-        side[np.asarray(buy, dtype=bool)] = BUY
-        side[np.asarray(sell, dtype=bool)] = SELL
-        is_buy, is_sell = side == BUY, side == SELL
-        reason = np.full(length, "", dtype=object)
-        for mask, text in ((is_buy, buy_reason), (is_sell, sell_reason)):
-            reason[mask] = text if isinstance(text, str) else np.asarray(text, dtype=object)[mask]
-        confidence = np.asarray(confidence, dtype=np.float64)
-        return cls(
-            side=side,
-            confidence=np.where(side != NO_SIGNAL, np.clip(confidence, 0.0, 1.0), 0.0),
-            stop=np.where(is_buy, np.nan if stop is None else stop, np.nan),
-            take_profit=np.where(is_buy, np.nan if take_profit is None else take_profit, np.nan),
-            reason=reason,
+        from botdesk.engine.frame_kernels import assemble  # numba, loaded when first used
+
+        side, confidence, stop, take_profit = assemble(
+            _column(buy, length, bool),
+            _column(sell, length, bool),
+            _column(confidence, length, np.float64),
+            _levels(stop, length),
+            _levels(take_profit, length),
         )
+        return cls(side, confidence, stop, take_profit, Reasons(side, buy_reason, sell_reason))
 
     def __len__(self) -> int:
         return len(self.side)
@@ -276,6 +343,6 @@ class SignalFrame:
                 "confidence": self.confidence,
                 "stop": self.stop,
                 "take_profit": self.take_profit,
-                "reason": self.reason,
+                "reason": np.asarray(self.reason, dtype=object),
             }
         )

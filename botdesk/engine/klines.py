@@ -158,7 +158,10 @@ def _columns(path: Path) -> tuple[np.ndarray, dict, dict, np.ndarray]:
     if not path.is_file():
         raise KlineFileError(path, "not a file")
     data = path.read_bytes()
-    first = data.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").rstrip(b"\r")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)].rstrip(b"\r")  # not split: a copy
     first = first.decode("ascii", "replace")
     header = [
         _ALIASES.get(name.strip().lower(), name.strip().lower())
@@ -166,7 +169,7 @@ def _columns(path: Path) -> tuple[np.ndarray, dict, dict, np.ndarray]:
     ]
     if header and all(name in header for name in REQUIRED_COLUMNS):
         flow_columns = [name for name in FLOW_COLUMNS if name in header]
-        fast = read_columns(data.removeprefix(b"\xef\xbb\xbf"), header, flow_columns)
+        fast = read_columns(data, header, flow_columns)
         if fast is not None and fast[0].max() < _MICROSECONDS:
             times, prices, flow = fast
             return times, prices, flow, np.arange(2, len(times) + 2, dtype=np.int64)

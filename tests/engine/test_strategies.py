@@ -211,3 +211,23 @@ def test_plug_ins_register_by_name():
         assert validate_params("exploding", {"stop_atr": 1}).stop_atr == 1
     finally:
         STRATEGIES.pop("exploding", None)
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+@pytest.mark.parametrize("fast, slow", [(2, 3), (9, 21), (20, 150)])
+def test_ema_cross_crossings_are_the_numpy_rule(fast, slow):
+    """The compiled pass against the rule written with numpy (base.crossed_above/below and
+    the slow EMA's direction), on real candles."""
+    from botdesk.engine.strategies.base import crossed_above, crossed_below
+    from botdesk.engine.strategies.ema_cross import crossings
+
+    close = load_klines(SHARED_DATA / "BTCUSDT-1h.csv").candles.close
+    fast_ema, slow_ema = ema(close, fast), ema(close, slow)
+    buy, sell, confidence = crossings(fast_ema, slow_ema)
+    assert np.array_equal(buy, crossed_above(fast_ema, slow_ema)) and buy.sum() > 100
+    assert np.array_equal(sell, crossed_below(fast_ema, slow_ema))
+    rising = np.r_[False, slow_ema[1:] > slow_ema[:-1]]
+    falling = np.r_[False, slow_ema[1:] < slow_ema[:-1]]
+    agrees = np.where(buy, rising, falling)
+    signalled = buy | sell
+    assert np.array_equal(confidence[signalled], np.where(agrees, 1.0, 0.5)[signalled])

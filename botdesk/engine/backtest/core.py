@@ -15,8 +15,9 @@ everything over, so the second call carries on where the first stopped.
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from botdesk.engine.backtest import wide
 from botdesk.engine.backtest.exact import (
     E8,
     TOO_BIG,
@@ -26,6 +27,7 @@ from botdesk.engine.backtest.exact import (
     to_float,
     units_product,
 )
+from botdesk.engine.backtest.metrics import equity_figures
 
 DONE, NEED_SIZE, TOO_LARGE = 0, 1, 2
 EXIT, STOP_LOSS, TAKE_PROFIT, END_OF_DATA = 0, 1, 2, 3  # trades.REASONS order
@@ -47,25 +49,51 @@ def new_state(capital: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def entry_size(cash, price, stop, has_stop, capital, risk, max_notional, paid_factor):
-    """sizing.limited_quantity in units (a single position, so nothing held yet); -1 when
-    the float estimates cannot decide and the Decimal rule must."""
+def buy_rows(side, levels):
+    """The rows of buy signals (side 1) with a level set (not NaN): counted, then listed
+    (an array as long as the candles, made here, would cost its page faults)."""
+    found = 0
+    for i in range(len(side)):
+        found += side[i] == 1 and not math.isnan(levels[i])
+    rows = np.empty(found, dtype=np.int64)
+    found = 0
+    for i in range(len(side)):
+        if side[i] == 1 and not math.isnan(levels[i]):
+            rows[found] = i
+            found += 1
+    return rows
+
+
+@njit(cache=True)
+def entry_size(
+    cash, price, stop, has_stop, capital, risk, max_notional, paid_factor, fee_units,
+    slippage_units,
+):  # fmt: skip
+    """sizing.limited_quantity in units (a single position, so nothing held yet): each
+    bound from its float estimate, or where that cannot tell, from its double-double
+    estimate (`wide`); -1 when neither can and the Decimal rule must."""
     if price <= 0 or cash <= 0:
         return 0
     quantity = floor_units(float(cash) * KEPT * 1e8 / (float(price) * paid_factor))
+    if quantity < 0:
+        quantity = wide.cash_quantity(cash, price, fee_units, slippage_units)
     if quantity <= 0:
         return quantity
     if risk != NO_LIMIT:
         if has_stop and 0 < stop < price:
-            distance = float(price - stop)
+            distance, times_distance = price - stop, 100.0
         else:
-            distance = float(price) * NO_STOP_DISTANCE
-        at_risk = floor_units(float(capital) * float(risk) / (100.0 * distance))
+            distance, times_distance = price, 100.0 * NO_STOP_DISTANCE
+        at_risk = floor_units(float(capital) * float(risk) / (times_distance * float(distance)))
+        if at_risk < 0:
+            at_risk = wide.risk_quantity(capital, risk, distance, times_distance)
         if at_risk < 0:
             return -1
         quantity = min(quantity, at_risk)
     if max_notional != NO_LIMIT:
         room = floor_units(float(max_notional) * 1e8 / float(price))
+        if room < 0:
+            room = wide.room_quantity(max_notional, price)
         if room < 0:
             return -1
         quantity = min(quantity, room)
@@ -100,7 +128,7 @@ def run(
             stop_at = stop_units[signal_at] if has_stop else 0  # read only where set
             quantity = entry_size(
                 cash, close_units[signal_at], stop_at, has_stop, capital, risk, max_notional,
-                paid_factor,
+                paid_factor, fee_units, slippage_units,
             )  # fmt: skip
             if quantity < 0:
                 state[ASK_AT] = signal_at
@@ -178,4 +206,43 @@ def run(
     return status
 
 
-__all__ = ["E8", "run"]
+# Many signal sets at once, on both cores (numba's prange): each set is `run` on its own
+# state, trade rows and equity, so its trades and totals are those of `simulate` to the
+# unit; then each set's equity figures. Kept in this file on purpose: numba's disk cache
+# of a function is invalidated by changes to its own file only, so a parallel kernel in
+# another file would keep running an old `run` after `run` changed.
+
+
+@njit(parallel=True, cache=True)
+def run_many(
+    pending, side, open_units, close_units, high, low, close, stop, target, stop_units,
+    target_units, fee_units, slippage_units, capital, risk, max_notional, paid_factor,
+    capital_float, states, float_states, trades, equity, statuses,
+):  # fmt: skip
+    """`core.run` for each set in `pending` (row k of side, states, trades, equity; of the
+    level arrays too when they have a row per set, else their single row), its status
+    into statuses[k]."""
+    for j in prange(len(pending)):
+        k = pending[j]
+        s = k if stop.shape[0] > 1 else 0
+        t = k if target.shape[0] > 1 else 0
+        statuses[k] = run(
+            side[k], open_units, close_units, high, low, close, stop[s], target[t],
+            stop_units[s], target_units[t], fee_units, slippage_units, capital, risk,
+            max_notional, paid_factor, capital_float, states[k], float_states[k], trades[k],
+            equity[k],
+        )  # fmt: skip
+
+
+@njit(parallel=True, cache=True)
+def figures_many(equity, done):
+    """equity_figures of each row of `equity` where `done` (NaN elsewhere)."""
+    figures = np.full((len(equity), 3), np.nan)
+    for k in prange(len(equity)):
+        if done[k]:
+            drawdown, mean, spread = equity_figures(equity[k])
+            figures[k, 0], figures[k, 1], figures[k, 2] = drawdown, mean, spread
+    return figures
+
+
+__all__ = ["E8", "figures_many", "run", "run_many"]

@@ -18,9 +18,10 @@ from decimal import Decimal
 import numpy as np
 from numba import njit
 
-from botdesk.engine.backtest.trades import Simulation
+from botdesk.engine.backtest.trades import Simulation, pnl_floats
 
 YEAR_MS = 365 * 86_400_000
+SAFE_MARGIN = 2.0**-48
 
 
 @dataclass(frozen=True)
@@ -36,44 +37,82 @@ class Metrics:
     final_equity: Decimal
 
 
-@njit(cache=True)
-def _equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
+@njit(cache=True, error_model="numpy")  # no zero-division checks: equity > 0
+def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
     """(max drawdown, mean and standard deviation of the per-candle returns) in two passes
-    over the equity (compiled: a long backtest's figures cost less than its simulation)."""
+    over the equity (compiled: a long backtest's figures cost less than its simulation).
+    Where the equity did not move (flat between trades) the terms are known without a
+    division: a drawdown of 0 at the peak, a return of 0; a value above the current
+    drawdown's level (by a margin of 2**-48, past any rounding) cannot deepen it. The
+    figures are the same floats as the plain two passes (`tests`: against them)."""
     count = len(equity)
+    if count == 0:
+        return 0.0, 0.0, 0.0
     peak, drawdown, total = equity[0], 0.0, 0.0
+    deeper = peak * (1.0 + SAFE_MARGIN)  # below this a value may deepen the drawdown
     for i in range(count):
-        peak = max(peak, equity[i])
-        drawdown = max(drawdown, 1.0 - equity[i] / peak)
-        if i:
-            total += (equity[i] - equity[i - 1]) / equity[i - 1]
+        value = equity[i]
+        if value > peak:
+            peak = value
+            deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
+        elif value < deeper:
+            drawdown = max(drawdown, 1.0 - value / peak)
+            deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
+        if i and value != equity[i - 1]:
+            total += (value - equity[i - 1]) / equity[i - 1]
     mean = total / (count - 1) if count > 1 else 0.0
+    still = mean * mean  # the deviation of a return of 0, squared
     squares = 0.0
     for i in range(1, count):
-        deviation = (equity[i] - equity[i - 1]) / equity[i - 1] - mean
-        squares += deviation * deviation
+        if equity[i] == equity[i - 1]:
+            squares += still
+        else:
+            deviation = (equity[i] - equity[i - 1]) / equity[i - 1] - mean
+            squares += deviation * deviation
     return drawdown, mean, math.sqrt(squares / (count - 1)) if count > 1 else 0.0
 
 
 def measure(simulation: Simulation, *, capital: Decimal, candle_ms: int) -> Metrics:
-    pnl = simulation.pnl
-    equity = simulation.equity
-    drawdown, mean, spread = _equity_figures(equity) if len(equity) else (0.0, 0.0, 0.0)
+    return metrics_of(
+        simulation.table.pnl,
+        equity_figures(simulation.equity),
+        candles=len(simulation.equity),
+        final_equity=simulation.final_equity,
+        fees=simulation.fees,
+        capital=capital,
+        candle_ms=candle_ms,
+    )
+
+
+def metrics_of(
+    pnl_units: np.ndarray,
+    figures: tuple[float, float, float],
+    *,
+    candles: int,
+    final_equity: Decimal,
+    fees: Decimal,
+    capital: Decimal,
+    candle_ms: int,
+) -> Metrics:
+    """The figures from the trades' P&L (units), `equity_figures` of the equity and the
+    exact totals: one definition for a single backtest and for each set of a sweep."""
+    pnl = pnl_floats(pnl_units)
+    drawdown, mean, spread = figures
     sharpe = None
-    if len(equity) > 2 and spread > 0:
+    if candles > 2 and spread > 0:
         sharpe = mean / spread * math.sqrt(YEAR_MS / candle_ms)
     losses = float(-pnl[pnl < 0].sum())
     gains = float(pnl[pnl > 0].sum())
     return Metrics(
-        candles=len(equity),
+        candles=candles,
         trades=len(pnl),
         win_rate=float((pnl > 0).mean()) if len(pnl) else None,
-        total_return=float(simulation.final_equity / Decimal(capital) - 1),
+        total_return=float(final_equity / Decimal(capital) - 1),
         max_drawdown=max(0.0, drawdown),
         sharpe=sharpe,
         profit_factor=gains / losses if losses > 0 else None,
-        fees_paid=simulation.fees,
-        final_equity=simulation.final_equity,
+        fees_paid=fees,
+        final_equity=final_equity,
     )
 
 

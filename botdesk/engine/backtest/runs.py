@@ -21,6 +21,7 @@ from botdesk.engine.frames import CandleFrame
 from botdesk.engine.klines import DEFAULT_MAX_GAP_MS
 from botdesk.engine.research.report import additions
 from botdesk.engine.strategies import registry
+from botdesk.engine.strategies.base import Strategy
 from botdesk.engine.strategies.safe import StrategyError, evaluate
 from botdesk.engine.timeframes import timeframe_ms
 
@@ -82,26 +83,8 @@ def run_backtest(
     """Raises BacktestError (or a subclass of ValueError) with a message for the user.
     `history`: the request's candles loaded before (`load_history`), for sweeps."""
     report = progress or (lambda _fraction: None)
-    try:
-        params = registry.validate_params(request.strategy, request.params)
-        strategy = registry.get(request.strategy)(params)
-    except ValueError as error:
-        raise BacktestError(str(error)) from None
-    if history is None:
-        history = load_history(
-            request.data_source,
-            symbol=request.symbol,
-            timeframe=request.timeframe,
-            from_ms=request.from_ms,
-            to_ms=request.to_ms,
-            db=db,
-            max_gap_ms=request.max_gap_ms,
-        )
-    elif history.key() != request.history_key():
-        raise BacktestError(
-            f"the loaded history is {history.key()}, the request asks for "
-            f"{request.history_key()} (data, symbol, timeframe, from, to, max gap)"
-        )
+    strategy = strategy_of(request.strategy, request.params)
+    history = history_of(request, db=db, history=history)
     candles = history.candles
     report(0.1)
     try:
@@ -123,7 +106,36 @@ def run_backtest(
         simulation, capital=request.capital, candle_ms=timeframe_ms(request.timeframe)
     )
     report(1.0)
-    return BacktestReport(request, params.model_dump(), candles, simulation, metrics)
+    return BacktestReport(request, strategy.params.model_dump(), candles, simulation, metrics)
+
+
+def strategy_of(name: str, params: dict) -> Strategy:
+    """The strategy `name` with `params` validated; BacktestError says what is wrong."""
+    try:
+        return registry.get(name)(registry.validate_params(name, params))
+    except ValueError as error:
+        raise BacktestError(str(error)) from None
+
+
+def history_of(request: BacktestRequest, *, db=None, history: History | None = None) -> History:
+    """The request's candles: `history` when given (it must be the request's own), else
+    loaded (`load_history`)."""
+    if history is None:
+        return load_history(
+            request.data_source,
+            symbol=request.symbol,
+            timeframe=request.timeframe,
+            from_ms=request.from_ms,
+            to_ms=request.to_ms,
+            db=db,
+            max_gap_ms=request.max_gap_ms,
+        )
+    if history.key() != request.history_key():
+        raise BacktestError(
+            f"the loaded history is {history.key()}, the request asks for "
+            f"{request.history_key()} (data, symbol, timeframe, from, to, max gap)"
+        )
+    return history
 
 
 def request_of(run: BacktestRun) -> BacktestRequest:

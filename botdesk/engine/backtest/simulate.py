@@ -6,6 +6,7 @@ the order of events); Decimal is used only at the edges: the costs and capital g
 the rare entry the core's floats cannot size (see `core.py`), the totals coming out.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,10 +16,10 @@ import numpy as np
 from botdesk.db.types import MONEY_UNIT, from_units, to_units
 from botdesk.engine.backtest import core
 from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing
-from botdesk.engine.backtest.trades import Simulation, TradeTable
+from botdesk.engine.backtest.trades import Simulation, TradeTable, candle_step
 from botdesk.engine.backtest.units import LIMIT, AmountOutOfRange, units_of
 from botdesk.engine.fill_rules import BASIS_POINT
-from botdesk.engine.frames import BUY, CandleFrame, SignalFrame
+from botdesk.engine.frames import CandleFrame, SignalFrame
 
 MAX_SLIPPAGE_BPS = Decimal(10_000)  # a sell at 100 % slippage would get nothing
 
@@ -29,15 +30,72 @@ class CostError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class CandleUnits:
-    """The opens and closes of a candle frame in units, computed once per history (a
-    sweep over parameters reuses them)."""
+    """The opens and closes of a candle frame in units, and its candle length (the most
+    common step, for close times), computed once per history (a sweep over parameters
+    reuses them)."""
 
     open: np.ndarray
     close: np.ndarray
+    step: int | None = None
 
     @classmethod
     def of(cls, candles: CandleFrame) -> "CandleUnits":
-        return cls(units_of(candles.open), units_of(candles.close))
+        return cls(units_of(candles.open), units_of(candles.close), candle_step(candles))
+
+
+@dataclass(frozen=True)
+class Costs:
+    """A backtest's fee, slippage, capital and sizing, checked, with the core's unit
+    values; a sweep checks them once for all its sets."""
+
+    fee_rate: Decimal
+    slippage_bps: Decimal
+    capital: Decimal
+    sizing: Sizing
+    core_args: tuple  # fee, slippage, capital in units, risk, max notional, paid factor, capital
+
+    @classmethod
+    def of(
+        cls, *, fee_rate: Decimal, slippage_bps: Decimal, capital: Decimal, sizing: Sizing
+    ) -> "Costs":
+        capital_units = _units(capital, "the capital", MONEY_UNIT, from_units(LIMIT))
+        paid_factor = (1.0 + float(fee_rate)) * (1.0 + float(slippage_bps * BASIS_POINT))
+        return cls(
+            fee_rate,
+            slippage_bps,
+            capital,
+            sizing,
+            (
+                _units(fee_rate, "the fee rate", Decimal(0), Decimal(1)),
+                _units(slippage_bps, "the slippage", Decimal(0), MAX_SLIPPAGE_BPS),
+                capital_units,
+                _limit(sizing.risk_per_trade),
+                _limit(sizing.max_position_notional),
+                paid_factor,
+                float(capital),
+            ),
+        )
+
+    def new_state(self) -> tuple[np.ndarray, np.ndarray]:
+        return core.new_state(self.core_args[2])
+
+    def size_asked(
+        self, state: np.ndarray, units: "CandleUnits", stop: np.ndarray, stop_units: np.ndarray
+    ) -> None:
+        """Size the entry the core asked for (NEED_SIZE) with the Decimal rule, into
+        `state`, so the core carries on with it."""
+        signal_at = int(state[core.ASK_AT])
+        quantity = self.sizing.quantity(
+            price=from_units(units.close[signal_at]),
+            stop=None if np.isnan(stop[signal_at]) else from_units(stop_units[signal_at]),
+            cash=from_units(state[core.CASH]),
+            capital=Decimal(self.capital),
+            fee_rate=self.fee_rate,
+            slippage_bps=self.slippage_bps,
+        )
+        if to_units(quantity) >= LIMIT:
+            raise out_of_range()
+        state[core.SIZED_AT], state[core.SIZED] = signal_at, to_units(quantity)
 
 
 def simulate(
@@ -50,51 +108,49 @@ def simulate(
     sizing: Sizing = ALL_CASH_SIZING,
     progress: Callable[[float], None] | None = None,
     units: CandleUnits | None = None,
+    costs: Costs | None = None,
 ) -> Simulation:
-    """Trade the signals (see the module docstring); `units` may be given to save their
-    computation when the same candles are backtested many times."""
-    fee_units = _units(fee_rate, "the fee rate", Decimal(0), Decimal(1))
-    slippage_units = _units(slippage_bps, "the slippage", Decimal(0), MAX_SLIPPAGE_BPS)
-    capital_units = _units(capital, "the capital", MONEY_UNIT, from_units(LIMIT))
-    risk = _limit(sizing.risk_per_trade)
-    max_notional = _limit(sizing.max_position_notional)
+    """Trade the signals (see the module docstring); `units` (with the candles' `step`,
+    and `costs`, made from the same fee, slippage, capital and sizing) may be given to
+    save their computation when the same candles are backtested many times."""
+    if costs is None:
+        costs = Costs.of(
+            fee_rate=fee_rate, slippage_bps=slippage_bps, capital=capital, sizing=sizing
+        )
     units = units or CandleUnits.of(candles)
     count = len(candles)
     side = np.ascontiguousarray(signals.side, dtype=np.int8)
-    stop, target = _level(signals.stop), _level(signals.take_profit)
-    buys = side == BUY
-    stop_units, target_units = _level_units(stop, buys), _level_units(target, buys)
-    paid_factor = (1.0 + float(fee_rate)) * (1.0 + float(slippage_bps * BASIS_POINT))
-    state, float_state = core.new_state(capital_units)
+    stop, target = level_prices(signals.stop), level_prices(signals.take_profit)
+    stop_units, target_units = level_units(stop, side), level_units(target, side)
+    state, float_state = costs.new_state()
     trades = np.empty((count, 8), dtype=np.int64)
     equity = np.empty(count, dtype=np.float64)
     while True:
         status = core.run(
             side, units.open, units.close, candles.high, candles.low, candles.close,
-            stop, target, stop_units, target_units, fee_units, slippage_units, capital_units,
-            risk, max_notional, paid_factor, float(capital), state, float_state, trades, equity,
+            stop, target, stop_units, target_units, *costs.core_args, state, float_state,
+            trades, equity,
         )  # fmt: skip
         if status == core.DONE:
             break
         if status == core.TOO_LARGE:
-            raise _out_of_range()
-        signal_at = int(state[core.ASK_AT])
-        quantity = sizing.quantity(
-            price=from_units(units.close[signal_at]),
-            stop=None if np.isnan(stop[signal_at]) else from_units(stop_units[signal_at]),
-            cash=from_units(state[core.CASH]),
-            capital=Decimal(capital),
-            fee_rate=fee_rate,
-            slippage_bps=slippage_bps,
-        )
-        if to_units(quantity) >= LIMIT:
-            raise _out_of_range()
-        state[core.SIZED_AT], state[core.SIZED] = signal_at, to_units(quantity)
+            raise out_of_range()
+        costs.size_asked(state, units, stop, stop_units)
     if progress is not None:
         progress(1.0)
-    table = TradeTable.of(candles, trades[: state[core.TRADES]])
+    return simulation_of(candles, state, trades, equity, units.step)
+
+
+def simulation_of(
+    candles: CandleFrame,
+    state: np.ndarray,
+    trades: np.ndarray,
+    equity: np.ndarray,
+    step: int | None = None,
+) -> Simulation:
+    """The Simulation the core's finished `state`, trade rows and equity describe."""
     return Simulation(
-        table,
+        TradeTable.of(candles, trades[: state[core.TRADES]], step),
         equity,
         from_units(state[core.CASH]),
         from_units(state[core.FEES]),
@@ -102,13 +158,14 @@ def simulate(
     )
 
 
-def _out_of_range() -> AmountOutOfRange:
+def out_of_range() -> AmountOutOfRange:
     return AmountOutOfRange(
         f"the backtest's amounts grow past {from_units(LIMIT // 2):,.0f}, beyond the "
         "ledger's exact range; use a smaller capital"
     )
 
 
+@functools.lru_cache(maxsize=256)  # a sweep converts the same costs for every set
 def _units(value: Decimal, name: str, low: Decimal, below: Decimal) -> int:
     value = Decimal(value)
     if not value.is_finite() or not low <= value < below:
@@ -124,14 +181,14 @@ def _limit(value: Decimal | None) -> int:
     return _units(value, "a risk limit", MONEY_UNIT, from_units(LIMIT))
 
 
-def _level(values: np.ndarray) -> np.ndarray:
+def level_prices(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _level_units(levels: np.ndarray, buys: np.ndarray) -> np.ndarray:
+def level_units(levels: np.ndarray, side: np.ndarray) -> np.ndarray:
     """A buy's stop or take-profit in units (what the ledger fills at); 0 where unset. The
     core reads it only where the level is set: without any, a single 0 does."""
-    rows = np.flatnonzero(buys & ~np.isnan(levels))
+    rows = core.buy_rows(side, levels)
     if not len(rows):
         return np.zeros(1, dtype=np.int64)
     units = np.zeros(len(levels), dtype=np.int64)

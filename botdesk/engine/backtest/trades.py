@@ -8,8 +8,10 @@ from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from botdesk.db.types import from_units
+from botdesk.engine.backtest.exact import to_float
 from botdesk.engine.frames import CandleFrame
 
 EXIT, STOP_LOSS, TAKE_PROFIT, END_OF_DATA = "exit", "stop_loss", "take_profit", "end_of_data"
@@ -60,13 +62,15 @@ class TradeTable:
     COLUMNS = ("entry_price", "exit_price", "quantity", "fees", "pnl")
 
     @classmethod
-    def of(cls, candles: CandleFrame, rows: np.ndarray) -> "TradeTable":
-        """From rows of (entry, exit, entry price, exit price, quantity, fees, pnl, reason)."""
+    def of(cls, candles: CandleFrame, rows: np.ndarray, step: int | None = None) -> "TradeTable":
+        """From rows of (entry, exit, entry price, exit price, quantity, fees, pnl, reason);
+        `step`: `candle_step(candles)` when the caller knows it already."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1, 8)
         entry, exit_ = rows[:, 0], rows[:, 1]
         reason = rows[:, 7].astype(np.int8)
         times = candles.open_time_ms
-        closes_later = np.where(reason == REASONS.index(EXIT), 0, candle_step(candles))
+        step = candle_step(candles) if step is None else step
+        closes_later = np.where(reason == REASONS.index(EXIT), 0, step)
         return cls(
             entry, exit_, *(rows[:, i] for i in range(2, 7)), reason,
             times[entry], times[exit_] + closes_later,
@@ -108,10 +112,22 @@ class Simulation:
     @property
     def pnl(self) -> np.ndarray:
         """Each trade's net P&L as a float, in quote (as float(Decimal) gives it)."""
-        pnl = self.table.pnl
-        if len(pnl) == 0 or np.abs(pnl).max() < 2**53:
-            return pnl / 1e8
-        return np.array([float(from_units(value)) for value in pnl.tolist()])
+        return pnl_floats(self.table.pnl)
+
+
+def pnl_floats(pnl: np.ndarray) -> np.ndarray:
+    """Amounts in units as the floats float(Decimal) gives (`exact.to_float`)."""
+    if len(pnl) == 0 or np.abs(pnl).max() < 2**53:
+        return pnl / 1e8
+    return _floats(np.ascontiguousarray(pnl, dtype=np.int64))
+
+
+@njit(cache=True)
+def _floats(units: np.ndarray) -> np.ndarray:
+    floats = np.empty(len(units), dtype=np.float64)
+    for i in range(len(units)):
+        floats[i] = to_float(units[i])
+    return floats
 
 
 def candle_step(candles: CandleFrame) -> int:
@@ -119,5 +135,7 @@ def candle_step(candles: CandleFrame) -> int:
     if len(candles) < 2:
         return 60_000
     steps = np.diff(candles.open_time_ms[: min(len(candles), 1000)])
+    if (steps == steps[0]).all():
+        return int(steps[0])
     values, counts = np.unique(steps, return_counts=True)
     return int(values[np.argmax(counts)])

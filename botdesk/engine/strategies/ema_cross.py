@@ -1,17 +1,14 @@
 """ema_cross: trend following on two exponential moving averages."""
 
+import math
+
 import numpy as np
+from numba import njit
 from pydantic import Field, model_validator
 
 from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.indicators import ema
-from botdesk.engine.strategies.base import (
-    Strategy,
-    StrategyParams,
-    crossed_above,
-    crossed_below,
-    fast_below_slow,
-)
+from botdesk.engine.strategies.base import Strategy, StrategyParams, fast_below_slow
 
 
 class EmaCrossParams(StrategyParams):
@@ -42,17 +39,41 @@ class EmaCross(Strategy):
     def signals(self, candles: CandleFrame) -> SignalFrame:
         p = self.params
         fast, slow = ema(candles.close, p.fast), ema(candles.close, p.slow)
-        buy, sell = crossed_above(fast, slow), crossed_below(fast, slow)
-        rising = np.zeros(len(candles), dtype=bool)
-        falling = np.zeros(len(candles), dtype=bool)
-        rising[1:], falling[1:] = slow[1:] > slow[:-1], slow[1:] < slow[:-1]
-        agrees = np.where(buy, rising, falling)
+        buy, sell, confidence = crossings(fast, slow)
         return SignalFrame.build(
             len(candles),
             buy=buy,
             sell=sell,
-            confidence=np.where(agrees, 1.0, 0.5),
+            confidence=confidence,
             stop=self.atr_stop(candles),
             buy_reason=f"EMA {p.fast} crossed above EMA {p.slow}",
             sell_reason=f"EMA {p.fast} crossed below EMA {p.slow}",
         )
+
+
+def crossings(fast: np.ndarray, slow: np.ndarray):
+    """(buy, sell, confidence) of the rule in `EmaCross`'s docstring, in one compiled
+    pass: what `base.crossed_above`/`crossed_below` give (False where a value is NaN) and
+    the slow EMA's direction on the crossing candle (arrays made by numpy: see
+    `frame_kernels`)."""
+    count = len(fast)
+    buy, sell = np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
+    confidence = np.full(count, 0.5)
+    _crossings(fast, slow, buy, sell, confidence)
+    return buy, sell, confidence
+
+
+@njit(cache=True)
+def _crossings(fast, slow, buy, sell, confidence):
+    for t in range(1, len(fast)):
+        a0, b0, a1, b1 = fast[t - 1], slow[t - 1], fast[t], slow[t]
+        if math.isnan(a0) or math.isnan(b0) or math.isnan(a1) or math.isnan(b1):
+            continue
+        if a0 <= b0 and a1 > b1:
+            buy[t] = True
+            if b1 > b0:
+                confidence[t] = 1.0
+        elif a0 >= b0 and a1 < b1:
+            sell[t] = True
+            if b1 < b0:
+                confidence[t] = 1.0

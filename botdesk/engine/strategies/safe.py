@@ -5,6 +5,13 @@ import traceback
 
 import numpy as np
 
+from botdesk.engine.frame_kernels import (
+    BAD_CONFIDENCE,
+    BAD_SIDE,
+    BAD_STOP,
+    BAD_TARGET,
+    first_bad_row,
+)
 from botdesk.engine.frames import BUY, NO_SIGNAL, SELL, CandleFrame, SignalFrame
 from botdesk.engine.strategies.base import Strategy
 
@@ -43,24 +50,40 @@ def _check(strategy: Strategy, candles: CandleFrame, frame) -> None:
         for column in (frame.confidence, frame.stop, frame.take_profit, frame.reason)
     ):
         refuse(f"{len(frame)} rows for {len(candles)} candles")
-    if not ((frame.side == NO_SIGNAL) | (frame.side == BUY) | (frame.side == SELL)).all():
+    problem, row = _first_bad_row(frame, candles)
+    if problem == BAD_SIDE:
         refuse("a side other than buy (1), sell (-1) or nothing (0)")
-    active = frame.side != NO_SIGNAL
-    confidence = frame.confidence[active]
-    if not (np.isfinite(confidence) & (confidence >= 0) & (confidence <= 1)).all():
+    if problem == BAD_CONFIDENCE:
         refuse("a confidence outside 0..1")
-    buys = frame.side == BUY
-    with np.errstate(invalid="ignore"):
-        bad_stop = buys & ~np.isnan(frame.stop) & ~(frame.stop < candles.close)
-        bad_target = buys & ~np.isnan(frame.take_profit) & ~(frame.take_profit > candles.close)
-    if bad_stop.any():
-        row = int(np.argmax(bad_stop))
+    if problem == BAD_STOP:
         refuse(
             f"a buy with its stop {frame.stop[row]:g} not below the close {candles.close[row]:g}"
         )
-    if bad_target.any():
-        row = int(np.argmax(bad_target))
+    if problem == BAD_TARGET:
         refuse(
             f"a buy with its take-profit {frame.take_profit[row]:g} not above the close "
             f"{candles.close[row]:g}"
         )
+
+
+def _first_bad_row(frame: SignalFrame, candles: CandleFrame) -> tuple[int, int]:
+    """One compiled pass for numeric columns; numpy for anything else a strategy returned."""
+    columns = (frame.side, frame.confidence, frame.stop, frame.take_profit)
+    if all(isinstance(c, np.ndarray) and c.dtype.kind in "iuf" for c in columns):
+        return first_bad_row(*columns, candles.close)
+    side = np.asarray(frame.side)
+    if not ((side == NO_SIGNAL) | (side == BUY) | (side == SELL)).all():
+        return BAD_SIDE, -1
+    confidence = np.asarray(frame.confidence, dtype=np.float64)[side != NO_SIGNAL]
+    if not (np.isfinite(confidence) & (confidence >= 0) & (confidence <= 1)).all():
+        return BAD_CONFIDENCE, -1
+    buys = side == BUY
+    stop, target = (np.asarray(c, dtype=np.float64) for c in columns[2:])
+    with np.errstate(invalid="ignore"):
+        bad_stop = buys & ~np.isnan(stop) & ~(stop < candles.close)
+        bad_target = buys & ~np.isnan(target) & ~(target > candles.close)
+    if bad_stop.any():
+        return BAD_STOP, int(np.argmax(bad_stop))
+    if bad_target.any():
+        return BAD_TARGET, int(np.argmax(bad_target))
+    return 0, -1

@@ -10,6 +10,7 @@ import pytest
 from botdesk.db import risk_limits
 from botdesk.db.models import BacktestRun
 from botdesk.engine.backtest.data import load_history
+from botdesk.engine.backtest.metrics import equity_figures
 from botdesk.engine.backtest.runs import (
     BacktestError,
     BacktestRequest,
@@ -77,3 +78,29 @@ def test_a_stored_run_is_rerun_with_the_sizing_it_was_created_with(db):
     assert json.loads(stored.trade_list) == expected.trade_rows()
     all_cash = run_backtest(_request(SHARED_DATA / "BTCUSDT-1h.csv", sizing=Sizing(ALL_CASH)))
     assert all_cash.trade_rows()[0]["quantity"] != expected.trade_rows()[0]["quantity"]
+
+
+def _plain_figures(equity) -> tuple[float, float, float]:
+    """The equity figures as two plain passes compute them (what `equity_figures` skips
+    work against)."""
+    peak, drawdown, total = equity[0], 0.0, 0.0
+    for i in range(len(equity)):
+        peak = max(peak, equity[i])
+        drawdown = max(drawdown, 1.0 - equity[i] / peak)
+        if i:
+            total += (equity[i] - equity[i - 1]) / equity[i - 1]
+    mean = total / (len(equity) - 1)
+    squares = 0.0
+    for i in range(1, len(equity)):
+        deviation = (equity[i] - equity[i - 1]) / equity[i - 1] - mean
+        squares += deviation * deviation
+    return drawdown, mean, (squares / (len(equity) - 1)) ** 0.5
+
+
+@pytest.mark.parametrize("fast, slow, stop_atr", [(9, 21, 0), (3, 30, 1.5), (20, 100, 3)])
+def test_the_equity_figures_are_those_of_two_plain_passes(fast, slow, stop_atr):
+    params = {"fast": fast, "slow": slow, "stop_atr": stop_atr}
+    report = run_backtest(_request(SHARED_DATA / "BTCUSDT-1h.csv", params=params))
+    equity = report.simulation.equity.tolist()
+    assert equity_figures(report.simulation.equity) == _plain_figures(equity)
+    assert report.metrics.max_drawdown > 0

@@ -132,7 +132,7 @@ def test_an_entry_the_floats_cannot_size_is_sized_by_the_decimal_rule():
     a float just below 1 would floor to 0.99999999, so the core asks the Decimal rule."""
     sizing = Sizing(RISK, D(1), None)
     price = 2000 * 10**8
-    asked = core.entry_size(10**12, price, 0, False, 10**12, 10**8, core.NO_LIMIT, 1.0)
+    asked = core.entry_size(10**12, price, 0, False, 10**12, 10**8, core.NO_LIMIT, 1.0, 0, 0)
     assert asked == -1
     candles, signals = _flat(5, "2000"), _buy_then_sell(5)
     expected, actual = both(

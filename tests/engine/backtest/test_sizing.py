@@ -140,6 +140,8 @@ def test_risk_sizing_is_what_size_entry_gives_a_live_bot(
         core.NO_LIMIT if risk is None else int(risk * 10**8),
         core.NO_LIMIT if room is None else int(room * 10**8),
         (1 + float(FEE)) * (1 + float(slippage) / 10_000),
+        int(FEE * 10**8),
+        int(slippage * 10**8),
     )
     assert units == -1 or D(units) / 10**8 == live
 
