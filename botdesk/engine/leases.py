@@ -7,10 +7,15 @@ it with `SELECT ... FOR UPDATE SKIP LOCKED`, so two engines never claim the same
 dead engine stops renewing; its leases expire after `BOTDESK_LEASE_SECONDS` and the
 others take its bots over. On SQLite one engine (the file lock guarantees it) leases
 every bot.
+
+Renewal runs on a thread of its own (`LeaseKeeper`), and a candle pass that lasts
+extends the leases it works under as it goes (`extend`), so a lease never lapses under
+load and no bot-candle is skipped for want of one.
 """
 
 import logging
 import math
+import threading
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -90,3 +95,46 @@ def renew(runtime) -> list[int]:
                 .values(lease_owner=me, lease_expires_at=expires)
             )
         return mine
+
+
+def extend(runtime) -> int:
+    """Push back the expiry of the leases this engine still holds (nothing else: no
+    rebalancing, no claim); returns how many. A long candle pass calls it as it goes, so
+    no lease it is working under lapses before the pass ends. Never on SQLite."""
+    if runtime.db.is_sqlite:
+        return 0
+    now = utcnow()
+    with runtime.db.writing() as session:
+        result = session.execute(
+            update(Bot)
+            .where(Bot.lease_owner == runtime.engine_id, col(Bot.lease_expires_at) > now)
+            .values(lease_expires_at=now + timedelta(seconds=runtime.settings.LEASE_SECONDS))
+        )
+        return result.rowcount or 0
+
+
+class LeaseKeeper:
+    """Renews this engine's leases every `interval` seconds on a thread of its own, with
+    sessions of its own: no job of the scheduler's pool and no long candle pass can delay
+    it (a pass renews as it goes too: `extend`)."""
+
+    def __init__(self, runtime, interval: float):
+        self.runtime = runtime
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval + 5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                renew(self.runtime)
+            except Exception:  # the database is away: try again on the next beat
+                log.exception("renewing the bot leases failed; retrying")

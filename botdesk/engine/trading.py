@@ -17,7 +17,9 @@ A paused bot's resting buys are cancelled first; rejected orders feed the circui
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -25,6 +27,7 @@ from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
     BotState,
+    EquitySnapshot,
     Order,
     OrderType,
     Position,
@@ -32,8 +35,9 @@ from botdesk.db.models import (
     Signal,
     SignalStatus,
 )
+from botdesk.db.types import quantize
 from botdesk.engine import fill_rules
-from botdesk.engine.accounts import account, snapshot
+from botdesk.engine.accounts import account, account_from, snapshot
 from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_to_datetime
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
 from botdesk.engine.ledger import ZERO, mark_to_market, open_position, record_fill
@@ -82,7 +86,9 @@ def process_candle(
     timeframe: str,
     signal: StrategySignal | None,
     broker: Broker,
-) -> None:
+) -> EquitySnapshot:
+    """Process one closed candle for one bot (see the module docstring); returns the
+    equity snapshot it recorded."""
     market = MarketContext(
         symbol=bot.symbol,
         at=ms_to_datetime(candle.close_time_ms),
@@ -131,6 +137,52 @@ def process_candle(
     breaches.after_candle(session, bot, broker, market.at, recorded.equity)
     bot.last_candle_ms = candle.open_time_ms
     session.add(bot)
+    return recorded
+
+
+def quiet_candle(
+    session: Session,
+    *,
+    bot: Bot,
+    candle: CandlePrices,
+    position: Position | None,
+    realized: Decimal,
+    fees: Decimal,
+    broker: Broker,
+    known: breaches.KnownMeasures,
+    revalued: Callable[[Decimal], None],
+) -> EquitySnapshot:
+    """`process_candle` for a bot to which nothing happens on this candle: no resting
+    order, no signal, no stop or take-profit touched, no circuit breaker to look at (the
+    batched path, `botdesk.engine.batch.candle`, decides). The same steps with the
+    state the batch read (`position`, the bot's `realized` P&L and `fees`, `known`
+    measures), writing only rows: the trailing stop ratchets, the position is marked,
+    the snapshot and the breaches follow. `revalued` is told how much the marking moved
+    the position's market value."""
+    at = ms_to_datetime(candle.close_time_ms)
+    if position is not None:
+        watch.ratchet(session, bot, position, candle)
+        before = position_value(position)
+        mark_to_market(position, candle.close)
+        session.add(position)
+        revalued(position_value(position) - before)
+    held = [position] if position is not None else []
+    recorded = snapshot(
+        session=session,
+        bot=bot,
+        at=at,
+        candle_open_ms=candle.open_time_ms,
+        state=account_from(bot=bot, realized=realized, fees=fees, open_positions=held),
+    )
+    breaches.after_candle(session, bot, broker, at, recorded.equity, known)
+    bot.last_candle_ms = candle.open_time_ms
+    session.add(bot)
+    return recorded
+
+
+def position_value(position: Position) -> Decimal:
+    """The position at its latest price, as the accounts and the risk measures value it."""
+    return quantize(position.quantity * (position.last_price or position.entry_price or ZERO))
 
 
 def act_on_signal(
