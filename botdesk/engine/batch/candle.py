@@ -4,8 +4,8 @@ transaction.
 The bots' state is read once for all of them (`known.read_known`, the risk limits with
 `risk_limits.effective_many`; the day's baseline and the drawdown peak kept between
 candles by `memory.CandleMemory`); the desk's P&L today is read once and moved along bot
-by bot. A bot to which nothing happens on this candle (no resting order, no signal, no
-stop or take-profit touched: most bots, most candles) goes through
+by bot. A bot to which nothing happens on this candle (no resting order, no stop or
+take-profit touched, no signal or one it ignores: most bots, most candles) goes through
 `trading.quiet_candle`, which only adds rows and changes loaded ones, so the whole
 batch's snapshots, positions and cursors are written together when the transaction
 flushes. Any other bot goes through `trading.process_candle` exactly as on its own (its
@@ -19,14 +19,16 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from botdesk.db import risk_limits
-from botdesk.db.models import Bot
+from botdesk.db.models import Bot, Side
 from botdesk.engine import fill_rules
+from botdesk.engine.accounts import account_from
 from botdesk.engine.batch.known import BotKnown, read_known
 from botdesk.engine.batch.memory import CandleMemory
 from botdesk.engine.brokers.base import Broker, CandlePrices, ms_to_datetime
+from botdesk.engine.frames import BUY
 from botdesk.engine.risk import measures
 from botdesk.engine.risk.breaches import DAILY_LOSS_PAUSE, KnownMeasures
-from botdesk.engine.trading import StrategySignal, process_candle, quiet_candle
+from botdesk.engine.trading import StrategySignal, foregone, process_candle, quiet_candle
 
 
 @dataclass
@@ -37,41 +39,44 @@ class BatchItem:
 
 
 class DeskDay:
-    """The desk's P&L today (`measures.desk_daily_pnl`), read at most once per batch and
-    moved along as the batch's quiet bots revalue their positions."""
+    """The desk's P&L today (`measures.desk_daily_pnl`), read once at the start of a batch
+    and moved along by each bot's change of equity (realized plus unrealized P&L is
+    equity less capital, so a bot's candle moves the desk's P&L by its equity's change)."""
 
-    def __init__(self, session: Session, at):
-        self.session, self.at = session, at
-        self._pnl: Decimal | None = None
+    def __init__(self, session: Session, at, *, needed: bool):
+        self._pnl = measures.desk_daily_pnl(session=session, at=at) if needed else None
 
-    def __call__(self) -> Decimal:
+    def now(self, change: Decimal = Decimal(0)) -> Decimal:
         if self._pnl is None:
-            self._pnl = measures.desk_daily_pnl(session=self.session, at=self.at)
-        return self._pnl
+            raise RuntimeError("the desk's P&L was not read for this batch")
+        return self._pnl + change
 
     def shift(self, change: Decimal) -> None:
         if self._pnl is not None:
             self._pnl += change
 
-    def forget(self) -> None:
-        self._pnl = None
-
 
 def is_quiet(item: BatchItem, known: BotKnown, candle: CandlePrices) -> bool:
-    """Nothing but marking, a snapshot and the breaches happens to this bot this candle."""
-    if not item.broker.quiet_without_orders or item.signal is not None:
+    """Nothing but marking, a snapshot and the breaches happens to this bot this candle
+    (a signal it gets is one it ignores whatever the database holds)."""
+    if not item.broker.quiet_without_orders:
         return False
     if known.has_open_orders or known.breaker_candidate:
         return False
     position = known.position
-    if position is None:
+    if position is not None:
+        if position.trailing_atr is not None:  # the ATR comes from the candle table
+            return False
+        hit = fill_rules.first_protective_exit(
+            [candle.high], [candle.low], stop=position.stop_price, take_profit=position.take_profit
+        )
+        if hit is not None:
+            return False
+    signal = item.signal
+    if signal is None:
         return True
-    if position.trailing_atr is not None:  # the ATR comes from the candle table
-        return False
-    hit = fill_rules.first_protective_exit(
-        [candle.high], [candle.low], stop=position.stop_price, take_profit=position.take_profit
-    )
-    return hit is None
+    side = Side.BUY if signal.side == BUY else Side.SELL
+    return foregone(item.bot, side, position, [], "strategy") is not None
 
 
 def process_batch(
@@ -88,24 +93,38 @@ def process_batch(
     limits = risk_limits.effective_many(session=session, bot_ids=[bot.id for bot in bots])
     known = read_known(session, bots, limits)
     at = ms_to_datetime(candle.close_time_ms)
-    desk = DeskDay(session, at)
+    desk = DeskDay(
+        session,
+        at,
+        needed=any(limits[bot.id].desk.get("daily_loss_limit") is not None for bot in bots),
+    )
     done = []
     for number, item in enumerate(items):
-        bot = item.bot
+        bot, state = item.bot, known[item.bot.id]
         before = memory.before(bot)
-        if is_quiet(item, known[bot.id], candle):
-            baseline, peak = memory.measures(session, bot, at)
-            state = known[bot.id]
+        held = [state.position] if state.position is not None else []
+        equity_before = account_from(
+            bot=bot, realized=state.realized, fees=state.fees, open_positions=held
+        ).equity
+        baseline, peak = memory.measures(session, bot, at)
+
+        def measured(equity: Decimal, baseline=baseline, peak=peak, since=equity_before):
+            return KnownMeasures(
+                baseline=baseline, peak=peak, desk_pnl=lambda: desk.now(equity - since)
+            )
+
+        if is_quiet(item, state, candle):
             recorded = quiet_candle(
                 session,
                 bot=bot,
                 candle=candle,
+                timeframe=timeframe,
+                signal=item.signal,
                 position=state.position,
                 realized=state.realized,
                 fees=state.fees,
                 broker=item.broker,
-                known=KnownMeasures(baseline=baseline, peak=peak, desk_pnl=desk),
-                revalued=desk.shift,
+                known=measured,
             )
         else:
             recorded = process_candle(
@@ -115,8 +134,9 @@ def process_batch(
                 timeframe=timeframe,
                 signal=item.signal,
                 broker=item.broker,
+                known=measured,
             )
-            desk.forget()  # its fills and orders moved the desk's P&L
+        desk.shift(recorded.equity - equity_before)
         memory.after(bot, candle_open_ms=candle.open_time_ms, equity=recorded.equity, before=before)
         done.append(bot.id)
         if _paused_the_desk(bot, before):
