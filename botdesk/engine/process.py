@@ -175,7 +175,8 @@ def run(settings: Settings, db: Database) -> None:
         keeper.start()
         reconcile_all(runtime)
         market = MarketData()
-        market_job = MarketJob(runtime, feed, market, BotRunner(runtime, market))
+        runner = BotRunner(runtime, market, batched=settings.CANDLE_BATCHES)
+        market_job = MarketJob(runtime, feed, market, runner)
         market_job.start()
         scheduler = build_scheduler(runtime, market_job)
         scheduler.add_job(
