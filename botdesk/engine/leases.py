@@ -89,12 +89,19 @@ def renew(runtime) -> list[int]:
                 log.info("claimed %d bot lease(s)", len(free))
             mine += list(free)
         if mine:
+            _lock_in_order(session, col(Bot.id).in_(mine))
             session.execute(
                 update(Bot)
                 .where(col(Bot.id).in_(mine))
                 .values(lease_owner=me, lease_expires_at=expires)
             )
         return mine
+
+
+def _lock_in_order(session, where) -> None:
+    """Lock the rows by id first: a candle batch locks its bots in id order too, so the
+    two never wait on each other in a circle."""
+    session.exec(select(Bot.id).where(where).order_by(col(Bot.id)).with_for_update()).all()
 
 
 def extend(runtime) -> int:
@@ -105,6 +112,7 @@ def extend(runtime) -> int:
         return 0
     now = utcnow()
     with runtime.db.writing() as session:
+        _lock_in_order(session, Bot.lease_owner == runtime.engine_id)
         result = session.execute(
             update(Bot)
             .where(Bot.lease_owner == runtime.engine_id, col(Bot.lease_expires_at) > now)
