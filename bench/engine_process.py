@@ -194,7 +194,7 @@ def two_engines(postgres: str, bots: int, seconds: float) -> None:
         )
         taken_over = time.monotonic() - started
         wait(
-            lambda: all(cursors(db)[b] >= at_kill[b] + 20 * MINUTE_MS for b in at_kill),
+            lambda: all(cursors(db)[b] >= at_kill[b] + 3 * MINUTE_MS for b in at_kill),
             300,
             "every bot trading again",
         )

@@ -187,6 +187,7 @@ class BotRunner:
             return None
         if bot.last_candle_ms is None:  # a bot just started trades from the next candle on
             self._start_cursor(bot, window.last_open_ms)
+            self.keep_leases()
             return None
         if window.last_open_ms <= bot.last_candle_ms:
             return None
@@ -212,8 +213,11 @@ class BotRunner:
         return _Plan(bot, strategy, broker, history, start, end, size)
 
     def _run_group(self, bots: list[Bot]) -> None:
+        self._start_cursors([bot for bot in bots if bot.last_candle_ms is None])
         plans = []
         for bot in bots:
+            if bot.last_candle_ms is None:
+                continue
             try:
                 plan = self._plan(bot)
             except BotFailure as failure:
@@ -358,6 +362,20 @@ class BotRunner:
                 to_ms=window.last_open_ms,
             )
         return CandleFrame.from_rows(rows)
+
+    def _start_cursors(self, bots: list[Bot]) -> None:
+        """Bots just started trade from the next candle on: their cursors, in one go."""
+        if not bots:
+            return
+        window = self.market.frame(bots[0].symbol, bots[0].timeframe)
+        if not len(window):
+            return
+        with self.runtime.db.writing() as session:
+            for row in self._lock_many(session, [bot.id for bot in bots]).values():
+                if row.last_candle_ms is None:
+                    row.last_candle_ms = window.last_open_ms
+                    session.add(row)
+        self.keep_leases()
 
     def _start_cursor(self, bot: Bot, last_open_ms: int) -> None:
         with self.runtime.db.writing() as session:
