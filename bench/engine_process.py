@@ -147,15 +147,21 @@ def one_engine(kind: str, postgres: str | None, bots: int, seconds: float, batch
 
 
 def two_engines(postgres: str, bots: int, seconds: float) -> None:
-    from sqlmodel import col, select
-
-    from botdesk.db.models import EquitySnapshot
     from botdesk.db.session import Database
 
     folder = Path(tempfile.mkdtemp(prefix="botdesk-bench-"))
     url, drop = fresh_url("postgresql", postgres, folder)
-    seed(url, bots)
-    db = Database(url)
+    try:
+        seed(url, bots)
+        db = Database(url)
+        takeover(db, url, folder, bots, seconds)
+        check_candles(db)
+        db.dispose()
+    finally:
+        drop()
+
+
+def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
     first = engine(url, folder, "first")
     second = None
     try:
@@ -174,7 +180,8 @@ def two_engines(postgres: str, bots: int, seconds: float) -> None:
 
         wait(split, 120, "two engines sharing the bots")
         two, advanced_two = rate(db, seconds)
-        shares = sorted(list(owners(db).values()).count(e) for e in set(owners(db).values()))
+        held = list(owners(db).values())
+        shares = sorted(held.count(e) for e in set(held) if e)
         print(
             f"two engines: {two:8.0f} bot-candles/s ({advanced_two} in {seconds:.0f} s), "
             f"{1000 / two:.3f} ms per bot-candle, bots per engine {shares}, "
@@ -182,7 +189,12 @@ def two_engines(postgres: str, bots: int, seconds: float) -> None:
         )
         # kill one in the middle of its candles: wait until its bots' cursors are moving
         at = cursors(db)
-        wait(lambda: sum(cursors(db)[b] > at[b] for b in at) > len(at) // 4, 60, "a pass")
+        wait(
+            lambda: sum(cursors(db)[b] - at[b] for b in at) >= 50 * MINUTE_MS,
+            120,
+            "candles being processed",
+            interval=0.05,
+        )
         first.kill()  # SIGKILL
         first.wait()
         at_kill = cursors(db)
@@ -207,6 +219,13 @@ def two_engines(postgres: str, bots: int, seconds: float) -> None:
         for process in (first, second):
             if process is not None:
                 stop(process)
+
+
+def check_candles(db) -> None:
+    from sqlmodel import col, select
+
+    from botdesk.db.models import EquitySnapshot
+
     problems, checked = 0, 0
     with db.reading() as session:
         rows = session.exec(
@@ -227,8 +246,6 @@ def two_engines(postgres: str, bots: int, seconds: float) -> None:
         f"checked {checked} bot-candles of {len(by_bot)} bots: "
         f"{'none lost, none doubled' if not problems else f'{problems} bots wrong'}"
     )
-    db.dispose()
-    drop()
 
 
 def main() -> int:

@@ -137,6 +137,9 @@ class BotRunner:
             )
         self.symbols = {bot.symbol for bot in bots}
         self._leases_extended = time.monotonic()
+        self._loaded: dict[tuple[str, str], CandleFrame] = {}  # for this pass only
+        self._requested: dict[tuple[str, str], int] = {}
+        self._earliest: dict[tuple[str, str], int] = {}
         groups: dict[tuple[str, str], list[Bot]] = defaultdict(list)
         for bot in bots:
             groups[(bot.symbol, bot.timeframe)].append(bot)
@@ -214,6 +217,9 @@ class BotRunner:
 
     def _run_group(self, bots: list[Bot]) -> None:
         self._start_cursors([bot for bot in bots if bot.last_candle_ms is None])
+        cursors = [bot.last_candle_ms for bot in bots if bot.last_candle_ms is not None]
+        if cursors:  # the history of bots catching up is loaded once, from the earliest
+            self._earliest[(bots[0].symbol, bots[0].timeframe)] = min(cursors)
         plans = []
         for bot in bots:
             if bot.last_candle_ms is None:
@@ -349,19 +355,36 @@ class BotRunner:
 
     def _history(self, bot: Bot, window: CandleFrame, replay: bool, size: int) -> CandleFrame:
         """Candles from `window` back to the bot's cursor, with `size` before it for the
-        strategy; loaded from the candle table when the window does not reach back."""
+        strategy; loaded from the candle table when the window does not reach back (once
+        per pass for all the bots of a (symbol, timeframe) catching up together)."""
         if window.open_time_ms[0] <= bot.last_candle_ms or not replay:
             return window
         length = timeframe_ms(bot.timeframe)
+        from_ms = bot.last_candle_ms - (size - 1) * length
+        key = (bot.symbol, bot.timeframe)
+        loaded = self._loaded.get(key)
+        if (
+            loaded is not None
+            and loaded.last_open_ms == window.last_open_ms
+            # it reaches back far enough, or the table holds nothing earlier
+            and (
+                (len(loaded) and loaded.open_time_ms[0] <= from_ms)
+                or self._requested[key] <= from_ms
+            )
+        ):
+            return loaded
+        earliest = min(from_ms, self._earliest.get(key, from_ms) - (size - 1) * length)
         with self.runtime.db.reading() as session:
             rows = candle_store.between(
                 session=session,
                 symbol=bot.symbol,
                 timeframe=bot.timeframe,
-                from_ms=bot.last_candle_ms - (size - 1) * length,
+                from_ms=earliest,
                 to_ms=window.last_open_ms,
             )
-        return CandleFrame.from_rows(rows)
+        loaded = self._loaded[key] = CandleFrame.from_rows(rows)
+        self._requested[key] = earliest
+        return loaded
 
     def _start_cursors(self, bots: list[Bot]) -> None:
         """Bots just started trade from the next candle on: their cursors, in one go."""

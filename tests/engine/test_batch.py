@@ -147,7 +147,7 @@ def _written(db) -> dict[str, list]:
 
 
 def test_the_batched_path_writes_what_the_per_bot_path_writes(db, twin):
-    data = {symbol: sample(symbol)[:900] for symbol in SYMBOLS}
+    data = {symbol: sample(symbol)[:1400] for symbol in SYMBOLS}
     _bots(db)
     _bots(twin)
     alone = Driver(runtime_for(db), data)
@@ -155,9 +155,9 @@ def test_the_batched_path_writes_what_the_per_bot_path_writes(db, twin):
     batched = Driver(runtime_for(twin), data)
     assert batched.runner.batched
     gathered = []
-    for _ in range(150):
-        alone.step()
-        batched.step()
+    for minutes in [1] * 100 + [620]:  # then a catch-up beyond the in-memory window
+        alone.step(minutes)
+        batched.step(minutes)
         gathered += batched.runner.last_pass.batches
     per_bot, together = _written(db), _written(twin)
     assert len(together["fills"]) >= 20  # the bots did trade
