@@ -111,13 +111,20 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def warmed(db, count: int) -> None:
+    """Wait until the engines have processed a candle per bot (the first pass reads every
+    bot's state from the database, later ones keep it)."""
+    at = cursors(db)
+    wait(lambda: sum(cursors(db)[b] - at[b] for b in at) >= count * MINUTE_MS, 900, "a warm-up")
+
+
 def rate(db, seconds: float) -> tuple[float, int]:
     """Bot-candles advanced per second over `seconds`, and how many."""
     before, started = cursors(db), time.monotonic()
     time.sleep(seconds)
     after, spent = cursors(db), time.monotonic() - started
     advanced = sum((after[b] - before[b]) // MINUTE_MS for b in before if before[b])
-    return advanced / spent, advanced
+    return max(advanced, 1) / spent, advanced
 
 
 def fresh_url(kind: str, postgres: str | None, folder: Path):
@@ -138,6 +145,7 @@ def one_engine(kind: str, postgres: str | None, bots: int, seconds: float, batch
     process = engine(url, folder, "engine", BOTDESK_CANDLE_BATCHES=str(batched).lower())
     try:
         wait(lambda: all(cursors(db).values()), 180, "every bot trading")
+        warmed(db, bots)
         per_second, advanced = rate(db, seconds)
     finally:
         stop(process)
@@ -166,6 +174,7 @@ def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
     second = None
     try:
         wait(lambda: all(cursors(db).values()), 300, "every bot trading under one engine")
+        warmed(db, bots)
         one, advanced_one = rate(db, seconds)
         print(
             f"one engine:  {one:8.0f} bot-candles/s ({advanced_one} in {seconds:.0f} s), "
@@ -206,7 +215,7 @@ def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
         )
         taken_over = time.monotonic() - started
         wait(
-            lambda: all(cursors(db)[b] >= at_kill[b] + 3 * MINUTE_MS for b in at_kill),
+            lambda: all(cursors(db)[b] >= at_kill[b] + MINUTE_MS for b in at_kill),
             300,
             "every bot trading again",
         )
