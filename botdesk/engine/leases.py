@@ -107,7 +107,10 @@ def _lock_in_order(session, where) -> None:
 def extend(runtime) -> int:
     """Push back the expiry of the leases this engine still holds (nothing else: no
     rebalancing, no claim); returns how many. A long candle pass calls it as it goes, so
-    no lease it is working under lapses before the pass ends. Never on SQLite."""
+    no lease it is working under lapses before the pass ends. A lease that expired while
+    one long batch held its bots' rows is still this engine's as long as no other engine
+    claimed it (a claim writes its own id, under the row lock), so it is extended too.
+    Never on SQLite."""
     if runtime.db.is_sqlite:
         return 0
     now = utcnow()
@@ -115,7 +118,7 @@ def extend(runtime) -> int:
         _lock_in_order(session, Bot.lease_owner == runtime.engine_id)
         result = session.execute(
             update(Bot)
-            .where(Bot.lease_owner == runtime.engine_id, col(Bot.lease_expires_at) > now)
+            .where(Bot.lease_owner == runtime.engine_id)
             .values(lease_expires_at=now + timedelta(seconds=runtime.settings.LEASE_SECONDS))
         )
         return result.rowcount or 0

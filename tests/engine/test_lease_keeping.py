@@ -94,3 +94,21 @@ def test_the_lease_keeper_renews_on_its_own_thread(postgres_db):  # noqa: F811
     time.sleep(2.2)  # stopped: nothing renews them any more
     with db.reading() as session:
         assert all(bot.lease_expires_at < utcnow() for bot in session.exec(select(Bot)).all())
+
+
+def test_extending_keeps_a_lapsed_lease_nobody_claimed_and_leaves_a_claimed_one(
+    postgres_db,  # noqa: F811
+):
+    db = postgres_db
+    mine, taken = (make_bot(db, state=BotState.RUNNING) for _ in range(2))
+    runtime = runtime_for(db, engine_id="me")
+    past = utcnow() - timedelta(seconds=30)  # as after one batch that outlasted the lease
+    with db.writing() as session:
+        for bot, owner in ((mine, "me"), (taken, "other")):
+            row = session.get(Bot, bot.id)
+            row.lease_owner, row.lease_expires_at = owner, past
+    assert leases.extend(runtime) == 1
+    with db.reading() as session:
+        kept, claimed = session.get(Bot, mine.id), session.get(Bot, taken.id)
+    assert kept.lease_owner == "me" and kept.lease_expires_at > utcnow()
+    assert claimed.lease_owner == "other" and claimed.lease_expires_at == past
