@@ -17,7 +17,7 @@ that lasts extends them as it goes (`leases.extend`).
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
@@ -28,8 +28,8 @@ from botdesk.db.types import utcnow
 from botdesk.engine.batch import outcome as outcomes
 from botdesk.engine.batch.candle import BatchItem, process_batch
 from botdesk.engine.batch.memory import CandleMemory
+from botdesk.engine.batch.plans import PassOutcome, Plan, candle_at, history_for
 from botdesk.engine.brokers import BrokerUnavailable
-from botdesk.engine.brokers.base import Broker, CandlePrices
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.indicators.shared import shared_results
 from botdesk.engine.ledger import LedgerError
@@ -56,32 +56,6 @@ class _Compiled:
     strategy: Strategy
 
 
-@dataclass
-class _Plan:
-    """One bot's candles to process in this pass: `history[index]` up to `end`."""
-
-    bot: Bot
-    strategy: Strategy
-    broker: Broker
-    history: CandleFrame
-    index: int
-    end: int
-    size: int  # the strategy's window
-    done: int = 0
-
-    @property
-    def next_open_ms(self) -> int:
-        return int(self.history.open_time_ms[self.index])
-
-
-@dataclass
-class PassOutcome:
-    """What one pass did: bot-candles processed, and every batch's outcome."""
-
-    processed: int = 0
-    batches: list[outcomes.CandleOutcome] = field(default_factory=list)
-
-
 def active_bots(*, session: Session, engine_id: str, leased: bool) -> list[Bot]:
     """Bots this engine runs: running or paused as asked, and (with leases) leased by it."""
     query = select(Bot).where(
@@ -100,12 +74,6 @@ def set_error(session: Session, bot_id: int, message: str) -> None:
     bot.status_reason = message[:2000]
     bot.status_changed_at = utcnow()
     session.add(bot)
-
-
-def history_for(strategy: Strategy, default: int) -> int:
-    """How many candles a bot's strategy is evaluated on: the engine's window, or more if
-    the strategy declares it needs more (`Strategy.lookback`)."""
-    return max(default, strategy.lookback + 1)
 
 
 class BotRunner:
@@ -184,7 +152,7 @@ class BotRunner:
 
     # the batched path
 
-    def _plan(self, bot: Bot) -> _Plan | None:
+    def _plan(self, bot: Bot) -> Plan | None:
         window = self.market.frame(bot.symbol, bot.timeframe)
         if not len(window):
             return None
@@ -213,7 +181,7 @@ class BotRunner:
         end = min(len(history), start + MAX_CANDLES_PER_RUN)
         if start >= end:
             return None
-        return _Plan(bot, strategy, broker, history, start, end, size)
+        return Plan(bot, strategy, broker, history, start, end, size)
 
     def _run_group(self, bots: list[Bot]) -> None:
         self._start_cursors([bot for bot in bots if bot.last_candle_ms is None])
@@ -261,7 +229,7 @@ class BotRunner:
         if not items:
             return set()
         plan = items[0][0]
-        candle = _candle(plan.history, plan.index, plan.bot.timeframe)
+        candle = candle_at(plan.history, plan.index, plan.bot.timeframe)
         batch = outcomes.CandleOutcome(candle_open_ms=open_ms)
         try:
             with self.runtime.db.writing() as session:
@@ -423,7 +391,7 @@ class BotRunner:
 
     def _process(self, bot: Bot, history, index: int, signal, broker, batch=None) -> bool:
         row = history.row(index)
-        candle = _candle(history, index, bot.timeframe)
+        candle = candle_at(history, index, bot.timeframe)
         try:
             with self.runtime.db.writing() as session:
                 if batch is not None:
@@ -448,15 +416,3 @@ class BotRunner:
             raise BotFailure(f"ledger error: {error}") from None
         bot.last_candle_ms = row["open_time_ms"]
         return True
-
-
-def _candle(history: CandleFrame, index: int, timeframe: str) -> CandlePrices:
-    row = history.row(index)
-    return CandlePrices(
-        open_time_ms=row["open_time_ms"],
-        close_time_ms=row["open_time_ms"] + timeframe_ms(timeframe),
-        open=row["open"],
-        high=row["high"],
-        low=row["low"],
-        close=row["close"],
-    )

@@ -152,15 +152,16 @@ def _written(db) -> dict[str, list]:
 
 
 def test_the_batched_path_writes_what_the_per_bot_path_writes(db, twin):
-    data = {symbol: sample(symbol)[:1400] for symbol in SYMBOLS}
+    data = {symbol: sample(symbol)[:1000] for symbol in SYMBOLS}
     _bots(db)
     _bots(twin)
-    alone = Driver(runtime_for(db), data)
+    # a short in-memory window, so that a catch-up soon reaches beyond it
+    alone = Driver(runtime_for(db), data, window=240)
     alone.runner.batched = False
-    batched = Driver(runtime_for(twin), data)
+    batched = Driver(runtime_for(twin), data, window=240)
     assert batched.runner.batched
     gathered = []
-    for minutes in [1] * 80 + [610]:  # then a catch-up beyond the in-memory window
+    for minutes in [1] * 60 + [250]:  # then a catch-up beyond the in-memory window
         alone.step(minutes)
         batched.step(minutes)
         gathered += batched.runner.last_pass.batches
