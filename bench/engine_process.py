@@ -41,6 +41,18 @@ def cursors(db) -> dict[int, int]:
         return {bot_id: ms or 0 for bot_id, ms in session.exec(select(Bot.id, Bot.last_candle_ms))}
 
 
+def trading(db) -> set[int]:
+    """Bots running or paused (not halted by the circuit breaker, not in error)."""
+    from sqlmodel import col, select
+
+    from botdesk.db.models import Bot
+
+    with db.reading() as session:
+        return set(
+            session.exec(select(Bot.id).where(col(Bot.status).in_(("running", "paused")))).all()
+        )
+
+
 def owners(db) -> dict[int, str | None]:
     from sqlmodel import select
 
@@ -215,7 +227,7 @@ def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
         )
         taken_over = time.monotonic() - started
         wait(
-            lambda: all(cursors(db)[b] >= at_kill[b] + MINUTE_MS for b in at_kill),
+            lambda: all(cursors(db)[b] >= at_kill[b] + MINUTE_MS for b in trading(db)),
             300,
             "every bot trading again",
         )
