@@ -123,13 +123,14 @@ def main() -> int:
         default=os.environ.get("BOTDESK_TEST_POSTGRES_URL"),
         help="a PostgreSQL URL whose server may get scratch databases (none: SQLite only)",
     )
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     from bench.tick_cost import SYMBOLS
     from botdesk.engine.klines import load_klines
     from botdesk.engine.sample_data import sample_file
 
     data = {symbol: load_klines(sample_file(symbol)).candles for symbol in SYMBOLS}
-    kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    kinds = ([] if args.skip_sqlite else ["sqlite"]) + (["postgresql"] if args.postgres else [])
     print(
         f"paper bots on {len(SYMBOLS)} symbols, 5 strategies, default risk limits, "
         f"{args.candles} closed 1m candles each; ms per bot-candle (goal: <= 0.5 SQLite, "
