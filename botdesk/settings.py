@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         description="Folder or CSV file of 1m klines to replay "
         "(open_time_ms,open,high,low,close,volume). Default: the sample bundled in the package.",
     )
+    CANDLE_BATCHES: bool = Field(
+        True,
+        description="Process all the bots of one symbol and timeframe that trade the same "
+        "closed candle together, in one transaction (false: each bot in a transaction of its "
+        "own, the slower path kept for comparison).",
+    )
     LEASE_SECONDS: int = Field(
         15,
         ge=2,

@@ -13,6 +13,7 @@ from dash import html
 from sqlmodel import Session
 
 from botdesk.app import strategy_params
+from botdesk.app.components import confirm_dialog
 from botdesk.db import feed_listings, typed
 from botdesk.db.types import MAX_AMOUNT, MAX_ID, MONEY_UNIT
 from botdesk.engine.feeds.base import FeedError
@@ -224,4 +225,17 @@ def dialog() -> dbc.Modal:
         id="bots-form",
         size="lg",
         is_open=False,
+    )
+
+
+def delete_dialog() -> dbc.Modal:
+    """The Delete bot confirmation (its callbacks live on the Bots page)."""
+    body = [html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]
+    return confirm_dialog(
+        "bots-delete-dialog",
+        "Delete bot",
+        body,
+        cancel_id="bots-delete-cancel",
+        confirm_id="bots-delete-confirm",
+        confirm_label="Delete bot and its history",
     )

@@ -43,6 +43,14 @@ def account(*, session: Session, bot: Bot, open_positions: list[Position] | None
                 Position.bot_id == bot.id, Position.status == PositionStatus.OPEN
             )
         ).all()
+    return account_from(bot=bot, realized=realized, fees=fees, open_positions=open_positions)
+
+
+def account_from(
+    *, bot: Bot, realized: Decimal, fees: Decimal, open_positions: list[Position]
+) -> Account:
+    """The account from its parts: realized P&L and fees of all the bot's positions, and
+    its open positions (the batched candle path reads the parts once for many bots)."""
     cost = sum((p.cost_basis for p in open_positions), ZERO)
     exposure = sum(
         (quantize(p.quantity * (p.last_price or p.entry_price or ZERO)) for p in open_positions),
@@ -64,8 +72,11 @@ def snapshot(
     at: datetime,
     candle_open_ms: int | None,
     open_positions: list[Position] | None = None,
+    state: Account | None = None,
 ) -> EquitySnapshot:
-    state = account(session=session, bot=bot, open_positions=open_positions)
+    """Record the bot's equity now (`state`: its account, when already at hand)."""
+    if state is None:
+        state = account(session=session, bot=bot, open_positions=open_positions)
     row = EquitySnapshot(
         bot_id=bot.id,
         at=at,

@@ -14,7 +14,7 @@ from botdesk.db import candles as candle_store
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.timeframes import MINUTE_MS, TIMEFRAMES, aggregate
 
-WINDOW_CANDLES = 600  # per (symbol, timeframe): enough for every strategy's longest look-back
+WINDOW_CANDLES = 600  # per (symbol, timeframe), unless a bot's strategy declares more
 
 
 class MarketData:
@@ -23,16 +23,38 @@ class MarketData:
             raise ValueError("the window must hold at least one 4h candle's worth of 1m candles")
         self.window = window
         self._frames: dict[tuple[str, str], CandleFrame] = {}
+        self._sizes: dict[tuple[str, str], int] = {}  # windows grown past `window`
         self.symbols: set[str] = set()
 
     def frame(self, symbol: str, timeframe: str) -> CandleFrame:
         return self._frames.get((symbol, timeframe), CandleFrame.empty())
 
+    def window_of(self, symbol: str, timeframe: str) -> int:
+        """How many candles the (symbol, timeframe) window holds at most."""
+        return self._sizes.get((symbol, timeframe), self.window)
+
+    def require(self, *, session: Session, symbol: str, timeframe: str, size: int) -> None:
+        """Keep at least `size` candles of (symbol, timeframe) from now on (a strategy that
+        declares a longer history than the default window), reloaded from the candle table."""
+        key = (symbol, timeframe)
+        if size <= self.window_of(symbol, timeframe):
+            return
+        self._sizes[key] = size
+        rows = candle_store.recent(session=session, symbol=symbol, timeframe=timeframe, limit=size)
+        loaded = CandleFrame.from_rows(rows)
+        known = self.frame(symbol, timeframe)
+        if known.last_open_ms is not None:  # never lose candles the table does not hold yet
+            loaded = CandleFrame.concat([loaded, known.after(loaded.last_open_ms or -1)])
+        self._frames[key] = loaded.tail(size)
+
     def load(self, *, session: Session, symbol: str) -> None:
         """Fill the windows of a symbol from the candle table (after a restart)."""
         for timeframe in TIMEFRAMES:
             rows = candle_store.recent(
-                session=session, symbol=symbol, timeframe=timeframe, limit=self.window
+                session=session,
+                symbol=symbol,
+                timeframe=timeframe,
+                limit=self.window_of(symbol, timeframe),
             )
             self._frames[(symbol, timeframe)] = CandleFrame.from_rows(rows)
         self.symbols.add(symbol)
@@ -60,9 +82,9 @@ class MarketData:
             if len(closed):
                 new[timeframe] = closed
                 self._frames[(symbol, timeframe)] = CandleFrame.concat([window, closed]).tail(
-                    self.window
+                    self.window_of(symbol, timeframe)
                 )
-        self._frames[(symbol, "1m")] = combined.tail(self.window)
+        self._frames[(symbol, "1m")] = combined.tail(self.window_of(symbol, "1m"))
         return new
 
 

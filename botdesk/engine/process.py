@@ -1,11 +1,13 @@
 """`botdesk engine`: the APScheduler process that runs the bots.
 
 Jobs: heartbeat (1 s), the command consumer (100 ms), the market job (poll the feed,
-store candles, run the bots: 200 ms), the bot leases (2 s), the brokers' dispatch (send
+store candles, run the bots: 200 ms), the brokers' dispatch (send
 what the order path recorded, outside transactions: 250 ms), broker reconciliation
 (at start, then every BOTDESK_RECONCILE_SECONDS, default 30 s) and the feed's listing of
-its symbols (at start; Binance's hourly, see engine/listing.py). SIGTERM and SIGINT stop
-the scheduler after the running jobs finish; the instance is marked stopped.
+its symbols (at start; Binance's hourly, see engine/listing.py). The bot leases are
+renewed every 2 s on a thread of their own (`leases.LeaseKeeper`), which no job can hold
+up. SIGTERM and SIGINT stop the scheduler after the running jobs finish; the instance is
+marked stopped.
 """
 
 import faulthandler
@@ -150,13 +152,6 @@ def build_scheduler(runtime: EngineRuntime, market_job: MarketJob | None = None)
         next_run_time=utcnow(),
     )
     scheduler.add_job(
-        _guarded("leases", lambda: leases.renew(runtime)),
-        "interval",
-        seconds=LEASE_RENEW_SECONDS,
-        id="leases",
-        next_run_time=utcnow(),
-    )
-    scheduler.add_job(
         _guarded("reconcile", lambda: reconcile_all(runtime)),
         "interval",
         seconds=runtime.settings.RECONCILE_SECONDS,
@@ -203,6 +198,7 @@ def run(settings: Settings, db: Database) -> None:
     loaded = load_user_strategies(settings.STRATEGY_PATH)  # failures logged, never fatal
     check_loaded(loaded.loaded)
     feed: Feed | None = None
+    keeper: leases.LeaseKeeper | None = None
     try:
         feed = make_feed(settings)  # FeedError: bad replay data, unknown feed
         _register_instance(runtime)
@@ -210,9 +206,12 @@ def run(settings: Settings, db: Database) -> None:
         listing.run()  # before the first command: a bot.start checks its symbol against it
         commands.resume_interrupted(runtime, _dead_instances(runtime))
         leases.renew(runtime)
+        keeper = leases.LeaseKeeper(runtime, LEASE_RENEW_SECONDS)
+        keeper.start()
         reconcile_all(runtime)
         market = MarketData()
-        market_job = MarketJob(runtime, feed, market, BotRunner(runtime, market))
+        runner = BotRunner(runtime, market, batched=settings.CANDLE_BATCHES)
+        market_job = MarketJob(runtime, feed, market, runner)
         market_job.start()
         scheduler = build_scheduler(runtime, market_job)
         scheduler.add_job(
@@ -252,6 +251,8 @@ def run(settings: Settings, db: Database) -> None:
         for thread in stopping:
             thread.join()
     finally:
+        if keeper is not None:
+            keeper.stop()
         deadman.disarm()
         if feed is not None:
             feed.stop()

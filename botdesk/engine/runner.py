@@ -1,27 +1,36 @@
 """The bot runner: each of this engine's bots processes every closed candle of its
-(symbol, timeframe) exactly once, in order, one write transaction per bot and candle.
+(symbol, timeframe) exactly once, in order.
 
-The strategy is evaluated outside the transaction, on the window of the candles up to
-the one being processed (the shared in-memory window when the bot is up to date, the
-candle table when it catches up after a restart). Inside the transaction the bot row is
-locked and re-read: a bot stopped, paused, halted or handed to another engine meanwhile
-is left alone, and a candle at or before the cursor is never processed twice. A kill -9
-at any moment leaves either the whole candle or nothing.
+The strategies are evaluated outside any transaction, each on its window of the candles
+up to the one being processed (the shared in-memory window when the bot is up to date,
+the candle table when it catches up after a restart; as long as its strategy declares,
+`history_for`). Then all the bots of one (symbol, timeframe) that process the same
+candle do it in one transaction (`botdesk.engine.batch`): their rows are locked and
+re-read, a bot stopped, paused, halted or handed to another engine meanwhile is left
+alone, and a candle at or before a bot's cursor is never processed twice. A kill -9 at
+any moment leaves either the whole batch or nothing. When a batch fails, it is rolled
+back and each of its bots runs the candle in a transaction of its own, so one bot's fault
+is recorded as that bot's error and the others go on. With leases (PostgreSQL) a pass
+that lasts extends them as it goes (`leases.extend`).
 """
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from botdesk.db import candles as candle_store
 from botdesk.db import engine_state
-from botdesk.db.models import Bot, BotState
+from botdesk.db.models import ACTIVE_BOT_STATES, Bot, BotState
 from botdesk.db.types import utcnow
-from botdesk.engine import announce
+from botdesk.engine import announce, leases
+from botdesk.engine.batch import outcome as outcomes
+from botdesk.engine.batch.candle import BatchItem, process_batch
+from botdesk.engine.batch.memory import CandleMemory
+from botdesk.engine.batch.plans import PassOutcome, Plan, candle_at, history_for
 from botdesk.engine.brokers import BrokerUnavailable
-from botdesk.engine.brokers.base import CandlePrices
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.indicators.shared import shared_results
 from botdesk.engine.ledger import LedgerError
@@ -35,7 +44,7 @@ from botdesk.engine.trading import StrategySignal, process_candle
 log = logging.getLogger(__name__)
 
 MAX_CANDLES_PER_RUN = 500  # per bot and run, so one bot catching up cannot starve the rest
-ACTIVE = (BotState.RUNNING, BotState.PAUSED)
+ACTIVE = ACTIVE_BOT_STATES
 
 
 class BotFailure(Exception):
@@ -72,11 +81,18 @@ def set_error(session: Session, bot_id: int, message: str) -> None:
 
 
 class BotRunner:
-    def __init__(self, runtime, market: MarketData):
+    """Runs this engine's bots; `batched=False` runs each bot's candle in a transaction of
+    its own (the path before batching, kept to compare with and to fall back on)."""
+
+    def __init__(self, runtime, market: MarketData, *, batched: bool = True):
         self.runtime = runtime
         self.market = market
+        self.batched = batched
         self._compiled: dict[int, _Compiled] = {}
+        self.memory = CandleMemory()
         self.symbols: set[str] = set()
+        self.last_pass = PassOutcome()
+        self._leases_extended = time.monotonic()
 
     @property
     def leased(self) -> bool:
@@ -84,6 +100,7 @@ class BotRunner:
 
     def run(self) -> int:
         """One pass over this engine's bots; returns how many candles were processed."""
+        self.last_pass = PassOutcome()
         with self.runtime.db.reading() as session:
             if engine_state.get(session=session).kill_switch_engaged:
                 return 0  # nothing trades while the kill switch is engaged
@@ -91,18 +108,21 @@ class BotRunner:
                 session=session, engine_id=self.runtime.engine_id, leased=self.leased
             )
         self.symbols = {bot.symbol for bot in bots}
-        done = 0
+        self._leases_extended = time.monotonic()
+        self._loaded: dict[tuple[str, str], CandleFrame] = {}  # for this pass only
+        self._requested: dict[tuple[str, str], int] = {}
+        self._earliest: dict[tuple[str, str], int] = {}
+        groups: dict[tuple[str, str], list[Bot]] = defaultdict(list)
+        for bot in bots:
+            groups[(bot.symbol, bot.timeframe)].append(bot)
         with shared_results():  # bots on one window share their indicators' results
-            for bot in bots:
-                try:
-                    done += self._run_bot(bot)
-                except BotFailure as failure:
-                    log.warning("bot %s stopped with an error: %s", bot.name, failure)
-                    with self.runtime.db.writing() as session:
-                        set_error(session, bot.id, str(failure))
-                except Exception:  # a database hiccup: retried on the next pass
-                    log.exception("bot %s: candle processing failed; will retry", bot.name)
-        return done
+            for members in groups.values():
+                if self.batched:
+                    self._run_group(members)
+                    continue
+                for bot in members:
+                    self._run_alone(bot)
+        return self.last_pass.processed
 
     def strategy_for(self, bot: Bot) -> Strategy:
         key = (bot.strategy, bot.params)
@@ -115,56 +135,255 @@ class BotRunner:
             compiled = self._compiled[bot.id] = _Compiled(key, strategy)
         return compiled.strategy
 
-    def _run_bot(self, bot: Bot) -> int:
+    def keep_leases(self) -> None:
+        """Extend this engine's leases when a third of their time has gone by in this pass."""
+        if not self.leased:
+            return
+        if time.monotonic() - self._leases_extended < self.runtime.settings.LEASE_SECONDS / 3:
+            return
+        leases.extend(self.runtime)
+        self._leases_extended = time.monotonic()
+
+    def _fail(self, bot: Bot, failure: BotFailure) -> None:
+        log.warning("bot %s stopped with an error: %s", bot.name, failure)
+        with self.runtime.db.writing() as session:
+            set_error(session, bot.id, str(failure))
+        self.memory.forget(bot.id)
+        batch = outcomes.CandleOutcome(bot_errors=[(bot.id, str(failure))])
+        self.last_pass.batches.append(batch)
+
+    # the batched path
+
+    def _plan(self, bot: Bot) -> Plan | None:
         window = self.market.frame(bot.symbol, bot.timeframe)
         if not len(window):
-            return 0
+            return None
         if bot.last_candle_ms is None:  # a bot just started trades from the next candle on
             self._start_cursor(bot, window.last_open_ms)
-            return 0
+            self.keep_leases()
+            return None
         if window.last_open_ms <= bot.last_candle_ms:
-            return 0
+            return None
         strategy = self.strategy_for(bot)
         try:
             broker = self.runtime.brokers.get(bot.broker)
         except BrokerUnavailable as error:
             raise BotFailure(str(error)) from None
-        history = self._history(bot, window, broker.replays_missed_candles)
+        size = history_for(strategy, self.market.window)
+        if size > self.market.window_of(bot.symbol, bot.timeframe):
+            with self.runtime.db.reading() as session:  # the window grows for this strategy
+                self.market.require(
+                    session=session, symbol=bot.symbol, timeframe=bot.timeframe, size=size
+                )
+            window = self.market.frame(bot.symbol, bot.timeframe)
+        history = self._history(bot, window, broker.replays_missed_candles, size)
         start = int(history.open_time_ms.searchsorted(bot.last_candle_ms, side="right"))
         if not broker.replays_missed_candles:  # an exchange cannot trade in the past
             start = max(start, len(history) - 1)
-        size = self.market.window
-        done = 0
-        for index in range(start, min(len(history), start + MAX_CANDLES_PER_RUN)):
-            frame = history[max(0, index - size + 1) : index + 1]
-            try:
-                signals = evaluate(strategy, frame)
-            except StrategyError as error:
-                log.warning("bot %s: %s\n%s", bot.name, error, error.traceback)
-                raise BotFailure(str(error)) from None
-            signal = StrategySignal.from_frame(signals, len(frame) - 1)
-            started = time.perf_counter()
-            if not self._process(bot, history, index, signal, broker):
-                break
-            self.runtime.metrics.observe_candle(time.perf_counter() - started)
-            done += 1
-        return done
+        end = min(len(history), start + MAX_CANDLES_PER_RUN)
+        if start >= end:
+            return None
+        return Plan(bot, strategy, broker, history, start, end, size)
 
-    def _history(self, bot: Bot, window: CandleFrame, replay: bool) -> CandleFrame:
-        """Candles from `window` back to the bot's cursor, with enough before it for the
-        strategy; loaded from the candle table when the window does not reach back."""
+    def _run_group(self, bots: list[Bot]) -> None:
+        self._start_cursors([bot for bot in bots if bot.last_candle_ms is None])
+        cursors = [bot.last_candle_ms for bot in bots if bot.last_candle_ms is not None]
+        if cursors:  # the history of bots catching up is loaded once, from the earliest
+            self._earliest[(bots[0].symbol, bots[0].timeframe)] = min(cursors)
+        plans = []
+        for bot in bots:
+            if bot.last_candle_ms is None:
+                continue
+            try:
+                plan = self._plan(bot)
+            except BotFailure as failure:
+                self._fail(bot, failure)
+                continue
+            if plan is not None:
+                plans.append(plan)
+        while plans:
+            open_ms = min(plan.next_open_ms for plan in plans)
+            due = [plan for plan in plans if plan.next_open_ms == open_ms]
+            items = []
+            for plan in due:
+                frame = plan.history[max(0, plan.index - plan.size + 1) : plan.index + 1]
+                try:
+                    signals = evaluate(plan.strategy, frame)
+                except StrategyError as error:
+                    log.warning("bot %s: %s\n%s", plan.bot.name, error, error.traceback)
+                    self._fail(plan.bot, BotFailure(str(error)))
+                    plans.remove(plan)
+                    continue
+                signal = StrategySignal.from_frame(signals, len(frame) - 1)
+                items.append((plan, signal))
+                self.keep_leases()  # evaluating many slow strategies takes time too
+            advanced = self._process_together(items, open_ms)
+            for plan, _signal in items:
+                if plan.bot.id in advanced:
+                    plan.index += 1
+                    plan.done += 1
+                if plan.bot.id not in advanced or plan.index >= plan.end:
+                    plans.remove(plan)
+            self.keep_leases()
+
+    def _process_together(self, items: list, open_ms: int) -> set[int]:
+        """One candle for several bots in one transaction; the ids of the bots whose
+        cursor is now at `open_ms`. A failed batch runs each bot on its own instead."""
+        if not items:
+            return set()
+        plan = items[0][0]
+        candle = candle_at(plan.history, plan.index, plan.bot.timeframe)
+        batch = outcomes.CandleOutcome(candle_open_ms=open_ms)
+        started = time.perf_counter()
+        try:
+            with self.runtime.db.writing() as session:
+                outcomes.watch(session, batch)
+                locked = self._lock_many(session, [plan.bot.id for plan, _ in items])
+                todo, already = [], set()
+                for plan, signal in items:
+                    row = locked.get(plan.bot.id)
+                    if row is None:
+                        continue
+                    if row.last_candle_ms is not None and row.last_candle_ms >= open_ms:
+                        already.add(row.id)  # another engine, or an earlier pass, did it
+                        continue
+                    todo.append(BatchItem(bot=row, signal=signal, broker=plan.broker))
+                done = process_batch(
+                    session,
+                    items=todo,
+                    candle=candle,
+                    timeframe=plan.bot.timeframe,
+                    memory=self.memory,
+                )
+        except Exception as error:  # one bot's fault (or the database's): each on its own
+            log.warning(
+                "batch of %d bots at %s failed (%s); running them one by one",
+                len(items),
+                open_ms,
+                error,
+            )
+            return self._one_by_one(items)
+        for plan, _ in items:
+            if plan.bot.id in done:
+                plan.bot.last_candle_ms = open_ms
+        batch.processed = done
+        self._observe(started, len(done))
+        self.last_pass.processed += len(done)
+        self.last_pass.batches.append(batch)
+        return set(done) | already
+
+    def _one_by_one(self, items: list) -> set[int]:
+        advanced = set()
+        for plan, signal in items:
+            self.memory.forget(plan.bot.id)
+            batch = outcomes.CandleOutcome(candle_open_ms=plan.next_open_ms, fell_back=True)
+            started = time.perf_counter()
+            try:
+                moved = self._process(
+                    plan.bot, plan.history, plan.index, signal, plan.broker, batch
+                )
+            except BotFailure as failure:
+                self._fail(plan.bot, failure)
+                continue
+            except Exception:  # a database hiccup: retried on the next pass
+                log.exception("bot %s: candle processing failed; will retry", plan.bot.name)
+                continue
+            if moved:
+                self._observe(started, 1)
+                advanced.add(plan.bot.id)
+                batch.processed = [plan.bot.id]
+                self.last_pass.processed += 1
+                self.last_pass.batches.append(batch)
+        return advanced
+
+    def _observe(self, started: float, bot_candles: int) -> None:
+        """The metrics' candle cost: a batch's time shared by its bot-candles."""
+        if bot_candles:
+            seconds = (time.perf_counter() - started) / bot_candles
+            for _ in range(bot_candles):
+                self.runtime.metrics.observe_candle(seconds)
+
+    def _lock_many(self, session: Session, bot_ids: list[int]) -> dict[int, Bot]:
+        """The bot rows, locked, that this engine may still trade."""
+        rows = session.exec(
+            select(Bot).where(col(Bot.id).in_(bot_ids)).order_by(col(Bot.id)).with_for_update()
+        ).all()
+        return {bot.id: bot for bot in rows if self._may_trade(bot)}
+
+    # the per-bot path
+
+    def _run_alone(self, bot: Bot) -> None:
+        try:
+            plan = self._plan(bot)
+            while plan is not None and plan.index < plan.end:
+                frame = plan.history[max(0, plan.index - plan.size + 1) : plan.index + 1]
+                try:
+                    signals = evaluate(plan.strategy, frame)
+                except StrategyError as error:
+                    log.warning("bot %s: %s\n%s", bot.name, error, error.traceback)
+                    raise BotFailure(str(error)) from None
+                signal = StrategySignal.from_frame(signals, len(frame) - 1)
+                batch = outcomes.CandleOutcome(candle_open_ms=plan.next_open_ms)
+                started = time.perf_counter()
+                if not self._process(bot, plan.history, plan.index, signal, plan.broker, batch):
+                    break
+                self._observe(started, 1)
+                batch.processed = [bot.id]
+                self.last_pass.processed += 1
+                self.last_pass.batches.append(batch)
+                plan.index += 1
+                self.keep_leases()
+        except BotFailure as failure:
+            self._fail(bot, failure)
+        except Exception:  # a database hiccup: retried on the next pass
+            log.exception("bot %s: candle processing failed; will retry", bot.name)
+
+    def _history(self, bot: Bot, window: CandleFrame, replay: bool, size: int) -> CandleFrame:
+        """Candles from `window` back to the bot's cursor, with `size` before it for the
+        strategy; loaded from the candle table when the window does not reach back (once
+        per pass for all the bots of a (symbol, timeframe) catching up together)."""
         if window.open_time_ms[0] <= bot.last_candle_ms or not replay:
             return window
         length = timeframe_ms(bot.timeframe)
+        from_ms = bot.last_candle_ms - (size - 1) * length
+        key = (bot.symbol, bot.timeframe)
+        loaded = self._loaded.get(key)
+        if (
+            loaded is not None
+            and loaded.last_open_ms == window.last_open_ms
+            # it reaches back far enough, or the table holds nothing earlier
+            and (
+                (len(loaded) and loaded.open_time_ms[0] <= from_ms)
+                or self._requested[key] <= from_ms
+            )
+        ):
+            return loaded
+        earliest = min(from_ms, self._earliest.get(key, from_ms) - (size - 1) * length)
         with self.runtime.db.reading() as session:
             rows = candle_store.between(
                 session=session,
                 symbol=bot.symbol,
                 timeframe=bot.timeframe,
-                from_ms=bot.last_candle_ms - (self.market.window - 1) * length,
+                from_ms=earliest,
                 to_ms=window.last_open_ms,
             )
-        return CandleFrame.from_rows(rows)
+        loaded = self._loaded[key] = CandleFrame.from_rows(rows)
+        self._requested[key] = earliest
+        return loaded
+
+    def _start_cursors(self, bots: list[Bot]) -> None:
+        """Bots just started trade from the next candle on: their cursors, in one go."""
+        if not bots:
+            return
+        window = self.market.frame(bots[0].symbol, bots[0].timeframe)
+        if not len(window):
+            return
+        with self.runtime.db.writing() as session:
+            for row in self._lock_many(session, [bot.id for bot in bots]).values():
+                if row.last_candle_ms is None:
+                    row.last_candle_ms = window.last_open_ms
+                    session.add(row)
+        self.keep_leases()
 
     def _start_cursor(self, bot: Bot, last_open_ms: int) -> None:
         with self.runtime.db.writing() as session:
@@ -173,32 +392,27 @@ class BotRunner:
                 row.last_candle_ms = last_open_ms
                 session.add(row)
 
+    def _may_trade(self, bot: Bot | None) -> bool:
+        if bot is None or bot.desired_state not in ACTIVE or bot.status != bot.desired_state:
+            return False
+        return not self.leased or (
+            bot.lease_owner == self.runtime.engine_id
+            and bot.lease_expires_at is not None
+            and bot.lease_expires_at > utcnow()
+        )
+
     def _lock(self, session: Session, bot_id: int) -> Bot | None:
         """The bot row, locked, if this engine may still trade it."""
         bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).first()
-        if bot is None or bot.desired_state not in ACTIVE or bot.status != bot.desired_state:
-            return None
-        if self.leased and (
-            bot.lease_owner != self.runtime.engine_id
-            or bot.lease_expires_at is None
-            or bot.lease_expires_at <= utcnow()
-        ):
-            return None
-        return bot
+        return bot if self._may_trade(bot) else None
 
-    def _process(self, bot: Bot, history: CandleFrame, index: int, signal, broker) -> bool:
+    def _process(self, bot: Bot, history, index: int, signal, broker, batch=None) -> bool:
         row = history.row(index)
-        length = timeframe_ms(bot.timeframe)
-        candle = CandlePrices(
-            open_time_ms=row["open_time_ms"],
-            close_time_ms=row["open_time_ms"] + length,
-            open=row["open"],
-            high=row["high"],
-            low=row["low"],
-            close=row["close"],
-        )
+        candle = candle_at(history, index, bot.timeframe)
         try:
             with self.runtime.db.writing() as session:
+                if batch is not None:
+                    outcomes.watch(session, batch)
                 locked = self._lock(session, bot.id)
                 if locked is None:
                     return False

@@ -17,7 +17,9 @@ A paused bot's resting buys are cancelled first; rejected orders feed the circui
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -25,6 +27,7 @@ from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
     BotState,
+    EquitySnapshot,
     Order,
     OrderType,
     Position,
@@ -33,7 +36,7 @@ from botdesk.db.models import (
     SignalStatus,
 )
 from botdesk.engine import announce, fill_rules
-from botdesk.engine.accounts import account, snapshot
+from botdesk.engine.accounts import account, account_from, snapshot
 from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_to_datetime
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
 from botdesk.engine.ledger import ZERO, mark_to_market, open_position, record_fill
@@ -82,7 +85,11 @@ def process_candle(
     timeframe: str,
     signal: StrategySignal | None,
     broker: Broker,
-) -> None:
+    known: Callable[[Decimal], breaches.KnownMeasures] | None = None,
+) -> EquitySnapshot:
+    """Process one closed candle for one bot (see the module docstring); returns the
+    equity snapshot it recorded. `known` (the batched path) gives, for the equity just
+    recorded, the measures the breaches would otherwise read."""
     market = MarketContext(
         symbol=bot.symbol,
         at=ms_to_datetime(candle.close_time_ms),
@@ -103,20 +110,7 @@ def process_candle(
         mark_to_market(position, candle.close)
         session.add(position)
     if signal is not None:
-        row = Signal(
-            bot_id=bot.id,
-            dedupe_key=f"c:{candle.open_time_ms}",
-            source="strategy",
-            symbol=bot.symbol,
-            timeframe=timeframe,
-            candle_open_ms=candle.open_time_ms,
-            side=Side.BUY if signal.side == BUY else Side.SELL,
-            confidence=signal.confidence,
-            price=candle.close,
-            stop=None if math.isnan(signal.stop) else to_decimal(signal.stop),
-            take_profit=None if math.isnan(signal.take_profit) else to_decimal(signal.take_profit),
-            reason=signal.reason,
-        )
+        row = signal_row(bot, candle, timeframe, signal)
         session.add(row)
         session.flush()
         act_on_signal(session, bot=bot, signal=row, broker=broker, market=market)
@@ -128,9 +122,95 @@ def process_candle(
         candle_open_ms=candle.open_time_ms,
         open_positions=[position] if position is not None else [],
     )
-    breaches.after_candle(session, bot, broker, market.at, recorded.equity)
+    measured = known(recorded.equity) if known is not None else None
+    breaches.after_candle(session, bot, broker, market.at, recorded.equity, measured)
     bot.last_candle_ms = candle.open_time_ms
     session.add(bot)
+    return recorded
+
+
+def signal_row(bot: Bot, candle: CandlePrices, timeframe: str, signal: StrategySignal) -> Signal:
+    """The stored form of a strategy's signal on `candle`."""
+    return Signal(
+        bot_id=bot.id,
+        dedupe_key=f"c:{candle.open_time_ms}",
+        source="strategy",
+        symbol=bot.symbol,
+        timeframe=timeframe,
+        candle_open_ms=candle.open_time_ms,
+        side=Side.BUY if signal.side == BUY else Side.SELL,
+        confidence=signal.confidence,
+        price=candle.close,
+        stop=None if math.isnan(signal.stop) else to_decimal(signal.stop),
+        take_profit=None if math.isnan(signal.take_profit) else to_decimal(signal.take_profit),
+        reason=signal.reason,
+    )
+
+
+def foregone(
+    bot: Bot, side: str, position: Position | None, pending: list[Order], source: str
+) -> str | None:
+    """Why a signal is ignored before any order is thought of (None: it is acted on)."""
+    if side == Side.BUY:
+        if bot.desired_state == BotState.PAUSED:
+            return "bot is paused: it manages its position, opens nothing"
+        if any(order.side == Side.BUY for order in pending):
+            return "a buy order is already open"
+        if position is not None and source == "strategy":
+            return "already in a position"
+        return None
+    if position is None:
+        return "no position to sell (spot bots are long-only)"
+    if any(order.side == Side.SELL for order in pending):
+        return "an exit order is already open"
+    return None
+
+
+def quiet_candle(
+    session: Session,
+    *,
+    bot: Bot,
+    candle: CandlePrices,
+    timeframe: str,
+    signal: StrategySignal | None,
+    position: Position | None,
+    realized: Decimal,
+    fees: Decimal,
+    broker: Broker,
+    known: Callable[[Decimal], breaches.KnownMeasures],
+) -> EquitySnapshot:
+    """`process_candle` for a bot to which nothing happens on this candle: no resting
+    order, no stop or take-profit touched, no circuit breaker to look at, no signal or
+    one that is `foregone` (the batched path, `botdesk.engine.batch.candle`, decides).
+    The same steps with the state the batch read (`position`, the bot's `realized` P&L
+    and `fees`, `known` measures), adding and changing rows without reading any: the
+    trailing stop ratchets, the position is marked, the signal is stored as ignored, the
+    snapshot and the breaches follow."""
+    at = ms_to_datetime(candle.close_time_ms)
+    if position is not None:
+        watch.ratchet(session, bot, position, candle)
+        mark_to_market(position, candle.close)
+        session.add(position)
+    if signal is not None:
+        row = signal_row(bot, candle, timeframe, signal)
+        session.add(row)
+        session.flush()  # its id, for subscribers' webhooks (few candles carry a signal)
+        announce.signal_changed(session, row)  # signal.created, as on the full path
+        row.status = SignalStatus.IGNORED
+        row.status_reason = foregone(bot, row.side, position, [], row.source)
+        session.add(row)
+    held = [position] if position is not None else []
+    recorded = snapshot(
+        session=session,
+        bot=bot,
+        at=at,
+        candle_open_ms=candle.open_time_ms,
+        state=account_from(bot=bot, realized=realized, fees=fees, open_positions=held),
+    )
+    breaches.after_candle(session, bot, broker, at, recorded.equity, known(recorded.equity))
+    bot.last_candle_ms = candle.open_time_ms
+    session.add(bot)
+    return recorded
 
 
 def act_on_signal(
@@ -155,13 +235,10 @@ def act_on_signal(
         announce.signal_changed(session, signal)  # signal.created, for subscribers' webhooks
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     pending = _open_orders(session, bot)
+    reason = foregone(bot, signal.side, position, pending, signal.source)
+    if reason is not None:
+        return _ignore(session, signal, reason)
     if signal.side == Side.BUY:
-        if bot.desired_state == BotState.PAUSED:
-            return _ignore(session, signal, "bot is paused: it manages its position, opens nothing")
-        if any(order.side == Side.BUY for order in pending):
-            return _ignore(session, signal, "a buy order is already open")
-        if position is not None and signal.source == "strategy":
-            return _ignore(session, signal, "already in a position")
         price = market.last_price
         quantity = size_entry(
             session=session,
@@ -175,10 +252,6 @@ def act_on_signal(
         )
         side, default_purpose = Side.BUY, "entry"
     else:
-        if position is None:
-            return _ignore(session, signal, "no position to sell (spot bots are long-only)")
-        if any(order.side == Side.SELL for order in pending):
-            return _ignore(session, signal, "an exit order is already open")
         price, quantity = market.last_price, position.quantity
         side, default_purpose = Side.SELL, "exit"
     request = OrderRequest(

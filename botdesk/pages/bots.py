@@ -15,7 +15,6 @@ from sqlmodel import select
 from botdesk.app import acting, bot_form
 from botdesk.app.command_grid import COMMANDS
 from botdesk.app.components import (
-    confirm_dialog,
     empty_state,
     environment_badge,
     format_money,
@@ -28,14 +27,14 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import capital_flows, exchange_accounts, kill_switch, portfolio
-from botdesk.db.models import Bot, BotState, Role
+from botdesk.db.models import ACTIVE_BOT_STATES, Bot, BotState, Role
 from botdesk.db.types import utcnow
 from botdesk.engine.strategies import registry
 
 dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk", order=10)
 
 CONTROLS = {"start": "bot.start", "pause": "bot.pause", "stop": "bot.stop"}
-ACTIVE = (BotState.RUNNING, BotState.PAUSED)
+ACTIVE = ACTIVE_BOT_STATES
 
 
 def marker() -> list:
@@ -164,18 +163,6 @@ def bots_table():
     return small_table(header, rows, {5, 6, 7}, id="bots-table")
 
 
-def delete_dialog() -> dbc.Modal:
-    body = [html.Div(id="bots-delete-what"), html.Div(id="bots-delete-error")]
-    return confirm_dialog(
-        "bots-delete-dialog",
-        "Delete bot",
-        body,
-        cancel_id="bots-delete-cancel",
-        confirm_id="bots-delete-confirm",
-        confirm_label="Delete bot and its history",
-    )
-
-
 def layout(**_query):
     admin = current_user.allows(Role.ADMIN)
     header = [dbc.Col(html.H1("Bots", className="h3 my-3"))]
@@ -194,7 +181,7 @@ def layout(**_query):
             dbc.Card(dbc.CardBody(bots_table(), id="bots-list"), className="mb-4"),
             COMMANDS.layout(title="Commands and what the engine made of them"),
             bot_form.dialog() if admin else None,
-            delete_dialog() if admin else None,
+            bot_form.delete_dialog() if admin else None,
             dcc.Store(id="bots-editing"),
             dcc.Store(id="bots-deleting"),
             dcc.Store(id="bots-marker", data=marker()),

@@ -31,10 +31,12 @@ def runtime_for(
 class Driver:
     """Feeds 1m candles to MarketData, stores them, runs the bot runner after each step."""
 
-    def __init__(self, runtime: EngineRuntime, data: dict[str, CandleFrame], *, warmup=600):
+    def __init__(
+        self, runtime: EngineRuntime, data: dict[str, CandleFrame], *, warmup=600, window=None
+    ):
         self.runtime = runtime
         self.data = data
-        self.market = MarketData()
+        self.market = MarketData() if window is None else MarketData(window=window)
         self.runner = BotRunner(runtime, self.market)
         self.position = 0
         leases.renew(runtime)

@@ -55,6 +55,7 @@ from botdesk.db.models.trading import (
     Position,
 )
 from botdesk.db.models.vocabulary import (
+    ACTIVE_BOT_STATES,
     OPEN_ORDER_STATUSES,
     BotState,
     CommandStatus,
@@ -108,6 +109,7 @@ ALL_TABLES = [
 ]
 
 __all__ = [
+    "ACTIVE_BOT_STATES",
     "ALL_TABLES",
     "OPEN_ORDER_STATUSES",
     "ApiKey",

@@ -32,6 +32,9 @@ class BotState(StrEnum):
     ERROR = "error"  # the strategy raised; the message is in status_reason
 
 
+ACTIVE_BOT_STATES = (BotState.RUNNING, BotState.PAUSED)  # a bot the engine trades
+
+
 class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"

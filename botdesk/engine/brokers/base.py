@@ -98,6 +98,9 @@ class BrokerError(RuntimeError):
 class Broker(ABC):
     name: ClassVar[str]
     replays_missed_candles: ClassVar[bool] = False
+    # True when a candle can change nothing for a bot without open orders of this broker
+    # (paper): the batched candle path then skips `on_candle` for such a bot
+    quiet_without_orders: ClassVar[bool] = False
 
     def __init__(self, *, fee_rate: Decimal, slippage_bps: Decimal = Decimal(0)):
         self.fee_rate = Decimal(fee_rate)

@@ -30,6 +30,7 @@ _MATCH_ORDER = {OrderType.MARKET: 0, OrderType.STOP: 1, OrderType.LIMIT: 2}
 class PaperBroker(Broker):
     name = "paper"
     replays_missed_candles = True
+    quiet_without_orders = True
 
     def place(
         self, session: Session, order: Order, market: MarketContext, *, immediate: bool = False

@@ -21,6 +21,8 @@ it again with bot.start once the cause is fixed.
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -88,9 +90,27 @@ def before_candle(session: Session, bot: Bot, broker) -> None:
         _cancel(session, bot, broker, Order.side == Side.BUY)
 
 
-def after_candle(session: Session, bot: Bot, broker, at: datetime, equity: Decimal) -> None:
+@dataclass(frozen=True)
+class KnownMeasures:
+    """What the batched candle path already knows of a bot's measures (read once per
+    candle for all its bots, or kept since the bot's previous candle)."""
+
+    baseline: Decimal  # the bot's equity at 00:00 UTC today (`measures.day_baseline`)
+    peak: Decimal | None  # `measures.stored_peak` before this candle's snapshot
+    desk_pnl: Callable[[], Decimal]  # the desk's P&L today, as `measures.desk_daily_pnl`
+
+
+def after_candle(
+    session: Session,
+    bot: Bot,
+    broker,
+    at: datetime,
+    equity: Decimal,
+    known: KnownMeasures | None = None,
+) -> None:
     """Resume a bot whose daily-loss pause is over, or pause one that breaks a limit;
-    `equity` is the bot's equity the candle's snapshot just recorded."""
+    `equity` is the bot's equity the candle's snapshot just recorded; `known` spares the
+    queries for what the caller already has."""
     if bot.desired_state == BotState.PAUSED:
         _resume_next_day(session, bot, at)
         return
@@ -100,7 +120,13 @@ def after_candle(session: Session, bot: Bot, broker, at: datetime, equity: Decim
     day = measures.day_start(at).date()
     own = limits.get("daily_loss_limit")
     if own is not None:
-        pnl = measures.bot_daily_pnl(session=session, bot=bot, at=at, equity=equity)
+        pnl = measures.bot_daily_pnl(
+            session=session,
+            bot=bot,
+            at=at,
+            equity=equity,
+            baseline=known.baseline if known is not None else None,
+        )
         if pnl <= -own:
             message = f"{bot.name} lost {-pnl:.2f} USDT on {day} (UTC), limit {own} USDT"
             _pause(bot, f"{DAILY_LOSS_PAUSE}{day}: {message}")
@@ -109,13 +135,21 @@ def after_candle(session: Session, bot: Bot, broker, at: datetime, equity: Decim
             return
     desk = limits.desk.get("daily_loss_limit")
     if desk is not None:
-        pnl = measures.desk_daily_pnl(session=session, at=at)
+        if known is not None:
+            pnl = known.desk_pnl()
+        else:
+            pnl = measures.desk_daily_pnl(session=session, at=at)
         if pnl <= -desk:
             _pause_everyone(session, bot, broker, day, pnl, desk)
             return
     limit = limits.get("max_drawdown")
     if limit is not None:
-        drawdown, peak, equity = measures.drawdown_percent(session=session, bot=bot, equity=equity)
+        peak = None
+        if known is not None:  # no stored peak yet: the equity now is the peak
+            peak = known.peak if known.peak is not None else equity
+        drawdown, peak, equity = measures.drawdown_percent(
+            session=session, bot=bot, equity=equity, peak=peak
+        )
         if drawdown >= limit:
             message = (
                 f"{bot.name}'s equity {equity:.2f} is {drawdown:.2f}% below its peak of "

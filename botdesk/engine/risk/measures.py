@@ -61,12 +61,24 @@ def _equity_now(session: Session, bot: Bot, equity: Decimal | None) -> Decimal:
     return equity if equity is not None else account(session=session, bot=bot).equity
 
 
+def day_baseline(*, session: Session, bot: Bot, at: datetime | None) -> Decimal:
+    """The bot's equity at 00:00 UTC of `at`'s day (what today's P&L is measured from); it
+    never changes once the day has begun, so the batched candle path keeps it."""
+    return _equity_before(session, bot.id, bot.capital, day_start(at))
+
+
 def bot_daily_pnl(
-    *, session: Session, bot: Bot, at: datetime | None, equity: Decimal | None = None
+    *,
+    session: Session,
+    bot: Bot,
+    at: datetime | None,
+    equity: Decimal | None = None,
+    baseline: Decimal | None = None,
 ) -> Decimal:
     """The bot's P&L since 00:00 UTC of `at`'s day: realized plus unrealized. Pass its
-    `equity` when already at hand."""
-    baseline = _equity_before(session, bot.id, bot.capital, day_start(at))
+    `equity` and `baseline` (`day_baseline`) when already at hand."""
+    if baseline is None:
+        baseline = day_baseline(session=session, bot=bot, at=at)
     return _equity_now(session, bot, equity) - baseline
 
 
@@ -124,15 +136,21 @@ def drawdown_peak_after(session: Session, bot_id: int) -> int:
     return int(json.loads(details).get("snapshot_id") or 0)
 
 
-def drawdown_percent(
-    *, session: Session, bot: Bot, equity: Decimal | None = None
-) -> tuple[Decimal, Decimal, Decimal]:
-    """(drawdown in % of the peak, peak equity, equity now); pass `equity` when at hand.
+def stored_peak(*, session: Session, bot_id: int) -> Decimal | None:
+    """The drawdown peak since the bot's last drawdown breach (None: no snapshot): each
+    snapshot counts with the capital flows after it added, so capital taken out is no
+    drawdown and capital added lifts no peak."""
+    return _peak(session, bot_id, drawdown_peak_after(session, bot_id))
 
-    Each snapshot counts with the capital flows after it added: capital taken out is no
-    drawdown, capital added lifts no peak."""
+
+def drawdown_percent(
+    *, session: Session, bot: Bot, equity: Decimal | None = None, peak: Decimal | None = None
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(drawdown in % of the peak, peak equity, equity now); pass `equity` when at hand,
+    and `peak` (`stored_peak`, kept up to date by the caller) to spare the queries."""
     equity = _equity_now(session, bot, equity)
-    peak = _peak(session, bot.id, drawdown_peak_after(session, bot.id))
+    if peak is None:
+        peak = stored_peak(session=session, bot_id=bot.id)
     peak = max(peak if peak is not None else equity, equity)
     if peak <= 0:
         return ZERO, peak, equity

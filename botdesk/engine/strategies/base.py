@@ -41,6 +41,9 @@ def fast_below_slow(params):
     return params
 
 
+MAX_HISTORY_CANDLES = 5000  # the longest history the engine gives a bot's strategy
+
+
 class Strategy(ABC):
     name: ClassVar[str]
     title: ClassVar[str]

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from botdesk.engine.strategies.base import Strategy, StrategyParams
+from botdesk.engine.strategies.base import MAX_HISTORY_CANDLES, Strategy, StrategyParams
 from botdesk.engine.strategies.bollinger_breakout import BollingerBreakout
 from botdesk.engine.strategies.ema_cross import EmaCross
 from botdesk.engine.strategies.macd_trend import MacdTrend
@@ -78,7 +78,7 @@ def validate_params(name: str, params: dict[str, Any] | None) -> StrategyParams:
     if params is not None and not isinstance(params, dict):
         raise InvalidParams(name, None, "parameters must be a JSON object")
     try:
-        return cls.Params.model_validate(params or {})
+        validated = cls.Params.model_validate(params or {})
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or None
@@ -90,6 +90,15 @@ def validate_params(name: str, params: dict[str, Any] | None) -> StrategyParams:
             named = message.split(" ", 1)[0]
             field = named if named in cls.Params.model_fields else None
         raise InvalidParams(name, field, message) from None
+    needed = cls(validated).lookback
+    if needed > MAX_HISTORY_CANDLES:
+        raise InvalidParams(
+            name,
+            None,
+            f"these parameters need {needed} candles of history; the engine gives a bot at "
+            f"most {MAX_HISTORY_CANDLES}",
+        )
+    return validated
 
 
 def create(name: str, params: dict[str, Any] | None = None) -> Strategy:
