@@ -119,6 +119,19 @@ def risk_event(*, event: RiskEvent, bot: Bot | None = None) -> Event | None:
     )
 
 
+def model_degraded(*, event: RiskEvent, version: int) -> Event:
+    """The ML monitor found the champion degraded (its risk event, at most one a day)."""
+    stamp = event.at.date().isoformat() if event.at else ""
+    return Event(
+        kind="model.degraded",
+        severity="warning",
+        title=f"ML model {version} degraded",
+        body=event.message,
+        payload={"model": version, "rule": event.rule, "message": event.message},
+        dedupe_key=f"model.degraded:{version}:{stamp}",
+    )
+
+
 def risk_refusals(
     *,
     bot_id: int | None,

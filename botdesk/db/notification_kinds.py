@@ -14,6 +14,7 @@ KINDS: dict[str, str] = {
     "kill_switch.released": "the kill switch released: who and why",
     "bot.error": "a bot's strategy failed; the bot stopped with the error",
     "reconcile.difference": "the exchange and the ledger disagree",
+    "model.degraded": "a promoted ML model's live hit rate fell below its validation figure",
     "engine.stale": "the engine's heartbeat stopped (announced by the watchdog)",
     "engine.recovered": "the engine beats again after a stale heartbeat",
     "summary.daily": "the daily summary at 00:00 UTC: P&L, positions, exposure",

@@ -5,8 +5,8 @@ training window (after its last label window ended) with the accuracy its walk-f
 validation reported. It is **degraded** when at least `min_samples` such candles have a
 label and the live hit rate is below the validation figure by more than `margin`. `check`
 writes a `model_degraded` risk event for a degraded champion (once a day per model), which
-the Risk page shows (and the desk's alerts send, where they are set up), so an admin can
-roll it back.
+the Risk page shows, and a `model.degraded` notification to the channels that subscribe to
+it, so an admin can roll it back.
 """
 
 import json
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlmodel import col, select
 
+from botdesk.db import notification_events, notifications
 from botdesk.db.models import MlModel, RiskEvent
 from botdesk.db.types import utcnow
 from botdesk.engine.backtest.data import CANDLES, load_candles
@@ -146,13 +147,16 @@ def _record(db, result: Health) -> None:
         ).first()
         if already is not None:
             return
-        session.add(
-            RiskEvent(
-                at=utcnow(),
-                kind=DEGRADED,
-                rule="ml_hit_rate",
-                severity="warning",
-                message=result.describe() + " (roll it back on the Models page)",
-                details=json.dumps({"model": result.version, **asdict(result)}),
-            )
+        event = RiskEvent(
+            at=utcnow(),
+            kind=DEGRADED,
+            rule="ml_hit_rate",
+            severity="warning",
+            message=result.describe() + " (roll it back on the Models page)",
+            details=json.dumps({"model": result.version, **asdict(result)}),
+        )
+        session.add(event)
+        # the channels hear of it in the same transaction (the watchdog delivers)
+        notifications.emit(
+            session, notification_events.model_degraded(event=event, version=result.version)
         )

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from botdesk.db import candles as candle_store
-from botdesk.db.models import MlModel, RiskEvent
+from botdesk.db.models import MlModel, Notification, RiskEvent
 from botdesk.ml import monitor, registry, retraining
 from botdesk.ml.labels import LabelSpec
 from botdesk.ml.training import TrainSettings
@@ -95,6 +95,13 @@ def test_the_monitor_flags_a_champion_below_its_validation_figure_once(db, store
     assert len(events) == 1
     assert f"model {outcome.challenger} (BTCUSDT 1h)" in events[0].message
     assert "DEGRADED" in events[0].message
+    # and the channels are told, once, in the same transaction as the risk event
+    with db.reading() as session:
+        told = session.exec(select(Notification).where(Notification.kind == "model.degraded"))
+        told = told.all()
+    assert len(told) == 1
+    assert told[0].severity == "warning"
+    assert f"ML model {outcome.challenger} degraded" in told[0].title
 
 
 def test_retraining_needs_enough_stored_candles(db):
