@@ -33,7 +33,7 @@ NO_BOTS = "No bots yet — an admin creates one on the Bots page."
 
 
 LATEST = 5  # signals and risk events listed: the overview stays within one screen (1440x900)
-PANEL_HEIGHT = 250  # px: the chart and the open positions beside it
+PANEL_HEIGHT = 220  # px: the chart and the open positions beside it
 
 
 def health_cards() -> dbc.Row:

@@ -29,9 +29,18 @@ EVERYONES_PAGES = [  # in the navbar for every role
     "Risk",
     "P&L",
     "Backtests",
+    "Strategies",
+    "Research",
     "API keys",
 ]
-ADMIN_PAGES = ["Users", "Exchange accounts", "Audit log"]  # in the Admin menu, for admins
+ADMIN_PAGES = [  # in the Admin menu, for admins
+    "Models",
+    "Users",
+    "Exchange accounts",
+    "Audit log",
+    "Notifications",
+    "Logs",
+]
 # Callbacks a viewer must not run, hand-made with the values an attacker would send.
 HAND_MADE = {
     "kill-result.children": {
