@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import dash_bootstrap_components as dbc
 import plotly.io as pio
-from dash import html
+from dash import dcc, html
 
 from botdesk.db.commands import MAX_REASON
 from botdesk.db.models import EngineState, Environment, Role
@@ -285,3 +285,35 @@ def environment_badge(environment: str | None) -> dbc.Badge:
     if environment == Environment.TESTNET:
         return dbc.Badge("testnet", color="info", className="env-testnet")
     return dbc.Badge("paper", color="secondary", className="env-paper")
+
+
+def followed_list(prefix: str, title: str, export_href: str, filters, tick_ms: int) -> html.Div:
+    """A filtered list that follows new rows (the Audit log and Logs pages): title and
+    Export CSV, the filter bar, a summary line, the rows, and the marker and tick its
+    callbacks poll with. Ids carry the page's `prefix`."""
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H1(title, className="h3 my-3")),
+                    dbc.Col(
+                        dbc.Button(
+                            "Export CSV",
+                            id=f"{prefix}-export",
+                            href=export_href,
+                            external_link=True,
+                            color="light",
+                            outline=True,
+                        ),
+                        width="auto",
+                        className="align-self-center",
+                    ),
+                ]
+            ),
+            filters,
+            html.Div(id=f"{prefix}-summary", className="small text-secondary mb-2"),
+            dbc.Card(dbc.CardBody(id=f"{prefix}-rows"), className="mb-3"),
+            dcc.Store(id=f"{prefix}-marker"),
+            dcc.Interval(id=f"{prefix}-tick", interval=tick_ms),
+        ]
+    )

@@ -17,12 +17,13 @@ class EngineMetrics:
         self.candle_seconds_sum = 0.0
         self.candle_buckets = [0] * (len(CANDLE_BUCKETS) + 1)  # per bucket, not cumulative
 
-    def observe_candle(self, seconds: float) -> None:
-        """One candle of one bot processed in `seconds` (strategy, risk, orders, writes)."""
+    def observe_candle(self, seconds: float, count: int = 1) -> None:
+        """`count` bot-candles processed in `seconds` each (strategy, risk, orders, writes;
+        a batch's time shared by its bot-candles)."""
         with self._lock:
-            self.candles += 1
-            self.candle_seconds_sum += seconds
-            self.candle_buckets[bisect.bisect_left(CANDLE_BUCKETS, seconds)] += 1
+            self.candles += count
+            self.candle_seconds_sum += seconds * count
+            self.candle_buckets[bisect.bisect_left(CANDLE_BUCKETS, seconds)] += count
 
     def as_json(self) -> str:
         with self._lock:

@@ -5,10 +5,10 @@ import json
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, dcc, html
+from dash import Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from botdesk.app.components import date_input, format_time
+from botdesk.app.components import date_input, followed_list, format_time
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback, restricted_layout
 from botdesk.db import audit
@@ -99,32 +99,7 @@ def filter_bar() -> dbc.Row:
 
 @restricted_layout(Role.ADMIN)
 def layout(**_query):
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    dbc.Col(html.H1("Audit log", className="h3 my-3")),
-                    dbc.Col(
-                        dbc.Button(
-                            "Export CSV",
-                            id="audit-export",
-                            href=EXPORT,
-                            external_link=True,
-                            color="light",
-                            outline=True,
-                        ),
-                        width="auto",
-                        className="align-self-center",
-                    ),
-                ]
-            ),
-            filter_bar(),
-            html.Div(id="audit-summary", className="small text-secondary mb-2"),
-            dbc.Card(dbc.CardBody(id="audit-rows"), className="mb-3"),
-            dcc.Store(id="audit-marker"),
-            dcc.Interval(id="audit-tick", interval=5000),
-        ]
-    )
+    return followed_list("audit", "Audit log", EXPORT, filter_bar(), 5000)
 
 
 @guarded_callback(

@@ -5,10 +5,10 @@ what the filters select."""
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, dcc, html
+from dash import Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
-from botdesk.app.components import format_time
+from botdesk.app.components import followed_list, format_time
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback, restricted_layout
 from botdesk.db import log_entries
@@ -78,32 +78,7 @@ def filter_bar() -> dbc.Row:
 
 @restricted_layout(Role.ADMIN)
 def layout(**_query):
-    return html.Div(
-        [
-            dbc.Row(
-                [
-                    dbc.Col(html.H1("Logs", className="h3 my-3")),
-                    dbc.Col(
-                        dbc.Button(
-                            "Export CSV",
-                            id="logs-export",
-                            href=EXPORT,
-                            external_link=True,
-                            color="light",
-                            outline=True,
-                        ),
-                        width="auto",
-                        className="align-self-center",
-                    ),
-                ]
-            ),
-            filter_bar(),
-            html.Div(id="logs-summary", className="small text-secondary mb-2"),
-            dbc.Card(dbc.CardBody(id="logs-rows"), className="mb-3"),
-            dcc.Store(id="logs-marker"),
-            dcc.Interval(id="logs-tick", interval=FOLLOW_MS),
-        ]
-    )
+    return followed_list("logs", "Logs", EXPORT, filter_bar(), FOLLOW_MS)
 
 
 @guarded_callback(
