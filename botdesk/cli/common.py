@@ -2,6 +2,7 @@
 
 import getpass
 import logging
+import re
 from datetime import UTC, datetime
 
 import click
@@ -64,3 +65,17 @@ def load_strategies(*, quiet: bool = False):
                 err=True,
             )
     return report
+
+
+SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
+
+
+def checked_symbol(_context, _parameter, value: str | None) -> str | None:
+    """A `--symbol` as botdesk stores it (upper case); anything else is refused with a
+    clear message (a click option callback)."""
+    if value is None:
+        return None
+    symbol = value.strip().upper()
+    if not SYMBOL.match(symbol):
+        raise click.BadParameter(f"{value!r} is not a symbol such as BTCUSDT")
+    return symbol

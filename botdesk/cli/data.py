@@ -1,26 +1,17 @@
 """`botdesk data import|download`: candle history into the candle table, from a kline
 file or from Binance's public klines, for the analysis and the backtests."""
 
-import re
 import time
 
 import click
 
-from botdesk.cli.common import database, quiet_logging, settings, utc_ms
+from botdesk.cli.common import checked_symbol, database, quiet_logging, settings, utc_ms
 from botdesk.engine.feeds.binance_history import DownloadStopped, public_rest
 from botdesk.engine.history import HistoryError, Stored, download, import_file
 from botdesk.engine.klines import KlineFileError, format_ms
 from botdesk.engine.timeframes import FILE_INTERVALS, timeframe_ms
 
-SYMBOL = re.compile(r"^[A-Z0-9]{2,20}$")
 TIMEFRAME = click.Choice(list(FILE_INTERVALS))
-
-
-def _symbol(_context, _parameter, value: str) -> str:
-    symbol = value.strip().upper()
-    if not SYMBOL.match(symbol):
-        raise click.BadParameter(f"{value!r} is not a symbol such as BTCUSDT")
-    return symbol
 
 
 def _span(stored: Stored) -> str:
@@ -36,7 +27,7 @@ def data() -> None:
 
 @data.command("import")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--symbol", required=True, callback=_symbol, help="e.g. BTCUSDT.")
+@click.option("--symbol", required=True, callback=checked_symbol, help="e.g. BTCUSDT.")
 @click.option("--timeframe", type=TIMEFRAME, required=True, help="The file's candle interval.")
 @click.option(
     "--higher/--no-higher",
@@ -71,7 +62,7 @@ def import_command(path: str, symbol: str, timeframe: str, higher: bool) -> None
 
 
 @data.command("download")
-@click.option("--symbol", required=True, callback=_symbol, help="e.g. BTCUSDT.")
+@click.option("--symbol", required=True, callback=checked_symbol, help="e.g. BTCUSDT.")
 @click.option("--timeframe", type=TIMEFRAME, required=True, help="Candle interval.")
 @click.option("--from", "from_", required=True, help="First open time, ISO 8601 (UTC).")
 @click.option("--to", default=None, help="Last open time, ISO 8601 (UTC); default: now.")

@@ -7,11 +7,21 @@ from datetime import UTC, datetime
 
 import click
 
-from botdesk.cli.common import actor, database, quiet_logging, utc_ms
+from botdesk.cli.common import actor, checked_symbol, database, quiet_logging, utc_ms
 from botdesk.cli.ml_external import external
 from botdesk.engine.timeframes import FILE_INTERVALS
 
 TIMEFRAMES = click.Choice(list(FILE_INTERVALS))
+
+
+def market_options(command):
+    """--symbol and --timeframe, required: the market a model is trained for."""
+    command = click.option("--timeframe", required=True, type=TIMEFRAMES, help="Candle timeframe.")(
+        command
+    )
+    return click.option(
+        "--symbol", required=True, callback=checked_symbol, help="Symbol, e.g. BTCUSDT."
+    )(command)
 
 
 @click.group()
@@ -94,8 +104,7 @@ def report_lines(version: int, figures: dict) -> list[str]:
 
 
 @ml.command()
-@click.option("--symbol", required=True, help="Symbol, e.g. BTCUSDT.")
-@click.option("--timeframe", required=True, type=TIMEFRAMES, help="Candle timeframe.")
+@market_options
 @click.option(
     "--data",
     "data_source",
@@ -185,7 +194,7 @@ def train(
 
 
 @ml.command(name="list")
-@click.option("--symbol", default=None)
+@click.option("--symbol", default=None, callback=checked_symbol)
 @click.option("--timeframe", default=None, type=TIMEFRAMES)
 def list_models(symbol, timeframe) -> None:
     """Model versions, newest first, with their out-of-sample figures."""
@@ -250,8 +259,7 @@ def promote(version, reason) -> None:
 
 
 @ml.command()
-@click.option("--symbol", required=True)
-@click.option("--timeframe", required=True, type=TIMEFRAMES)
+@market_options
 @click.option("--reason", default=None, help="Why, for the audit log.")
 def rollback(symbol, timeframe, reason) -> None:
     """Take the champion of SYMBOL TIMEFRAME off and restore the one it replaced."""
@@ -273,8 +281,7 @@ def rollback(symbol, timeframe, reason) -> None:
 
 
 @ml.command()
-@click.option("--symbol", required=True)
-@click.option("--timeframe", required=True, type=TIMEFRAMES)
+@market_options
 def features(symbol, timeframe) -> None:
     """Compute and store the feature rows of the stored candles that have none yet."""
     from botdesk.ml import feature_store
@@ -287,8 +294,7 @@ def features(symbol, timeframe) -> None:
 
 
 @ml.command()
-@click.option("--symbol", required=True)
-@click.option("--timeframe", required=True, type=TIMEFRAMES)
+@market_options
 @click.option(
     "--holdout",
     default=720,
@@ -319,8 +325,7 @@ def retrain(symbol, timeframe, holdout, margin) -> None:
 
 
 @ml.command()
-@click.option("--symbol", required=True)
-@click.option("--timeframe", required=True, type=TIMEFRAMES)
+@market_options
 @click.option(
     "--margin",
     default=0.05,
