@@ -34,6 +34,14 @@ An exchange broker must never hold a database transaction open across a network 
 its `place` and `cancel` only record intent in the caller's transaction, and the
 sending happens in `dispatch`, each outcome recorded in a short transaction of its own
 (`botdesk.engine.brokers.binance` describes the steps).
+- `protect(session, position, market)`, `protection_changed(session, position, market)`,
+  `release_protection(session, position)`: protection held by the venue. An exchange
+  broker places the position's stop-loss and take-profit on the exchange when an entry
+  fills (`protect`), cancel-replaces them when the stop, take-profit or trailing distance
+  moves (`protection_changed`), and cancels them before any exit it is asked to send
+  (`release_protection`: a manual or partial exit, the kill switch's flatten). The paper
+  broker holds nothing at a venue: the engine's position watch is its protection, so the
+  defaults do nothing.
 - `replays_missed_candles`: True when the broker can act on candles that closed while the
   engine was down (paper fills at historical prices); an exchange cannot trade in the
   past, so its bots skip to the present after a restart.
@@ -133,6 +141,19 @@ class Broker(ABC):
                 record_fill(session=session, order=session.get(Order, fill.order_id), fill=fill)
                 booked += 1
         return booked
+
+    def protect(self, session: Session, position, market: MarketContext) -> None:
+        """Place the position's stop-loss/take-profit at the venue (exchange brokers)."""
+        return None
+
+    def protection_changed(self, session: Session, position, market: MarketContext) -> None:
+        """The position's stop, take-profit or trailing distance moved: replace what the
+        venue holds (exchange brokers)."""
+        return None
+
+    def release_protection(self, session: Session, position) -> None:
+        """Cancel what the venue holds for the position before an exit is sent."""
+        return None
 
     def dispatch(self) -> None:
         """Send what was recorded for sending (exchange brokers); paper has nothing."""
