@@ -19,6 +19,7 @@ transaction (commit), so the refusal stays on record.
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func
@@ -35,6 +36,7 @@ from botdesk.db.models import (
     Side,
     Signal,
     SignalStatus,
+    TimeInForce,
 )
 from botdesk.engine import announce, risk
 from botdesk.engine.accounts import account
@@ -88,6 +90,18 @@ class OrderRequest:
     immediate: bool = False  # the operator's "now": paper fills at the latest price
     flatten: bool = False  # the kill switch's own flatten order, allowed while engaged
     candle_open_ms: int | None = None  # the candle on whose close it was decided
+    time_in_force: str = TimeInForce.GTC
+    expires_at: datetime | None = None  # gtd only: it expires at the first candle after it
+
+    def __post_init__(self):
+        if self.time_in_force not in tuple(TimeInForce):
+            raise ValueError(
+                f"time in force {self.time_in_force!r} is not one of " + ", ".join(TimeInForce)
+            )
+        if (self.time_in_force == TimeInForce.GTD) != (self.expires_at is not None):
+            raise ValueError("a good-till-time (gtd) order needs expires_at, and only it")
+        if self.type == OrderType.LIMIT and (self.price is None or self.price <= 0):
+            raise ValueError("a limit order needs a limit price above 0")
 
 
 def submit(
@@ -146,6 +160,8 @@ def submit(
         stop_price=request.stop_price,
         purpose=request.purpose,
         candle_open_ms=request.candle_open_ms,
+        time_in_force=request.time_in_force,
+        expires_at=request.expires_at,
     )
     session.add(order)
     session.flush()

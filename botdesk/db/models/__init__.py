@@ -68,6 +68,7 @@ from botdesk.db.models.vocabulary import (
     Scope,
     Side,
     SignalStatus,
+    TimeInForce,
 )
 
 ALL_TABLES = [
@@ -157,6 +158,7 @@ __all__ = [
     "SignalStatus",
     "SignalWebhook",
     "StreamEvent",
+    "TimeInForce",
     "User",
     "WalkForwardRun",
 ]

@@ -12,6 +12,7 @@ from botdesk.db.models.vocabulary import (
     OrderType,
     PositionStatus,
     Side,
+    TimeInForce,
 )
 
 
@@ -21,6 +22,7 @@ class Order(SQLModel, table=True):
         check_in("side", Side, "ck_order_side"),
         check_in("type", OrderType, "ck_order_type"),
         check_in("status", OrderStatus, "ck_order_status"),
+        check_in("time_in_force", TimeInForce, "ck_order_time_in_force"),
         Index("ix_order_status", "status"),
         Index("ix_order_created_at", "created_at"),
         Index("ix_order_updated_at", "updated_at"),  # the orders grid's change marker
@@ -45,6 +47,12 @@ class Order(SQLModel, table=True):
     filled_quantity: Decimal = money_column(default=Decimal(0))
     average_price: Decimal | None = money_column(nullable=True)
     candle_open_ms: int | None = Field(default=None, sa_type=BigInteger)
+    # gtc: rests until filled or cancelled; gtd: expires at the first candle that opens
+    # after `expires_at` (`botdesk.engine.fill_rules`), with a reason
+    time_in_force: str = Field(
+        default=TimeInForce.GTC, max_length=3, sa_column_kwargs={"server_default": "gtc"}
+    )
+    expires_at: datetime | None = time_column()
     created_at: datetime = time_column(nullable=False)
     sent_at: datetime | None = time_column()
     updated_at: datetime | None = time_column()

@@ -64,6 +64,13 @@ class OrderStatus(StrEnum):
     UNKNOWN = "unknown"  # sent, outcome not yet known (timeout): query before any resend
 
 
+class TimeInForce(StrEnum):
+    """How long a resting order stays: until cancelled, or until its `expires_at`."""
+
+    GTC = "gtc"  # good till cancelled
+    GTD = "gtd"  # good till a date: expires at the first candle opening after `expires_at`
+
+
 OPEN_ORDER_STATUSES = (
     OrderStatus.NEW,
     OrderStatus.OPEN,

@@ -50,7 +50,7 @@ sending happens in `dispatch`, each outcome recorded in a short transaction of i
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
@@ -59,6 +59,7 @@ from sqlmodel import Session, col, select
 from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order
 from botdesk.engine.ledger import BrokerFill, record_fill
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
 
 
@@ -83,6 +84,11 @@ class CandlePrices:
 
 def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def datetime_to_ms(at: datetime) -> int:
+    """Milliseconds since the epoch, in integers (no float rounding)."""
+    return (at - EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
