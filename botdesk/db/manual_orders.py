@@ -50,9 +50,10 @@ class ManualOrderRefused(ValueError):
     """A manual order that cannot be queued: `status` says how the API answers it (400 bad
     input, 404 no such row, 409 not now), the message what to change."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, code: str = "invalid_body"):
         super().__init__(message)
         self.status = status
+        self.code = {403: "forbidden", 404: "not_found"}.get(status, code)
 
 
 def _invalid(message: str) -> ManualOrderRefused:
@@ -103,6 +104,7 @@ def _no_kill_switch(session: Session) -> None:
             f"the kill switch is engaged ({state.kill_switch_reason}): no order leaves "
             "the engine until an admin releases it",
             409,
+            "kill_switch_engaged",
         )
 
 
@@ -118,7 +120,9 @@ def _open_position(session: Session, position_id: int) -> Position:
     if position is None:
         raise ManualOrderRefused(f"no position {position_id}", 404)
     if position.status != PositionStatus.OPEN:
-        raise ManualOrderRefused(f"position {position_id} is already closed", 409)
+        raise ManualOrderRefused(
+            f"position {position_id} is already closed", 409, "position_closed"
+        )
     return position
 
 
@@ -130,6 +134,7 @@ def _watched(bot: Bot, what: str) -> None:
             f"{bot.name} is {bot.desired_state}: start it before {what} "
             "(a stopped bot's orders and position are not watched)",
             409,
+            "bot_not_running",
         )
 
 
@@ -199,7 +204,9 @@ def force_entry(
     _no_kill_switch(session)
     _watched(bot, "a manual entry")
     if bot.desired_state == BotState.PAUSED:
-        raise ManualOrderRefused(f"{bot.name} is paused: it opens nothing (resume it first)", 409)
+        raise ManualOrderRefused(
+            f"{bot.name} is paused: it opens nothing (resume it first)", 409, "bot_not_running"
+        )
     reference = limit_price or candle_store.last_price(session=session, symbol=bot.symbol)
     check_levels(reference, stop_price, target_price)
     if size == "quote" and reference is not None and quantity_for(sized, reference) <= 0:
@@ -274,12 +281,15 @@ def cancel_order(
 
 def check_cancellable(order: Order) -> None:
     if order.status not in OPEN_ORDER_STATUSES:
-        raise ManualOrderRefused(f"order {order.id} is {order.status}: nothing to cancel", 409)
+        raise ManualOrderRefused(
+            f"order {order.id} is {order.status}: nothing to cancel", 409, "order_closed"
+        )
     if order.purpose in PROTECTIVE_PURPOSES:
         raise ManualOrderRefused(
             f"order {order.id} protects its position ({order.purpose}): change the "
             "position's stop or take-profit instead",
             409,
+            "order_protects_position",
         )
 
 
