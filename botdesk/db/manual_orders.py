@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from botdesk.db import candles as candle_store
 from botdesk.db import commands, engine_state, typed
@@ -357,3 +357,19 @@ def part_of(quantity: Decimal, percent: Decimal) -> Decimal:
 def amount_or_none(text: str | None) -> Decimal | None:
     """A stored param back as an exact Decimal."""
     return None if text is None else Decimal(text)
+
+
+def open_position_of(*, session: Session, bot: Bot) -> Position | None:
+    """The bot's open position in its symbol, if any (what its exits act on)."""
+    query = select(Position).where(
+        Position.bot_id == bot.id,
+        Position.symbol == bot.symbol,
+        Position.status == PositionStatus.OPEN,
+    )
+    return session.exec(query).first()
+
+
+def open_orders_of(*, session: Session, bot_id: int) -> list[Order]:
+    """The bot's open orders, oldest first (what a cancel can choose from)."""
+    query = select(Order).where(Order.bot_id == bot_id, col(Order.status).in_(OPEN_ORDER_STATUSES))
+    return list(session.exec(query.order_by(col(Order.id))).all())
