@@ -10,8 +10,11 @@ Immediately before an order reaches a broker, inside the caller's transaction, `
    kill switch's own flatten orders; refuses while the dead man's switch holds (this
    engine has not written its heartbeat for `DEADMAN_SECONDS`);
 3. calls the risk hook, `botdesk.engine.risk.check_risk`;
-4. stores the order, hands it to the broker and books any immediate fill; a rejected
-   order feeds the bot's circuit breaker.
+4. stores the order; for an exit (a sell), asks the broker to release the protection
+   the venue holds for the position (`Broker.release_protection`: cancel an exchange-held
+   stop-loss/take-profit before selling the same coins; paper holds none), so every
+   exit, whatever sent it, releases it first; hands the order to the broker and books
+   any immediate fill; a rejected order feeds the bot's circuit breaker.
 A refusal (2 or 3) is stored as a `risk_event` row, the signal (if any) is marked
 "rejected" with the reason, and `OrderRefused` is raised. The caller must keep its
 transaction (commit), so the refusal stays on record.
@@ -165,6 +168,10 @@ def submit(
     )
     session.add(order)
     session.flush()
+    if request.side == Side.SELL and position is not None:
+        # an exchange must not hold the position's stop and take-profit while this exit
+        # sells the same coins
+        broker.release_protection(session, position)
     for fill in broker.place(session, order, market, immediate=request.immediate):
         record_fill(session=session, order=order, fill=fill)
     announce.order_closed(order)
@@ -178,13 +185,19 @@ def submit(
     return order
 
 
+PROTECTIVE_PURPOSES = tuple(PROTECTIVE_SUFFIXES)
+
+
 def _pending_sells(session: Session, bot: Bot) -> Decimal:
+    """What the bot's open sells already sell. A stop-loss or take-profit a venue holds is
+    not counted: an exit releases it before it is sent."""
     ordered, filled = session.exec(
         select(func.sum(Order.quantity), func.sum(Order.filled_quantity)).where(
             Order.bot_id == bot.id,
             Order.symbol == bot.symbol,
             Order.side == Side.SELL,
             col(Order.status).in_(OPEN_ORDER_STATUSES),
+            col(Order.purpose).not_in(PROTECTIVE_PURPOSES),
         )
     ).one()
     return (ordered or ZERO) - (filled or ZERO)

@@ -41,6 +41,7 @@ from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
 from botdesk.engine.ledger import ZERO, mark_to_market, open_position, record_fill
 from botdesk.engine.orders import (
+    PROTECTIVE_PURPOSES,
     OrderRefused,
     OrderRequest,
     protective_order_id,
@@ -318,6 +319,14 @@ def _watch_exits(
         return False
     is_stop = hit.reason == fill_rules.STOP_LOSS
     level = position.stop_price if is_stop else position.take_profit
+    # an operator's resting limit exit would hold coins the stop must sell: it goes first
+    resting_sells = [
+        order
+        for order in _open_orders(session, bot)
+        if order.side == Side.SELL and order.purpose not in PROTECTIVE_PURPOSES
+    ]
+    if resting_sells:
+        broker.cancel(session, resting_sells)
     purpose = "trailing_stop" if is_stop and watch.trails(position) else hit.reason
     request = OrderRequest(
         bot=bot,

@@ -1,6 +1,7 @@
 """One bot (/bots/<id>): its chart (candles, the strategy's indicators, signals, fills,
 fair value gaps, order blocks, volume profile), its P&L, its equity with capital flows
-and time-weighted return, and its orders and fills."""
+and time-weighted return, the manual-trading panel (`botdesk.app.manual_orders`), and
+its orders and fills."""
 
 import json
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from botdesk.app import bot_form, candle_chart
+from botdesk.app import bot_form, candle_chart, manual_orders
 from botdesk.app.components import (
     empty_state,
     environment_badge,
@@ -176,6 +177,7 @@ def layout(bot_id=None, **_query):
     return html.Div(
         [
             html.Div(found, id="bot-body"),
+            manual_orders.panel(number),
             BOT_ORDERS.layout(scope=scope, title="Orders"),
             BOT_FILLS.layout(scope=scope, title="Fills"),
             dcc.Store(id="bot-id", data=number),

@@ -57,6 +57,11 @@ CALLBACK_ROLES = {
     "bots-delete-dialog.is_open": ADMIN,  # the delete dialog
     "bots-delete-error.children": ADMIN,  # delete a bot
     "bot-body.children": VIEWER,  # a bot's chart and P&L
+    "manual-cancel-order.options": TRADER,  # the manual panel's open orders and position
+    "manual-entry-result.children": TRADER,  # force an entry
+    "manual-exit-result.children": TRADER,  # sell all or part of a position
+    "manual-protect-result.children": TRADER,  # move a position's stop, take-profit, trailing
+    "manual-cancel-result.children": TRADER,  # cancel a resting order
     "positions-open.children": VIEWER,  # open positions
     "positions-modal.is_open": TRADER,  # the close dialog
     "positions-result.children": TRADER,  # close a position

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from botdesk.app.api.analysis_schemas import TIME_OR_NULL, array, obj
 from botdesk.app.api.errors import ApiError
+from botdesk.app.api.idempotency import writing
 from botdesk.app.api.inputs import MAX_PAGE, Body, Query
 from botdesk.app.api.routing import ID, operation
 from botdesk.app.context import desk_db
@@ -147,7 +148,7 @@ class NewKey(Body):
     "(default: any). botdesk keeps only the key's hash: store the key now.",
 )
 def create_key(holder: KeyHolder, body: NewKey):
-    with desk_db().writing() as session:
+    with writing() as session:
         if body.owner is None:
             owner = session.get(User, holder.user_id)
         else:
@@ -296,7 +297,7 @@ def get_key(key_id: int, holder: KeyHolder):
     "admin-scoped key.",
 )
 def revoke_key(key_id: int, holder: KeyHolder):
-    with desk_db().writing() as session:
+    with writing() as session:
         key, owner = _visible_key(session, holder, key_id)
         _may_touch(holder, key.scope, key.user_id)
         if key.revoked_at is not None:

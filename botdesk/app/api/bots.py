@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from botdesk.app.api.commands import COMMAND_RESPONSE, accepted, queue
 from botdesk.app.api.errors import ApiError
+from botdesk.app.api.idempotency import writing
 from botdesk.app.api.inputs import Body, ListQuery, Name, Reason, Symbol, one_of
 from botdesk.app.api.lists import list_endpoint
 from botdesk.app.api.positions import POSITIONS
@@ -80,7 +81,7 @@ class Control(Body):
 
 
 def _control(kind: str, verb: str, bot_id: int, holder: KeyHolder, body: Control):
-    with desk_db().writing() as session:
+    with writing() as session:
         bot = _bot(session, bot_id)
         if kind == "bot.start" and kill_switch.status(session=session).engaged:
             raise ApiError(409, "kill_switch_engaged", kill_switch.START_REFUSED)

@@ -5,6 +5,7 @@ from pydantic import StrictBool
 
 from botdesk.app.api.commands import accepted
 from botdesk.app.api.errors import ApiError
+from botdesk.app.api.idempotency import writing
 from botdesk.app.api.inputs import Body, Reason
 from botdesk.app.api.routing import operation
 from botdesk.app.context import desk_db
@@ -94,7 +95,7 @@ def release_kill_switch(holder: KeyHolder, body: Release):
 def _switch(change, holder: KeyHolder, reason: str, status: int, refused: int, **options):
     """Engage or release as this key, answer the new state and the command (or refuse)."""
     try:
-        with desk_db().writing() as session:
+        with writing() as session:
             command = change(
                 session=session,
                 by=holder.actor,

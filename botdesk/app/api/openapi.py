@@ -9,6 +9,7 @@ from copy import deepcopy
 from flask import jsonify
 
 from botdesk import __version__
+from botdesk.app.api import idempotency
 from botdesk.app.api.backtests import BACKTESTS
 from botdesk.app.api.bots import BOTS
 from botdesk.app.api.commands import COMMANDS
@@ -51,7 +52,8 @@ ERROR_TEXT = {
     404: "No such record (or no stored candles of the symbol)",
     409: "The record is not in a state that allows this",
     413: f"The body is larger than {MAX_BODY_BYTES} bytes",
-    422: "Too little stored history for this analysis, or candles without what it needs",
+    422: "Too little stored history for this analysis, or candles without what it needs; "
+    "or an Idempotency-Key first sent with another request",
     415: "A body sent as anything but application/json",
     429: "Too many refused keys from this address (on /stream also: this key holds its "
     "most streams): wait `Retry-After` seconds",
@@ -99,7 +101,13 @@ def _parameters(op: Operation) -> list[dict]:
             if description:
                 parameter["description"] = description
             parameters.append({**parameter, "schema": field})
+    if _idempotent(op):
+        parameters.append(deepcopy(idempotency.PARAMETER))
     return parameters
+
+
+def _idempotent(op: Operation) -> bool:
+    return op.method in idempotency.METHODS and op.scope is not None
 
 
 def _body(op: Operation) -> dict:
@@ -123,6 +131,8 @@ def _responses(op: Operation) -> dict:
         errors |= {401, 403}
     if op.body is not None:
         errors |= {400, 413, 415}
+    if _idempotent(op):
+        errors |= {400, 422}  # a malformed key; a key first sent with another request
     if any(p.schema["type"] == "string" for p in op.path_parameters):
         errors |= {400}  # a malformed text path parameter
     for status in sorted(errors):
@@ -167,7 +177,10 @@ def describe() -> dict:
             "version": __version__,
             "description": "Read what the engine does and control it. Send a key in the "
             "`X-API-Key` header; its scope (read, trade, admin) is cut down to its owner's "
-            'current role. Errors are `{"error": {"code", "message"}}` with a 4xx.',
+            'current role. Errors are `{"error": {"code", "message"}}` with a 4xx. Every '
+            "POST, PATCH and DELETE takes an `Idempotency-Key` header: a retry with the same "
+            "key gets the first answer (marked `Idempotent-Replayed: true`), never a second "
+            "effect.",
         },
         "paths": paths,
         "components": {

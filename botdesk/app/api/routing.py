@@ -3,7 +3,8 @@
 `@operation(...)` adds the Flask rule and a row of `OPERATIONS`, from which the OpenAPI
 description is generated; a handler cannot exist without its description, nor the other
 way round. The wrapper authenticates the key at the operation's scope and validates the
-query parameters and the body before the handler runs.
+query parameters and the body before the handler runs, and gives every POST, PATCH and
+DELETE its `Idempotency-Key` (`botdesk.app.api.idempotency`).
 """
 
 import functools
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, request
 
-from botdesk.app.api import access
+from botdesk.app.api import access, idempotency
 from botdesk.app.api.errors import ApiError
 from botdesk.app.api.inputs import Body, Query, parse_body, parse_query
 from botdesk.db.models import Scope
@@ -135,6 +136,12 @@ def operation(
                 raise ApiError(400, "invalid_parameter", f"unknown parameter {name!r}")
             if body is not None:
                 arguments["body"] = parse_body(body)
+            if method in idempotency.METHODS and scope is not None:
+                key = idempotency.presented_key()
+                if key is not None:
+                    return idempotency.answer(
+                        arguments["holder"], key, lambda: handler(**arguments)
+                    )
             return handler(**arguments)
 
         blueprint.add_url_rule(rule, endpoint=endpoint, view_func=view, methods=[method])

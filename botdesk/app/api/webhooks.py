@@ -14,6 +14,7 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr
 
 from botdesk.app.api.analysis_schemas import array, obj
 from botdesk.app.api.errors import ApiError
+from botdesk.app.api.idempotency import writing
 from botdesk.app.api.inputs import Body
 from botdesk.app.api.routing import ID, operation
 from botdesk.app.context import desk_db, desk_settings
@@ -75,7 +76,7 @@ class NewWebhook(Body):
 )
 def register_webhook(holder: KeyHolder, body: NewWebhook):
     filters = body.filters.model_dump(exclude_none=True) if body.filters else None
-    with desk_db().writing() as session:
+    with writing() as session:
         try:
             registered = signal_webhooks.register(
                 session=session,
@@ -126,7 +127,7 @@ def list_webhooks(holder: KeyHolder):
     description="Answers the webhook as it was; deliveries still queued for it are dropped.",
 )
 def delete_webhook(webhook_id: int, holder: KeyHolder):
-    with desk_db().writing() as session:
+    with writing() as session:
         webhook = session.get(signal_webhooks.SignalWebhook, webhook_id)
         answer = signal_webhooks.as_json(webhook) if webhook else None
         deleted = signal_webhooks.delete(

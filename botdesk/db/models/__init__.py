@@ -28,6 +28,7 @@ from botdesk.db.models.control import (
 from botdesk.db.models.desk_sessions import DeskSession
 from botdesk.db.models.feeds import FeedListing
 from botdesk.db.models.flows import CapitalFlow, DeletedBotEquity
+from botdesk.db.models.idempotency import IdempotencyKey
 from botdesk.db.models.market import (
     Bot,
     Candle,
@@ -107,6 +108,7 @@ ALL_TABLES = [
     "signal_webhook",
     "notification_delivery",
     "log_entry",
+    "idempotency_key",
 ]
 
 __all__ = [
@@ -133,6 +135,7 @@ __all__ = [
     "FeedListing",
     "Fill",
     "FlowKind",
+    "IdempotencyKey",
     "LogEntry",
     "MlExternalPoint",
     "MlFeature",

@@ -1,12 +1,22 @@
-"""position.close (target "position:<id>", params {"reason": ...}): close at market now.
+"""position.close (target "position:<id>"): sell the whole position or part of it, at
+market now or with a resting limit. Params: "reason"; "quantity" or "percent" for a part
+(neither: all of it); "type" market|limit and the limit's "price".
 
-On paper the close fills at once at the latest known price adjusted by the slippage
-(see `botdesk.engine.fill_rules`); an operator's "close now" does not wait for a candle.
+On paper a market close fills at once at the latest known price adjusted by the slippage
+(see `botdesk.engine.fill_rules`); an operator's "close now" does not wait for a candle. A
+limit rests and fills when a later candle trades through its price. Closing all of it
+first cancels the bot's open orders in the symbol; a part leaves them (a ladder of limit
+exits is a plan), and the order path refuses a part larger than what they leave unsold.
+The ledger books a part exactly: its realized P&L and fee, the rest's cost basis pro rata.
 """
+
+from decimal import Decimal
 
 from sqlmodel import select
 
-from botdesk.db.models import Bot, Order, Position, PositionStatus, Side
+from botdesk.db import candles as candle_store
+from botdesk.db.manual_orders import amount_or_none, part_of
+from botdesk.db.models import Bot, BotState, Order, OrderType, Position, PositionStatus, Side
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
 from botdesk.engine.handlers.common import (
     cancel_open_orders,
@@ -17,6 +27,24 @@ from botdesk.engine.handlers.common import (
 )
 from botdesk.engine.orders import OrderRefused, OrderRequest, command_order_id, submit
 from botdesk.formats import money_text, quantity_text
+
+
+def _quantity(context: CommandContext, position: Position) -> Decimal:
+    """How much to sell: the part asked for, or all of it."""
+    quantity = amount_or_none(context.params.get("quantity"))
+    percent = amount_or_none(context.params.get("percent"))
+    if percent is not None:
+        quantity = part_of(position.quantity, percent)
+    if quantity is None:
+        return position.quantity
+    if quantity > position.quantity:
+        raise CommandFailed(
+            f"position {position.id} holds {quantity_text(position.quantity)} "
+            f"{position.symbol}: cannot sell {quantity_text(quantity)}"
+        )
+    if quantity <= 0:
+        raise CommandFailed(f"{percent} % of {position.quantity} is nothing to sell")
+    return quantity
 
 
 @handles("position.close")
@@ -33,17 +61,36 @@ def close(context: CommandContext) -> str:
     context.session.refresh(position)
     if position.status != PositionStatus.OPEN:
         return f"position {position_id} is already closed ({position.exit_reason})"
-    cancelled = cancel_open_orders(context, Order.bot_id == bot.id, Order.symbol == position.symbol)
+    quantity = _quantity(context, position)
+    whole = quantity == position.quantity
+    order_type = context.params.get("type") or OrderType.MARKET
+    limit_price = amount_or_none(context.params.get("price"))
+    if order_type == OrderType.LIMIT and bot.desired_state not in (
+        BotState.RUNNING,
+        BotState.PAUSED,
+    ):
+        raise CommandFailed(f"{bot.name} is {bot.desired_state}: a limit exit needs it running")
+    cancelled = 0
+    if whole:
+        cancelled = cancel_open_orders(
+            context, Order.bot_id == bot.id, Order.symbol == position.symbol
+        )
     market = market_now(context.session, position.symbol)
     reason = (context.params.get("reason") or context.command.reason or "").strip()
+    latest = candle_store.latest_open_ms(
+        session=context.session, symbol=bot.symbol, timeframe=bot.timeframe
+    )
     request = OrderRequest(
         bot=bot,
         side=Side.SELL,
-        quantity=position.quantity,
+        quantity=quantity,
         purpose="close",
         client_order_id=client_order_id,
-        reference_price=market.last_price,
-        immediate=True,
+        type=order_type,
+        price=limit_price,
+        reference_price=limit_price or market.last_price,
+        immediate=order_type == OrderType.MARKET,
+        candle_open_ms=latest if order_type == OrderType.LIMIT else None,
     )
     try:
         order = submit(
@@ -59,4 +106,7 @@ def close(context: CommandContext) -> str:
     )
     extra = f"; {cancelled} open order(s) cancelled" if cancelled else ""
     why = f" ({reason})" if reason else ""
-    return f"position {position_id} ({bot.name} {position.symbol}) closed{why}: {outcome}{extra}"
+    what = "closed" if whole else f"part of it ({quantity_text(quantity)}) sold"
+    if order.average_price is None:
+        what = "closing" if whole else "part of it on sale"
+    return f"position {position_id} ({bot.name} {position.symbol}) {what}{why}: {outcome}{extra}"

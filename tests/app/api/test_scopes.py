@@ -4,13 +4,24 @@ cut down by a demotion)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import col, select
 
 from botdesk.app.api.routing import OPERATIONS, Operation
 from botdesk.db import api_keys, commands, kill_switch, signal_webhooks
-from botdesk.db.models import ApiKey, AuditLog, BacktestRun, Bot, Command, Position, Role, User
+from botdesk.db.models import (
+    ApiKey,
+    AuditLog,
+    BacktestRun,
+    Bot,
+    Command,
+    Order,
+    Position,
+    Role,
+    User,
+)
 from botdesk.db.session import Database
 from botdesk.db.types import utcnow
 from botdesk.engine.history import import_file
@@ -33,6 +44,8 @@ class World:
     command_id: int
     backtest_id: int
     db: Database
+    running_bot: Bot
+    order_id: int
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +66,22 @@ def world(desk) -> World:
         )
         session.add(backtest)
         session.flush()
+    running = make_bot(db, state="running")  # a manual entry needs a running bot
+    with db.writing() as session:
+        resting = Order(
+            bot_id=running.id,
+            client_order_id=f"bd-{running.id}-matrix",
+            symbol="BTCUSDT",
+            side="buy",
+            type="limit",
+            quantity=Decimal("0.01"),
+            price=Decimal("50000"),
+            status="open",
+        )
+        session.add(resting)
     if SHARED_DATA.exists():  # a month of 5m candles (and 15m, 1h, 4h) for the analysis
         import_file(db, SHARED_DATA / "BTCUSDT-5m.csv", symbol="BTCUSDT", timeframe="5m")
-    return World(keys, owners, bot, position, command.id, backtest.id, db)
+    return World(keys, owners, bot, position, command.id, backtest.id, db, running, resting.id)
 
 
 def _set_kill_switch(db, engaged: bool) -> None:
@@ -93,6 +119,7 @@ def _url(op: Operation, world: World, presented: str | None = None) -> str:
         run_id=world.backtest_id,
         symbol="BTCUSDT",
         key_id=key_id,
+        order_id=world.order_id,
         webhook_id=_webhook_id(world, presented) if "{webhook_id}" in op.path else None,
     )
 
@@ -119,7 +146,19 @@ BODIES = {
     "/api/v1/auth/keys": {"scope": "read", "name": "scope matrix"},
     # an address literal: registering resolves the host, and this machine has no DNS
     "/api/v1/webhooks": {"url": "https://1.1.1.1/hook", "events": ["signal.created"]},
+    "/api/v1/positions/{position_id}": {"reason": "scope matrix", "trailing_percent": "2"},
 }
+
+
+def _body(op: Operation, world: World) -> dict:
+    if op.path == "/api/v1/orders":  # a manual entry (queued only: no engine runs here)
+        return {
+            "bot_id": world.running_bot.id,
+            "size": "quantity",
+            "amount": "0.01",
+            "reason": "scope matrix",
+        }
+    return BODIES.get(op.path, {"reason": "scope matrix"})
 
 
 def _expected(op: Operation, presented: str | None) -> int:
@@ -134,7 +173,7 @@ def _expected(op: Operation, presented: str | None) -> int:
 def test_every_endpoint_under_every_scope(desk, world, op):
     if "{symbol}" in op.path and not SHARED_DATA.exists():
         pytest.skip("the analysis needs ../shared/data's candles")
-    body = BODIES.get(op.path, {"reason": "scope matrix"}) if op.body is not None else None
+    body = _body(op, world) if op.body is not None else None
     for presented in (None, "read", "trade", "admin"):
         # The release needs an engaged switch; everything else runs with it off.
         _set_kill_switch(desk.db, engaged=op.path == RELEASE)
@@ -232,16 +271,20 @@ def test_control_actions_queue_commands_and_never_touch_the_bot(desk, world):
     for verb in ("start", "pause", "stop"):
         response = desk.call("POST", f"/api/v1/bots/{bot_id}/{verb}", key, json={"reason": verb})
         assert response.status_code == 202, response.text
-    closed = desk.call("POST", f"/api/v1/positions/{position_id}/close", key)
+    no_reason = desk.call("POST", f"/api/v1/positions/{position_id}/close", key)
+    assert no_reason.status_code == 400 and "reason: required" in no_reason.text
+    closed = desk.call(
+        "POST", f"/api/v1/positions/{position_id}/close", key, json={"reason": "enough"}
+    )
     assert closed.status_code == 202, closed.text
     queued = _commands_since(desk.db, last_command)
     assert [(c.kind, c.target, c.reason) for c in queued] == [
         ("bot.start", f"bot:{bot_id}", "start"),
         ("bot.pause", f"bot:{bot_id}", "pause"),
         ("bot.stop", f"bot:{bot_id}", "stop"),
-        ("position.close", f"position:{position_id}", "closed through the API"),
+        ("position.close", f"position:{position_id}", "enough"),
     ]
-    assert commands.params_of(queued[-1]) == {"reason": "closed through the API"}
+    assert commands.params_of(queued[-1]) == {"price": None, "reason": "enough", "type": "market"}
     with desk.db.reading() as session:
         bot = session.get(Bot, bot_id)
     assert (bot.desired_state, bot.status) == ("stopped", "stopped")  # the engine's to change
@@ -253,10 +296,12 @@ def test_control_actions_queue_commands_and_never_touch_the_bot(desk, world):
     _set_kill_switch(desk.db, engaged=False)
 
     closed_position = make_position(desk.db, world.bot, status="closed", symbol="ETHUSDT")
-    gone = desk.call("POST", f"/api/v1/positions/{closed_position.id}/close", key)
+    gone = desk.call(
+        "POST", f"/api/v1/positions/{closed_position.id}/close", key, json={"reason": "x"}
+    )
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "position_closed"
     for path in ("/api/v1/bots/999999/start", "/api/v1/positions/999999/close"):
-        missing = desk.call("POST", path, key)
+        missing = desk.call("POST", path, key, json={"reason": "x"})
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
