@@ -10,8 +10,10 @@ Immediately before an order reaches a broker, inside the caller's transaction, `
    kill switch's own flatten orders; refuses while the dead man's switch holds (this
    engine has not written its heartbeat for `DEADMAN_SECONDS`);
 3. calls the risk hook, `botdesk.engine.risk.check_risk`;
-4. stores the order, hands it to the broker and books any immediate fill; a rejected
-   order feeds the bot's circuit breaker.
+4. stores the order; a sell first releases the position's protection held by the
+   exchange (`Broker.release_protection`: only now, once the exit is allowed, so a
+   refused exit never leaves a position unprotected); hands it to the broker and books
+   any immediate fill; a rejected order feeds the bot's circuit breaker.
 A refusal (2 or 3) is stored as a `risk_event` row, the signal (if any) is marked
 "rejected" with the reason, and `OrderRefused` is raised. The caller must keep its
 transaction (commit), so the refusal stays on record.
@@ -149,6 +151,8 @@ def submit(
     )
     session.add(order)
     session.flush()
+    if request.side == Side.SELL and position is not None:
+        broker.release_protection(session, position)
     for fill in broker.place(session, order, market, immediate=request.immediate):
         record_fill(session=session, order=order, fill=fill)
     announce.order_closed(order)
@@ -168,6 +172,7 @@ def _pending_sells(session: Session, bot: Bot) -> Decimal:
             Order.bot_id == bot.id,
             Order.symbol == bot.symbol,
             Order.side == Side.SELL,
+            col(Order.protection_id).is_(None),  # a protection's legs give way to an exit
             col(Order.status).in_(OPEN_ORDER_STATUSES),
         )
     ).one()
