@@ -174,53 +174,62 @@ class BinanceBroker(Broker):
     # --- outside any transaction --------------------------------------------------------
 
     def dispatch(self) -> None:
-        """Send what is waiting: protections first (a cancel an exit waits for), then
-        look up unknown orders, send new ones, send cancels."""
+        """Send what is waiting: protections first (an exit waits for their cancel), then
+        look up unknown orders, send new ones, send cancels; then the protections those
+        fills asked for."""
         if self.db is None:
             return
         with self._work:
-            for protection_id, status, cancel in self.protector.pending():
-                try:
-                    self.protector.step(protection_id, status, cancel)
-                except RateLimited as wait:
-                    log.warning("Binance: %s; the rest waits for the next pass", wait)
-                    return
-                except ExchangeError as error:
-                    log.warning(
-                        "Binance: protection %s: %s; retried on the next pass",
-                        protection_id,
-                        error,
-                    )
-            with self.db.reading() as session:
-                waiting = session.exec(
-                    select(Order.id, Order.status, Order.status_reason)
-                    .where(
-                        Order.broker == self.name,
-                        col(Order.protection_id).is_(None),  # legs: the protector's
-                        col(Order.status).in_(
-                            (
-                                OrderStatus.NEW,
-                                OrderStatus.UNKNOWN,
-                                OrderStatus.OPEN,
-                                OrderStatus.PARTIALLY_FILLED,
-                            )
-                        ),
-                    )
-                    .order_by(col(Order.id))
-                ).all()
-            for order_id, status, reason in waiting:
-                try:
-                    if status == OrderStatus.UNKNOWN:
-                        self.look_up(order_id)
-                    elif status == OrderStatus.NEW:
-                        self.send(order_id)
-                    elif (reason or "").startswith(CANCEL_REQUESTED):
-                        self.send_cancel(order_id)
-                except RateLimited as wait:
-                    log.warning("Binance: %s; the rest waits for the next pass", wait)
-                    return
-                except ExchangeError as error:
-                    log.warning("Binance: order %s: %s; retried on the next pass", order_id, error)
+            if self._protections() and self._orders():
+                self._protections()
+
+    def _protections(self) -> bool:
+        """One pass over the protections; False when a rate limit says stop for now."""
+        for protection_id, status, cancel in self.protector.pending():
+            try:
+                self.protector.step(protection_id, status, cancel)
+            except RateLimited as wait:
+                log.warning("Binance: %s; the rest waits for the next pass", wait)
+                return False
+            except ExchangeError as error:
+                log.warning(
+                    "Binance: protection %s: %s; retried on the next pass", protection_id, error
+                )
+        return True
+
+    def _orders(self) -> bool:
+        """One pass over the orders (not protection legs); False on a rate limit."""
+        with self.db.reading() as session:
+            waiting = session.exec(
+                select(Order.id, Order.status, Order.status_reason)
+                .where(
+                    Order.broker == self.name,
+                    col(Order.protection_id).is_(None),  # legs: the protector's
+                    col(Order.status).in_(
+                        (
+                            OrderStatus.NEW,
+                            OrderStatus.UNKNOWN,
+                            OrderStatus.OPEN,
+                            OrderStatus.PARTIALLY_FILLED,
+                        )
+                    ),
+                )
+                .order_by(col(Order.id))
+            ).all()
+        for order_id, status, reason in waiting:
+            try:
+                if status == OrderStatus.UNKNOWN:
+                    self.look_up(order_id)
+                elif status == OrderStatus.NEW:
+                    self.send(order_id)
+                elif (reason or "").startswith(CANCEL_REQUESTED):
+                    self.send_cancel(order_id)
+            except RateLimited as wait:
+                log.warning("Binance: %s; the rest waits for the next pass", wait)
+                return False
+            except ExchangeError as error:
+                log.warning("Binance: order %s: %s; retried on the next pass", order_id, error)
+        return True
 
     def synchronize(self, db) -> int:
         self.bind(db)
@@ -332,10 +341,6 @@ class BinanceBroker(Broker):
                 record_fill(session=session, order=order, fill=self.broker_fill(order, trade))
             if trades and order.side == Side.BUY:
                 protect_from_signal(session, order)
-            if order.protection_id is not None:
-                row = session.get(Protection, order.protection_id)
-                session.flush()
-                intent.derive(session, row)
             order.exchange_order_id = str(answer.get("orderId", order.exchange_order_id))
             status = STATUS_FROM_BINANCE.get(answer.get("status"), OrderStatus.OPEN)
             if complete or status not in FINAL:
@@ -349,6 +354,9 @@ class BinanceBroker(Broker):
             announce.order_closed(order)
             if order.side == Side.SELL and order.status == OrderStatus.FILLED:
                 self._write_off_dust(session, order, filters)
+            if order.protection_id is not None:
+                session.flush()
+                intent.derive(session, session.get(Protection, order.protection_id))
             if (trades and order.side == Side.BUY) or order.status in FINAL:
                 self._protect_rest(session, order)
 
