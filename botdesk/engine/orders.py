@@ -10,10 +10,9 @@ Immediately before an order reaches a broker, inside the caller's transaction, `
    kill switch's own flatten orders; refuses while the dead man's switch holds (this
    engine has not written its heartbeat for `DEADMAN_SECONDS`);
 3. calls the risk hook, `botdesk.engine.risk.check_risk`;
-4. stores the order; for an exit (a sell), asks the broker to release the protection
-   the venue holds for the position (`Broker.release_protection`: cancel an exchange-held
-   stop-loss/take-profit before selling the same coins; paper holds none), so every
-   exit, whatever sent it, releases it first; hands the order to the broker and books
+4. stores the order; a sell first releases the position's protection held by the
+   exchange (`Broker.release_protection`: only now, once the exit is allowed, so a
+   refused exit never leaves a position unprotected); hands it to the broker and books
    any immediate fill; a rejected order feeds the bot's circuit breaker.
 A refusal (2 or 3) is stored as a `risk_event` row, the signal (if any) is marked
 "rejected" with the reason, and `OrderRefused` is raised. The caller must keep its
@@ -196,6 +195,7 @@ def _pending_sells(session: Session, bot: Bot) -> Decimal:
             Order.bot_id == bot.id,
             Order.symbol == bot.symbol,
             Order.side == Side.SELL,
+            col(Order.protection_id).is_(None),  # a protection's legs give way to an exit
             col(Order.status).in_(OPEN_ORDER_STATUSES),
             col(Order.purpose).not_in(PROTECTIVE_PURPOSES),
         )

@@ -11,6 +11,7 @@ from botdesk.db.models.vocabulary import (
     OrderStatus,
     OrderType,
     PositionStatus,
+    ProtectionStatus,
     Side,
     TimeInForce,
 )
@@ -53,6 +54,10 @@ class Order(SQLModel, table=True):
         default=TimeInForce.GTC, max_length=3, sa_column_kwargs={"server_default": "gtc"}
     )
     expires_at: datetime | None = time_column()
+    # a leg of a position's exchange-held stop-loss/take-profit (`protection`)
+    protection_id: int | None = Field(
+        default=None, foreign_key="protection.id", index=True, ondelete="SET NULL"
+    )
     created_at: datetime = time_column(nullable=False)
     sent_at: datetime | None = time_column()
     updated_at: datetime | None = time_column()
@@ -135,3 +140,35 @@ class EquitySnapshot(SQLModel, table=True):
     unrealized_pnl: Decimal = money_column(default=Decimal(0))
     fees: Decimal = money_column(default=Decimal(0))
     exposure: Decimal = money_column(default=Decimal(0))
+
+
+class Protection(SQLModel, table=True):
+    """A position's stop-loss and take-profit as the exchange holds them: one OCO order
+    list (take-profit LIMIT_MAKER + STOP_LOSS_LIMIT), or one STOP_LOSS_LIMIT or
+    TAKE_PROFIT_LIMIT order alone. Its legs are `order` rows (`Order.protection_id`), so
+    their fills are booked like any other. A move of the stop replaces the row: the old
+    one is cancelled on the exchange, a new one placed (`replaces_id`)."""
+
+    __tablename__ = "protection"
+    __table_args__ = (
+        check_in("status", ProtectionStatus, "ck_protection_status"),
+        Index("ix_protection_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    position_id: int = Field(foreign_key="position.id", index=True, ondelete="CASCADE")
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    symbol: str = Field(max_length=20)
+    list_client_order_id: str = Field(max_length=64, unique=True)
+    order_list_id: str | None = Field(default=None, max_length=64)  # the exchange's, for an OCO
+    quantity: Decimal = money_column()
+    stop_price: Decimal | None = money_column(nullable=True)  # the stop leg's trigger
+    stop_limit_price: Decimal | None = money_column(nullable=True)  # its limit once triggered
+    take_profit: Decimal | None = money_column(nullable=True)
+    status: str = Field(default=ProtectionStatus.NEW, max_length=16)
+    status_reason: str | None = text_column()
+    cancel_requested: bool = Field(default=False)
+    replaces_id: int | None = Field(default=None)  # the protection this one replaced
+    created_at: datetime = time_column(nullable=False)
+    sent_at: datetime | None = time_column()
+    updated_at: datetime | None = time_column()

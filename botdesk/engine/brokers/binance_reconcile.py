@@ -1,12 +1,18 @@
 """Reconciliation with Binance, per exchange account, at start and periodically.
 
+0. Every protection held by Binance or in doubt is looked up (its legs' fills made while
+   the engine was away are booked, once; a stop leg's fill closes the position), then
+   every open position gets the protection it should have: a missing one is placed, one
+   of the wrong quantity or levels replaced (`Protector.reconcile`).
 1. Every order in an unknown state is looked up by client order id (never left unknown
    while Binance answers).
 2. Every order botdesk holds open is looked up: fills made while the engine was away are
    booked, orders Binance cancelled or expired are closed.
 3. Trades since the last known trade id (`myTrades?fromId=`): a trade of one of our
    orders not yet booked is booked; a trade botdesk did not place raises a risk event.
-4. Open orders on Binance that botdesk does not track raise a risk event.
+4. Open orders on Binance that botdesk does not track raise a risk event; one that is a
+   leg of a protection botdesk had given up on (after a lost answer, say) is adopted:
+   recorded as Binance holds it.
 5. Balances against the ledger: when the bots' books hold more of an asset (positions in
    the base asset, cash in the quote asset) than the account has, a risk event says by
    how much. Each difference is raised once while it lasts.
@@ -76,7 +82,8 @@ class Reconciler:
 
     def account(self, account: ExchangeAccount) -> None:
         rest = self.broker.connections.rest_for(account)
-        orders = self._orders(account, OPEN_ORDER_STATUSES)
+        self.broker.protector.reconcile(account)
+        orders = [o for o in self._orders(account, OPEN_ORDER_STATUSES) if o.protection_id is None]
         for order in orders:
             if order.status == OrderStatus.UNKNOWN:
                 self.broker.look_up(order.id)
@@ -150,7 +157,13 @@ class Reconciler:
     def _foreign_open_orders(self, rest, account: ExchangeAccount, symbol: str) -> None:
         ours = {order.client_order_id for order in self._orders(account, OPEN_ORDER_STATUSES)}
         for order in rest.call("get_open_orders", symbol=symbol):
-            if order["clientOrderId"] not in ours:
+            if order["clientOrderId"] in ours:
+                continue
+            leg = self._leg(account, order["clientOrderId"])
+            if leg is not None:
+                log.warning("Binance reconciliation: adopting %s", order["clientOrderId"])
+                self.broker.settle(rest, account, leg, order)
+            else:
                 self._raise(
                     ("open", account.id, order["orderId"]),
                     "unknown_order",
@@ -217,6 +230,16 @@ class Reconciler:
             )
             session.add(event)
             announce.reconcile_difference(session, event)
+
+    def _leg(self, account: ExchangeAccount, client_order_id: str) -> Order | None:
+        with self.db.reading() as session:
+            return session.exec(
+                select(Order).where(
+                    Order.client_order_id == client_order_id,
+                    col(Order.protection_id).is_not(None),
+                    col(Order.bot_id).in_(self._bot_ids_query(account)),
+                )
+            ).first()
 
     def _bot_ids_query(self, account: ExchangeAccount):
         return select(Bot.id).where(Bot.exchange_account_id == account.id)

@@ -1,9 +1,22 @@
 """Values as Binance's wire writes them: decimals without exponents, symbols split into
-assets, trades from `myTrades` or an order's FULL answer."""
+assets, order states, trades from `myTrades` or an order's FULL answer."""
 
 from decimal import Decimal
 
+from botdesk.db.models import OrderStatus
 from botdesk.engine.brokers.base import quote_asset
+
+STATUS_FROM_BINANCE = {
+    "NEW": OrderStatus.OPEN,
+    "PENDING_NEW": OrderStatus.OPEN,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "PENDING_CANCEL": OrderStatus.OPEN,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
 
 
 def plain(value: Decimal) -> str:
