@@ -49,6 +49,7 @@ from botdesk.db.models.risk import (
 )
 from botdesk.db.models.stream import StreamEvent
 from botdesk.db.models.trading import (
+    AccountBalance,
     EquitySnapshot,
     Fill,
     Order,
@@ -106,12 +107,14 @@ ALL_TABLES = [
     "signal_webhook",
     "notification_delivery",
     "log_entry",
+    "account_balance",
 ]
 
 __all__ = [
     "ACTIVE_BOT_STATES",
     "ALL_TABLES",
     "OPEN_ORDER_STATUSES",
+    "AccountBalance",
     "ApiKey",
     "AuditLog",
     "BacktestRun",
