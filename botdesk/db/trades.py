@@ -115,15 +115,19 @@ class Trade:
 
 @dataclass(frozen=True)
 class TradeFilter:
-    """The trades wanted: one bot, one symbol, entered since..until (until excluded)."""
+    """The trades wanted: one bot, one symbol, open or closed, entered since..until
+    (until excluded)."""
 
     bot_id: int | None = None
     symbol: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    status: str | None = None
 
     def conditions(self) -> list:
         found = []
+        if self.status is not None:
+            found.append(col(Position.status) == self.status)
         if self.bot_id is not None:
             found.append(col(Position.bot_id) == self.bot_id)
         if self.symbol is not None:

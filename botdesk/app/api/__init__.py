@@ -28,6 +28,7 @@ from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     risk_events,
     signals,
     stream,
+    trades,
     webhooks,
 )
 from botdesk.app.api.routing import blueprint
