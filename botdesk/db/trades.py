@@ -411,3 +411,8 @@ def _figures(bot_id: int, name: str, rows: list[tuple[int, int, timedelta]]) -> 
         average_duration=timedelta(seconds=round(held.total_seconds() / count)),
         expectancy=quantize(from_units(total) / count),
     )
+
+
+def newest_fill_id(*, session: Session) -> int:
+    """Changes whenever a trade changes (every change is a fill): the page's refresh marker."""
+    return session.exec(select(func.max(Fill.id))).one() or 0

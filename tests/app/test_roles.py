@@ -58,6 +58,7 @@ CALLBACK_ROLES = {
     "bots-delete-error.children": ADMIN,  # delete a bot
     "bot-body.children": VIEWER,  # a bot's chart and P&L
     "positions-open.children": VIEWER,  # open positions
+    "trades-rows.children": VIEWER,  # trades and each bot's performance
     "positions-modal.is_open": TRADER,  # the close dialog
     "positions-result.children": TRADER,  # close a position
     "pnl-chart.figure": VIEWER,  # see P&L
@@ -101,6 +102,7 @@ PAGE_ROLES = {
     "/bots": VIEWER,
     "/signals": VIEWER,
     "/positions": VIEWER,
+    "/trades": VIEWER,
     "/orders": VIEWER,
     "/fills": VIEWER,
     "/pnl": VIEWER,
