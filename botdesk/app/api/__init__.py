@@ -14,6 +14,7 @@ from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     analysis,
     auth_keys,
     backtests,
+    balances,
     bots,
     commands,
     equity,
