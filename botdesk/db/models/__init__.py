@@ -50,6 +50,7 @@ from botdesk.db.models.risk import (
 )
 from botdesk.db.models.stream import StreamEvent
 from botdesk.db.models.trading import (
+    AccountBalance,
     EquitySnapshot,
     Fill,
     Order,
@@ -113,6 +114,7 @@ ALL_TABLES = [
     "notification_delivery",
     "log_entry",
     "idempotency_key",
+    "account_balance",
 ]
 
 __all__ = [
@@ -120,6 +122,7 @@ __all__ = [
     "ALL_TABLES",
     "LIVE_PROTECTION_STATUSES",
     "OPEN_ORDER_STATUSES",
+    "AccountBalance",
     "ApiKey",
     "AuditLog",
     "BacktestRun",

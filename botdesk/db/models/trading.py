@@ -74,6 +74,8 @@ class Fill(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="order.id", index=True, ondelete="CASCADE")
     bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    # the position (the round trip) this fill moved: a trade's fills, summed by botdesk.db.trades
+    position_id: int | None = Field(default=None, index=True)
     trade_id: str = Field(max_length=64)  # exchange trade id, or the paper broker's own
     symbol: str = Field(max_length=20)
     side: str = Field(max_length=4)
@@ -124,6 +126,23 @@ class Position(SQLModel, table=True):
     opened_at: datetime = time_column(nullable=False)
     closed_at: datetime | None = time_column()
     exit_reason: str | None = Field(default=None, max_length=32)
+
+
+class AccountBalance(SQLModel, table=True):
+    """What an exchange account holds of one asset, as the engine last read it from the
+    exchange (the desk never calls the exchange): replaced at each reconciliation."""
+
+    __tablename__ = "account_balance"
+    __table_args__ = (
+        UniqueConstraint("exchange_account_id", "asset", name="uq_account_balance_asset"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange_account_id: int = Field(foreign_key="exchange_account.id", ondelete="CASCADE")
+    asset: str = Field(max_length=16)
+    free: Decimal = money_column(default=Decimal(0))
+    locked: Decimal = money_column(default=Decimal(0))
+    read_at: datetime = time_column(nullable=False)
 
 
 class EquitySnapshot(SQLModel, table=True):

@@ -56,18 +56,11 @@ from typing import ClassVar
 
 from sqlmodel import Session, col, select
 
+from botdesk.db.assets import QUOTE_ASSETS, quote_asset  # noqa: F401  (the brokers' names)
 from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order
 from botdesk.engine.ledger import BrokerFill, record_fill
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
-
-
-def quote_asset(symbol: str) -> str:
-    for quote in QUOTE_ASSETS:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return quote
-    return "USDT"
 
 
 @dataclass(frozen=True)

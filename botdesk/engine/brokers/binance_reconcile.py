@@ -13,9 +13,10 @@
 4. Open orders on Binance that botdesk does not track raise a risk event; one that is a
    leg of a protection botdesk had given up on (after a lost answer, say) is adopted:
    recorded as Binance holds it.
-5. Balances against the ledger: when the bots' books hold more of an asset (positions in
-   the base asset, cash in the quote asset) than the account has, a risk event says by
-   how much. Each difference is raised once while it lasts.
+5. Balances against the ledger: the account's balances are stored for the desk
+   (`account_balance`); when the bots' books hold more of an asset (positions in the base
+   asset, cash in the quote asset) than the account has, a risk event says by how much.
+   Each difference is raised once while it lasts.
 
 Network calls happen outside transactions; each booking is its own short transaction.
 """
@@ -26,6 +27,7 @@ from decimal import Decimal
 
 from sqlmodel import col, select
 
+from botdesk.db import balances as account_balances
 from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
@@ -37,6 +39,7 @@ from botdesk.db.models import (
     PositionStatus,
     RiskEvent,
 )
+from botdesk.db.types import utcnow
 from botdesk.engine import announce
 from botdesk.engine.accounts import account as bot_account
 from botdesk.engine.brokers.base import quote_asset
@@ -175,9 +178,11 @@ class Reconciler:
     # --- balances -----------------------------------------------------------------------
 
     def _balances(self, rest, account: ExchangeAccount, symbols: list[str]) -> None:
+        listed = rest.call("get_account")["balances"]
+        self._record_balances(account, listed)
         held = {
             balance["asset"]: Decimal(balance["free"]) + Decimal(balance["locked"])
-            for balance in rest.call("get_account")["balances"]
+            for balance in listed
         }
         needed: dict[str, Decimal] = {}
         quotes = set()
@@ -212,6 +217,16 @@ class Reconciler:
                 )
             else:
                 self._raised.pop(key, None)
+
+    def _record_balances(self, account: ExchangeAccount, listed: list[dict]) -> None:
+        """Kept for the desk (`account_balance`), which never calls Binance itself."""
+        with self.db.writing() as session:
+            account_balances.record(
+                session=session,
+                exchange_account_id=account.id,
+                balances={b["asset"]: (Decimal(b["free"]), Decimal(b["locked"])) for b in listed},
+                at=utcnow(),
+            )
 
     # --- helpers ------------------------------------------------------------------------
 

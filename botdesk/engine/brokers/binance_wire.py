@@ -3,8 +3,8 @@ assets, order states, trades from `myTrades` or an order's FULL answer."""
 
 from decimal import Decimal
 
+from botdesk.db.assets import base_asset  # noqa: F401  (the brokers' name)
 from botdesk.db.models import OrderStatus
-from botdesk.engine.brokers.base import quote_asset
 
 STATUS_FROM_BINANCE = {
     "NEW": OrderStatus.OPEN,
@@ -23,10 +23,6 @@ def plain(value: Decimal) -> str:
     """A Decimal as Binance wants it: no exponent, no needless zeros."""
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def base_asset(symbol: str) -> str:
-    return symbol[: -len(quote_asset(symbol))]
 
 
 def binance_trade(raw: dict, *, time_ms: int = 0) -> dict:
