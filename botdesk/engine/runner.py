@@ -29,14 +29,14 @@ from botdesk.engine import announce, leases
 from botdesk.engine.batch import outcome as outcomes
 from botdesk.engine.batch.candle import BatchItem, process_batch
 from botdesk.engine.batch.memory import CandleMemory
-from botdesk.engine.batch.plans import PassOutcome, Plan, candle_at, history_for
+from botdesk.engine.batch.plans import PassOutcome, Plan, Windows, candle_at, history_for
 from botdesk.engine.brokers import BrokerUnavailable
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.indicators.shared import shared_results
 from botdesk.engine.ledger import LedgerError
 from botdesk.engine.market import MarketData
 from botdesk.engine.strategies import registry
-from botdesk.engine.strategies.base import Strategy
+from botdesk.engine.strategies.base import MAX_HISTORY_CANDLES, Strategy
 from botdesk.engine.strategies.safe import StrategyError, evaluate
 from botdesk.engine.timeframes import timeframe_ms
 from botdesk.engine.trading import StrategySignal, process_candle
@@ -112,6 +112,7 @@ class BotRunner:
         self._loaded: dict[tuple[str, str], CandleFrame] = {}  # for this pass only
         self._requested: dict[tuple[str, str], int] = {}
         self._earliest: dict[tuple[str, str], int] = {}
+        self._windows = Windows()
         groups: dict[tuple[str, str], list[Bot]] = defaultdict(list)
         for bot in bots:
             groups[(bot.symbol, bot.timeframe)].append(bot)
@@ -169,7 +170,13 @@ class BotRunner:
             broker = self.runtime.brokers.get(bot.broker)
         except BrokerUnavailable as error:
             raise BotFailure(str(error)) from None
-        size = history_for(strategy, self.market.window)
+        size = history_for(strategy, self.market.window, bot.timeframe)
+        if size > MAX_HISTORY_CANDLES + 1:
+            raise BotFailure(
+                f"strategy {strategy.name} needs {size - 1} {bot.timeframe} candles of history "
+                f"(for the higher timeframes it reads); the engine gives a bot at most "
+                f"{MAX_HISTORY_CANDLES}: run it on a longer timeframe"
+            )
         if size > self.market.window_of(bot.symbol, bot.timeframe):
             with self.runtime.db.reading() as session:  # the window grows for this strategy
                 self.market.require(
@@ -206,7 +213,7 @@ class BotRunner:
             due = [plan for plan in plans if plan.next_open_ms == open_ms]
             items = []
             for plan in due:
-                frame = plan.history[max(0, plan.index - plan.size + 1) : plan.index + 1]
+                frame = self._windows.frame(plan)
                 try:
                     signals = evaluate(plan.strategy, frame)
                 except StrategyError as error:
@@ -315,7 +322,7 @@ class BotRunner:
         try:
             plan = self._plan(bot)
             while plan is not None and plan.index < plan.end:
-                frame = plan.history[max(0, plan.index - plan.size + 1) : plan.index + 1]
+                frame = self._windows.frame(plan)
                 try:
                     signals = evaluate(plan.strategy, frame)
                 except StrategyError as error:

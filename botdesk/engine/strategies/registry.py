@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from botdesk.engine.strategies.base import MAX_HISTORY_CANDLES, Strategy, StrategyParams
 from botdesk.engine.strategies.bollinger_breakout import BollingerBreakout
+from botdesk.engine.strategies.confluence import Confluence
 from botdesk.engine.strategies.ema_cross import EmaCross
 from botdesk.engine.strategies.macd_trend import MacdTrend
 from botdesk.engine.strategies.rsi_reversion import RsiReversion
@@ -21,7 +22,15 @@ from botdesk.ml.predictor import MlPredictor
 BUILT_IN = "built-in"
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
-    for cls in (EmaCross, RsiReversion, BollingerBreakout, MacdTrend, SmcStructure, MlPredictor)
+    for cls in (
+        EmaCross,
+        RsiReversion,
+        BollingerBreakout,
+        MacdTrend,
+        SmcStructure,
+        Confluence,
+        MlPredictor,
+    )
 }
 # where each strategy came from: "built-in", a file of the strategy folder, or a package's
 # entry point ("package:dist name = module:attr")
