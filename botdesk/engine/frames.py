@@ -15,17 +15,13 @@ A `SignalFrame` is what a strategy returns: one row per candle.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from botdesk.db.types import MONEY_UNIT
-
-if TYPE_CHECKING:
-    from botdesk.engine.higher import HigherTimeframes
 
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 FLOW_COLUMNS = ("quote_volume", "trades", "taker_buy_base_volume", "taker_buy_quote_volume")
@@ -70,7 +66,8 @@ class CandleFrame:
     trades: np.ndarray | None = None
     taker_buy_base_volume: np.ndarray | None = None
     taker_buy_quote_volume: np.ndarray | None = None
-    higher: HigherTimeframes | None = None  # the higher timeframes a strategy declared
+    # the higher timeframes a strategy declared (`botdesk.engine.higher.HigherTimeframes`)
+    higher: Mapping | None = None
 
     @classmethod
     def empty(cls) -> CandleFrame:
@@ -147,7 +144,7 @@ class CandleFrame:
         for values in self.columns().values():
             values.setflags(write=False)
 
-    def carrying(self, higher: HigherTimeframes | None) -> CandleFrame:
+    def carrying(self, higher: Mapping | None) -> CandleFrame:
         """The same candles (the same arrays) carrying `higher`."""
         return replace(self, higher=higher)
 
