@@ -98,11 +98,11 @@ def check_timeframe(timeframe: str, interval_ms: int) -> int:
         length = timeframe_ms(timeframe)
     except UnknownTimeframe as error:
         raise HigherTimeframeError(str(error)) from None
-    if length < interval_ms or length % interval_ms:
+    if length <= interval_ms or length % interval_ms:
         own = interval_name(interval_ms) or f"{interval_ms} ms"
         raise HigherTimeframeError(
             f"{timeframe} candles cannot be built from {own} candles (a higher timeframe "
-            f"must be a whole multiple of the bot's)"
+            f"must be longer than the bot's and a whole multiple of it)"
         )
     return length
 

@@ -36,7 +36,7 @@ from botdesk.engine.indicators.shared import shared_results
 from botdesk.engine.ledger import LedgerError
 from botdesk.engine.market import MarketData
 from botdesk.engine.strategies import registry
-from botdesk.engine.strategies.base import MAX_HISTORY_CANDLES, Strategy
+from botdesk.engine.strategies.base import Strategy
 from botdesk.engine.strategies.safe import StrategyError, evaluate
 from botdesk.engine.timeframes import timeframe_ms
 from botdesk.engine.trading import StrategySignal, process_candle
@@ -170,13 +170,11 @@ class BotRunner:
             broker = self.runtime.brokers.get(bot.broker)
         except BrokerUnavailable as error:
             raise BotFailure(str(error)) from None
+        if strategy.higher_timeframes and (
+            why := registry.timeframe_refusal(strategy, bot.timeframe)
+        ):
+            raise BotFailure(f"cannot run on {bot.timeframe} candles: {why}")
         size = history_for(strategy, self.market.window, bot.timeframe)
-        if size > MAX_HISTORY_CANDLES + 1:
-            raise BotFailure(
-                f"strategy {strategy.name} needs {size - 1} {bot.timeframe} candles of history "
-                f"(for the higher timeframes it reads); the engine gives a bot at most "
-                f"{MAX_HISTORY_CANDLES}: run it on a longer timeframe"
-            )
         if size > self.market.window_of(bot.symbol, bot.timeframe):
             with self.runtime.db.reading() as session:  # the window grows for this strategy
                 self.market.require(

@@ -112,11 +112,6 @@ class Confluence(Strategy):
             return score, trend
         own = interval_name(interval) or f"{interval // 60_000}m"
         higher = sorted(candles.higher.values(), key=lambda frame: timeframe_ms(frame.timeframe))
-        if timeframe_ms(higher[0].timeframe) <= interval:
-            raise ValueError(
-                f"it reads {higher[0].timeframe} candles with its own {own} candles: its "
-                "timeframes must all be longer than the bot's"
-            )
         ready = np.ones(count, dtype=bool)
         ready[: WINDOW - 1] = False
         for frame in higher:
