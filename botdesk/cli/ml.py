@@ -214,6 +214,25 @@ def train(
     click.echo(f"\nstored as model {result.model.id} (candidate; `botdesk ml promote` to use it)")
 
 
+@ml.command()
+@click.argument("command_id", type=int)
+def job(command_id) -> None:
+    """Run the training queued as command COMMAND_ID (from the Models page): the engine
+    starts this in a process of its own; it writes its progress into the command."""
+    import contextlib
+    import os
+
+    from botdesk.ml import jobs
+
+    quiet_logging()
+    with contextlib.suppress(OSError):
+        os.nice(10)  # below the engine: training must not slow a candle down
+    try:
+        click.echo(jobs.run(database(), command_id))
+    except (ValueError, LookupError) as error:
+        raise click.ClickException(str(error)) from None
+
+
 @ml.command(name="list")
 @click.option("--symbol", default=None, callback=checked_symbol)
 @click.option("--timeframe", default=None, type=TIMEFRAMES)

@@ -2,6 +2,14 @@
 (`botdesk.engine.process` imports it). Each is idempotent: a command left running by a
 dead engine is run again at restart."""
 
-from botdesk.engine.handlers import backtests, bots, kill_switch, positions, research, signals
+from botdesk.engine.handlers import (
+    backtests,
+    bots,
+    kill_switch,
+    ml,
+    positions,
+    research,
+    signals,
+)
 
-__all__ = ["backtests", "bots", "kill_switch", "positions", "research", "signals"]
+__all__ = ["backtests", "bots", "kill_switch", "ml", "positions", "research", "signals"]
