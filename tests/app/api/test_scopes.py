@@ -94,6 +94,7 @@ def _url(op: Operation, world: World, presented: str | None = None) -> str:
         symbol="BTCUSDT",
         key_id=key_id,
         webhook_id=_webhook_id(world, presented) if "{webhook_id}" in op.path else None,
+        series="scope_matrix",
     )
 
 
@@ -119,6 +120,8 @@ BODIES = {
     "/api/v1/auth/keys": {"scope": "read", "name": "scope matrix"},
     # an address literal: registering resolves the host, and this machine has no DNS
     "/api/v1/webhooks": {"url": "https://1.1.1.1/hook", "events": ["signal.created"]},
+    # the same point each time: a repeat is accepted and changes nothing
+    "/api/v1/ml/external/{series}": {"points": [{"time": 1_640_995_200_000, "value": 1}]},
 }
 
 
