@@ -222,3 +222,21 @@ def test_a_trader_cannot_queue_a_training(desk):
     response = click(trader, desk.base, "models-train", TRAIN_FORM)
     assert response.status_code == 403
     assert _trainings(desk) == before
+
+
+def test_a_training_that_cannot_run_fails_with_its_reason_on_the_page(desk, admin, stored):
+    short = TRAIN_FORM | {"models-train-from.value": "2022-04-20"}  # 11 days: too few
+    click(admin, desk.base, "models-train", short)
+    command_id = max(c for c, _, _ in _trainings(desk))
+    commands.consume(runtime_for(desk.db))
+    deadline = time.monotonic() + 300
+    while (status := dict((c, s) for c, s, _ in _trainings(desk))[command_id]) in (
+        "pending",
+        "running",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert status == "failed"
+    shown = _progress(desk, admin, command_id).text
+    assert f"Training #{command_id} failed: training failed: only" in shown
+    assert "at least 500 are needed" in shown
