@@ -333,12 +333,8 @@ class SignalFrame:
             _levels(stop, length),
             _levels(take_profit, length),
         )
-        reasons = Reasons(side, buy_reason, sell_reason)
-        if limit is None:
-            return cls(side, confidence, stop, take_profit, reasons)
-        prices = np.where(side != NO_SIGNAL, _column(limit, length, np.float64), np.nan)
-        candles = np.where(np.isnan(prices), 0, _column(limit_candles, length, np.int64))
-        return cls(side, confidence, stop, take_profit, reasons, prices, candles)
+        frame = cls(side, confidence, stop, take_profit, Reasons(side, buy_reason, sell_reason))
+        return frame if limit is None else frame.with_limits(limit, limit_candles)
 
     def __len__(self) -> int:
         return len(self.side)
@@ -352,6 +348,20 @@ class SignalFrame:
             self.reason[index],
             None if self.limit is None else self.limit[index],
             None if self.limit_candles is None else self.limit_candles[index],
+        )
+
+    def with_limits(self, limit, limit_candles=0) -> SignalFrame:
+        """The same signals asking for limit orders: `limit` a price or a price per row
+        (NaN: a market order there), kept on signal rows only; `limit_candles` the
+        candles each is good for after its own (one number or one per row; 0: until
+        cancelled). E.g. a buy 0.2 % below the close, good for 3 candles:
+        `frame.with_limits(np.where(frame.side == BUY, candles.close * 0.998, np.nan), 3)`.
+        """
+        count = len(self)
+        prices = np.where(self.side != NO_SIGNAL, _column(limit, count, np.float64), np.nan)
+        candles = np.where(np.isnan(prices), 0, _column(limit_candles, count, np.int64))
+        return SignalFrame(
+            self.side, self.confidence, self.stop, self.take_profit, self.reason, prices, candles
         )
 
     def limit_at(self, index: int) -> tuple[float, int] | None:

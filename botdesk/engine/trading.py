@@ -9,7 +9,9 @@
    stop or breakeven moves the stop up for the next candles (`botdesk.engine.risk.watch`);
 3. the position is marked to this candle's close;
 4. the strategy's signal for this candle (if any) is stored and acted on: a buy opens a
-   position (not while paused, not when one is open), a sell closes it;
+   position (not while paused, not when one is open), a sell closes it; by a market
+   order, or by a limit order when the signal asks for one (`SignalFrame.limit`), good
+   till cancelled or till the close of its last candle (`limit_candles`);
 5. an equity snapshot is written, the breaches are checked (daily loss, drawdown: they
    pause the bot; `botdesk.engine.risk.breaches`) and the bot's cursor moves here.
 A paused bot's resting buys are cancelled first; rejected orders feed the circuit breaker.
@@ -19,6 +21,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlmodel import Session, col, select
@@ -34,10 +37,17 @@ from botdesk.db.models import (
     Side,
     Signal,
     SignalStatus,
+    TimeInForce,
 )
 from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import account, account_from, snapshot
-from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_to_datetime
+from botdesk.engine.brokers.base import (
+    Broker,
+    CandlePrices,
+    MarketContext,
+    exact_datetime,
+    ms_to_datetime,
+)
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
 from botdesk.engine.ledger import ZERO, mark_to_market, open_position, record_fill
 from botdesk.engine.orders import (
@@ -49,6 +59,7 @@ from botdesk.engine.orders import (
 )
 from botdesk.engine.risk import breaches, watch
 from botdesk.engine.sizing import size_entry
+from botdesk.engine.timeframes import timeframe_ms
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +73,42 @@ class StrategySignal:
     stop: float
     take_profit: float
     reason: str
+    limit: float = math.nan  # a limit order at this price (NaN: a market order)
+    limit_candles: int = 0  # candles the limit is good for after this one (0: until cancelled)
 
     @classmethod
     def from_frame(cls, frame: SignalFrame, index: int) -> "StrategySignal | None":
         side = int(frame.side[index])
         if side not in (BUY, SELL):
             return None
+        limit = frame.limit_at(index)
         return cls(
             side,
             float(frame.confidence[index]),
             float(frame.stop[index]),
             float(frame.take_profit[index]),
             str(frame.reason[index]),
+            *(limit or ()),
         )
+
+    def limit_terms(self, candle: CandlePrices, timeframe: str) -> "LimitTerms | None":
+        """The limit order this signal on `candle` asks for: good for `limit_candles`
+        candles after it, that is till the close of the last of them."""
+        if math.isnan(self.limit):
+            return None
+        if not self.limit_candles:
+            return LimitTerms(to_decimal(self.limit))
+        last_close_ms = candle.open_time_ms + (self.limit_candles + 1) * timeframe_ms(timeframe) - 1
+        return LimitTerms(to_decimal(self.limit), TimeInForce.GTD, exact_datetime(last_close_ms))
+
+
+@dataclass(frozen=True)
+class LimitTerms:
+    """A limit order's price and time in force (expires_at for gtd)."""
+
+    price: Decimal
+    time_in_force: str = TimeInForce.GTC
+    expires_at: datetime | None = None
 
 
 def process_candle(
@@ -113,7 +147,8 @@ def process_candle(
         row = signal_row(bot, candle, timeframe, signal)
         session.add(row)
         session.flush()
-        act_on_signal(session, bot=bot, signal=row, broker=broker, market=market)
+        limit = signal.limit_terms(candle, timeframe)
+        act_on_signal(session, bot=bot, signal=row, broker=broker, market=market, limit=limit)
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     recorded = snapshot(
         session=session,
@@ -222,12 +257,14 @@ def act_on_signal(
     market: MarketContext,
     purpose: str | None = None,
     candle_open_ms: int | None = None,
+    limit: LimitTerms | None = None,
 ) -> Order | None:
     """Turn a stored signal into an order through the order path, or say why not.
 
     A buy opens a position sized on the bot's cash (a strategy buy while a position is
     open is ignored; a webhook buy adds to it); nothing opens while the bot is paused. A
-    sell closes the whole position. The outcome is in the signal's status and reason.
+    sell closes the whole position. With `limit`, the order is a limit order at its price
+    (a buy sized on it). The outcome is in the signal's status and reason.
     Without a candle in `market` (a command), `candle_open_ms` is the newest closed candle
     of the bot's timeframe: a paper market order fills at the open of the one after it.
     """
@@ -239,7 +276,7 @@ def act_on_signal(
     if reason is not None:
         return _ignore(session, signal, reason)
     if signal.side == Side.BUY:
-        price = market.last_price
+        price = market.last_price if limit is None else limit.price
         quantity = size_entry(
             session=session,
             bot=bot,
@@ -252,8 +289,17 @@ def act_on_signal(
         )
         side, default_purpose = Side.BUY, "entry"
     else:
-        price, quantity = market.last_price, position.quantity
+        price = market.last_price if limit is None else limit.price
+        quantity = position.quantity
         side, default_purpose = Side.SELL, "exit"
+    terms = {}
+    if limit is not None:
+        terms = dict(
+            type=OrderType.LIMIT,
+            price=limit.price,
+            time_in_force=limit.time_in_force,
+            expires_at=limit.expires_at,
+        )
     request = OrderRequest(
         bot=bot,
         side=side,
@@ -263,6 +309,7 @@ def act_on_signal(
         reference_price=price,
         signal=signal,
         candle_open_ms=market.candle.open_time_ms if market.candle else candle_open_ms,
+        **terms,
     )
     try:
         return submit(session, request, broker=broker, market=market)
@@ -319,6 +366,7 @@ def _watch_exits(
     is_stop = hit.reason == fill_rules.STOP_LOSS
     level = position.stop_price if is_stop else position.take_profit
     purpose = "trailing_stop" if is_stop and watch.trails(position) else hit.reason
+    _cancel_resting_sells(session, bot, broker, f"the position's {purpose} exit sells it all")
     request = OrderRequest(
         bot=bot,
         side=Side.SELL,
@@ -336,3 +384,13 @@ def _watch_exits(
     except OrderRefused as refusal:
         log.warning("bot %s: %s refused: %s", bot.name, purpose, refusal)
     return True
+
+
+def _cancel_resting_sells(session: Session, bot: Bot, broker: Broker, reason: str) -> None:
+    """A resting exit (a limit sell for all or part of the position) gives way to the
+    stop-loss or take-profit that sells the whole position."""
+    resting = [order for order in _open_orders(session, bot) if order.side == Side.SELL]
+    for order in resting:
+        order.status_reason = reason
+    if resting:
+        broker.cancel(session, resting)

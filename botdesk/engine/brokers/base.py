@@ -86,6 +86,11 @@ def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
+def exact_datetime(ms: int) -> datetime:
+    """The instant `ms` to the millisecond (`ms_to_datetime` goes through a float)."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
 def datetime_to_ms(at: datetime) -> int:
     """Milliseconds since the epoch, in integers (no float rounding)."""
     return (at - EPOCH) // timedelta(milliseconds=1)
