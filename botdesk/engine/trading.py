@@ -21,13 +21,11 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from botdesk.db.models import (
-    OPEN_ORDER_STATUSES,
     Bot,
     BotState,
     EquitySnapshot,
@@ -37,7 +35,6 @@ from botdesk.db.models import (
     Side,
     Signal,
     SignalStatus,
-    TimeInForce,
 )
 from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import account, account_from, snapshot
@@ -45,11 +42,17 @@ from botdesk.engine.brokers.base import (
     Broker,
     CandlePrices,
     MarketContext,
-    exact_datetime,
     ms_to_datetime,
 )
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
 from botdesk.engine.ledger import ZERO, mark_to_market, open_position, record_fill
+from botdesk.engine.limit_orders import (
+    LimitTerms,
+    cancel_expired,
+    cancel_resting_sells,
+    open_orders,
+    terms_for,
+)
 from botdesk.engine.orders import (
     OrderRefused,
     OrderRequest,
@@ -59,7 +62,6 @@ from botdesk.engine.orders import (
 )
 from botdesk.engine.risk import breaches, watch
 from botdesk.engine.sizing import size_entry
-from botdesk.engine.timeframes import timeframe_ms
 
 log = logging.getLogger(__name__)
 
@@ -91,24 +93,11 @@ class StrategySignal:
             *(limit or ()),
         )
 
-    def limit_terms(self, candle: CandlePrices, timeframe: str) -> "LimitTerms | None":
-        """The limit order this signal on `candle` asks for: good for `limit_candles`
-        candles after it, that is till the close of the last of them."""
+    def limit_terms(self, candle: CandlePrices, timeframe: str) -> LimitTerms | None:
+        """The limit order this signal on `candle` asks for (None: a market order)."""
         if math.isnan(self.limit):
             return None
-        if not self.limit_candles:
-            return LimitTerms(to_decimal(self.limit))
-        last_close_ms = candle.open_time_ms + (self.limit_candles + 1) * timeframe_ms(timeframe) - 1
-        return LimitTerms(to_decimal(self.limit), TimeInForce.GTD, exact_datetime(last_close_ms))
-
-
-@dataclass(frozen=True)
-class LimitTerms:
-    """A limit order's price and time in force (expires_at for gtd)."""
-
-    price: Decimal
-    time_in_force: str = TimeInForce.GTC
-    expires_at: datetime | None = None
+        return terms_for(self.limit, self.limit_candles, candle, timeframe)
 
 
 def process_candle(
@@ -131,6 +120,7 @@ def process_candle(
         candle=candle,
     )
     breaches.before_candle(session, bot, broker)
+    cancel_expired(session, bot, broker, candle)
     for fill in broker.on_candle(session, bot, market):
         order = session.get(Order, fill.order_id)
         record_fill(session=session, order=order, fill=fill)
@@ -271,7 +261,7 @@ def act_on_signal(
     if signal.status == SignalStatus.NEW:
         announce.signal_changed(session, signal)  # signal.created, for subscribers' webhooks
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
-    pending = _open_orders(session, bot)
+    pending = open_orders(session, bot)
     reason = foregone(bot, signal.side, position, pending, signal.source)
     if reason is not None:
         return _ignore(session, signal, reason)
@@ -325,15 +315,6 @@ def _ignore(session: Session, signal: Signal, reason: str) -> None:
     return None
 
 
-def _open_orders(session: Session, bot: Bot) -> list[Order]:
-    query = select(Order).where(
-        Order.bot_id == bot.id,
-        Order.symbol == bot.symbol,
-        col(Order.status).in_(OPEN_ORDER_STATUSES),
-    )
-    return list(session.exec(query).all())
-
-
 def protect_from_signal(session: Session, order: Order) -> None:
     """A filled buy takes the stop-loss and take-profit of the signal that opened it, and
     the bot's trailing-stop and breakeven settings."""
@@ -366,7 +347,7 @@ def _watch_exits(
     is_stop = hit.reason == fill_rules.STOP_LOSS
     level = position.stop_price if is_stop else position.take_profit
     purpose = "trailing_stop" if is_stop and watch.trails(position) else hit.reason
-    _cancel_resting_sells(session, bot, broker, f"the position's {purpose} exit sells it all")
+    cancel_resting_sells(session, bot, broker, f"the position's {purpose} exit sells it all")
     request = OrderRequest(
         bot=bot,
         side=Side.SELL,
@@ -384,13 +365,3 @@ def _watch_exits(
     except OrderRefused as refusal:
         log.warning("bot %s: %s refused: %s", bot.name, purpose, refusal)
     return True
-
-
-def _cancel_resting_sells(session: Session, bot: Bot, broker: Broker, reason: str) -> None:
-    """A resting exit (a limit sell for all or part of the position) gives way to the
-    stop-loss or take-profit that sells the whole position."""
-    resting = [order for order in _open_orders(session, bot) if order.side == Side.SELL]
-    for order in resting:
-        order.status_reason = reason
-    if resting:
-        broker.cancel(session, resting)

@@ -44,6 +44,7 @@ class PaperBroker(Broker):
     name = "paper"
     replays_missed_candles = True
     quiet_without_orders = True
+    expires_orders = True
 
     def place(
         self, session: Session, order: Order, market: MarketContext, *, immediate: bool = False
