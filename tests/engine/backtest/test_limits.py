@@ -171,3 +171,12 @@ def test_real_klines_with_limit_entries_and_exits_trade_the_same(name):
             t for t in result.trades if t.entry_price <= D(repr(float(opens[t.entry_index])))
         ]
         assert len(result.trades) > 20 and len(at_limit) > 5
+
+
+def test_a_limit_entry_the_floats_cannot_size_is_sized_by_the_decimal_rule_on_its_limit():
+    """All-cash, 1000 x 0.995 / 995 is exactly 1: the core asks the Decimal rule, which
+    must size on the limit (995), not on the close (1000): 0.995 of a unit otherwise."""
+    candles = _candles(*[(1000, 1000, 990, 1000)] * 5)
+    signals = _signals(5, {0: 1, 2: -1}, {0: (995, 0)})
+    (trade,) = _trades(candles, signals, fee_rate=D(0), slippage_bps=D(0)).trades
+    assert (trade.entry_price, trade.quantity) == (D(995), D("1.00000000"))
