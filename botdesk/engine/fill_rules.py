@@ -19,7 +19,10 @@ these functions; there is no second implementation.
   means it expires when the (n+1)th candle after the signal opens.)
 - A long position's stop-loss and take-profit are checked inside every candle after its
   entry (including the entry candle, after the open); if one candle touches both, the
-  stop is assumed to have filled first.
+  stop is assumed to have filled first. Likewise a resting limit sell in a candle that
+  touches the position's stop: the stop sells the whole position, the limit is cancelled.
+- A buy limit is sized on its limit price; a limit sell for part of a position books that
+  part's share of the cost basis (`botdesk.engine.ledger`).
 - An operator's manual close and the kill switch's flatten fill at once at the latest
   known price (the close of the newest candle) adjusted by the slippage: "close now"
   must not wait for the next candle.

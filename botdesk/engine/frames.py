@@ -295,6 +295,12 @@ class SignalFrame:
     prices, NaN for none; reason: short strings ("" where no signal), an object array or
     `Reasons` (which makes them when read).
     A signal on row t is decided on the close of candle t and acted on at the open of t+1.
+
+    limit (optional): the signal asks for a limit order at this price instead of a market
+    order (a buy row: the entry; a sell row: the exit), NaN for a market order;
+    limit_candles (optional, with limit): how many candles the limit stays good for after
+    the signal's candle (it expires when the next one opens), 0 for good till cancelled.
+    None (the default) means market orders on every row.
     """
 
     side: np.ndarray
@@ -302,6 +308,8 @@ class SignalFrame:
     stop: np.ndarray
     take_profit: np.ndarray
     reason: np.ndarray | Reasons
+    limit: np.ndarray | None = None
+    limit_candles: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -315,10 +323,15 @@ class SignalFrame:
         take_profit=None,
         buy_reason: str | np.ndarray = "",
         sell_reason: str | np.ndarray = "",
+        limit=None,
+        limit_candles=0,
     ) -> SignalFrame:
         """Assemble a frame from boolean masks; a row that is both buy and sell is a sell.
 
-        Stops and take-profits are kept on buy rows only (they protect the entry).
+        Stops and take-profits are kept on buy rows only (they protect the entry); limit
+        prices on signal rows only (a price, or a price per row, NaN for a market order),
+        each good for `limit_candles` candles (one number or one per row; 0: until
+        cancelled).
         """
         from botdesk.engine.frame_kernels import assemble  # numba, loaded when first used
 
@@ -329,7 +342,8 @@ class SignalFrame:
             _levels(stop, length),
             _levels(take_profit, length),
         )
-        return cls(side, confidence, stop, take_profit, Reasons(side, buy_reason, sell_reason))
+        frame = cls(side, confidence, stop, take_profit, Reasons(side, buy_reason, sell_reason))
+        return frame if limit is None else frame.with_limits(limit, limit_candles)
 
     def __len__(self) -> int:
         return len(self.side)
@@ -341,7 +355,31 @@ class SignalFrame:
             self.stop[index],
             self.take_profit[index],
             self.reason[index],
+            None if self.limit is None else self.limit[index],
+            None if self.limit_candles is None else self.limit_candles[index],
         )
+
+    def with_limits(self, limit, limit_candles=0) -> SignalFrame:
+        """The same signals asking for limit orders: `limit` a price or a price per row
+        (NaN: a market order there), kept on signal rows only; `limit_candles` the
+        candles each is good for after its own (one number or one per row; 0: until
+        cancelled). E.g. a buy 0.2 % below the close, good for 3 candles:
+        `frame.with_limits(np.where(frame.side == BUY, candles.close * 0.998, np.nan), 3)`.
+        """
+        count = len(self)
+        prices = np.where(self.side != NO_SIGNAL, _column(limit, count, np.float64), np.nan)
+        candles = np.where(np.isnan(prices), 0, _column(limit_candles, count, np.int64))
+        return SignalFrame(
+            self.side, self.confidence, self.stop, self.take_profit, self.reason, prices, candles
+        )
+
+    def limit_at(self, index: int) -> tuple[float, int] | None:
+        """(limit price, candles it is good for, 0: until cancelled) of row `index`'s
+        signal, or None for a market order."""
+        if self.limit is None or math.isnan(self.limit[index]):
+            return None
+        good_for = 0 if self.limit_candles is None else int(self.limit_candles[index])
+        return float(self.limit[index]), good_for
 
     def to_pandas(self):
         import pandas as pd
@@ -353,5 +391,10 @@ class SignalFrame:
                 "stop": self.stop,
                 "take_profit": self.take_profit,
                 "reason": np.asarray(self.reason, dtype=object),
+                **(
+                    {}
+                    if self.limit is None
+                    else {"limit": self.limit, "limit_candles": self.limit_candles}
+                ),
             }
         )

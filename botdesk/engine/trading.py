@@ -9,7 +9,9 @@
    stop or breakeven moves the stop up for the next candles (`botdesk.engine.risk.watch`);
 3. the position is marked to this candle's close;
 4. the strategy's signal for this candle (if any) is stored and acted on: a buy opens a
-   position (not while paused, not when one is open), a sell closes it;
+   position (not while paused, not when one is open), a sell closes it; by a market
+   order, or by a limit order when the signal asks for one (`SignalFrame.limit`), good
+   till cancelled or till the close of its last candle (`limit_candles`);
 5. an equity snapshot is written, the breaches are checked (daily loss, drawdown: they
    pause the bot; `botdesk.engine.risk.breaches`) and the bot's cursor moves here.
 A paused bot's resting buys are cancelled first; rejected orders feed the circuit breaker.
@@ -21,11 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from botdesk.db import protections
 from botdesk.db.models import (
-    OPEN_ORDER_STATUSES,
     Bot,
     BotState,
     EquitySnapshot,
@@ -38,11 +39,22 @@ from botdesk.db.models import (
 )
 from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import account, account_from, snapshot
-from botdesk.engine.brokers.base import Broker, CandlePrices, MarketContext, ms_to_datetime
+from botdesk.engine.brokers.base import (
+    Broker,
+    CandlePrices,
+    MarketContext,
+    ms_to_datetime,
+)
 from botdesk.engine.frames import BUY, SELL, SignalFrame, to_decimal
 from botdesk.engine.ledger import ZERO, mark_to_market, open_position, record_fill
+from botdesk.engine.limit_orders import (
+    LimitTerms,
+    cancel_expired,
+    cancel_resting_sells,
+    open_orders,
+    terms_for,
+)
 from botdesk.engine.orders import (
-    PROTECTIVE_PURPOSES,
     OrderRefused,
     OrderRequest,
     protective_order_id,
@@ -64,19 +76,29 @@ class StrategySignal:
     stop: float
     take_profit: float
     reason: str
+    limit: float = math.nan  # a limit order at this price (NaN: a market order)
+    limit_candles: int = 0  # candles the limit is good for after this one (0: until cancelled)
 
     @classmethod
     def from_frame(cls, frame: SignalFrame, index: int) -> "StrategySignal | None":
         side = int(frame.side[index])
         if side not in (BUY, SELL):
             return None
+        limit = frame.limit_at(index)
         return cls(
             side,
             float(frame.confidence[index]),
             float(frame.stop[index]),
             float(frame.take_profit[index]),
             str(frame.reason[index]),
+            *(limit or ()),
         )
+
+    def limit_terms(self, candle: CandlePrices, timeframe: str) -> LimitTerms | None:
+        """The limit order this signal on `candle` asks for (None: a market order)."""
+        if math.isnan(self.limit):
+            return None
+        return terms_for(self.limit, self.limit_candles, candle, timeframe)
 
 
 def process_candle(
@@ -99,6 +121,7 @@ def process_candle(
         candle=candle,
     )
     breaches.before_candle(session, bot, broker)
+    cancel_expired(session, bot, broker, candle)
     for fill in broker.on_candle(session, bot, market):
         order = session.get(Order, fill.order_id)
         record_fill(session=session, order=order, fill=fill)
@@ -115,7 +138,8 @@ def process_candle(
         row = signal_row(bot, candle, timeframe, signal)
         session.add(row)
         session.flush()
-        act_on_signal(session, bot=bot, signal=row, broker=broker, market=market)
+        limit = signal.limit_terms(candle, timeframe)
+        act_on_signal(session, bot=bot, signal=row, broker=broker, market=market, limit=limit)
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     recorded = snapshot(
         session=session,
@@ -225,24 +249,26 @@ def act_on_signal(
     market: MarketContext,
     purpose: str | None = None,
     candle_open_ms: int | None = None,
+    limit: LimitTerms | None = None,
 ) -> Order | None:
     """Turn a stored signal into an order through the order path, or say why not.
 
     A buy opens a position sized on the bot's cash (a strategy buy while a position is
     open is ignored; a webhook buy adds to it); nothing opens while the bot is paused. A
-    sell closes the whole position. The outcome is in the signal's status and reason.
+    sell closes the whole position. With `limit`, the order is a limit order at its price
+    (a buy sized on it). The outcome is in the signal's status and reason.
     Without a candle in `market` (a command), `candle_open_ms` is the newest closed candle
     of the bot's timeframe: a paper market order fills at the open of the one after it.
     """
     if signal.status == SignalStatus.NEW:
         announce.signal_changed(session, signal)  # signal.created, for subscribers' webhooks
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
-    pending = _open_orders(session, bot)
+    pending = open_orders(session, bot)
     reason = foregone(bot, signal.side, position, pending, signal.source)
     if reason is not None:
         return _ignore(session, signal, reason)
     if signal.side == Side.BUY:
-        price = market.last_price
+        price = market.last_price if limit is None else limit.price
         quantity = size_entry(
             session=session,
             bot=bot,
@@ -255,8 +281,17 @@ def act_on_signal(
         )
         side, default_purpose = Side.BUY, "entry"
     else:
-        price, quantity = market.last_price, position.quantity
+        price = market.last_price if limit is None else limit.price
+        quantity = position.quantity
         side, default_purpose = Side.SELL, "exit"
+    terms = {}
+    if limit is not None:
+        terms = dict(
+            type=OrderType.LIMIT,
+            price=limit.price,
+            time_in_force=limit.time_in_force,
+            expires_at=limit.expires_at,
+        )
     request = OrderRequest(
         bot=bot,
         side=side,
@@ -266,6 +301,7 @@ def act_on_signal(
         reference_price=price,
         signal=signal,
         candle_open_ms=market.candle.open_time_ms if market.candle else candle_open_ms,
+        **terms,
     )
     try:
         return submit(session, request, broker=broker, market=market)
@@ -279,17 +315,6 @@ def _ignore(session: Session, signal: Signal, reason: str) -> None:
     signal.status_reason = reason
     session.add(signal)
     return None
-
-
-def _open_orders(session: Session, bot: Bot) -> list[Order]:
-    """The bot's open orders, but not the legs of a protection the exchange holds."""
-    query = select(Order).where(
-        Order.bot_id == bot.id,
-        Order.symbol == bot.symbol,
-        col(Order.status).in_(OPEN_ORDER_STATUSES),
-        col(Order.protection_id).is_(None),
-    )
-    return list(session.exec(query).all())
 
 
 def protect_from_signal(session: Session, order: Order) -> None:
@@ -337,15 +362,8 @@ def _watch_exits(
         return False
     is_stop = hit.reason == fill_rules.STOP_LOSS
     level = position.stop_price if is_stop else position.take_profit
-    # an operator's resting limit exit would hold coins the stop must sell: it goes first
-    resting_sells = [
-        order
-        for order in _open_orders(session, bot)
-        if order.side == Side.SELL and order.purpose not in PROTECTIVE_PURPOSES
-    ]
-    if resting_sells:
-        broker.cancel(session, resting_sells)
     purpose = "trailing_stop" if is_stop and watch.trails(position) else hit.reason
+    cancel_resting_sells(session, bot, broker, f"the position's {purpose} exit sells it all")
     request = OrderRequest(
         bot=bot,
         side=Side.SELL,

@@ -51,3 +51,10 @@ def test_protective_exits_stop_first_when_one_candle_touches_both():
 def test_fees_are_a_share_of_the_notional_rounded_to_8_places():
     assert fill_rules.fee_for(D("1234.56789"), D("0.001")) == D("1.23456789")
     assert fill_rules.fee_for(D("0.00000499"), D("0.001")) == D("0.00000000")
+
+
+def test_a_good_till_time_order_expires_only_at_a_candle_opening_after_its_time():
+    assert not fill_rules.expired(None, 10**13)  # good till cancelled
+    assert not fill_rules.expired(119_999, 60_000)  # opened before: it may still fill
+    assert not fill_rules.expired(120_000, 120_000)  # opened at the very time: too
+    assert fill_rules.expired(119_999, 120_000)  # opened after: gone

@@ -159,3 +159,26 @@ def test_time_in_force_is_checked_before_an_order_exists(db):
         desk.limit("bd-l-10", "buy", "0.1", "100", expires_at=in_an_hour)
     with db.reading() as session:
         assert session.exec(select(Order)).all() == []
+
+
+def test_the_stop_comes_before_a_limit_sell_and_takes_the_whole_position(db):
+    desk = Desk(db)
+    entry = desk.limit("bd-l-11", "buy", "0.3", "100")
+    desk.candle(_candle(1, "100", "101", "99", "100"))  # buys 0.3 at 100
+    with db.writing() as session:
+        position = open_position(session=session, bot_id=desk.bot.id, symbol="BTCUSDT")
+        position.stop_price = D("95")
+        session.add(position)
+    part = desk.limit("bd-l-12", "sell", "0.1", "103")
+    desk.candle(_candle(2, "100", "104", "94", "96"))  # touches 103 and the stop at 95
+    cancelled = desk.order(part)
+    assert cancelled.status == OrderStatus.CANCELLED and desk.fills(part) == []
+    assert cancelled.status_reason == "the position's stop_loss exit sells it all"
+    with db.reading() as session:
+        (stop_fill,) = session.exec(
+            select(Fill).where(Fill.side == "sell", Fill.order_id != part.id)
+        ).all()
+    # the whole 0.3 at the stop: 28.5, less its 30 of cost and a fee of 0.0285
+    assert (stop_fill.quantity, stop_fill.price) == (D("0.3"), D("95"))
+    assert stop_fill.realized_pnl == D("28.5") - D("30") - D("0.0285")
+    assert desk.position() is None and desk.fills(entry)[0].price == D("100")

@@ -208,6 +208,44 @@ def test_user_strategy_failures_become_strategy_errors():
         evaluate(StopAbove(), candles)
 
 
+class BadLimits(Exploding):
+    """A buy on the last candle whose limit price and candles are set per test."""
+
+    name = "bad_limits"
+
+    def __init__(self, limit, limit_candles):
+        super().__init__()
+        self.limit, self.limit_candles = limit, limit_candles
+
+    def signals(self, candles: CandleFrame) -> SignalFrame:
+        buy = np.zeros(len(candles), dtype=bool)
+        buy[-1] = True
+        frame = SignalFrame.build(len(candles), buy=buy, sell=[], confidence=1)
+        limits = np.full(len(candles), self.limit)
+        good_for = np.full(len(candles), self.limit_candles)
+        return SignalFrame(*(getattr(frame, c) for c in FRAME_COLUMNS), limits, good_for)
+
+
+FRAME_COLUMNS = ("side", "confidence", "stop", "take_profit", "reason")
+
+
+@pytest.mark.parametrize(
+    "limit, limit_candles, message",
+    [
+        (-1.0, 0, "a limit price -1: it must be above 0"),
+        (np.inf, 0, "a limit price inf: it must be above 0"),
+        (100.0, -2, "limit_candles that are not whole numbers"),
+        (100.0, 1.5, "limit_candles that are not whole numbers"),
+    ],
+)
+def test_limit_orders_a_strategy_cannot_place_are_refused(limit, limit_candles, message):
+    candles = SAMPLES["BTCUSDT"][:50]
+    with pytest.raises(StrategyError, match=message):
+        evaluate(BadLimits(limit, limit_candles), candles)
+    assert evaluate(BadLimits(100.0, 3), candles).limit_at(49) == (100.0, 3)
+    assert evaluate(BadLimits(np.nan, 0), candles).limit_at(49) is None  # a market order
+
+
 def test_plug_ins_register_by_name():
     try:
         registry.register(Exploding)

@@ -101,17 +101,28 @@ def entry_size(
 
 
 @njit(cache=True)
+def last_good(signal_at, good_for, count):
+    """The last candle a limit placed on `signal_at`'s close may fill in (0: to the end)."""
+    if good_for == 0:
+        return count - 1
+    return min(signal_at + good_for, count - 1)
+
+
+@njit(cache=True)
 def run(
     side, open_units, close_units, high, low, close, stop, target, stop_units, target_units,
-    fee_units, slippage_units, capital, risk, max_notional, paid_factor, capital_float,
-    state, float_state, trades, equity,
+    limit, limit_units, good_for, fee_units, slippage_units, capital, risk, max_notional,
+    paid_factor, capital_float, state, float_state, trades, equity,
 ):  # fmt: skip
     """Carry on the pass from `state`; returns DONE, NEED_SIZE (state[ASK_AT] is the signal
-    to size) or TOO_LARGE (an amount past the ledger's range)."""
+    to size) or TOO_LARGE (an amount past the ledger's range). `limit` (8-place prices,
+    NaN for a market order; empty when no signal has one), `limit_units` and `good_for`
+    are the signals' limit orders (`SignalFrame.limit`, `limit_candles`)."""
     count = len(side)
     start, cash, fees = state[START], state[CASH], state[FEES]
     made, refused, flat_from = state[TRADES], state[REFUSED], state[FLAT_FROM]
     pnl_sum = float_state[PNL_SUM]
+    has_limits = len(limit) > 0
     status = DONE
     while True:
         signal_at = start
@@ -121,20 +132,36 @@ def run(
             break
         entry_at = signal_at + 1
         has_stop = not math.isnan(stop[signal_at])
+        by_limit = has_limits and not math.isnan(limit[signal_at])
         if state[SIZED_AT] == signal_at:
             quantity = state[SIZED]
             state[SIZED_AT] = -1
         else:
             stop_at = stop_units[signal_at] if has_stop else 0  # read only where set
+            size_price = limit_units[signal_at] if by_limit else close_units[signal_at]
             quantity = entry_size(
-                cash, close_units[signal_at], stop_at, has_stop, capital, risk, max_notional,
+                cash, size_price, stop_at, has_stop, capital, risk, max_notional,
                 paid_factor, fee_units, slippage_units,
             )  # fmt: skip
             if quantity < 0:
                 state[ASK_AT] = signal_at
                 status = NEED_SIZE
                 break
-        entry_price = slipped(open_units[entry_at], slippage_units, True)
+        if by_limit:
+            last = last_good(signal_at, good_for[signal_at], count)
+            entry_at = -1
+            for i in range(signal_at + 1, last + 1):
+                if low[i] <= limit[signal_at]:
+                    entry_at = i
+                    break
+            if entry_at < 0:
+                if last + 1 >= count:
+                    break  # it rests to the end: nothing else is bought
+                start = last + 1  # expired when this candle opened
+                continue
+            entry_price = min(open_units[entry_at], limit_units[signal_at])
+        else:
+            entry_price = slipped(open_units[entry_at], slippage_units, True)
         if not fits(quantity, entry_price, 1e8):
             status = TOO_LARGE
             break
@@ -150,20 +177,31 @@ def run(
             equity[i] = flat
         has_target = not math.isnan(target[signal_at])
         exit_at, reason = count - 1, END_OF_DATA
+        resting, resting_last, by_exit_limit = -1, -1, False  # a sell signal's exit limit
         i = entry_at
         while i < count:
+            if resting >= 0 and i > resting_last:
+                resting = -1  # expired when this candle opened
             if has_stop and low[i] <= stop[signal_at]:
                 exit_at, reason = i, STOP_LOSS
+                break
+            if resting >= 0 and high[i] >= limit[resting]:
+                exit_at, reason, by_exit_limit = i, EXIT, True
                 break
             if has_target and high[i] >= target[signal_at]:
                 exit_at, reason = i, TAKE_PROFIT
                 break
-            if side[i] == -1:
-                if i + 1 < count:
-                    exit_at, reason = i + 1, EXIT
-                break
+            if resting < 0 and side[i] == -1:
+                if has_limits and not math.isnan(limit[i]):
+                    resting, resting_last = i, last_good(i, good_for[i], count)
+                else:
+                    if i + 1 < count:
+                        exit_at, reason = i + 1, EXIT
+                    break
             i += 1
-        if reason == STOP_LOSS:
+        if by_exit_limit:
+            exit_price = max(open_units[exit_at], limit_units[resting])
+        elif reason == STOP_LOSS:
             exit_price = slipped(
                 min(open_units[exit_at], stop_units[signal_at]), slippage_units, False
             )
@@ -216,21 +254,22 @@ def run(
 @njit(parallel=True, cache=True)
 def run_many(
     pending, side, open_units, close_units, high, low, close, stop, target, stop_units,
-    target_units, fee_units, slippage_units, capital, risk, max_notional, paid_factor,
-    capital_float, states, float_states, trades, equity, statuses,
+    target_units, limit, limit_units, good_for, fee_units, slippage_units, capital, risk,
+    max_notional, paid_factor, capital_float, states, float_states, trades, equity, statuses,
 ):  # fmt: skip
     """`core.run` for each set in `pending` (row k of side, states, trades, equity; of the
-    level arrays too when they have a row per set, else their single row), its status
-    into statuses[k]."""
+    level and limit arrays too when they have a row per set, else their single row), its
+    status into statuses[k]."""
     for j in prange(len(pending)):
         k = pending[j]
         s = k if stop.shape[0] > 1 else 0
         t = k if target.shape[0] > 1 else 0
+        m = k if limit.shape[0] > 1 else 0
         statuses[k] = run(
             side[k], open_units, close_units, high, low, close, stop[s], target[t],
-            stop_units[s], target_units[t], fee_units, slippage_units, capital, risk,
-            max_notional, paid_factor, capital_float, states[k], float_states[k], trades[k],
-            equity[k],
+            stop_units[s], target_units[t], limit[m], limit_units[m], good_for[m], fee_units,
+            slippage_units, capital, risk, max_notional, paid_factor, capital_float,
+            states[k], float_states[k], trades[k], equity[k],
         )  # fmt: skip
 
 

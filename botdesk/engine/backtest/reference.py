@@ -12,11 +12,22 @@ refused if the cash does not cover it at the fill); from the entry candle on, a 
 take-profit touched inside a candle exits there (stop first); a sell signal on candle x
 exits at the open of x+1; buy signals while in a position are ignored; a position still
 open after the last candle is closed at its close ("end_of_data").
+
+A signal with a limit price (`SignalFrame.limit`) asks for a limit order instead, good for
+n candles after its own (0: until cancelled), as the paper broker rests it: a buy limit
+from candle s+1 on fills at the first candle whose low reaches it, at the limit or at the
+open when the candle opened below it (no slippage), sized on the limit price; unfilled,
+it expires when candle s+n+1 opens and the signals are looked at again from there (while
+it rests, other signals are ignored, as the live bot ignores them). A sell limit rests
+likewise; in each candle the position's stop-loss comes first, then the exit limit (at
+the limit or the open above it), then the take-profit; unfilled, it expires and the
+position carries on from candle x+n+1.
 """
 
 import math
 from bisect import bisect_left
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
@@ -49,6 +60,7 @@ def simulate(
     protected = not (np.isnan(signals.stop).all() and np.isnan(signals.take_profit).all())
     closes, opens = candles.close, candles.open
     market_price, fee_for = fill_rules.market_fill_price, fill_rules.fee_for
+    limit_price = fill_rules.limit_fill_price
     cash, fees = Decimal(capital), Decimal(0)
     rows: list[tuple] = []  # entry, entry price, exit, exit price, quantity, fees, pnl, reason
     held: list[tuple[int, int, float, float]] = []  # entry, exit, cash while held, quantity
@@ -59,17 +71,31 @@ def simulate(
         if k >= len(buys) or buys[k] + 1 >= count:
             break
         signal_at = buys[k]
-        entry_at = signal_at + 1
         stop = signals.stop[signal_at]
+        limit = _limit(signals, signal_at)
         quantity = sizing.quantity(
-            price=to_decimal(closes[signal_at]),
+            price=limit.price if limit else to_decimal(closes[signal_at]),
             stop=None if math.isnan(stop) else to_decimal(stop),
             cash=cash,
             capital=Decimal(capital),
             fee_rate=fee_rate,
             slippage_bps=slippage_bps,
         )
-        entry_price = market_price(to_decimal(opens[entry_at]), BUY_SIDE, slippage_bps)
+        if limit is None:
+            entry_at = signal_at + 1
+            entry_price = market_price(to_decimal(opens[entry_at]), BUY_SIDE, slippage_bps)
+        else:
+            span = limit.span(signal_at, count)
+            touched = fill_rules.limit_touched(
+                BUY_SIDE, float(limit.price), candles.high[span], candles.low[span]
+            )
+            if not touched.any():
+                if span.stop >= count:
+                    break  # it rests to the end: nothing else is bought
+                start = span.stop  # expired when this candle opened
+                continue
+            entry_at = span.start + int(np.argmax(touched))
+            entry_price = limit_price(BUY_SIDE, limit.price, to_decimal(opens[entry_at]))
         notional = (quantity * entry_price).quantize(MONEY_UNIT)
         entry_fee = fee_for(notional, fee_rate)
         if quantity <= 0 or notional + entry_fee > cash:
@@ -79,18 +105,9 @@ def simulate(
         book = Book()
         book.apply(side=BUY_SIDE, quantity=quantity, price=entry_price, fee=entry_fee)
         held_cash = cash - book.cost_basis + book.realized_pnl  # less the cost and the fee
-        k = bisect_left(sells, entry_at)
-        sell_at = sells[k] if k < len(sells) else count
-        hit = _protective_exit(candles, signals, signal_at, sell_at) if protected else None
-        if hit is not None:
-            exit_at, exit_price, reason = hit
-            exit_price = _protective_price(reason, exit_price, opens[exit_at], slippage_bps)
-        elif sell_at + 1 < count:
-            exit_at, reason = sell_at + 1, "exit"
-            exit_price = market_price(to_decimal(opens[exit_at]), SELL_SIDE, slippage_bps)
-        else:
-            exit_at, reason = count - 1, END_OF_DATA
-            exit_price = to_decimal(closes[exit_at])
+        exit_at, exit_price, reason = _exit(
+            candles, signals, sells, signal_at, entry_at, slippage_bps, protected
+        )
         exit_fee = fee_for((quantity * exit_price).quantize(MONEY_UNIT), fee_rate)
         book.apply(side=SELL_SIDE, quantity=quantity, price=exit_price, fee=exit_fee)
         cash += book.realized_pnl  # a round trip changes the cash by its net P&L, exactly
@@ -116,21 +133,100 @@ def simulate(
     return Simulation(table, equity, cash, fees, refused)
 
 
-def _protective_exit(candles, signals, signal_at: int, sell_at: int):
+@dataclass(frozen=True)
+class _Limit:
+    price: Decimal  # to 8 places, as the order stores it
+    good_for: int  # candles after the signal's; 0: until cancelled
+
+    def span(self, signal_at: int, count: int) -> slice:
+        """The candles the order may fill in; its stop is where it expired (or count)."""
+        last = count - 1 if self.good_for == 0 else min(signal_at + self.good_for, count - 1)
+        return slice(signal_at + 1, last + 1)
+
+
+def _limit(signals: SignalFrame, index: int) -> _Limit | None:
+    asked = signals.limit_at(index)
+    return None if asked is None else _Limit(to_decimal(asked[0]), asked[1])
+
+
+def _exit(candles, signals, sells, signal_at, entry_at, slippage_bps, protected):
+    """(candle, price, reason) of the position's exit: its stop-loss or take-profit, the
+    first sell signal's market exit or limit exit, or the end of the data."""
+    count, opens = len(candles), candles.open
+    start = entry_at  # from where the stop, take-profit and sell signals are looked at
+    while True:
+        k = bisect_left(sells, start)
+        sell_at = sells[k] if k < len(sells) else count
+        hit = _protective_exit(candles, signals, signal_at, start, sell_at) if protected else None
+        if hit is not None:
+            exit_at, level, reason = hit
+            return exit_at, _protective_price(reason, level, opens[exit_at], slippage_bps), reason
+        if sell_at + 1 >= count:
+            return count - 1, to_decimal(candles.close[count - 1]), END_OF_DATA
+        limit = _limit(signals, sell_at)
+        if limit is None:
+            price = fill_rules.market_fill_price(
+                to_decimal(opens[sell_at + 1]), SELL_SIDE, slippage_bps
+            )
+            return sell_at + 1, price, "exit"
+        span = limit.span(sell_at, count)
+        hit = _limit_exit(candles, signals, signal_at, span, limit.price)
+        if hit is not None:
+            exit_at, reason = hit
+            if reason == "exit":
+                price = fill_rules.limit_fill_price(
+                    SELL_SIDE, limit.price, to_decimal(opens[exit_at])
+                )
+            else:
+                level = (
+                    signals.stop[signal_at]
+                    if reason == fill_rules.STOP_LOSS
+                    else signals.take_profit[signal_at]
+                )
+                price = _protective_price(reason, level, opens[exit_at], slippage_bps)
+            return exit_at, price, reason
+        if span.stop >= count:
+            return count - 1, to_decimal(candles.close[count - 1]), END_OF_DATA
+        start = span.stop  # the exit limit expired when this candle opened
+
+
+def _limit_exit(candles, signals, signal_at: int, span: slice, price: Decimal):
+    """(candle, reason) of the first candle in `span` where the position's stop-loss
+    ("stop_loss"), else its resting exit limit ("exit"), else its take-profit is touched."""
+    high, low = candles.high[span], candles.low[span]
+    stop, target = signals.stop[signal_at], signals.take_profit[signal_at]
+    stops = fill_rules.stop_touched(SELL_SIDE, stop, high, low) if not math.isnan(stop) else None
+    limits = fill_rules.limit_touched(SELL_SIDE, float(price), high, low)
+    targets = (
+        fill_rules.limit_touched(SELL_SIDE, target, high, low) if not math.isnan(target) else None
+    )
+    hits = limits.copy()
+    for extra in (stops, targets):
+        if extra is not None:
+            hits |= extra
+    if not hits.any():
+        return None
+    index = int(np.argmax(hits))
+    if stops is not None and stops[index]:
+        return span.start + index, fill_rules.STOP_LOSS
+    return span.start + index, "exit" if limits[index] else fill_rules.TAKE_PROFIT
+
+
+def _protective_exit(candles, signals, signal_at: int, start: int, sell_at: int):
     """(candle, level, reason) where the entry's stop-loss or take-profit is first touched,
-    from the entry candle to the candle of the next sell signal (whose exit comes at the
-    open after it); None if neither is."""
+    from `start` (the entry candle, or where an exit limit expired) to the candle of the
+    next sell signal (whose exit comes after it); None if neither is."""
     stop, target = signals.stop[signal_at], signals.take_profit[signal_at]
     if math.isnan(stop) and math.isnan(target):
         return None
-    span = slice(signal_at + 1, min(sell_at, len(candles) - 1) + 1)
+    span = slice(start, min(sell_at, len(candles) - 1) + 1)
     hit = fill_rules.first_protective_exit(
         candles.high[span], candles.low[span], stop=stop, take_profit=target
     )
     if hit is None:
         return None
     level = stop if hit.reason == fill_rules.STOP_LOSS else target
-    return signal_at + 1 + hit.index, level, hit.reason
+    return start + hit.index, level, hit.reason
 
 
 def _protective_price(reason: str, level: float, open_price: float, slippage_bps) -> Decimal:

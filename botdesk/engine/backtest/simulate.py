@@ -80,13 +80,19 @@ class Costs:
         return core.new_state(self.core_args[2])
 
     def size_asked(
-        self, state: np.ndarray, units: "CandleUnits", stop: np.ndarray, stop_units: np.ndarray
+        self,
+        state: np.ndarray,
+        units: "CandleUnits",
+        stop: np.ndarray,
+        stop_units: np.ndarray,
+        limits: "LimitOrders",
     ) -> None:
         """Size the entry the core asked for (NEED_SIZE) with the Decimal rule, into
-        `state`, so the core carries on with it."""
+        `state`, so the core carries on with it (on its limit price if it has one)."""
         signal_at = int(state[core.ASK_AT])
+        price = limits.price_units(signal_at)
         quantity = self.sizing.quantity(
-            price=from_units(units.close[signal_at]),
+            price=from_units(units.close[signal_at] if price is None else price),
             stop=None if np.isnan(stop[signal_at]) else from_units(stop_units[signal_at]),
             cash=from_units(state[core.CASH]),
             capital=Decimal(self.capital),
@@ -96,6 +102,37 @@ class Costs:
         if to_units(quantity) >= LIMIT:
             raise out_of_range()
         state[core.SIZED_AT], state[core.SIZED] = signal_at, to_units(quantity)
+
+
+@dataclass(frozen=True, eq=False)
+class LimitOrders:
+    """The signals' limit orders as the core reads them: prices rounded to 8 places, as
+    an order stores them (NaN: a market order), their units, the candles each is good
+    for; three empty arrays when no signal asks for a limit."""
+
+    price: np.ndarray
+    units: np.ndarray
+    good_for: np.ndarray
+
+    @classmethod
+    def of(cls, signals: SignalFrame) -> "LimitOrders":
+        limit = signals.limit
+        if limit is None or np.isnan(limit).all():
+            return cls(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        units = units_of(limit)
+        price = np.where(np.isnan(limit), np.nan, units / 1e8)
+        candles = signals.limit_candles
+        good_for = np.zeros(len(limit), dtype=np.int64) if candles is None else candles
+        good_for = np.ascontiguousarray(good_for, dtype=np.int64)
+        return cls(price, units, good_for)
+
+    def price_units(self, index: int) -> int | None:
+        if not len(self.price) or np.isnan(self.price[index]):
+            return None
+        return int(self.units[index])
+
+    def core_args(self) -> tuple:
+        return self.price, self.units, self.good_for
 
 
 def simulate(
@@ -122,20 +159,21 @@ def simulate(
     side = np.ascontiguousarray(signals.side, dtype=np.int8)
     stop, target = level_prices(signals.stop), level_prices(signals.take_profit)
     stop_units, target_units = level_units(stop, side), level_units(target, side)
+    limits = LimitOrders.of(signals)
     state, float_state = costs.new_state()
     trades = np.empty((count, 8), dtype=np.int64)
     equity = np.empty(count, dtype=np.float64)
     while True:
         status = core.run(
             side, units.open, units.close, candles.high, candles.low, candles.close,
-            stop, target, stop_units, target_units, *costs.core_args, state, float_state,
-            trades, equity,
+            stop, target, stop_units, target_units, *limits.core_args(), *costs.core_args,
+            state, float_state, trades, equity,
         )  # fmt: skip
         if status == core.DONE:
             break
         if status == core.TOO_LARGE:
             raise out_of_range()
-        costs.size_asked(state, units, stop, stop_units)
+        costs.size_asked(state, units, stop, stop_units, limits)
     if progress is not None:
         progress(1.0)
     return simulation_of(candles, state, trades, equity, units.step)

@@ -27,6 +27,7 @@ from botdesk.engine.backtest.metrics import Metrics, metrics_of
 from botdesk.engine.backtest.runs import BacktestError, BacktestRequest, history_of, strategy_of
 from botdesk.engine.backtest.simulate import (
     Costs,
+    LimitOrders,
     level_prices,
     level_units,
     out_of_range,
@@ -103,7 +104,7 @@ def _chunk(
     count = len(candles)
     results, indexes = {}, []
     side = np.empty((len(strategies), count), dtype=np.int8)
-    stops, targets = [], []
+    stops, targets, limits = [], [], []
     with shared_results():
         for index, strategy in strategies.items():
             try:
@@ -115,6 +116,7 @@ def _chunk(
             side[len(indexes)] = frame.side
             stops.append(_set_levels(frame.stop))
             targets.append(_set_levels(frame.take_profit))
+            limits.append(LimitOrders.of(frame))
             indexes.append(index)
     if not indexes:
         return results
@@ -122,6 +124,7 @@ def _chunk(
     side = side[:sets]
     stop, stop_units = _levels(stops, side)
     target, target_units = _levels(targets, side)
+    limit_args = _limits(limits, side)
     states = np.empty((sets, core.STATE_SIZE), dtype=np.int64)
     float_states = np.empty((sets, 1), dtype=np.float64)
     for k in range(sets):
@@ -132,8 +135,8 @@ def _chunk(
     statuses = np.full(sets, -1, dtype=np.int64)
     run_many(
         np.arange(sets), side, units.open, units.close, candles.high, candles.low,
-        candles.close, stop, target, stop_units, target_units, *costs.core_args, states,
-        float_states, trades, equity, statuses,
+        candles.close, stop, target, stop_units, target_units, *limit_args, *costs.core_args,
+        states, float_states, trades, equity, statuses,
     )  # fmt: skip
     failed: dict[int, str] = {}
     for k in np.flatnonzero(statuses != core.DONE).tolist():
@@ -145,11 +148,11 @@ def _chunk(
             while statuses[k] != core.DONE:
                 if statuses[k] == core.TOO_LARGE:
                     raise out_of_range()
-                costs.size_asked(states[k], units, levels[0], levels[2])
+                costs.size_asked(states[k], units, levels[0], levels[2], limits[k])
                 statuses[k] = core.run(
                     side[k], units.open, units.close, candles.high, candles.low,
-                    candles.close, *levels, *costs.core_args, states[k], float_states[k],
-                    trades[k], equity[k],
+                    candles.close, *levels, *limits[k].core_args(), *costs.core_args,
+                    states[k], float_states[k], trades[k], equity[k],
                 )  # fmt: skip
         except ValueError as error:
             failed[k] = str(error)
@@ -184,6 +187,21 @@ def _set_levels(levels: np.ndarray) -> np.ndarray | None:
     """A set's stop or take-profit prices, None when it has none."""
     prices = level_prices(levels)
     return None if np.isnan(prices).all() else prices
+
+
+def _limits(limits: list[LimitOrders], side: np.ndarray) -> tuple:
+    """The sets' limit prices, units and candles good for, a row per set; one empty row
+    for all when no set asks for a limit."""
+    if not any(len(orders.price) for orders in limits):
+        empty = np.empty((1, 0))
+        return empty, empty.astype(np.int64), empty.astype(np.int64)
+    price = np.full(side.shape, np.nan)
+    units = np.zeros(side.shape, dtype=np.int64)
+    good_for = np.zeros(side.shape, dtype=np.int64)
+    for k, orders in enumerate(limits):
+        if len(orders.price):
+            price[k], units[k], good_for[k] = orders.core_args()
+    return price, units, good_for
 
 
 def _levels(columns: list, side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -79,6 +79,11 @@ def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
+def exact_datetime(ms: int) -> datetime:
+    """The instant `ms` to the millisecond (`ms_to_datetime` goes through a float)."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
 def datetime_to_ms(at: datetime) -> int:
     """Milliseconds since the epoch, in integers (no float rounding)."""
     return (at - EPOCH) // timedelta(milliseconds=1)
@@ -108,6 +113,9 @@ class Broker(ABC):
     # True when a candle can change nothing for a bot without open orders of this broker
     # (paper): the batched candle path then skips `on_candle` for such a bot
     quiet_without_orders: ClassVar[bool] = False
+    # True when the broker expires good-till-time orders itself (paper); otherwise the
+    # engine cancels them when a candle opens after their expiry (`limit_orders`)
+    expires_orders: ClassVar[bool] = False
 
     def __init__(self, *, fee_rate: Decimal, slippage_bps: Decimal = Decimal(0)):
         self.fee_rate = Decimal(fee_rate)

@@ -6,6 +6,10 @@ orders fill at its open, then stop orders, then limit orders (so a stop is assum
 fill before a limit touched in the same candle). A buy needs the bot's cash at the
 moment it fills, as an exchange would refuse it otherwise.
 
+A limit sell is not matched in a candle that also touches the open position's stop-loss:
+the stop is assumed to have come first (`fill_rules`), and the engine's position watch,
+which runs next, cancels the limit and sells by the stop.
+
 A stop or limit order is matched against the candle it is placed on only when it stands
 for a position's protection the engine watched inside that candle (`TOUCHED_WHEN_PLACED`);
 any other order (a strategy's limit entry, an operator's limit) was placed after that
@@ -40,6 +44,7 @@ class PaperBroker(Broker):
     name = "paper"
     replays_missed_candles = True
     quiet_without_orders = True
+    expires_orders = True
 
     def place(
         self, session: Session, order: Order, market: MarketContext, *, immediate: bool = False
@@ -88,11 +93,21 @@ class PaperBroker(Broker):
             if order.type == OrderType.MARKET:
                 price = fill_rules.market_fill_price(candle.open, order.side, self.slippage_bps)
                 fills += self._fill(session, order, price, ms_to_datetime(candle.open_time_ms))
-            else:
+            elif not self._stopped_first(session, order, candle):
                 price = self._triggered_price(order, market)
                 if price is not None:
                     fills += self._fill(session, order, price, market.at)
         return fills
+
+    def _stopped_first(self, session, order: Order, candle) -> bool:
+        """A limit sell in a candle that touches the position's stop-loss."""
+        if order.type != OrderType.LIMIT or order.side != Side.SELL:
+            return False
+        position = open_position(session=session, bot_id=order.bot_id, symbol=order.symbol)
+        if position is None or position.stop_price is None:
+            return False
+        stop = float(position.stop_price)
+        return bool(fill_rules.stop_touched(Side.SELL, stop, candle.high, candle.low))
 
     def _expire(self, session, order: Order, candle) -> bool:
         expires_ms = datetime_to_ms(order.expires_at) if order.expires_at is not None else None

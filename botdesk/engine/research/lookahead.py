@@ -22,7 +22,7 @@ from botdesk.engine.market import WINDOW_CANDLES as LIVE_WINDOW
 from botdesk.engine.strategies.base import Strategy
 from botdesk.engine.strategies.safe import StrategyError, evaluate
 
-COLUMNS = ("side", "confidence", "stop", "take_profit")
+COLUMNS = ("side", "confidence", "stop", "take_profit", "limit", "limit_candles")
 MIN_CANDLES = 50
 
 
@@ -135,8 +135,8 @@ def _changes(whole: SignalFrame, part: SignalFrame, offset: int, times, cut_afte
     confidence to 1e-9 relative)."""
     rows = len(part)
     for column in COLUMNS:
-        expected = getattr(whole, column)[offset : offset + rows]
-        got = getattr(part, column)
+        expected = _values(whole, column)[offset : offset + rows]
+        got = _values(part, column)
         if column == "side":
             differs = expected != got
         else:
@@ -152,6 +152,14 @@ def _changes(whole: SignalFrame, part: SignalFrame, offset: int, times, cut_afte
                 whole=float(expected[row]),
                 cut=float(got[row]),
             )
+
+
+def _values(frame: SignalFrame, column: str) -> np.ndarray:
+    """A column of the frame; the optional limit columns as NaN (market) when absent."""
+    values = getattr(frame, column)
+    if values is None:
+        return np.full(len(frame), np.nan if column == "limit" else 0.0)
+    return values if column != "limit_candles" else values.astype(np.float64)
 
 
 def _warmup(strategy, candles: CandleFrame, whole: SignalFrame, starts: int):

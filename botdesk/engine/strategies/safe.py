@@ -79,6 +79,24 @@ def _check(strategy: Strategy, candles: CandleFrame, frame) -> None:
             f"a buy with its take-profit {frame.take_profit[row]:g} not above the close "
             f"{candles.close[row]:g}"
         )
+    if frame.limit is not None:
+        _check_limits(frame, len(candles), refuse)
+
+
+def _check_limits(frame: SignalFrame, count: int, refuse) -> None:
+    """Limit prices: positive where set (NaN: market); candles good for: whole, >= 0."""
+    if frame.limit_candles is None or any(
+        len(column) != count for column in (frame.limit, frame.limit_candles)
+    ):
+        refuse("a limit column without a limit_candles column of one row per candle")
+    limit = np.asarray(frame.limit, dtype=np.float64)
+    good_for = np.asarray(frame.limit_candles)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(limit) & ~((limit > 0) & np.isfinite(limit))
+    if bad.any():
+        refuse(f"a limit price {limit[np.argmax(bad)]:g}: it must be above 0 (NaN: market)")
+    if good_for.dtype.kind not in "iu" or (good_for < 0).any():
+        refuse("limit_candles that are not whole numbers of candles from 0 (0: until cancelled)")
 
 
 def _first_bad_row(frame: SignalFrame, candles: CandleFrame) -> tuple[int, int]:

@@ -59,3 +59,22 @@ def assert_same(expected, actual) -> None:
         expected.refused,
     )
     assert isinstance(actual.final_equity, Decimal)
+
+
+def with_random_limits(rng: np.random.Generator, signals: SignalFrame, closes) -> SignalFrame:
+    """The same signals, about half of them asking for a limit order: a buy up to 3 %
+    below the close (some above it), a sell up to 3 % above (some below), good for 0
+    (until cancelled), 1, 2 or 5 candles; prices with all their float digits."""
+    count = len(signals)
+    asks = (signals.side != 0) & (rng.random(count) < 0.5)
+    offset = rng.uniform(-0.005, 0.03, count)
+    price = np.where(signals.side == 1, closes * (1 - offset), closes * (1 + offset))
+    return SignalFrame(
+        signals.side,
+        signals.confidence,
+        signals.stop,
+        signals.take_profit,
+        signals.reason,
+        np.where(asks, price, np.nan),
+        np.where(asks, rng.choice(np.array([0, 1, 2, 5]), count), 0),
+    )

@@ -17,6 +17,7 @@ from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.strategies import registry
 from botdesk.engine.strategies.base import Strategy, StrategyParams
 from tests.conftest import SHARED_DATA
+from tests.engine.limit_strategy import LimitEmaCross
 
 pytestmark = pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
 PATH = str(SHARED_DATA / "BTCUSDT-1h.csv")
@@ -128,3 +129,27 @@ def test_a_request_that_cannot_run_is_refused(history):
         run_sweep(_request(timeframe="4h"), [{"fast": 5, "slow": 9}], history=history)
     with pytest.raises(BacktestError, match="the fee rate"):
         run_sweep(_request(fee_rate=Decimal(2)), [{}], history=history)
+
+
+@pytest.mark.parametrize("capital", [Decimal(10000), Decimal(10**9)])
+def test_sets_that_ask_for_limit_orders_are_each_their_own_backtest(history, capital):
+    """Limit entries and exits (some sets market, some good till cancelled), with a
+    billion the entries the floats cannot size too (sized on the limit price)."""
+    registry.register(LimitEmaCross)
+    try:
+        request = _request("limit_ema_cross", params={"stop_atr": 2}, capital=capital)
+        sets = [
+            {"fast": 5, "slow": 13, "entry_offset": 0.3, "good_for": 2},
+            {"fast": 9, "slow": 21, "entry_offset": 0, "exit_offset": 0, "good_for": 0},
+            {"fast": 5, "slow": 21, "entry_offset": 1, "exit_offset": -0.2, "good_for": 5},
+        ]
+        results = run_sweep(request, sets, history=history)
+        _same_as_alone(request, sets, results, history)
+        plain = run_sweep(
+            _request(params={"stop_atr": 2}, capital=capital),
+            [{"fast": 5, "slow": 13}],
+            history=history,
+        )
+        assert not results[0].table.equals(plain[0].table)  # the limits changed the trades
+    finally:
+        registry.STRATEGIES.pop("limit_ema_cross", None)

@@ -10,6 +10,7 @@ from botdesk.engine.research.lookahead import LIVE_WINDOW, CheckError, check
 from botdesk.engine.strategies import loader, registry
 from botdesk.engine.strategies.base import Strategy
 from tests.engine.driving import sample
+from tests.engine.limit_strategy import LimitEmaCross
 from tests.engine.research.strategy_files import CLEAN, PEEKING, write
 
 BTC = sample("BTCUSDT")
@@ -90,3 +91,25 @@ def test_the_gate_refuses_a_peeking_user_strategy_and_lets_the_rest_through(user
     assert "failed the lookahead check" in gate.lookahead_refusal("next_close", "{}")
     assert gate.lookahead_refusal("over_sma", '{"period": 30}') is None
     assert gate.report_for("ema_cross") is None  # built-ins are pinned by their own tests
+
+
+class PeekingLimit(Strategy):
+    """ema_cross's sides, with a buy limit at the next candle's low: it always fills."""
+
+    name = "peeking_limit"
+
+    @property
+    def lookback(self) -> int:
+        return 22
+
+    def signals(self, candles):
+        frame = registry.create("ema_cross", {"stop_atr": 0}).signals(candles)
+        next_low = np.r_[candles.low[1:], candles.low[-1]]
+        return frame.with_limits(next_low, 1)
+
+
+def test_a_limit_price_that_reads_the_next_candle_is_lookahead():
+    report = check(PeekingLimit(), BTC[:3000])
+    assert report.lookahead
+    assert {change.column for change in report.changes} == {"limit"}
+    assert check(LimitEmaCross(), BTC[:3000]).changes == []  # a limit off the close is causal
