@@ -330,9 +330,12 @@ def queue_training(clicks, symbol, timeframe, label, from_text, to_text, tune):
     role=Role.ADMIN,
 )
 def training_progress(_ticks, command_id):
-    if not command_id:
-        raise PreventUpdate
     with desk_db().reading() as session:
+        if not command_id:  # a page opened afresh follows a training still under way
+            command = next(iter(ml_trainings.recent(session=session, limit=1)), None)
+            if command is None or command.status not in ("pending", "running"):
+                raise PreventUpdate
+            command_id = command.id
         try:
             command = ml_trainings.get(session=session, command_id=int(command_id))
         except (LookupError, ValueError):

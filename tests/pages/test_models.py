@@ -10,6 +10,7 @@ from sqlmodel import select
 
 import botdesk.engine.handlers  # noqa: F401  (registers the handlers)
 from botdesk.db import candles as candle_store
+from botdesk.db import ml_trainings
 from botdesk.db.models import Command, MlModel
 from botdesk.engine import commands
 from botdesk.ml import jobs
@@ -240,3 +241,19 @@ def test_a_training_that_cannot_run_fails_with_its_reason_on_the_page(desk, admi
     shown = _progress(desk, admin, command_id).text
     assert f"Training #{command_id} failed: training failed: only" in shown
     assert "at least 500 are needed" in shown
+
+
+def test_a_page_opened_afresh_follows_the_training_under_way(desk, admin):
+    with desk.db.writing() as session:
+        command = ml_trainings.queue(
+            session=session, params={"symbol": "BTCUSDT"}, issued_by="another-admin"
+        )
+        ml_trainings.note_progress(session=session, command_id=command.id, text="45% walk-forward")
+    try:
+        shown = _progress(desk, admin, None).text
+        assert f"Training #{command.id}: walk-forward" in shown
+        assert '"value":45' in shown
+    finally:
+        with desk.db.writing() as session:
+            session.get(Command, command.id).status = "failed"
+    assert _progress(desk, admin, None).status_code == 204  # nothing under way: no change
