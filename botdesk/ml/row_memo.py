@@ -115,11 +115,10 @@ class RowMemo:
                     break  # the frame needs rows the memo does not hold: compute it whole
                 last_seen = int(memo.candles.open_time_ms[-1])
                 times = frame.open_time_ms[wanted]
-                rows = _join(
-                    _select(held, times[times <= last_seen]),
-                    feature_set.compute(frame, candle_ms, after_ms=last_seen),
-                )
-                memo.move_to(frame, rows, candle_ms)
+                rows = _select(held, times[times <= last_seen])
+                if frame.open_time_ms[-1] > last_seen:  # new candles: their rows, once
+                    rows = _join(rows, feature_set.compute(frame, candle_ms, after_ms=last_seen))
+                    memo.move_to(frame, rows, candle_ms)
                 self._memos.remove(memo)
                 self._memos.append(memo)
                 return rows, memo

@@ -116,6 +116,7 @@ def report_card(model: MlModel) -> html.Div:
                 ],
                 className="g-3 mb-3",
             ),
+            *_tuning_note(figures.get("tuning")),
             html.H2("Backtest on the same candles", className="h6"),
             small_table(
                 ["strategy", "return", "max drawdown", "sharpe", "trades"],
@@ -131,6 +132,22 @@ def report_card(model: MlModel) -> html.Div:
         ],
         id="models-report",
     )
+
+
+def _tuning_note(tuned: dict | None) -> list:
+    if not tuned:
+        return []
+    chosen = ", ".join(f"{name} {value:.4g}" for name, value in tuned["params"].items())
+    return [
+        html.P(
+            f"Parameters chosen by {tuned['trials']} Optuna trials on {tuned['inner_folds']} "
+            f"inner folds ({_when(tuned['inner_from_ms'])} to {_when(tuned['inner_to_ms'])}, "
+            f"before the out-of-sample span; inner macro F1 "
+            f"{tuned['best_inner_macro_f1']:.3f}): {chosen}.",
+            className="small",
+            id="models-tuning",
+        )
+    ]
 
 
 def _models() -> list[MlModel]:
@@ -330,9 +347,12 @@ def queue_training(clicks, symbol, timeframe, label, from_text, to_text, tune):
     role=Role.ADMIN,
 )
 def training_progress(_ticks, command_id):
-    if not command_id:
-        raise PreventUpdate
     with desk_db().reading() as session:
+        if not command_id:  # a page opened afresh follows a training still under way
+            command = next(iter(ml_trainings.recent(session=session, limit=1)), None)
+            if command is None or command.status not in ("pending", "running"):
+                raise PreventUpdate
+            command_id = command.id
         try:
             command = ml_trainings.get(session=session, command_id=int(command_id))
         except (LookupError, ValueError):

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 import botdesk.engine.handlers  # noqa: F401  (registers the handlers)
 from botdesk.db import candles as candle_store
+from botdesk.db import ml_trainings
 from botdesk.db.models import Command, MlModel
 from botdesk.engine import commands
 from botdesk.ml import jobs
@@ -110,9 +111,9 @@ TRAIN_FORM = {
     "models-train-symbol.value": "btcusdt",
     "models-train-timeframe.value": "1h",
     "models-train-label.value": "forward:horizon=12,threshold=0.01",
-    "models-train-from.value": "2022-01-01",
+    "models-train-from.value": "2021-07-01",
     "models-train-to.value": "2022-05-01",
-    "models-train-tune.value": "0",
+    "models-train-tune.value": "2",
 }
 
 
@@ -126,8 +127,8 @@ def _trainings(desk):
 
 @pytest.fixture(scope="module")
 def stored(desk):
-    """BTCUSDT 1h, 2021-09 to 2022-05, in the desk's candle table."""
-    frame = shared_candles("BTCUSDT-1h.csv").between(1_630_454_400_000, 1_651_363_200_000)
+    """BTCUSDT 1h, 2021-06 to 2022-05, in the desk's candle table."""
+    frame = shared_candles("BTCUSDT-1h.csv").between(1_622_505_600_000, 1_651_363_200_000)
     with desk.db.writing() as session:
         candle_store.upsert(
             session=session,
@@ -164,9 +165,9 @@ def test_an_admin_trains_from_the_desk_and_reads_the_report(desk, admin, stored)
         "symbol": "BTCUSDT",
         "timeframe": "1h",
         "label": "forward:horizon=12,threshold=0.01",
-        "from_ms": 1_640_995_200_000,
+        "from_ms": 1_625_097_600_000,
         "to_ms": 1_651_363_200_000,
-        "tune_trials": 0,
+        "tune_trials": 2,
     }
     trail = audit_trail(desk.db)[-1]
     assert (trail.actor, trail.action) == ("model-admin", "command.ml.train")
@@ -184,7 +185,7 @@ def test_an_admin_trains_from_the_desk_and_reads_the_report(desk, admin, stored)
     with desk.db.reading() as session:
         result = session.get(Command, command_id).result
     assert status == "done", result
-    assert seen & {"features", "walk-forward", "final model", "report"}  # progress was written
+    assert seen & {"tuning", "walk-forward", "final model", "report"}  # progress was written
     version = jobs.model_of(result)
     with desk.db.reading() as session:
         model = session.get(MlModel, version)
@@ -194,6 +195,8 @@ def test_an_admin_trains_from_the_desk_and_reads_the_report(desk, admin, stored)
     assert f"model {version} trained: BTCUSDT 1h" in shown
     for name in ("always_hold", "buy_and_hold", "ema_cross", "Feature importance"):
         assert name in shown
+    assert "Parameters chosen by 2 Optuna trials on 3 inner folds" in shown
+    assert json.loads(model.params)["tune_trials"] == 2
 
 
 @pytest.mark.parametrize(
@@ -201,7 +204,7 @@ def test_an_admin_trains_from_the_desk_and_reads_the_report(desk, admin, stored)
     [
         ({"models-train-label.value": "guess:horizon=3"}, "Label: unknown label kind"),
         ({"models-train-tune.value": "501"}, "Tune trials: a whole number from 0 to 500"),
-        ({"models-train-to.value": "2021-12-01"}, "To: the window must end after it starts"),
+        ({"models-train-to.value": "2021-06-01"}, "To: the window must end after it starts"),
         ({"models-train-from.value": "01/02/2022"}, "From: '01/02/2022' is not a date"),
         ({"models-train-symbol.value": "btc/usdt"}, "Symbol: 'BTC/USDT' is not a symbol"),
         ({"models-train-symbol.value": "ETHUSDT"}, "0 stored 1h candles of ETHUSDT"),
@@ -240,3 +243,19 @@ def test_a_training_that_cannot_run_fails_with_its_reason_on_the_page(desk, admi
     shown = _progress(desk, admin, command_id).text
     assert f"Training #{command_id} failed: training failed: only" in shown
     assert "at least 500 are needed" in shown
+
+
+def test_a_page_opened_afresh_follows_the_training_under_way(desk, admin):
+    with desk.db.writing() as session:
+        command = ml_trainings.queue(
+            session=session, params={"symbol": "BTCUSDT"}, issued_by="another-admin"
+        )
+        ml_trainings.note_progress(session=session, command_id=command.id, text="45% walk-forward")
+    try:
+        shown = _progress(desk, admin, None).text
+        assert f"Training #{command.id}: walk-forward" in shown
+        assert '"value":45' in shown
+    finally:
+        with desk.db.writing() as session:
+            session.get(Command, command.id).status = "failed"
+    assert _progress(desk, admin, None).status_code == 204  # nothing under way: no change
