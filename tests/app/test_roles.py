@@ -57,6 +57,7 @@ CALLBACK_ROLES = {
     "bots-delete-dialog.is_open": ADMIN,  # the delete dialog
     "bots-delete-error.children": ADMIN,  # delete a bot
     "bot-body.children": VIEWER,  # a bot's chart and P&L
+    "bot-control-result.children": TRADER,  # start, pause, stop a bot from its own page
     "positions-open.children": VIEWER,  # open positions
     "trades-rows.children": VIEWER,  # trades and each bot's performance
     "positions-modal.is_open": TRADER,  # the close dialog
