@@ -1,7 +1,7 @@
 """Trades and performance on the seeded desk database (bench/seed_desk.py: 1M fills, 100k
 round trips): the set-based reads of botdesk.db.trades beside a row-by-row reference in
-the same process (every fill of the chosen trades read into Python and booked through the
-ledger's Book, the way one would without the SQL sums), the results compared.
+the same process (every fill of the chosen trades read into Python and summed there, the
+way one would without the SQL sums), the results compared.
 
     .venv/bin/python bench/trades_speed.py [--database-url URL] [--repeat 5]
 
@@ -25,7 +25,6 @@ from botdesk.db import trades  # noqa: E402
 from botdesk.db.models import Bot, Fill, Position, PositionStatus  # noqa: E402
 from botdesk.db.session import Database  # noqa: E402
 from botdesk.db.types import quantize  # noqa: E402
-from botdesk.engine.ledger import Book  # noqa: E402
 
 DEFAULT_URL = f"sqlite:///{ROOT / 'var' / 'bench' / 'desk.db'}"
 
@@ -39,21 +38,24 @@ def timed(repeat: int, read) -> tuple[float, object]:
     return statistics.median(seconds), result
 
 
-def row_by_row_pnl(session, chosen: trades.TradeFilter) -> dict[int, tuple[Decimal, Decimal]]:
-    """position id -> (P&L, cost) by reading every fill of the chosen closed trades."""
+def row_by_row(session, chosen: trades.TradeFilter) -> tuple[Decimal, Decimal, int]:
+    """(total P&L, sum of the trades' P&L ratios, trades) of the chosen closed trades, by
+    reading every one of their fills into Python."""
     positions = select(Position.id).where(
         col(Position.status) == PositionStatus.CLOSED, *chosen.conditions()
     )
-    found: dict[int, list] = {}
+    found: dict[int, list[Decimal]] = {}
     fills = session.exec(
         select(Fill).where(col(Fill.position_id).in_(positions)).order_by(col(Fill.id))
     )
     for fill in fills:
-        book, cost = found.setdefault(fill.position_id, [Book(), Decimal(0)])
-        book.apply(side=fill.side, quantity=fill.quantity, price=fill.price, fee=fill.fee_quote)
+        pnl_cost = found.setdefault(fill.position_id, [Decimal(0), Decimal(0)])
+        pnl_cost[0] += fill.realized_pnl
         if fill.side == "buy":
-            found[fill.position_id][1] = cost + quantize(fill.quantity * fill.price)
-    return {key: (book.realized_pnl, cost) for key, (book, cost) in found.items()}
+            pnl_cost[1] += quantize(fill.quantity * fill.price)
+    total = sum((pnl for pnl, _ in found.values()), Decimal(0))
+    ratios = sum((trades.ratio(pnl, cost) for pnl, cost in found.values()), Decimal(0))
+    return total, ratios, len(found)
 
 
 def main() -> None:
@@ -85,12 +87,15 @@ def main() -> None:
         ("every bot", everything, results["performance (every bot)"]),
     ):
         with db.reading() as session:
-            seconds, booked = timed(1, lambda chosen=chosen: row_by_row_pnl(session, chosen))
-        total = sum((pnl for pnl, _ in booked.values()), Decimal(0))
-        same = total == sum((f.total_pnl for f in figures), Decimal(0))
+            seconds, (total, ratios, count) = timed(
+                1, lambda chosen=chosen: row_by_row(session, chosen)
+            )
+        same = total == sum((f.total_pnl for f in figures), Decimal(0)) and ratios == sum(
+            (f.total_pnl_ratio for f in figures), Decimal(0)
+        )
         print(
-            f"  reference, fills booked row by row ({label}) {seconds * 1000:9.1f} ms"
-            f"  ({len(booked):,} trades; same total P&L: {same})"
+            f"  reference, every fill read in Python ({label}) {seconds * 1000:9.1f} ms"
+            f"  ({count:,} trades; same P&L and ratios: {same})"
         )
     print(f"load average after {os.getloadavg()}")
     db.dispose()
