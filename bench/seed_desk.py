@@ -6,7 +6,8 @@ bundled 1m sample when those are absent). Each bot trades round trips: a signal 
 candle's close, a market order filled in 5 parts inside the next candle's range, then an
 exit the same way; fees are 0.1 % of notional and realized P&L follows the ledger's rules
 (a buy books minus its fee, a sell its proceeds minus the cost it removes minus its fee),
-all in integer units of 1e-8, so the positions and equity points add up from the fills.
+all in integer units of 1e-8, so the positions and equity points add up from the fills
+(each fill names its position, assigned as the trades_1 migration assigns old fills).
 Rows go in with executemany (SQLite) or COPY (PostgreSQL), ids assigned here.
 
     .venv/bin/python bench/seed_desk.py [--database-url URL] [--fills 1000000] [--force]
@@ -14,6 +15,7 @@ Rows go in with executemany (SQLite) or COPY (PostgreSQL), ids assigned here.
 
 import argparse
 import csv
+import importlib.util
 import random
 import sqlite3
 import sys
@@ -140,6 +142,15 @@ BOT_COLUMNS = [
 ]
 
 
+def assigned_positions() -> str:
+    """The trades_1 migration's query: fill id -> position id."""
+    path = ROOT / "botdesk/db/migrations/versions/0013_trades_fill_position.py"
+    spec = importlib.util.spec_from_file_location("trades_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return migration.ASSIGNED
+
+
 def klines(symbol: str) -> list[tuple[int, int, int, int, int]]:
     """(open ms, open, high, low, close) in units of 1e-8, from the real klines."""
     path = SHARED_DATA / f"{symbol}-1h.csv"
@@ -201,6 +212,14 @@ class Writer:
     def count(self, table: str) -> int:
         cursor = self.connection.execute(f'SELECT count(*) FROM "{table}"')
         return cursor.fetchone()[0]
+
+    def assign_positions(self) -> None:
+        """Each fill's position (`fill.position_id`), in the one statement the trades_1
+        migration gives the fills booked before the column existed."""
+        self.connection.execute(
+            "UPDATE fill SET position_id = assigned.position_id "
+            f"FROM ({assigned_positions()}) AS assigned WHERE fill.id = assigned.fill_id"
+        )
 
     def finish(self, tables: list[str]) -> None:
         if self.postgres:
@@ -475,6 +494,7 @@ def main() -> None:
         ):
             writer.insert(table, columns, chunk)
             totals[table] += len(chunk)
+    writer.assign_positions()
     writer.finish(["bot", *totals])
     runs = seed_backtests(url)
     elapsed = time.perf_counter() - started

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from botdesk.db.models import Bot, Command, Order, Signal
+from sqlmodel import select
+
+from botdesk.db.models import Bot, Command, Fill, Order, Signal
 from botdesk.db.session import Database
 from botdesk.engine.ledger import BrokerFill, record_fill
 from tests.factories import make_bot
@@ -83,6 +85,7 @@ class Trips:
     alpha: Bot
     beta: Bot
     command: Command
+    first_position_id: int  # alpha's first trade, the one with a partial exit
 
 
 ALPHA_1_PNL = D("-159.87533333")
@@ -111,7 +114,7 @@ def book_trips(db: Database, prefix: str = "") -> Trips:
         )
         session.add(signal)
         session.add(command)
-    trade(db, alpha, "buy", "0.5", "60000", "30", at("2024-04-01T10:00:00"), signal=signal)
+    entry = trade(db, alpha, "buy", "0.5", "60000", "30", at("2024-04-01T10:00:00"), signal=signal)
     trade(
         db, alpha, "sell", "0.2", "61000.12345678", "12.20002469", at("2024-04-01T12:00:00"),
         purpose="exit",
@@ -127,4 +130,6 @@ def book_trips(db: Database, prefix: str = "") -> Trips:
     trade(db, beta, "buy", "1.5", "3000.5", "4.50075", at("2024-04-01T08:30:00"))
     trade(db, beta, "sell", "1.5", "3100", "4.65", at("2024-04-03T08:30:00"), purpose="exit")
     trade(db, alpha, "buy", "0.2", "60000", "12", at("2024-04-03T10:00:00"))
-    return Trips(alpha, beta, command)
+    with db.reading() as session:
+        first = session.exec(select(Fill.position_id).where(Fill.order_id == entry.id)).first()
+    return Trips(alpha, beta, command, first)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, func, select
 
 from botdesk.db.models import (
+    AccountBalance,
     Bot,
     CapitalFlow,
     EquitySnapshot,
@@ -130,6 +131,7 @@ def change_marker(*, session: Session) -> list:
         func.max(Bot.updated_at),
         func.max(Bot.status_changed_at),
         func.max(CapitalFlow.id),
+        func.max(AccountBalance.read_at),  # the wallet: an exchange account read again
     )
     return [str(session.exec(select(part)).one()) for part in parts]
 

@@ -346,8 +346,17 @@ class BotPerformance:
     expectancy: Decimal  # P&L per trade
 
 
+def _seconds(session: Session, later, earlier):
+    """later - earlier in seconds, as SQL (each database has its own date arithmetic)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
 def performance(*, session: Session, chosen: TradeFilter | None = None) -> list[BotPerformance]:
-    """Each bot's figures over its closed trades (those `chosen`), by bot name."""
+    """Each bot's figures over its closed trades (those `chosen`), by bot name: the P&L and
+    cost of each trade in integer units (the cost summed from the buys in SQL), each bot's
+    time in trades summed in SQL; Python adds up the ratios and the drawdown from them."""
     costs = (
         select(
             Fill.position_id.label("position_id"),
@@ -360,43 +369,50 @@ def performance(*, session: Session, chosen: TradeFilter | None = None) -> list[
     if conditions:  # only the chosen positions' fills
         costs = costs.where(col(Fill.position_id).in_(select(Position.id).where(*conditions)))
     costs = costs.subquery()
-    rows = session.exec(
-        select(
-            Position.bot_id,
-            _money(Position.realized_pnl),
-            costs.c.cost,
-            Position.opened_at,
-            Position.closed_at,
-        )
+    closed = [col(Position.status) == PositionStatus.CLOSED, *conditions]
+    rows = session.execute(
+        select(Position.bot_id, _money(Position.realized_pnl), costs.c.cost)
         .join(costs, costs.c.position_id == col(Position.id))
-        .where(col(Position.status) == PositionStatus.CLOSED, *conditions)
+        .where(*closed)
         .order_by(col(Position.bot_id), col(Position.closed_at), col(Position.id))
     ).all()
+    held = dict(
+        session.execute(
+            select(
+                Position.bot_id,
+                func.sum(_seconds(session, Position.closed_at, Position.opened_at)),
+            )
+            .where(*closed)
+            .group_by(col(Position.bot_id))
+        ).all()
+    )
     names = dict(session.exec(select(Bot.id, Bot.name)).all())
-    by_bot: dict[int, list[tuple]] = {}
-    for bot_id, pnl, cost, opened_at, closed_at in rows:
-        by_bot.setdefault(bot_id, []).append((pnl, cost, closed_at - opened_at))
+    by_bot: dict[int, list[tuple[int, int]]] = {}
+    for bot_id, pnl, cost in rows:
+        by_bot.setdefault(bot_id, []).append((pnl, cost))
     figures = [
-        _figures(bot_id, names.get(bot_id, f"#{bot_id}"), rows) for bot_id, rows in by_bot.items()
+        _figures(bot_id, names.get(bot_id, f"#{bot_id}"), trips, float(held.get(bot_id) or 0))
+        for bot_id, trips in by_bot.items()
     ]
     return sorted(figures, key=lambda found: (found.bot_name, found.bot_id))
 
 
-def _figures(bot_id: int, name: str, rows: list[tuple[int, int, timedelta]]) -> BotPerformance:
-    """A bot's figures from its closed trades (P&L and cost in units, duration), in the
-    order they closed."""
+def _figures(bot_id: int, name: str, rows: list[tuple[int, int]], held: float) -> BotPerformance:
+    """A bot's figures from its closed trades (P&L and cost in units), in the order they
+    closed, and the seconds they were held in all."""
     count = len(rows)
-    ratios = sum((ratio(Decimal(pnl), Decimal(cost)) for pnl, cost, _ in rows), ZERO)
-    total = sum(pnl for pnl, _, _ in rows)
-    gains = sum(pnl for pnl, _, _ in rows if pnl > 0)
-    losses = -sum(pnl for pnl, _, _ in rows if pnl < 0)
-    running = peak = deepest = 0
-    for pnl, _, _ in rows:
+    ratios = sum((ratio(Decimal(pnl), Decimal(cost)) for pnl, cost in rows), ZERO)
+    total = gains = losses = wins = running = peak = deepest = 0
+    for pnl, _ in rows:
+        total += pnl
+        if pnl > 0:
+            gains += pnl
+            wins += 1
+        else:
+            losses -= pnl
         running += pnl
         peak = max(peak, running)
         deepest = max(deepest, peak - running)
-    wins = sum(1 for pnl, _, _ in rows if pnl > 0)
-    held = sum((duration for _, _, duration in rows), timedelta())
     return BotPerformance(
         bot_id=bot_id,
         bot_name=name,
@@ -408,7 +424,7 @@ def _figures(bot_id: int, name: str, rows: list[tuple[int, int, timedelta]]) -> 
         total_pnl=from_units(total),
         profit_factor=ratio(Decimal(gains), Decimal(losses)) if losses else None,
         max_drawdown=from_units(deepest),
-        average_duration=timedelta(seconds=round(held.total_seconds() / count)),
+        average_duration=timedelta(seconds=round(held / count)),
         expectancy=quantize(from_units(total) / count),
     )
 

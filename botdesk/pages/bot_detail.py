@@ -1,17 +1,17 @@
-"""One bot (/bots/<id>): its chart (candles, the strategy's indicators, signals, fills,
-fair value gaps, order blocks, volume profile), its P&L, its equity with capital flows
-and time-weighted return, the manual-trading panel (`botdesk.app.manual_orders`), and
-its orders and fills."""
+"""One bot (/bots/<id>): its own start, pause and stop (as on the Bots page), its chart
+(candles, the strategy's indicators, signals, fills, fair value gaps, order blocks, volume
+profile), its P&L, its equity with capital flows and time-weighted return, the
+manual-trading panel (`botdesk.app.manual_orders`), and its orders and fills."""
 
 import json
 from datetime import UTC, datetime
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
-from botdesk.app import bot_form, candle_chart, manual_orders
+from botdesk.app import bot_controls, bot_form, candle_chart, manual_orders
 from botdesk.app.components import (
     empty_state,
     environment_badge,
@@ -141,6 +141,7 @@ def body(bot_id: int):
     with desk_db().reading() as session:
         lines = portfolio.bot_lines(session=session, bot_id=bot_id)
         found = performance.performance(session=session, bot_id=bot_id) if lines else None
+        start_refused = bot_controls.start_refusal(session)
     if not lines:
         return None
     line = lines[0]
@@ -154,6 +155,11 @@ def body(bot_id: int):
                     f" {bot.strategy} ({bot_form.params_text(bot.params)}) · {bot.symbol} · "
                     f"{bot.timeframe}",
                     className="text-secondary ms-2 small",
+                ),
+                html.Span(
+                    bot_controls.buttons(bot, start_refused, "bot-action"),
+                    id="bot-controls",
+                    className="ms-3 align-middle",
                 ),
             ]
         ),
@@ -176,6 +182,7 @@ def layout(bot_id=None, **_query):
     scope = {"bot_id": number}
     return html.Div(
         [
+            html.Div(id="bot-control-result", className="mt-2"),
             html.Div(found, id="bot-body"),
             manual_orders.panel(number),
             BOT_ORDERS.layout(scope=scope, title="Orders"),
@@ -203,3 +210,14 @@ def refresh(_ticks, bot_id, shown):
     if marker == shown:
         raise PreventUpdate
     return body(bot_id), marker
+
+
+@guarded_callback(
+    Output("bot-control-result", "children"),
+    Input({"type": "bot-action", "bot": ALL, "action": ALL}, "n_clicks"),
+    role=Role.TRADER,
+    prevent_initial_call=True,
+)
+def control(_clicks):
+    """The bot's own start, pause and stop: the Bots page's commands and checks."""
+    return bot_controls.pressed(prefix="bot")

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from botdesk.app import acting, bot_form
+from botdesk.app import acting, bot_controls, bot_form
 from botdesk.app.command_grid import COMMANDS
 from botdesk.app.components import (
     empty_state,
@@ -27,13 +27,12 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import capital_flows, exchange_accounts, kill_switch, portfolio
-from botdesk.db.models import ACTIVE_BOT_STATES, Bot, BotState, Role
+from botdesk.db.models import ACTIVE_BOT_STATES, Bot, Role
 from botdesk.db.types import utcnow
 from botdesk.engine.strategies import registry
 
 dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk", order=10)
 
-CONTROLS = {"start": "bot.start", "pause": "bot.pause", "stop": "bot.stop"}
 ACTIVE = ACTIVE_BOT_STATES
 
 
@@ -45,37 +44,8 @@ def marker() -> list:
     return [str(sorted(bots)), positions, halted]
 
 
-def _start_refusal(session) -> str | None:
-    """Why no bot may start now (the API's 409 message), or None."""
-    return kill_switch.START_REFUSED if kill_switch.status(session=session).engaged else None
-
-
 def controls(bot: Bot, start_refused: str | None = None) -> list:
-    buttons = []
-    if bot.status == BotState.RUNNING:
-        offered = (("pause", "Pause", "warning"), ("stop", "Stop", "light"))
-    elif bot.status == BotState.PAUSED:
-        offered = (("start", "Resume", "success"), ("stop", "Stop", "light"))
-    else:
-        offered = (("start", "Start", "success"),)
-    if current_user.allows(Role.TRADER):
-        for action, label, color in offered:
-            refused = start_refused if action == "start" else None
-            button = dbc.Button(
-                label,
-                id={"type": "bots-action", "bot": bot.id, "action": action},
-                color=color,
-                size="sm",
-                outline=True,
-                className="me-1",
-                disabled=bool(refused),
-            )
-            # a disabled button shows no tooltip of its own: its wrapper says why
-            buttons.append(
-                html.Span(button, title=refused.capitalize(), className="d-inline-block")
-                if refused
-                else button
-            )
+    buttons = bot_controls.buttons(bot, start_refused, "bots-action")
     if current_user.allows(Role.ADMIN) and bot.status not in ACTIVE:  # stop it to change it
         buttons.append(
             dbc.Button(
@@ -102,7 +72,7 @@ def controls(bot: Bot, start_refused: str | None = None) -> list:
 def bots_table():
     with desk_db().reading() as session:
         lines = portfolio.bot_lines(session=session)
-        start_refused = _start_refusal(session)
+        start_refused = bot_controls.start_refusal(session)
     if not lines:
         hint = (
             "No bots yet — create one with New bot."
@@ -218,28 +188,7 @@ def _clicked() -> dict:
     prevent_initial_call=True,
 )
 def control(_clicks):
-    trigger = _clicked()
-    kind = CONTROLS.get(trigger.get("action"))
-    try:
-        require_role(Role.TRADER, f"bot {trigger.get('action')}")
-    except AccessRefused as refused:
-        return outcome_alert(str(refused), ok=False)
-    with desk_db().writing() as session:
-        bot = session.get(Bot, trigger.get("bot")) if kind else None
-        if bot is None:
-            return outcome_alert("No such bot or action.", ok=False)
-        refusal = _start_refusal(session) if kind == "bot.start" else None
-        if refusal:
-            target = f"bot:{bot.id}"
-            acting.record(
-                session, f"command.{kind}", target=target, outcome="refused", reason=refusal
-            )
-        else:
-            command = acting.issue_command(session, kind, target=f"bot:{bot.id}", reason="desk")
-    if refusal:
-        message = f"{bot.name} not started: {refusal}."
-        return outcome_alert(message, ok=False, id="bots-refused")
-    return outcome_alert(f"{kind} queued for {bot.name} (command {command.id}).", id="bots-queued")
+    return bot_controls.pressed(prefix="bots")
 
 
 def _account_options() -> list[dict]:

@@ -1,6 +1,7 @@
 """Overview: engine health, the kill switch, total equity and drawdown, today's P&L, open
-positions, bots by status, the latest signals and risk events. Re-rendered only when
-something it shows changed (a marker of indexed maxima, polled every two seconds)."""
+positions, the wallet (each account's assets against the bots' books), bots by status,
+the latest signals and risk events. Re-rendered only when something it shows changed (a
+marker of indexed maxima, polled every two seconds)."""
 
 from collections import Counter
 from datetime import UTC, datetime
@@ -24,7 +25,8 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.equity_chart import equity_figure
 from botdesk.app.roles import guarded_callback
-from botdesk.db import engine_state, performance, portfolio
+from botdesk.app.wallet_card import wallet_table
+from botdesk.db import balances, engine_state, performance, portfolio
 from botdesk.db.models import BotState, Role
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · botdesk", order=0)
@@ -82,6 +84,7 @@ def summary(session) -> list:
     names = portfolio.bot_names(session=session)
     signals = portfolio.latest_signals(session=session, limit=LATEST)
     events = portfolio.latest_risk_events(session=session, limit=LATEST)
+    wallets = balances.wallets(session=session)
     equity = desk.equity
     day = f"market day {today.day:%Y-%m-%d} UTC" if today.day else "no trading yet"
     # one row: the engine's health (refreshed every second on its own) and the figures
@@ -140,8 +143,9 @@ def summary(session) -> list:
         cards,
         dbc.Row(
             [
-                dbc.Col(panel("Total equity and drawdown (last 7 days)", chart), lg=7),
-                dbc.Col(panel("Open positions", positions_table(lines), scroll=True), lg=5),
+                dbc.Col(panel("Total equity and drawdown (last 7 days)", chart), lg=5),
+                dbc.Col(panel("Open positions", positions_table(lines), scroll=True), lg=3),
+                dbc.Col(panel("Wallet: held vs books", wallet_table(wallets), scroll=True), lg=4),
             ],
             className="g-2 mt-0",
         ),
@@ -215,7 +219,7 @@ def positions_table(lines) -> html.Div:
         ]
         for line in held
     ]
-    header = ["Bot", "Qty", "Entry (USDT)", "P&L (USDT)"]  # unrealized: the positions are open
+    header = ["Bot", "Qty", "Entry", "P&L"]  # in USDT; unrealized: the positions are open
     return small_table(header, rows, {1, 2, 3})
 
 

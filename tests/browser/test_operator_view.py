@@ -8,8 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from botdesk.db import balances
 from botdesk.db.models import EquitySnapshot, RiskEvent, User
 from tests.browser.test_typed_inputs import signed_in
+from tests.db.test_balances import exchange_account
 from tests.db.test_pnl import trade
 from tests.desk import login
 from tests.factories import PASSWORD, make_bot, make_position, make_user, signal_row
@@ -24,13 +26,18 @@ START = datetime(2024, 10, 28, 9, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def busy_desk(desk):  # noqa: F811
     """A desk with what makes pages long: bots with closed and open positions, signals, a
-    week of equity and risk events with long messages."""
+    week of equity, risk events with long messages, and two accounts in the wallet."""
     fast = make_bot(desk.db, name="btc-fast")
     slow = make_bot(desk.db, name="eth-slow", symbol="ETHUSDT")
     trade(desk.db, fast, "buy", "0.5", "60000", "30", START)
     trade(desk.db, fast, "sell", "0.5", "61000", "30.5", START + timedelta(hours=2))
     for number in range(6):
         make_position(desk.db, make_bot(desk.db, name=f"holder-{number}"))
+    account = exchange_account(desk.db, "binance-testnet")  # the wallet card's second account
+    make_bot(desk.db, name="live-btc", broker="binance", exchange_account_id=account.id)
+    with desk.db.writing() as session:
+        listed = {"USDT": (Decimal("9000.5"), Decimal(0)), "BTC": (Decimal("0.001"), Decimal(0))}
+        balances.record(session=session, exchange_account_id=account.id, balances=listed, at=START)
     with desk.db.writing() as session:
         for number in range(12):
             at = START + timedelta(minutes=number)
@@ -66,6 +73,7 @@ def test_the_overview_fits_one_screen(busy_desk, page):
     page.locator("#overview-signals").wait_for()
     page.locator("#overview-summary .js-plotly-plot").wait_for()
     page.get_by_text("max_position_notional", exact=False).first.wait_for()
+    page.locator("#overview-wallet-binance-testnet").wait_for()  # the wallet is on the screen
     height = page.evaluate("() => document.documentElement.scrollHeight")
     assert height <= HEIGHT, f"the overview is {height} px high at {WIDTH}x{HEIGHT}"
     # each risk event's time on one line: a row as high as a line of text
