@@ -144,7 +144,7 @@ BOT_COLUMNS = [
 
 def assigned_positions() -> str:
     """The trades_1 migration's query: fill id -> position id."""
-    path = ROOT / "botdesk/db/migrations/versions/0013_trades_fill_position.py"
+    path = ROOT / "botdesk/db/migrations/versions/0016_trades_fill_position.py"
     spec = importlib.util.spec_from_file_location("trades_migration", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)

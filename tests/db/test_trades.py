@@ -19,7 +19,7 @@ from tests.trips import ALPHA_1_PNL, ALPHA_2_PNL, BETA_PNL, at, book_trips
 D = Decimal
 MIGRATION = (
     Path(__file__).resolve().parents[2]
-    / "botdesk/db/migrations/versions/0013_trades_fill_position.py"
+    / "botdesk/db/migrations/versions/0016_trades_fill_position.py"
 )
 
 
