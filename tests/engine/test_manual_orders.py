@@ -27,6 +27,8 @@ from botdesk.db.models import (
 )
 from botdesk.engine import commands
 from botdesk.engine.accounts import recompute
+from botdesk.engine.brokers import BROKERS, register
+from botdesk.engine.brokers.paper import PaperBroker
 from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.heartbeat import Heartbeat
 from botdesk.engine.orders import command_order_id
@@ -309,3 +311,57 @@ def test_dead_mans_switch_and_a_paused_bot_refuse_entries(db, market):
         paused.desired_state = paused.status = BotState.PAUSED
     with pytest.raises(manual_orders.ManualOrderRefused, match="paused"):
         queue(db, manual_orders.force_entry, bot_id=bot.id, size="quantity", amount="0.01")
+
+
+class Recorded(PaperBroker):
+    """The paper broker, noting what the order path asks of an exchange's protection."""
+
+    name = "recorded"
+    asked: list[tuple[str, int]] = []
+
+    def protection_changed(self, session, position, market):
+        Recorded.asked.append(("changed", position.id))
+
+    def release_protection(self, session, position):
+        Recorded.asked.append(("released", position.id))
+
+
+def test_every_exit_releases_the_venues_protection_first(db, market):
+    runtime, driver, _bot = market
+    register("recorded", lambda settings: Recorded(fee_rate=settings.FEE_RATE))
+    Recorded.asked = []
+    try:
+        bot = make_bot(db, strategy="quiet", params={"stop_atr": 0}, state="running")
+        with db.writing() as session:
+            session.get(Bot, bot.id).broker = "recorded"
+        bought = queue(db, manual_orders.force_entry, bot_id=bot.id, size="quantity", amount="0.02")
+        assert run(runtime, bought).status == "done"
+        position = the_position(db, bot)
+        assert Recorded.asked == []  # an entry holds nothing to release
+        moved = queue(
+            db, manual_orders.change_protection, position_id=position.id, changes={"stop": "68560"}
+        )
+        assert run(runtime, moved).status == "done"
+        assert Recorded.asked == [("changed", position.id)]
+        half = queue(db, manual_orders.exit_position, position_id=position.id, percent="50")
+        assert run(runtime, half).status == "done"
+        assert Recorded.asked[-1] == ("released", position.id)
+        deadman.arm(Heartbeat(runtime), 0.0)  # the order path refuses every order now
+        try:
+            refused = run(runtime, queue(db, manual_orders.exit_position, position_id=position.id))
+        finally:
+            deadman.disarm()
+        assert refused.status == "failed" and "dead man's switch" in refused.result
+        assert len(Recorded.asked) == 2  # a refused exit releases nothing
+        # the runner starts the new bot's cursor at candle 600 and trades it from 601 on
+        # (low 68,552, under the stop): the watch sells the rest
+        driver.step()
+        driver.step()
+        assert the_position(db, bot).exit_reason == "stop_loss"
+        assert Recorded.asked == [
+            ("changed", position.id),
+            ("released", position.id),
+            ("released", position.id),
+        ]
+    finally:
+        BROKERS.pop("recorded", None)
