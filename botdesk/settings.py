@@ -134,6 +134,14 @@ class Settings(BaseSettings):
         description="An order not sent to Binance within this many seconds of its decision "
         "(engine down, Binance unreachable) expires instead of being sent late.",
     )
+    BINANCE_STOP_LIMIT_PERCENT: Decimal = Field(
+        Decimal("0.5"),
+        ge=0,
+        lt=50,
+        description="A position's stop-loss held by Binance is a STOP_LOSS_LIMIT order: once "
+        "its stop price trades, it sells with a limit this many percent below the stop (room "
+        "for the price to fall through the stop and still fill).",
+    )
     BINANCE_MARKET_DATA: Literal["live", "testnet"] = Field(
         "live",
         description="With FEED=binance and for `botdesk data download`: klines from the real "

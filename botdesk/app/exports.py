@@ -18,7 +18,7 @@ from flask import Blueprint, Response, request
 from flask_login import current_user
 from sqlalchemy.exc import DataError
 
-from botdesk.app import acting, csv_stream, tables
+from botdesk.app import acting, csv_stream, tables, trade_exports
 from botdesk.app.context import desk_db
 from botdesk.app.roles import refuse
 from botdesk.db import audit, log_entries
@@ -55,6 +55,8 @@ def _unknown_parameters(allowed: set[str]) -> str | None:
 
 @blueprint.get("/export/<name>.csv")
 def export(name: str):
+    if name in trade_exports.EXPORTS:
+        return _trade_export(name)
     try:
         spec = tables.spec_of(name)
     except LookupError as error:
@@ -103,4 +105,25 @@ def export(name: str):
         itertools.chain(started, chunks),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _trade_export(name: str) -> Response:
+    """Trades and their performance: derived from the fills, with the Trades page's filters
+    (everyone may see them)."""
+    problem = _unknown_parameters(trade_exports.PARAMETERS)
+    if problem:
+        return _plain(400, problem)
+    try:
+        chosen = trade_exports.chosen_from(request.args)
+    except trade_exports.BadTradeFilter as error:
+        return _plain(400, f"bad filter: {error}")
+    db = desk_db()
+    with db.writing() as session:
+        described = {"filter": trade_exports.query_string(chosen)}
+        acting.record(session, "export.csv", target=name, details=described)
+    return Response(
+        (text.encode() for text in trade_exports.lines(db, name, chosen)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{file_name(name)}"'},
     )

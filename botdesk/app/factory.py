@@ -36,6 +36,7 @@ PAGES = [
     "market",
     "signals",
     "positions",
+    "trades",
     "orders",
     "fills",
     "backtests",

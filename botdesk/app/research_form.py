@@ -3,6 +3,7 @@ the walk-forward's windows; the check of what was submitted before a study or a
 walk-forward is made (a message naming the field, nothing made)."""
 
 import re
+import secrets
 
 import dash_bootstrap_components as dbc
 from dash import State, html
@@ -65,6 +66,7 @@ def form() -> dbc.Card:
                         _select("research-sampler", studies.SAMPLERS, "tpe", "Sampler"),
                         _input("research-trials", "50", "Trials (per window)"),
                         _input("research-min-trades", "10", "Min trades"),
+                        _input("research-seed", "", "Seed (blank: drawn)"),
                         _input("research-train-days", "3", "WF training (days)"),
                         _input("research-test-days", "1", "WF test (days)"),
                     ],
@@ -80,7 +82,12 @@ def form() -> dbc.Card:
     )
 
 
-def checked(strategy, symbol, timeframe, source, sizing, objective, sampler, trials, minimum):
+SEED_LIMIT = 2**31 - 1
+
+
+def checked(strategy, symbol, timeframe, source, sizing, objective, sampler, trials, minimum, seed):
+    """The study's settings from the form. A blank seed is drawn here and recorded with the
+    study, so every study started from the desk can be repeated exactly."""
     if strategy not in registry.STRATEGIES:
         raise FormError(f"strategy: one of {', '.join(sorted(registry.STRATEGIES))}")
     if source not in SOURCES or timeframe not in TIMEFRAMES or sizing not in SIZINGS:
@@ -91,6 +98,10 @@ def checked(strategy, symbol, timeframe, source, sizing, objective, sampler, tri
     try:
         trials = typed.whole_number(trials, field="trials", low=1, high=5000)
         minimum = typed.whole_number(minimum, field="min trades", low=0, high=100_000)
+        if seed is None or not str(seed).strip():
+            seed = secrets.randbelow(SEED_LIMIT)
+        else:
+            seed = typed.whole_number(seed, field="seed", low=0, high=SEED_LIMIT)
     except typed.Refused as refused:
         raise FormError(str(refused)) from None
     with desk_db().reading() as session:
@@ -106,6 +117,7 @@ def checked(strategy, symbol, timeframe, source, sizing, objective, sampler, tri
             sampler=sampler,
             min_trades=minimum,
             trials=trials,
+            seed=seed,
             fee_rate=config.FEE_RATE,
             slippage_bps=config.SLIPPAGE_BPS,
             sizing=Sizing(sizing, *limits),
@@ -124,4 +136,5 @@ FORM_STATES = [
     State("research-sampler", "value"),
     State("research-trials", "value"),
     State("research-min-trades", "value"),
+    State("research-seed", "value"),
 ]

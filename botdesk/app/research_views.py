@@ -45,8 +45,9 @@ def progress(study: optuna.Study, settings: studies.StudySettings) -> list:
             f"{finished} of {settings.trials} trials finished"
             + (f", {running} running" if running else "")
             + f"; objective {settings.objective} (at least {settings.min_trades} trades), "
-            f"{settings.sampler} sampler, {settings.strategy} on {settings.symbol} "
-            f"{settings.timeframe} ({settings.data_source})",
+            f"{settings.sampler} sampler (seed {settings.seed}), "
+            f"{settings.strategy} on {settings.symbol} {settings.timeframe} "
+            f"({settings.data_source})",
             className="text-secondary",
         ),
     ]

@@ -10,6 +10,13 @@ these functions; there is no second implementation.
 - A limit (a take-profit, or any limit order) fills at its level once the candle trades
   at it (a sell limit: high >= level; a buy limit: low <= level), or at the open if the
   candle opened better. A resting limit order suffers no slippage.
+- A resting order is matched from the first candle that opens after the one on whose
+  close it was placed (it cannot fill inside a candle that had closed before it existed).
+  Good till cancelled (gtc) it rests until filled or cancelled; good till a time (gtd) it
+  expires, unfilled, at the first candle that opens after its `expires_at`: such a candle
+  cannot fill it, even if it trades through the price. A candle that opens at or before
+  `expires_at` can. (The backtest counts a time in force in candles: good for n candles
+  means it expires when the (n+1)th candle after the signal opens.)
 - A long position's stop-loss and take-profit are checked inside every candle after its
   entry (including the entry candle, after the open); if one candle touches both, the
   stop is assumed to have filled first.
@@ -71,6 +78,12 @@ def stop_fill_price(side: str, level: Decimal, open_price: Decimal, slippage_bps
 def limit_fill_price(side: str, level: Decimal, open_price: Decimal) -> Decimal:
     """At the level, or at the open when the candle opened better than it."""
     return quantize(max(open_price, level) if side == Side.SELL else min(open_price, level))
+
+
+def expired(expires_at_ms: int | None, candle_open_ms: int) -> bool:
+    """A good-till-time order no longer exists when a candle opening after its expiry
+    arrives (None: good till cancelled)."""
+    return expires_at_ms is not None and candle_open_ms > expires_at_ms
 
 
 def fee_for(notional: Decimal, fee_rate: Decimal) -> Decimal:

@@ -122,9 +122,12 @@ def record_fill(*, session: Session, order: Order, fill: BrokerFill) -> Fill:
         position.entry_price = quantize(book.cost_basis / book.quantity)
         position.unrealized_pnl = quantize(book.quantity * fill.price) - book.cost_basis
     session.add(position)
+    if position.id is None:
+        session.flush()  # the new position's id, which the fill names
     row = Fill(
         order_id=order.id,
         bot_id=order.bot_id,
+        position_id=position.id,
         trade_id=fill.trade_id,
         symbol=order.symbol,
         side=order.side,

@@ -10,10 +10,9 @@ Immediately before an order reaches a broker, inside the caller's transaction, `
    kill switch's own flatten orders; refuses while the dead man's switch holds (this
    engine has not written its heartbeat for `DEADMAN_SECONDS`);
 3. calls the risk hook, `botdesk.engine.risk.check_risk`;
-4. stores the order; for an exit (a sell), asks the broker to release the protection
-   the venue holds for the position (`Broker.release_protection`: cancel an exchange-held
-   stop-loss/take-profit before selling the same coins; paper holds none), so every
-   exit, whatever sent it, releases it first; hands the order to the broker and books
+4. stores the order; a sell first releases the position's protection held by the
+   exchange (`Broker.release_protection`: only now, once the exit is allowed, so a
+   refused exit never leaves a position unprotected); hands it to the broker and books
    any immediate fill; a rejected order feeds the bot's circuit breaker.
 A refusal (2 or 3) is stored as a `risk_event` row, the signal (if any) is marked
 "rejected" with the reason, and `OrderRefused` is raised. The caller must keep its
@@ -22,6 +21,7 @@ transaction (commit), so the refusal stays on record.
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func
@@ -38,6 +38,7 @@ from botdesk.db.models import (
     Side,
     Signal,
     SignalStatus,
+    TimeInForce,
 )
 from botdesk.engine import announce, risk
 from botdesk.engine.accounts import account
@@ -91,6 +92,18 @@ class OrderRequest:
     immediate: bool = False  # the operator's "now": paper fills at the latest price
     flatten: bool = False  # the kill switch's own flatten order, allowed while engaged
     candle_open_ms: int | None = None  # the candle on whose close it was decided
+    time_in_force: str = TimeInForce.GTC
+    expires_at: datetime | None = None  # gtd only: it expires at the first candle after it
+
+    def __post_init__(self):
+        if self.time_in_force not in tuple(TimeInForce):
+            raise ValueError(
+                f"time in force {self.time_in_force!r} is not one of " + ", ".join(TimeInForce)
+            )
+        if (self.time_in_force == TimeInForce.GTD) != (self.expires_at is not None):
+            raise ValueError("a good-till-time (gtd) order needs expires_at, and only it")
+        if self.type == OrderType.LIMIT and (self.price is None or self.price <= 0):
+            raise ValueError("a limit order needs a limit price above 0")
 
 
 def submit(
@@ -149,6 +162,8 @@ def submit(
         stop_price=request.stop_price,
         purpose=request.purpose,
         candle_open_ms=request.candle_open_ms,
+        time_in_force=request.time_in_force,
+        expires_at=request.expires_at,
     )
     session.add(order)
     session.flush()
@@ -180,6 +195,7 @@ def _pending_sells(session: Session, bot: Bot) -> Decimal:
             Order.bot_id == bot.id,
             Order.symbol == bot.symbol,
             Order.side == Side.SELL,
+            col(Order.protection_id).is_(None),  # a protection's legs give way to an exit
             col(Order.status).in_(OPEN_ORDER_STATUSES),
             col(Order.purpose).not_in(PROTECTIVE_PURPOSES),
         )

@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from botdesk.db import protections
 from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
@@ -189,7 +190,8 @@ def quiet_candle(
     snapshot and the breaches follow."""
     at = ms_to_datetime(candle.close_time_ms)
     if position is not None:
-        watch.ratchet(session, bot, position, candle)
+        market = MarketContext(symbol=bot.symbol, at=at, last_price=candle.close, candle=candle)
+        _ratchet(session, bot, position, broker, market)
         mark_to_market(position, candle.close)
         session.add(position)
     if signal is not None:
@@ -280,10 +282,12 @@ def _ignore(session: Session, signal: Signal, reason: str) -> None:
 
 
 def _open_orders(session: Session, bot: Bot) -> list[Order]:
+    """The bot's open orders, but not the legs of a protection the exchange holds."""
     query = select(Order).where(
         Order.bot_id == bot.id,
         Order.symbol == bot.symbol,
         col(Order.status).in_(OPEN_ORDER_STATUSES),
+        col(Order.protection_id).is_(None),
     )
     return list(session.exec(query).all())
 
@@ -305,17 +309,31 @@ def protect_from_signal(session: Session, order: Order) -> None:
     session.add(position)
 
 
+def _ratchet(
+    session: Session, bot: Bot, position: Position, broker: Broker, market: MarketContext
+) -> None:
+    """The trailing stop and breakeven move the stop; the venue's copy follows."""
+    before = position.stop_price
+    watch.ratchet(session, bot, position, market.candle)
+    if position.stop_price != before:
+        broker.protection_changed(session, position, market)
+
+
 def _watch_exits(
     session: Session, bot: Bot, position: Position, broker: Broker, market: MarketContext
 ) -> bool:
     """Send the stop-loss (or trailing stop) or take-profit exit if this candle touched
-    one; True if sent. Otherwise move the stop up for the next candles (`watch.ratchet`)."""
+    one; True if sent. Otherwise move the stop up for the next candles (`watch.ratchet`)
+    and tell the broker when it moved. While the exchange holds the position's
+    protection, the exchange sells at the level, never the engine (no second sell)."""
     candle = market.candle
     hit = fill_rules.first_protective_exit(
         [candle.high], [candle.low], stop=position.stop_price, take_profit=position.take_profit
     )
     if hit is None:
-        watch.ratchet(session, bot, position, candle)
+        _ratchet(session, bot, position, broker, market)
+        return False
+    if protections.held_at_exchange(session=session, position_id=position.id):
         return False
     is_stop = hit.reason == fill_rules.STOP_LOSS
     level = position.stop_price if is_stop else position.take_profit

@@ -63,6 +63,7 @@ CALLBACK_ROLES = {
     "manual-protect-result.children": TRADER,  # move a position's stop, take-profit, trailing
     "manual-cancel-result.children": TRADER,  # cancel a resting order
     "positions-open.children": VIEWER,  # open positions
+    "trades-rows.children": VIEWER,  # trades and each bot's performance
     "positions-modal.is_open": TRADER,  # the close dialog
     "positions-result.children": TRADER,  # close a position
     "pnl-chart.figure": VIEWER,  # see P&L
@@ -106,6 +107,7 @@ PAGE_ROLES = {
     "/bots": VIEWER,
     "/signals": VIEWER,
     "/positions": VIEWER,
+    "/trades": VIEWER,
     "/orders": VIEWER,
     "/fills": VIEWER,
     "/pnl": VIEWER,

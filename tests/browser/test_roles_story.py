@@ -24,6 +24,7 @@ EVERYONES_PAGES = [  # in the navbar for every role
     "Market",
     "Signals",
     "Positions",
+    "Trades",
     "Orders",
     "Fills",
     "Risk",

@@ -2,14 +2,20 @@
 
 Matching is simple on purpose: a market order (or a marketable limit order) fills at once
 at the current price; a resting limit order fills at its own price when a later candle
-trades through it. Commission is taken from what the account receives (base on a buy,
-quote on a sell), as Binance does without BNB. Only closed candles are visible.
+trades through it. A STOP_LOSS_LIMIT (TAKE_PROFIT_LIMIT) sell triggers when a candle
+trades at or below (above) its stopPrice and then rests as a limit order at its price,
+filling in that same candle if it traded there; the stops of a candle are triggered
+before any limit order is matched, so of an OCO whose two legs a candle touches, the
+stop wins (and the other leg expires; see order_lists.py). Commission is taken from what
+the account receives (base on a buy, quote on a sell), as Binance does without BNB. Only
+closed candles are visible.
 """
 
 import re
 import threading
 from decimal import ROUND_DOWN, Decimal
 
+from tests.fake_binance import order_lists
 from tests.fake_binance.models import (
     CLIENT_ORDER_ID,
     DEFAULT_RULES,
@@ -19,6 +25,7 @@ from tests.fake_binance.models import (
     BinanceError,
     Kline,
     Order,
+    OrderList,
     PricePath,
     SymbolRules,
     Trade,
@@ -30,6 +37,14 @@ from tests.fake_binance.models import (
 from tests.fake_binance.prices import kline_rows, query_int, query_limit
 
 INSUFFICIENT = "Account has insufficient balance for requested action."
+STOP_TYPES = ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
+ORDER_TYPES = ("MARKET", "LIMIT", "LIMIT_MAKER", *STOP_TYPES)
+
+
+def _reached(order: Order, low: Decimal, high: Decimal) -> bool:
+    """Whether a candle from `low` to `high` reached the stop order's trigger."""
+    below = (order.type == "STOP_LOSS_LIMIT") == (order.side == "SELL")
+    return low <= order.stop_price if below else high >= order.stop_price
 
 
 class Exchange:
@@ -41,7 +56,9 @@ class Exchange:
         self.paths: dict[str, PricePath] = {}
         self.accounts: dict[str, Account] = {}
         self.orders: list[Order] = []
+        self.order_lists: list[OrderList] = []
         self.lock = threading.RLock()
+        self.list_ids = iter(range(700, 10**12))
         self._order_ids = iter(range(1_000, 10**12))
         self._trade_ids = iter(range(50_000, 10**12))
 
@@ -140,22 +157,9 @@ class Exchange:
                 raise BinanceError(-1117, "Invalid side.")
             if not order_type:
                 raise mandatory("type")
-            if order_type not in ("MARKET", "LIMIT", "LIMIT_MAKER"):
+            if order_type not in ORDER_TYPES:
                 raise BinanceError(-1116, "Invalid orderType.")
-            client_id = params.get("newClientOrderId") or new_client_order_id()
-            if not re.fullmatch(CLIENT_ORDER_ID, client_id):
-                raise BinanceError(
-                    -1100,
-                    "Illegal characters found in parameter 'newClientOrderId'; "
-                    f"legal range is '{CLIENT_ORDER_ID}'.",
-                )
-            if any(
-                o.account is account
-                and o.client_order_id == client_id
-                and o.status in OPEN_STATUSES
-                for o in self.orders
-            ):
-                raise BinanceError(-2010, "Duplicate order sent.")
+            client_id = self.checked_client_id(account, params.get("newClientOrderId"))
             market = self.paths[rules.symbol].price
             order = self._new_order(account, rules, params, client_id, market, now)
             if test:
@@ -164,7 +168,22 @@ class Exchange:
             self._execute(order, rules, market, now)
             return order
 
-    def _new_order(self, account, rules, params, client_id, market, now) -> Order:
+    def checked_client_id(self, account: Account, client_id: str | None) -> str:
+        client_id = client_id or new_client_order_id()
+        if not re.fullmatch(CLIENT_ORDER_ID, client_id):
+            raise BinanceError(
+                -1100,
+                "Illegal characters found in parameter 'newClientOrderId'; "
+                f"legal range is '{CLIENT_ORDER_ID}'.",
+            )
+        if any(
+            o.account is account and o.client_order_id == client_id and o.status in OPEN_STATUSES
+            for o in self.orders
+        ):
+            raise BinanceError(-2010, "Duplicate order sent.")
+        return client_id
+
+    def _new_order(self, account, rules, params, client_id, market, now, funded=True) -> Order:
         order_type, side = params["type"], params["side"]
         price, tif = None, None
         if order_type == "MARKET":
@@ -181,15 +200,21 @@ class Exchange:
         else:
             quantity = decimal_param(params, "quantity")
             price = decimal_param(params, "price")
-            if order_type == "LIMIT":
+            if order_type in ("LIMIT", *STOP_TYPES):
                 tif = params.get("timeInForce")
                 if not tif:
                     raise mandatory("timeInForce")
                 if tif not in ("GTC", "IOC", "FOK"):
                     raise BinanceError(-1115, "Invalid timeInForce.")
+        stop = decimal_param(params, "stopPrice") if order_type in STOP_TYPES else None
         rules.check(order_type, quantity, price, market)
+        if stop is not None:
+            rules.check(order_type, quantity, stop, market)
+            below = (order_type == "STOP_LOSS_LIMIT") == (side == "SELL")
+            if (stop >= market) if below else (stop <= market):
+                raise BinanceError(-2010, "Stop price would trigger immediately.")
         needed = (quantity * (price or market)).quantize(EIGHT) if side == "BUY" else quantity
-        if account.free(rules.quote if side == "BUY" else rules.base) < needed:
+        if funded and account.free(rules.quote if side == "BUY" else rules.base) < needed:
             raise BinanceError(-2010, INSUFFICIENT)
         marketable = price is None or (price >= market if side == "BUY" else price <= market)
         if order_type == "LIMIT_MAKER" and marketable:
@@ -205,9 +230,13 @@ class Exchange:
             price=price,
             time_in_force=tif,
             time=now,
+            stop_price=stop,
         )
 
     def _execute(self, order: Order, rules: SymbolRules, market: Decimal, now: int) -> None:
+        if order.waits_for_trigger:
+            self._lock_funds(order, rules, release=False)
+            return
         marketable = order.price is None or (
             order.price >= market if order.side == "BUY" else order.price <= market
         )
@@ -257,9 +286,25 @@ class Exchange:
 
     def _match_resting(self, symbol: str, low: Decimal, high: Decimal, now: int) -> None:
         rules = self.rules[symbol]
-        for order in self.orders:
+        for order in self.orders:  # stops first: a triggered OCO leg expires its sibling
             if order.symbol != symbol or order.status not in OPEN_STATUSES:
                 continue
+            if order.waits_for_trigger and _reached(order, low, high):
+                order.triggered, order.update_time = True, now
+                if order.order_list is not None:
+                    order_lists.one_leg_done(order, now)
+        for order in self.orders:
+            if (
+                order.symbol != symbol
+                or order.status not in OPEN_STATUSES
+                or order.waits_for_trigger
+            ):
+                continue
+            if order.order_list is not None and order.type == "LIMIT_MAKER":
+                if high >= order.price:
+                    order_lists.one_leg_done(order, now)
+                else:
+                    continue
             if (order.side == "BUY" and low <= order.price) or (
                 order.side == "SELL" and high >= order.price
             ):
@@ -298,6 +343,9 @@ class Exchange:
                 raise
             if order.status not in OPEN_STATUSES:
                 raise BinanceError(-2011, "Unknown order sent.")
+            if order.order_list is not None:  # a leg: Binance cancels the whole list
+                order_lists.cancel(self, order.order_list, now)
+                return order, params.get("newClientOrderId") or new_client_order_id()
             self._lock_funds(order, self.rules[order.symbol], release=True)
             order.status, order.update_time = "CANCELED", now
             return order, params.get("newClientOrderId") or new_client_order_id()

@@ -235,12 +235,19 @@ class Order:
     quote_executed: Decimal = Decimal(0)
     update_time: int = 0
     trades: list[Trade] = field(default_factory=list)
+    stop_price: Decimal | None = None  # STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT trigger
+    triggered: bool = False  # a stop order whose trigger was reached: a limit order now
+    order_list: "OrderList | None" = None  # the OCO it is a leg of
+
+    @property
+    def waits_for_trigger(self) -> bool:
+        return self.stop_price is not None and not self.triggered
 
     def as_json(self) -> dict:
         return {
             "symbol": self.symbol,
             "orderId": self.order_id,
-            "orderListId": -1,
+            "orderListId": self.order_list.order_list_id if self.order_list else -1,
             "clientOrderId": self.client_order_id,
             "price": text(self.price or Decimal(0)),
             "origQty": text(self.quantity),
@@ -250,7 +257,7 @@ class Order:
             "timeInForce": self.time_in_force or "GTC",
             "type": self.type,
             "side": self.side,
-            "stopPrice": "0.00000000",
+            "stopPrice": text(self.stop_price or Decimal(0)),
             "icebergQty": "0.00000000",
             "time": self.time,
             "updateTime": self.update_time or self.time,
@@ -259,6 +266,44 @@ class Order:
             "origQuoteOrderQty": "0.00000000",
             "selfTradePreventionMode": "NONE",
         }
+
+
+@dataclass
+class OrderList:
+    """An OCO: two legs sharing one quantity; when one triggers or fills, the other
+    expires."""
+
+    order_list_id: int
+    list_client_order_id: str
+    symbol: str
+    orders: list[Order]
+    transaction_time: int
+    status: str = "EXECUTING"  # listOrderStatus: EXECUTING | ALL_DONE
+
+    def as_json(self, *, reports: bool = False) -> dict:
+        done = self.status == "ALL_DONE"
+        answer = {
+            "orderListId": self.order_list_id,
+            "contingencyType": "OCO",
+            "listStatusType": "ALL_DONE" if done else "EXEC_STARTED",
+            "listOrderStatus": self.status,
+            "listClientOrderId": self.list_client_order_id,
+            "transactionTime": self.transaction_time,
+            "symbol": self.symbol,
+            "orders": [
+                {"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
+                for o in self.orders
+            ],
+        }
+        if reports:
+            answer["orderReports"] = [
+                {
+                    **{k: v for k, v in o.as_json().items() if k not in ("time", "isWorking")},
+                    "transactTime": self.transaction_time,
+                }
+                for o in self.orders
+            ]
+        return answer
 
 
 def new_client_order_id() -> str:

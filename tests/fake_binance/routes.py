@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tests.fake_binance import order_lists
 from tests.fake_binance.exchange import Exchange
 from tests.fake_binance.models import Account, BinanceError, text
 
@@ -63,9 +64,15 @@ def exchange_info(call: Call) -> dict:
                 "quoteAssetPrecision": 8,
                 "baseCommissionPrecision": 8,
                 "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                "orderTypes": [
+                    "LIMIT",
+                    "LIMIT_MAKER",
+                    "MARKET",
+                    "STOP_LOSS_LIMIT",
+                    "TAKE_PROFIT_LIMIT",
+                ],
                 "icebergAllowed": False,
-                "ocoAllowed": False,
+                "ocoAllowed": True,
                 "quoteOrderQtyMarketAllowed": True,
                 "allowTrailingStop": False,
                 "cancelReplaceAllowed": False,
@@ -135,6 +142,16 @@ def cancel_open_orders(call: Call) -> list:
     return cancelled
 
 
+def new_oco(call: Call) -> dict:
+    placed = order_lists.place_oco(call.exchange, call.account, call.params, call.now)
+    return placed.as_json(reports=True)
+
+
+def cancel_order_list(call: Call) -> dict:
+    cancelled = order_lists.cancel_list(call.exchange, call.account, call.params, call.now)
+    return cancelled.as_json(reports=True)
+
+
 def ticker_price(call: Call):
     symbol = call.params.get("symbol")
     if symbol:
@@ -165,6 +182,22 @@ ROUTES: dict[tuple[str, str], Route] = {
         4, True, lambda call: call.exchange.find(call.account, call.params).as_json()
     ),
     ("DELETE", "/api/v3/order"): Route(1, True, cancel_order),
+    ("POST", "/api/v3/orderList/oco"): Route(1, True, new_oco),
+    ("GET", "/api/v3/orderList"): Route(
+        4,
+        True,
+        lambda call: order_lists.find(
+            call.exchange, call.account, call.params, "origClientOrderId"
+        ).as_json(),
+    ),
+    ("DELETE", "/api/v3/orderList"): Route(1, True, cancel_order_list),
+    ("GET", "/api/v3/openOrderList"): Route(
+        6,
+        True,
+        lambda call: [
+            kept.as_json() for kept in order_lists.open_lists(call.exchange, call.account)
+        ],
+    ),
     ("GET", "/api/v3/openOrders"): Route(
         6,
         True,

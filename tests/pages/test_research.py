@@ -33,6 +33,7 @@ FORM = {
     "research-min-trades.value": "1",
     "research-train-days.value": "3",
     "research-test-days.value": "1",
+    "research-seed.value": "7",  # a recorded seed: the same trials on every run
 }
 
 
@@ -78,6 +79,8 @@ def test_an_optimisation_from_the_desk_runs_and_its_trials_become_backtests_and_
     trader = desk.signed_in("research-trader", "trader")
     bad = click(trader, desk.base, "research-optimise", {**FORM, "research-trials.value": "0"})
     assert "Not started. trials: must be between 1 and 5000" in bad.text
+    bad_seed = click(trader, desk.base, "research-optimise", {**FORM, "research-seed.value": "x"})
+    assert "Not started. seed:" in bad_seed.text
     started = click(trader, desk.base, "research-optimise", FORM)
     assert started.status_code == 200 and "the engine runs its trials" in started.text
     name = started.json()["response"]["research-created"]["data"]
@@ -99,7 +102,7 @@ def test_an_optimisation_from_the_desk_runs_and_its_trials_become_backtests_and_
     said = optimise_stored(desk.db, desk.env["BOTDESK_DATABASE_URL"], name)  # the engine's work
     assert said.startswith(f"study {name}: 6 trials run")
     shown = callback(viewer, desk, "..research-progress.children", {"research-study.value": name})
-    assert "6 of 6 trials finished" in shown.text
+    assert "6 of 6 trials finished" in shown.text and "tpe sampler (seed 7)" in shown.text
     assert "research-best-trials" in shown.text
     assert '"research-backtest"' not in shown.text  # a viewer gets no action buttons
     as_trader = callback(
@@ -192,3 +195,11 @@ def test_the_bot_form_refuses_a_peeking_strategy_unless_the_admin_allows_it(desk
     clean = save_bot(admin, desk, {"period": 30}, strategy="over_sma", name="smooth")
     assert "Created smooth" in clean.text
     assert bot_named(desk, "smooth").lookahead_allowed_by is None
+
+
+def test_a_study_started_without_a_seed_records_the_one_drawn_for_it(desk):
+    trader = desk.signed_in("seedless-trader", "trader")
+    started = click(trader, desk.base, "research-optimise", {**FORM, "research-seed.value": ""})
+    name = started.json()["response"]["research-created"]["data"]
+    _, settings = studies.load_study(studies.storage_for(desk.env["BOTDESK_DATABASE_URL"]), name)
+    assert isinstance(settings.seed, int) and 0 <= settings.seed <= 2**31 - 1

@@ -14,6 +14,7 @@ from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     analysis,
     auth_keys,
     backtests,
+    balances,
     bots,
     commands,
     equity,
@@ -28,6 +29,7 @@ from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     risk_events,
     signals,
     stream,
+    trades,
     webhooks,
 )
 from botdesk.app.api.routing import blueprint

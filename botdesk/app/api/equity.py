@@ -9,12 +9,13 @@ from datetime import datetime
 from flask import Response, jsonify
 from pydantic import Field
 
+from botdesk.app import trade_rows
 from botdesk.app.api.inputs import ListQuery, Query, RecordId, UtcTime, one_of
 from botdesk.app.api.lists import list_endpoint
 from botdesk.app.api.routing import operation
 from botdesk.app.api.rows import MONEY_PATTERN, Resource, money_text, page_schema
 from botdesk.app.context import desk_db
-from botdesk.db import performance
+from botdesk.db import performance, trades
 from botdesk.db.models import CapitalFlow, EquitySnapshot, FlowKind, Scope
 from botdesk.db.twr import Point
 
@@ -169,6 +170,7 @@ PERFORMANCE = {
         "return": RATIO,
         "drawdown": RATIO,
         "max_drawdown": RATIO,
+        "trades": {"type": "array", "items": trade_rows.BOT_PERFORMANCE_SCHEMA},
     },
     "required": [
         "bot_id",
@@ -180,6 +182,7 @@ PERFORMANCE = {
         "return",
         "drawdown",
         "max_drawdown",
+        "trades",
     ],
     "additionalProperties": False,
 }
@@ -196,15 +199,23 @@ PERFORMANCE = {
     errors=(400,),
     description="Time-weighted: capital added or taken out (bots created, deleted, "
     "capital changed) is never P&L. Over since..until, by default the market's last 7 "
-    "days. `return` and the drawdowns are shares (0.01 is 1 %).",
+    "days. `return` and the drawdowns are shares (0.01 is 1 %). `trades`: each bot's "
+    "figures over its closed trades (see `/trades`) entered since..until (every closed "
+    "trade without them), in the order they closed: win rate, average and total (sum) of "
+    "the trades' `pnl_ratio`, total P&L, profit factor (gross profit / gross loss; null "
+    "without a loss), max drawdown of the cumulative P&L (quote), average duration and "
+    "expectancy (P&L per trade).",
 )
 def get_performance(holder, query: PerformanceQuery):
     found = performance.Performance([])
-    if _window_open(query.since, query.until):
-        with desk_db().reading() as session:
+    figures = []
+    with desk_db().reading() as session:
+        if _window_open(query.since, query.until):
             found = performance.performance(
                 session=session, bot_id=query.bot_id, since=query.since, until=query.until
             )
+        chosen = trades.TradeFilter(bot_id=query.bot_id, since=query.since, until=query.until)
+        figures = trades.performance(session=session, chosen=chosen)
     points = found.points
     return jsonify(
         bot_id=query.bot_id,
@@ -216,4 +227,5 @@ def get_performance(holder, query: PerformanceQuery):
         **{"return": ratio_text(found.time_weighted_return)},
         drawdown=ratio_text(found.drawdown),
         max_drawdown=ratio_text(found.max_drawdown),
+        trades=[trade_rows.performance_json(figure) for figure in figures],
     )

@@ -50,13 +50,16 @@ from botdesk.db.models.risk import (
 )
 from botdesk.db.models.stream import StreamEvent
 from botdesk.db.models.trading import (
+    AccountBalance,
     EquitySnapshot,
     Fill,
     Order,
     Position,
+    Protection,
 )
 from botdesk.db.models.vocabulary import (
     ACTIVE_BOT_STATES,
+    LIVE_PROTECTION_STATUSES,
     OPEN_ORDER_STATUSES,
     BotState,
     CommandStatus,
@@ -65,10 +68,12 @@ from botdesk.db.models.vocabulary import (
     OrderStatus,
     OrderType,
     PositionStatus,
+    ProtectionStatus,
     Role,
     Scope,
     Side,
     SignalStatus,
+    TimeInForce,
 )
 
 ALL_TABLES = [
@@ -83,6 +88,7 @@ ALL_TABLES = [
     "order",
     "fill",
     "position",
+    "protection",
     "equity_snapshot",
     "capital_flow",
     "deleted_bot_equity",
@@ -108,12 +114,15 @@ ALL_TABLES = [
     "notification_delivery",
     "log_entry",
     "idempotency_key",
+    "account_balance",
 ]
 
 __all__ = [
     "ACTIVE_BOT_STATES",
     "ALL_TABLES",
+    "LIVE_PROTECTION_STATUSES",
     "OPEN_ORDER_STATUSES",
+    "AccountBalance",
     "ApiKey",
     "AuditLog",
     "BacktestRun",
@@ -151,6 +160,8 @@ __all__ = [
     "OrderType",
     "Position",
     "PositionStatus",
+    "Protection",
+    "ProtectionStatus",
     "RiskEvent",
     "RiskLimit",
     "Role",
@@ -160,6 +171,7 @@ __all__ = [
     "SignalStatus",
     "SignalWebhook",
     "StreamEvent",
+    "TimeInForce",
     "User",
     "WalkForwardRun",
 ]

@@ -11,7 +11,9 @@ from botdesk.db.models.vocabulary import (
     OrderStatus,
     OrderType,
     PositionStatus,
+    ProtectionStatus,
     Side,
+    TimeInForce,
 )
 
 
@@ -21,6 +23,7 @@ class Order(SQLModel, table=True):
         check_in("side", Side, "ck_order_side"),
         check_in("type", OrderType, "ck_order_type"),
         check_in("status", OrderStatus, "ck_order_status"),
+        check_in("time_in_force", TimeInForce, "ck_order_time_in_force"),
         Index("ix_order_status", "status"),
         Index("ix_order_created_at", "created_at"),
         Index("ix_order_updated_at", "updated_at"),  # the orders grid's change marker
@@ -45,6 +48,16 @@ class Order(SQLModel, table=True):
     filled_quantity: Decimal = money_column(default=Decimal(0))
     average_price: Decimal | None = money_column(nullable=True)
     candle_open_ms: int | None = Field(default=None, sa_type=BigInteger)
+    # gtc: rests until filled or cancelled; gtd: expires at the first candle that opens
+    # after `expires_at` (`botdesk.engine.fill_rules`), with a reason
+    time_in_force: str = Field(
+        default=TimeInForce.GTC, max_length=3, sa_column_kwargs={"server_default": "gtc"}
+    )
+    expires_at: datetime | None = time_column()
+    # a leg of a position's exchange-held stop-loss/take-profit (`protection`)
+    protection_id: int | None = Field(
+        default=None, foreign_key="protection.id", index=True, ondelete="SET NULL"
+    )
     created_at: datetime = time_column(nullable=False)
     sent_at: datetime | None = time_column()
     updated_at: datetime | None = time_column()
@@ -61,6 +74,8 @@ class Fill(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     order_id: int = Field(foreign_key="order.id", index=True, ondelete="CASCADE")
     bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    # the position (the round trip) this fill moved: a trade's fills, summed by botdesk.db.trades
+    position_id: int | None = Field(default=None, index=True)
     trade_id: str = Field(max_length=64)  # exchange trade id, or the paper broker's own
     symbol: str = Field(max_length=20)
     side: str = Field(max_length=4)
@@ -113,6 +128,23 @@ class Position(SQLModel, table=True):
     exit_reason: str | None = Field(default=None, max_length=32)
 
 
+class AccountBalance(SQLModel, table=True):
+    """What an exchange account holds of one asset, as the engine last read it from the
+    exchange (the desk never calls the exchange): replaced at each reconciliation."""
+
+    __tablename__ = "account_balance"
+    __table_args__ = (
+        UniqueConstraint("exchange_account_id", "asset", name="uq_account_balance_asset"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange_account_id: int = Field(foreign_key="exchange_account.id", ondelete="CASCADE")
+    asset: str = Field(max_length=16)
+    free: Decimal = money_column(default=Decimal(0))
+    locked: Decimal = money_column(default=Decimal(0))
+    read_at: datetime = time_column(nullable=False)
+
+
 class EquitySnapshot(SQLModel, table=True):
     __tablename__ = "equity_snapshot"
     __table_args__ = (Index("ix_equity_snapshot_bot_at", "bot_id", "at"),)
@@ -127,3 +159,35 @@ class EquitySnapshot(SQLModel, table=True):
     unrealized_pnl: Decimal = money_column(default=Decimal(0))
     fees: Decimal = money_column(default=Decimal(0))
     exposure: Decimal = money_column(default=Decimal(0))
+
+
+class Protection(SQLModel, table=True):
+    """A position's stop-loss and take-profit as the exchange holds them: one OCO order
+    list (take-profit LIMIT_MAKER + STOP_LOSS_LIMIT), or one STOP_LOSS_LIMIT or
+    TAKE_PROFIT_LIMIT order alone. Its legs are `order` rows (`Order.protection_id`), so
+    their fills are booked like any other. A move of the stop replaces the row: the old
+    one is cancelled on the exchange, a new one placed (`replaces_id`)."""
+
+    __tablename__ = "protection"
+    __table_args__ = (
+        check_in("status", ProtectionStatus, "ck_protection_status"),
+        Index("ix_protection_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    position_id: int = Field(foreign_key="position.id", index=True, ondelete="CASCADE")
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    symbol: str = Field(max_length=20)
+    list_client_order_id: str = Field(max_length=64, unique=True)
+    order_list_id: str | None = Field(default=None, max_length=64)  # the exchange's, for an OCO
+    quantity: Decimal = money_column()
+    stop_price: Decimal | None = money_column(nullable=True)  # the stop leg's trigger
+    stop_limit_price: Decimal | None = money_column(nullable=True)  # its limit once triggered
+    take_profit: Decimal | None = money_column(nullable=True)
+    status: str = Field(default=ProtectionStatus.NEW, max_length=16)
+    status_reason: str | None = text_column()
+    cancel_requested: bool = Field(default=False)
+    replaces_id: int | None = Field(default=None)  # the protection this one replaced
+    created_at: datetime = time_column(nullable=False)
+    sent_at: datetime | None = time_column()
+    updated_at: datetime | None = time_column()

@@ -64,6 +64,13 @@ class OrderStatus(StrEnum):
     UNKNOWN = "unknown"  # sent, outcome not yet known (timeout): query before any resend
 
 
+class TimeInForce(StrEnum):
+    """How long a resting order stays: until cancelled, or until its `expires_at`."""
+
+    GTC = "gtc"  # good till cancelled
+    GTD = "gtd"  # good till a date: expires at the first candle opening after `expires_at`
+
+
 OPEN_ORDER_STATUSES = (
     OrderStatus.NEW,
     OrderStatus.OPEN,
@@ -96,3 +103,22 @@ class FlowKind(StrEnum):
     CREATED = "created"
     DELETED = "deleted"
     CHANGED = "changed"
+
+
+class ProtectionStatus(StrEnum):
+    """Where a position's exchange-held stop-loss/take-profit stands (`protection` table)."""
+
+    NEW = "new"  # recorded, waiting to be placed on the exchange
+    UNKNOWN = "unknown"  # sent, outcome not yet known: looked up before anything else
+    OPEN = "open"  # held by the exchange
+    FILLED = "filled"  # a leg filled: the exchange closed the position (the other expired)
+    CANCELLED = "cancelled"  # cancelled (released before an exit, or replaced)
+    REJECTED = "rejected"  # the exchange or the symbol's filters refused it
+    EXPIRED = "expired"  # not placed in time, or the exchange expired it
+
+
+LIVE_PROTECTION_STATUSES = (
+    ProtectionStatus.NEW,
+    ProtectionStatus.UNKNOWN,
+    ProtectionStatus.OPEN,
+)

@@ -50,23 +50,17 @@ sending happens in `dispatch`, each outcome recorded in a short transaction of i
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
 from sqlmodel import Session, col, select
 
+from botdesk.db.assets import QUOTE_ASSETS, quote_asset  # noqa: F401  (the brokers' names)
 from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order
 from botdesk.engine.ledger import BrokerFill, record_fill
 
-QUOTE_ASSETS = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "EUR", "TRY", "BTC", "ETH", "BNB")
-
-
-def quote_asset(symbol: str) -> str:
-    for quote in QUOTE_ASSETS:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return quote
-    return "USDT"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -83,6 +77,11 @@ class CandlePrices:
 
 def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def datetime_to_ms(at: datetime) -> int:
+    """Milliseconds since the epoch, in integers (no float rounding)."""
+    return (at - EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)

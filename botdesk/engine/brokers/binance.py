@@ -26,6 +26,13 @@ holdings match the account's. What is left of a position after its exit filled a
 is below the LOT_SIZE step (unsellable dust) is written off at price 0 by a "dust" order
 that never leaves botdesk; the dust stays in the Binance account.
 
+Protection held by the exchange: when an entry fills, the position's stop-loss and
+take-profit are placed on Binance (an OCO, or one order), recorded in the same way
+(`botdesk.engine.brokers.binance_intent` decides in the caller's transaction,
+`botdesk.engine.brokers.binance_protection` sends in `dispatch`). An exit of a position
+waits until Binance confirmed the cancel of its protection; a sell that leaves part of
+the position, or that failed, has the rest protected again.
+
 Reconciliation (`synchronize`, at start and every BOTDESK_RECONCILE_SECONDS) is in
 `botdesk.engine.brokers.binance_reconcile`.
 """
@@ -41,7 +48,7 @@ from binance.client import Client
 from sqlmodel import Session, col, select, update
 
 from botdesk.db import candles as candle_store
-from botdesk.db import engine_state
+from botdesk.db import engine_state, protections
 from botdesk.db.models import (
     Bot,
     BotState,
@@ -49,14 +56,18 @@ from botdesk.db.models import (
     Order,
     OrderStatus,
     OrderType,
+    Position,
+    Protection,
     RiskEvent,
     Side,
 )
 from botdesk.db.types import quantize, utcnow
 from botdesk.engine import announce
+from botdesk.engine.brokers import binance_intent as intent
 from botdesk.engine.brokers.base import Broker, MarketContext, ms_to_datetime, quote_asset
 from botdesk.engine.brokers.binance_connections import BinanceConnections
 from botdesk.engine.brokers.binance_filters import FilterRefused, SymbolFilters
+from botdesk.engine.brokers.binance_protection import Protector
 from botdesk.engine.brokers.binance_reconcile import Reconciler
 from botdesk.engine.brokers.binance_rest import (
     Banned,
@@ -66,24 +77,18 @@ from botdesk.engine.brokers.binance_rest import (
     OutcomeUnknown,
     RateLimited,
 )
-from botdesk.engine.brokers.binance_wire import base_asset, binance_trade, plain
+from botdesk.engine.brokers.binance_wire import (
+    STATUS_FROM_BINANCE,
+    base_asset,
+    binance_trade,
+    plain,
+)
 from botdesk.engine.ledger import BrokerFill, open_position, record_fill
 from botdesk.engine.trading import protect_from_signal
 
 log = logging.getLogger(__name__)
 
 CANCEL_REQUESTED = "cancel requested"
-STATUS_FROM_BINANCE = {
-    "NEW": OrderStatus.OPEN,
-    "PENDING_NEW": OrderStatus.OPEN,
-    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
-    "PENDING_CANCEL": OrderStatus.OPEN,
-    "FILLED": OrderStatus.FILLED,
-    "CANCELED": OrderStatus.CANCELLED,
-    "REJECTED": OrderStatus.REJECTED,
-    "EXPIRED": OrderStatus.EXPIRED,
-    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
-}
 FINAL = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 ORDER_NOT_FOUND = -2013
 UNKNOWN_ORDER_SENT = -2011
@@ -104,6 +109,8 @@ class BinanceBroker(Broker):
         self._work = threading.RLock()  # dispatch and reconciliation never overlap
         self._halted_until = 0.0
         self.reconciler = Reconciler(self)
+        self.protector = Protector(self)
+        self.stop_limit_percent = Decimal(settings.BINANCE_STOP_LIMIT_PERCENT)
 
     def bind(self, db) -> None:
         self.db = db
@@ -130,6 +137,11 @@ class BinanceBroker(Broker):
     def cancel(self, session: Session, orders: Sequence[Order]) -> None:
         now = utcnow()
         for order in orders:
+            if order.protection_id is not None:  # a leg: the whole protection goes
+                row = session.get(Protection, order.protection_id)
+                if row is not None:
+                    intent.request_cancel(session, row, "its order was cancelled")
+                continue
             if order.status == OrderStatus.NEW:
                 order.status = OrderStatus.CANCELLED
                 order.status_reason = "cancelled before it was sent to Binance"
@@ -141,42 +153,83 @@ class BinanceBroker(Broker):
     def on_candle(self, session: Session, bot: Bot, market: MarketContext) -> list[BrokerFill]:
         return []  # fills are booked as Binance reports them, by dispatch and reconciliation
 
+    def protect(self, session: Session, position, market: MarketContext) -> None:
+        self.ensure_protection(session, position)
+
+    def protection_changed(self, session: Session, position, market: MarketContext) -> None:
+        self.ensure_protection(session, position)
+
+    def release_protection(self, session: Session, position) -> None:
+        intent.release(session, position, "an exit of the position is on its way")
+
+    def ensure_protection(self, session: Session, position: Position) -> None:
+        """Record what Binance should hold for the position (`binance_intent.ensure`)."""
+        bot = session.get(Bot, position.bot_id)
+        if bot is None or bot.broker != self.name or bot.exchange_account_id is None:
+            return
+        intent.ensure(
+            session, position, broker=self.name, stop_limit_percent=self.stop_limit_percent
+        )
+
     # --- outside any transaction --------------------------------------------------------
 
     def dispatch(self) -> None:
-        """Send what is waiting: look up unknown orders, send new ones, send cancels."""
+        """Send what is waiting: protections first (an exit waits for their cancel), then
+        look up unknown orders, send new ones, send cancels; then the protections those
+        fills asked for."""
         if self.db is None:
             return
         with self._work:
-            with self.db.reading() as session:
-                waiting = session.exec(
-                    select(Order.id, Order.status, Order.status_reason)
-                    .where(
-                        Order.broker == self.name,
-                        col(Order.status).in_(
-                            (
-                                OrderStatus.NEW,
-                                OrderStatus.UNKNOWN,
-                                OrderStatus.OPEN,
-                                OrderStatus.PARTIALLY_FILLED,
-                            )
-                        ),
-                    )
-                    .order_by(col(Order.id))
-                ).all()
-            for order_id, status, reason in waiting:
-                try:
-                    if status == OrderStatus.UNKNOWN:
-                        self.look_up(order_id)
-                    elif status == OrderStatus.NEW:
-                        self.send(order_id)
-                    elif (reason or "").startswith(CANCEL_REQUESTED):
-                        self.send_cancel(order_id)
-                except RateLimited as wait:
-                    log.warning("Binance: %s; the rest waits for the next pass", wait)
-                    return
-                except ExchangeError as error:
-                    log.warning("Binance: order %s: %s; retried on the next pass", order_id, error)
+            if self._protections() and self._orders():
+                self._protections()
+
+    def _protections(self) -> bool:
+        """One pass over the protections; False when a rate limit says stop for now."""
+        for protection_id, status, cancel in self.protector.pending():
+            try:
+                self.protector.step(protection_id, status, cancel)
+            except RateLimited as wait:
+                log.warning("Binance: %s; the rest waits for the next pass", wait)
+                return False
+            except ExchangeError as error:
+                log.warning(
+                    "Binance: protection %s: %s; retried on the next pass", protection_id, error
+                )
+        return True
+
+    def _orders(self) -> bool:
+        """One pass over the orders (not protection legs); False on a rate limit."""
+        with self.db.reading() as session:
+            waiting = session.exec(
+                select(Order.id, Order.status, Order.status_reason)
+                .where(
+                    Order.broker == self.name,
+                    col(Order.protection_id).is_(None),  # legs: the protector's
+                    col(Order.status).in_(
+                        (
+                            OrderStatus.NEW,
+                            OrderStatus.UNKNOWN,
+                            OrderStatus.OPEN,
+                            OrderStatus.PARTIALLY_FILLED,
+                        )
+                    ),
+                )
+                .order_by(col(Order.id))
+            ).all()
+        for order_id, status, reason in waiting:
+            try:
+                if status == OrderStatus.UNKNOWN:
+                    self.look_up(order_id)
+                elif status == OrderStatus.NEW:
+                    self.send(order_id)
+                elif (reason or "").startswith(CANCEL_REQUESTED):
+                    self.send_cancel(order_id)
+            except RateLimited as wait:
+                log.warning("Binance: %s; the rest waits for the next pass", wait)
+                return False
+            except ExchangeError as error:
+                log.warning("Binance: order %s: %s; retried on the next pass", order_id, error)
+        return True
 
     def synchronize(self, db) -> int:
         self.bind(db)
@@ -189,6 +242,8 @@ class BinanceBroker(Broker):
         rest, account, order = self._context(order_id)
         if order is None or order.status != OrderStatus.NEW:
             return
+        if order.side == Side.SELL and self._protection_in_the_way(order):
+            return  # sent once Binance confirmed the cancel of the position's protection
         rest.gate.check()
         filters = self.connections.filters(rest, account, order.symbol)
         claimed = self._claim(order_id, filters)
@@ -299,6 +354,32 @@ class BinanceBroker(Broker):
             announce.order_closed(order)
             if order.side == Side.SELL and order.status == OrderStatus.FILLED:
                 self._write_off_dust(session, order, filters)
+            if order.protection_id is not None:
+                session.flush()
+                intent.derive(session, session.get(Protection, order.protection_id))
+            if (trades and order.side == Side.BUY) or order.status in FINAL:
+                self._protect_rest(session, order)
+
+    def _protect_rest(self, session: Session, order: Order) -> None:
+        """After an entry's fill, a partial exit, a failed exit or a protection's fill:
+        what is left of the position gets the protection it should have."""
+        session.flush()
+        position = open_position(session=session, bot_id=order.bot_id, symbol=order.symbol)
+        if position is not None:
+            self.ensure_protection(session, position)
+
+    def _protection_in_the_way(self, order: Order) -> bool:
+        """A sell must not leave while Binance holds (or may hold) the position's
+        protection: the base asset is locked in it. Its release is asked for here if
+        nobody asked yet."""
+        with self.db.writing() as session:
+            position = open_position(session=session, bot_id=order.bot_id, symbol=order.symbol)
+            if position is None:
+                return False
+            live = protections.live(session=session, position_id=position.id)
+            if live:
+                intent.release(session, position, f"exit {order.client_order_id} waits for it")
+            return bool(live)
 
     def broker_fill(self, order: Order, trade: dict) -> BrokerFill:
         """A Binance trade as the ledger books it (see the module docstring on fees)."""
@@ -351,6 +432,8 @@ class BinanceBroker(Broker):
             filled_at=utcnow(),
         )
         record_fill(session=session, order=dust, fill=fill)
+        position.exit_reason = order.purpose  # the exit closed it; the dust only rounds off
+        session.add(position)
 
     # --- small transactions -------------------------------------------------------------
 
@@ -361,7 +444,14 @@ class BinanceBroker(Broker):
             if order.status != OrderStatus.NEW:
                 return None
             state = engine_state.lock(session=session)
-            if state.kill_switch_engaged and order.purpose != "flatten":
+            closed = order.side == Side.SELL and not _has_position(session, order)
+            if closed:
+                _close(
+                    order,
+                    OrderStatus.CANCELLED,
+                    "not sent: the position was closed already (its protection on Binance filled)",
+                )
+            elif state.kill_switch_engaged and order.purpose != "flatten":
                 _close(order, OrderStatus.CANCELLED, "kill switch engaged before it was sent")
             elif utcnow() - order.created_at > self.send_window:
                 _close(
@@ -413,6 +503,8 @@ class BinanceBroker(Broker):
             session.add(order)
             rule = f"binance_{refusal.code}" if refusal.code is not None else "binance"
             session.add(_event(order, rule, "warning", f"order {order.client_order_id}: {refusal}"))
+            if order.side == Side.SELL:
+                self._protect_rest(session, order)
 
     def _not_found(self, order_id: int) -> None:
         """Binance never received it: send it again, unless it is too old to be sent now."""
@@ -477,6 +569,10 @@ class BinanceBroker(Broker):
 def _locked(session: Session, order_id: int) -> Order:
     """The order row, locked (PostgreSQL) so a concurrent cancel request is not lost."""
     return session.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
+
+
+def _has_position(session: Session, order: Order) -> bool:
+    return open_position(session=session, bot_id=order.bot_id, symbol=order.symbol) is not None
 
 
 def _close(order: Order, status: str, reason: str) -> None:

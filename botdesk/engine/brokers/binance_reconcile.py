@@ -1,15 +1,22 @@
 """Reconciliation with Binance, per exchange account, at start and periodically.
 
+0. Every protection held by Binance or in doubt is looked up (its legs' fills made while
+   the engine was away are booked, once; a stop leg's fill closes the position), then
+   every open position gets the protection it should have: a missing one is placed, one
+   of the wrong quantity or levels replaced (`Protector.reconcile`).
 1. Every order in an unknown state is looked up by client order id (never left unknown
    while Binance answers).
 2. Every order botdesk holds open is looked up: fills made while the engine was away are
    booked, orders Binance cancelled or expired are closed.
 3. Trades since the last known trade id (`myTrades?fromId=`): a trade of one of our
    orders not yet booked is booked; a trade botdesk did not place raises a risk event.
-4. Open orders on Binance that botdesk does not track raise a risk event.
-5. Balances against the ledger: when the bots' books hold more of an asset (positions in
-   the base asset, cash in the quote asset) than the account has, a risk event says by
-   how much. Each difference is raised once while it lasts.
+4. Open orders on Binance that botdesk does not track raise a risk event; one that is a
+   leg of a protection botdesk had given up on (after a lost answer, say) is adopted:
+   recorded as Binance holds it.
+5. Balances against the ledger: the account's balances are stored for the desk
+   (`account_balance`); when the bots' books hold more of an asset (positions in the base
+   asset, cash in the quote asset) than the account has, a risk event says by how much.
+   Each difference is raised once while it lasts.
 
 Network calls happen outside transactions; each booking is its own short transaction.
 """
@@ -20,6 +27,7 @@ from decimal import Decimal
 
 from sqlmodel import col, select
 
+from botdesk.db import balances as account_balances
 from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
@@ -31,6 +39,7 @@ from botdesk.db.models import (
     PositionStatus,
     RiskEvent,
 )
+from botdesk.db.types import utcnow
 from botdesk.engine import announce
 from botdesk.engine.accounts import account as bot_account
 from botdesk.engine.brokers.base import quote_asset
@@ -76,7 +85,8 @@ class Reconciler:
 
     def account(self, account: ExchangeAccount) -> None:
         rest = self.broker.connections.rest_for(account)
-        orders = self._orders(account, OPEN_ORDER_STATUSES)
+        self.broker.protector.reconcile(account)
+        orders = [o for o in self._orders(account, OPEN_ORDER_STATUSES) if o.protection_id is None]
         for order in orders:
             if order.status == OrderStatus.UNKNOWN:
                 self.broker.look_up(order.id)
@@ -150,7 +160,13 @@ class Reconciler:
     def _foreign_open_orders(self, rest, account: ExchangeAccount, symbol: str) -> None:
         ours = {order.client_order_id for order in self._orders(account, OPEN_ORDER_STATUSES)}
         for order in rest.call("get_open_orders", symbol=symbol):
-            if order["clientOrderId"] not in ours:
+            if order["clientOrderId"] in ours:
+                continue
+            leg = self._leg(account, order["clientOrderId"])
+            if leg is not None:
+                log.warning("Binance reconciliation: adopting %s", order["clientOrderId"])
+                self.broker.settle(rest, account, leg, order)
+            else:
                 self._raise(
                     ("open", account.id, order["orderId"]),
                     "unknown_order",
@@ -162,9 +178,11 @@ class Reconciler:
     # --- balances -----------------------------------------------------------------------
 
     def _balances(self, rest, account: ExchangeAccount, symbols: list[str]) -> None:
+        listed = rest.call("get_account")["balances"]
+        self._record_balances(account, listed)
         held = {
             balance["asset"]: Decimal(balance["free"]) + Decimal(balance["locked"])
-            for balance in rest.call("get_account")["balances"]
+            for balance in listed
         }
         needed: dict[str, Decimal] = {}
         quotes = set()
@@ -200,6 +218,16 @@ class Reconciler:
             else:
                 self._raised.pop(key, None)
 
+    def _record_balances(self, account: ExchangeAccount, listed: list[dict]) -> None:
+        """Kept for the desk (`account_balance`), which never calls Binance itself."""
+        with self.db.writing() as session:
+            account_balances.record(
+                session=session,
+                exchange_account_id=account.id,
+                balances={b["asset"]: (Decimal(b["free"]), Decimal(b["locked"])) for b in listed},
+                at=utcnow(),
+            )
+
     # --- helpers ------------------------------------------------------------------------
 
     def _raise(self, key: tuple, rule: str, severity: str, message: str) -> None:
@@ -217,6 +245,16 @@ class Reconciler:
             )
             session.add(event)
             announce.reconcile_difference(session, event)
+
+    def _leg(self, account: ExchangeAccount, client_order_id: str) -> Order | None:
+        with self.db.reading() as session:
+            return session.exec(
+                select(Order).where(
+                    Order.client_order_id == client_order_id,
+                    col(Order.protection_id).is_not(None),
+                    col(Order.bot_id).in_(self._bot_ids_query(account)),
+                )
+            ).first()
 
     def _bot_ids_query(self, account: ExchangeAccount):
         return select(Bot.id).where(Bot.exchange_account_id == account.id)

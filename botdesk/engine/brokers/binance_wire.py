@@ -1,19 +1,28 @@
 """Values as Binance's wire writes them: decimals without exponents, symbols split into
-assets, trades from `myTrades` or an order's FULL answer."""
+assets, order states, trades from `myTrades` or an order's FULL answer."""
 
 from decimal import Decimal
 
-from botdesk.engine.brokers.base import quote_asset
+from botdesk.db.assets import base_asset  # noqa: F401  (the brokers' name)
+from botdesk.db.models import OrderStatus
+
+STATUS_FROM_BINANCE = {
+    "NEW": OrderStatus.OPEN,
+    "PENDING_NEW": OrderStatus.OPEN,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "PENDING_CANCEL": OrderStatus.OPEN,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+}
 
 
 def plain(value: Decimal) -> str:
     """A Decimal as Binance wants it: no exponent, no needless zeros."""
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def base_asset(symbol: str) -> str:
-    return symbol[: -len(quote_asset(symbol))]
 
 
 def binance_trade(raw: dict, *, time_ms: int = 0) -> dict:

@@ -1,9 +1,15 @@
 """The paper broker: simulated fills per `botdesk.engine.fill_rules`, in the database only.
 
-Resting orders are matched when a candle of the bot's timeframe closes: market orders at
-its open, then stop orders, then limit orders (so a stop is assumed to fill before a
-limit touched in the same candle). A buy needs the bot's cash at the moment it fills,
-as an exchange would refuse it otherwise.
+Resting orders are matched when a candle of the bot's timeframe closes: first a
+good-till-time order whose time has passed before the candle opened expires, then market
+orders fill at its open, then stop orders, then limit orders (so a stop is assumed to
+fill before a limit touched in the same candle). A buy needs the bot's cash at the
+moment it fills, as an exchange would refuse it otherwise.
+
+A stop or limit order is matched against the candle it is placed on only when it stands
+for a position's protection the engine watched inside that candle (`TOUCHED_WHEN_PLACED`);
+any other order (a strategy's limit entry, an operator's limit) was placed after that
+candle closed, so it rests for the next one.
 """
 
 from collections.abc import Sequence
@@ -19,12 +25,15 @@ from botdesk.engine.brokers.base import (
     Broker,
     BrokerFill,
     MarketContext,
+    datetime_to_ms,
     ms_to_datetime,
     quote_asset,
 )
 from botdesk.engine.ledger import open_position
 
 _MATCH_ORDER = {OrderType.MARKET: 0, OrderType.STOP: 1, OrderType.LIMIT: 2}
+# the position watch's exits: the candle being processed touched their level
+TOUCHED_WHEN_PLACED = frozenset({"stop_loss", "take_profit", "trailing_stop"})
 
 
 class PaperBroker(Broker):
@@ -46,7 +55,11 @@ class PaperBroker(Broker):
                 market.last_price, order.side, self.slippage_bps
             )
             return self._fill(session, order, price, market.at)
-        if order.type != OrderType.MARKET and market.candle is not None:
+        if (
+            order.type != OrderType.MARKET
+            and market.candle is not None
+            and order.purpose in TOUCHED_WHEN_PLACED
+        ):
             price = self._triggered_price(order, market)
             if price is not None:
                 return self._fill(session, order, price, market.at)
@@ -70,6 +83,8 @@ class PaperBroker(Broker):
         resting.sort(key=lambda order: (_MATCH_ORDER[order.type], order.id))
         fills = []
         for order in resting:
+            if self._expire(session, order, candle):
+                continue
             if order.type == OrderType.MARKET:
                 price = fill_rules.market_fill_price(candle.open, order.side, self.slippage_bps)
                 fills += self._fill(session, order, price, ms_to_datetime(candle.open_time_ms))
@@ -78,6 +93,20 @@ class PaperBroker(Broker):
                 if price is not None:
                     fills += self._fill(session, order, price, market.at)
         return fills
+
+    def _expire(self, session, order: Order, candle) -> bool:
+        expires_ms = datetime_to_ms(order.expires_at) if order.expires_at is not None else None
+        if not fill_rules.expired(expires_ms, candle.open_time_ms):
+            return False
+        opened = ms_to_datetime(candle.open_time_ms)
+        self._close(
+            session,
+            order,
+            OrderStatus.EXPIRED,
+            f"expired unfilled: good till {order.expires_at:%Y-%m-%d %H:%M:%S} UTC, "
+            f"the next candle opened at {opened:%Y-%m-%d %H:%M:%S} UTC",
+        )
+        return True
 
     def _triggered_price(self, order: Order, market: MarketContext) -> Decimal | None:
         candle = market.candle

@@ -39,8 +39,12 @@ def existing(session: Session, model: type[SQLModel], row_id: int, what: str):
 
 def cancel_open_orders(context: CommandContext, *where) -> int:
     """Cancel the open orders matching `where` (all of them without), each through its
-    broker, one call per broker; returns how many."""
-    query = select(Order).where(col(Order.status).in_(OPEN_ORDER_STATUSES), *where)
+    broker, one call per broker; returns how many. The legs of a position's protection
+    held by the exchange are not among them: they go when an exit is sent
+    (`Broker.release_protection`), so a stopped bot or a halt keeps its stops."""
+    query = select(Order).where(
+        col(Order.status).in_(OPEN_ORDER_STATUSES), col(Order.protection_id).is_(None), *where
+    )
     orders = list(context.session.exec(query).all())
     by_broker: dict[str, list[Order]] = {}
     for order in orders:

@@ -76,7 +76,8 @@ def _cancel(session: Session, bot: Bot, broker, *where) -> None:
     orders = session.exec(
         select(Order).where(
             Order.bot_id == bot.id, Order.broker == broker.name,
-            col(Order.status).in_(OPEN_ORDER_STATUSES), *where,
+            col(Order.status).in_(OPEN_ORDER_STATUSES), col(Order.protection_id).is_(None),
+            *where,
         )
     ).all()  # fmt: skip
     if orders:

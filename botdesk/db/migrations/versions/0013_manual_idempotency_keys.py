@@ -16,7 +16,7 @@ from alembic import op
 import botdesk.db.types
 
 revision: str = "manual_1"
-down_revision: str | None = "alerts_1"
+down_revision: str | None = "limits_1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
