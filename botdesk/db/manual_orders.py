@@ -9,15 +9,17 @@ switch, risk checks; exits always pass the risk limits) and checks the market ag
 
 Command kinds and their params (amounts as strings, exact):
 - `order.entry` on "bot:<id>": type market|limit, price (limit), size quote|quantity|risk,
-  amount (quote, quantity), stop, take_profit, time_in_force GTC, reason;
+  amount (quote, quantity), stop, take_profit, time_in_force GTC|GTD and expires_at (GTD,
+  ISO 8601 UTC), reason;
 - `position.close` on "position:<id>": quantity or percent (neither: all of it), type
-  market|limit, price (limit), reason;
+  market|limit, price (limit), time_in_force and expires_at (limit), reason;
 - `order.cancel` on "order:<id>": reason;
 - `position.protect` on "position:<id>": any of stop, take_profit, trailing_percent,
   trailing_atr (null removes it), reason.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -36,11 +38,11 @@ from botdesk.db.models import (
     PositionStatus,
     Role,
 )
-from botdesk.db.types import MAX_AMOUNT, MONEY_UNIT
+from botdesk.db.types import MAX_AMOUNT, MONEY_UNIT, utcnow
 
 ORDER_TYPES = (OrderType.MARKET.value, OrderType.LIMIT.value)
 SIZES = ("quote", "quantity", "risk")  # a quote amount, a quantity, the bot's risk sizing
-TIME_IN_FORCE = ("GTC",)
+TIME_IN_FORCE = ("GTC", "GTD")  # good till cancelled, good till a time (`expires_at`)
 PROTECTION_FIELDS = ("stop", "take_profit", "trailing_percent", "trailing_atr")
 PROTECTIVE_PURPOSES = ("stop_loss", "take_profit", "trailing_stop")
 HUNDRED = Decimal(100)
@@ -163,6 +165,64 @@ def _issue(session: Session, issuer: Issuer, kind: str, target: str, params: dic
     )
 
 
+def _limit_price(order_type: str, price: object) -> Decimal | None:
+    limit_price = _optional_amount(price, "price")
+    if order_type == OrderType.LIMIT and limit_price is None:
+        raise _invalid("price: a limit order needs its price")
+    if order_type == OrderType.MARKET and limit_price is not None:
+        raise _invalid("price: a market order takes no price (choose limit)")
+    return limit_price
+
+
+def _moment(value: object) -> datetime | None:
+    """A time as the API (an aware datetime) or the desk (text, UTC unless it says) gives it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _invalid(
+                f"expires_at: {typed.shown(value)!r} is not a time like 2024-10-28 12:00"
+            ) from None
+    if not isinstance(value, datetime):
+        raise _invalid("expires_at: not a time")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def market_time(session: Session, symbol: str) -> datetime:
+    """Now on the market's clock: the close of the symbol's newest 1m candle (a replay's
+    time during a replay), or the wall clock before any candle."""
+    latest = candle_store.latest_open_ms(session=session, symbol=symbol)
+    if latest is None:
+        return utcnow()
+    return datetime.fromtimestamp((latest + 60_000) / 1000, UTC)
+
+
+def _good_till(
+    session: Session, symbol: str, order_type: str, time_in_force: object, expires_at: object
+) -> dict[str, str | None]:
+    """The time in force of a limit: GTC, or GTD until `expires_at` (after the market's now)."""
+    chosen = time_in_force.upper() if isinstance(time_in_force, str) else time_in_force
+    chosen = _choice(chosen, "time_in_force", TIME_IN_FORCE)
+    until = _moment(expires_at)
+    if chosen == "GTC":
+        if until is not None:
+            raise _invalid("expires_at: only a good-till-time (GTD) order expires")
+        return {"time_in_force": "GTC"}
+    if order_type != OrderType.LIMIT:
+        raise _invalid("time_in_force: GTD is for a limit order (a market order fills at once)")
+    if until is None:
+        raise _invalid("expires_at: a GTD order needs the time it expires")
+    now = market_time(session, symbol)
+    if until <= now:
+        raise _invalid(
+            f"expires_at: {until:%Y-%m-%d %H:%M} UTC is not after the market's time "
+            f"{now:%Y-%m-%d %H:%M} UTC"
+        )
+    return {"time_in_force": "GTD", "expires_at": until.isoformat()}
+
+
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
@@ -179,18 +239,14 @@ def force_entry(
     stop: object = None,
     take_profit: object = None,
     time_in_force: str = "GTC",
+    expires_at: object = None,
     reason: object = None,
 ) -> Command:
     """Queue a force entry (a buy) on a bot."""
     _trader(issuer.role)
     order_type = _choice(type, "type", ORDER_TYPES)
     size = _choice(size, "size", SIZES)
-    time_in_force = _choice(time_in_force, "time_in_force", TIME_IN_FORCE)
-    limit_price = _optional_amount(price, "price")
-    if order_type == OrderType.LIMIT and limit_price is None:
-        raise _invalid("price: a limit order needs its price")
-    if order_type == OrderType.MARKET and limit_price is not None:
-        raise _invalid("price: a market order takes no price (choose limit)")
+    limit_price = _limit_price(order_type, price)
     sized = None
     if size == "risk":
         if amount is not None and not (isinstance(amount, str) and not amount.strip()):
@@ -218,7 +274,7 @@ def force_entry(
         "amount": _text(sized),
         "stop": _text(stop_price),
         "take_profit": _text(target_price),
-        "time_in_force": time_in_force,
+        **_good_till(session, bot.symbol, order_type, time_in_force, expires_at),
         "reason": reason,
     }
     return _issue(session, issuer, "order.entry", f"bot:{bot.id}", params)
@@ -233,16 +289,14 @@ def exit_position(
     percent: object = None,
     type: str = OrderType.MARKET,
     price: object = None,
+    time_in_force: str = "GTC",
+    expires_at: object = None,
     reason: object = None,
 ) -> Command:
     """Queue an exit of the whole position or part of it (a quantity or a percent)."""
     _trader(issuer.role)
     order_type = _choice(type, "type", ORDER_TYPES)
-    limit_price = _optional_amount(price, "price")
-    if order_type == OrderType.LIMIT and limit_price is None:
-        raise _invalid("price: a limit order needs its price")
-    if order_type == OrderType.MARKET and limit_price is not None:
-        raise _invalid("price: a market order takes no price (choose limit)")
+    limit_price = _limit_price(order_type, price)
     given_quantity = _optional_amount(quantity, "quantity")
     given_percent = None
     if percent is not None and not (isinstance(percent, str) and not percent.strip()):
@@ -258,7 +312,11 @@ def exit_position(
         raise _invalid(f"quantity: the position holds {position.quantity} {position.symbol}")
     if given_percent is not None and part_of(position.quantity, given_percent) <= 0:
         raise _invalid(f"percent: {given_percent} % of {position.quantity} is nothing")
-    params: dict[str, Any] = {"type": order_type, "price": _text(limit_price), "reason": reason}
+    good_till = _good_till(session, position.symbol, order_type, time_in_force, expires_at)
+    params: dict[str, Any] = {"type": order_type, "price": _text(limit_price)}
+    if order_type == OrderType.LIMIT:
+        params.update(good_till)
+    params["reason"] = reason
     if given_quantity is not None:
         params["quantity"] = _text(given_quantity)
     if given_percent is not None:
@@ -352,6 +410,13 @@ def quantity_for(quote: Decimal, price: Decimal) -> Decimal:
 def part_of(quantity: Decimal, percent: Decimal) -> Decimal:
     """`percent` % of a quantity, rounded down to 8 places (never more than it holds)."""
     return (quantity * percent / HUNDRED).quantize(MONEY_UNIT, rounding=ROUND_DOWN)
+
+
+def good_till_of(params: dict) -> tuple[str, datetime | None]:
+    """A command's time in force as the order stores it: ("gtc", None) or ("gtd", when)."""
+    if params.get("time_in_force") == "GTD":
+        return "gtd", datetime.fromisoformat(params["expires_at"])
+    return "gtc", None
 
 
 def amount_or_none(text: str | None) -> Decimal | None:

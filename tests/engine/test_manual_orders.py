@@ -4,6 +4,7 @@ of it sold, the stop moved to breakeven and hit, every figure computed by hand; 
 entries sized by quote, quantity and the bot's risk; a resting limit exit; a cancel; and
 the order path's refusals (kill switch, dead man's switch, a paused bot)."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -365,3 +366,41 @@ def test_every_exit_releases_the_venues_protection_first(db, market):
         ]
     finally:
         BROKERS.pop("recorded", None)
+
+
+def test_a_good_till_time_entry_expires_unfilled(db, market):
+    runtime, driver, bot = market
+    newest = datetime.fromtimestamp(int(BTC.open_time_ms[599]) / 1000, UTC)
+    until = newest + timedelta(minutes=2)  # candle 601 opens then; 602 opens after it
+    entry = queue(
+        db,
+        manual_orders.force_entry,
+        bot_id=bot.id,
+        type="limit",
+        price="60000",
+        size="quantity",
+        amount="0.01",
+        time_in_force="GTD",
+        expires_at=until,
+    )
+    done = run(runtime, entry)
+    assert done.status == "done" and "good till" in done.result
+    [order] = rows(db, Order, Order.bot_id == bot.id)
+    assert (order.time_in_force, order.expires_at) == ("gtd", until)
+    driver.step(2)
+    assert rows(db, Order, Order.id == order.id)[0].status == "open"
+    driver.step()
+    expired = rows(db, Order, Order.id == order.id)[0]
+    assert expired.status == "expired" and expired.filled_quantity == 0
+    with pytest.raises(manual_orders.ManualOrderRefused, match="not after the market's time"):
+        queue(
+            db,
+            manual_orders.force_entry,
+            bot_id=bot.id,
+            type="limit",
+            price="60000",
+            size="quantity",
+            amount="0.01",
+            time_in_force="GTD",
+            expires_at=until,
+        )
