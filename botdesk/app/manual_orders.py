@@ -19,7 +19,8 @@ from botdesk.app.components import format_money, format_quantity, outcome_alert,
 from botdesk.app.context import desk_db
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import manual_orders
-from botdesk.db.manual_orders import Issuer, ManualOrderRefused
+from botdesk.db.manual_inputs import ManualOrderRefused
+from botdesk.db.manual_orders import Issuer
 from botdesk.db.models import Bot, Command, Role
 
 ORDER_TYPES = [{"label": "Market", "value": "market"}, {"label": "Limit", "value": "limit"}]

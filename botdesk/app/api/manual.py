@@ -11,7 +11,8 @@ from botdesk.app.api.errors import ApiError
 from botdesk.app.api.idempotency import writing
 from botdesk.app.api.inputs import UtcTime
 from botdesk.db.api_keys import KeyHolder
-from botdesk.db.manual_orders import Issuer, ManualOrderRefused
+from botdesk.db.manual_inputs import ManualOrderRefused
+from botdesk.db.manual_orders import Issuer
 from botdesk.db.models import Command
 
 # An exact amount: a JSON number or a string of one (checked by botdesk.db.manual_orders:

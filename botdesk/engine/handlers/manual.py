@@ -15,7 +15,13 @@ from sqlmodel import select
 
 from botdesk.db import candles as candle_store
 from botdesk.db import manual_orders
-from botdesk.db.manual_orders import ManualOrderRefused, amount_or_none
+from botdesk.db.manual_inputs import (
+    ManualOrderRefused,
+    amount_or_none,
+    check_levels,
+    good_till_of,
+    quantity_for,
+)
 from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
@@ -47,7 +53,7 @@ from botdesk.formats import money_text, quantity_text
 
 def _levels(price: Decimal | None, stop: Decimal | None, take_profit: Decimal | None) -> None:
     try:
-        manual_orders.check_levels(price, stop, take_profit)
+        check_levels(price, stop, take_profit)
     except ManualOrderRefused as refusal:
         raise CommandFailed(str(refusal)) from None
 
@@ -57,7 +63,7 @@ def _entry_quantity(context: CommandContext, bot: Bot, price: Decimal, stop) -> 
     if size == "quantity":
         return amount
     if size == "quote":
-        return manual_orders.quantity_for(amount, price)
+        return quantity_for(amount, price)
     broker = context.runtime.brokers.get(bot.broker)
     position = open_position(session=context.session, bot_id=bot.id, symbol=bot.symbol)
     return size_entry(
@@ -87,7 +93,7 @@ def force_entry(context: CommandContext) -> str:
     limit_price = amount_or_none(params.get("price"))
     stop = amount_or_none(params.get("stop"))
     take_profit = amount_or_none(params.get("take_profit"))
-    time_in_force, expires_at = manual_orders.good_till_of(params)
+    time_in_force, expires_at = good_till_of(params)
     market = market_now(session, bot.symbol)
     price = limit_price or market.last_price
     if price is None:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlmodel import select
 
 from botdesk.db import candles as candle_store
-from botdesk.db.manual_orders import amount_or_none, good_till_of, part_of
+from botdesk.db.manual_inputs import amount_or_none, good_till_of, part_of
 from botdesk.db.models import Bot, BotState, Order, OrderType, Position, PositionStatus, Side
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
 from botdesk.engine.handlers.common import (
