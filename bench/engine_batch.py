@@ -13,6 +13,7 @@ on a busy machine cannot inflate. The load average is printed with each row.
 
     .venv/bin/python bench/engine_batch.py [--bots 50,200,1000] [--candles 8]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--strategy ema_cross]  (every bot on that one strategy, its parameters varied)
 """
 
 import argparse
@@ -33,10 +34,10 @@ class Timed:
         self.evaluate = evaluate
         self.seconds = 0.0
 
-    def __call__(self, strategy, frame):
+    def __call__(self, strategy, frame, **options):
         started = time.perf_counter()
         try:
-            return self.evaluate(strategy, frame)
+            return self.evaluate(strategy, frame, **options)
         finally:
             self.seconds += time.perf_counter() - started
 
@@ -66,7 +67,7 @@ def fresh_database(kind: str, postgres: str | None) -> tuple[str, callable]:
     return url, drop
 
 
-def contender(kind: str, postgres: str | None, bots: int, batched: bool, data):
+def contender(kind: str, postgres: str | None, bots: int, batched: bool, data, only=None):
     from bench.tick_cost import SYMBOLS, strategy_for
     from botdesk.db import risk_limits
     from botdesk.db.session import Database
@@ -78,20 +79,20 @@ def contender(kind: str, postgres: str | None, bots: int, batched: bool, data):
     with db.writing() as session:
         risk_limits.seed_defaults(session=session)
     for number in range(bots):
-        name, params = strategy_for(number)
+        name, params = strategy_for(number if only is None else number * 5 + only)
         make_bot(db, strategy=name, symbol=SYMBOLS[number % 3], params=params, state="running")
     driver = Driver(runtime_for(db), data)
     driver.runner.batched = batched
     return driver, db, drop
 
 
-def measure(kind: str, postgres: str | None, bots: int, candles: int, data) -> dict:
+def measure(kind: str, postgres: str | None, bots: int, candles: int, data, only=None) -> dict:
     import botdesk.engine.runner as runner_module
 
     original = runner_module.evaluate
     sides = {}
     for batched in (False, True):
-        sides[batched] = contender(kind, postgres, bots, batched, data)
+        sides[batched] = contender(kind, postgres, bots, batched, data, only)
     figures = {batched: {"total": 0.0, "compute": 0.0, "cpu": 0.0, "done": 0} for batched in sides}
     try:
         for _ in range(candles):
@@ -114,6 +115,9 @@ def measure(kind: str, postgres: str | None, bots: int, candles: int, data) -> d
     return figures
 
 
+STRATEGY_KINDS = ("ema_cross", "rsi_reversion", "bollinger_breakout", "macd_trend", "smc_structure")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bots", default="50,200,1000")
@@ -124,6 +128,11 @@ def main() -> int:
         help="a PostgreSQL URL whose server may get scratch databases (none: SQLite only)",
     )
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGY_KINDS,
+        help="every bot on this strategy (its parameters varied); default: the five in turn",
+    )
     args = parser.parse_args()
     from bench.tick_cost import SYMBOLS
     from botdesk.engine.klines import load_klines
@@ -132,7 +141,8 @@ def main() -> int:
     data = {symbol: load_klines(sample_file(symbol)).candles for symbol in SYMBOLS}
     kinds = ([] if args.skip_sqlite else ["sqlite"]) + (["postgresql"] if args.postgres else [])
     print(
-        f"paper bots on {len(SYMBOLS)} symbols, 5 strategies, default risk limits, "
+        f"paper bots on {len(SYMBOLS)} symbols, {args.strategy or '5 strategies'}, default risk "
+        "limits, "
         f"{args.candles} closed 1m candles each; ms per bot-candle (goal: <= 0.5 SQLite, "
         f"<= 1 PostgreSQL, batched)"
     )
@@ -143,7 +153,8 @@ def main() -> int:
     print(header)
     for kind in kinds:
         for bots in (int(count) for count in args.bots.split(",")):
-            figures = measure(kind, args.postgres, bots, args.candles, data)
+            only = None if args.strategy is None else STRATEGY_KINDS.index(args.strategy)
+            figures = measure(kind, args.postgres, bots, args.candles, data, only)
             for batched in (False, True):
                 row = figures[batched]
                 done = max(row["done"], 1)

@@ -100,6 +100,8 @@ def check(
         raise BotFormError("symbol: like BTCUSDT (capital letters and digits)")
     if timeframe not in TIMEFRAMES:
         raise BotFormError(f"timeframe: one of {', '.join(TIMEFRAMES)}")
+    if why := registry.timeframe_refusal(registry.get(strategy)(validated), timeframe):
+        raise BotFormError(f"timeframe: {why}")
     if broker not in BROKERS:
         raise BotFormError("broker: paper or binance")
     account = None

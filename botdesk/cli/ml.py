@@ -94,6 +94,16 @@ def report_lines(version: int, figures: dict) -> list[str]:
             f"{name:<13} {m['total_return']:>+8.2%} {m['max_drawdown']:>7.2%} "
             f"{_number(m['sharpe'], '7.2f'):>7} {m['trades']:>7}"
         )
+    tuned = figures.get("tuning")
+    if tuned:
+        chosen = ", ".join(f"{name} {value:.4g}" for name, value in tuned["params"].items())
+        lines += [
+            "",
+            f"parameters by {tuned['trials']} Optuna trials on {tuned['inner_folds']} inner "
+            f"folds ({_when(tuned['inner_from_ms'])} to {_when(tuned['inner_to_ms'])}, before "
+            f"the out-of-sample span; inner macro F1 {tuned['best_inner_macro_f1']:.3f}): "
+            f"{chosen}",
+        ]
     t = figures["timings"]
     lines += [
         "",
@@ -142,6 +152,15 @@ def report_lines(version: int, figures: dict) -> list[str]:
     multiple=True,
     help="An imported external series to add as a feature (ext_NAME); repeat for more.",
 )
+@click.option(
+    "--tune",
+    "tune_trials",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 500),
+    help="Choose the LightGBM parameters by N Optuna trials on the inner walk-forward folds "
+    "(before the out-of-sample span); 0 keeps the fixed ones.",
+)
 def train(
     symbol,
     timeframe,
@@ -154,6 +173,7 @@ def train(
     rounds,
     min_confidence,
     external_series,
+    tune_trials,
 ) -> None:
     """Train a LightGBM model, validate it walk-forward, print the out-of-sample report
     beside the baselines and store it as a new version (a candidate, not promoted)."""
@@ -180,6 +200,7 @@ def train(
             min_confidence=min_confidence,
             external=tuple(dict.fromkeys(external_series)),
         ),
+        tune_trials=tune_trials,
     )
     progress = _Progress()
     try:
@@ -191,6 +212,25 @@ def train(
     for line in report_lines(result.model.id, result.report):
         click.echo(line)
     click.echo(f"\nstored as model {result.model.id} (candidate; `botdesk ml promote` to use it)")
+
+
+@ml.command()
+@click.argument("command_id", type=int)
+def job(command_id) -> None:
+    """Run the training queued as command COMMAND_ID (from the Models page): the engine
+    starts this in a process of its own; it writes its progress into the command."""
+    import contextlib
+    import os
+
+    from botdesk.ml import jobs
+
+    quiet_logging()
+    with contextlib.suppress(OSError):
+        os.nice(10)  # below the engine: training must not slow a candle down
+    try:
+        click.echo(jobs.run(database(), command_id))
+    except (ValueError, LookupError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 @ml.command(name="list")

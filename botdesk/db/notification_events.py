@@ -320,15 +320,19 @@ def test_message(*, channel: str, by: str, at: datetime) -> Event:
 SIGNAL_EVENT_OF_STATUS = {"new": "signal.created", "accepted": "signal.executed"}
 
 
-def signal_event(*, signal: Signal, bot: Bot) -> Event:
+def signal_event(*, signal: Signal, bot: Bot, created: bool = False) -> Event:
     """signal.created (status new), signal.executed (accepted: its order was placed) or
-    signal.rejected, for subscribers' webhooks (channels never get these)."""
-    kind = SIGNAL_EVENT_OF_STATUS.get(signal.status, "signal.rejected")
+    signal.rejected, for subscribers' webhooks (channels never get these). `created`:
+    the signal.created event of a signal whose status has moved on since (announced
+    after the fact, with what it was when created)."""
+    status = "new" if created else signal.status
+    reason = signal.reason if created else signal.status_reason or signal.reason
+    kind = SIGNAL_EVENT_OF_STATUS.get(status, "signal.rejected")
     return Event(
         kind=kind,
         severity="info",
         title=f"{kind}: {signal.side} {signal.symbol} ({bot.name})",
-        body=signal.status_reason or signal.reason or "",
+        body=reason or "",
         payload={
             "signal_id": signal.id,
             "bot_id": bot.id,
@@ -341,8 +345,8 @@ def signal_event(*, signal: Signal, bot: Bot) -> Event:
             "price": _money(signal.price) if signal.price is not None else None,
             "stop": _money(signal.stop) if signal.stop is not None else None,
             "take_profit": _money(signal.take_profit) if signal.take_profit is not None else None,
-            "status": signal.status,
-            "reason": signal.status_reason or signal.reason,
+            "status": status,
+            "reason": reason,
             "candle_open_ms": signal.candle_open_ms,
             "source": signal.source,
         },

@@ -23,6 +23,7 @@ from botdesk.db.types import utcnow
 from botdesk.redaction import redact
 
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
+EMIT_CHUNK = 100  # rows per INSERT (SQLite's bound parameters are limited)
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,14 @@ def emit_many(session: Session, events: Iterable[Event]) -> int:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     connection = session.connection()
     written = 0
-    for row in rows:
+    for start in range(0, len(rows), EMIT_CHUNK):  # one statement per chunk of rows
         statement = (
             insert(Notification)
-            .values(**row)
+            .values(rows[start : start + EMIT_CHUNK])
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(Notification.id)
         )
-        written += connection.execute(statement).first() is not None
+        written += len(connection.execute(statement).all())
     return written
 
 

@@ -36,6 +36,20 @@ def signal_changed(session: Session, signal: Signal) -> None:
         notifications.emit(session, notification_events.signal_event(signal=signal, bot=bot))
 
 
+def signals_created(session: Session, signals: list[Signal]) -> None:
+    """signal.created for signals stored earlier in the transaction (the batched candle
+    path's ignored signals), all in one insert; flushes first, for their ids."""
+    if not signals:
+        return
+    session.flush()
+    events = []
+    for signal in signals:
+        bot = session.get(Bot, signal.bot_id)
+        if bot is not None:
+            events.append(notification_events.signal_event(signal=signal, bot=bot, created=True))
+    notifications.emit_many(session, events)
+
+
 def risk_event(session: Session, event: RiskEvent) -> None:
     """A breach or the circuit breaker (other kinds announce nothing here)."""
     bot = session.get(Bot, event.bot_id) if event.bot_id is not None else None

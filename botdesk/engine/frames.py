@@ -6,14 +6,17 @@ significant digits, so `to_decimal` gives the exact decimal back for the ledger)
 Binance's extra kline fields (`FLOW_COLUMNS`: quote volume, trade count, taker-buy base
 and quote volume) ride along when the source has them: each is a float64 array, NaN on a
 candle that lacks it, or None when no candle of the frame has it.
+A frame given to a strategy that declares higher timeframes carries them in `higher`
+(`botdesk.engine.higher`: their closed candles and what each candle may see of them);
+a slice, a copy or a concatenation does not.
 A `SignalFrame` is what a strategy returns: one row per candle.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
@@ -63,6 +66,8 @@ class CandleFrame:
     trades: np.ndarray | None = None
     taker_buy_base_volume: np.ndarray | None = None
     taker_buy_quote_volume: np.ndarray | None = None
+    # the higher timeframes a strategy declared (`botdesk.engine.higher.HigherTimeframes`)
+    higher: Mapping | None = None
 
     @classmethod
     def empty(cls) -> CandleFrame:
@@ -138,6 +143,10 @@ class CandleFrame:
         """Make every column read-only (a frame kept and shared, e.g. by the kline cache)."""
         for values in self.columns().values():
             values.setflags(write=False)
+
+    def carrying(self, higher: Mapping | None) -> CandleFrame:
+        """The same candles (the same arrays) carrying `higher`."""
+        return replace(self, higher=higher)
 
     def __len__(self) -> int:
         return len(self.open_time_ms)

@@ -128,6 +128,7 @@ def submit(
     if stale is not None:
         _refuse(session, request, "dead_mans_switch", stale)
     position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    book = account(session=session, bot=bot)
     decision = risk.check_risk(
         risk.RiskContext(
             session=session,
@@ -138,13 +139,14 @@ def submit(
             purpose=request.purpose,
             quantity=request.quantity,
             price=request.reference_price or request.price or request.stop_price,
-            cash=account(session=session, bot=bot).cash,
+            cash=book.cash,
             position_quantity=position.quantity if position is not None else ZERO,
             pending_sell_quantity=_pending_sells(session, bot),
             fee_rate=broker.fee_rate,
             signal=request.signal,
             market_at=market.at,
             candle_open_ms=request.candle_open_ms,
+            equity=book.equity,
         )
     )
     if not decision.allowed:

@@ -29,7 +29,7 @@ from botdesk.engine import announce, leases
 from botdesk.engine.batch import outcome as outcomes
 from botdesk.engine.batch.candle import BatchItem, process_batch
 from botdesk.engine.batch.memory import CandleMemory
-from botdesk.engine.batch.plans import PassOutcome, Plan, candle_at, history_for
+from botdesk.engine.batch.plans import PassOutcome, Plan, Windows, candle_at, history_for
 from botdesk.engine.brokers import BrokerUnavailable
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.indicators.shared import shared_results
@@ -112,6 +112,7 @@ class BotRunner:
         self._loaded: dict[tuple[str, str], CandleFrame] = {}  # for this pass only
         self._requested: dict[tuple[str, str], int] = {}
         self._earliest: dict[tuple[str, str], int] = {}
+        self._windows = Windows()
         groups: dict[tuple[str, str], list[Bot]] = defaultdict(list)
         for bot in bots:
             groups[(bot.symbol, bot.timeframe)].append(bot)
@@ -169,7 +170,11 @@ class BotRunner:
             broker = self.runtime.brokers.get(bot.broker)
         except BrokerUnavailable as error:
             raise BotFailure(str(error)) from None
-        size = history_for(strategy, self.market.window)
+        if strategy.higher_timeframes and (
+            why := registry.timeframe_refusal(strategy, bot.timeframe)
+        ):
+            raise BotFailure(f"cannot run on {bot.timeframe} candles: {why}")
+        size = history_for(strategy, self.market.window, bot.timeframe)
         if size > self.market.window_of(bot.symbol, bot.timeframe):
             with self.runtime.db.reading() as session:  # the window grows for this strategy
                 self.market.require(
@@ -206,7 +211,7 @@ class BotRunner:
             due = [plan for plan in plans if plan.next_open_ms == open_ms]
             items = []
             for plan in due:
-                frame = plan.history[max(0, plan.index - plan.size + 1) : plan.index + 1]
+                frame = self._windows.frame(plan)
                 try:
                     signals = evaluate(plan.strategy, frame)
                 except StrategyError as error:
@@ -315,7 +320,7 @@ class BotRunner:
         try:
             plan = self._plan(bot)
             while plan is not None and plan.index < plan.end:
-                frame = plan.history[max(0, plan.index - plan.size + 1) : plan.index + 1]
+                frame = self._windows.frame(plan)
                 try:
                     signals = evaluate(plan.strategy, frame)
                 except StrategyError as error:

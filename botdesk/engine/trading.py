@@ -180,14 +180,16 @@ def quiet_candle(
     fees: Decimal,
     broker: Broker,
     known: Callable[[Decimal], breaches.KnownMeasures],
+    created: list[Signal],
 ) -> EquitySnapshot:
     """`process_candle` for a bot to which nothing happens on this candle: no resting
     order, no stop or take-profit touched, no circuit breaker to look at, no signal or
     one that is `foregone` (the batched path, `botdesk.engine.batch.candle`, decides).
     The same steps with the state the batch read (`position`, the bot's `realized` P&L
     and `fees`, `known` measures), adding and changing rows without reading any: the
-    trailing stop ratchets, the position is marked, the signal is stored as ignored, the
-    snapshot and the breaches follow."""
+    trailing stop ratchets, the position is marked, the signal is stored as ignored (and
+    added to `created`: the batch announces its signals together,
+    `announce.signals_created`), the snapshot and the breaches follow."""
     at = ms_to_datetime(candle.close_time_ms)
     if position is not None:
         market = MarketContext(symbol=bot.symbol, at=at, last_price=candle.close, candle=candle)
@@ -196,12 +198,10 @@ def quiet_candle(
         session.add(position)
     if signal is not None:
         row = signal_row(bot, candle, timeframe, signal)
-        session.add(row)
-        session.flush()  # its id, for subscribers' webhooks (few candles carry a signal)
-        announce.signal_changed(session, row)  # signal.created, as on the full path
         row.status = SignalStatus.IGNORED
         row.status_reason = foregone(bot, row.side, position, [], row.source)
         session.add(row)
+        created.append(row)
     held = [position] if position is not None else []
     recorded = snapshot(
         session=session,

@@ -18,13 +18,15 @@ shifted to its publication time before it is imported.
 import csv
 import math
 import re
+import time as clock
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from botdesk.db.models import MlExternalPoint
 from botdesk.ml.feature_set import FeatureRows
@@ -47,7 +49,19 @@ def check_name(name: str) -> str:
     return name
 
 
-def _time_ms(text: str, line: int) -> int:
+class ExternalConflict(ExternalError):
+    """Points that would rewrite or backfill a stored series (the webhook appends)."""
+
+
+@dataclass(frozen=True)
+class Appended:
+    added: int
+    already_stored: int
+    latest_ms: int
+
+
+def parse_time(text: str, where: str) -> int:
+    """Epoch milliseconds of an ISO 8601 time (UTC unless it says otherwise) or of digits."""
     text = text.strip()
     if text.isdigit():
         return int(text)
@@ -55,11 +69,21 @@ def _time_ms(text: str, line: int) -> int:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ExternalError(
-            f"line {line}: {text!r} is not a time (ISO 8601 or epoch milliseconds)"
+            f"{where}: {text!r} is not a time (ISO 8601 or epoch milliseconds)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+def checked_value(value: float, where: str) -> float:
+    if not math.isfinite(value):
+        raise ExternalError(f"{where}: the value must be a finite number")
+    return value
+
+
+def _time_ms(text: str, line: int) -> int:
+    return parse_time(text, f"line {line}")
 
 
 def read_csv(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +103,7 @@ def read_csv(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
                     value = float(row[1])
                 except ValueError:
                     raise ExternalError(f"line {line}: {row[1]!r} is not a number") from None
-                if not math.isfinite(value):
-                    raise ExternalError(f"line {line}: the value must be a finite number")
+                checked_value(value, f"line {line}")
                 if times and time <= times[-1]:
                     raise ExternalError(f"line {line}: times must ascend, one value a time")
                 times.append(time)
@@ -108,6 +131,59 @@ def store(*, session: Session, name: str, times: np.ndarray, values: np.ndarray)
         statement = insert(MlExternalPoint).values(records[start : start + _BATCH])
         session.execute(statement.on_conflict_do_nothing())
     return len(records)
+
+
+FUTURE_SLACK_MS = 5 * 60_000  # clocks differ a little; a point from later is refused
+
+
+def append_checked(*, db, name: str, times: list[int], values: list[float]) -> Appended:
+    """Append points posted to the series (the webhook): all of them or, with a message
+    naming the point, none (see `botdesk.app.api.ml_external`)."""
+    check_name(name)
+    now_ms = int(clock.time() * 1000)
+    for number, (time, earlier) in enumerate(zip(times, [None, *times], strict=False), 1):
+        if earlier is not None and time <= earlier:
+            raise ExternalError(f"point {number}: times must ascend, one value a time")
+        if time > now_ms + FUTURE_SLACK_MS:
+            raise ExternalError(
+                f"point {number}: {time} is in the future; a point carries the time it "
+                "was published"
+            )
+    with db.writing() as session:
+        latest = session.exec(
+            select(func.max(MlExternalPoint.time_ms)).where(MlExternalPoint.name == name)
+        ).one()
+        old = [i for i, time in enumerate(times) if latest is not None and time <= latest]
+        stored = {}
+        if old:
+            stored = dict(
+                session.exec(
+                    select(MlExternalPoint.time_ms, MlExternalPoint.value).where(
+                        MlExternalPoint.name == name,
+                        col(MlExternalPoint.time_ms).in_([times[i] for i in old]),
+                    )
+                ).all()
+            )
+        for i in old:
+            if times[i] not in stored:
+                raise ExternalConflict(
+                    f"point {i + 1}: {times[i]} is before the series' latest point "
+                    f"({latest}); the webhook appends (import a history with `botdesk ml "
+                    "external import`)"
+                )
+            if stored[times[i]] != values[i]:
+                raise ExternalConflict(
+                    f"point {i + 1}: {name} at {times[i]} is stored with the value "
+                    f"{stored[times[i]]!r}; a stored point is never rewritten"
+                )
+        new = len(old)
+        store(
+            session=session,
+            name=name,
+            times=np.asarray(times[new:], dtype=np.int64),
+            values=np.asarray(values[new:], dtype=np.float64),
+        )
+    return Appended(len(times) - new, new, max(times[-1], latest or times[-1]))
 
 
 def load(*, session: Session, name: str) -> tuple[np.ndarray, np.ndarray]:

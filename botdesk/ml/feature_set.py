@@ -81,6 +81,17 @@ def block_of(open_time_ms: np.ndarray, candle_ms: int) -> np.ndarray:
     return np.asarray(open_time_ms, dtype=np.int64) // (BLOCK * candle_ms)
 
 
+def covered(open_time_ms: np.ndarray, candle_ms: int) -> np.ndarray:
+    """Which of these candles `compute` gives a row over them: those whose block starts
+    at least WARMUP candles into them."""
+    blocks = block_of(open_time_ms, candle_ms)
+    if not len(blocks):
+        return np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(np.r_[True, blocks[1:] != blocks[:-1]])
+    lengths = np.diff(np.r_[starts, len(blocks)])
+    return np.repeat(starts >= WARMUP, lengths)
+
+
 def compute(
     frame: CandleFrame, candle_ms: int, *, after_ms: int | None = None, columns=None
 ) -> FeatureRows:

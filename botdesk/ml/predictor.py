@@ -1,8 +1,10 @@
 """ml_predictor: trade a registered model's predictions, the same way in a backtest and live.
 
-The strategy computes the feature set over the candles it is given (the live window holds
-600 candles, more than the 556 a row needs, see `feature_set`), asks the model for the
-probabilities of sell, hold and buy, and signals:
+The strategy reads the feature rows of the candles it is given (the live window holds 600
+candles, more than the 556 a row needs, see `feature_set`) from a memo shared by the bots
+of the process, which computes only the rows of candles it has not seen (one per new
+candle, see `row_memo`: the same rows the full computation gives), asks the model for the
+probabilities of sell, hold and buy of the rows it has not predicted yet, and signals:
 
 - BUY at t when the model's most probable class is buy and p(buy) >= min_confidence,
   and, with `trend_filter`, the market structure's trend at t is bullish (feature `trend`
@@ -30,6 +32,7 @@ from botdesk.engine.strategies.base import Strategy, StrategyParams
 from botdesk.engine.timeframes import timeframe_ms
 from botdesk.ml import feature_set
 from botdesk.ml.labels import BUY, CLASSES, SELL
+from botdesk.ml.row_memo import ROWS, RowMemo
 
 CHAMPION_CHECK_S = 10.0
 
@@ -119,17 +122,31 @@ class _Models:
 MODELS = _Models()
 
 
-def predict_frame(loaded: LoadedModel, candles: CandleFrame):
-    """(row index per feature row, probabilities (n, 3), the trend column)."""
+def predict_frame(loaded: LoadedModel, candles: CandleFrame, memo: RowMemo | None = ROWS):
+    """(row index per feature row, probabilities (n, 3), the trend column). With a memo,
+    only the rows and predictions it does not hold yet are computed (see `row_memo`);
+    without one, every row of `candles` is (the same figures, the bench compares)."""
     from botdesk.ml.external import with_external
     from botdesk.ml.training import predict
 
     candle_ms = timeframe_ms(loaded.timeframe)
-    rows = with_external(feature_set.compute(candles, candle_ms), loaded.series, candle_ms)
+
+    def probabilities_of(rows):
+        return predict(loaded.booster, with_external(rows, loaded.series, candle_ms).values)
+
+    if memo is None:
+        rows = feature_set.compute(candles, candle_ms)
+    else:
+        rows, held = memo.rows(candles, candle_ms)
     at = np.searchsorted(candles.open_time_ms, rows.open_time_ms)
     if not len(rows):
         return at, np.empty((0, len(CLASSES))), np.empty(0)
-    return at, predict(loaded.booster, rows.values), rows.column("trend")
+    if memo is None:
+        probabilities = probabilities_of(rows)
+    else:
+        key = (loaded.version, loaded.sha256, loaded.series_read)
+        probabilities = memo.predicted(held, key, rows, probabilities_of)
+    return at, probabilities, rows.column("trend")
 
 
 class MlPredictor(Strategy):
@@ -137,6 +154,7 @@ class MlPredictor(Strategy):
     name = "ml_predictor"
     title = "ML predictor"
     Params = MlPredictorParams
+    memo: RowMemo | None = ROWS  # None: every row computed on every call (bench/ml_predict.py)
 
     @property
     def lookback(self) -> int:
@@ -146,7 +164,7 @@ class MlPredictor(Strategy):
         p = self.params
         loaded = MODELS.get(p.model, p.follow_champion)
         count = len(candles)
-        at, probabilities, trend = predict_frame(loaded, candles)
+        at, probabilities, trend = predict_frame(loaded, candles, self.memo)
         buy, sell = np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
         confidence = np.zeros(count)
         if len(at):

@@ -20,7 +20,7 @@ import numpy as np
 from botdesk.db.models import MlModel
 from botdesk.engine.backtest.data import CANDLES, load_candles
 from botdesk.engine.timeframes import timeframe_ms
-from botdesk.ml import external, feature_set, feature_store, registry, report, training
+from botdesk.ml import external, feature_set, feature_store, registry, report, training, tuning
 from botdesk.ml.labels import LabelSpec
 from botdesk.ml.training import TrainSettings
 
@@ -37,6 +37,7 @@ class TrainRequest:
     from_ms: int | None = None
     to_ms: int | None = None
     settings: TrainSettings = field(default_factory=TrainSettings)
+    tune_trials: int = 0  # > 0: Optuna chooses the parameters first (see `tuning`)
     fee_rate: Decimal = Decimal("0.001")
     slippage_bps: Decimal = Decimal(0)
 
@@ -89,13 +90,28 @@ def train(
     window = candles.between(request.from_ms, request.to_ms)
     data = training.dataset(window, rows, request.label)
     training.check_size(data, settings)
-    step("walk-forward", 0.1)
+    tuned = None
+    share = 0.1  # of the progress bar before the walk-forward
+    if request.tune_trials:
+        step("tuning", 0.1)
+        started = time.perf_counter()
+        tuned = tuning.tune(
+            data,
+            request.label,
+            settings,
+            request.tune_trials,
+            progress=lambda done, total: step("tuning", 0.1 + 0.4 * done / total),
+        )
+        settings = tuned.settings
+        tuned.summary["seconds"] = round(time.perf_counter() - started, 3)
+        share = 0.5
+    step("walk-forward", share)
     started = time.perf_counter()
     out = training.walk_forward_predictions(
         data,
         request.label,
         settings,
-        progress=lambda done, total: step("walk-forward", 0.1 + 0.7 * done / total),
+        progress=lambda done, total: step("walk-forward", share + (0.8 - share) * done / total),
     )
     walk_forward_s = time.perf_counter() - started
     step("final model", 0.8)
@@ -119,6 +135,7 @@ def train(
             slippage_bps=request.slippage_bps,
         ),
         "folds": out.folds,
+        "tuning": tuned.summary if tuned else None,
         "timings": {
             "features_s": round(features_s, 3),
             "walk_forward_s": round(walk_forward_s, 3),

@@ -37,6 +37,7 @@ class TrainSettings:
     seed: int = 7
     min_confidence: float = 0.0  # a BUY is traded only with p(buy) at least this
     external: tuple[str, ...] = ()  # external series added as features (see external.py)
+    tune_trials: int = 0  # > 0: the parameters above were chosen by that many Optuna trials
 
     def lightgbm(self) -> dict:
         return {

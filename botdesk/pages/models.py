@@ -1,6 +1,7 @@
 """Models (admin): every trained model version with its out-of-sample figures beside the
 baselines, a version's report and feature importance, and promote / roll back, each
-audited with the admin's name and reason."""
+audited with the admin's name and reason; the Train form queues a training the engine runs
+in a process of its own (`botdesk.ml.jobs`), its progress and then its report shown here."""
 
 import json
 
@@ -11,11 +12,13 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
+from botdesk.app import ml_train_form
 from botdesk.app.components import empty_state, format_time, outcome_alert, small_table
 from botdesk.app.context import desk_db
 from botdesk.app.roles import guarded_callback, restricted_layout
+from botdesk.db import ml_trainings
 from botdesk.db.models import MlModel, Role
-from botdesk.ml import registry
+from botdesk.ml import jobs, registry
 
 dash.register_page(
     __name__, path="/models", name="Models", title="Models · botdesk", role=Role.ADMIN, order=85
@@ -37,7 +40,7 @@ def _when(ms: int | None) -> str:
 
 def models_table(models: list[MlModel]) -> html.Div | dbc.Table:
     if not models:
-        return empty_state("No models yet: train one with `botdesk ml train`.")
+        return empty_state("No models yet: train one below or with `botdesk ml train`.")
     rows = []
     for model in models:
         figures = registry.report_of(model)
@@ -148,6 +151,7 @@ def layout(**_query):
     return html.Div(
         [
             html.H1("Models", className="h3 my-3"),
+            ml_train_form.form(),
             dbc.Card(
                 [
                     dbc.CardHeader("Every version, its out-of-sample figures and the baselines"),
@@ -270,3 +274,76 @@ def act(promote_clicks, rollback_clicks, version, reason):
         return dash.no_update, outcome_alert(str(error), ok=False), dash.no_update
     models = _models()
     return models_table(models), outcome_alert(message), _options(models)
+
+
+@guarded_callback(
+    Output("models-train-result", "children"),
+    Output("models-train-job", "data"),
+    Input("models-train", "n_clicks"),
+    *ml_train_form.FORM_STATES,
+    prevent_initial_call=True,
+    role=Role.ADMIN,
+)
+def queue_training(clicks, symbol, timeframe, label, from_text, to_text, tune):
+    if not clicks:
+        raise PreventUpdate
+    try:
+        params = jobs.checked(
+            symbol=symbol,
+            timeframe=timeframe,
+            label=label,
+            from_text=from_text,
+            to_text=to_text,
+            tune=tune,
+        )
+        with desk_db().writing() as session:
+            stored = ml_trainings.stored_candles(
+                session=session, symbol=params["symbol"], timeframe=params["timeframe"]
+            )
+            if stored < jobs.MIN_CANDLES:
+                raise jobs.JobError(
+                    f"{stored:,} stored {params['timeframe']} candles of {params['symbol']}: "
+                    f"training needs at least {jobs.MIN_CANDLES:,} (`botdesk data import` "
+                    "or `botdesk data download` stores them)"
+                )
+            command = ml_trainings.queue(
+                session=session,
+                params=params,
+                issued_by=current_user.username,
+                user_id=current_user.id,
+                ip=request.remote_addr,
+            )
+    except jobs.JobError as error:
+        return outcome_alert(f"Not queued. {error}", ok=False), dash.no_update
+    message = (
+        f"Training #{command.id} of {params['symbol']} {params['timeframe']} queued; the "
+        "engine runs it in a process of its own."
+    )
+    return outcome_alert(message, id="models-train-queued"), command.id
+
+
+@guarded_callback(
+    Output("models-train-progress", "children"),
+    Input("models-train-tick", "n_intervals"),
+    Input("models-train-job", "data"),
+    prevent_initial_call=True,
+    role=Role.ADMIN,
+)
+def training_progress(_ticks, command_id):
+    if not command_id:
+        raise PreventUpdate
+    with desk_db().reading() as session:
+        try:
+            command = ml_trainings.get(session=session, command_id=int(command_id))
+        except (LookupError, ValueError):
+            raise PreventUpdate from None
+        if command.kind != ml_trainings.KIND:
+            raise PreventUpdate
+        card = None
+        version = jobs.model_of(command.result)
+        if command.status == "done" and version is not None:
+            try:
+                card = report_card(registry.get(session=session, version=version))
+            except registry.RegistryError as error:
+                card = outcome_alert(str(error), ok=False)
+        return ml_train_form.progress_view(command, card)

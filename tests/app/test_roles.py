@@ -82,6 +82,8 @@ CALLBACK_ROLES = {
     "market-body.children": VIEWER,  # the market analysis of a symbol
     "models-detail.children": ADMIN,  # a model version's report
     "models-table.children": ADMIN,  # promote or roll back a model
+    "models-train-result.children": ADMIN,  # queue a training from the desk
+    "models-train-progress.children": ADMIN,  # a queued training's progress and report
     "logs-rows.children": ADMIN,  # the kept log lines
     "logs-tick.disabled": ADMIN,  # follow the log live
     "notifications-table.children": ADMIN,  # add, test, remove a channel

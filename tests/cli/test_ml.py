@@ -114,3 +114,31 @@ def test_training_on_missing_data_says_what_is_missing(ml, sqlite_url):
     assert ml("list").output.strip() == "no models yet (`botdesk ml train`)"
     assert ml("promote", "7").exit_code == 1
     assert _models(sqlite_url) == []
+
+
+@pytest.mark.skipif(not BTC_1H.exists(), reason="../shared/data is absent")
+def test_train_with_tune_says_what_it_chose_and_stores_it(ml, sqlite_url):
+    result = ml(
+        "train",
+        "--symbol",
+        "BTCUSDT",
+        "--timeframe",
+        "1h",
+        "--data",
+        str(BTC_1H),
+        "--from",
+        "2021-10-01",
+        "--to",
+        "2022-04-01",
+        "--folds",
+        "2",
+        "--tune",
+        "2",
+    )
+    assert result.exit_code == 0, result.output
+    assert "parameters by 2 Optuna trials on 3 inner folds" in result.output
+    assert "before the out-of-sample span" in result.output
+    shown = ml("show", "1")
+    assert "parameters by 2 Optuna trials" in shown.output
+    refused = ml("train", "--symbol", "BTCUSDT", "--timeframe", "1h", "--tune", "501")
+    assert refused.exit_code == 2 and "501 is not in the range 0<=x<=500" in refused.output

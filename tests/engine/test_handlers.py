@@ -160,6 +160,22 @@ def test_start_stop_pause_and_their_refusals(db, traded):
     assert wrong.status == "failed" and "target must be bot:<id>" in wrong.result
 
 
+def test_start_refuses_a_timeframe_that_cannot_feed_the_strategys_higher_timeframes(db):
+    runtime = runtime_for(db)
+    bot = make_bot(db, strategy="confluence", timeframe="15m", params={"timeframes": "5m,15m"})
+    refused = run(runtime, issue(db, "bot.start", f"bot:{bot.id}"))
+    assert refused.status == "failed"
+    assert refused.result == (
+        f"cannot run {bot.name} on 15m candles: confluence reads 5m candles, and 5m candles "
+        "cannot be built from 15m candles (a higher timeframe must be longer than the bot's "
+        "and a whole multiple of it)"
+    )
+    with db.writing() as session:
+        session.get(Bot, bot.id).timeframe = "5m"
+    started = run(runtime, issue(db, "bot.start", f"bot:{bot.id}"))
+    assert started.status == "done", started.result
+
+
 def test_kill_switch_halts_cancels_flattens_and_nothing_trades_after(db, traded):
     runtime, driver, long_bot, waiting = traded
     other = make_bot(db, name="stopped-one")  # a stopped bot stays merely stopped

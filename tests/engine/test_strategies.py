@@ -33,6 +33,8 @@ DESIGN_NAMES = {
     "macd_trend": ["fast", "slow", "signal", "stop_atr"],
     "smc_structure": ["swing", "min_confidence", "stop_atr"],
 }
+# reads higher timeframes, slow: tested in tests/engine/test_confluence_strategy.py
+MTF_NAMES = {"confluence": ["timeframes", "entry_score", "exit_score", "stop_atr"]}
 # needs a trained model in the database: tested in tests/ml/test_predictor.py
 ML_NAMES = {
     "ml_predictor": ["model", "follow_champion", "min_confidence", "trend_filter", "stop_atr"]
@@ -40,15 +42,17 @@ ML_NAMES = {
 
 
 def test_the_registry_has_the_design_strategies_with_the_design_parameter_names():
-    assert sorted(STRATEGIES) == sorted(DESIGN_NAMES | ML_NAMES)
-    for name, fields in (DESIGN_NAMES | ML_NAMES).items():
+    assert sorted(STRATEGIES) == sorted(DESIGN_NAMES | MTF_NAMES | ML_NAMES)
+    for name, fields in (DESIGN_NAMES | MTF_NAMES | ML_NAMES).items():
         assert sorted(STRATEGIES[name].Params.model_fields) == sorted(fields)
         schema = params_schema(name)
         for field in fields:  # the desk builds its form from these
             prop = schema["properties"][field]
             assert prop["description"]
             assert "default" in prop
-            if prop["type"] != "boolean":
+            if "enum" in prop:  # a choice: the optimiser searches its values
+                assert prop["default"] in prop["enum"]
+            elif prop["type"] != "boolean":
                 assert "minimum" in prop and "maximum" in prop
 
 

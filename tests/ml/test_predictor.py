@@ -18,6 +18,7 @@ from botdesk.engine.strategies.safe import StrategyError, evaluate
 from botdesk.ml import registry
 from botdesk.ml.labels import LabelSpec
 from botdesk.ml.predictor import MODELS
+from botdesk.ml.row_memo import RowMemo
 from botdesk.ml.runs import TrainRequest, train
 from botdesk.ml.training import TrainSettings
 from botdesk.settings import get_settings
@@ -114,6 +115,30 @@ def test_live_windows_give_the_backtests_signals(db, models):
         )
     )
     assert report.metrics.trades > 0
+
+
+def test_candle_by_candle_the_memo_gives_the_full_computations_signals(db, models):
+    """A bot on the live window reads its rows from the memo (one new row a candle); its
+    signals are those of the full computation of every window and of the backtest."""
+    _promote(db, models[0])
+    candles = _candles()
+    params = {"model": models[0], "min_confidence": 0}
+    full = strategies.create("ml_predictor", params)
+    full.memo = None
+    whole = evaluate(full, candles)
+    live = strategies.create("ml_predictor", params)
+    live.memo = RowMemo()
+    for index in range(len(candles) - 60, len(candles)):
+        window = candles[index - WINDOW_CANDLES + 1 : index + 1]
+        from_memo = evaluate(live, window)
+        recomputed = evaluate(full, window)
+        for signals in (from_memo, recomputed):
+            assert np.array_equal(signals.side, recomputed.side)
+            assert np.array_equal(signals.confidence, recomputed.confidence)
+        assert from_memo.side[-1] == whole.side[index]
+        assert from_memo.confidence[-1] == whole.confidence[index]
+    held = live.memo._memos[-1]
+    assert len(held.predictions) == 1  # one model, its rows predicted once each
 
 
 def test_the_predictor_passes_the_lookahead_check(db, models):

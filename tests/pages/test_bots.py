@@ -252,6 +252,27 @@ def test_huge_numbers_and_long_text_are_refused_and_nothing_is_saved(desk, admin
     assert audit_trail(desk.db, action="bot.create") == before
 
 
+@pytest.mark.parametrize(
+    ("timeframe", "params", "message", "fitting"),
+    [
+        ("15m", {"timeframes": "5m,15m"}, "timeframe: confluence reads 5m candles, and 5m "
+         "candles cannot be built from 15m candles", "1m"),
+        ("1m", {"timeframes": "1h,4h"}, "timeframe: confluence needs 12720 1m candles of "
+         "history", "15m"),
+    ],
+)  # fmt: skip
+def test_a_timeframe_that_cannot_feed_the_strategys_higher_timeframes_is_refused(
+    desk, admin, timeframe, params, message, fitting
+):
+    name = f"mtf-{timeframe}"  # the desk is the module's: one bot name per case
+    refused = save(admin, desk, params, name=name, strategy="confluence", timeframe=timeframe)
+    assert message in refused.text, refused.text[:500]
+    assert bot_named(desk, name) is None
+    made = save(admin, desk, params, name=name, strategy="confluence", timeframe=fitting)
+    assert "Created" in made.text, made.text[:500]
+    assert json.loads(bot_named(desk, name).params)["timeframes"] == params["timeframes"]
+
+
 def test_a_symbol_the_replay_does_not_offer_is_refused(desk):
     """No engine has listed the replay's symbols yet: the desk reads the replay's files."""
     admin = desk.signed_in("bots-symbols", "admin")

@@ -23,6 +23,7 @@ from botdesk.app.api import (  # noqa: F401  (each registers its operations)
     health,
     kill_switch,
     market,
+    ml_external,
     openapi,
     orders,
     positions,

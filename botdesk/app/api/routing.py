@@ -26,7 +26,7 @@ blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
 _PATH_PARAMETER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 ID = "int(min=1, max=2147483647)"
 # Text path parameters (<symbol>), each by its name with the pattern it must match
-TEXT_PARAMETERS = {"symbol": r"^[A-Z0-9]{2,20}$"}
+TEXT_PARAMETERS = {"symbol": r"^[A-Z0-9]{2,20}$", "series": r"^[a-z][a-z0-9_]{0,39}$"}
 
 
 @dataclass(frozen=True)

@@ -217,7 +217,9 @@ class Common:
     zones: list[Zone]
 
 
-def common_parts(readings: dict[str, SmcAnalysis]) -> Common:
+def common_parts(readings: dict[str, SmcAnalysis], *, zones: bool = True) -> Common:
+    """What the score reads whichever direction; `zones=False` leaves out the coinciding
+    zones (reported, never scored: the `confluence` strategy reads the score only)."""
     base = next(iter(readings))
     frame = readings[base].frame
     price = float(frame.close[-1])
@@ -231,6 +233,8 @@ def common_parts(readings: dict[str, SmcAnalysis]) -> Common:
         volume = float(np.nansum(frame.volume[recent]))
         delta = float(np.nansum(order_flow(frame).delta[recent]))
         imbalance = delta / volume if volume > 0 else 0.0
+    if not zones:
+        return Common(price, unit, levels, frame.has_flow, imbalance, [])
     bands = _bands(readings, unit)
     bands += [
         (level - BAND * unit, level + BAND * unit, f"{base} {name}")

@@ -88,7 +88,7 @@ def run_backtest(
     candles = history.candles
     report(0.1)
     try:
-        signals = evaluate(strategy, candles)
+        signals = evaluate(strategy, candles, interval_ms=timeframe_ms(request.timeframe))
     except StrategyError as error:
         raise BacktestError(str(error)) from None
     report(0.3)

@@ -107,7 +107,7 @@ def _chunk(
     with shared_results():
         for index, strategy in strategies.items():
             try:
-                frame = evaluate(strategy, candles)
+                frame = evaluate(strategy, candles, interval_ms=candle_ms)
             except StrategyError as error:
                 results[index] = _failed(strategy, str(error))
                 continue

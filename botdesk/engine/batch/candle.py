@@ -3,9 +3,13 @@ transaction.
 
 The bots' state is read once for all of them (`known.read_known`, the risk limits with
 `risk_limits.effective_many`; the day's baseline and the drawdown peak kept between
-candles by `memory.CandleMemory`); the desk's P&L today is read once and moved along bot
-by bot. A bot to which nothing happens on this candle (no resting order, no stop or
-take-profit touched, no signal or one it ignores: most bots, most candles) goes through
+candles by `memory.CandleMemory`); the desk's exposure, open positions and P&L today are
+read once and moved along bot by bot (`risk.desk.DeskFigures`: an entry's risk check
+takes them from there and reads only its own bot). The quiet bots' signals are announced
+(signal.created) in one insert at the end.
+
+A bot to which nothing happens on this candle (no resting order, no stop or take-profit
+touched, no signal or one it ignores: most bots, most candles) goes through
 `trading.quiet_candle`, which only adds rows and changes loaded ones, so the whole
 batch's snapshots, positions and cursors are written together when the transaction
 flushes. Any other bot goes through `trading.process_candle` exactly as on its own (its
@@ -13,21 +17,22 @@ orders still pass the order path, the kill switch read immediately before sendin
 Bots are taken in id order, so every bot sees the others as the per-bot path would.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlmodel import Session
 
 from botdesk.db import risk_limits
-from botdesk.db.models import Bot, Side
-from botdesk.engine import fill_rules
+from botdesk.db.models import Bot, Side, Signal
+from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import account_from
 from botdesk.engine.batch.known import BotKnown, read_known
 from botdesk.engine.batch.memory import CandleMemory
 from botdesk.engine.brokers.base import Broker, CandlePrices, ms_to_datetime
 from botdesk.engine.frames import BUY
-from botdesk.engine.risk import measures
+from botdesk.engine.risk import desk, measures
 from botdesk.engine.risk.breaches import DAILY_LOSS_PAUSE, KnownMeasures
+from botdesk.engine.risk.desk import BotStanding, DeskFigures
 from botdesk.engine.trading import StrategySignal, foregone, process_candle, quiet_candle
 
 
@@ -36,24 +41,7 @@ class BatchItem:
     bot: Bot  # locked in the batch's transaction
     signal: StrategySignal | None
     broker: Broker
-
-
-class DeskDay:
-    """The desk's P&L today (`measures.desk_daily_pnl`), read once at the start of a batch
-    and moved along by each bot's change of equity (realized plus unrealized P&L is
-    equity less capital, so a bot's candle moves the desk's P&L by its equity's change)."""
-
-    def __init__(self, session: Session, at, *, needed: bool):
-        self._pnl = measures.desk_daily_pnl(session=session, at=at) if needed else None
-
-    def now(self, change: Decimal = Decimal(0)) -> Decimal:
-        if self._pnl is None:
-            raise RuntimeError("the desk's P&L was not read for this batch")
-        return self._pnl + change
-
-    def shift(self, change: Decimal) -> None:
-        if self._pnl is not None:
-            self._pnl += change
+    created: list[Signal] = field(default_factory=list)  # its signal, stored quietly
 
 
 def is_quiet(item: BatchItem, known: BotKnown, candle: CandlePrices) -> bool:
@@ -93,56 +81,98 @@ def process_batch(
     limits = risk_limits.effective_many(session=session, bot_ids=[bot.id for bot in bots])
     known = read_known(session, bots, limits)
     at = ms_to_datetime(candle.close_time_ms)
-    desk = DeskDay(
+    figures = DeskFigures(
         session,
         at,
-        needed=any(limits[bot.id].desk.get("daily_loss_limit") is not None for bot in bots),
+        pnl_needed=any(limits[bot.id].desk.get("daily_loss_limit") is not None for bot in bots),
     )
+    created: list[Signal] = []  # the quiet bots' signals, announced together
     done = []
-    for number, item in enumerate(items):
-        bot, state = item.bot, known[item.bot.id]
-        before = memory.before(bot)
-        held = [state.position] if state.position is not None else []
-        equity_before = account_from(
-            bot=bot, realized=state.realized, fees=state.fees, open_positions=held
-        ).equity
-        baseline, peak = memory.measures(session, bot, at)
-
-        def measured(equity: Decimal, baseline=baseline, peak=peak, since=equity_before):
-            return KnownMeasures(
-                baseline=baseline, peak=peak, desk_pnl=lambda: desk.now(equity - since)
-            )
-
-        if is_quiet(item, state, candle):
-            recorded = quiet_candle(
-                session,
-                bot=bot,
-                candle=candle,
-                timeframe=timeframe,
-                signal=item.signal,
-                position=state.position,
-                realized=state.realized,
-                fees=state.fees,
-                broker=item.broker,
-                known=measured,
-            )
-        else:
-            recorded = process_candle(
-                session,
-                bot=bot,
-                candle=candle,
-                timeframe=timeframe,
-                signal=item.signal,
-                broker=item.broker,
-                known=measured,
-            )
-        desk.shift(recorded.equity - equity_before)
-        memory.after(bot, candle_open_ms=candle.open_time_ms, equity=recorded.equity, before=before)
-        done.append(bot.id)
-        if _paused_the_desk(bot, before):
-            for later in bots[number + 1 :]:  # the pause changed their rows in the database
-                session.refresh(later)
+    with desk.use(session, figures):
+        for number, item in enumerate(items):
+            bot = item.bot
+            before = memory.before(bot)
+            equity = _one_bot(session, item, known[bot.id], candle, timeframe, memory, figures)
+            created += item.created
+            memory.after(bot, candle_open_ms=candle.open_time_ms, equity=equity, before=before)
+            done.append(bot.id)
+            if _paused_the_desk(bot, before):
+                for later in bots[number + 1 :]:  # the pause changed their rows in the database
+                    session.refresh(later)
+    announce.signals_created(session, created)
     return done
+
+
+def _one_bot(
+    session: Session,
+    item: BatchItem,
+    state: BotKnown,
+    candle: CandlePrices,
+    timeframe: str,
+    memory: CandleMemory,
+    figures: DeskFigures,
+) -> Decimal:
+    """One bot's candle in the batch, the desk's figures moved along with it; returns the
+    equity its snapshot recorded."""
+    bot = item.bot
+    at = ms_to_datetime(candle.close_time_ms)
+    held = [state.position] if state.position is not None else []
+    here = account_from(bot=bot, realized=state.realized, fees=state.fees, open_positions=held)
+    whole = account_from(
+        bot=bot, realized=state.realized, fees=state.fees, open_positions=held + state.elsewhere
+    )
+    baseline, peak = memory.measures(session, bot, at)
+    figures.begin(
+        BotStanding(
+            bot_id=bot.id,
+            exposure=whole.exposure,
+            open_positions=len(held) + len(state.elsewhere),
+            equity=whole.equity,
+            baseline=baseline,
+            peak=peak,
+        )
+    )
+
+    def in_whole(equity: Decimal) -> Decimal:  # a snapshot's equity (its symbol's position)
+        return whole.equity + equity - here.equity
+
+    def measured(equity: Decimal) -> KnownMeasures:
+        return KnownMeasures(
+            baseline=baseline, peak=peak, desk_pnl=lambda: figures.desk_pnl(in_whole(equity))
+        )
+
+    if is_quiet(item, state, candle):
+        recorded = quiet_candle(
+            session,
+            bot=bot,
+            candle=candle,
+            timeframe=timeframe,
+            signal=item.signal,
+            position=state.position,
+            realized=state.realized,
+            fees=state.fees,
+            broker=item.broker,
+            known=measured,
+            created=item.created,
+        )
+        exposure = whole.exposure + recorded.exposure - here.exposure
+        open_positions = len(held) + len(state.elsewhere)
+    else:
+        recorded = process_candle(
+            session,
+            bot=bot,
+            candle=candle,
+            timeframe=timeframe,
+            signal=item.signal,
+            broker=item.broker,
+            known=measured,
+        )
+        exposure = measures.exposure(session=session, bot_id=bot.id)
+        open_positions = measures.open_positions(session=session, bot_id=bot.id)
+    figures.bot_done(
+        exposure=exposure, open_positions=open_positions, equity=in_whole(recorded.equity)
+    )
+    return recorded.equity
 
 
 def _paused_the_desk(bot: Bot, before: tuple) -> bool:

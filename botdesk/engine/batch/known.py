@@ -20,6 +20,7 @@ ZERO = Decimal(0)
 @dataclass
 class BotKnown:
     position: Position | None  # the open position in the bot's symbol
+    elsewhere: list[Position]  # its open positions in other symbols (a symbol changed)
     realized: Decimal  # of all the bot's positions
     fees: Decimal
     has_open_orders: bool
@@ -30,13 +31,16 @@ def read_known(session: Session, bots: list[Bot], limits: dict[int, Limits]) -> 
     ids = [bot.id for bot in bots]
     symbols = {bot.id: bot.symbol for bot in bots}
     positions: dict[int, Position] = {}
+    elsewhere: dict[int, list[Position]] = defaultdict(list)
     for position in session.exec(
         select(Position)
         .where(col(Position.bot_id).in_(ids), Position.status == PositionStatus.OPEN)
         .order_by(col(Position.id))
     ):
-        if position.symbol == symbols[position.bot_id]:
-            positions.setdefault(position.bot_id, position)
+        if position.symbol == symbols[position.bot_id] and position.bot_id not in positions:
+            positions[position.bot_id] = position
+        else:
+            elsewhere[position.bot_id].append(position)
     sums = {
         bot_id: (realized or ZERO, fees or ZERO)
         for bot_id, realized, fees in session.exec(
@@ -56,6 +60,7 @@ def read_known(session: Session, bots: list[Bot], limits: dict[int, Limits]) -> 
     return {
         bot_id: BotKnown(
             position=positions.get(bot_id),
+            elsewhere=elsewhere.get(bot_id, []),
             realized=sums.get(bot_id, (ZERO, ZERO))[0],
             fees=sums.get(bot_id, (ZERO, ZERO))[1],
             has_open_orders=bot_id in with_orders,

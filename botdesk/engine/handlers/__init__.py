@@ -7,9 +7,19 @@ from botdesk.engine.handlers import (
     bots,
     kill_switch,
     manual,
+    ml,
     positions,
     research,
     signals,
 )
 
-__all__ = ["backtests", "bots", "kill_switch", "manual", "positions", "research", "signals"]
+__all__ = [
+    "backtests",
+    "bots",
+    "kill_switch",
+    "manual",
+    "ml",
+    "positions",
+    "research",
+    "signals",
+]

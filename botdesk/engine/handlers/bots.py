@@ -20,10 +20,12 @@ def _refuse_while_engaged(context: CommandContext) -> None:
 
 def _check_runnable(context: CommandContext, bot: Bot) -> None:
     try:
-        registry.create_from_json(bot.strategy, bot.params)
+        strategy = registry.create_from_json(bot.strategy, bot.params)
         context.runtime.brokers.get(bot.broker)
     except (ValueError, BrokerUnavailable) as error:
         raise CommandFailed(f"cannot run {bot.name}: {error}") from None
+    if why := registry.timeframe_refusal(strategy, bot.timeframe):
+        raise CommandFailed(f"cannot run {bot.name} on {bot.timeframe} candles: {why}")
     if bot.lookahead_allowed_by is None and (why := lookahead_refusal(bot.strategy, bot.params)):
         raise CommandFailed(f"cannot run {bot.name}: {why}")
     # a bot saved before its feed listed its symbols, or since moved to another feed

@@ -26,6 +26,7 @@ class RiskContext:
     signal: Signal | None = None
     market_at: datetime | None = None  # market time of the decision (replay time in a replay)
     candle_open_ms: int | None = None  # the candle the order was decided on
+    equity: Decimal | None = None  # the bot's equity now, when the caller has its account
 
 
 @dataclass(frozen=True)

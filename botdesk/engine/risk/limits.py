@@ -1,6 +1,10 @@
 """The limits an entry (a buy) must pass, each refusing with the rule and a reason a trader
 can act on. Exits never come here. Limits are those of `botdesk.db.risk_limits.effective`
 (a bot row overrides the global default; desk-wide rows limit all bots together).
+
+In a candle batch the desk-wide figures and the bot's day baseline and drawdown peak come
+from the batch (`botdesk.engine.risk.desk`), read once for all its bots; only the bot's
+own exposure and open positions are read here, as they stand at the check.
 """
 
 from datetime import timedelta
@@ -10,9 +14,11 @@ from botdesk.db import candles as candle_store
 from botdesk.db import risk_limits
 from botdesk.db.models import BotState
 from botdesk.db.types import quantize
+from botdesk.engine.accounts import account
 from botdesk.engine.ledger import open_position
 from botdesk.engine.risk import measures
 from botdesk.engine.risk.context import RiskContext, RiskDecision
+from botdesk.engine.risk.desk import DeskNow, for_bot
 from botdesk.engine.timeframes import timeframe_ms
 
 
@@ -22,18 +28,86 @@ def check_entry(context: RiskContext) -> RiskDecision:
         why = f" ({bot.status_reason})" if bot.status_reason else ""
         return RiskDecision.refuse("bot_state", f"{bot.name} is {bot.status}: no entry{why}")
     limits = risk_limits.effective(session=context.session, bot_id=bot.id)
+    checking = _Checking(context)
     for check in _CHECKS:
-        decision = check(context, limits)
+        decision = check(checking, limits)
         if decision is not None:
             return decision
     return RiskDecision.allow()
+
+
+class _Checking:
+    """The context of one entry check, and what it measures, each read at most once: from
+    the batch's figures when the check runs in a candle batch, else from the database."""
+
+    def __init__(self, context: RiskContext):
+        self.context = context
+        self.session, self.bot = context.session, context.bot
+        self.figures = for_bot(context.session, context.bot.id)
+        self._read: dict[str, object] = {}
+
+    def _once(self, name: str, read):
+        if name not in self._read:
+            self._read[name] = read()
+        return self._read[name]
+
+    def exposure(self, bot_id: int | None) -> Decimal:
+        if bot_id is None and self.figures is not None:
+            return self.desk().exposure
+        return self._once(
+            f"exposure {bot_id}", lambda: measures.exposure(session=self.session, bot_id=bot_id)
+        )
+
+    def open_positions(self, bot_id: int | None) -> int:
+        if bot_id is None and self.figures is not None:
+            return self.desk().open_positions
+        return self._once(
+            f"open {bot_id}", lambda: measures.open_positions(session=self.session, bot_id=bot_id)
+        )
+
+    def equity(self) -> Decimal:
+        if self.context.equity is not None:
+            return self.context.equity
+        return self._once("equity", lambda: account(session=self.session, bot=self.bot).equity)
+
+    def desk(self) -> DeskNow:
+        return self._once(
+            "desk",
+            lambda: self.figures.now(
+                exposure=self.exposure(self.bot.id),
+                open_positions=self.open_positions(self.bot.id),
+                equity=self.equity(),
+            ),
+        )
+
+    def bot_daily_pnl(self) -> Decimal:
+        at = self.context.market_at
+        if self.figures is None:
+            return measures.bot_daily_pnl(session=self.session, bot=self.bot, at=at)
+        return self.equity() - self.figures.current.baseline
+
+    def desk_daily_pnl(self) -> Decimal:
+        if self.figures is not None and self.figures.daily_pnl is not None:
+            return self.desk().daily_pnl
+        return measures.desk_daily_pnl(session=self.session, at=self.context.market_at)
+
+    def drawdown(self) -> tuple[Decimal, Decimal, Decimal]:
+        if self.figures is None:
+            return measures.drawdown_percent(session=self.session, bot=self.bot)
+        return measures.drawdown_percent(
+            session=self.session,
+            bot=self.bot,
+            equity=self.equity(),
+            peak=self.figures.current.peak,
+        )
 
 
 def _notional(context: RiskContext) -> Decimal:
     return quantize(context.quantity * context.price)
 
 
-def _position_size(context: RiskContext, limits) -> RiskDecision | None:
+def _position_size(checking: _Checking, limits) -> RiskDecision | None:
+    context = checking.context
     limit = limits.get("max_position_notional")
     if limit is None:
         return None
@@ -47,7 +121,8 @@ def _position_size(context: RiskContext, limits) -> RiskDecision | None:
     return None
 
 
-def _exposure(context: RiskContext, limits) -> RiskDecision | None:
+def _exposure(checking: _Checking, limits) -> RiskDecision | None:
+    context = checking.context
     notional = _notional(context)
     for where, limit, bot_id in (
         ("the bot's", limits.get("max_total_exposure"), context.bot.id),
@@ -55,7 +130,7 @@ def _exposure(context: RiskContext, limits) -> RiskDecision | None:
     ):
         if limit is None:
             continue
-        after = measures.exposure(session=context.session, bot_id=bot_id) + notional
+        after = checking.exposure(bot_id) + notional
         if after > limit:
             return RiskDecision.refuse(
                 "max_total_exposure",
@@ -64,7 +139,8 @@ def _exposure(context: RiskContext, limits) -> RiskDecision | None:
     return None
 
 
-def _open_positions(context: RiskContext, limits) -> RiskDecision | None:
+def _open_positions(checking: _Checking, limits) -> RiskDecision | None:
+    context = checking.context
     session, bot = context.session, context.bot
     if open_position(session=session, bot_id=bot.id, symbol=context.symbol) is not None:
         return None  # adds to a position: opens no new one
@@ -74,7 +150,7 @@ def _open_positions(context: RiskContext, limits) -> RiskDecision | None:
     ):
         if limit is None:
             continue
-        count = measures.open_positions(session=session, bot_id=bot_id)
+        count = checking.open_positions(bot_id)
         if count + 1 > limit:
             return RiskDecision.refuse(
                 "max_open_positions",
@@ -83,11 +159,11 @@ def _open_positions(context: RiskContext, limits) -> RiskDecision | None:
     return None
 
 
-def _daily_loss(context: RiskContext, limits) -> RiskDecision | None:
-    session, bot, at = context.session, context.bot, context.market_at
+def _daily_loss(checking: _Checking, limits) -> RiskDecision | None:
+    bot = checking.bot
     own, desk = limits.get("daily_loss_limit"), limits.desk.get("daily_loss_limit")
     if own is not None:
-        pnl = measures.bot_daily_pnl(session=session, bot=bot, at=at)
+        pnl = checking.bot_daily_pnl()
         if pnl <= -own:
             return RiskDecision.refuse(
                 "daily_loss_limit",
@@ -95,7 +171,7 @@ def _daily_loss(context: RiskContext, limits) -> RiskDecision | None:
                 f"limit of {own} USDT",
             )
     if desk is not None:
-        pnl = measures.desk_daily_pnl(session=session, at=at)
+        pnl = checking.desk_daily_pnl()
         if pnl <= -desk:
             return RiskDecision.refuse(
                 "daily_loss_limit",
@@ -105,11 +181,11 @@ def _daily_loss(context: RiskContext, limits) -> RiskDecision | None:
     return None
 
 
-def _drawdown(context: RiskContext, limits) -> RiskDecision | None:
+def _drawdown(checking: _Checking, limits) -> RiskDecision | None:
     limit = limits.get("max_drawdown")
     if limit is None:
         return None
-    drawdown, peak, equity = measures.drawdown_percent(session=context.session, bot=context.bot)
+    drawdown, peak, equity = checking.drawdown()
     if drawdown >= limit:
         return RiskDecision.refuse(
             "max_drawdown",
@@ -119,7 +195,8 @@ def _drawdown(context: RiskContext, limits) -> RiskDecision | None:
     return None
 
 
-def _cooldown(context: RiskContext, limits) -> RiskDecision | None:
+def _cooldown(checking: _Checking, limits) -> RiskDecision | None:
+    context = checking.context
     limit = limits.get("cooldown_seconds")
     if not limit or context.market_at is None:
         return None
@@ -135,7 +212,8 @@ def _cooldown(context: RiskContext, limits) -> RiskDecision | None:
     return None
 
 
-def _order_rate(context: RiskContext, limits) -> RiskDecision | None:
+def _order_rate(checking: _Checking, limits) -> RiskDecision | None:
+    context = checking.context
     limit = limits.get("max_orders_per_minute")
     if limit is None:
         return None
@@ -148,7 +226,8 @@ def _order_rate(context: RiskContext, limits) -> RiskDecision | None:
     return None
 
 
-def _stale_data(context: RiskContext, limits) -> RiskDecision | None:
+def _stale_data(checking: _Checking, limits) -> RiskDecision | None:
+    context = checking.context
     limit = limits.get("stale_data_intervals")
     if limit is None or context.candle_open_ms is None:
         return None

@@ -6,6 +6,11 @@ from a `CandleFrame` to a `SignalFrame` with one row per candle. Row t may use c
 0..t only; the signal is decided on the close of candle t and acted on at the open of
 candle t+1. The live engine calls it on the latest window and reads the last rows; the
 backtest calls it once on the whole history. Same method, same answers.
+
+A strategy may read longer timeframes than its bot's: it declares them
+(`higher_timeframes = ("1h", "4h")`, or a property when a parameter chooses them) and
+reads each with `self.higher(candles, "1h")`: the closed 1h candles built from its own
+candles, and per candle which of them had closed by its close (`botdesk.engine.higher`).
 """
 
 from abc import ABC, abstractmethod
@@ -15,7 +20,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from botdesk.engine.frames import CandleFrame, SignalFrame
+from botdesk.engine.higher import HigherFrame, with_higher
 from botdesk.engine.indicators import atr
+from botdesk.engine.timeframes import timeframe_ms
 
 ATR_PERIOD = 14
 
@@ -48,6 +55,11 @@ class Strategy(ABC):
     name: ClassVar[str]
     title: ClassVar[str]
     Params: ClassVar[type[StrategyParams]] = StrategyParams
+    # the longer timeframes the strategy reads (its candles carry them); a property when
+    # the parameters choose them
+    higher_timeframes: tuple[str, ...] = ()
+    # closed candles of each higher timeframe the rule needs before it can signal
+    higher_lookback: int = 0
 
     def __init__(self, params: StrategyParams | dict | None = None):
         if isinstance(params, StrategyParams):
@@ -63,6 +75,23 @@ class Strategy(ABC):
     @abstractmethod
     def signals(self, candles: CandleFrame) -> SignalFrame:
         """One row per candle: side, confidence, stop, take-profit, reason."""
+
+    def candles_needed(self, interval_ms: int) -> int:
+        """Candles of `interval_ms` (the bot's timeframe) the rule needs: its lookback, or
+        enough to hold `higher_lookback` closed candles of each higher timeframe (one more
+        for the one the first candle may start inside of)."""
+        needed = self.lookback
+        for timeframe in self.higher_timeframes:
+            ratio = max(1, timeframe_ms(timeframe) // interval_ms)
+            needed = max(needed, (self.higher_lookback + 1) * ratio)
+        return needed
+
+    def higher(self, candles: CandleFrame, timeframe: str) -> HigherFrame:
+        """`timeframe`'s closed candles along `candles` (one of `higher_timeframes`): what
+        the engine gave with them, or built from them when called on bare candles."""
+        if candles.higher is None:
+            candles = with_higher(candles, tuple(self.higher_timeframes))
+        return candles.higher[timeframe]
 
     def atr_stop(self, candles: CandleFrame) -> np.ndarray | None:
         """close - stop_atr x ATR(14) per candle, or None when stop_atr is 0."""

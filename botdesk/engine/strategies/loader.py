@@ -2,7 +2,8 @@
 and the entry points of installed packages (group `botdesk.strategies`).
 
 Each is imported, each Strategy subclass it defines is checked (a name, a title, a
-parameter model whose defaults validate, a look-back) and registered. Whatever goes wrong
+parameter model whose defaults validate, a look-back, the higher timeframes it reads) and
+registered. Whatever goes wrong
 (a syntax error, an import that raises, a class that does not validate, a name taken) is
 kept as a `LoadFailure` with its traceback, for the desk and the CLI to show: it never
 stops the process or the other strategies.
@@ -21,6 +22,7 @@ from types import ModuleType
 
 from botdesk.engine.strategies import registry
 from botdesk.engine.strategies.base import Strategy, StrategyParams
+from botdesk.engine.timeframes import TIMEFRAMES
 
 log = logging.getLogger(__name__)
 
@@ -177,9 +179,30 @@ def check_definition(cls: type[Strategy]) -> None:
     if not (inspect.isclass(params) and issubclass(params, StrategyParams)):
         raise StrategyDefinitionError("its Params must be a subclass of StrategyParams")
     defaults = params()  # every parameter needs a default that validates
-    lookback = cls(defaults).lookback
+    strategy = cls(defaults)
+    lookback = strategy.lookback
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
         raise StrategyDefinitionError(f"its lookback must be a whole number >= 1, not {lookback!r}")
+    _check_higher(strategy)
+
+
+def _check_higher(strategy: Strategy) -> None:
+    timeframes = strategy.higher_timeframes
+    if isinstance(timeframes, str) or not isinstance(timeframes, tuple | list):
+        raise StrategyDefinitionError(
+            f'its higher_timeframes must be a tuple of timeframes (e.g. ("1h", "4h")), '
+            f"not {timeframes!r}"
+        )
+    for timeframe in timeframes:
+        if timeframe not in TIMEFRAMES:
+            raise StrategyDefinitionError(
+                f"its higher_timeframes name {timeframe!r}; use {', '.join(TIMEFRAMES)}"
+            )
+    needed = strategy.higher_lookback
+    if isinstance(needed, bool) or not isinstance(needed, int) or needed < 0:
+        raise StrategyDefinitionError(
+            f"its higher_lookback must be a whole number >= 0, not {needed!r}"
+        )
 
 
 def _said(error: BaseException) -> str:

@@ -10,18 +10,29 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from botdesk.engine.higher import HigherTimeframeError, check_timeframe
 from botdesk.engine.strategies.base import MAX_HISTORY_CANDLES, Strategy, StrategyParams
 from botdesk.engine.strategies.bollinger_breakout import BollingerBreakout
+from botdesk.engine.strategies.confluence import Confluence
 from botdesk.engine.strategies.ema_cross import EmaCross
 from botdesk.engine.strategies.macd_trend import MacdTrend
 from botdesk.engine.strategies.rsi_reversion import RsiReversion
 from botdesk.engine.strategies.smc_structure import SmcStructure
+from botdesk.engine.timeframes import timeframe_ms
 from botdesk.ml.predictor import MlPredictor
 
 BUILT_IN = "built-in"
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
-    for cls in (EmaCross, RsiReversion, BollingerBreakout, MacdTrend, SmcStructure, MlPredictor)
+    for cls in (
+        EmaCross,
+        RsiReversion,
+        BollingerBreakout,
+        MacdTrend,
+        SmcStructure,
+        Confluence,
+        MlPredictor,
+    )
 }
 # where each strategy came from: "built-in", a file of the strategy folder, or a package's
 # entry point ("package:dist name = module:attr")
@@ -99,6 +110,25 @@ def validate_params(name: str, params: dict[str, Any] | None) -> StrategyParams:
             f"most {MAX_HISTORY_CANDLES}",
         )
     return validated
+
+
+def timeframe_refusal(strategy: Strategy, timeframe: str) -> str | None:
+    """Why a bot of `timeframe` cannot run `strategy`, or None: a higher timeframe it reads
+    that `timeframe` cannot build, or more history than the engine gives a bot."""
+    interval = timeframe_ms(timeframe)
+    for higher in strategy.higher_timeframes:
+        try:
+            check_timeframe(higher, interval)
+        except HigherTimeframeError as error:
+            return f"{strategy.name} reads {higher} candles, and {error}"
+    needed = strategy.candles_needed(interval)
+    if needed > MAX_HISTORY_CANDLES:
+        return (
+            f"{strategy.name} needs {needed} {timeframe} candles of history (for the higher "
+            f"timeframes it reads); the engine gives a bot at most {MAX_HISTORY_CANDLES}: "
+            "choose a longer timeframe"
+        )
+    return None
 
 
 def create(name: str, params: dict[str, Any] | None = None) -> Strategy:

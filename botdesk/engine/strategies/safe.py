@@ -13,6 +13,7 @@ from botdesk.engine.frame_kernels import (
     first_bad_row,
 )
 from botdesk.engine.frames import BUY, NO_SIGNAL, SELL, CandleFrame, SignalFrame
+from botdesk.engine.higher import HigherTimeframeError, with_higher
 from botdesk.engine.strategies.base import Strategy
 
 
@@ -25,7 +26,21 @@ class StrategyError(Exception):
         self.traceback = traceback_text
 
 
-def evaluate(strategy: Strategy, candles: CandleFrame) -> SignalFrame:
+def evaluate(
+    strategy: Strategy,
+    candles: CandleFrame,
+    *,
+    interval_ms: int | None = None,
+) -> SignalFrame:
+    """The strategy's signals on `candles` (of `interval_ms`, read from the frame when not
+    given), carrying the higher timeframes it declares unless they already do (the
+    engine builds them once for all the bots of a candle)."""
+    timeframes = strategy.higher_timeframes
+    if timeframes and candles.higher is None:
+        try:
+            candles = with_higher(candles, tuple(timeframes), interval_ms=interval_ms)
+        except HigherTimeframeError as error:
+            raise StrategyError(f"strategy {strategy.name}: {error}") from None
     try:
         frame = strategy.signals(candles)
     except Exception as error:

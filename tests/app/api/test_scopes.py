@@ -121,6 +121,7 @@ def _url(op: Operation, world: World, presented: str | None = None) -> str:
         key_id=key_id,
         order_id=world.order_id,
         webhook_id=_webhook_id(world, presented) if "{webhook_id}" in op.path else None,
+        series="scope_matrix",
     )
 
 
@@ -147,6 +148,8 @@ BODIES = {
     # an address literal: registering resolves the host, and this machine has no DNS
     "/api/v1/webhooks": {"url": "https://1.1.1.1/hook", "events": ["signal.created"]},
     "/api/v1/positions/{position_id}": {"reason": "scope matrix", "trailing_percent": "2"},
+    # the same point each time: a repeat is accepted and changes nothing
+    "/api/v1/ml/external/{series}": {"points": [{"time": 1_640_995_200_000, "value": 1}]},
 }
 
 

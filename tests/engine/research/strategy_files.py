@@ -115,3 +115,36 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / f"{name}.py"
     path.write_text(text)
     return path
+
+
+# a user strategy on the higher timeframes it declares: above the last closed hour's high
+HIGHER = '''
+import numpy as np
+from botdesk.engine.frames import SignalFrame
+from botdesk.engine.strategies.base import Strategy
+
+
+class OverLastHour(Strategy):
+    """Buys when the close is above the last closed hour's high, sells below its low."""
+
+    name = "{name}"
+    title = "Over the last hour"
+    higher_timeframes = {timeframes}
+    higher_lookback = 1
+
+    @property
+    def lookback(self):
+        return 1
+
+    def signals(self, candles):
+        hourly = self.higher(candles, "1h")
+        high, low = hourly.align(hourly.candles.high), hourly.align(hourly.candles.low)
+        with np.errstate(invalid="ignore"):
+            above, below = candles.close > high, candles.close < low
+        return SignalFrame.build(
+            len(candles),
+            buy=above & ~np.r_[False, above[:-1]],
+            sell=below & ~np.r_[False, below[:-1]],
+            confidence=np.ones(len(candles)),
+        )
+'''

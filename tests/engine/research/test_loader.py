@@ -4,9 +4,12 @@ load is reported with its traceback and never stops the rest."""
 import pytest
 
 from botdesk.engine.backtest.runs import BacktestRequest, run_backtest
+from botdesk.engine.research.lookahead import check
 from botdesk.engine.strategies import loader, registry
+from tests.engine.driving import sample
 from tests.engine.research.strategy_files import (
     CLEAN,
+    HIGHER,
     NOT_VALID,
     RAISES_ON_IMPORT,
     write,
@@ -91,3 +94,24 @@ def test_an_installed_package_adds_strategies_through_its_entry_point(tmp_path, 
     (missing,) = report.failures
     assert missing.source == "package acme-strategies: missing = acme_strategies.gone"
     assert "ModuleNotFoundError" in missing.message
+
+
+def test_a_strategy_reading_higher_timeframes_loads_checks_clean_and_backtests(tmp_path):
+    good = write(tmp_path, "over_hour", HIGHER.format(name="over_hour", timeframes='("1h",)'))
+    write(tmp_path, "odd", HIGHER.format(name="odd", timeframes='("1h", "2h")'))
+    write(tmp_path, "bare", HIGHER.format(name="bare", timeframes='"1h"'))
+    report = loader.load_user_strategies(tmp_path, packages=False)
+    assert report.loaded == {"over_hour": str(good)}
+    failures = {f.source.rsplit("/", 1)[-1]: f.message for f in report.failures}
+    assert "its higher_timeframes name '2h'; use 1m, 5m, 15m, 1h, 4h" in failures["odd.py"]
+    assert "must be a tuple of timeframes" in failures["bare.py"]
+    strategy = registry.create("over_hour")
+    candles = sample("BTCUSDT")[:3000]
+    checked = check(strategy, candles, cuts=20, starts=4)
+    assert not checked.lookahead and checked.cuts >= 15
+    report = run_backtest(
+        BacktestRequest(
+            strategy="over_hour", params={}, symbol="BTCUSDT", timeframe="1m", data_source="sample"
+        )
+    )
+    assert report.metrics.trades > 10

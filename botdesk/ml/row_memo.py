@@ -1,0 +1,161 @@
+"""Feature rows and predictions remembered between calls, so a bot on the live window
+computes the row of each new candle once instead of the whole window's rows on every
+candle, and the bots of one market share that row.
+
+`RowMemo.rows(frame, candle_ms)` answers exactly what `feature_set.compute(frame,
+candle_ms)` answers (the same candles get rows, with the same values), from a memo when it
+can:
+
+- a memo is a copy of the candles it was computed over and their rows; it serves a frame
+  only when the frame ends at or after the memo's last candle and the candles they share
+  are identical (times, prices, volumes, order flow): a resent candle with other prices,
+  another market, or a shuffled future never matches, and a frame cut before the memo's
+  end (a lookahead check, a bot catching up) is computed afresh, so the memo cannot hide
+  a column that reads a later candle;
+- the rows of the frame's candles the memo holds are taken from it (only those `compute`
+  gives over this frame: see `feature_set.covered`), the candles after the memo's last
+  are computed with `compute(frame, after_ms=...)`, which gives a row the value the whole
+  computation gives it (see `feature_set`); the memo then moves on to the frame;
+- a frame that needs rows the memo does not hold (it starts earlier) is computed whole.
+
+Predictions are remembered with the memo per model (and external series reading), so a
+bot predicts one new row per candle. The tests compare the memo's rows with the full
+computation candle by candle on real klines (tests/ml/test_row_memo.py).
+"""
+
+import threading
+from collections.abc import Callable, Hashable
+
+import numpy as np
+
+from botdesk.engine.frames import CandleFrame
+from botdesk.ml import feature_set
+from botdesk.ml.feature_set import FeatureRows
+
+KEEP_CANDLES = 2048  # a memo's candles: the live window plus a row's whole dependency
+MEMOS = 32  # markets (and bots catching up) remembered at once
+
+
+class _Memo:
+    def __init__(self, candles: CandleFrame, rows: FeatureRows):
+        self.candles, self.rows = candles, rows
+        self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
+
+    def move_to(self, frame: CandleFrame, rows: FeatureRows, candle_ms: int) -> None:
+        """Hold the frame's last KEEP_CANDLES candles (a copy) and their rows."""
+        if len(frame) > KEEP_CANDLES:
+            frame = frame[-KEEP_CANDLES:]
+            kept = frame.open_time_ms[feature_set.covered(frame.open_time_ms, candle_ms)]
+            rows = _select(rows, kept)
+        self.candles, self.rows = frame.copy(), rows
+        first = int(rows.open_time_ms[0]) if len(rows) else None
+        for key, (times, values) in list(self.predictions.items()):
+            keep = times >= first if first is not None else np.zeros(len(times), dtype=bool)
+            self.predictions[key] = (times[keep], values[keep])
+
+
+def _same(a: CandleFrame, b: CandleFrame) -> bool:
+    first, second = a.columns(), b.columns()
+    if first.keys() != second.keys():
+        return False
+    return all(np.array_equal(first[name], second[name], equal_nan=True) for name in first)
+
+
+def _overlap(memo: _Memo, frame: CandleFrame) -> bool:
+    """The frame ends at or after the memo and holds the memo's candles unchanged."""
+    seen = memo.candles
+    if not len(frame) or not len(seen) or frame.open_time_ms[-1] < seen.open_time_ms[-1]:
+        return False
+    start = int(np.searchsorted(seen.open_time_ms, frame.open_time_ms[0]))
+    at = int(np.searchsorted(frame.open_time_ms, seen.open_time_ms[0]))
+    shared = len(seen) - start
+    if shared <= 0 or at + shared > len(frame):
+        return False
+    return _same(seen[start:], frame[at : at + shared])
+
+
+def _select(rows: FeatureRows, times: np.ndarray) -> FeatureRows:
+    """The rows at these open times (all of them are in `rows`)."""
+    at = np.searchsorted(rows.open_time_ms, times)
+    return FeatureRows(rows.open_time_ms[at], rows.values[at], rows.names)
+
+
+def _join(first: FeatureRows, second: FeatureRows) -> FeatureRows:
+    if not len(second):
+        return first
+    if not len(first):
+        return second
+    return FeatureRows(
+        np.r_[first.open_time_ms, second.open_time_ms],
+        np.vstack([first.values, second.values]),
+        first.names,
+    )
+
+
+class RowMemo:
+    def __init__(self, size: int = MEMOS):
+        self._lock = threading.Lock()
+        self._memos: list[_Memo] = []  # most recently used last
+        self._size = size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._memos.clear()
+
+    def rows(self, frame: CandleFrame, candle_ms: int) -> tuple[FeatureRows, _Memo]:
+        """`feature_set.compute(frame, candle_ms)`'s rows, and the memo now holding them."""
+        with self._lock:
+            wanted = feature_set.covered(frame.open_time_ms, candle_ms)
+            for memo in reversed(self._memos):
+                if not _overlap(memo, frame):
+                    continue
+                held = memo.rows
+                first_wanted = frame.open_time_ms[wanted][:1]
+                if not len(held) or (len(first_wanted) and first_wanted[0] < held.open_time_ms[0]):
+                    break  # the frame needs rows the memo does not hold: compute it whole
+                last_seen = int(memo.candles.open_time_ms[-1])
+                times = frame.open_time_ms[wanted]
+                rows = _join(
+                    _select(held, times[times <= last_seen]),
+                    feature_set.compute(frame, candle_ms, after_ms=last_seen),
+                )
+                memo.move_to(frame, rows, candle_ms)
+                self._memos.remove(memo)
+                self._memos.append(memo)
+                return rows, memo
+            rows = feature_set.compute(frame, candle_ms)
+            memo = _Memo(CandleFrame.empty(), rows)
+            memo.move_to(frame, rows, candle_ms)
+            self._memos.append(memo)
+            del self._memos[: -self._size]
+            return rows, memo
+
+    def predicted(
+        self,
+        memo: _Memo,
+        key: Hashable,
+        rows: FeatureRows,
+        predict: Callable[[FeatureRows], np.ndarray],
+    ) -> np.ndarray:
+        """predict(rows) for these rows (a subset of the memo's), predicting only the rows
+        this key has not predicted yet."""
+        with self._lock:
+            times, values = memo.predictions.get(key, (np.empty(0, np.int64), None))
+            at = np.searchsorted(times, rows.open_time_ms)
+            known = at < len(times)
+            known[known] = times[at[known]] == rows.open_time_ms[known]
+            if known.all():
+                return values[at]
+            fresh = ~known
+            new = predict(FeatureRows(rows.open_time_ms[fresh], rows.values[fresh], rows.names))
+            if values is None:
+                values = np.empty((0, new.shape[1]))
+            times = np.r_[times, rows.open_time_ms[fresh]]
+            values = np.vstack([values, new])
+            order = np.argsort(times, kind="stable")
+            times, values = times[order], values[order]
+            memo.predictions[key] = (times, values)
+            return values[np.searchsorted(times, rows.open_time_ms)]
+
+
+ROWS = RowMemo()
