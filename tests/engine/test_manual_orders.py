@@ -26,6 +26,7 @@ from botdesk.db.models import (
     Role,
     Signal,
 )
+from botdesk.db.trades import trades_of
 from botdesk.engine import commands
 from botdesk.engine.accounts import recompute
 from botdesk.engine.brokers import BROKERS, register
@@ -177,6 +178,19 @@ def test_limit_entry_with_stop_half_sold_stop_to_breakeven(db, market):
     with db.reading() as session:
         books = recompute(session=session, bot=session.get(Bot, bot.id))
     assert books.realized_pnl == D("-2.6347074")
+    # the Trades page's round trip: the manual entry, the operator's half, the stop
+    with db.reading() as session:
+        [trade] = trades_of(session=session, positions=[closed])
+    assert (trade.quantity, trade.entry_price, trade.pnl) == (
+        D("0.02"),
+        D("68550"),
+        D("-2.6347074"),
+    )
+    assert trade.entry_signal == "manual entry by alice: operator's call"
+    assert [(e.reason, e.quantity, e.price, e.pnl, e.note) for e in trade.exits] == [
+        ("close", D("0.01"), D("68560.74"), D("-0.5782074"), "operator's call"),
+        ("stop_loss", D("0.01"), D("68550"), D("-0.6855"), None),
+    ]
 
 
 def test_market_entries_by_quote_quantity_and_risk(db, market):
