@@ -19,7 +19,8 @@ from botdesk.app.components import format_money, format_quantity, outcome_alert,
 from botdesk.app.context import desk_db
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import manual_orders
-from botdesk.db.manual_orders import Issuer, ManualOrderRefused
+from botdesk.db.manual_inputs import ManualOrderRefused
+from botdesk.db.manual_orders import Issuer
 from botdesk.db.models import Bot, Command, Role
 
 ORDER_TYPES = [{"label": "Market", "value": "market"}, {"label": "Limit", "value": "limit"}]
@@ -99,6 +100,7 @@ def _entry_form() -> dbc.Col:
             _field("Amount", "manual-entry-amount", "quote or quantity"),
             _field("Stop-loss", "manual-entry-stop", "optional"),
             _field("Take-profit", "manual-entry-take-profit", "optional"),
+            _field("Good till (UTC)", "manual-entry-until", "limit: empty for GTC"),
             *reason_field("manual-entry-reason"),
             dbc.Button("Buy", id="manual-entry-submit", color="primary", size="sm"),
             html.Div(id="manual-entry-result", className="mt-2"),
@@ -115,6 +117,7 @@ def _exit_form() -> dbc.Col:
             _field("Quantity or %", "manual-exit-amount", "for a part"),
             _choice("manual-exit-type", ORDER_TYPES, "market"),
             _field("Limit price", "manual-exit-price", "limit only"),
+            _field("Good till (UTC)", "manual-exit-until", "limit: empty for GTC"),
             *reason_field("manual-exit-reason"),
             dbc.Button("Sell", id="manual-exit-submit", color="danger", size="sm"),
             html.Div(id="manual-exit-result", className="mt-2"),
@@ -214,6 +217,13 @@ def _queue(action: str, queue, **fields):
     )
 
 
+def _good_till(until) -> dict:
+    """A limit's time in force from the form: GTC when "Good till" is empty."""
+    if isinstance(until, str) and until.strip():
+        return {"time_in_force": "GTD", "expires_at": until}
+    return {"time_in_force": "GTC"}
+
+
 def _bot(bot_id) -> Bot:
     if not isinstance(bot_id, int):
         raise PreventUpdate
@@ -250,11 +260,12 @@ def refresh(_ticks, bot_id):
     State("manual-entry-amount", "value"),
     State("manual-entry-stop", "value"),
     State("manual-entry-take-profit", "value"),
+    State("manual-entry-until", "value"),
     State("manual-entry-reason", "value"),
     role=Role.TRADER,
     prevent_initial_call=True,
 )
-def force_entry(clicked, bot_id, order_type, price, size, amount, stop, take_profit, reason):
+def force_entry(clicked, bot_id, order_type, price, size, amount, stop, take_profit, until, reason):
     if not clicked:
         raise PreventUpdate
     return _queue(
@@ -267,6 +278,7 @@ def force_entry(clicked, bot_id, order_type, price, size, amount, stop, take_pro
         amount=amount if size != "risk" else None,
         stop=stop,
         take_profit=take_profit,
+        **_good_till(until),
         reason=reason,
     )
 
@@ -279,11 +291,12 @@ def force_entry(clicked, bot_id, order_type, price, size, amount, stop, take_pro
     State("manual-exit-amount", "value"),
     State("manual-exit-type", "value"),
     State("manual-exit-price", "value"),
+    State("manual-exit-until", "value"),
     State("manual-exit-reason", "value"),
     role=Role.TRADER,
     prevent_initial_call=True,
 )
-def exit_position(clicked, bot_id, part, amount, order_type, price, reason):
+def exit_position(clicked, bot_id, part, amount, order_type, price, until, reason):
     if not clicked:
         raise PreventUpdate
     bot = _bot(bot_id)
@@ -299,6 +312,7 @@ def exit_position(clicked, bot_id, part, amount, order_type, price, reason):
         percent=amount if part == "percent" else None,
         type=order_type,
         price=price,
+        **_good_till(until),
         reason=reason,
     )
 

@@ -9,22 +9,39 @@ switch, risk checks; exits always pass the risk limits) and checks the market ag
 
 Command kinds and their params (amounts as strings, exact):
 - `order.entry` on "bot:<id>": type market|limit, price (limit), size quote|quantity|risk,
-  amount (quote, quantity), stop, take_profit, time_in_force GTC, reason;
+  amount (quote, quantity), stop, take_profit, time_in_force GTC|GTD and expires_at (GTD,
+  ISO 8601 UTC), reason;
 - `position.close` on "position:<id>": quantity or percent (neither: all of it), type
-  market|limit, price (limit), reason;
+  market|limit, price (limit), time_in_force and expires_at (limit), reason;
 - `order.cancel` on "order:<id>": reason;
 - `position.protect` on "position:<id>": any of stop, take_profit, trailing_percent,
   trailing_atr (null removes it), reason.
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from botdesk.db import candles as candle_store
-from botdesk.db import commands, engine_state, typed
+from botdesk.db import commands, engine_state
+from botdesk.db.manual_inputs import (
+    HUNDRED,
+    ORDER_TYPES,
+    SIZES,
+    ManualOrderRefused,
+    check_levels,
+    checked_good_till,
+    checked_limit_price,
+    choice,
+    clean_reason,
+    exact_amount,
+    invalid,
+    optional_amount,
+    part_of,
+    quantity_for,
+    text,
+)
 from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
@@ -36,60 +53,15 @@ from botdesk.db.models import (
     PositionStatus,
     Role,
 )
-from botdesk.db.types import MAX_AMOUNT, MONEY_UNIT
 
-ORDER_TYPES = (OrderType.MARKET.value, OrderType.LIMIT.value)
-SIZES = ("quote", "quantity", "risk")  # a quote amount, a quantity, the bot's risk sizing
-TIME_IN_FORCE = ("GTC",)
 PROTECTION_FIELDS = ("stop", "take_profit", "trailing_percent", "trailing_atr")
 PROTECTIVE_PURPOSES = ("stop_loss", "take_profit", "trailing_stop")
-HUNDRED = Decimal(100)
-
-
-class ManualOrderRefused(ValueError):
-    """A manual order that cannot be queued: `status` says how the API answers it (400 bad
-    input, 404 no such row, 409 not now), the message what to change."""
-
-    def __init__(self, message: str, status: int = 400, code: str = "invalid_body"):
-        super().__init__(message)
-        self.status = status
-        self.code = {403: "forbidden", 404: "not_found"}.get(status, code)
-
-
-def _invalid(message: str) -> ManualOrderRefused:
-    return ManualOrderRefused(message, 400)
 
 
 def manual_order_id(bot_id: int, command_id: int) -> str:
     """The client order id of a manual order: one per command (the engine's
     `command_order_id` gives the same)."""
     return f"bd-{bot_id}-c{command_id}"
-
-
-def _amount(value: object, field: str, *, high: Decimal = MAX_AMOUNT) -> Decimal:
-    amount = typed.number(value, field=field, low=Decimal(0), high=high, refuse=_invalid)
-    if amount <= 0:
-        raise _invalid(f"{field}: must be above 0")
-    return amount
-
-
-def _optional_amount(value: object, field: str) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return _amount(value, field)
-
-
-def _choice(value: object, field: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise _invalid(f"{field}: one of {', '.join(allowed)}, not {typed.shown(value)!r}")
-    return value
-
-
-def _reason(reason: object) -> str:
-    try:
-        return commands.clean_reason(reason if isinstance(reason, str) else None)
-    except commands.BadReason as error:
-        raise _invalid(str(error)) from None
 
 
 def _trader(role: Role) -> None:
@@ -163,10 +135,6 @@ def _issue(session: Session, issuer: Issuer, kind: str, target: str, params: dic
     )
 
 
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
 def force_entry(
     *,
     session: Session,
@@ -179,27 +147,23 @@ def force_entry(
     stop: object = None,
     take_profit: object = None,
     time_in_force: str = "GTC",
+    expires_at: object = None,
     reason: object = None,
 ) -> Command:
     """Queue a force entry (a buy) on a bot."""
     _trader(issuer.role)
-    order_type = _choice(type, "type", ORDER_TYPES)
-    size = _choice(size, "size", SIZES)
-    time_in_force = _choice(time_in_force, "time_in_force", TIME_IN_FORCE)
-    limit_price = _optional_amount(price, "price")
-    if order_type == OrderType.LIMIT and limit_price is None:
-        raise _invalid("price: a limit order needs its price")
-    if order_type == OrderType.MARKET and limit_price is not None:
-        raise _invalid("price: a market order takes no price (choose limit)")
+    order_type = choice(type, "type", ORDER_TYPES)
+    size = choice(size, "size", SIZES)
+    limit_price = checked_limit_price(order_type, price)
     sized = None
     if size == "risk":
         if amount is not None and not (isinstance(amount, str) and not amount.strip()):
-            raise _invalid("amount: the bot's risk sizing takes no amount")
+            raise invalid("amount: the bot's risk sizing takes no amount")
     else:
-        sized = _amount(amount, "amount")
-    stop_price = _optional_amount(stop, "stop")
-    target_price = _optional_amount(take_profit, "take_profit")
-    reason = _reason(reason)
+        sized = exact_amount(amount, "amount")
+    stop_price = optional_amount(stop, "stop")
+    target_price = optional_amount(take_profit, "take_profit")
+    reason = clean_reason(reason)
     bot = _bot(session, bot_id)
     _no_kill_switch(session)
     _watched(bot, "a manual entry")
@@ -210,15 +174,15 @@ def force_entry(
     reference = limit_price or candle_store.last_price(session=session, symbol=bot.symbol)
     check_levels(reference, stop_price, target_price)
     if size == "quote" and reference is not None and quantity_for(sized, reference) <= 0:
-        raise _invalid(f"amount: {sized} buys nothing at {reference}")
+        raise invalid(f"amount: {sized} buys nothing at {reference}")
     params = {
         "type": order_type,
-        "price": _text(limit_price),
+        "price": text(limit_price),
         "size": size,
-        "amount": _text(sized),
-        "stop": _text(stop_price),
-        "take_profit": _text(target_price),
-        "time_in_force": time_in_force,
+        "amount": text(sized),
+        "stop": text(stop_price),
+        "take_profit": text(target_price),
+        **checked_good_till(session, bot.symbol, order_type, time_in_force, expires_at),
         "reason": reason,
     }
     return _issue(session, issuer, "order.entry", f"bot:{bot.id}", params)
@@ -233,36 +197,38 @@ def exit_position(
     percent: object = None,
     type: str = OrderType.MARKET,
     price: object = None,
+    time_in_force: str = "GTC",
+    expires_at: object = None,
     reason: object = None,
 ) -> Command:
     """Queue an exit of the whole position or part of it (a quantity or a percent)."""
     _trader(issuer.role)
-    order_type = _choice(type, "type", ORDER_TYPES)
-    limit_price = _optional_amount(price, "price")
-    if order_type == OrderType.LIMIT and limit_price is None:
-        raise _invalid("price: a limit order needs its price")
-    if order_type == OrderType.MARKET and limit_price is not None:
-        raise _invalid("price: a market order takes no price (choose limit)")
-    given_quantity = _optional_amount(quantity, "quantity")
+    order_type = choice(type, "type", ORDER_TYPES)
+    limit_price = checked_limit_price(order_type, price)
+    given_quantity = optional_amount(quantity, "quantity")
     given_percent = None
     if percent is not None and not (isinstance(percent, str) and not percent.strip()):
-        given_percent = _amount(percent, "percent", high=HUNDRED)
+        given_percent = exact_amount(percent, "percent", high=HUNDRED)
     if given_quantity is not None and given_percent is not None:
-        raise _invalid("give a quantity or a percent, not both")
-    reason = _reason(reason)
+        raise invalid("give a quantity or a percent, not both")
+    reason = clean_reason(reason)
     position = _open_position(session, position_id)
     bot = _bot(session, position.bot_id)
     if order_type == OrderType.LIMIT:
         _watched(bot, "a limit exit")
     if given_quantity is not None and given_quantity > position.quantity:
-        raise _invalid(f"quantity: the position holds {position.quantity} {position.symbol}")
+        raise invalid(f"quantity: the position holds {position.quantity} {position.symbol}")
     if given_percent is not None and part_of(position.quantity, given_percent) <= 0:
-        raise _invalid(f"percent: {given_percent} % of {position.quantity} is nothing")
-    params: dict[str, Any] = {"type": order_type, "price": _text(limit_price), "reason": reason}
+        raise invalid(f"percent: {given_percent} % of {position.quantity} is nothing")
+    good_till = checked_good_till(session, position.symbol, order_type, time_in_force, expires_at)
+    params: dict[str, Any] = {"type": order_type, "price": text(limit_price)}
+    if order_type == OrderType.LIMIT:
+        params.update(good_till)
+    params["reason"] = reason
     if given_quantity is not None:
-        params["quantity"] = _text(given_quantity)
+        params["quantity"] = text(given_quantity)
     if given_percent is not None:
-        params["percent"] = _text(given_percent)
+        params["percent"] = text(given_percent)
     return _issue(session, issuer, "position.close", f"position:{position.id}", params)
 
 
@@ -271,7 +237,7 @@ def cancel_order(
 ) -> Command:
     """Queue the cancel of one resting order."""
     _trader(issuer.role)
-    reason = _reason(reason)
+    reason = clean_reason(reason)
     order = session.get(Order, order_id) if isinstance(order_id, int) else None
     if order is None:
         raise ManualOrderRefused(f"no order {order_id}", 404)
@@ -306,14 +272,14 @@ def change_protection(
     _trader(issuer.role)
     unknown = sorted(set(changes) - set(PROTECTION_FIELDS))
     if unknown:
-        raise _invalid(f"unknown field {unknown[0]!r}")
+        raise invalid(f"unknown field {unknown[0]!r}")
     if not changes:
-        raise _invalid(f"give at least one of {', '.join(PROTECTION_FIELDS)}")
-    values = {field: _optional_amount(value, field) for field, value in changes.items()}
+        raise invalid(f"give at least one of {', '.join(PROTECTION_FIELDS)}")
+    values = {field: optional_amount(value, field) for field, value in changes.items()}
     trailing = values.get("trailing_percent")
     if trailing is not None and trailing >= HUNDRED:
-        raise _invalid("trailing_percent: must be below 100")
-    reason = _reason(reason)
+        raise invalid("trailing_percent: must be below 100")
+    reason = clean_reason(reason)
     position = _open_position(session, position_id)
     last = candle_store.last_price(session=session, symbol=position.symbol)
     stop = values.get("stop", position.stop_price)
@@ -324,39 +290,10 @@ def change_protection(
         values.get("take_profit") if "take_profit" in values else None,
     )
     if stop is not None and target is not None and stop >= target:
-        raise _invalid(f"stop {stop} must be below the take-profit {target}")
-    params: dict[str, Any] = {field: _text(value) for field, value in values.items()}
+        raise invalid(f"stop {stop} must be below the take-profit {target}")
+    params: dict[str, Any] = {field: text(value) for field, value in values.items()}
     params["reason"] = reason
     return _issue(session, issuer, "position.protect", f"position:{position.id}", params)
-
-
-def check_levels(price: Decimal | None, stop: Decimal | None, take_profit: Decimal | None):
-    """A long's stop below the price and take-profit above it (else it would exit at once)."""
-    if stop is not None and take_profit is not None and stop >= take_profit:
-        raise _invalid(f"stop {stop} must be below the take-profit {take_profit}")
-    if price is None:
-        return
-    if stop is not None and stop >= price:
-        raise _invalid(f"stop: {stop} is not below the price {price} (it would sell at once)")
-    if take_profit is not None and take_profit <= price:
-        raise _invalid(
-            f"take_profit: {take_profit} is not above the price {price} (it would sell at once)"
-        )
-
-
-def quantity_for(quote: Decimal, price: Decimal) -> Decimal:
-    """The quantity a quote amount buys at `price`, rounded down to 8 places."""
-    return (quote / price).quantize(MONEY_UNIT, rounding=ROUND_DOWN)
-
-
-def part_of(quantity: Decimal, percent: Decimal) -> Decimal:
-    """`percent` % of a quantity, rounded down to 8 places (never more than it holds)."""
-    return (quantity * percent / HUNDRED).quantize(MONEY_UNIT, rounding=ROUND_DOWN)
-
-
-def amount_or_none(text: str | None) -> Decimal | None:
-    """A stored param back as an exact Decimal."""
-    return None if text is None else Decimal(text)
 
 
 def open_position_of(*, session: Session, bot: Bot) -> Position | None:

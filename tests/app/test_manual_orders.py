@@ -75,6 +75,7 @@ def presses(bot, resting) -> list[tuple[str, dict, str, dict]]:
                 "manual-entry-amount.value": "0.01",
                 "manual-entry-stop.value": "67000",
                 "manual-entry-take-profit.value": "",
+                "manual-entry-until.value": "2024-10-28 12:00",
                 "manual-entry-reason.value": "breakout",
             },
             "order.entry",
@@ -85,7 +86,8 @@ def presses(bot, resting) -> list[tuple[str, dict, str, dict]]:
                 "amount": "0.01",
                 "stop": "67000",
                 "take_profit": None,
-                "time_in_force": "GTC",
+                "time_in_force": "GTD",
+                "expires_at": "2024-10-28T12:00:00+00:00",
                 "reason": "breakout",
             },
         ),
@@ -185,6 +187,7 @@ def test_bad_input_gets_its_message_and_queues_nothing(desk, trading):
         ("manual-entry-submit", {**entry, "manual-entry-amount.value": "lots"}, "is not a number"),
         ("manual-entry-submit", {**entry, "manual-entry-stop.value": "70000"}, "not below"),
         ("manual-entry-submit", {**entry, "manual-entry-type.value": "limit"}, "needs its price"),
+        ("manual-entry-submit", {**entry, "manual-entry-until.value": "soon"}, "is not a time"),
         (
             "manual-exit-submit",
             {

@@ -4,6 +4,7 @@ of it sold, the stop moved to breakeven and hit, every figure computed by hand; 
 entries sized by quote, quantity and the bot's risk; a resting limit exit; a cancel; and
 the order path's refusals (kill switch, dead man's switch, a paused bot)."""
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -25,8 +26,11 @@ from botdesk.db.models import (
     Role,
     Signal,
 )
+from botdesk.db.trades import trades_of
 from botdesk.engine import commands
 from botdesk.engine.accounts import recompute
+from botdesk.engine.brokers import BROKERS, register
+from botdesk.engine.brokers.paper import PaperBroker
 from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.heartbeat import Heartbeat
 from botdesk.engine.orders import command_order_id
@@ -174,6 +178,19 @@ def test_limit_entry_with_stop_half_sold_stop_to_breakeven(db, market):
     with db.reading() as session:
         books = recompute(session=session, bot=session.get(Bot, bot.id))
     assert books.realized_pnl == D("-2.6347074")
+    # the Trades page's round trip: the manual entry, the operator's half, the stop
+    with db.reading() as session:
+        [trade] = trades_of(session=session, positions=[closed])
+    assert (trade.quantity, trade.entry_price, trade.pnl) == (
+        D("0.02"),
+        D("68550"),
+        D("-2.6347074"),
+    )
+    assert trade.entry_signal == "manual entry by alice: operator's call"
+    assert [(e.reason, e.quantity, e.price, e.pnl, e.note) for e in trade.exits] == [
+        ("close", D("0.01"), D("68560.74"), D("-0.5782074"), "operator's call"),
+        ("stop_loss", D("0.01"), D("68550"), D("-0.6855"), None),
+    ]
 
 
 def test_market_entries_by_quote_quantity_and_risk(db, market):
@@ -309,3 +326,95 @@ def test_dead_mans_switch_and_a_paused_bot_refuse_entries(db, market):
         paused.desired_state = paused.status = BotState.PAUSED
     with pytest.raises(manual_orders.ManualOrderRefused, match="paused"):
         queue(db, manual_orders.force_entry, bot_id=bot.id, size="quantity", amount="0.01")
+
+
+class Recorded(PaperBroker):
+    """The paper broker, noting what the order path asks of an exchange's protection."""
+
+    name = "recorded"
+    asked: list[tuple[str, int]] = []
+
+    def protection_changed(self, session, position, market):
+        Recorded.asked.append(("changed", position.id))
+
+    def release_protection(self, session, position):
+        Recorded.asked.append(("released", position.id))
+
+
+def test_every_exit_releases_the_venues_protection_first(db, market):
+    runtime, driver, _bot = market
+    register("recorded", lambda settings: Recorded(fee_rate=settings.FEE_RATE))
+    Recorded.asked = []
+    try:
+        bot = make_bot(db, strategy="quiet", params={"stop_atr": 0}, state="running")
+        with db.writing() as session:
+            session.get(Bot, bot.id).broker = "recorded"
+        bought = queue(db, manual_orders.force_entry, bot_id=bot.id, size="quantity", amount="0.02")
+        assert run(runtime, bought).status == "done"
+        position = the_position(db, bot)
+        assert Recorded.asked == []  # an entry holds nothing to release
+        moved = queue(
+            db, manual_orders.change_protection, position_id=position.id, changes={"stop": "68560"}
+        )
+        assert run(runtime, moved).status == "done"
+        assert Recorded.asked == [("changed", position.id)]
+        half = queue(db, manual_orders.exit_position, position_id=position.id, percent="50")
+        assert run(runtime, half).status == "done"
+        assert Recorded.asked[-1] == ("released", position.id)
+        deadman.arm(Heartbeat(runtime), 0.0)  # the order path refuses every order now
+        try:
+            refused = run(runtime, queue(db, manual_orders.exit_position, position_id=position.id))
+        finally:
+            deadman.disarm()
+        assert refused.status == "failed" and "dead man's switch" in refused.result
+        assert len(Recorded.asked) == 2  # a refused exit releases nothing
+        # the runner starts the new bot's cursor at candle 600 and trades it from 601 on
+        # (low 68,552, under the stop): the watch sells the rest
+        driver.step()
+        driver.step()
+        assert the_position(db, bot).exit_reason == "stop_loss"
+        assert Recorded.asked == [
+            ("changed", position.id),
+            ("released", position.id),
+            ("released", position.id),
+        ]
+    finally:
+        BROKERS.pop("recorded", None)
+
+
+def test_a_good_till_time_entry_expires_unfilled(db, market):
+    runtime, driver, bot = market
+    newest = datetime.fromtimestamp(int(BTC.open_time_ms[599]) / 1000, UTC)
+    until = newest + timedelta(minutes=2)  # candle 601 opens then; 602 opens after it
+    entry = queue(
+        db,
+        manual_orders.force_entry,
+        bot_id=bot.id,
+        type="limit",
+        price="60000",
+        size="quantity",
+        amount="0.01",
+        time_in_force="GTD",
+        expires_at=until,
+    )
+    done = run(runtime, entry)
+    assert done.status == "done" and "good till" in done.result
+    [order] = rows(db, Order, Order.bot_id == bot.id)
+    assert (order.time_in_force, order.expires_at) == ("gtd", until)
+    driver.step(2)
+    assert rows(db, Order, Order.id == order.id)[0].status == "open"
+    driver.step()
+    expired = rows(db, Order, Order.id == order.id)[0]
+    assert expired.status == "expired" and expired.filled_quantity == 0
+    with pytest.raises(manual_orders.ManualOrderRefused, match="not after the market's time"):
+        queue(
+            db,
+            manual_orders.force_entry,
+            bot_id=bot.id,
+            type="limit",
+            price="60000",
+            size="quantity",
+            amount="0.01",
+            time_in_force="GTD",
+            expires_at=until,
+        )

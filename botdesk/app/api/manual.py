@@ -5,12 +5,14 @@ from decimal import Decimal
 from typing import Annotated
 
 from flask import request
-from pydantic import StrictInt, StrictStr, WithJsonSchema
+from pydantic import Field, StrictInt, StrictStr, WithJsonSchema
 
 from botdesk.app.api.errors import ApiError
 from botdesk.app.api.idempotency import writing
+from botdesk.app.api.inputs import UtcTime
 from botdesk.db.api_keys import KeyHolder
-from botdesk.db.manual_orders import Issuer, ManualOrderRefused
+from botdesk.db.manual_inputs import ManualOrderRefused
+from botdesk.db.manual_orders import Issuer
 from botdesk.db.models import Command
 
 # An exact amount: a JSON number or a string of one (checked by botdesk.db.manual_orders:
@@ -25,6 +27,10 @@ Amount = Annotated[
         }
     ),
 ]
+
+
+# When a GTD order expires: an RFC 3339 time with a zone (bodies are strict; a time is text)
+ExpiresAt = Annotated[UtcTime, Field(strict=False)]
 
 
 def issuer(holder: KeyHolder) -> Issuer:

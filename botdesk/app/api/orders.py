@@ -6,7 +6,7 @@ from typing import Literal
 from botdesk.app.api.commands import COMMAND_RESPONSE, accepted
 from botdesk.app.api.inputs import Body, ListQuery, Name, Reason, RecordId, Symbol, UtcTime, one_of
 from botdesk.app.api.lists import list_endpoint
-from botdesk.app.api.manual import Amount, queue_manual
+from botdesk.app.api.manual import Amount, ExpiresAt, queue_manual
 from botdesk.app.api.routing import ID, operation
 from botdesk.app.api.rows import Resource
 from botdesk.db import manual_orders
@@ -45,7 +45,8 @@ class NewOrder(Body):
     amount: Amount | None = None
     stop: Amount | None = None
     take_profit: Amount | None = None
-    time_in_force: Literal["GTC"] = "GTC"
+    time_in_force: Literal["GTC", "GTD"] = "GTC"
+    expires_at: ExpiresAt | None = None
     reason: Reason
 
 
@@ -73,7 +74,9 @@ ENTRY_RESPONSE = {
     "order path as a strategy's (kill switch, dead man's switch, risk limits). `size`: "
     "`quote` (spend `amount` of the quote currency), `quantity` (buy `amount`), or `risk` "
     "(the bot's own risk sizing on `stop`; no amount). `type` market (on paper: at once at "
-    "the latest price) or limit with its `price` (rests, good till cancelled). `stop` and "
+    "the latest price) or limit with its `price` (rests: `time_in_force` GTC, good till "
+    "cancelled, or GTD, good till `expires_at`, a time after the market's newest candle). "
+    "`stop` and "
     "`take_profit` protect the position once it fills. The bot must be running; `reason` "
     "is required. The order's `client_order_id` is in the answer; follow the command.",
 )
@@ -89,6 +92,7 @@ def create_order(holder: KeyHolder, body: NewOrder):
         stop=body.stop,
         take_profit=body.take_profit,
         time_in_force=body.time_in_force,
+        expires_at=body.expires_at,
         reason=body.reason,
     )
     client_order_id = manual_orders.manual_order_id(body.bot_id, command.id)

@@ -6,7 +6,7 @@ from typing import Literal
 from botdesk.app.api.commands import COMMAND_RESPONSE, accepted
 from botdesk.app.api.inputs import Body, ListQuery, Reason, RecordId, Symbol, one_of
 from botdesk.app.api.lists import list_endpoint
-from botdesk.app.api.manual import Amount, queue_manual
+from botdesk.app.api.manual import Amount, ExpiresAt, queue_manual
 from botdesk.app.api.routing import ID, operation
 from botdesk.app.api.rows import Resource
 from botdesk.db import manual_orders
@@ -37,6 +37,8 @@ class Close(Body):
     percent: Amount | None = None
     type: Literal["market", "limit"] = "market"
     price: Amount | None = None
+    time_in_force: Literal["GTC", "GTD"] = "GTC"
+    expires_at: ExpiresAt | None = None
 
 
 @operation(
@@ -52,9 +54,9 @@ class Close(Body):
     description="Queues `position.close` for the engine; follow the command for the result. "
     "`reason` is required. Without `quantity` or `percent` the whole position is sold (its "
     "open orders cancelled first). `type` market (default: on paper, at once at the latest "
-    "price) or limit with its `price` (rests until a candle trades through it; the bot must "
-    "be running or paused). An exit is never refused by the risk limits, but the kill switch "
-    "and the dead man's switch hold it like any order.",
+    "price) or limit with its `price` (rests until a candle trades through it, GTC or GTD "
+    "until `expires_at`; the bot must be running or paused). An exit is never refused by "
+    "the risk limits, but the kill switch and the dead man's switch hold it like any order.",
 )
 def close_position(position_id: int, holder: KeyHolder, body: Close):
     command = queue_manual(
@@ -65,6 +67,8 @@ def close_position(position_id: int, holder: KeyHolder, body: Close):
         percent=body.percent,
         type=body.type,
         price=body.price,
+        time_in_force=body.time_in_force,
+        expires_at=body.expires_at,
         reason=body.reason,
     )
     return accepted(command)

@@ -15,7 +15,13 @@ from sqlmodel import select
 
 from botdesk.db import candles as candle_store
 from botdesk.db import manual_orders
-from botdesk.db.manual_orders import ManualOrderRefused, amount_or_none
+from botdesk.db.manual_inputs import (
+    ManualOrderRefused,
+    amount_or_none,
+    check_levels,
+    good_till_of,
+    quantity_for,
+)
 from botdesk.db.models import (
     OPEN_ORDER_STATUSES,
     Bot,
@@ -30,7 +36,14 @@ from botdesk.db.models import (
 )
 from botdesk.engine.accounts import account
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
-from botdesk.engine.handlers.common import existing, locked, locked_bot, market_now, target_id
+from botdesk.engine.handlers.common import (
+    existing,
+    locked,
+    locked_bot,
+    market_now,
+    stamp,
+    target_id,
+)
 from botdesk.engine.ledger import ZERO, open_position
 from botdesk.engine.orders import OrderRefused, OrderRequest, command_order_id, submit
 from botdesk.engine.sizing import size_entry
@@ -40,7 +53,7 @@ from botdesk.formats import money_text, quantity_text
 
 def _levels(price: Decimal | None, stop: Decimal | None, take_profit: Decimal | None) -> None:
     try:
-        manual_orders.check_levels(price, stop, take_profit)
+        check_levels(price, stop, take_profit)
     except ManualOrderRefused as refusal:
         raise CommandFailed(str(refusal)) from None
 
@@ -50,7 +63,7 @@ def _entry_quantity(context: CommandContext, bot: Bot, price: Decimal, stop) -> 
     if size == "quantity":
         return amount
     if size == "quote":
-        return manual_orders.quantity_for(amount, price)
+        return quantity_for(amount, price)
     broker = context.runtime.brokers.get(bot.broker)
     position = open_position(session=context.session, bot_id=bot.id, symbol=bot.symbol)
     return size_entry(
@@ -80,6 +93,7 @@ def force_entry(context: CommandContext) -> str:
     limit_price = amount_or_none(params.get("price"))
     stop = amount_or_none(params.get("stop"))
     take_profit = amount_or_none(params.get("take_profit"))
+    time_in_force, expires_at = good_till_of(params)
     market = market_now(session, bot.symbol)
     price = limit_price or market.last_price
     if price is None:
@@ -119,6 +133,8 @@ def force_entry(context: CommandContext) -> str:
         signal=signal,
         immediate=order_type == OrderType.MARKET,
         candle_open_ms=latest,  # a resting limit is matched from the next candle on
+        time_in_force=time_in_force,
+        expires_at=expires_at,
     )
     broker = context.runtime.brokers.get(bot.broker)
     try:
@@ -134,6 +150,8 @@ def force_entry(context: CommandContext) -> str:
             f"{money_text(order.average_price)} ({reason})"
         )
     at = f" at {money_text(limit_price)}" if limit_price is not None else ""
+    if expires_at is not None:
+        at += f", good till {stamp(expires_at)}"
     return (
         f"{bot.name}: {order_type} buy of {quantity_text(quantity)} {bot.symbol}{at} is "
         f"{order.status} as {client_order_id} ({reason})"

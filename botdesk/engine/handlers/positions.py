@@ -1,6 +1,7 @@
 """position.close (target "position:<id>"): sell the whole position or part of it, at
 market now or with a resting limit. Params: "reason"; "quantity" or "percent" for a part
-(neither: all of it); "type" market|limit and the limit's "price".
+(neither: all of it); "type" market|limit and the limit's "price", "time_in_force" (GTC
+or GTD with "expires_at").
 
 On paper a market close fills at once at the latest known price adjusted by the slippage
 (see `botdesk.engine.fill_rules`); an operator's "close now" does not wait for a candle. A
@@ -15,7 +16,7 @@ from decimal import Decimal
 from sqlmodel import select
 
 from botdesk.db import candles as candle_store
-from botdesk.db.manual_orders import amount_or_none, part_of
+from botdesk.db.manual_inputs import amount_or_none, good_till_of, part_of
 from botdesk.db.models import Bot, BotState, Order, OrderType, Position, PositionStatus, Side
 from botdesk.engine.commands import CommandContext, CommandFailed, handles
 from botdesk.engine.handlers.common import (
@@ -75,6 +76,7 @@ def close(context: CommandContext) -> str:
         cancelled = cancel_open_orders(
             context, Order.bot_id == bot.id, Order.symbol == position.symbol
         )
+    time_in_force, expires_at = good_till_of(context.params)
     market = market_now(context.session, position.symbol)
     reason = (context.params.get("reason") or context.command.reason or "").strip()
     latest = candle_store.latest_open_ms(
@@ -91,6 +93,8 @@ def close(context: CommandContext) -> str:
         reference_price=limit_price or market.last_price,
         immediate=order_type == OrderType.MARKET,
         candle_open_ms=latest if order_type == OrderType.LIMIT else None,
+        time_in_force=time_in_force,
+        expires_at=expires_at,
     )
     try:
         order = submit(
