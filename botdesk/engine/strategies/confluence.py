@@ -18,7 +18,7 @@ from botdesk.engine.timeframes import interval_name, timeframe_ms
 WINDOW = 50  # candles of each timeframe a score reads (the analysis's least)
 SWING = 5  # the analysis's swing, as the Market page and the API read it
 TIMEFRAME_CHOICES = ("15m,1h,4h", "15m,1h", "1h,4h", "1h", "4h", "5m,15m,1h", "5m,15m")
-MEMO_LIMIT = 200_000  # scores kept between evaluations (a few tens of MB at most)
+MEMO_LIMIT = 100_000  # scores kept between evaluations (some 30 MB at most)
 
 
 class ConfluenceParams(StrategyParams):
