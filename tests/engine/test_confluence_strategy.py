@@ -153,3 +153,8 @@ def test_the_cli_lists_it_and_its_check_finds_no_lookahead(tmp_path, monkeypatch
     assert checked.exit_code == 0, checked.output
     assert "on 1,300 candles" in checked.output
     assert "no lookahead in" in checked.output
+    assert "gave no signal" not in checked.output
+    # its defaults read 4h candles: 1,300 5m candles never hold 50 of them, and it says so
+    idle = runner.invoke(main, ["strategy", "check", "confluence", "--data", str(path)])
+    assert idle.exit_code == 0, idle.output
+    assert "warning: it gave no signal on these candles" in idle.output

@@ -171,7 +171,7 @@ def test_start_refuses_a_timeframe_that_cannot_feed_the_strategys_higher_timefra
         "and a whole multiple of it)"
     )
     with db.writing() as session:
-        session.get(Bot, bot.id).timeframe = "5m"
+        session.get(Bot, bot.id).timeframe = "1m"
     started = run(runtime, issue(db, "bot.start", f"bot:{bot.id}"))
     assert started.status == "done", started.result
 

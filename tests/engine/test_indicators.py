@@ -188,3 +188,16 @@ def test_bots_on_one_window_share_results_read_only_within_a_scope():
         assert window.close.flags.writeable  # the window itself stays as it was
     assert np.array_equal(first, alone, equal_nan=True)
     assert atr(window.high, window.low, window.close, 14) is not first  # no scope, no cache
+
+
+def test_inside_unshared_a_scope_computes_afresh_and_keeps_nothing():
+    from botdesk.engine.indicators.shared import shared_results, unshared
+
+    window = BTC[-600:]
+    with shared_results():
+        first = atr(window.high, window.low, window.close, 14)
+        with unshared():  # e.g. the confluence strategy's many small windows
+            fresh = atr(window.high, window.low, window.close, 14)
+            assert atr(window.high, window.low, window.close, 14) is not fresh
+        assert fresh is not first and np.array_equal(fresh, first, equal_nan=True)
+        assert atr(window.high, window.low, window.close, 14) is first  # the scope again

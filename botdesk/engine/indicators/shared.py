@@ -27,6 +27,17 @@ def shared_results() -> Iterator[None]:
         _CACHE.reset(token)
 
 
+@contextmanager
+def unshared() -> Iterator[None]:
+    """Compute afresh inside, even within a `shared_results` scope: for many small windows
+    each read once, which a cache would only keep alive until the scope ends."""
+    token = _CACHE.set(None)
+    try:
+        yield
+    finally:
+        _CACHE.reset(token)
+
+
 def _key_part(value):
     if isinstance(value, np.ndarray) or is_dataclass(value):
         return ("id", id(value))

@@ -53,6 +53,7 @@ class CheckReport:
     cut_errors: list[str] = field(default_factory=list)
     warmup_needed: int | None = None  # None: never settled within the history
     warmup_starts: int = 0
+    signals: int = 0  # rows of the whole history with a signal
 
     @property
     def lookahead(self) -> bool:
@@ -60,6 +61,11 @@ class CheckReport:
 
     def warnings(self) -> list[str]:
         found = []
+        if not self.signals:
+            found.append(
+                "it gave no signal on these candles (too few for the history it needs?): the "
+                "check cannot show what it does"
+            )
         needed = self.warmup_needed
         if needed is None:
             found.append("its signals never settled to the whole history's after a later start")
@@ -100,6 +106,7 @@ def check(
         candles=count,
         cuts=0,
         declared_lookback=int(strategy.lookback),
+        signals=int((whole.side != NO_SIGNAL).sum()),
     )
     seen: set[int] = set()
     for end in cut_points(whole, count, cuts, strategy.lookback):

@@ -12,13 +12,14 @@ from botdesk.engine.analysis.smc import smc_analysis
 from botdesk.engine.frames import FLOW_COLUMNS, PRICE_COLUMNS, CandleFrame, SignalFrame
 from botdesk.engine.higher import HigherFrame, with_higher
 from botdesk.engine.indicators import BULLISH
+from botdesk.engine.indicators.shared import unshared
 from botdesk.engine.strategies.base import Strategy, StrategyParams
 from botdesk.engine.timeframes import interval_name, timeframe_ms
 
 WINDOW = 50  # candles of each timeframe a score reads (the analysis's least)
 SWING = 5  # the analysis's swing, as the Market page and the API read it
 TIMEFRAME_CHOICES = ("15m,1h,4h", "15m,1h", "1h,4h", "1h", "4h", "5m,15m,1h", "5m,15m")
-MEMO_LIMIT = 200_000  # scores kept between evaluations (a few tens of MB at most)
+MEMO_LIMIT = 100_000  # scores kept between evaluations (some 30 MB at most)
 
 
 class ConfluenceParams(StrategyParams):
@@ -117,27 +118,34 @@ class Confluence(Strategy):
         for frame in higher:
             ready &= frame.visible >= WINDOW
         readings_of = [_Readings(frame) for frame in higher]
-        for t in np.flatnonzero(ready).tolist():
-            window = candles[t - WINDOW + 1 : t + 1]
-            parts = [(frame, frame.visible[t]) for frame in readings_of]
-            key = (own, _digest(window), *(frame.digest(k) for frame, k in parts))
-            known = _MEMO.get(key)
-            if known is None:
-                readings = {own: smc_analysis(window, swing=SWING)}
-                for frame, k in parts:
-                    readings[frame.timeframe] = frame.reading(k)
-                result = score_readings(
-                    readings,
-                    as_of_ms=int(window.open_time_ms[-1]) + interval,
-                    direction=BULLISH,
-                    common=common_parts(readings, zones=False),
-                )
-                known = (result.score, result.trend_sum)
-                if len(_MEMO) >= MEMO_LIMIT:
-                    _MEMO.clear()
-                _MEMO[key] = known
-            score[t], trend[t] = known
+        with unshared():  # thousands of 50-candle windows, each read once
+            for t in np.flatnonzero(ready).tolist():
+                window = candles[t - WINDOW + 1 : t + 1]
+                parts = [(frame, int(frame.visible[t])) for frame in readings_of]
+                key = (own, _digest(window), *(frame.digest(k) for frame, k in parts))
+                known = _MEMO.get(key)
+                if known is None:
+                    known = _score(own, window, interval, parts)
+                    if len(_MEMO) >= MEMO_LIMIT:
+                        _MEMO.clear()
+                    _MEMO[key] = known
+                score[t], trend[t] = known
         return score, trend
+
+
+def _score(own: str, window: CandleFrame, interval: int, parts: list) -> tuple[float, float]:
+    """(bullish score, weighted trend sum) of `window` (the bot's timeframe) with each
+    higher timeframe's last closed candles (`parts`: its readings, how many had closed)."""
+    readings = {own: smc_analysis(window, swing=SWING)}
+    for frame, closed in parts:
+        readings[frame.timeframe] = frame.reading(closed)
+    result = score_readings(
+        readings,
+        as_of_ms=int(window.open_time_ms[-1]) + interval,
+        direction=BULLISH,
+        common=common_parts(readings, zones=False),
+    )
+    return result.score, result.trend_sum
 
 
 # scores by the exact content of the candles they read (a digest of every column), so
