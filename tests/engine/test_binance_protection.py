@@ -15,7 +15,6 @@ from botdesk.db.models import Bot, Order, Position, Protection, RiskEvent, Role
 from botdesk.engine import trading
 from botdesk.engine.brokers.base import CandlePrices
 from botdesk.engine.handlers.kill_switch import flatten_every_position
-from botdesk.engine.orders import OrderRefused
 from botdesk.engine.risk import deadman
 from botdesk.engine.runtime import EngineRuntime
 from tests.engine.binance_setup import binance_account, binance_bot, fake_binance, settings_for
@@ -276,8 +275,10 @@ def test_a_stale_heartbeat_refuses_the_exit_and_keeps_the_exchange_stop(
     deadman.disarm()
     protection = opened_with_oco(db, fake, broker, bot)
     deadman.arm(Silent(), 5)
-    with pytest.raises(OrderRefused):
-        sell(db, broker, bot, client_id="bd-t-close")
+    assert sell(db, broker, bot, client_id="bd-t-close") is None  # refused, committed
+    with db.reading() as session:
+        (refusal,) = session.exec(select(RiskEvent).where(RiskEvent.rule == "dead_mans_switch"))
+    assert "heartbeat" in refusal.message
     broker.dispatch()
     broker.synchronize(db)
     row = protections_of(db)[0]
