@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
+import botdesk.engine.handlers  # noqa: F401  (registers the command handlers)
 from botdesk.db import candles as candle_store
 from botdesk.db import kill_switch
-from botdesk.db.models import Bot, Order, Position, Protection, RiskEvent, Role
-from botdesk.engine import trading
+from botdesk.db.models import Bot, Command, Order, Position, Protection, RiskEvent, Role
+from botdesk.engine import commands, trading
 from botdesk.engine.brokers.base import CandlePrices
 from botdesk.engine.handlers.kill_switch import flatten_every_position
 from botdesk.engine.risk import deadman
@@ -348,3 +349,20 @@ def test_the_kill_switch_flatten_releases_the_protection_before_selling(db, fake
     sent = [(r.method, r.path) for r in fake.requests if r.method in ("POST", "DELETE")]
     assert sent[-2:] == [("DELETE", "/api/v3/orderList"), ("POST", "/api/v3/order")]
     assert_ledger_exact(db, bot)
+
+
+def test_the_kill_switch_without_flatten_keeps_the_stop_binance_holds(db, fake, setup):
+    runtime, broker, bot = setup
+    opened_with_oco(db, fake, broker, bot)
+    with db.writing() as session:
+        command = kill_switch.engage(session=session, by="ops", role=Role.TRADER, reason="halt")
+    commands.consume(runtime)
+    with db.reading() as session:
+        done = session.get(Command, command.id)
+    assert done.status == "done" and "cancelled 0 open order(s)" in done.result, done.result
+    broker.dispatch()
+    broker.synchronize(db)
+    row = protections_of(db)[0]
+    assert (row.status, row.cancel_requested) == ("open", False)
+    assert fake.exchange.order_lists[0].status == "EXECUTING"
+    assert requests_to(fake, "DELETE", "/api/v3/orderList") == []
