@@ -366,3 +366,21 @@ def test_the_kill_switch_without_flatten_keeps_the_stop_binance_holds(db, fake, 
     assert (row.status, row.cancel_requested) == ("open", False)
     assert fake.exchange.order_lists[0].status == "EXECUTING"
     assert requests_to(fake, "DELETE", "/api/v3/orderList") == []
+
+
+def test_reconciliation_repairs_a_missing_leg_with_an_oco(db, fake, setup):
+    _, broker, bot = setup
+    entry(db, broker, bot, stop=Decimal("59000"))
+    broker.dispatch()  # Binance holds a STOP_LOSS_LIMIT alone
+    with db.writing() as session:  # a take-profit given while nobody told the broker
+        position = session.exec(select(Position)).one()
+        position.take_profit = Decimal("62000")
+        session.add(position)
+    broker.synchronize(db)
+    first, second = protections_of(db)
+    assert (first.status, second.status) == ("cancelled", "open")
+    assert (second.stop_price, second.take_profit) == (Decimal("59000"), Decimal("62000"))
+    (stop_alone,) = [o for o in fake.exchange.orders if o.order_list is None and o.side == "SELL"]
+    assert stop_alone.status == "CANCELED"
+    (oco,) = [kept for kept in fake.exchange.order_lists if kept.status == "EXECUTING"]
+    assert oco.list_client_order_id == second.list_client_order_id
