@@ -19,7 +19,12 @@ def kill_switch_group() -> None:
 
 @kill_switch_group.command("engage")
 @click.option("--reason", required=True, help="Why: recorded and shown on every desk page.")
-@click.option("--flatten", is_flag=True, help="Also close every position at market.")
+@click.option(
+    "--flatten",
+    is_flag=True,
+    help="Also close every position at market (the stops Binance holds for them are "
+    "cancelled first; without --flatten they stay).",
+)
 def engage(reason: str, flatten: bool) -> None:
     """Engage the kill switch: no order leaves the engine until an admin releases it."""
     try:

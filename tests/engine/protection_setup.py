@@ -11,7 +11,7 @@ from botdesk.db import candles as candle_store
 from botdesk.db.models import Bot, Fill, Order, Position, Protection, Signal
 from botdesk.engine.accounts import account, recompute
 from botdesk.engine.brokers.base import MarketContext
-from botdesk.engine.orders import OrderRequest, signal_order_id, submit
+from botdesk.engine.orders import OrderRefused, OrderRequest, signal_order_id, submit
 
 TICK = Decimal("0.01")
 
@@ -47,8 +47,10 @@ def entry(db, broker, bot, *, stop=None, take_profit=None, quantity="0.002") -> 
         return submit(session, request, broker=broker, market=market).id
 
 
-def sell(db, broker, bot, *, client_id: str, quantity=None, purpose="close") -> int:
-    """An exit through the real order path (the whole position without `quantity`)."""
+def sell(db, broker, bot, *, client_id: str, quantity=None, purpose="close") -> int | None:
+    """An exit through the real order path (the whole position without `quantity`). A
+    refusal is committed, as the engine's callers do (`OrderRefused` is not raised), and
+    gives None."""
     with db.writing() as session:
         row = session.get(Bot, bot.id)
         position = open_position_of(session, bot)
@@ -63,7 +65,10 @@ def sell(db, broker, bot, *, client_id: str, quantity=None, purpose="close") -> 
             immediate=True,
         )
         market = MarketContext(symbol="BTCUSDT", at=time.time(), last_price=price)
-        return submit(session, request, broker=broker, market=market).id
+        try:
+            return submit(session, request, broker=broker, market=market).id
+        except OrderRefused:
+            return None
 
 
 def open_position_of(session, bot) -> Position | None:

@@ -9,13 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
+import botdesk.engine.handlers  # noqa: F401  (registers the command handlers)
 from botdesk.db import candles as candle_store
 from botdesk.db import kill_switch
-from botdesk.db.models import Bot, Order, Position, Protection, RiskEvent, Role
-from botdesk.engine import trading
+from botdesk.db.models import Bot, Command, Order, Position, Protection, RiskEvent, Role
+from botdesk.engine import commands, trading
 from botdesk.engine.brokers.base import CandlePrices
 from botdesk.engine.handlers.kill_switch import flatten_every_position
-from botdesk.engine.orders import OrderRefused
 from botdesk.engine.risk import deadman
 from botdesk.engine.runtime import EngineRuntime
 from tests.engine.binance_setup import binance_account, binance_bot, fake_binance, settings_for
@@ -276,8 +276,10 @@ def test_a_stale_heartbeat_refuses_the_exit_and_keeps_the_exchange_stop(
     deadman.disarm()
     protection = opened_with_oco(db, fake, broker, bot)
     deadman.arm(Silent(), 5)
-    with pytest.raises(OrderRefused):
-        sell(db, broker, bot, client_id="bd-t-close")
+    assert sell(db, broker, bot, client_id="bd-t-close") is None  # refused, committed
+    with db.reading() as session:
+        (refusal,) = session.exec(select(RiskEvent).where(RiskEvent.rule == "dead_mans_switch"))
+    assert "heartbeat" in refusal.message
     broker.dispatch()
     broker.synchronize(db)
     row = protections_of(db)[0]
@@ -347,3 +349,38 @@ def test_the_kill_switch_flatten_releases_the_protection_before_selling(db, fake
     sent = [(r.method, r.path) for r in fake.requests if r.method in ("POST", "DELETE")]
     assert sent[-2:] == [("DELETE", "/api/v3/orderList"), ("POST", "/api/v3/order")]
     assert_ledger_exact(db, bot)
+
+
+def test_the_kill_switch_without_flatten_keeps_the_stop_binance_holds(db, fake, setup):
+    runtime, broker, bot = setup
+    opened_with_oco(db, fake, broker, bot)
+    with db.writing() as session:
+        command = kill_switch.engage(session=session, by="ops", role=Role.TRADER, reason="halt")
+    commands.consume(runtime)
+    with db.reading() as session:
+        done = session.get(Command, command.id)
+    assert done.status == "done" and "cancelled 0 open order(s)" in done.result, done.result
+    broker.dispatch()
+    broker.synchronize(db)
+    row = protections_of(db)[0]
+    assert (row.status, row.cancel_requested) == ("open", False)
+    assert fake.exchange.order_lists[0].status == "EXECUTING"
+    assert requests_to(fake, "DELETE", "/api/v3/orderList") == []
+
+
+def test_reconciliation_repairs_a_missing_leg_with_an_oco(db, fake, setup):
+    _, broker, bot = setup
+    entry(db, broker, bot, stop=Decimal("59000"))
+    broker.dispatch()  # Binance holds a STOP_LOSS_LIMIT alone
+    with db.writing() as session:  # a take-profit given while nobody told the broker
+        position = session.exec(select(Position)).one()
+        position.take_profit = Decimal("62000")
+        session.add(position)
+    broker.synchronize(db)
+    first, second = protections_of(db)
+    assert (first.status, second.status) == ("cancelled", "open")
+    assert (second.stop_price, second.take_profit) == (Decimal("59000"), Decimal("62000"))
+    (stop_alone,) = [o for o in fake.exchange.orders if o.order_list is None and o.side == "SELL"]
+    assert stop_alone.status == "CANCELED"
+    (oco,) = [kept for kept in fake.exchange.order_lists if kept.status == "EXECUTING"]
+    assert oco.list_client_order_id == second.list_client_order_id

@@ -19,11 +19,12 @@
 import json
 import logging
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from botdesk.db import candles as candle_store
 from botdesk.db import protections
 from botdesk.db.models import (
+    LIVE_PROTECTION_STATUSES,
     Bot,
     ExchangeAccount,
     OrderStatus,
@@ -62,13 +63,11 @@ class Protector:
         """(id, status, cancel requested) of the protections with something to do."""
         with self.db.reading() as session:
             query = select(Protection.id, Protection.status, Protection.cancel_requested).where(
-                Protection.status.in_(  # type: ignore[attr-defined]
-                    (ProtectionStatus.NEW, ProtectionStatus.UNKNOWN, ProtectionStatus.OPEN)
-                )
+                col(Protection.status).in_(LIVE_PROTECTION_STATUSES)
             )
             if bot_ids is not None:
-                query = query.where(Protection.bot_id.in_(bot_ids))  # type: ignore[attr-defined]
-            return list(session.exec(query.order_by(Protection.id)).all())
+                query = query.where(col(Protection.bot_id).in_(bot_ids))
+            return list(session.exec(query.order_by(col(Protection.id))).all())
 
     def step(self, protection_id: int, status: str, cancel: bool) -> None:
         """One pass's work for one protection."""
@@ -288,8 +287,7 @@ class Protector:
         with self.db.writing() as session:
             for position in session.exec(
                 select(Position).where(
-                    Position.bot_id.in_(bot_ids),  # type: ignore[attr-defined]
-                    Position.status == PositionStatus.OPEN,
+                    col(Position.bot_id).in_(bot_ids), Position.status == PositionStatus.OPEN
                 )
             ).all():
                 self.broker.ensure_protection(session, position)

@@ -6,6 +6,8 @@ from decimal import Decimal
 from botdesk.db.assets import base_asset  # noqa: F401  (the brokers' name)
 from botdesk.db.models import OrderStatus
 
+CANCEL_REQUESTED = "cancel requested"  # an order's status_reason while its cancel is out
+FINAL = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 STATUS_FROM_BINANCE = {
     "NEW": OrderStatus.OPEN,
     "PENDING_NEW": OrderStatus.OPEN,

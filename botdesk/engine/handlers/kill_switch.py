@@ -4,7 +4,9 @@ The latch is already set (by `botdesk.db.kill_switch.engage`, in the transaction
 issued the command). Engaging then halts every bot in one statement and cancels every
 open order through its broker, both in the command's first transaction, so they become
 visible together in one commit, quickly; with flatten, every open position is then
-closed at market (the only orders the order path lets through while engaged). Release
+closed at market (the only orders the order path lets through while engaged; each
+releases the stop its position has on the exchange first). Without flatten, the stops an
+exchange holds for open positions stay (`cancel_open_orders` leaves them). Release
 resumes nothing: bots stay stopped until someone starts them.
 """
 
