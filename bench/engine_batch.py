@@ -14,6 +14,7 @@ on a busy machine cannot inflate. The load average is printed with each row.
     .venv/bin/python bench/engine_batch.py [--bots 50,200,1000] [--candles 8]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
         [--strategy ema_cross]  (every bot on that one strategy, its parameters varied)
+        [--per-bot-up-to 200]
 """
 
 import argparse
@@ -86,12 +87,14 @@ def contender(kind: str, postgres: str | None, bots: int, batched: bool, data, o
     return driver, db, drop
 
 
-def measure(kind: str, postgres: str | None, bots: int, candles: int, data, only=None) -> dict:
+def measure(
+    kind: str, postgres: str | None, bots: int, candles: int, data, paths, only=None
+) -> dict:
     import botdesk.engine.runner as runner_module
 
     original = runner_module.evaluate
     sides = {}
-    for batched in (False, True):
+    for batched in paths:
         sides[batched] = contender(kind, postgres, bots, batched, data, only)
     figures = {batched: {"total": 0.0, "compute": 0.0, "cpu": 0.0, "done": 0} for batched in sides}
     try:
@@ -133,6 +136,13 @@ def main() -> int:
         choices=STRATEGY_KINDS,
         help="every bot on this strategy (its parameters varied); default: the five in turn",
     )
+    parser.add_argument(
+        "--per-bot-up-to",
+        type=int,
+        default=None,
+        help="run the per-bot path beside the batched one only up to this many bots "
+        "(at 1,000 bots on a loaded machine it takes minutes a candle)",
+    )
     args = parser.parse_args()
     from bench.tick_cost import SYMBOLS
     from botdesk.engine.klines import load_klines
@@ -151,16 +161,22 @@ def main() -> int:
         f"{'CPU':>8}{'bot-candles':>13}{'candle, all bots':>18}  load avg"
     )
     print(header)
+    batched_rows: dict[str, dict[int, tuple[float, float]]] = {}
     for kind in kinds:
         for bots in (int(count) for count in args.bots.split(",")):
             only = None if args.strategy is None else STRATEGY_KINDS.index(args.strategy)
-            figures = measure(kind, args.postgres, bots, args.candles, data, only)
-            for batched in (False, True):
+            per_bot = args.per_bot_up_to is None or bots <= args.per_bot_up_to
+            paths = (False, True) if per_bot else (True,)
+            figures = measure(kind, args.postgres, bots, args.candles, data, paths, only)
+            for batched in paths:
                 row = figures[batched]
                 done = max(row["done"], 1)
                 total = row["total"] / done * 1000
                 compute = row["compute"] / done * 1000
                 per_candle = row["total"] / args.candles
+                if batched:
+                    cpu = row["cpu"] / done * 1000
+                    batched_rows.setdefault(kind, {})[bots] = (total, cpu)
                 print(
                     f"{kind:<11}{bots:>6}  {'batched' if batched else 'per-bot':<8}"
                     f"{total:>8.3f}{compute:>9.3f}{total - compute:>8.3f}"
@@ -168,6 +184,14 @@ def main() -> int:
                     f"{per_candle:>16.3f} s  {os.getloadavg()[0]:.2f}"
                 )
             sys.stdout.flush()
+    for kind, rows in batched_rows.items():
+        fewest, most = min(rows), max(rows)
+        if fewest != most:
+            wall, cpu = (rows[most][i] / rows[fewest][i] for i in (0, 1))
+            print(
+                f"{kind}, batched, {fewest} -> {most} bots: per bot-candle x{wall:.2f} wall, "
+                f"x{cpu:.2f} CPU"
+            )
     print(
         f"(ms per bot-candle; total and its compute/db parts are wall clock, CPU is this "
         f"process's CPU time; {os.cpu_count()} CPUs)"

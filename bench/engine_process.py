@@ -11,9 +11,13 @@ fresh databases, each measured over `--seconds` once every bot trades.
 the bots by lease; the throughput of each phase is printed. Then one engine is killed with
 SIGKILL in the middle of its candles, the other takes its bots over, and afterwards every
 bot's equity snapshots are checked: one per 1m candle from its first to its last, none
-missing, none twice.
+missing, none twice, the last at the bot's cursor. The whole run stays within `--budget`
+seconds: a wait that would outlast it says what it waited for, and the run goes on to
+the check with what it measured (on a loaded machine a pass over 1,000 bots can take a
+minute).
 
     .venv/bin/python bench/engine_process.py [--one] [--two] [--bots 200] [--seconds 30]
+        [--budget 900]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -166,7 +170,37 @@ def one_engine(kind: str, postgres: str | None, bots: int, seconds: float, batch
     return per_second, advanced
 
 
-def two_engines(postgres: str, bots: int, seconds: float) -> None:
+class Budget:
+    """The --two run's time budget: every wait is bounded by what is left of it, and a
+    wait that runs out says what it was waiting for and lets the run go on to the check."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+        self.missed: list[str] = []
+
+    def left(self) -> float:
+        return max(self.deadline - time.monotonic(), 0.0)
+
+    def wait(self, check, timeout: float, what: str, interval: float = 0.5):
+        deadline = time.monotonic() + min(timeout, self.left())
+        while True:
+            answer = check()
+            if answer:
+                return answer
+            if time.monotonic() >= deadline:
+                self.missed.append(what)
+                print(f"  (timed out waiting for {what}; going on with what was measured)")
+                return None
+            time.sleep(interval)
+
+    def rate(self, db, seconds: float) -> tuple[float, int, float]:
+        """`rate` over at most what is left of the budget; (per second, advanced, seconds)."""
+        seconds = max(min(seconds, self.left()), 1.0)
+        per_second, advanced = rate(db, seconds)
+        return per_second, advanced, seconds
+
+
+def two_engines(postgres: str, bots: int, seconds: float, budget: float) -> None:
     from botdesk.db.session import Database
 
     folder = Path(tempfile.mkdtemp(prefix="botdesk-bench-"))
@@ -174,24 +208,38 @@ def two_engines(postgres: str, bots: int, seconds: float) -> None:
     try:
         seed(url, bots)
         db = Database(url)
-        takeover(db, url, folder, bots, seconds)
+        limits = Budget(budget)
+        takeover(db, url, folder, bots, seconds, limits)
         check_candles(db)
+        if limits.missed:
+            print(f"  within the {budget:.0f} s budget, not reached: {'; '.join(limits.missed)}")
         db.dispose()
     finally:
         drop()
 
 
-def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
+def _line(label: str, per_second: float, advanced: int, seconds: float, extra: str = "") -> str:
+    ms = f"{1000 / per_second:.3f} ms per bot-candle" if advanced else "no bot-candle"
+    return (
+        f"{label:<12} {per_second:8.1f} bot-candles/s ({advanced} in {seconds:.0f} s), {ms}"
+        f"{extra}, load avg {os.getloadavg()[0]:.2f}"
+    )
+
+
+def takeover(db, url: str, folder: Path, bots: int, seconds: float, budget: Budget) -> None:
     first = engine(url, folder, "first")
     second = None
     try:
-        wait(lambda: all(cursors(db).values()), 300, "every bot trading under one engine")
-        warmed(db, bots)
-        one, advanced_one = rate(db, seconds)
-        print(
-            f"one engine:  {one:8.0f} bot-candles/s ({advanced_one} in {seconds:.0f} s), "
-            f"{1000 / one:.3f} ms per bot-candle, load avg {os.getloadavg()[0]:.2f}"
+        budget.wait(lambda: all(cursors(db).values()), 600, "every bot trading under one engine")
+        at = cursors(db)
+        budget.wait(  # the first pass reads every bot's state; later ones keep it
+            lambda: sum(cursors(db)[b] - at[b] for b in at) >= bots * MINUTE_MS,
+            600,
+            "a warm-up candle per bot",
         )
+        one, advanced_one, spent = budget.rate(db, seconds)
+        print(_line("one engine:", one, advanced_one, spent))
+        sys.stdout.flush()
         second = engine(url, folder, "second")
 
         def split():
@@ -199,20 +247,17 @@ def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
             engines = {owner for owner in held if owner}
             return len(engines) == 2 and None not in held and engines
 
-        wait(split, 120, "two engines sharing the bots")
-        two, advanced_two = rate(db, seconds)
+        budget.wait(split, 300, "two engines sharing the bots")
+        two, advanced_two, spent = budget.rate(db, seconds)
         held = list(owners(db).values())
         shares = sorted(held.count(e) for e in set(held) if e)
-        print(
-            f"two engines: {two:8.0f} bot-candles/s ({advanced_two} in {seconds:.0f} s), "
-            f"{1000 / two:.3f} ms per bot-candle, bots per engine {shares}, "
-            f"load avg {os.getloadavg()[0]:.2f}"
-        )
+        print(_line("two engines:", two, advanced_two, spent, f", bots per engine {shares}"))
+        sys.stdout.flush()
         # kill one in the middle of its candles: wait until its bots' cursors are moving
         at = cursors(db)
-        wait(
+        budget.wait(
             lambda: sum(cursors(db)[b] - at[b] for b in at) >= 50 * MINUTE_MS,
-            120,
+            300,
             "candles being processed",
             interval=0.05,
         )
@@ -220,22 +265,25 @@ def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
         first.wait()
         at_kill = cursors(db)
         started = time.monotonic()
-        survivor_only = wait(
+        survivor = budget.wait(
             lambda: len({o for o in owners(db).values()}) == 1 and None not in owners(db).values(),
-            120,
+            300,
             "the survivor leasing every bot",
         )
         taken_over = time.monotonic() - started
-        wait(
+        resumed = budget.wait(
             lambda: all(cursors(db)[b] >= at_kill[b] + MINUTE_MS for b in trading(db)),
-            300,
+            600,
             "every bot trading again",
         )
-        after, _ = rate(db, seconds)
-        print(
-            f"engine killed (SIGKILL) mid-candle: the survivor held all {bots} bots "
-            f"{taken_over:.1f} s later ({survivor_only}); then {after:.0f} bot-candles/s"
-        )
+        after, advanced_after, spent = budget.rate(db, seconds) if resumed else (0.0, 0, 0.0)
+        if survivor:
+            print(
+                f"engine killed (SIGKILL) mid-candle: the survivor held all {bots} bots "
+                f"{taken_over:.1f} s later ({survivor})"
+            )
+        if resumed:
+            print(_line("survivor:", after, advanced_after, spent))
     finally:
         for process in (first, second):
             if process is not None:
@@ -243,6 +291,8 @@ def takeover(db, url: str, folder: Path, bots: int, seconds: float) -> None:
 
 
 def check_candles(db) -> None:
+    """Every bot's snapshots step one 1m candle at a time (none skipped, none twice) and
+    end at its cursor (nothing processed without its cursor moving, nor the reverse)."""
     from sqlmodel import col, select
 
     from botdesk.db.models import EquitySnapshot
@@ -254,6 +304,7 @@ def check_candles(db) -> None:
                 col(EquitySnapshot.bot_id), col(EquitySnapshot.candle_open_ms)
             )
         ).all()
+    at = cursors(db)
     by_bot: dict[int, list[int]] = {}
     for bot_id, open_ms in rows:
         by_bot.setdefault(bot_id, []).append(open_ms)
@@ -263,8 +314,11 @@ def check_candles(db) -> None:
         if steps - {MINUTE_MS}:
             problems += 1
             print(f"  bot {bot_id}: candles skipped or doubled (steps {sorted(steps)[:5]})")
+        elif times[-1] != at.get(bot_id):
+            problems += 1
+            print(f"  bot {bot_id}: last snapshot {times[-1]}, cursor {at.get(bot_id)}")
     print(
-        f"checked {checked} bot-candles of {len(by_bot)} bots: "
+        f"checked {checked} bot-candles of {len(by_bot)} bots against their cursors: "
         f"{'none lost, none doubled' if not problems else f'{problems} bots wrong'}"
     )
 
@@ -275,6 +329,9 @@ def main() -> int:
     parser.add_argument("--two", action="store_true")
     parser.add_argument("--bots", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument(
+        "--budget", type=float, default=900, help="--two: most seconds the whole run may take"
+    )
     parser.add_argument("--postgres", default=os.environ.get("BOTDESK_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     if not args.one and not args.two:
@@ -296,8 +353,11 @@ def main() -> int:
         if not args.postgres:
             raise SystemExit("--two needs PostgreSQL (--postgres or BOTDESK_TEST_POSTGRES_URL)")
         bots = args.bots or 1000
-        print(f"two `botdesk engine`s on PostgreSQL, {bots} paper bots, {args.seconds:.0f} s each")
-        two_engines(args.postgres, bots, args.seconds)
+        print(
+            f"two `botdesk engine`s on PostgreSQL, {bots} paper bots, {args.seconds:.0f} s "
+            f"each, within {args.budget:.0f} s"
+        )
+        two_engines(args.postgres, bots, args.seconds, args.budget)
     print(f"({os.cpu_count()} CPUs, PostgreSQL on the same machine)")
     return 0
 

@@ -3,6 +3,7 @@ the per-bot path writes (signals, orders, fills, positions, snapshots, risk even
 bot whose books are damaged goes to error on its own while the others go on, and what a
 batch did is gathered in one place."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from botdesk.db.models import (
     BotState,
     EquitySnapshot,
     Fill,
+    Notification,
     Order,
     OrderStatus,
     OrderType,
@@ -29,6 +31,7 @@ from tests.engine.driving import Driver, runtime_for, sample
 from tests.factories import make_bot
 
 RUNNING = BotState.RUNNING
+ANNOUNCED = ("bot", "candle_open_ms", "side", "status", "reason", "stop", "price")
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
 
@@ -148,6 +151,12 @@ def _written(db) -> dict[str, list]:
                 (b.name, b.last_candle_ms, b.desired_state, b.status, b.status_reason)
                 for b in session.exec(select(Bot))
             ),
+            # what subscribers' webhooks get of the signals (created, executed, rejected)
+            "announced": sorted(
+                (n.kind, *(json.loads(n.payload)[key] for key in ANNOUNCED))
+                for n in session.exec(select(Notification))
+                if n.kind.startswith("signal.")
+            ),
         }
 
 
@@ -167,6 +176,7 @@ def test_the_batched_path_writes_what_the_per_bot_path_writes(db, twin):
         gathered += batched.runner.last_pass.batches
     per_bot, together = _written(db), _written(twin)
     assert len(together["fills"]) >= 20  # the bots did trade
+    assert any(row[0] == "signal.created" for row in together["announced"])
     assert any(kind == "breach" for _, kind, _, _ in together["risk_events"])
     for table in per_bot:
         assert together[table] == per_bot[table], table

@@ -1,0 +1,271 @@
+"""The desk under many signed-in users refreshing their pages while the engine trades.
+
+A real `botdesk web` (gunicorn, `--workers`) and a real `botdesk engine` (paper bots on
+the bundled klines replayed at `--replay-speed`, so it trades all along) on one database
+(a fresh SQLite file, or `--database-url` PostgreSQL where a scratch database is made).
+Each user is a thread with its own signed-in session that refreshes one page after the
+other (the viewer's pages of the navbar) as a browser does: the page, the app's layout,
+the router callback that renders the page, then every callback the page fires when it
+appears (those whose inputs are all on the page or the shell and that are not
+prevent_initial_call; callbacks chained off their outputs are not followed). Latency is
+per request and per whole refresh; an error is any answer but 200 or 204 (Dash's
+PreventUpdate) or a failed connection. Two phases of the same length in the same run:
+one user, then `--users` users; the load average and the engine's bot-candles advanced
+(from the bots' cursors) are printed beside each, and the slowest kinds of request.
+`--think` makes each user read a page for about that many seconds before the next
+refresh (0, the default: refresh after refresh, the hardest case). Goal: p95 <= 300 ms,
+no error.
+
+    .venv/bin/python bench/desk_users.py [--users 50] [--seconds 60] [--bots 50]
+        [--workers 2] [--think 0] [--replay-speed 60]
+        [--database-url postgresql+psycopg://...]
+"""
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.engine_process import cursors, seed  # noqa: E402
+from botdesk.db.session import Database  # noqa: E402
+from tests.conftest import make_env  # noqa: E402
+from tests.desk import dependencies, first_output, login, registered_body  # noqa: E402
+from tests.factories import PASSWORD, make_user  # noqa: E402
+from tests.processes import BotdeskProcess, start_web  # noqa: E402
+
+ROUTER = "_pages_content.children"
+PAGES = ("/", "/bots", "/signals", "/positions", "/orders", "/fills", "/pnl", "/risk")
+GOAL_P95_MS = 300
+MINUTE_MS = 60_000
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def components(node, found: dict) -> dict:
+    """{id: props} of every component with a plain (string) id in a layout."""
+    if isinstance(node, list):
+        for item in node:
+            components(item, found)
+    elif isinstance(node, dict):
+        props = node.get("props")
+        if not isinstance(props, dict):  # not a component: an answer's {output: {prop: ...}}
+            props = node
+        elif isinstance(props.get("id"), str):
+            found[props["id"]] = props
+        for value in props.values():
+            if isinstance(value, dict | list):
+                components(value, found)
+    return found
+
+
+def values_of(dependency: dict, props: dict) -> dict:
+    values = {}
+    for item in dependency["inputs"] + dependency["state"]:
+        if item["id"] in props:
+            values[f"{item['id']}.{item['property']}"] = props[item["id"]].get(item["property"])
+    return values
+
+
+def fired_on(page: dict, shell: dict, registered: list[dict]) -> list[dict]:
+    """The callbacks a browser fires when `page` appears: all their inputs present, at
+    least one of them on the page, not prevent_initial_call."""
+    present = {**shell, **page}
+    fired = []
+    for dependency in registered:
+        if dependency.get("prevent_initial_call"):
+            continue
+        ids = [item["id"] for item in dependency["inputs"]]
+        if not ids or any(i.startswith("{") or i not in present for i in ids):
+            continue
+        if any(i in page for i in ids) and first_output(dependency["output"]) != ROUTER:
+            fired.append(dependency)
+    return fired
+
+
+class User:
+    def __init__(self, base: str, username: str, registered: list[dict], shell: dict):
+        self.base = base
+        self.client, response = login(base, username, PASSWORD)
+        if response.status_code != 302:
+            raise SystemExit(f"sign-in of {username} failed: HTTP {response.status_code}")
+        self.registered = registered
+        self.router = next((d for d in registered if first_output(d["output"]) == ROUTER), None)
+        self.shell = shell
+        self.requests: list[float] = []
+        self.labels: list[str] = []  # what each request was
+        self.refreshes: list[float] = []
+        self.errors: list[str] = []
+
+    def _timed(self, method: str, path: str, label: str, **kwargs):
+        started = time.perf_counter()
+        try:
+            response = self.client.request(method, f"{self.base}{path}", timeout=60, **kwargs)
+        except Exception as error:  # a refused or dropped connection counts too
+            self.errors.append(f"{method} {path}: {error}")
+            return None
+        self.requests.append((time.perf_counter() - started) * 1000)
+        self.labels.append(label)
+        if response.status_code not in (200, 204):
+            self.errors.append(f"{method} {path}: HTTP {response.status_code}")
+            return None
+        return response
+
+    def refresh(self, path: str) -> None:
+        started = time.perf_counter()
+        self._timed("GET", path, "GET a page")
+        self._timed("GET", "/_dash-layout", "GET /_dash-layout")
+        location = {"_pages_location.pathname": path, "_pages_location.search": ""}
+        answer = self._timed(
+            "POST",
+            "/_dash-update-component",
+            f"router {path}",
+            json=registered_body(self.router, location),
+        )
+        if answer is not None:
+            page = components(answer.json().get("response", {}), {})
+            for dependency in fired_on(page, self.shell, self.registered):
+                body = registered_body(dependency, {**location, **values_of(dependency, page)})
+                label = first_output(dependency["output"])
+                self._timed("POST", "/_dash-update-component", label, json=body)
+        self.refreshes.append((time.perf_counter() - started) * 1000)
+
+    def run(self, until: float, seed: int, think: float) -> None:
+        pages = random.Random(seed)
+        while time.monotonic() < until:
+            self.refresh(pages.choice(PAGES))
+            time.sleep(think * pages.uniform(0.5, 1.5))  # reading the page
+
+
+def phase(users: list[User], seconds: float, db, think: float) -> dict:
+    for user in users:
+        user.requests, user.labels, user.refreshes, user.errors = [], [], [], []
+    before, started = cursors(db), time.monotonic()
+    until = started + seconds
+    threads = [
+        threading.Thread(target=user.run, args=(until, number, think), daemon=True)
+        for number, user in enumerate(users)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    spent = time.monotonic() - started
+    after = cursors(db)
+    return {
+        "users": len(users),
+        "requests": [ms for user in users for ms in user.requests],
+        "labels": [label for user in users for label in user.labels],
+        "refreshes": [ms for user in users for ms in user.refreshes],
+        "errors": [error for user in users for error in user.errors],
+        "seconds": spent,
+        "bot_candles": sum((after[b] - before[b]) // MINUTE_MS for b in before if before[b]),
+        "load": os.getloadavg()[0],
+    }
+
+
+def report(rows: list[dict], workers: int, bots: int, think: float) -> None:
+    print(
+        f"desk under signed-in users refreshing pages: {os.cpu_count()} cores, {workers} "
+        f"gunicorn workers, a `botdesk engine` trading {bots} paper bots alongside, "
+        f"{think:g} s reading each page"
+    )
+    print(
+        f"{'users':>6}{'refreshes':>10}{'requests':>9}{'req p50':>9}{'p95':>8}{'p99':>8}"
+        f"{'refresh p95':>12}{'errors':>7}{'bot-candles':>12}  load avg"
+    )
+    for row in rows:
+        got = row["requests"]
+        print(
+            f"{row['users']:>6}{len(row['refreshes']):>10}{len(got):>9}"
+            f"{percentile(got, 0.5):>9.0f}{percentile(got, 0.95):>8.0f}"
+            f"{percentile(got, 0.99):>8.0f}{percentile(row['refreshes'], 0.95):>12.0f}"
+            f"{len(row['errors']):>7}{row['bot_candles']:>12}  {row['load']:.2f}"
+        )
+    last = rows[-1]
+    p95 = percentile(last["requests"], 0.95)
+    met = p95 <= GOAL_P95_MS and not last["errors"]
+    print(
+        f"goal: request p95 <= {GOAL_P95_MS} ms and no error with {last['users']} users: "
+        f"{'met' if met else 'NOT met'} (ms; {last['seconds']:.0f} s a phase)"
+    )
+    for error in sorted(set(last["errors"]))[:10]:
+        print(f"  error: {error}")
+    by_label: dict[str, list[float]] = {}
+    for label, ms in zip(last["labels"], last["requests"], strict=True):
+        by_label.setdefault(label, []).append(ms)
+    slowest = sorted(by_label.items(), key=lambda item: -percentile(item[1], 0.95))[:8]
+    print(f"slowest requests with {last['users']} users (p95 ms, count):")
+    for label, times in slowest:
+        print(f"  {percentile(times, 0.95):7.0f} {len(times):6d}  {label}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--bots", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds a user reads a page (0: none)"
+    )
+    parser.add_argument("--replay-speed", default="60", help="candles replayed per minute x")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL (default SQLite)")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="desk-users-"))
+    drop = lambda: None  # noqa: E731
+    if args.database_url:
+        from bench.engine_batch import fresh_database
+
+        url, drop = fresh_database("postgresql", args.database_url)
+    else:
+        url = f"sqlite:///{folder / 'bench.db'}"
+    web = engine = None
+    db = None
+    try:
+        seed(url, args.bots)  # migrated, default limits, running paper bots
+        db = Database(url)
+        env = make_env(url, folder, BOTDESK_LOG_LEVEL="WARNING")
+        engine_env = {**env, "BOTDESK_REPLAY_SPEED": args.replay_speed}
+        engine = BotdeskProcess(["engine"], engine_env, folder / "engine.log")
+        web, base = start_web(env, folder / "web.log", workers=args.workers)
+        names = [f"bench-user-{n}" for n in range(args.users)]
+        for name in names:
+            make_user(db, role="trader", username=name)
+        first = User(base, names[0], [], {})
+        registered = dependencies(first.client, base)
+        shell = components(first.client.get(f"{base}/_dash-layout", timeout=60).json(), {})
+        users = [User(base, name, registered, shell) for name in names]
+        for path in PAGES:  # warm-up: each worker imports and renders every page
+            for user in users[: args.workers * 2]:
+                user.refresh(path)
+        deadline = time.monotonic() + 120
+        while not any(cursors(db).values()) and time.monotonic() < deadline:
+            time.sleep(1)  # the engine has started trading
+        rows = [
+            phase(users[:1], args.seconds, db, args.think),
+            phase(users, args.seconds, db, args.think),
+        ]
+    finally:
+        for process in (web, engine):
+            if process is not None:
+                process.stop()
+        if db is not None:
+            db.dispose()
+        drop()
+    report(rows, args.workers, args.bots, args.think)
+
+
+if __name__ == "__main__":
+    main()
