@@ -355,24 +355,13 @@ def _seconds(session: Session, later, earlier):
 
 def performance(*, session: Session, chosen: TradeFilter | None = None) -> list[BotPerformance]:
     """Each bot's figures over its closed trades (those `chosen`), by bot name: the P&L and
-    cost of each trade in integer units (the cost summed from the buys in SQL), each bot's
-    time in trades summed in SQL; Python adds up the ratios and the drawdown from them."""
-    costs = (
-        select(
-            Fill.position_id.label("position_id"),
-            _sum(notional_units(Fill.quantity, Fill.price)).label("cost"),
-        )
-        .where(col(Fill.side) == BUY)
-        .group_by(col(Fill.position_id))
-    )
+    cost of each trade in integer units, read from its position (the ledger keeps what its
+    buys cost, `entry_cost`, with each fill), each bot's time in trades summed in SQL;
+    Python adds up the ratios and the drawdown from them."""
     conditions = (chosen or TradeFilter()).conditions()
-    if conditions:  # only the chosen positions' fills
-        costs = costs.where(col(Fill.position_id).in_(select(Position.id).where(*conditions)))
-    costs = costs.subquery()
     closed = [col(Position.status) == PositionStatus.CLOSED, *conditions]
     rows = session.execute(
-        select(Position.bot_id, _money(Position.realized_pnl), costs.c.cost)
-        .join(costs, costs.c.position_id == col(Position.id))
+        select(Position.bot_id, _money(Position.realized_pnl), _money(Position.entry_cost))
         .where(*closed)
         .order_by(col(Position.bot_id), col(Position.closed_at), col(Position.id))
     ).all()

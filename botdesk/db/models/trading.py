@@ -15,6 +15,7 @@ from botdesk.db.models.vocabulary import (
     Side,
     TimeInForce,
 )
+from botdesk.db.types import Money
 
 
 class Order(SQLModel, table=True):
@@ -112,6 +113,11 @@ class Position(SQLModel, table=True):
     status: str = Field(default=PositionStatus.OPEN, max_length=8, index=True)
     quantity: Decimal = money_column(default=Decimal(0))
     cost_basis: Decimal = money_column(default=Decimal(0))  # quote paid for the open quantity
+    # quote paid for all its buys (each fill's notional as booked), kept by the ledger with
+    # each fill: a trade's P&L ratio without summing its fills (botdesk.db.trades)
+    entry_cost: Decimal = Field(
+        default=Decimal(0), sa_type=Money, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
     entry_price: Decimal | None = money_column(nullable=True)  # cost_basis / quantity, for display
     realized_pnl: Decimal = money_column(default=Decimal(0))  # net of fees
     fees: Decimal = money_column(default=Decimal(0))
