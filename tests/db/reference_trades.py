@@ -3,19 +3,24 @@
 reference the position-based figures are compared with, to the unit, in
 tests/db/test_trades_fast.py and bench/trades_speed.py. Not used by the desk."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 from sqlmodel import Session, col, func, select
 
 from botdesk.db.models import Bot, Fill, Position, PositionStatus
 from botdesk.db.trades import (
     BUY,
+    ZERO,
     BotPerformance,
     TradeFilter,
-    _figures,
     _money,
     _seconds,
     _sum,
     notional_units,
+    ratio,
 )
+from botdesk.db.types import from_units, quantize
 
 
 def performance(*, session: Session, chosen: TradeFilter | None = None) -> list[BotPerformance]:
@@ -57,3 +62,35 @@ def performance(*, session: Session, chosen: TradeFilter | None = None) -> list[
         for bot_id, trips in by_bot.items()
     ]
     return sorted(figures, key=lambda found: (found.bot_name, found.bot_id))
+
+
+def _figures(bot_id: int, name: str, rows: list[tuple[int, int]], held: float) -> BotPerformance:
+    """A bot's figures from its closed trades (P&L and cost in units), in the order they
+    closed, and the seconds they were held in all."""
+    count = len(rows)
+    ratios = sum((ratio(Decimal(pnl), Decimal(cost)) for pnl, cost in rows), ZERO)
+    total = gains = losses = wins = running = peak = deepest = 0
+    for pnl, _ in rows:
+        total += pnl
+        if pnl > 0:
+            gains += pnl
+            wins += 1
+        else:
+            losses -= pnl
+        running += pnl
+        peak = max(peak, running)
+        deepest = max(deepest, peak - running)
+    return BotPerformance(
+        bot_id=bot_id,
+        bot_name=name,
+        trades=count,
+        wins=wins,
+        win_rate=ratio(Decimal(wins), Decimal(count)),
+        average_pnl_ratio=quantize(ratios / count),
+        total_pnl_ratio=ratios,
+        total_pnl=from_units(total),
+        profit_factor=ratio(Decimal(gains), Decimal(losses)) if losses else None,
+        max_drawdown=from_units(deepest),
+        average_duration=timedelta(seconds=round(held / count)),
+        expectancy=quantize(from_units(total) / count),
+    )

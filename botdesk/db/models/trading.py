@@ -105,6 +105,18 @@ class Position(SQLModel, table=True):
         # each bot's realized P&L (bots list, overview) read from the index alone
         Index("ix_position_bot_realized", "bot_id", "realized_pnl"),
         Index("ix_position_closed_at", "closed_at"),  # the positions grid's change marker
+        # each bot's performance (botdesk.db.trades) read from the index alone, in the order
+        # the trades closed
+        Index(
+            "ix_position_performance",
+            "status",
+            "bot_id",
+            "closed_at",
+            "id",
+            "realized_pnl",
+            "entry_cost",
+            "opened_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

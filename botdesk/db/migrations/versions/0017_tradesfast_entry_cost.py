@@ -10,6 +10,9 @@ fill's notional as the ledger books it (`quantize(quantity x price)`, half-even 
 places), summed per position. Amounts are integer units of 1e-8 whose product overflows
 64 bits, so each is split into whole units and the fraction, as `botdesk.db.trades`
 does: q x p / E = qh.ph.E + qh.pl + ql.ph + ql.pl / E, E = 1e8.
+
+ix_position_performance covers what performance reads of each closed trade (P&L, cost,
+times) in the order the trades closed, so it reads the index alone, without a sort.
 """
 
 from collections.abc import Sequence
@@ -48,14 +51,28 @@ BACKFILL = (
 )
 
 
+# each bot's closed trades in the order they closed, with what performance reads of them
+PERFORMANCE_COLUMNS = [
+    "status",
+    "bot_id",
+    "closed_at",
+    "id",
+    "realized_pnl",
+    "entry_cost",
+    "opened_at",
+]
+
+
 def upgrade() -> None:
     op.add_column(
         "position",
         sa.Column("entry_cost", botdesk.db.types.Money(), nullable=False, server_default="0"),
     )
     op.execute(BACKFILL)
+    op.create_index("ix_position_performance", "position", PERFORMANCE_COLUMNS)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_position_performance", table_name="position")
     with op.batch_alter_table("position") as batch:
         batch.drop_column("entry_cost")
