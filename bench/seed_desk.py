@@ -7,7 +7,8 @@ candle's close, a market order filled in 5 parts inside the next candle's range,
 exit the same way; fees are 0.1 % of notional and realized P&L follows the ledger's rules
 (a buy books minus its fee, a sell its proceeds minus the cost it removes minus its fee),
 all in integer units of 1e-8, so the positions and equity points add up from the fills
-(each fill names its position, assigned as the trades_1 migration assigns old fills).
+(each fill names its position, assigned as the trades_1 migration assigns old fills, and
+each position keeps what its buys cost, as the tradesfast_1 migration fills it in).
 Rows go in with executemany (SQLite) or COPY (PostgreSQL), ids assigned here.
 
     .venv/bin/python bench/seed_desk.py [--database-url URL] [--fills 1000000] [--force]
@@ -151,6 +152,15 @@ def assigned_positions() -> str:
     return migration.ASSIGNED
 
 
+def entry_costs() -> str:
+    """The tradesfast_1 migration's statement: each position's entry cost from its buys."""
+    path = ROOT / "botdesk/db/migrations/versions/0017_tradesfast_entry_cost.py"
+    spec = importlib.util.spec_from_file_location("tradesfast_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    return migration.BACKFILL
+
+
 def klines(symbol: str) -> list[tuple[int, int, int, int, int]]:
     """(open ms, open, high, low, close) in units of 1e-8, from the real klines."""
     path = SHARED_DATA / f"{symbol}-1h.csv"
@@ -220,6 +230,11 @@ class Writer:
             "UPDATE fill SET position_id = assigned.position_id "
             f"FROM ({assigned_positions()}) AS assigned WHERE fill.id = assigned.fill_id"
         )
+
+    def fill_entry_costs(self) -> None:
+        """Each position's entry cost (`position.entry_cost`), in the tradesfast_1
+        migration's one statement over the buy fills."""
+        self.connection.execute(entry_costs())
 
     def finish(self, tables: list[str]) -> None:
         if self.postgres:
@@ -495,6 +510,7 @@ def main() -> None:
             writer.insert(table, columns, chunk)
             totals[table] += len(chunk)
     writer.assign_positions()
+    writer.fill_entry_costs()
     writer.finish(["bot", *totals])
     runs = seed_backtests(url)
     elapsed = time.perf_counter() - started

@@ -1,7 +1,10 @@
 """Trades and performance on the seeded desk database (bench/seed_desk.py: 1M fills, 100k
 round trips): the set-based reads of botdesk.db.trades beside a row-by-row reference in
 the same process (every fill of the chosen trades read into Python and summed there, the
-way one would without the SQL sums), the results compared.
+way one would without the SQL sums), the results compared. Performance (read from the
+positions, which keep what their buys cost) runs interleaved with the fill-based reference
+it replaced (tests/db/reference_trades.py: each trade's cost summed from its buy fills in
+SQL), the figures compared bot by bot, to the unit.
 
     .venv/bin/python bench/trades_speed.py [--database-url URL] [--repeat 5]
 
@@ -25,6 +28,7 @@ from botdesk.db import trades  # noqa: E402
 from botdesk.db.models import Bot, Fill, Position, PositionStatus  # noqa: E402
 from botdesk.db.session import Database  # noqa: E402
 from botdesk.db.types import quantize  # noqa: E402
+from tests.db import reference_trades  # noqa: E402
 
 DEFAULT_URL = f"sqlite:///{ROOT / 'var' / 'bench' / 'desk.db'}"
 
@@ -36,6 +40,24 @@ def timed(repeat: int, read) -> tuple[float, object]:
         result = read()
         seconds.append(time.perf_counter() - started)
     return statistics.median(seconds), result
+
+
+def interleaved(repeat: int, db, reads: dict) -> dict[str, tuple[list[float], object]]:
+    """Each read once per round, in turn, `repeat` rounds: (seconds, last result) by name."""
+    found = {name: ([], None) for name in reads}
+    for _ in range(repeat):
+        for name, read in reads.items():
+            with db.reading() as session:
+                started = time.perf_counter()
+                result = read(session)
+                found[name][0].append(time.perf_counter() - started)
+            found[name] = (found[name][0], result)
+    return found
+
+
+def percentile(seconds: list[float], share: float) -> float:
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def row_by_row(session, chosen: trades.TradeFilter) -> tuple[Decimal, Decimal, int]:
@@ -74,14 +96,28 @@ def main() -> None:
         "trades page (100, every bot)": lambda s: trades.trades(session=s, limit=100),
         "trades page (100, one bot)": lambda s: trades.trades(session=s, chosen=one_bot),
         "performance (every bot)": lambda s: trades.performance(session=s),
+        "  before: from the fills (every bot)": lambda s: reference_trades.performance(session=s),
         "performance (one bot)": lambda s: trades.performance(session=s, chosen=one_bot),
+        "  before: from the fills (one bot)": lambda s: reference_trades.performance(
+            session=s, chosen=one_bot
+        ),
     }
     print(f"{args.database_url}: {fills:,} fills; load average before {before}")
-    results = {}
-    for name, read in reads.items():
-        with db.reading() as session:
-            seconds, results[name] = timed(args.repeat, lambda read=read: read(session))
-        print(f"  {name:<42} {seconds * 1000:9.1f} ms")
+    print(f"  {'read (interleaved, ' + str(args.repeat) + ' rounds)':<42} {'p50':>9} {'p95':>9}")
+    found = interleaved(args.repeat, db, reads)
+    results = {name: result for name, (_, result) in found.items()}
+    for name, (seconds, _) in found.items():
+        print(
+            f"  {name:<42} {percentile(seconds, 0.5) * 1000:6.1f} ms"
+            f" {percentile(seconds, 0.95) * 1000:6.1f} ms"
+        )
+    for label in ("every bot", "one bot"):
+        fast = results[f"performance ({label})"]
+        before_ = results[f"  before: from the fills ({label})"]
+        print(
+            f"  performance ({label}): {len(fast)} bots, figures identical to the fill-based"
+            f" reference: {fast == before_}"
+        )
     for label, chosen, figures in (
         ("one bot", one_bot, results["performance (one bot)"]),
         ("every bot", everything, results["performance (every bot)"]),

@@ -154,13 +154,21 @@ def discrepancies(*, session: Session, bot: Bot) -> list[str]:
     if len(stored) != len(books.positions):
         problems.append(f"{len(stored)} positions stored, {len(books.positions)} from the fills")
     for position, (symbol, book) in zip(stored, books.positions, strict=False):
-        expected = (symbol, book.quantity, book.cost_basis, book.realized_pnl, book.fees)
+        expected = (
+            symbol,
+            book.quantity,
+            book.cost_basis,
+            book.realized_pnl,
+            book.fees,
+            book.entry_cost,
+        )
         actual = (
             position.symbol,
             position.quantity,
             position.cost_basis,
             position.realized_pnl,
             position.fees,
+            position.entry_cost,
         )
         if expected != actual:
             problems.append(f"position {position.id}: stored {actual}, from fills {expected}")

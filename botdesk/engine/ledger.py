@@ -4,8 +4,10 @@ Each position keeps its cost basis in quote currency, never an average price wit
 endless decimals. A buy of q at p adds q to the quantity and quantize(q x p) to the cost.
 A sell of q out of Q removes quantize(C x q / Q) of the cost C (all of C when q == Q).
 A fill's realized P&L is quantize(q x p) - removed cost - fee for a sell, and - fee for a
-buy (fees are in quote, `fill.fee_quote`). So realized P&L, fees, cash and positions add
-up exactly from the `fill` table: `botdesk.engine.accounts.recompute` proves it.
+buy (fees are in quote, `fill.fee_quote`). The entry cost adds up what every buy paid
+(the cost basis without the sells' removals): a trade's P&L ratio is P&L / entry cost.
+So realized P&L, fees, cash and positions add up exactly from the `fill` table:
+`botdesk.engine.accounts.recompute` proves it.
 
 `record_fill` is the one place a fill enters the books, whichever broker reported it.
 """
@@ -36,6 +38,7 @@ class Book:
     cost_basis: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     fees: Decimal = ZERO
+    entry_cost: Decimal = ZERO  # quote paid for all the buys (the P&L ratio's base)
 
     def apply(self, *, side: str, quantity: Decimal, price: Decimal, fee: Decimal) -> Decimal:
         """Book one fill; returns its realized P&L (net of its fee)."""
@@ -45,6 +48,7 @@ class Book:
         if side == BUY:
             self.quantity += quantity
             self.cost_basis += notional
+            self.entry_cost += notional
             realized = -fee
         else:
             if quantity > self.quantity:
@@ -106,12 +110,19 @@ def record_fill(*, session: Session, order: Order, fill: BrokerFill) -> Fill:
         if order.side == Side.SELL:
             raise LedgerError(f"order {order.client_order_id} sells with no open position")
         position = Position(bot_id=order.bot_id, symbol=order.symbol, opened_at=fill.filled_at)
-    book = Book(position.quantity, position.cost_basis, position.realized_pnl, position.fees)
+    book = Book(
+        position.quantity,
+        position.cost_basis,
+        position.realized_pnl,
+        position.fees,
+        position.entry_cost,
+    )
     realized = book.apply(
         side=order.side, quantity=fill.quantity, price=fill.price, fee=fill.fee_quote
     )
     position.quantity, position.cost_basis = book.quantity, book.cost_basis
     position.realized_pnl, position.fees = book.realized_pnl, book.fees
+    position.entry_cost = book.entry_cost
     position.last_price = fill.price
     if book.quantity == 0:
         position.status = PositionStatus.CLOSED

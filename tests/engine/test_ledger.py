@@ -32,6 +32,7 @@ def test_cost_basis_moves_out_in_proportion_and_all_of_it_at_the_last_sell():
     last = book.apply(side="sell", quantity=book.quantity, price=D("67000"), fee=D("0"))
     assert last == (D("0.20000005") * D("67000")).quantize(D("1E-8")) - remaining
     assert book.quantity == 0 and book.cost_basis == 0
+    assert book.entry_cost == D("20406.507") + D("0.00476700")  # what the buys paid, kept
     assert book.fees == D("0.08940651")
     with pytest.raises(LedgerError, match="exceeds the long position"):
         book.apply(side="sell", quantity=D("0.00000001"), price=D("1"), fee=D("0"))

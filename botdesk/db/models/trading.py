@@ -15,6 +15,7 @@ from botdesk.db.models.vocabulary import (
     Side,
     TimeInForce,
 )
+from botdesk.db.types import Money
 
 
 class Order(SQLModel, table=True):
@@ -104,6 +105,18 @@ class Position(SQLModel, table=True):
         # each bot's realized P&L (bots list, overview) read from the index alone
         Index("ix_position_bot_realized", "bot_id", "realized_pnl"),
         Index("ix_position_closed_at", "closed_at"),  # the positions grid's change marker
+        # each bot's performance (botdesk.db.trades) read from the index alone, in the order
+        # the trades closed
+        Index(
+            "ix_position_performance",
+            "status",
+            "bot_id",
+            "closed_at",
+            "id",
+            "realized_pnl",
+            "entry_cost",
+            "opened_at",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -112,6 +125,11 @@ class Position(SQLModel, table=True):
     status: str = Field(default=PositionStatus.OPEN, max_length=8, index=True)
     quantity: Decimal = money_column(default=Decimal(0))
     cost_basis: Decimal = money_column(default=Decimal(0))  # quote paid for the open quantity
+    # quote paid for all its buys (each fill's notional as booked), kept by the ledger with
+    # each fill: a trade's P&L ratio without summing its fills (botdesk.db.trades)
+    entry_cost: Decimal = Field(
+        default=Decimal(0), sa_type=Money, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
     entry_price: Decimal | None = money_column(nullable=True)  # cost_basis / quantity, for display
     realized_pnl: Decimal = money_column(default=Decimal(0))  # net of fees
     fees: Decimal = money_column(default=Decimal(0))
