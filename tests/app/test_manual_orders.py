@@ -251,6 +251,8 @@ def test_buy_and_sell_ask_first_and_breakeven_fills_the_entry_price(desk, tradin
     assert dialog["manual-exit-what"]["children"].startswith(
         "by-hand: sell 50 % of the position in BTCUSDT at market."
     )
+    kept = click(clients["trader"], desk.base, "manual-entry-cancel", entry).json()["response"]
+    assert kept["manual-entry-dialog"]["is_open"] is False
     own = {"bot-id.data": bot.id}
     filled = click(clients["trader"], desk.base, "manual-protect-breakeven", own)
     assert filled.json()["response"]["manual-protect-stop"]["value"] == "60000"
