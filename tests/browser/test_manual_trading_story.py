@@ -7,9 +7,10 @@ with the P&L recomputed here from the fills in the database (exact, to the 8th d
 the CSV export, to the cent on the page).
 
 The replay is a real window of ../shared/data/BTCUSDT-1m.csv chosen so the story is not a
-race against the market: during the first 45 candles after the warm-up day a limit at the
-latest close fills within 3 candles, nothing dips 1 % under those closes, and the last
-close is 2 % above them. The data ends after 90 candles and the price then stays at that
+race against the market: a limit at any close of the first 45 candles after the warm-up
+day is still reached by a later candle's low when it arrives even 10 candles late, nothing
+dips 1 % under those closes (the 3 % stop stays untouched), and the last close is 2 % above
+all of them. The data ends after 90 candles and the price then stays at that
 last close, so the exits, the breakeven stop and the far limit meet a still market.
 """
 
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 D = Decimal
 KLINES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "BTCUSDT-1m.csv"
 WARMUP = 1440  # the replay feed's warm-up day
-START = 20_739  # the data row where the replay begins (2024-10-15 17:18 UTC)
+START = 20_739  # the data row where the replay begins (2024-10-15 12:39 UTC)
 CANDLES = 90  # replayed after the warm-up, then the feed has finished
 EIGHT = D("0.00000001")
 # The engine trades beside the browser on a shared 2-core host: liveness waits, not goals.
