@@ -4,7 +4,9 @@ cancel a resting order, change the position's stop, take-profit or trailing dist
 Each action is checked by `botdesk.db.manual_orders` (the same rules as the REST API) and
 queued as an engine command with its reason and audit row; the engine sends the order
 through the order path. Every callback checks the trader role on the server; a viewer's
-page shows no panel. Ids start with "manual-".
+page shows no panel. Buy and Sell ask first (a confirm dialog, `botdesk.app.manual_dialogs`,
+which also holds the Breakeven button's callback); the dialog's button queues. Ids start
+with "manual-".
 """
 
 from decimal import Decimal
