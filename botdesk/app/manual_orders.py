@@ -4,7 +4,9 @@ cancel a resting order, change the position's stop, take-profit or trailing dist
 Each action is checked by `botdesk.db.manual_orders` (the same rules as the REST API) and
 queued as an engine command with its reason and audit row; the engine sends the order
 through the order path. Every callback checks the trader role on the server; a viewer's
-page shows no panel. Ids start with "manual-".
+page shows no panel. Buy and Sell ask first (a confirm dialog, `botdesk.app.manual_dialogs`,
+which also holds the Breakeven button's callback); the dialog's button queues. Ids start
+with "manual-".
 """
 
 from decimal import Decimal
@@ -15,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
+from botdesk.app import manual_dialogs
 from botdesk.app.components import format_money, format_quantity, outcome_alert, reason_field
 from botdesk.app.context import desk_db
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
@@ -141,6 +144,15 @@ def _protection_form(position) -> dbc.Col:
             dbc.FormText("Only the fields you change are sent; empty one removes it."),
             *reason_field("manual-protect-reason"),
             dbc.Button("Update", id="manual-protect-submit", color="primary", size="sm"),
+            dbc.Button(
+                "Breakeven",
+                id="manual-protect-breakeven",
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="ms-2",
+                title="Fill the stop with the position's entry price (then Update)",
+            ),
             html.Div(id="manual-protect-result", className="mt-2"),
             dcc.Store(id="manual-protect-shown", data=shown),
         ],
@@ -185,6 +197,8 @@ def panel(bot_id: int):
             [_entry_form(), _exit_form(), _protection_form(position), _cancel_form(orders)],
             className="g-4",
         ),
+        manual_dialogs.entry_dialog(),
+        manual_dialogs.exit_dialog(),
     ]
     return dbc.Card(dbc.CardBody(body), className="mb-3", id="manual-panel")
 
@@ -252,7 +266,8 @@ def refresh(_ticks, bot_id):
 
 @guarded_callback(
     Output("manual-entry-result", "children"),
-    Input("manual-entry-submit", "n_clicks"),
+    Output("manual-entry-dialog", "is_open", allow_duplicate=True),
+    Input("manual-entry-confirm", "n_clicks"),
     State("bot-id", "data"),
     State("manual-entry-type", "value"),
     State("manual-entry-price", "value"),
@@ -268,7 +283,7 @@ def refresh(_ticks, bot_id):
 def force_entry(clicked, bot_id, order_type, price, size, amount, stop, take_profit, until, reason):
     if not clicked:
         raise PreventUpdate
-    return _queue(
+    outcome = _queue(
         "manual entry",
         manual_orders.force_entry,
         bot_id=bot_id,
@@ -281,11 +296,13 @@ def force_entry(clicked, bot_id, order_type, price, size, amount, stop, take_pro
         **_good_till(until),
         reason=reason,
     )
+    return outcome, False
 
 
 @guarded_callback(
     Output("manual-exit-result", "children"),
-    Input("manual-exit-submit", "n_clicks"),
+    Output("manual-exit-dialog", "is_open", allow_duplicate=True),
+    Input("manual-exit-confirm", "n_clicks"),
     State("bot-id", "data"),
     State("manual-exit-part", "value"),
     State("manual-exit-amount", "value"),
@@ -303,8 +320,8 @@ def exit_position(clicked, bot_id, part, amount, order_type, price, until, reaso
     with desk_db().reading() as session:
         position = manual_orders.open_position_of(session=session, bot=bot)
     if position is None:
-        return outcome_alert(f"Not sent: {bot.name} holds no position.", ok=False)
-    return _queue(
+        return outcome_alert(f"Not sent: {bot.name} holds no position.", ok=False), False
+    outcome = _queue(
         "exit",
         manual_orders.exit_position,
         position_id=position.id,
@@ -315,6 +332,7 @@ def exit_position(clicked, bot_id, part, amount, order_type, price, until, reaso
         **_good_till(until),
         reason=reason,
     )
+    return outcome, False
 
 
 def _typed(value) -> str | None:

@@ -67,7 +67,7 @@ def presses(bot, resting) -> list[tuple[str, dict, str, dict]]:
     """(button, form values, command kind, the params it must carry)."""
     return [
         (
-            "manual-entry-submit",
+            "manual-entry-confirm",
             {
                 "manual-entry-type.value": "limit",
                 "manual-entry-price.value": "68000",
@@ -92,7 +92,7 @@ def presses(bot, resting) -> list[tuple[str, dict, str, dict]]:
             },
         ),
         (
-            "manual-exit-submit",
+            "manual-exit-confirm",
             {
                 "manual-exit-part.value": "percent",
                 "manual-exit-amount.value": "50",
@@ -180,16 +180,16 @@ def test_bad_input_gets_its_message_and_queues_nothing(desk, trading):
     }
     cases = [
         (
-            "manual-entry-submit",
+            "manual-entry-confirm",
             {**entry, "manual-entry-reason.value": " "},
             "a reason is required",
         ),
-        ("manual-entry-submit", {**entry, "manual-entry-amount.value": "lots"}, "is not a number"),
-        ("manual-entry-submit", {**entry, "manual-entry-stop.value": "70000"}, "not below"),
-        ("manual-entry-submit", {**entry, "manual-entry-type.value": "limit"}, "needs its price"),
-        ("manual-entry-submit", {**entry, "manual-entry-until.value": "soon"}, "is not a time"),
+        ("manual-entry-confirm", {**entry, "manual-entry-amount.value": "lots"}, "is not a number"),
+        ("manual-entry-confirm", {**entry, "manual-entry-stop.value": "70000"}, "not below"),
+        ("manual-entry-confirm", {**entry, "manual-entry-type.value": "limit"}, "needs its price"),
+        ("manual-entry-confirm", {**entry, "manual-entry-until.value": "soon"}, "is not a time"),
         (
-            "manual-exit-submit",
+            "manual-exit-confirm",
             {
                 "bot-id.data": bot.id,
                 "manual-exit-part.value": "quantity",
@@ -216,3 +216,56 @@ def test_bad_input_gets_its_message_and_queues_nothing(desk, trading):
         answer = click(trader, desk.base, button, values)
         assert answer.status_code == 200 and message in answer.text, (button, answer.text)
     assert queued_since(desk.db, mark) == []
+
+
+def test_buy_and_sell_ask_first_and_breakeven_fills_the_entry_price(desk, trading):
+    """Buy and Sell only open a dialog saying what will be sent; Breakeven only fills the
+    stop field: none of them queues anything, and a viewer is refused all three."""
+    bot, _position, _resting, clients = trading
+    entry = {
+        "bot-id.data": bot.id,
+        "manual-entry-type.value": "limit",
+        "manual-entry-price.value": "68000",
+        "manual-entry-size.value": "quantity",
+        "manual-entry-amount.value": "0.01",
+        "manual-entry-stop.value": "67000",
+        "manual-entry-until.value": "",
+    }
+    sale = {
+        "bot-id.data": bot.id,
+        "manual-exit-part.value": "percent",
+        "manual-exit-amount.value": "50",
+        "manual-exit-type.value": "market",
+    }
+    mark, audit_mark = newest(desk.db, Command), newest(desk.db, AuditLog)
+    asked = click(clients["trader"], desk.base, "manual-entry-submit", entry)
+    dialog = asked.json()["response"]
+    assert dialog["manual-entry-dialog"]["is_open"] is True
+    assert dialog["manual-entry-what"]["children"] == (
+        "by-hand: buy 0.01 of BTCUSDT by limit at 68000, good till cancelled, stop 67000. "
+        "The server checks every value again."
+    )
+    asked = click(clients["admin"], desk.base, "manual-exit-submit", sale)
+    dialog = asked.json()["response"]
+    assert dialog["manual-exit-dialog"]["is_open"] is True
+    assert dialog["manual-exit-what"]["children"].startswith(
+        "by-hand: sell 50 % of the position in BTCUSDT at market."
+    )
+    kept = click(clients["trader"], desk.base, "manual-entry-cancel", entry).json()["response"]
+    assert kept["manual-entry-dialog"]["is_open"] is False
+    own = {"bot-id.data": bot.id}
+    filled = click(clients["trader"], desk.base, "manual-protect-breakeven", own)
+    assert filled.json()["response"]["manual-protect-stop"]["value"] == "60000"
+    assert queued_since(desk.db, mark) == []
+
+    for button, values in [
+        ("manual-entry-submit", entry),
+        ("manual-exit-submit", sale),
+        ("manual-protect-breakeven", own),
+    ]:
+        assert click(clients["viewer"], desk.base, button, values).status_code == 403, button
+    with desk.db.reading() as session:
+        refusals = session.exec(
+            select(AuditLog).where(col(AuditLog.id) > audit_mark, AuditLog.actor == "manual-viewer")
+        ).all()
+    assert [r.action for r in refusals] == ["access.refused"] * 3

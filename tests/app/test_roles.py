@@ -62,6 +62,9 @@ CALLBACK_ROLES = {
     "manual-exit-result.children": TRADER,  # sell all or part of a position
     "manual-protect-result.children": TRADER,  # move a position's stop, take-profit, trailing
     "manual-cancel-result.children": TRADER,  # cancel a resting order
+    "manual-entry-dialog.is_open": TRADER,  # the force entry's confirm step
+    "manual-exit-dialog.is_open": TRADER,  # the exit's confirm step
+    "manual-protect-stop.value": TRADER,  # Breakeven: the stop field to the entry price
     "bot-control-result.children": TRADER,  # start, pause, stop a bot from its own page
     "positions-open.children": VIEWER,  # open positions
     "trades-rows.children": VIEWER,  # trades and each bot's performance
