@@ -1,8 +1,10 @@
 """The stream's change log on both databases: the triggers write one event per change that
 matters, `stamp` numbers committed events in commit order, `prune` keeps the numbering."""
 
+import importlib.util
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlmodel import select
@@ -11,6 +13,13 @@ from botdesk.db import candles, kill_switch, stream_events
 from botdesk.db.models import Order, Position, Role, StreamEvent
 from botdesk.db.session import Database
 from tests.factories import make_bot, make_position, signal_row
+
+VERSIONS = Path(__file__).parents[2] / "botdesk/db/migrations/versions"
+_spec = importlib.util.spec_from_file_location(
+    "botdesk_migration_streamfix_1", VERSIONS / "0018_streamfix_sqlite_triggers.py"
+)
+streamfix_1 = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(streamfix_1)
 
 
 def _numbered(db: Database) -> list[tuple[str, int]]:
@@ -148,3 +157,26 @@ def test_on_postgresql_a_committed_change_wakes_the_listener(db):
         assert not woke.is_alive()
     finally:
         listener.close()
+
+
+def test_every_streamed_table_has_its_triggers_at_the_head(db):
+    """A migration that rebuilds a table (SQLite's batch mode) drops its triggers: every
+    streamed table must still have them once all migrations have run."""
+    stream = streamfix_1.stream_1()
+    expected = {
+        f"stream_{table}_{verb}"
+        for table, (_, watched) in stream.STREAMED.items()
+        for verb, wanted in (
+            ("insert", table not in stream.NO_INSERT_EVENT),
+            ("update", bool(watched)),
+        )
+        if wanted
+    }
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        if db.is_sqlite
+        else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    )
+    with db.reading() as session:
+        present = {row[0] for row in session.execute(text(query))}
+    assert expected <= present, sorted(expected - present)
