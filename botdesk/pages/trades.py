@@ -3,6 +3,8 @@ duration, the entry signal and the exit reason, partial exits below their trade)
 bot's performance, from the fills; filters by bot, symbol, status and entry day; Export
 CSV downloads the chosen trades or the figures."""
 
+from functools import lru_cache
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html
@@ -93,6 +95,15 @@ def layout(**_query):
     )
 
 
+@lru_cache(maxsize=32)
+def _performance(db, chosen: trades.TradeFilter, newest_fill_id: int) -> list:
+    """Each bot's figures once per worker for every page open on the same filters, until a
+    fill is booked (every open page refreshes then: with many bots the figures read every
+    closed position, hundreds of milliseconds)."""
+    with db.reading() as session:
+        return trades.performance(session=session, chosen=chosen)
+
+
 @guarded_callback(
     Output("trades-rows", "children"),
     Output("trades-performance", "children"),
@@ -126,7 +137,7 @@ def show(bot, symbol, status, since, until, _ticks, shown):
         if marker == shown and set(ctx.triggered_prop_ids) == {"trades-tick.n_intervals"}:
             raise PreventUpdate  # nothing was booked since: keep what is shown
         page = trades.trades(session=session, chosen=chosen, limit=SHOWN)
-        figures = trades.performance(session=session, chosen=chosen)
+    figures = _performance(desk_db(), chosen, marker[1])
     summary = f"{len(page.trades)} trades, newest entry first"
     if page.next_before_id is not None:
         summary = f"The newest {SHOWN} trades are shown; Export trades CSV has them all"
