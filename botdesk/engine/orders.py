@@ -190,14 +190,14 @@ PROTECTIVE_PURPOSES = tuple(PROTECTIVE_SUFFIXES)
 
 
 def _pending_sells(session: Session, bot: Bot) -> Decimal:
-    """What the bot's open sells already sell. A stop-loss or take-profit a venue holds is
-    not counted: an exit releases it before it is sent."""
+    """What the bot's open sells already sell. Stop-loss, trailing-stop and take-profit
+    orders are not counted (a venue's protection legs among them): an exit releases or
+    replaces them before it is sent."""
     ordered, filled = session.exec(
         select(func.sum(Order.quantity), func.sum(Order.filled_quantity)).where(
             Order.bot_id == bot.id,
             Order.symbol == bot.symbol,
             Order.side == Side.SELL,
-            col(Order.protection_id).is_(None),  # a protection's legs give way to an exit
             col(Order.status).in_(OPEN_ORDER_STATUSES),
             col(Order.purpose).not_in(PROTECTIVE_PURPOSES),
         )
