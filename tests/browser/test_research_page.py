@@ -17,6 +17,10 @@ def test_a_trader_optimises_and_backtests_the_best_trial(desk, page):  # noqa: F
     page.select_option("#research-sizing", "all-cash")
     page.fill("#research-trials", "5")
     page.fill("#research-min-trades", "1")
+    # A drawn seed makes about one study in seven of 5 ema_cross trials with fewer than 3
+    # valid trials (fast >= slow is pruned), which shows "plots once 3 trials have a value"
+    # instead of the plots; seed 7 gives 3 or more.
+    page.fill("#research-seed", "7")
     page.click("#research-optimise")
     started = page.locator("#research-started")
     started.wait_for()
