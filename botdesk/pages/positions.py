@@ -22,6 +22,7 @@ from botdesk.app.components import (
 )
 from botdesk.app.context import desk_db
 from botdesk.app.grid import MARKET_CLOCK, DeskGrid, GridColumn
+from botdesk.app.render_once import RenderOnce
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import commands, portfolio
 from botdesk.db.models import Command, Position, PositionStatus, Role
@@ -118,7 +119,16 @@ def open_table(positions: list[Position], names: dict[int, str]):
     )
 
 
-def open_section():
+# per worker: the open positions by database, role (the Close buttons) and marker
+SECTIONS = RenderOnce()
+
+
+def open_section(marker: list):
+    """Built once per worker for every user of the same role while `marker` holds."""
+    return SECTIONS.get((desk_db().url, current_user.role.value, marker), built_section)
+
+
+def built_section():
     with desk_db().reading() as session:
         names = portfolio.bot_names(session=session)
     return open_table(open_positions(), names)
@@ -148,7 +158,7 @@ def layout(**_query):
             html.H1("Positions", className="h3 my-3"),
             html.H2("Open", className="h6"),
             html.Div(id="positions-result", className="mb-2"),
-            dbc.Card(dbc.CardBody(open_section(), id="positions-open"), className="mb-4"),
+            dbc.Card(dbc.CardBody(open_section(marker), id="positions-open"), className="mb-4"),
             POSITIONS.layout(title="All positions"),
             close_dialog() if current_user.allows(Role.TRADER) else None,
             dcc.Store(id="positions-target"),
@@ -170,7 +180,7 @@ def refresh_open(_ticks, shown):
         marker = portfolio.open_positions_marker(session=session)
     if marker == shown:
         raise PreventUpdate
-    return open_section(), marker
+    return open_section(marker), marker
 
 
 @guarded_callback(
