@@ -3,7 +3,6 @@ each a command row for the engine); create, edit and delete (admin) with the str
 parameter form and validation messages."""
 
 import contextlib
-from decimal import Decimal
 
 import dash
 import dash_bootstrap_components as dbc
@@ -11,24 +10,13 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
 
-from botdesk.app import acting, bot_controls, bot_form
+from botdesk.app import acting, bot_controls, bot_form, bots_table
 from botdesk.app.command_grid import COMMANDS
-from botdesk.app.components import (
-    empty_state,
-    environment_badge,
-    format_money,
-    format_quantity,
-    outcome_alert,
-    signed_money,
-    small_table,
-    status_badge,
-)
+from botdesk.app.components import outcome_alert
 from botdesk.app.context import desk_db, desk_settings
-from botdesk.app.render_once import RenderOnce
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
-from botdesk.db import capital_flows, exchange_accounts, kill_switch, portfolio
+from botdesk.db import capital_flows, exchange_accounts, portfolio
 from botdesk.db.models import ACTIVE_BOT_STATES, Bot, Role
 from botdesk.db.types import utcnow
 from botdesk.engine.strategies import registry
@@ -38,132 +26,9 @@ dash.register_page(__name__, path="/bots", name="Bots", title="Bots · botdesk",
 ACTIVE = ACTIVE_BOT_STATES
 
 
-def marker() -> list:
-    """Changes when the table's rows change: a bot's state, a fill, a position opened or
-    closed, the kill switch; not when positions are marked (the P&L column follows those
-    on its own, see refresh_marks)."""
-    with desk_db().reading() as session:
-        bots = session.exec(select(Bot.id, Bot.status, Bot.updated_at, Bot.name)).all()
-        book = portfolio.book_marker(session=session)
-        halted = kill_switch.status(session=session).engaged
-    return [str(sorted(bots)), book, halted]
-
-
-def marks_marker(session) -> list:
-    return portfolio.open_positions_marker(session=session)
-
-
-def controls(bot: Bot, start_refused: str | None = None) -> list:
-    buttons = bot_controls.buttons(bot, start_refused, "bots-action")
-    if current_user.allows(Role.ADMIN) and bot.status not in ACTIVE:  # stop it to change it
-        buttons.append(
-            dbc.Button(
-                "Edit",
-                id={"type": "bots-edit", "bot": bot.id},
-                size="sm",
-                color="info",
-                outline=True,
-                className="me-1",
-            )
-        )
-        buttons.append(
-            dbc.Button(
-                "Delete",
-                id={"type": "bots-delete", "bot": bot.id},
-                size="sm",
-                color="danger",
-                outline=True,
-            )
-        )
-    return buttons
-
-
-# per worker: the table by database, role (the controls) and marker; realized P&L by
-# the book (it moves only with a fill)
-TABLES = RenderOnce()
-REALIZED = RenderOnce()
-ZERO = Decimal(0)
-
-
-def shown_table(current: list) -> tuple:
-    """(the marker shown, (the table, the marks its P&L column shows)) for `current`, the
-    table's marker: built once per worker for every user of the same role; while it is
-    being built, the one before (the poll brings it up to date)."""
-    return TABLES.newest((desk_db().url, current_user.role.value), current, bots_table)
-
-
-def pnl_cell(bot_id: int, amount) -> html.Span:
-    return html.Span(signed_money(amount), id={"type": "bots-pnl", "bot": bot_id})
-
-
-def bots_table() -> tuple:
-    with desk_db().reading() as session:
-        lines = portfolio.bot_lines(session=session)
-        start_refused = bot_controls.start_refusal(session)
-        marks = marks_marker(session)
-    if not lines:
-        hint = (
-            "No bots yet — create one with New bot."
-            if current_user.allows(Role.ADMIN)
-            else "No bots yet — an admin creates one on this page."
-        )
-        return empty_state(hint, id="bots-empty"), marks
-    rows = []
-    for line in lines:
-        bot, position = line.bot, line.position
-        status = [status_badge(bot.status)]
-        if bot.status_reason:
-            status.append(html.Div(bot.status_reason, className="small text-secondary"))
-        held = (
-            f"{format_quantity(position.quantity)} @ {format_money(position.entry_price, '')}"
-            if position
-            else "—"
-        )
-        rows.append(
-            [
-                # a long name is cut with an ellipsis (the whole name in its tooltip), so
-                # the controls stay in view
-                dcc.Link(
-                    bot.name,
-                    href=f"/bots/{bot.id}",
-                    id=f"bots-link-{bot.id}",
-                    title=bot.name,
-                    className="bot-name",
-                ),
-                html.Div(
-                    [
-                        bot.strategy,
-                        html.Div(
-                            bot_form.params_text(bot.params), className="small text-secondary"
-                        ),
-                    ]
-                ),
-                f"{bot.symbol} · {bot.timeframe}",
-                environment_badge(line.environment),
-                html.Div(status, id=f"bots-status-{bot.id}"),
-                held,
-                pnl_cell(bot.id, line.pnl),
-                format_money(bot.capital),
-                html.Div(controls(bot, start_refused), className="text-nowrap"),
-            ]
-        )
-    header = [
-        "Bot",
-        "Strategy",
-        "Market",
-        "Broker",
-        "Status",
-        "Open position",
-        "P&L",
-        "Capital",
-        "",
-    ]
-    return small_table(header, rows, {5, 6, 7}, id="bots-table"), marks
-
-
 def layout(**_query):
     admin = current_user.allows(Role.ADMIN)
-    shown, (table, marks) = shown_table(marker())
+    shown, (table, marks) = bots_table.shown_table(bots_table.marker())
     header = [dbc.Col(html.H1("Bots", className="h3 my-3"))]
     if admin:
         header.append(
@@ -199,10 +64,10 @@ def layout(**_query):
     prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh(_ticks, shown):
-    current = marker()
+    current = bots_table.marker()
     if current == shown:
         raise PreventUpdate
-    current, (table, _marks) = shown_table(current)
+    current, (table, _marks) = bots_table.shown_table(current)
     if current == shown:
         raise PreventUpdate
     return table, current
@@ -217,23 +82,8 @@ def refresh(_ticks, shown):
 )
 def refresh_marks(_ticks, shown):
     """Positions marked to a new price: only the P&L cells change, the table stays."""
-    with desk_db().reading() as session:
-        marks = marks_marker(session)
-        if marks == shown:
-            raise PreventUpdate
-        book = portfolio.book_marker(session=session)
-        unrealized = portfolio.unrealized_by_bot(session=session)
-    realized = REALIZED.get((desk_db().url, book), realized_by_bot)
-    cells = ctx.outputs_list[0]
-    return [
-        signed_money(realized.get(bot, ZERO) + unrealized.get(bot, ZERO))
-        for bot in (cell["id"]["bot"] for cell in cells)
-    ], marks
-
-
-def realized_by_bot() -> dict:
-    with desk_db().reading() as session:
-        return portfolio.realized_by_bot(session=session)
+    bot_ids = [cell["id"]["bot"] for cell in ctx.outputs_list[0]]
+    return bots_table.marked_pnl(bot_ids, shown)
 
 
 def _clicked() -> dict:
