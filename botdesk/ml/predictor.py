@@ -4,7 +4,8 @@ The strategy reads the feature rows of the candles it is given (the live window 
 candles, more than the 556 a row needs, see `feature_set`) from a memo shared by the bots
 of the process, which computes only the rows of candles it has not seen (one per new
 candle, see `row_memo`: the same rows the full computation gives), asks the model for the
-probabilities of sell, hold and buy of the rows it has not predicted yet, and signals:
+probabilities of sell, hold and buy of the rows it has not predicted yet (a new candle's
+one row by LightGBM's single-row path, see `row_predictor`), and signals:
 
 - BUY at t when the model's most probable class is buy and p(buy) >= min_confidence,
   and, with `trend_filter`, the market structure's trend at t is bullish (feature `trend`
