@@ -15,7 +15,9 @@ can:
 - the rows of the frame's candles the memo holds are taken from it (only those `compute`
   gives over this frame: see `feature_set.covered`), the candles after the memo's last
   are computed with `compute(frame, after_ms=...)`, which gives a row the value the whole
-  computation gives it (see `feature_set`); the memo then moves on to the frame;
+  computation gives it (see `feature_set`), its structure columns stepped from the state
+  the memo carries from the previous candle (see `carried_rows`); the memo then moves on
+  to the frame;
 - a frame that needs rows the memo does not hold (it starts earlier) is computed whole.
 
 Predictions are remembered with the memo per model (and external series reading), so a
@@ -30,6 +32,7 @@ import numpy as np
 
 from botdesk.engine.frames import CandleFrame
 from botdesk.ml import feature_set
+from botdesk.ml.carried_rows import CarriedRows
 from botdesk.ml.feature_set import FeatureRows
 
 KEEP_CANDLES = 2048  # a memo's candles: the live window plus a row's whole dependency
@@ -39,6 +42,7 @@ MEMOS = 32  # markets (and bots catching up) remembered at once
 class _Memo:
     def __init__(self, candles: CandleFrame, rows: FeatureRows):
         self.candles, self.rows = candles, rows
+        self.carried = CarriedRows()  # the structure state of the latest block's slice
         self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
 
     def move_to(self, frame: CandleFrame, rows: FeatureRows, candle_ms: int) -> None:
@@ -117,7 +121,7 @@ class RowMemo:
                 times = frame.open_time_ms[wanted]
                 rows = _select(held, times[times <= last_seen])
                 if frame.open_time_ms[-1] > last_seen:  # new candles: their rows, once
-                    rows = _join(rows, feature_set.compute(frame, candle_ms, after_ms=last_seen))
+                    rows = _join(rows, memo.carried.compute(frame, candle_ms, after_ms=last_seen))
                     memo.move_to(frame, rows, candle_ms)
                 self._memos.remove(memo)
                 self._memos.append(memo)
