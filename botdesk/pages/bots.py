@@ -197,6 +197,7 @@ def layout(**_query):
     Input("bots-tick", "n_intervals"),
     State("bots-marker", "data"),
     role=Role.VIEWER,
+    prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh(_ticks, shown):
     current = marker()

@@ -320,6 +320,7 @@ def refresh_health(_ticks):
     Input("overview-summary-tick", "n_intervals"),
     State("overview-marker", "data"),
     role=Role.VIEWER,
+    prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh_summary(_ticks, shown):
     with desk_db().reading() as session:

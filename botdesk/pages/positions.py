@@ -184,6 +184,7 @@ def layout(**_query):
     Input("positions-tick", "n_intervals"),
     State("positions-marker", "data"),
     role=Role.VIEWER,
+    prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh_open(_ticks, shown):
     with desk_db().reading() as session:
