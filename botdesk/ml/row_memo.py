@@ -40,9 +40,10 @@ MEMOS = 32  # markets (and bots catching up) remembered at once
 
 
 class _Memo:
-    def __init__(self, candles: CandleFrame, rows: FeatureRows):
+    def __init__(self, candles: CandleFrame, rows: FeatureRows, carry: bool = True):
         self.candles, self.rows = candles, rows
-        self.carried = CarriedRows()  # the structure state of the latest block's slice
+        # the structure state of the latest block's slice; None: new rows computed whole
+        self.carried = CarriedRows() if carry else None
         self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
 
     def move_to(self, frame: CandleFrame, rows: FeatureRows, candle_ms: int) -> None:
@@ -97,7 +98,10 @@ def _join(first: FeatureRows, second: FeatureRows) -> FeatureRows:
 
 
 class RowMemo:
-    def __init__(self, size: int = MEMOS):
+    def __init__(self, size: int = MEMOS, carry: bool = True):
+        """carry False: a new candle's row is computed over its whole slice, structure
+        columns included (as before the structure reader; bench/ml_predict.py compares)."""
+        self._carry = carry
         self._lock = threading.Lock()
         self._memos: list[_Memo] = []  # most recently used last
         self._size = size
@@ -121,13 +125,14 @@ class RowMemo:
                 times = frame.open_time_ms[wanted]
                 rows = _select(held, times[times <= last_seen])
                 if frame.open_time_ms[-1] > last_seen:  # new candles: their rows, once
-                    rows = _join(rows, memo.carried.compute(frame, candle_ms, after_ms=last_seen))
+                    compute = memo.carried.compute if memo.carried else feature_set.compute
+                    rows = _join(rows, compute(frame, candle_ms, after_ms=last_seen))
                     memo.move_to(frame, rows, candle_ms)
                 self._memos.remove(memo)
                 self._memos.append(memo)
                 return rows, memo
             rows = feature_set.compute(frame, candle_ms)
-            memo = _Memo(CandleFrame.empty(), rows)
+            memo = _Memo(CandleFrame.empty(), rows, self._carry)
             memo.move_to(frame, rows, candle_ms)
             self._memos.append(memo)
             del self._memos[: -self._size]
