@@ -9,7 +9,10 @@ Phase "without": no stream client. Phase "with": --clients clients hold /api/v1/
 (channels signals,fills; 4 per read key, as the default limit allows), all read by one
 selector thread in a process of their own; for every signal each client receives, latency =
 received - committed (the writer's clock, after its commit returned: the same monotonic
-clock of this machine). Load average is read before and after each phase.
+clock of this machine). Load average is read before and after each phase, and the CPU
+seconds of the desk (gunicorn and its workers), of the stream clients' process and of the
+writer: the clients and the writer share this machine's cores with the desk, which real
+clients would not.
 
     .venv/bin/python bench/stream_latency.py [--clients 100] [--events 150] [--interval 0.1]
 
@@ -90,6 +93,7 @@ def writer(url: str, bot_id: int, first: int, events: int, interval: float, comm
         commits.put((signal_id, time.monotonic()))
         time.sleep(max(0.0, start + (number + 1) * interval - time.monotonic()))
     commits.put(None)
+    commits.put(time.process_time())
 
 
 class Readers:
@@ -156,9 +160,10 @@ class Readers:
 def _read_streams(base, keys, count, ready, stop, results) -> None:
     readers = Readers(base, keys, count)
     ready.put(readers.refused)
+    connected = time.process_time()
     stop.wait()
     readers.close()
-    results.put(readers.received)
+    results.put((readers.received, time.process_time() - connected))
 
 
 class ReaderProcess:
@@ -174,10 +179,11 @@ class ReaderProcess:
         self._process.start()
         self.refused = ready.get(timeout=300)
         self.received: dict[int, list[float]] = {}
+        self.cpu = 0.0  # CPU seconds of the clients' process while the phase ran
 
     def collect(self) -> None:
         self._stop.set()
-        self.received = self._results.get(timeout=60)
+        self.received, self.cpu = self._results.get(timeout=60)
         self._process.join()
 
     def close(self) -> None:
@@ -246,6 +252,7 @@ def phase(args, url, bot_id, first, client, base, router, readers: ReaderProcess
     committed = {}
     while (item := commits.get()) is not None:
         committed[item[0]] = item[1]
+    writer_cpu = commits.get()
     process.join()
     time.sleep(1.0)  # the last events reach every client
     stop.set()
@@ -260,6 +267,8 @@ def phase(args, url, bot_id, first, client, base, router, readers: ReaderProcess
             latencies += [(t - at) * 1000 for t in got]
     return {
         "cpu": desk_cpu_seconds(args.master) - cpu_before,
+        "writer_cpu": writer_cpu,
+        "clients_cpu": readers.cpu if readers is not None else 0.0,
         "rss": desk_rss_mb(args.master),
         "load": (load_before, os.getloadavg()),
         "calls": result["times"],
@@ -331,7 +340,15 @@ def report(args, without: dict, with_clients: dict, readers: ReaderProcess) -> N
             f"{percentile(with_clients['calls'], share):>20.1f}"
         )
     print(f"{'desk page renders':34}{len(without['calls']):>18}{len(with_clients['calls']):>20}")
-    for label, name in (("desk CPU seconds (all processes)", "cpu"), ("desk RSS MB (all)", "rss")):
+    for phase_result in (without, with_clients):
+        phase_result["cpu_per_render"] = 1000 * phase_result["cpu"] / len(phase_result["calls"])
+    for label, name in (
+        ("desk CPU seconds (all processes)", "cpu"),
+        ("desk CPU ms per page render", "cpu_per_render"),
+        ("stream clients' CPU s (bench's)", "clients_cpu"),
+        ("writer's CPU s (bench's)", "writer_cpu"),
+        ("desk RSS MB (all)", "rss"),
+    ):
         print(f"{label:34}{without[name]:>18.1f}{with_clients[name]:>20.1f}")
     for label, index in (("load avg before", 0), ("load avg after", 1)):
         print(

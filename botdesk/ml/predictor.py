@@ -56,8 +56,11 @@ class MlPredictorParams(StrategyParams):
 
 class LoadedModel:
     def __init__(self, version: int, timeframe: str, booster, sha256: str, external=()):
+        from botdesk.ml.row_predictor import RowPredictor
+
         self.version, self.timeframe = version, timeframe
         self.booster, self.sha256 = booster, sha256
+        self.row_predictor = RowPredictor(booster)  # the live candle's one row
         self.external: tuple[str, ...] = tuple(external)
         self.series: dict = {}  # the external series, read again every CHAMPION_CHECK_S
         self.series_read = -1e18
@@ -132,7 +135,10 @@ def predict_frame(loaded: LoadedModel, candles: CandleFrame, memo: RowMemo | Non
     candle_ms = timeframe_ms(loaded.timeframe)
 
     def probabilities_of(rows):
-        return predict(loaded.booster, with_external(rows, loaded.series, candle_ms).values)
+        features = with_external(rows, loaded.series, candle_ms).values
+        if len(features) == 1:  # a new candle: LightGBM's single-row path, no per-call setup
+            return loaded.row_predictor.predict(features[0])[None, :]
+        return predict(loaded.booster, features)
 
     if memo is None:
         rows = feature_set.compute(candles, candle_ms)

@@ -34,19 +34,21 @@ class Outcome:
     holdout_samples: int
     champion_in_sample: bool
     promoted: bool
+    tune_trials: int = 0  # > 0: the challenger's parameters were chosen by Optuna
 
     def describe(self) -> str:
+        tuned = f" (parameters by {self.tune_trials} Optuna trials)" if self.tune_trials else ""
         if self.champion is None:
             return (
-                f"model {self.challenger} (macro F1 {self.challenger_f1:.3f} on "
+                f"model {self.challenger}{tuned} (macro F1 {self.challenger_f1:.3f} on "
                 f"{self.holdout_samples} holdout candles) promoted: there was no champion"
             )
         verdict = "promoted" if self.promoted else "not promoted; the champion stays"
         flattered = " (the champion saw part of the holdout)" if self.champion_in_sample else ""
         return (
-            f"challenger {self.challenger}: macro F1 {self.challenger_f1:.3f} against champion "
-            f"{self.champion}'s {self.champion_f1:.3f}{flattered} on {self.holdout_samples} "
-            f"holdout candles: {verdict}"
+            f"challenger {self.challenger}{tuned}: macro F1 {self.challenger_f1:.3f} against "
+            f"champion {self.champion}'s {self.champion_f1:.3f}{flattered} on "
+            f"{self.holdout_samples} holdout candles: {verdict}"
         )
 
 
@@ -59,7 +61,12 @@ def retrain(
     margin: float = 0.02,
     label: LabelSpec | None = None,
     settings: TrainSettings | None = None,
+    tune_trials: int = 0,
 ) -> Outcome:
+    """`tune_trials` > 0: the challenger's parameters are chosen by that many Optuna
+    trials on its inner walk-forward folds first, as `botdesk ml train --tune` does (see
+    `tuning`; the holdout stays outside the search like every other candle after the
+    challenger's window)."""
     candles = load_candles(CANDLES, symbol=symbol, timeframe=timeframe, db=db)
     if len(candles) < holdout + 1000:
         raise TrainingError(
@@ -80,6 +87,7 @@ def retrain(
         label=label,
         to_ms=holdout_from - timeframe_ms(timeframe),
         settings=settings or TrainSettings(),
+        tune_trials=tune_trials,
     )
     challenger = train(request, db=db, created_by=ACTOR).model
     with db.reading() as session:
@@ -103,6 +111,7 @@ def retrain(
         champion_in_sample=champion is not None
         and monitor.unseen_after_ms(champion) >= holdout_from,
         promoted=promoted,
+        tune_trials=tune_trials,
     )
     if promoted:
         with db.writing() as session:

@@ -24,6 +24,7 @@ from botdesk.app.components import (
 from botdesk.app.context import desk_db
 from botdesk.app.grid import MARKET_CLOCK, DeskGrid, GridColumn
 from botdesk.app.protection_cell import protection_text
+from botdesk.app.render_once import RenderOnce
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import commands, portfolio, protections
 from botdesk.db.models import Command, Position, PositionStatus, Protection, Role
@@ -126,7 +127,16 @@ def open_table(
     )
 
 
-def open_section():
+# per worker: the open positions by database, role (the Close buttons) and marker
+SECTIONS = RenderOnce()
+
+
+def open_section(marker: list):
+    """Built once per worker for every user of the same role while `marker` holds."""
+    return SECTIONS.get((desk_db().url, current_user.role.value, marker), built_section)
+
+
+def built_section():
     positions = open_positions()
     with desk_db().reading() as session:
         names = portfolio.bot_names(session=session)
@@ -158,7 +168,7 @@ def layout(**_query):
             html.H1("Positions", className="h3 my-3"),
             html.H2("Open", className="h6"),
             html.Div(id="positions-result", className="mb-2"),
-            dbc.Card(dbc.CardBody(open_section(), id="positions-open"), className="mb-4"),
+            dbc.Card(dbc.CardBody(open_section(marker), id="positions-open"), className="mb-4"),
             POSITIONS.layout(title="All positions"),
             close_dialog() if current_user.allows(Role.TRADER) else None,
             dcc.Store(id="positions-target"),
@@ -174,13 +184,14 @@ def layout(**_query):
     Input("positions-tick", "n_intervals"),
     State("positions-marker", "data"),
     role=Role.VIEWER,
+    prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh_open(_ticks, shown):
     with desk_db().reading() as session:
         marker = portfolio.open_positions_marker(session=session)
     if marker == shown:
         raise PreventUpdate
-    return open_section(), marker
+    return open_section(marker), marker
 
 
 @guarded_callback(

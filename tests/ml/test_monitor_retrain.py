@@ -49,6 +49,8 @@ def test_a_challenger_is_promoted_only_when_it_beats_the_champion(db, stored):
     assert _statuses(db) == {first.challenger: "champion"}
     with db.reading() as session:
         model = registry.get(session=session, version=first.challenger)
+    assert registry.report_of(model)["tuning"] is None  # no --tune: the fixed parameters
+    assert "Optuna" not in first.describe()
     # the challenger learnt nothing from the holdout, labels included
     assert model.train_to_ms + LABEL.horizon * 3_600_000 < int(stored.open_time_ms[-600])
     # the same data again cannot beat the champion by a whole point of F1
@@ -108,3 +110,36 @@ def test_retraining_needs_enough_stored_candles(db):
     with pytest.raises(ValueError, match="no stored candles"):
         retraining.retrain(db, symbol="BTCUSDT", timeframe="1h")
     assert monitor.check(db, symbol="BTCUSDT", timeframe="1h") is None
+
+
+def test_retraining_with_tune_chooses_the_challengers_parameters_by_optuna(db, stored):
+    earlier = shared_candles("BTCUSDT-1h.csv")
+    earlier = earlier[earlier.open_time_ms < int(stored.open_time_ms[0])][-600:]
+    with db.writing() as session:  # the search needs history of its own before the folds
+        candle_store.upsert(
+            session=session,
+            candles=[
+                {"symbol": "BTCUSDT", "timeframe": "1h", **earlier.row(i)}
+                for i in range(len(earlier))
+            ],
+        )
+    outcome = retraining.retrain(
+        db,
+        symbol="BTCUSDT",
+        timeframe="1h",
+        holdout=600,
+        label=LABEL,
+        settings=SMALL,
+        tune_trials=2,
+    )
+    with db.reading() as session:
+        model = registry.get(session=session, version=outcome.challenger)
+    params = json.loads(model.params)
+    tuned = registry.report_of(model)["tuning"]
+    assert params["tune_trials"] == 2 and tuned["trials"] == 2
+    for name, value in tuned["params"].items():
+        assert params[name] == value
+    # the search, like the challenger, saw nothing of the holdout nor of its own report's span
+    assert tuned["inner_to_ms"] + LABEL.horizon * 3_600_000 < model.test_from_ms
+    assert model.train_to_ms < int(stored.open_time_ms[-600])
+    assert "(parameters by 2 Optuna trials)" in outcome.describe()
