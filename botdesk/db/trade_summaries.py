@@ -16,12 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import BigInteger, delete, insert, type_coerce, update
 from sqlmodel import Session, col, select
 
 from botdesk.db.models import Position, PositionStatus, TradeSummary
-from botdesk.db.types import quantize
+from botdesk.db.types import MONEY_UNIT, from_units, to_units
 
 ZERO = Decimal(0)
 MICROSECOND = timedelta(microseconds=1)
@@ -30,42 +32,49 @@ MICROSECOND = timedelta(microseconds=1)
 @dataclass(slots=True)
 class Running:
     """A bot's closed trades folded one by one in the order they closed: the fields of its
-    `trade_summary` row."""
+    `trade_summary` row, amounts in integer units of 1e-8 (integer sums are what keeps a
+    fold over 100k trades in tens of milliseconds), the ratios' sum a Decimal."""
 
     trades: int = 0
     wins: int = 0
-    pnl: Decimal = ZERO
-    gains: Decimal = ZERO
-    losses: Decimal = ZERO
+    pnl: int = 0
+    gains: int = 0
+    losses: int = 0
     pnl_ratios: Decimal = ZERO
-    peak: Decimal = ZERO
-    max_drawdown: Decimal = ZERO
+    peak: int = 0
+    max_drawdown: int = 0
     held_us: int = 0
     last_closed_at: datetime | None = None
     last_position_id: int | None = None
 
+    def extend(self, trades: Iterable[tuple[int, int, int]]) -> None:
+        """More closed trades, in the order they closed: (P&L and entry cost in units, time
+        held in microseconds) each."""
+        count, wins, pnl, gains, losses = self.trades, self.wins, self.pnl, self.gains, self.losses
+        ratios, peak, deepest, held = self.pnl_ratios, self.peak, self.max_drawdown, self.held_us
+        for trade_pnl, cost, trade_held in trades:  # locals only: 100k trades in tens of ms
+            count += 1
+            if cost:  # botdesk.db.trades.ratio: P&L / cost, half-even to 8 places
+                ratios += (Decimal(trade_pnl) / Decimal(cost)).quantize(MONEY_UNIT)
+            pnl += trade_pnl
+            held += trade_held
+            if trade_pnl > 0:
+                wins += 1
+                gains += trade_pnl
+                if pnl > peak:
+                    peak = pnl
+            else:  # only a trade that made nothing or lost deepens the fall
+                losses -= trade_pnl
+                if peak - pnl > deepest:
+                    deepest = peak - pnl
+        self.trades, self.wins, self.pnl, self.gains, self.losses = count, wins, pnl, gains, losses
+        self.pnl_ratios, self.peak, self.max_drawdown, self.held_us = ratios, peak, deepest, held
+
     def add(
-        self,
-        *,
-        pnl: Decimal,
-        cost: Decimal,
-        held_us: int = 0,
-        closed_at: datetime | None = None,
-        position_id: int | None = None,
+        self, *, pnl: int, cost: int, held_us: int, closed_at: datetime, position_id: int
     ) -> None:
-        """One more closed trade: its P&L, entry cost and time held (microseconds)."""
-        self.trades += 1
-        if cost:  # botdesk.db.trades.ratio: P&L / cost, half-even to 8 places
-            self.pnl_ratios += quantize(pnl / cost)
-        self.pnl += pnl
-        if pnl > 0:
-            self.wins += 1
-            self.gains += pnl
-            self.peak = max(self.peak, self.pnl)
-        else:
-            self.losses -= pnl
-            self.max_drawdown = max(self.max_drawdown, self.peak - self.pnl)
-        self.held_us += held_us
+        """One more closed trade, the last in closing order so far."""
+        self.extend([(pnl, cost, held_us)])
         self.last_closed_at, self.last_position_id = closed_at, position_id
 
     def comes_after(self, closed_at: datetime, position_id: int) -> bool:
@@ -75,10 +84,24 @@ class Running:
         return (closed_at, position_id) > (self.last_closed_at, self.last_position_id)
 
     def values(self) -> dict:
-        return {name.name: getattr(self, name.name) for name in fields(self)}
+        """The row's values (amounts as Decimals)."""
+        found = {name: getattr(self, name) for name in NAMES}
+        for name in UNITS:
+            found[name] = from_units(found[name])
+        return found
 
 
-COLUMNS = [getattr(TradeSummary, name.name) for name in fields(Running)]
+NAMES = [name.name for name in fields(Running)]
+UNITS = ("pnl", "gains", "losses", "peak", "max_drawdown")
+
+
+def _column(name: str):
+    """The column as stored: amounts read as their integer units."""
+    column = getattr(TradeSummary, name)
+    return type_coerce(column, BigInteger) if name in UNITS else column
+
+
+COLUMNS = [_column(name) for name in NAMES]
 
 
 def held_us(opened_at: datetime, closed_at: datetime) -> int:
@@ -86,20 +109,16 @@ def held_us(opened_at: datetime, closed_at: datetime) -> int:
 
 
 def fold(rows: Iterable[tuple]) -> dict[int, Running]:
-    """Each bot's summary from its closed positions' (bot id, P&L, entry cost, opened at,
-    closed at, position id), given in closing order."""
+    """Each bot's summary from its closed positions' (bot id, P&L and entry cost in units,
+    opened at, closed at, position id), given by bot in closing order."""
     found: dict[int, Running] = {}
-    for bot_id, pnl, cost, opened_at, closed_at, position_id in rows:
-        running = found.get(bot_id)
-        if running is None:
-            running = found[bot_id] = Running()
-        running.add(
-            pnl=pnl,
-            cost=cost,
-            held_us=held_us(opened_at, closed_at),
-            closed_at=closed_at,
-            position_id=position_id,
+    for bot_id, group in groupby(rows, key=itemgetter(0)):
+        trips = list(group)
+        running = found[bot_id] = Running()
+        running.extend(
+            (pnl, cost, held_us(opened, closed)) for _, pnl, cost, opened, closed, _ in trips
         )
+        running.last_closed_at, running.last_position_id = trips[-1][4], trips[-1][5]
     return found
 
 
@@ -113,8 +132,8 @@ def book_closed(*, session: Session, position: Position) -> None:
         rebuild(session=session, bot_id=position.bot_id)
         return
     running.add(
-        pnl=position.realized_pnl,
-        cost=position.entry_cost,
+        pnl=to_units(position.realized_pnl),
+        cost=to_units(position.entry_cost),
         held_us=held_us(position.opened_at, position.closed_at),
         closed_at=position.closed_at,
         position_id=position.id,
@@ -140,8 +159,8 @@ def rebuild(*, session: Session, bot_id: int | None = None) -> None:
     rows = session.execute(
         select(
             Position.bot_id,
-            Position.realized_pnl,
-            Position.entry_cost,
+            type_coerce(Position.realized_pnl, BigInteger),
+            type_coerce(Position.entry_cost, BigInteger),
             Position.opened_at,
             Position.closed_at,
             Position.id,

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import BigInteger, and_, case, type_coerce
 from sqlmodel import Session, col, func, select
@@ -393,11 +395,9 @@ def _folded(session: Session, chosen: TradeFilter) -> dict[int, trade_summaries.
         .group_by(col(Position.bot_id))
     )
     found: dict[int, trade_summaries.Running] = {}
-    for bot_id, pnl, cost in rows:
-        running = found.get(bot_id)
-        if running is None:
-            running = found[bot_id] = trade_summaries.Running()
-        running.add(pnl=from_units(pnl), cost=from_units(cost))
+    for bot_id, trips in groupby(rows, key=itemgetter(0)):
+        running = found[bot_id] = trade_summaries.Running()
+        running.extend((pnl, cost, 0) for _, pnl, cost in trips)
     for bot_id, seconds in held:
         if bot_id in found:
             found[bot_id].held_us = round(float(seconds or 0) * 1_000_000)
@@ -414,11 +414,13 @@ def _figures(bot_id: int, name: str, running: trade_summaries.Running) -> BotPer
         win_rate=ratio(Decimal(running.wins), Decimal(count)),
         average_pnl_ratio=quantize(running.pnl_ratios / count),
         total_pnl_ratio=running.pnl_ratios,
-        total_pnl=running.pnl,
-        profit_factor=ratio(running.gains, running.losses) if running.losses else None,
-        max_drawdown=running.max_drawdown,
+        total_pnl=from_units(running.pnl),
+        profit_factor=ratio(Decimal(running.gains), Decimal(running.losses))
+        if running.losses
+        else None,
+        max_drawdown=from_units(running.max_drawdown),
         average_duration=timedelta(seconds=round(Fraction(running.held_us, 1_000_000 * count))),
-        expectancy=quantize(running.pnl / count),
+        expectancy=quantize(from_units(running.pnl) / count),
     )
 
 

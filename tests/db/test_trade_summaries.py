@@ -16,7 +16,7 @@ from sqlmodel import col
 from botdesk.db import trade_summaries, trades
 from botdesk.db.models import Fill, TradeSummary
 from botdesk.db.trade_summaries import Running
-from botdesk.db.types import quantize
+from botdesk.db.types import from_units, quantize, to_units
 from tests.db import reference_trades
 from tests.db.test_trades_fast import random_trips
 from tests.factories import make_bot
@@ -53,7 +53,14 @@ def from_fills(db) -> dict[int, Running]:
         if trip["held"] == 0
     )
     return trade_summaries.fold(
-        (bot, trip["pnl"], trip["cost"], min(trip["times"]), closed_at, position_id)
+        (
+            bot,
+            to_units(trip["pnl"]),
+            to_units(trip["cost"]),
+            min(trip["times"]),
+            closed_at,
+            position_id,
+        )
         for bot, closed_at, position_id, trip in closed
     )
 
@@ -70,9 +77,9 @@ def test_the_ledgers_summaries_are_what_the_fills_say_to_the_unit(db):
     assert kept == from_fills(db)
     alpha = kept[trips.alpha.id]  # tests/trips.py: a partial exit, then a take-profit
     assert (alpha.trades, alpha.wins) == (2, 1)
-    assert alpha.pnl == D("-159.87533333") + D("87.44995")
+    assert from_units(alpha.pnl) == D("-159.87533333") + D("87.44995")
     assert alpha.pnl_ratios == D("-0.00532918") + D("0.01410472")
-    assert (alpha.peak, alpha.max_drawdown) == (D(0), D("159.87533333"))
+    assert (alpha.peak, from_units(alpha.max_drawdown)) == (0, D("159.87533333"))
     assert alpha.held_us == (3 * 3600 + 30 * 60 + 45 * 60) * 10**6
     with db.reading() as session:
         for bot_id in (None, trips.alpha.id, trips.beta.id):
@@ -99,7 +106,7 @@ def test_a_close_reported_late_is_counted_in_closing_order(db):
     trade(db, bot, "buy", "1", "100", "0", at("2024-05-01T14:00:00"))
     trade(db, bot, "sell", "1", "40", "0", at("2024-05-01T15:00:00"), purpose="stop_loss")
     kept = stored(db)[bot.id]
-    assert (kept.pnl, kept.peak, kept.max_drawdown) == (D(-10), D(50), D(60))
+    assert (kept.pnl, kept.peak, kept.max_drawdown) == (-10 * 10**8, 50 * 10**8, 60 * 10**8)
     assert kept == from_fills(db)[bot.id]
     with db.reading() as session:
         fast = trades.performance(session=session)

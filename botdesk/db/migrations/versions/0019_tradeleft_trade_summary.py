@@ -34,8 +34,8 @@ def backfill(connection) -> int:
         sa.column("id", sa.Integer),
         sa.column("bot_id", sa.Integer),
         sa.column("status", sa.String),
-        sa.column("realized_pnl", botdesk.db.types.Money()),
-        sa.column("entry_cost", botdesk.db.types.Money()),
+        sa.column("realized_pnl", sa.BigInteger),  # in units, as the fold takes them
+        sa.column("entry_cost", sa.BigInteger),
         sa.column("opened_at", botdesk.db.types.UTCDateTime()),
         sa.column("closed_at", botdesk.db.types.UTCDateTime()),
     )
