@@ -1,0 +1,60 @@
+"""Pieces of pages built once per desk worker for each change of what they show.
+
+Fifty people with the Bots page open ask for the same table every few seconds. A piece
+kept under its database, what else it depends on (a role, filters) and its change marker
+is built by the first request after a change and handed to every later one, instead of
+being rebuilt per user. Requests that miss together wait for the one build rather than
+each making their own. Dash components are only read when an answer is serialized, so
+one render is safely shared by the worker's threads.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+Piece = TypeVar("Piece")
+
+
+def frozen(value):
+    """A marker (lists of lists, as the pages keep them in a Store) as a hashable key."""
+    if isinstance(value, list | tuple):
+        return tuple(frozen(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, frozen(item)) for key, item in value.items()))
+    return value
+
+
+class RenderOnce:
+    """The newest `size` pieces of one kind, by key. `builds` counts the pieces built."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self.builds = 0
+        self._kept: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building = threading.Lock()
+
+    def _found(self, key: Hashable):
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return True, self._kept[key]
+        return False, None
+
+    def get(self, key: Hashable, build: Callable[[], Piece]) -> Piece:
+        key = frozen(key)
+        found, piece = self._found(key)
+        if found:
+            return piece
+        with self._building:  # one build at a time: the others find its piece
+            found, piece = self._found(key)
+            if found:
+                return piece
+            piece = build()
+            with self._lock:
+                self._kept[key] = piece
+                self.builds += 1
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        return piece
