@@ -195,12 +195,14 @@ def test_the_batched_path_writes_what_the_per_bot_path_writes(db, twin):
 def _drawdown_snapshots(db) -> list[tuple]:
     """Each drawdown breach with the snapshot it names: (bot, the equity its message
     gives, the named snapshot's bot and equity); the named one is the bot's last of its
-    candle. The batched path writes the quiet bots' snapshots together: this checks the
-    breaching bot's one was written before the breach looked it up."""
+    candle (the batched path writes the quiet bots' snapshots together: the breaching
+    bot's one must be there when the breach looks it up)."""
     with db.reading() as session:
         names = {bot.id: bot.name for bot in session.exec(select(Bot))}
         found = []
-        for event in session.exec(select(RiskEvent).where(RiskEvent.rule == "max_drawdown")):
+        for event in session.exec(
+            select(RiskEvent).where(RiskEvent.kind == "breach", RiskEvent.rule == "max_drawdown")
+        ):
             named = session.get(EquitySnapshot, json.loads(event.details)["snapshot_id"])
             assert named is not None, event.message
             newer = session.exec(
