@@ -259,6 +259,11 @@ def main() -> None:
     )
     parser.add_argument("--replay-speed", default="60", help="candles replayed per minute x")
     parser.add_argument("--database-url", default=None, help="PostgreSQL (default SQLite)")
+    parser.add_argument(
+        "--stream-clients",
+        default=None,
+        help="BOTDESK_STREAM_MAX_CLIENTS (each worker's threads are 4 more; default: the desk's)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="desk-users-"))
     drop = lambda: None  # noqa: E731
@@ -273,7 +278,8 @@ def main() -> None:
     try:
         seed(url, args.bots)  # migrated, default limits, running paper bots
         db = Database(url)
-        env = make_env(url, folder, BOTDESK_LOG_LEVEL="WARNING")
+        extra = {"BOTDESK_STREAM_MAX_CLIENTS": args.stream_clients} if args.stream_clients else {}
+        env = make_env(url, folder, BOTDESK_LOG_LEVEL="WARNING", **extra)
         engine_env = {**env, "BOTDESK_REPLAY_SPEED": args.replay_speed}
         engine = BotdeskProcess(["engine"], engine_env, folder / "engine.log")
         web, base = start_web(env, folder / "web.log", workers=args.workers)
@@ -302,6 +308,8 @@ def main() -> None:
             db.dispose()
         drop()
     report(rows, args.workers, args.bots, args.think)
+    streams = args.stream_clients or "the default"
+    print(f"gunicorn threads per worker: 4 + STREAM_MAX_CLIENTS ({streams})")
 
 
 if __name__ == "__main__":

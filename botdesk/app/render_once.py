@@ -32,6 +32,7 @@ class RenderOnce:
         self.size = size
         self.builds = 0
         self._kept: OrderedDict[Hashable, object] = OrderedDict()
+        self._newest: dict[Hashable, tuple] = {}  # family -> (marker, piece), see newest()
         self._lock = threading.Lock()
         self._building = threading.Lock()
 
@@ -48,13 +49,38 @@ class RenderOnce:
         if found:
             return piece
         with self._building:  # one build at a time: the others find its piece
-            found, piece = self._found(key)
-            if found:
-                return piece
-            piece = build()
-            with self._lock:
-                self._kept[key] = piece
-                self.builds += 1
-                while len(self._kept) > self.size:
-                    self._kept.popitem(last=False)
+            return self._build(key, build)
+
+    def _build(self, key: Hashable, build: Callable[[], Piece], family=None, marker=None):
+        found, piece = self._found(key)
+        if found:
+            return piece
+        piece = build()
+        with self._lock:
+            self._kept[key] = piece
+            if family is not None:
+                self._newest[family] = (marker, piece)
+            self.builds += 1
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
         return piece
+
+    def newest(self, family: Hashable, marker, build: Callable[[], Piece]) -> tuple:
+        """(marker, piece): the piece for `marker` of `family` (a database and role, say);
+        while another request is building one, the newest piece of the family already
+        built, with the marker it shows, at once: a page the poll brings up to date
+        after, instead of a queue behind the build."""
+        key = (frozen(family), frozen(marker))
+        found, piece = self._found(key)
+        if found:
+            return marker, piece
+        if not self._building.acquire(blocking=False):
+            with self._lock:
+                kept = self._newest.get(key[0])
+            if kept is not None:
+                return kept
+            self._building.acquire()
+        try:
+            return marker, self._build(key, build, family=key[0], marker=marker)
+        finally:
+            self._building.release()

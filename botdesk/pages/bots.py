@@ -86,10 +86,10 @@ ZERO = Decimal(0)
 
 
 def shown_table(current: list) -> tuple:
-    """(the table, the marks its P&L column shows) for `current`, the table's marker,
-    built once per worker for every user of the same role."""
-    key = (desk_db().url, current_user.role.value, current)
-    return TABLES.get(key, bots_table)
+    """(the marker shown, (the table, the marks its P&L column shows)) for `current`, the
+    table's marker: built once per worker for every user of the same role; while it is
+    being built, the one before (the poll brings it up to date)."""
+    return TABLES.newest((desk_db().url, current_user.role.value), current, bots_table)
 
 
 def pnl_cell(bot_id: int, amount) -> html.Span:
@@ -163,8 +163,7 @@ def bots_table() -> tuple:
 
 def layout(**_query):
     admin = current_user.allows(Role.ADMIN)
-    shown = marker()
-    table, marks = shown_table(shown)
+    shown, (table, marks) = shown_table(marker())
     header = [dbc.Col(html.H1("Bots", className="h3 my-3"))]
     if admin:
         header.append(
@@ -203,7 +202,9 @@ def refresh(_ticks, shown):
     current = marker()
     if current == shown:
         raise PreventUpdate
-    table, _marks = shown_table(current)
+    current, (table, _marks) = shown_table(current)
+    if current == shown:
+        raise PreventUpdate
     return table, current
 
 

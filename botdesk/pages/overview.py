@@ -282,9 +282,10 @@ def events_table(events, names) -> html.Div:
 SUMMARIES = RenderOnce()
 
 
-def shown_summary(marker: list) -> list:
-    """The summary for `marker`, built once per worker for every user."""
-    return SUMMARIES.get((desk_db().url, marker), built_summary)
+def shown_summary(marker: list) -> tuple[list, list]:
+    """(the marker shown, the summary): built once per worker for every user; while it is
+    being built, the one before (the poll brings it up to date)."""
+    return SUMMARIES.newest(desk_db().url, marker, built_summary)
 
 
 def built_summary() -> list:
@@ -295,7 +296,7 @@ def built_summary() -> list:
 def layout(**_query):
     with desk_db().reading() as session:
         marker = portfolio.change_marker(session=session)
-    body = shown_summary(marker)
+    marker, body = shown_summary(marker)
     return html.Div(
         [
             html.H1("Overview", className="h4 my-2"),
@@ -327,4 +328,7 @@ def refresh_summary(_ticks, shown):
         marker = portfolio.change_marker(session=session)
     if marker == shown:
         raise PreventUpdate
-    return shown_summary(marker), marker
+    marker, body = shown_summary(marker)
+    if marker == shown:
+        raise PreventUpdate
+    return body, marker

@@ -131,9 +131,10 @@ def open_table(
 SECTIONS = RenderOnce()
 
 
-def open_section(marker: list):
-    """Built once per worker for every user of the same role while `marker` holds."""
-    return SECTIONS.get((desk_db().url, current_user.role.value, marker), built_section)
+def open_section(marker: list) -> tuple:
+    """(the marker shown, the section): built once per worker for every user of the same
+    role; while it is being built, the one before (the poll brings it up to date)."""
+    return SECTIONS.newest((desk_db().url, current_user.role.value), marker, built_section)
 
 
 def built_section():
@@ -163,12 +164,13 @@ def close_dialog() -> dbc.Modal:
 def layout(**_query):
     with desk_db().reading() as session:
         marker = portfolio.open_positions_marker(session=session)
+    marker, section = open_section(marker)
     return html.Div(
         [
             html.H1("Positions", className="h3 my-3"),
             html.H2("Open", className="h6"),
             html.Div(id="positions-result", className="mb-2"),
-            dbc.Card(dbc.CardBody(open_section(marker), id="positions-open"), className="mb-4"),
+            dbc.Card(dbc.CardBody(section, id="positions-open"), className="mb-4"),
             POSITIONS.layout(title="All positions"),
             close_dialog() if current_user.allows(Role.TRADER) else None,
             dcc.Store(id="positions-target"),
@@ -191,7 +193,10 @@ def refresh_open(_ticks, shown):
         marker = portfolio.open_positions_marker(session=session)
     if marker == shown:
         raise PreventUpdate
-    return open_section(marker), marker
+    marker, section = open_section(marker)
+    if marker == shown:
+        raise PreventUpdate
+    return section, marker
 
 
 @guarded_callback(

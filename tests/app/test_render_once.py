@@ -64,3 +64,26 @@ def test_only_the_newest_pieces_are_kept():
 def test_markers_as_stores_hold_them_are_keys():
     assert frozen([["a", 1], {"b": [2]}]) == (("a", 1), (("b", (2,)),))
     assert hash(frozen([["a", 1], {"b": [2]}]))
+
+
+def test_while_a_piece_is_built_others_get_the_one_before_with_its_marker():
+    kept = RenderOnce()
+    assert kept.newest("db", ["m1"], lambda: "piece 1") == (["m1"], "piece 1")
+    started, release = threading.Event(), threading.Event()
+
+    def slow_build():
+        started.set()
+        release.wait(5)
+        return "piece 2"
+
+    built = []
+    builder = threading.Thread(target=lambda: built.append(kept.newest("db", ["m2"], slow_build)))
+    builder.start()
+    started.wait(5)
+    # asked meanwhile: the piece before, shown with its own marker (the poll catches up)
+    assert kept.newest("db", ["m2"], slow_build) == (["m1"], "piece 1")
+    release.set()
+    builder.join(5)
+    assert built == [(["m2"], "piece 2")]
+    assert kept.newest("db", ["m2"], slow_build) == (["m2"], "piece 2")
+    assert kept.builds == 2
