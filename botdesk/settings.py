@@ -163,9 +163,10 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         description="Most /api/v1/stream connections one desk worker holds; beyond it a new "
-        "one is answered 503 with Retry-After. Each holds one of the worker's threads, so "
-        "`botdesk web` gives every worker this many threads more than the 4 that serve "
-        "pages and API calls.",
+        "one is answered 503 with Retry-After. Each holds one of the worker's threads "
+        "(asleep: the worker's stream poller writes to every client), so `botdesk web` "
+        "gives every worker this many threads more than the 4 that serve pages and API "
+        "calls.",
     )
     STREAM_MAX_PER_KEY: int = Field(
         4,
