@@ -226,7 +226,7 @@ def stream(holder: KeyHolder, query: StreamQuery):
         raise ApiError(refused.status, refused.code, refused.message, headers) from None
     # A client that stops reading frees its thread instead of holding it; and a socket in
     # timeout mode is non-blocking underneath, which the poller's writes rely on (outbox).
-    sock.settimeout(max(30.0, 2 * settings.STREAM_HEARTBEAT_SECONDS))
+    sock.settimeout(stream_hub.stall_seconds)
     body = _events(
         db=db,
         subscriber=subscriber,

@@ -29,6 +29,7 @@ READ_BATCH = 500
 LISTEN_FALLBACK_SECONDS = 1.0  # PostgreSQL: a tick at least this often, notified or not
 RETRY_AFTER_SECONDS = 5
 KEY_RECHECK_SECONDS = 30  # at most; twice the heartbeat when that is shorter
+STALL_SECONDS = 30  # at least; twice the heartbeat when that is longer
 
 
 class StreamRefused(Exception):
@@ -93,12 +94,17 @@ class Subscriber:
                 return
             self._send()
 
-    def send(self, *, heartbeat: float) -> None:
-        """The poller's pass: write what waits, and a keep-alive when quiet that long."""
+    def send(self, *, heartbeat: float, stall: float) -> None:
+        """The poller's pass: write what waits, and a keep-alive when quiet that long; a
+        client that took nothing for `stall` seconds is gone."""
         with self._lock:
             if self._outbox is None or self.ending is not None:
                 return
-            if not len(self._outbox) and time.monotonic() - self._outbox.written_at >= heartbeat:
+            now = time.monotonic()
+            if self._outbox.stalled(now=now, after=stall):
+                self._end("gone")
+                return
+            if not len(self._outbox) and now - self._outbox.written_at >= heartbeat:
                 self._outbox.put(None, KEEP_ALIVE)
             self._send()
 
@@ -140,6 +146,8 @@ class Hub:
         self.capacity = settings.STREAM_QUEUE_EVENTS
         self.heartbeat = settings.STREAM_HEARTBEAT_SECONDS
         self.recheck_every = min(KEY_RECHECK_SECONDS, 2 * self.heartbeat)
+        # a client that takes no byte this long is let go (its socket's timeout too)
+        self.stall_seconds = max(STALL_SECONDS, 2 * self.heartbeat)
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -237,7 +245,7 @@ class Hub:
                 subscriber.checked_at = now
                 if not subscriber.recheck():
                     subscriber.end("revoked")
-            subscriber.send(heartbeat=self.heartbeat)
+            subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
 
     def _fan_out(self) -> None:
         with self.db.reading() as session:
@@ -261,7 +269,7 @@ class Hub:
                     if frame.channel in subscriber.channels:
                         subscriber.offer(frame)
             for subscriber in subscribers:  # before the next batch fills their outboxes
-                subscriber.send(heartbeat=self.heartbeat)
+                subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
             self._cursor = events[-1].seq
             if len(events) < READ_BATCH:
                 return

@@ -30,6 +30,7 @@ class Outbox:
         self.capacity = capacity
         self.last_seq: int | None = None  # the newest event begun on the wire
         self.written_at = time.monotonic()  # when a byte last left
+        self._waiting_since = 0.0  # when the outbox last went from empty to not
         self._waiting: deque[tuple[int | None, bytes]] = deque()
         self._offset = 0  # bytes of the first waiting piece already written
 
@@ -42,8 +43,15 @@ class Outbox:
             return False
         if self.chunked:
             data = b"%X\r\n%s\r\n" % (len(data), data)
+        if not self._waiting:
+            self._waiting_since = time.monotonic()
         self._waiting.append((seq, data))
         return True
+
+    def stalled(self, *, now: float, after: float) -> bool:
+        """Whether frames have waited `after` seconds without the client taking a byte
+        (it stopped reading: let it go, as a blocking write's timeout would)."""
+        return bool(self._waiting) and now - max(self.written_at, self._waiting_since) >= after
 
     def flush(self) -> None:
         """Write what the socket takes now. OSError: the client is gone."""

@@ -205,3 +205,20 @@ def test_an_event_numbered_between_subscribing_and_the_first_tick_is_offered(db,
     hub.tick()
     client = _attach(subscriber)
     assert [event for event, _ in _events(client)] == ["signals"]
+
+
+def test_a_client_that_takes_nothing_for_the_stall_time_is_let_go(db):
+    """Even with room in its queue: a client that stopped reading in a quiet spell would
+    otherwise hold its slot and its thread for ever."""
+    settings = Settings(DATABASE_URL=db.url, STREAM_QUEUE_EVENTS=1000)
+    hub = Hub(db, settings, poller=False)
+    subscriber = hub.subscribe(key_id=1, channels=frozenset({"signals"}))
+    hub.tick()
+    client = _attach(subscriber, send_buffer=4096)  # a client that never reads
+    _signals(db, make_bot(db), 100)  # more than its socket holds
+    hub.tick()
+    subscriber.send(heartbeat=300, stall=3600)
+    assert subscriber.ending is None  # frames wait, but not for an hour yet
+    subscriber.send(heartbeat=300, stall=0)
+    assert subscriber.wait()[0] == "gone"
+    client.close()

@@ -4,6 +4,7 @@ took only part of finished whole by its rest, so the connection's bytes stay wel
 
 import socket
 import threading
+import time
 
 from botdesk.app.stream.outbox import Outbox
 
@@ -87,3 +88,22 @@ def test_a_client_that_hung_up_raises_so_the_hub_ends_its_stream():
     except OSError:
         return
     raise AssertionError("writing to a closed peer raised nothing")
+
+
+def test_a_client_that_takes_nothing_for_a_while_is_stalled_one_that_reads_is_not():
+    """A client that stops reading in a quiet spell holds one keep-alive, never enough to be
+    dropped: it is let go once nothing has left for the stall time instead."""
+    server, client = _pair(send_buffer=4096)
+    outbox = Outbox(server, chunked=False, capacity=1000)
+    later = time.monotonic() + 31
+    assert not outbox.stalled(now=later, after=30)  # nothing waits: only quiet
+    while not len(outbox):  # fill its socket, then one more waits
+        outbox.put(None, b"x" * 1000)
+        outbox.flush()
+    assert not outbox.stalled(now=time.monotonic(), after=30)
+    assert outbox.stalled(now=later, after=30)
+    _read_all(client)  # it reads again: the rest leaves, nothing waits
+    while len(outbox):
+        outbox.flush()
+        _read_all(client)
+    assert not outbox.stalled(now=later, after=30)
