@@ -298,7 +298,7 @@ def promote(version, reason) -> None:
         with database().writing() as session:
             model = registry.promote(session=session, version=version, actor=actor(), reason=reason)
             market = f"{model.symbol} {model.timeframe}"
-    except (registry.RegistryError, registry.ArtifactCorrupt) as error:
+    except (registry.RegistryError, registry.Unloadable) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"model {version} is now the champion of {market}")
 
@@ -320,7 +320,7 @@ def rollback(symbol, timeframe, reason) -> None:
                 reason=reason,
             )
             version = model.id
-    except (registry.RegistryError, registry.ArtifactCorrupt) as error:
+    except (registry.RegistryError, registry.Unloadable) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"rolled back: model {version} is the champion of {symbol.upper()} {timeframe}")
 

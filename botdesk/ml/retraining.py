@@ -43,6 +43,12 @@ class Outcome:
                 f"model {self.challenger}{tuned} (macro F1 {self.challenger_f1:.3f} on "
                 f"{self.holdout_samples} holdout candles) promoted: there was no champion"
             )
+        if self.champion_f1 is None:
+            return (
+                f"model {self.challenger}{tuned} (macro F1 {self.challenger_f1:.3f} on "
+                f"{self.holdout_samples} holdout candles) promoted: champion {self.champion} "
+                "was trained on another feature set, which this botdesk no longer computes"
+            )
         verdict = "promoted" if self.promoted else "not promoted; the champion stays"
         flattered = " (the champion saw part of the holdout)" if self.champion_in_sample else ""
         return (
@@ -100,7 +106,9 @@ def retrain(
         return monitor.score_after(registry.load_booster(model), label, candles, model_rows, after)
 
     mine, actual, _ = score(challenger)
-    theirs = score(champion)[0] if champion is not None else None
+    theirs = None
+    if champion is not None and champion.feature_set_version == challenger.feature_set_version:
+        theirs = score(champion)[0]
     promoted = theirs is None or mine["macro_f1"] >= theirs["macro_f1"] + margin
     outcome = Outcome(
         challenger=challenger.id,

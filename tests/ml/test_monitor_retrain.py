@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import select
 
 from botdesk.db import candles as candle_store
-from botdesk.db.models import MlModel, Notification, RiskEvent
-from botdesk.ml import monitor, registry, retraining
+from botdesk.db.models import MlFeatureSet, MlModel, Notification, RiskEvent
+from botdesk.ml import feature_set, monitor, registry, retraining
 from botdesk.ml.labels import LabelSpec
 from botdesk.ml.training import TrainSettings
 from tests.ml.conftest import shared_candles
@@ -61,6 +61,26 @@ def test_a_challenger_is_promoted_only_when_it_beats_the_champion(db, stored):
     assert second.champion_f1 == pytest.approx(first.challenger_f1)
     assert _statuses(db) == {first.challenger: "champion", second.challenger: "candidate"}
     assert "not promoted; the champion stays" in second.describe()
+
+
+def test_a_champion_of_another_feature_set_gives_way_to_the_challenger(db, stored):
+    """A champion this botdesk cannot run (its feature set is not the one computed here)
+    cannot be scored: the challenger is promoted whatever the margin, and says why."""
+    first = retraining.retrain(
+        db, symbol="BTCUSDT", timeframe="1h", holdout=600, label=LABEL, settings=SMALL
+    )
+    other = feature_set.VERSION + 1
+    with db.writing() as session:
+        session.add(MlFeatureSet(version=other, fingerprint="f" * 64, names="[]"))
+        session.flush()
+        session.get(MlModel, first.challenger).feature_set_version = other
+    second = retraining.retrain(
+        db, symbol="BTCUSDT", timeframe="1h", holdout=600, margin=1.0, settings=SMALL
+    )
+    assert second.promoted and second.champion == first.challenger
+    assert second.champion_f1 is None
+    assert "was trained on another feature set" in second.describe()
+    assert _statuses(db) == {first.challenger: "retired", second.challenger: "champion"}
 
 
 def test_the_monitor_flags_a_champion_below_its_validation_figure_once(db, stored):
