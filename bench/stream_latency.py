@@ -9,9 +9,16 @@ Phase "without": no stream client. Phase "with": --clients clients hold /api/v1/
 (channels signals,fills; 4 per read key, as the default limit allows), all read by one
 selector thread in a process of their own; for every signal each client receives, latency =
 received - committed (the writer's clock, after its commit returned: the same monotonic
-clock of this machine). Load average is read before and after each phase.
+clock of this machine). Load average is read before and after each phase, and the CPU
+seconds of the desk (gunicorn and its workers), of the stream clients' process and of the
+writer: the clients and the writer share this machine's cores with the desk, which real
+clients would not.
 
     .venv/bin/python bench/stream_latency.py [--clients 100] [--events 150] [--interval 0.1]
+        [--rounds 3]
+
+The phases alternate (without, with, without, with, ...) and the rounds are reported
+together: on a shared machine the load drifts by more than the effect being measured.
 
 Goal (issue 17): committed -> received p99 <= 500 ms with 100 clients; desk callback p95
 unchanged while they are connected.
@@ -21,6 +28,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import queue
 import selectors
 import socket
 import sys
@@ -90,6 +98,7 @@ def writer(url: str, bot_id: int, first: int, events: int, interval: float, comm
         commits.put((signal_id, time.monotonic()))
         time.sleep(max(0.0, start + (number + 1) * interval - time.monotonic()))
     commits.put(None)
+    commits.put(time.process_time())
 
 
 class Readers:
@@ -156,9 +165,10 @@ class Readers:
 def _read_streams(base, keys, count, ready, stop, results) -> None:
     readers = Readers(base, keys, count)
     ready.put(readers.refused)
+    connected = time.process_time()
     stop.wait()
     readers.close()
-    results.put(readers.received)
+    results.put((readers.received, time.process_time() - connected))
 
 
 class ReaderProcess:
@@ -174,10 +184,11 @@ class ReaderProcess:
         self._process.start()
         self.refused = ready.get(timeout=300)
         self.received: dict[int, list[float]] = {}
+        self.cpu = 0.0  # CPU seconds of the clients' process while the phase ran
 
     def collect(self) -> None:
         self._stop.set()
-        self.received = self._results.get(timeout=60)
+        self.received, self.cpu = self._results.get(timeout=60)
         self._process.join()
 
     def close(self) -> None:
@@ -246,6 +257,7 @@ def phase(args, url, bot_id, first, client, base, router, readers: ReaderProcess
     committed = {}
     while (item := commits.get()) is not None:
         committed[item[0]] = item[1]
+    writer_cpu = commits.get()
     process.join()
     time.sleep(1.0)  # the last events reach every client
     stop.set()
@@ -260,6 +272,8 @@ def phase(args, url, bot_id, first, client, base, router, readers: ReaderProcess
             latencies += [(t - at) * 1000 for t in got]
     return {
         "cpu": desk_cpu_seconds(args.master) - cpu_before,
+        "writer_cpu": writer_cpu,
+        "clients_cpu": readers.cpu if readers is not None else 0.0,
         "rss": desk_rss_mb(args.master),
         "load": (load_before, os.getloadavg()),
         "calls": result["times"],
@@ -277,6 +291,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--events", type=int, default=150, help="signals written per phase")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between signals")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="without/with pairs, alternating (default 3)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="stream-bench-"))
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
@@ -303,25 +320,54 @@ def main() -> None:
                 )
         bot = make_bot(db)
         make_bot(db)
-        without = phase(args, url, bot.id, 0, client, base, router, None)
         viewer = make_user(db, role="viewer")
         keys = [make_api_key(db, viewer, "read") for _ in range(-(-args.clients // PER_KEY))]
-        readers = ReaderProcess(base, keys, args.clients)
-        time.sleep(1.0)
-        with_clients = phase(args, url, bot.id, args.events, client, base, router, readers)
+        rounds, refused, first = [], 0, 0
+        for _ in range(args.rounds):  # alternating, so a drift in the machine's load
+            without = phase(args, url, bot.id, first, client, base, router, None)
+            readers = ReaderProcess(base, keys, args.clients)
+            refused += readers.refused
+            time.sleep(1.0)
+            first += args.events
+            with_clients = phase(args, url, bot.id, first, client, base, router, readers)
+            readers.close()
+            readers = None
+            first += args.events
+            # a few more events: the desk finds the hung-up streams gone as it writes them,
+            # before the next phase without clients
+            writer(url, bot.id, first, 5, 0.3, queue.SimpleQueue())
+            first += 5
+            rounds.append((without, with_clients))
     finally:
         if readers is not None:
             readers.close()
         web.stop()
         db.dispose()
-    report(args, without, with_clients, readers)
+    report(args, *(pooled([r[side] for r in rounds]) for side in (0, 1)), refused)
 
 
-def report(args, without: dict, with_clients: dict, readers: ReaderProcess) -> None:
+def pooled(phases: list[dict]) -> dict:
+    """The rounds' phases of one kind as one: samples joined, CPU added, first and last
+    load averages."""
+    return {
+        "cpu": sum(p["cpu"] for p in phases),
+        "writer_cpu": sum(p["writer_cpu"] for p in phases),
+        "clients_cpu": sum(p["clients_cpu"] for p in phases),
+        "rss": max(p["rss"] for p in phases),
+        "load": (phases[0]["load"][0], phases[-1]["load"][1]),
+        "calls": [t for p in phases for t in p["calls"]],
+        "latencies": [t for p in phases for t in p["latencies"]],
+        "missing": sum(p["missing"] for p in phases),
+        "events": sum(p["events"] for p in phases),
+    }
+
+
+def report(args, without: dict, with_clients: dict, refused: int) -> None:
     print(
         f"stream bench: {os.cpu_count()} cores, 2 gunicorn gthread workers, "
-        f"{args.events} signals per phase every {args.interval * 1000:.0f} ms (+ a fill "
-        "every fifth), written by another process"
+        f"{args.rounds} rounds of two phases (without, with), {args.events} signals per "
+        f"phase every {args.interval * 1000:.0f} ms (+ a fill every fifth), written by "
+        "another process; figures of the rounds together"
     )
     print(f"{'':34}{'without clients':>18}{'with ' + str(args.clients) + ' clients':>20}")
     for name, share in (("p50", 0.5), ("p95", 0.95), ("max", 1.0)):
@@ -331,7 +377,15 @@ def report(args, without: dict, with_clients: dict, readers: ReaderProcess) -> N
             f"{percentile(with_clients['calls'], share):>20.1f}"
         )
     print(f"{'desk page renders':34}{len(without['calls']):>18}{len(with_clients['calls']):>20}")
-    for label, name in (("desk CPU seconds (all processes)", "cpu"), ("desk RSS MB (all)", "rss")):
+    for phase_result in (without, with_clients):
+        phase_result["cpu_per_render"] = 1000 * phase_result["cpu"] / len(phase_result["calls"])
+    for label, name in (
+        ("desk CPU seconds (all processes)", "cpu"),
+        ("desk CPU ms per page render", "cpu_per_render"),
+        ("stream clients' CPU s (bench's)", "clients_cpu"),
+        ("writer's CPU s (bench's)", "writer_cpu"),
+        ("desk RSS MB (all)", "rss"),
+    ):
         print(f"{label:34}{without[name]:>18.1f}{with_clients[name]:>20.1f}")
     for label, index in (("load avg before", 0), ("load avg after", 1)):
         print(
@@ -343,7 +397,7 @@ def report(args, without: dict, with_clients: dict, readers: ReaderProcess) -> N
     print(
         f"committed -> received over {len(latencies)} deliveries "
         f"({with_clients['events']} signals x {args.clients} clients; "
-        f"{with_clients['missing']} missing, {readers.refused} connects refused and retried): "
+        f"{with_clients['missing']} missing, {refused} connects refused and retried): "
         f"p50 {percentile(latencies, 0.5):.0f} ms, p95 {percentile(latencies, 0.95):.0f} ms, "
         f"p99 {percentile(latencies, 0.99):.0f} ms, max {max(latencies):.0f} ms "
         f"(goal p99 <= {GOAL_P99_MS} ms)"

@@ -163,9 +163,10 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         description="Most /api/v1/stream connections one desk worker holds; beyond it a new "
-        "one is answered 503 with Retry-After. Each holds one of the worker's threads, so "
-        "`botdesk web` gives every worker this many threads more than the 4 that serve "
-        "pages and API calls.",
+        "one is answered 503 with Retry-After. Each holds one of the worker's threads "
+        "(asleep: the worker's stream poller writes to every client), so `botdesk web` "
+        "gives every worker this many threads more than the 4 that serve pages and API "
+        "calls.",
     )
     STREAM_MAX_PER_KEY: int = Field(
         4,
@@ -222,6 +223,14 @@ class Settings(BaseSettings):
         100_000,
         ge=1000,
         description="At most this many log lines are kept in the database; the oldest go first.",
+    )
+    IDEMPOTENCY_KEY_HOURS: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 3650,
+        description="An API request's `Idempotency-Key` and its stored answer are kept this "
+        "many hours; the watchdog removes older ones hourly. A retry within them gets the "
+        "first answer; a retry with an older key is a new request and acts again.",
     )
     NOTIFY_POLL_SECONDS: float = Field(
         0.25,

@@ -22,6 +22,7 @@ from botdesk.db.models import (
     Fill,
     Position,
     PositionStatus,
+    Protection,
     RiskEvent,
     Signal,
 )
@@ -139,7 +140,8 @@ def change_marker(*, session: Session) -> list:
 
 
 def open_positions_marker(*, session: Session) -> list:
-    """Changes when a position opens, closes or is marked to a new price."""
+    """Changes when a position opens, closes, is marked to a new price, has its stop or
+    take-profit moved, or when a protection the exchange holds changes."""
     open_only = Position.status == PositionStatus.OPEN
     row = session.exec(
         select(
@@ -147,9 +149,12 @@ def open_positions_marker(*, session: Session) -> list:
             func.count(col(Position.id)),
             func.sum(Position.unrealized_pnl),
             func.sum(Position.quantity),
+            func.sum(Position.stop_price),
+            func.sum(Position.take_profit),
         ).where(open_only)
     ).one()
-    return [str(value) for value in row]
+    held = session.exec(select(func.max(Protection.id), func.max(Protection.updated_at))).one()
+    return [str(value) for value in (*row, *held)]
 
 
 def book_marker(*, session: Session) -> list:

@@ -7,7 +7,7 @@ after N that it may receive, then the live ones, none twice. Bounded: see app/st
 
 from __future__ import annotations
 
-import time
+import socket
 
 from flask import Response, current_app, request
 from pydantic import Field
@@ -18,13 +18,13 @@ from botdesk.app.api.inputs import Query
 from botdesk.app.api.routing import operation
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.stream import frames, hub
+from botdesk.app.stream.outbox import Outbox
 from botdesk.db import api_keys, stream_events
 from botdesk.db.api_keys import ApiKeyRefused, KeyHolder
 from botdesk.db.models import Scope
 from botdesk.db.session import Database
 
 CHANNEL_LIST = "^[a-z_]+(,[a-z_]+)*$"
-KEY_RECHECK_SECONDS = 30  # at most; twice the heartbeat when that is shorter
 MAX_SEQ = 2**63 - 1
 RECONNECT_MS = 3000
 DESCRIPTION = """\
@@ -121,6 +121,14 @@ def _still_allowed(db: Database, presented: str, channels: frozenset[str], addre
     return holder.allows_address(address) and all(holder.allows(scope) for scope in needed)
 
 
+ENDINGS = {
+    "dropped": "this client fell {capacity} events behind; reconnect with Last-Event-ID "
+    "to carry on",
+    "closing": "the desk is stopping; reconnect",
+    "revoked": "this API key is no longer valid for these channels",
+}
+
+
 def _events(
     *,
     db: Database,
@@ -128,73 +136,59 @@ def _events(
     stream_hub: hub.Hub,
     after: int,
     resumed: bool,
-    heartbeat: float,
-    recheck,
+    sock: socket.socket,
+    chunked: bool,
 ):
-    recheck_every = min(KEY_RECHECK_SECONDS, 2 * heartbeat)
-    """The response body: catch-up from the change log, then the live frames."""
+    """The response body: catch-up from the change log, then (written by the worker's
+    poller, see app/stream/hub) the live frames, then why the stream ended."""
     try:
-        yield f"retry: {RECONNECT_MS}\n\n".encode()
-        last = after
-        if resumed:
-            with db.reading() as session:
-                oldest = stream_events.oldest(session=session)
-            if oldest is not None and oldest > last + 1:
-                yield frames.sse(
-                    event="reset",
-                    data={
-                        "message": f"events {last + 1} to {oldest - 1} are no longer kept: "
-                        "read the lists again, then carry on from here",
-                        "oldest": oldest,
-                    },
-                )
-                last = oldest - 1
-        while True:  # catch up; the hub queues what is new meanwhile, sent after, deduped
-            with db.reading() as session:
-                events = stream_events.after(
-                    session=session, seq=last, channels=subscriber.channels, limit=hub.READ_BATCH
-                )
-                caught = frames.build(session=session, events=events)
-            if caught:
-                yield b"".join(frame.data for frame in caught)
-            if events:
-                last = events[-1].seq
-            if len(events) < hub.READ_BATCH:
-                break
-        checked = time.monotonic()
-        while True:
-            taken = [frame for frame in subscriber.take(heartbeat) if frame.seq > last]
-            if taken:  # one write for all that waited: fewer wake-ups with many clients
-                yield b"".join(frame.data for frame in taken)
-                last = taken[-1].seq
-            if subscriber.dropped:
-                yield frames.sse(
-                    event="dropped",
-                    data={
-                        "message": f"this client fell {subscriber.capacity} events behind; "
-                        "reconnect with Last-Event-ID to carry on",
-                        "last_event_id": last,
-                    },
-                )
-                return
-            if subscriber.closing:
-                yield frames.sse(
-                    event="closing",
-                    data={"message": "the desk is stopping; reconnect", "last_event_id": last},
-                )
-                return
-            if time.monotonic() - checked >= recheck_every:
-                checked = time.monotonic()
-                if not recheck():
-                    yield frames.sse(
-                        event="revoked",
-                        data={"message": "this API key is no longer valid for these channels"},
-                    )
-                    return
-            if not taken:
-                yield b": keep-alive\n\n"
+        yield from _body(db, subscriber, after, resumed, sock, chunked)
     finally:
         stream_hub.unsubscribe(subscriber)
+
+
+def _body(db, subscriber, after, resumed, sock, chunked):
+    yield f"retry: {RECONNECT_MS}\n\n".encode()
+    last = after
+    if resumed:
+        with db.reading() as session:
+            oldest = stream_events.oldest(session=session)
+        if oldest is not None and oldest > last + 1:
+            yield frames.sse(
+                event="reset",
+                data={
+                    "message": f"events {last + 1} to {oldest - 1} are no longer kept: "
+                    "read the lists again, then carry on from here",
+                    "oldest": oldest,
+                },
+            )
+            last = oldest - 1
+    while True:  # catch up; the hub keeps what is new meanwhile, sent after, deduped
+        with db.reading() as session:
+            events = stream_events.after(
+                session=session, seq=last, channels=subscriber.channels, limit=hub.READ_BATCH
+            )
+            caught = frames.build(session=session, events=events)
+        if caught:
+            yield b"".join(frame.data for frame in caught)
+        if events:
+            last = events[-1].seq
+        if len(events) < hub.READ_BATCH:
+            break
+    # gunicorn has written all of the above when it asks for more: the socket is the
+    # poller's until the stream ends
+    subscriber.attach(Outbox(sock, chunked=chunked, capacity=subscriber.capacity), after=last)
+    ending, last, rest = subscriber.wait()
+    if ending not in ENDINGS:  # the client is gone
+        return
+    try:
+        sock.sendall(rest)  # a frame the poller had begun: finished before anything else
+    except OSError:
+        return
+    data = {"message": ENDINGS[ending].format(capacity=subscriber.capacity)}
+    if ending != "revoked":
+        data["last_event_id"] = last
+    yield frames.sse(event=ending, data=data)
 
 
 @operation(
@@ -214,27 +208,35 @@ def stream(holder: KeyHolder, query: StreamQuery):
     channels = _channels(query, holder)
     db = desk_db()
     settings = desk_settings()
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        raise ApiError(503, "unavailable", "streams are served by `botdesk web` (gunicorn)")
     after, newest = _last_event_id(db)
     stream_hub = hub.hub_for(db, settings)
+    presented = request.headers.get("X-API-Key", "")
+    address = request.remote_addr
     try:
-        subscriber = stream_hub.subscribe(key_id=holder.key_id, channels=channels)
+        subscriber = stream_hub.subscribe(
+            key_id=holder.key_id,
+            channels=channels,
+            recheck=lambda: _still_allowed(db, presented, channels, address),
+        )
     except hub.StreamRefused as refused:
         headers = {"Retry-After": str(hub.RETRY_AFTER_SECONDS)}
         raise ApiError(refused.status, refused.code, refused.message, headers) from None
-    presented = request.headers.get("X-API-Key", "")
-    address = request.remote_addr
+    # A client that stops reading frees its thread instead of holding it; and a socket in
+    # timeout mode is non-blocking underneath, which the poller's writes rely on (outbox).
+    sock.settimeout(stream_hub.stall_seconds)
     body = _events(
         db=db,
         subscriber=subscriber,
         stream_hub=stream_hub,
         after=newest if after is None else after,
         resumed=after is not None,
-        heartbeat=settings.STREAM_HEARTBEAT_SECONDS,
-        recheck=lambda: _still_allowed(db, presented, channels, address),
+        sock=sock,
+        # gunicorn chunks a response of no stated length to an HTTP/1.1 client
+        chunked=request.environ.get("SERVER_PROTOCOL", "HTTP/1.0") != "HTTP/1.0",
     )
-    sock = request.environ.get("gunicorn.socket")
-    if sock is not None:  # a client that stops reading frees its thread instead of holding it
-        sock.settimeout(max(30.0, 2 * settings.STREAM_HEARTBEAT_SECONDS))
     current_app.logger.debug("stream opened for %s: %s", holder.actor, sorted(channels))
     return Response(
         body,

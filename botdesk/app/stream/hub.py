@@ -1,10 +1,13 @@
-"""One poller thread per desk worker, fanning events out to bounded per-client queues.
+"""One poller thread per desk worker, writing events to every client's socket itself.
 
 The poller numbers committed events (db/stream_events.stamp), reads the new ones once per
-tick, builds each frame once and offers it to every client subscribed to its channel. A
-client's queue holds at most STREAM_QUEUE_EVENTS frames: one that falls that far behind is
-marked dropped (its queue emptied at once) and told so, rather than buffered forever.
-Clients are counted per worker: at most STREAM_MAX_CLIENTS, and STREAM_MAX_PER_KEY per key.
+tick, builds each frame once and writes it to every client subscribed to its channel (one
+write per client per tick, see outbox), with keep-alives and key rechecks in the same pass:
+a tick is one thread's work however many clients listen, and a client's own thread sleeps
+until its stream ends. A client holds at most STREAM_QUEUE_EVENTS unwritten frames: one
+that falls that far behind is ended as dropped (its frames freed) and told so, rather than
+buffered forever. Clients are counted per worker: at most STREAM_MAX_CLIENTS, and
+STREAM_MAX_PER_KEY per key.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 from collections import Counter, deque
 
 from botdesk.app.stream import frames
+from botdesk.app.stream.outbox import KEEP_ALIVE, Outbox
 from botdesk.db import stream_events
 from botdesk.db.session import Database
 from botdesk.settings import Settings
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 READ_BATCH = 500
 LISTEN_FALLBACK_SECONDS = 1.0  # PostgreSQL: a tick at least this often, notified or not
 RETRY_AFTER_SECONDS = 5
+KEY_RECHECK_SECONDS = 30  # at most; twice the heartbeat when that is shorter
+STALL_SECONDS = 30  # at least; twice the heartbeat when that is longer
 
 
 class StreamRefused(Exception):
@@ -37,40 +43,96 @@ class StreamRefused(Exception):
 
 
 class Subscriber:
-    """One client's channels and its bounded queue of frames."""
+    """One client: its channels, then its outbox once its catch-up is written.
 
-    def __init__(self, *, key_id: int, channels: frozenset[str], capacity: int):
+    Until `attach` (while the handler reads the catch-up from the log) the poller keeps the
+    client's new frames here, at most `capacity`; after it, the poller writes them to the
+    client's socket itself and the handler's thread sleeps until the stream `end`s. A client
+    that falls `capacity` frames behind either way is ended as `dropped`, its frames freed.
+    """
+
+    def __init__(self, *, key_id: int, channels: frozenset[str], capacity: int, recheck=None):
         self.key_id = key_id
         self.channels = channels
         self.capacity = capacity
-        self.dropped = False
-        self.closing = False
-        self._frames: deque[frames.Frame] = deque()
-        self._ready = threading.Condition()
+        self.recheck = recheck  # () -> bool: whether the key may still read these channels
+        self.checked_at = time.monotonic()
+        self.ending: str | None = None  # dropped, closing, revoked or gone
+        self._early: deque[frames.Frame] = deque()
+        self._sent_up_to = 0  # the catch-up's last event: the poller may offer it again
+        self._outbox: Outbox | None = None
+        self._lock = threading.Lock()
+        self._ended = threading.Event()
+
+    @property
+    def dropped(self) -> bool:
+        return self.ending == "dropped"
 
     def offer(self, frame: frames.Frame) -> None:
-        with self._ready:
-            if self.dropped:
+        with self._lock:
+            if self.ending is not None or frame.seq <= self._sent_up_to:
                 return
-            if len(self._frames) >= self.capacity:
-                self.dropped = True
-                self._frames.clear()
-            else:
-                self._frames.append(frame)
-            self._ready.notify()
+            if self._outbox is None:
+                if len(self._early) < self.capacity:
+                    self._early.append(frame)
+                    return
+            elif self._outbox.put(frame.seq, frame.data):
+                return
+            self._end("dropped")
 
-    def close(self) -> None:
-        with self._ready:
-            self.closing = True
-            self._ready.notify()
+    def attach(self, outbox: Outbox, *, after: int) -> None:
+        """The catch-up up to `after` is written: from now on the poller writes to `outbox`,
+        starting with the frames kept meanwhile (those after `after`: none twice)."""
+        with self._lock:
+            outbox.last_seq = self._sent_up_to = after
+            self._outbox = outbox
+            early, self._early = self._early, deque()
+            if self.ending is not None:
+                return
+            if not all(outbox.put(f.seq, f.data) for f in early if f.seq > after):
+                self._end("dropped")
+                return
+            self._send()
 
-    def take(self, timeout: float) -> list[frames.Frame]:
-        """Every waiting frame, waiting up to `timeout` for one; [] when none came."""
-        with self._ready:
-            self._ready.wait_for(lambda: self._frames or self.dropped or self.closing, timeout)
-            taken = list(self._frames)
-            self._frames.clear()
-            return taken
+    def send(self, *, heartbeat: float, stall: float) -> None:
+        """The poller's pass: write what waits, and a keep-alive when quiet that long; a
+        client that took nothing for `stall` seconds is gone."""
+        with self._lock:
+            if self._outbox is None or self.ending is not None:
+                return
+            now = time.monotonic()
+            if self._outbox.stalled(now=now, after=stall):
+                self._end("gone")
+                return
+            if not len(self._outbox) and now - self._outbox.written_at >= heartbeat:
+                self._outbox.put(None, KEEP_ALIVE)
+            self._send()
+
+    def _send(self) -> None:
+        try:
+            self._outbox.flush()
+        except OSError:  # hung up or reset
+            self._end("gone")
+
+    def end(self, reason: str) -> None:
+        with self._lock:
+            if self.ending is None:
+                self._end(reason)
+
+    def _end(self, reason: str) -> None:
+        self.ending = reason
+        self._early.clear()
+        self._ended.set()
+
+    def wait(self) -> tuple[str, int | None, bytes]:
+        """(handler) Sleep until the stream ends: why, the newest event id the client got
+        or is getting, and the unwritten rest of a frame begun (write it first)."""
+        self._ended.wait()
+        with self._lock:
+            if self._outbox is None:
+                return self.ending, None, b""
+            rest = self._outbox.discard()
+            return self.ending, self._outbox.last_seq, rest
 
 
 class Hub:
@@ -82,13 +144,19 @@ class Hub:
         self.max_clients = settings.STREAM_MAX_CLIENTS
         self.max_per_key = settings.STREAM_MAX_PER_KEY
         self.capacity = settings.STREAM_QUEUE_EVENTS
+        self.heartbeat = settings.STREAM_HEARTBEAT_SECONDS
+        self.recheck_every = min(KEY_RECHECK_SECONDS, 2 * self.heartbeat)
+        # a client that takes no byte this long is let go (its socket's timeout too)
+        self.stall_seconds = max(STALL_SECONDS, 2 * self.heartbeat)
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._cursor: int | None = None  # the highest number fanned out
 
-    def subscribe(self, *, key_id: int, channels: frozenset[str]) -> Subscriber:
+    def subscribe(self, *, key_id: int, channels: frozenset[str], recheck=None) -> Subscriber:
+        """A new client's place (StreamRefused past a limit); `recheck() -> bool` says
+        whether its key may still read its channels (asked every `recheck_every`)."""
         with self._lock:
             if self._stopping.is_set():
                 raise StreamRefused(503, "unavailable", "this desk worker is stopping")
@@ -112,7 +180,9 @@ class Hub:
                 # least this far, and the poller offers everything after it.
                 with self.db.reading() as session:
                     self._cursor = stream_events.newest(session=session)
-            subscriber = Subscriber(key_id=key_id, channels=channels, capacity=self.capacity)
+            subscriber = Subscriber(
+                key_id=key_id, channels=channels, capacity=self.capacity, recheck=recheck
+            )
             self._subscribers.add(subscriber)
             if self._thread is None and self.poller:
                 self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
@@ -134,7 +204,7 @@ class Hub:
         self._stopping.set()
         with self._lock:
             for subscriber in self._subscribers:
-                subscriber.close()
+                subscriber.end("closing")
             poller = self._thread
         if wait and poller is not None:
             poller.join()
@@ -152,19 +222,32 @@ class Hub:
                 self._stopping.wait(self.poll_seconds)
                 continue
             # At most one tick per poll interval however often changes commit (a tick
-            # wakes every client thread: batching is what keeps 100 clients cheap), but
-            # a change after a quiet spell is sent at once.
+            # writes to every client: batching is what keeps 100 clients cheap), but a
+            # change after a quiet spell is sent at once.
             self._stopping.wait(max(0.0, started + self.poll_seconds - time.monotonic()))
             listener.wait(LISTEN_FALLBACK_SECONDS)
         if listener is not None:
             listener.close()
 
     def tick(self) -> None:
-        """Number new committed events, read them and offer them to the subscribers."""
+        """Number new committed events, offer them to the subscribers, write to each
+        client what waits for it (a keep-alive when quiet) and recheck keys when due."""
         with self._lock:
             if not self._subscribers:
                 self._cursor = None  # the next subscriber starts from what is new by then
                 return
+        self._fan_out()
+        with self._lock:
+            subscribers = list(self._subscribers)
+        now = time.monotonic()
+        for subscriber in subscribers:
+            if subscriber.recheck and now - subscriber.checked_at >= self.recheck_every:
+                subscriber.checked_at = now
+                if not subscriber.recheck():
+                    subscriber.end("revoked")
+            subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
+
+    def _fan_out(self) -> None:
         with self.db.reading() as session:
             waiting = stream_events.unstamped(session=session)
         if waiting:
@@ -185,6 +268,8 @@ class Hub:
                 for subscriber in subscribers:
                     if frame.channel in subscriber.channels:
                         subscriber.offer(frame)
+            for subscriber in subscribers:  # before the next batch fills their outboxes
+                subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
             self._cursor = events[-1].seq
             if len(events) < READ_BATCH:
                 return
