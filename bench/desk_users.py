@@ -22,6 +22,7 @@ no error.
 """
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -36,7 +37,13 @@ sys.path.insert(0, str(ROOT))
 from bench.engine_process import cursors, seed  # noqa: E402
 from botdesk.db.session import Database  # noqa: E402
 from tests.conftest import make_env  # noqa: E402
-from tests.desk import dependencies, first_output, login, registered_body  # noqa: E402
+from tests.desk import (  # noqa: E402
+    dependencies,
+    first_output,
+    login,
+    registered_body,
+    with_outputs,
+)
 from tests.factories import PASSWORD, make_user  # noqa: E402
 from tests.processes import BotdeskProcess, start_web  # noqa: E402
 
@@ -68,6 +75,34 @@ def components(node, found: dict) -> dict:
             if isinstance(value, dict | list):
                 components(value, found)
     return found
+
+
+def pattern_ids(node, found: list) -> list:
+    """Every pattern-matching (dict) id in a layout."""
+    if isinstance(node, list):
+        for item in node:
+            pattern_ids(item, found)
+    elif isinstance(node, dict):
+        if isinstance(node.get("id"), dict):
+            found.append(node["id"])
+        for value in node.values():
+            if isinstance(value, dict | list):
+                pattern_ids(value, found)
+    return found
+
+
+def list_all_outputs(body: dict, dependency: dict, on_page: list[dict]) -> dict:
+    """An ALL output lists the page's components it matches, as the renderer sends it."""
+    for part in dependency["output"].strip(".").split("..."):
+        component_id = part.rsplit(".", 1)[0]
+        if not component_id.startswith("{"):
+            continue
+        pattern = json.loads(component_id)
+        if ["ALL"] in pattern.values():
+            fixed = {k: v for k, v in pattern.items() if v != ["ALL"]}
+            ids = [i for i in on_page if i.keys() == pattern.keys() and fixed.items() <= i.items()]
+            with_outputs(body, part, ids)
+    return body
 
 
 def values_of(dependency: dict, props: dict) -> dict:
@@ -135,8 +170,10 @@ class User:
         )
         if answer is not None:
             page = components(answer.json().get("response", {}), {})
+            on_page = pattern_ids(answer.json().get("response", {}), [])
             for dependency in fired_on(page, self.shell, self.registered):
                 body = registered_body(dependency, {**location, **values_of(dependency, page)})
+                list_all_outputs(body, dependency, on_page)
                 label = first_output(dependency["output"])
                 self._timed("POST", "/_dash-update-component", label, json=body)
         self.refreshes.append((time.perf_counter() - started) * 1000)
@@ -222,6 +259,11 @@ def main() -> None:
     )
     parser.add_argument("--replay-speed", default="60", help="candles replayed per minute x")
     parser.add_argument("--database-url", default=None, help="PostgreSQL (default SQLite)")
+    parser.add_argument(
+        "--stream-clients",
+        default=None,
+        help="BOTDESK_STREAM_MAX_CLIENTS (each worker's threads are 4 more; default: the desk's)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="desk-users-"))
     drop = lambda: None  # noqa: E731
@@ -236,7 +278,8 @@ def main() -> None:
     try:
         seed(url, args.bots)  # migrated, default limits, running paper bots
         db = Database(url)
-        env = make_env(url, folder, BOTDESK_LOG_LEVEL="WARNING")
+        extra = {"BOTDESK_STREAM_MAX_CLIENTS": args.stream_clients} if args.stream_clients else {}
+        env = make_env(url, folder, BOTDESK_LOG_LEVEL="WARNING", **extra)
         engine_env = {**env, "BOTDESK_REPLAY_SPEED": args.replay_speed}
         engine = BotdeskProcess(["engine"], engine_env, folder / "engine.log")
         web, base = start_web(env, folder / "web.log", workers=args.workers)
@@ -265,6 +308,8 @@ def main() -> None:
             db.dispose()
         drop()
     report(rows, args.workers, args.bots, args.think)
+    streams = args.stream_clients or "the default"
+    print(f"gunicorn threads per worker: 4 + STREAM_MAX_CLIENTS ({streams})")
 
 
 if __name__ == "__main__":

@@ -2,16 +2,27 @@
 
 Side by side in one process, on the same candles and the same model (trained here on a
 temporary SQLite database, 200 rounds, promoted): `ml_predictor` on the 600-candle live
-window candle after candle, **before** (every call computes the feature set of the whole
-window and predicts every row: the strategy until the row memo) and **after** (the row
-memo: one new row a candle, shared by the bots of a market, and one prediction a bot);
-then the parts: the feature row of one new candle, and one LightGBM prediction with one
-thread beside LightGBM's default threads. Medians, with the load average.
+window candle after candle, alternating so all three see the same load:
+
+- whole window: every call computes the feature set of the window and predicts every
+  row (the strategy before the row memo);
+- slice again: the row memo, a new candle's row computed over its whole slice, structure
+  columns included (`RowMemo(carry=False)`, the memo before the structure reader);
+- carried: the row memo with the structure columns stepped from the previous candle's
+  state (`carried_rows`), as the engine's bots run;
+
+then ten bots on one market sharing the memo; then the parts: the feature row of one new
+candle over its slice beside the carried one, and one LightGBM prediction by
+`Booster.predict` (one thread, and LightGBM's default threads) beside the single-row fast
+path (`row_predictor`). Medians (and means where a block's first candle weighs), with
+the load average.
 
     .venv/bin/python bench/ml_predict.py [--candles 200] [--bots 10]
 """
 
 import argparse
+import copy
+import gc
 import os
 import statistics
 import tempfile
@@ -26,8 +37,10 @@ from botdesk.engine.klines import load_klines
 from botdesk.engine.market import WINDOW_CANDLES
 from botdesk.engine.strategies import registry as strategies
 from botdesk.ml import feature_set, registry, training
+from botdesk.ml.carried_rows import CarriedRows
 from botdesk.ml.predictor import MODELS
 from botdesk.ml.row_memo import RowMemo
+from botdesk.ml.row_predictor import RowPredictor
 from botdesk.ml.runs import TrainRequest, train
 from botdesk.settings import get_settings
 
@@ -40,6 +53,18 @@ def _median_ms(call, repeats: int) -> float:
     for _ in range(repeats):
         started = time.perf_counter()
         call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _median_carried(followed: CarriedRows, window, last: int, repeats: int) -> float:
+    """The carried row of the window's new candle, each time from the same state."""
+    times = []
+    for _ in range(repeats):
+        carried = copy.deepcopy(followed)
+        gc.collect()  # the copy's garbage is not the row's cost
+        started = time.perf_counter()
+        carried.compute(window, HOUR, after_ms=last)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
@@ -84,51 +109,58 @@ def main() -> None:
         version = _model(Path(folder) / "bench.db", csv, int(candles.open_time_ms[6000]))
         params = {"model": version, "min_confidence": 0}
         start = 7000
-        before = strategies.create("ml_predictor", params)
-        before.memo = None
-        after = strategies.create("ml_predictor", params)
-        after.memo = RowMemo()
-        after.signals(candles[start - 1 - WINDOW_CANDLES : start - 1])  # a bot's first candle
-        # one bot, alternating so both see the same load
-        full, memo = [], []
-        for end in range(start, start + args.candles):
-            full += _per_candle(candles, end, 1, [before])
-            memo += _per_candle(candles, end, 1, [after])
-        print(f"\nml_predictor, one bot, {args.candles} candles (median ms a candle):")
-        print(f"  before (whole window computed every candle): {statistics.median(full):8.3f}")
-        print(f"  after  (row memo: one new row, one predict): {statistics.median(memo):8.3f}")
-        bots = []
+        runs = {"whole window": None, "slice again": RowMemo(carry=False), "carried": RowMemo()}
+        bots = {}
+        for name, memo in runs.items():
+            bots[name] = strategies.create("ml_predictor", params)
+            bots[name].memo = memo
+            bots[name].signals(candles[start - 1 - WINDOW_CANDLES : start - 1])  # first candle
+        costs = {name: [] for name in runs}
+        for end in range(start, start + args.candles):  # alternating: the same load for all
+            for name, bot in bots.items():
+                costs[name] += _per_candle(candles, end, 1, [bot])
+        print(f"\nml_predictor, one bot, {args.candles} candles (ms a candle, median and mean):")
+        for name, found in costs.items():
+            print(f"  {name:<13} {statistics.median(found):8.3f}  {statistics.mean(found):8.3f}")
+        many = []
         for _ in range(args.bots):
             bot = strategies.create("ml_predictor", params)
-            bots.append(bot)  # all on the process's shared memo, as the engine's bots are
-        shared = RowMemo()
-        for bot in bots:
-            bot.memo = shared
-        _per_candle(candles, start + args.candles, 1, bots)
+            bot.memo = runs["carried"]  # shared, as the engine's bots share the process's memo
+            many.append(bot)
+        _per_candle(candles, start + args.candles, 1, many)
         booster = MODELS.get(version, True).booster  # as the registry loaded it
-        many = _per_candle(candles, start + args.candles + 1, args.candles, bots)
-        per_bot = statistics.median(many) / args.bots
+        together = _per_candle(candles, start + args.candles + 1, args.candles, many)
+        per_bot = statistics.median(together) / args.bots
         print(
-            f"  after, {args.bots} bots on one market: {statistics.median(many):8.3f} ms a "
-            f"candle for all of them, {per_bot:.3f} ms a bot"
+            f"  carried, {args.bots} bots on one market: {statistics.median(together):8.3f} ms "
+            f"a candle for all of them, {per_bot:.3f} ms a bot"
         )
     # the parts
-    print("\nthe parts:")
+    print("\nthe parts (median ms):                      over its slice   carried")
     blocks = feature_set.block_of(candles.open_time_ms, HOUR)
-    for offset in (0, 128, 255):
+    for offset in (0, 1, 128, 255):
         end = int(next(i for i in range(5000, 6000) if blocks[i] != blocks[i - 1])) + offset
         window = candles[end + 1 - WINDOW_CANDLES : end + 1]
         last = int(candles.open_time_ms[end - 1])
-        cost = _median_ms(
+        full = _median_ms(
             lambda window=window, last=last: feature_set.compute(window, HOUR, after_ms=last), 30
         )
-        print(f"  feature row of one new candle, {offset:>3} into its block: {cost:8.3f} ms")
+        followed = CarriedRows()  # has read the slice up to the candle before
+        followed.compute(window[:-1], HOUR, after_ms=int(candles.open_time_ms[end - 2]))
+        carried = _median_carried(followed, window, last, 30)
+        print(
+            f"  feature row of one new candle, {offset:>3} into its block: {full:8.3f}  "
+            f"{carried:8.3f}"
+        )
     rows = feature_set.compute(candles[:6000], HOUR)
     row = rows.values[-1:]
+    fast = RowPredictor(booster)
     one = _median_ms(lambda: training.predict(booster, row), 300)
     default = _median_ms(lambda: booster.predict(row), 300)
-    print(f"  one prediction, one thread:                  {one:8.3f} ms")
-    print(f"  one prediction, LightGBM's default threads:  {default:8.3f} ms")
+    single = _median_ms(lambda: fast.predict(row[0]), 300)
+    print(f"  one prediction, Booster.predict, one thread:        {one:8.3f}")
+    print(f"  one prediction, Booster.predict, default threads:   {default:8.3f}")
+    print(f"  one prediction, single-row fast path (one thread):  {single:8.3f}")
     print(f"lightgbm {lgb.__version__}; load average at the end: {os.getloadavg()}")
 
 

@@ -8,7 +8,8 @@ exit the same way; fees are 0.1 % of notional and realized P&L follows the ledge
 (a buy books minus its fee, a sell its proceeds minus the cost it removes minus its fee),
 all in integer units of 1e-8, so the positions and equity points add up from the fills
 (each fill names its position, assigned as the trades_1 migration assigns old fills, and
-each position keeps what its buys cost, as the tradesfast_1 migration fills it in).
+each position keeps what its buys cost, as the tradesfast_1 migration fills it in, and
+each bot's trade summary is folded from them as the tradeleft_1 migration does).
 Rows go in with executemany (SQLite) or COPY (PostgreSQL), ids assigned here.
 
     .venv/bin/python bench/seed_desk.py [--database-url URL] [--fills 1000000] [--force]
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,6 +161,20 @@ def entry_costs() -> str:
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     return migration.BACKFILL
+
+
+def fill_trade_summaries(url: str) -> int:
+    """Each bot's trade summary (`trade_summary`), folded from the closed positions by the
+    tradeleft_1 migration's backfill, as the ledger would have kept it."""
+    path = ROOT / "botdesk/db/migrations/versions/0019_tradeleft_trade_summary.py"
+    spec = importlib.util.spec_from_file_location("tradeleft_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        found = migration.backfill(connection)
+    engine.dispose()
+    return found
 
 
 def klines(symbol: str) -> list[tuple[int, int, int, int, int]]:
@@ -512,6 +528,7 @@ def main() -> None:
     writer.assign_positions()
     writer.fill_entry_costs()
     writer.finish(["bot", *totals])
+    fill_trade_summaries(url)
     runs = seed_backtests(url)
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{count:,} {table}" for table, count in totals.items())

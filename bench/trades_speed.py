@@ -1,10 +1,12 @@
 """Trades and performance on the seeded desk database (bench/seed_desk.py: 1M fills, 100k
 round trips): the set-based reads of botdesk.db.trades beside a row-by-row reference in
 the same process (every fill of the chosen trades read into Python and summed there, the
-way one would without the SQL sums), the results compared. Performance (read from the
-positions, which keep what their buys cost) runs interleaved with the fill-based reference
-it replaced (tests/db/reference_trades.py: each trade's cost summed from its buy fills in
-SQL), the figures compared bot by bot, to the unit.
+way one would without the SQL sums), the results compared. Performance (every bot or one:
+read from the bots' trade summaries the ledger keeps, `trade_summary`) runs interleaved
+with what it replaced, the same figures folded from every closed position (the path a
+symbol or entry-day filter still takes: here entered since 1970, i.e. all of them), and
+with the fill-based reference (tests/db/reference_trades.py: each trade's cost summed from
+its buy fills in SQL), the figures compared bot by bot, to the unit.
 
     .venv/bin/python bench/trades_speed.py [--database-url URL] [--repeat 5]
 
@@ -16,6 +18,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -92,10 +95,14 @@ def main() -> None:
         bot_id = session.exec(select(col(Bot.id)).order_by(col(Bot.id))).first()
     one_bot = trades.TradeFilter(bot_id=bot_id)
     everything = trades.TradeFilter()
+    folded = trades.TradeFilter(since=datetime(1970, 1, 1, tzinfo=UTC))  # all, filtered
     reads = {
         "trades page (100, every bot)": lambda s: trades.trades(session=s, limit=100),
         "trades page (100, one bot)": lambda s: trades.trades(session=s, chosen=one_bot),
         "performance (every bot)": lambda s: trades.performance(session=s),
+        "  before: folded from the positions (every bot)": lambda s: trades.performance(
+            session=s, chosen=folded
+        ),
         "  before: from the fills (every bot)": lambda s: reference_trades.performance(session=s),
         "performance (one bot)": lambda s: trades.performance(session=s, chosen=one_bot),
         "  before: from the fills (one bot)": lambda s: reference_trades.performance(
@@ -103,12 +110,12 @@ def main() -> None:
         ),
     }
     print(f"{args.database_url}: {fills:,} fills; load average before {before}")
-    print(f"  {'read (interleaved, ' + str(args.repeat) + ' rounds)':<42} {'p50':>9} {'p95':>9}")
+    print(f"  {'read (interleaved, ' + str(args.repeat) + ' rounds)':<50} {'p50':>9} {'p95':>9}")
     found = interleaved(args.repeat, db, reads)
     results = {name: result for name, (_, result) in found.items()}
     for name, (seconds, _) in found.items():
         print(
-            f"  {name:<42} {percentile(seconds, 0.5) * 1000:6.1f} ms"
+            f"  {name:<50} {percentile(seconds, 0.5) * 1000:6.1f} ms"
             f" {percentile(seconds, 0.95) * 1000:6.1f} ms"
         )
     for label in ("every bot", "one bot"):
@@ -118,6 +125,11 @@ def main() -> None:
             f"  performance ({label}): {len(fast)} bots, figures identical to the fill-based"
             f" reference: {fast == before_}"
         )
+    same = (
+        results["  before: folded from the positions (every bot)"]
+        == results["performance (every bot)"]
+    )
+    print(f"  performance folded from the positions (every bot) identical to the summaries: {same}")
     for label, chosen, figures in (
         ("one bot", one_bot, results["performance (one bot)"]),
         ("every bot", everything, results["performance (every bot)"]),

@@ -224,6 +224,14 @@ class Settings(BaseSettings):
         ge=1000,
         description="At most this many log lines are kept in the database; the oldest go first.",
     )
+    IDEMPOTENCY_KEY_HOURS: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 3650,
+        description="An API request's `Idempotency-Key` and its stored answer are kept this "
+        "many hours; the watchdog removes older ones hourly. A retry within them gets the "
+        "first answer; a retry with an older key is a new request and acts again.",
+    )
     NOTIFY_POLL_SECONDS: float = Field(
         0.25,
         gt=0,

@@ -103,6 +103,27 @@ def id_key(component_id: dict) -> str:
     return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
+def _output(part: str, match=0):
+    """One output as the renderer lists it: an ALL pattern as the list of the components
+    it matches (none here; `with_outputs` lists some)."""
+    component_id, prop = part.rsplit(".", 1)
+    if component_id.startswith("{") and ["ALL"] in json.loads(component_id).values():
+        return []
+    return {"id": concrete_id(component_id, match), "property": prop}
+
+
+def with_outputs(body: dict, pattern_output: str, ids: list[dict]) -> dict:
+    """`body` with the ALL output `pattern_output` ("{...}.prop") matching `ids`."""
+    prop = pattern_output.rsplit(".", 1)[1]
+    parts = body["output"].strip(".").split("...")
+    listed = [{"id": each, "property": prop} for each in ids]
+    if body["output"].startswith(".."):
+        body["outputs"][parts.index(pattern_output)] = listed
+    else:
+        body["outputs"] = listed
+    return body
+
+
 def dash_body(
     output: str,
     inputs: list,
@@ -112,10 +133,7 @@ def dash_body(
 ) -> dict:
     """The JSON the Dash renderer POSTs to /_dash-update-component (single or multi output);
     a MATCH in the output ids is filled in with `match`."""
-    outputs = [
-        {"id": concrete_id(part.rsplit(".", 1)[0], match), "property": part.rsplit(".", 1)[1]}
-        for part in output.strip(".").split("...")
-    ]
+    outputs = [_output(part, match) for part in output.strip(".").split("...")]
     return {
         "output": output,
         "outputs": outputs if output.startswith("..") else outputs[0],

@@ -2,9 +2,10 @@
 
 It runs apart from the engine, so a dead engine is still announced. Jobs: the sender
 (every NOTIFY_POLL_SECONDS), the heartbeat watch (1 s), risk refusals aggregated (30 s),
-the daily summary (each minute: due from 00:00 UTC), old log lines removed (hourly) and,
-with BOTDESK_BACKUP_INTERVAL_HOURS, scheduled backups. SIGTERM or SIGINT stops it after
-the running jobs finish; a kill -9 loses nothing (see alerts/sender.py).
+the daily summary (each minute: due from 00:00 UTC), old log lines and idempotency keys
+removed (hourly, alerts/retention.py) and, with BOTDESK_BACKUP_INTERVAL_HOURS, scheduled
+backups. SIGTERM or SIGINT stops it after the running jobs finish; a kill -9 loses
+nothing (see alerts/sender.py).
 """
 
 import logging
@@ -16,7 +17,7 @@ from datetime import UTC
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from botdesk.alerts import daily_summary, heartbeat_watch
+from botdesk.alerts import daily_summary, heartbeat_watch, retention
 from botdesk.alerts.refusals import RefusalDigest
 from botdesk.alerts.sender import Sender
 from botdesk.db.session import Database
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_WATCH_SECONDS = 1.0
 REFUSALS_SECONDS = 30
 SUMMARY_SECONDS = 60
-LOG_PRUNE_SECONDS = 3600
+RETENTION_SECONDS = 3600
 
 
 def _guarded(name: str, job):
@@ -50,8 +51,6 @@ def _in_transaction(db: Database, job):
 
 
 def build_scheduler(settings: Settings, db: Database) -> BlockingScheduler:
-    from botdesk.db import log_entries
-
     scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=4)},
@@ -72,16 +71,9 @@ def build_scheduler(settings: Settings, db: Database) -> BlockingScheduler:
         ),
         "refusals": (_in_transaction(db, digest.run), REFUSALS_SECONDS),
         "daily-summary": (_in_transaction(db, daily_summary.run), SUMMARY_SECONDS),
-        "log-retention": (
-            _in_transaction(
-                db,
-                lambda session: log_entries.prune(
-                    session=session,
-                    days=settings.LOG_RETENTION_DAYS,
-                    keep_rows=settings.LOG_RETENTION_ROWS,
-                ),
-            ),
-            LOG_PRUNE_SECONDS,
+        "retention": (
+            _in_transaction(db, lambda session: retention.run(session, settings)),
+            RETENTION_SECONDS,
         ),
     }
     if settings.BACKUP_INTERVAL_HOURS > 0:

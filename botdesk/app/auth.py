@@ -140,9 +140,16 @@ def end_session(reason: str) -> None:
     session.clear()
 
 
+# The idle clock restarts at most this often: the cookie is signed and sent again only
+# then, not on every request (idle limits are minutes; it may end a session this much early)
+SEEN_COOKIE_SECONDS = 30
+
+
 def note_activity() -> None:
     """A click or a page: the idle clock restarts; the row's last_seen_at once a minute."""
-    session["seen_at"] = time.time()
+    now = time.time()
+    if now - session.get("seen_at", 0) >= SEEN_COOKIE_SECONDS:
+        session["seen_at"] = now
     seen_at = current_user.seen_at
     if current_user.session_id and (seen_at is None or desk_sessions.seen_due(seen_at)):
         with desk_db().writing() as db_session:

@@ -67,6 +67,9 @@ def create_server(settings: Settings, db: Database) -> Flask:
         SESSION_COOKIE_SECURE=settings.SECURE_COOKIES,
         REMEMBER_COOKIE_HTTPONLY=True,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.SESSION_LIFETIME_HOURS),
+        # the cookie is sent when its contents change (sign-in, the idle clock), not again
+        # with every answer: signing it costs each request time under many users
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=3600,
         # Dash posts JSON to its own endpoints; forms opt in to CSRF checks (FlaskForm).
         WTF_CSRF_CHECK_DEFAULT=False,

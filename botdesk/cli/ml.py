@@ -24,6 +24,19 @@ def market_options(command):
     )(command)
 
 
+def tune_option(command):
+    """--tune N: the LightGBM parameters by N Optuna trials (train and retrain alike)."""
+    return click.option(
+        "--tune",
+        "tune_trials",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 500),
+        help="Choose the LightGBM parameters by N Optuna trials on the inner walk-forward "
+        "folds (before the out-of-sample span); 0 keeps the fixed ones.",
+    )(command)
+
+
 @click.group()
 def ml() -> None:
     """Machine-learning models: train, list, promote, roll back (see docs/ml.md)."""
@@ -152,15 +165,7 @@ def report_lines(version: int, figures: dict) -> list[str]:
     multiple=True,
     help="An imported external series to add as a feature (ext_NAME); repeat for more.",
 )
-@click.option(
-    "--tune",
-    "tune_trials",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 500),
-    help="Choose the LightGBM parameters by N Optuna trials on the inner walk-forward folds "
-    "(before the out-of-sample span); 0 keeps the fixed ones.",
-)
+@tune_option
 def train(
     symbol,
     timeframe,
@@ -293,7 +298,7 @@ def promote(version, reason) -> None:
         with database().writing() as session:
             model = registry.promote(session=session, version=version, actor=actor(), reason=reason)
             market = f"{model.symbol} {model.timeframe}"
-    except (registry.RegistryError, registry.ArtifactCorrupt) as error:
+    except (registry.RegistryError, registry.Unloadable) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"model {version} is now the champion of {market}")
 
@@ -315,7 +320,7 @@ def rollback(symbol, timeframe, reason) -> None:
                 reason=reason,
             )
             version = model.id
-    except (registry.RegistryError, registry.ArtifactCorrupt) as error:
+    except (registry.RegistryError, registry.Unloadable) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"rolled back: model {version} is the champion of {symbol.upper()} {timeframe}")
 
@@ -349,15 +354,22 @@ def features(symbol, timeframe) -> None:
     type=click.FloatRange(0, 1),
     help="Macro F1 the challenger must gain over the champion on the holdout.",
 )
-def retrain(symbol, timeframe, holdout, margin) -> None:
+@tune_option
+def retrain(symbol, timeframe, holdout, margin, tune_trials) -> None:
     """Train a challenger on the stored candles and promote it only if it beats the
-    champion on the latest candles by MARGIN (run it in its own process, e.g. from cron)."""
+    champion on the latest candles by MARGIN (run it in its own process, e.g. from cron);
+    with --tune its parameters are chosen by Optuna first, as `ml train --tune` does."""
     from botdesk.ml.retraining import retrain as run
 
     quiet_logging()
     try:
         outcome = run(
-            database(), symbol=symbol.upper(), timeframe=timeframe, holdout=holdout, margin=margin
+            database(),
+            symbol=symbol.upper(),
+            timeframe=timeframe,
+            holdout=holdout,
+            margin=margin,
+            tune_trials=tune_trials,
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from None

@@ -4,16 +4,21 @@
 the unique (api key, key) makes a concurrent request with the same key wait on that
 row (PostgreSQL: the index entry; SQLite: the one writer) until the first commits, and
 then find the answer instead of acting twice. Answers are kept Fernet-encrypted (an
-answer may hold a secret shown once, e.g. a new API key).
+answer may hold a secret shown once, e.g. a new API key), for BOTDESK_IDEMPOTENCY_KEY_HOURS:
+`prune` (the watchdog's hourly retention job) removes older keys, and a retry with one of
+them is then a new request.
 """
 
 import hashlib
 import json
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from botdesk import keys
 from botdesk.db.models import IdempotencyKey
+from botdesk.db.types import utcnow
 from botdesk.settings import Settings
 
 MAX_KEY = 255
@@ -76,3 +81,12 @@ def store(
 
 def answer_of(row: IdempotencyKey, settings: Settings) -> str:
     return keys.decrypt(row.answer, settings)
+
+
+def prune(*, session: Session, keep_hours: float, now: datetime | None = None) -> int:
+    """Remove the keys stored more than `keep_hours` ago; returns how many."""
+    cutoff = (now or utcnow()) - timedelta(hours=keep_hours)
+    removed = session.execute(
+        delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff)
+    ).rowcount
+    return removed or 0

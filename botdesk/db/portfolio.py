@@ -22,6 +22,7 @@ from botdesk.db.models import (
     Fill,
     Position,
     PositionStatus,
+    Protection,
     RiskEvent,
     Signal,
 )
@@ -55,11 +56,7 @@ def bot_lines(*, session: Session, bot_id: int | None = None) -> list[BotLine]:
         query = query.where(Bot.id == bot_id)
     bots = list(session.exec(query))
     accounts = {a.id: a for a in session.exec(select(ExchangeAccount))}
-    realized = dict(
-        session.exec(
-            select(Position.bot_id, func.sum(Position.realized_pnl)).group_by(col(Position.bot_id))
-        ).all()
-    )
+    realized = realized_by_bot(session=session)
     open_positions = {
         p.bot_id: p
         for p in session.exec(select(Position).where(Position.status == PositionStatus.OPEN))
@@ -76,6 +73,12 @@ def bot_lines(*, session: Session, bot_id: int | None = None) -> list[BotLine]:
         )
         for bot in bots
     ]
+
+
+def realized_by_bot(*, session: Session) -> dict[int, Decimal]:
+    """Each bot's realized P&L over all its positions (bots that never held are absent)."""
+    query = select(Position.bot_id, func.sum(Position.realized_pnl)).group_by(col(Position.bot_id))
+    return dict(session.exec(query).all())
 
 
 def market_now(*, session: Session) -> datetime | None:
@@ -137,7 +140,8 @@ def change_marker(*, session: Session) -> list:
 
 
 def open_positions_marker(*, session: Session) -> list:
-    """Changes when a position opens, closes or is marked to a new price."""
+    """Changes when a position opens, closes, is marked to a new price, has its stop or
+    take-profit moved, or when a protection the exchange holds changes."""
     open_only = Position.status == PositionStatus.OPEN
     row = session.exec(
         select(
@@ -145,9 +149,33 @@ def open_positions_marker(*, session: Session) -> list:
             func.count(col(Position.id)),
             func.sum(Position.unrealized_pnl),
             func.sum(Position.quantity),
+            func.sum(Position.stop_price),
+            func.sum(Position.take_profit),
         ).where(open_only)
     ).one()
-    return [str(value) for value in row]
+    held = session.exec(select(func.max(Protection.id), func.max(Protection.updated_at))).one()
+    return [str(value) for value in (*row, *held)]
+
+
+def book_marker(*, session: Session) -> list:
+    """Changes when a fill is booked or a position opens or closes (dust written off too),
+    not when an open position is marked to a new price: what realized P&L and holdings
+    show moves only then."""
+    newest_fill = session.exec(select(func.max(Fill.id))).one()
+    row = session.exec(
+        select(func.max(Position.id), func.count(col(Position.id))).where(
+            Position.status == PositionStatus.OPEN
+        )
+    ).one()
+    return [str(newest_fill), *(str(value) for value in row)]
+
+
+def unrealized_by_bot(*, session: Session) -> dict[int, Decimal]:
+    """Each bot's open position marked at the latest price (bots without one are absent)."""
+    query = select(Position.bot_id, Position.unrealized_pnl).where(
+        Position.status == PositionStatus.OPEN
+    )
+    return dict(session.exec(query).all())
 
 
 def bot_signals_since(*, session: Session, bot_id: int, since_ms: int) -> list[Signal]:

@@ -38,3 +38,19 @@ def count(*, session: Session, position_id: int) -> int:
     return len(
         session.exec(select(Protection.id).where(Protection.position_id == position_id)).all()
     )
+
+
+def newest_live(*, session: Session, position_ids: list[int]) -> dict[int, Protection]:
+    """Each position's newest protection not yet done with (to place, in doubt, or held),
+    by position id: what the exchange holds, or is about to, for it."""
+    if not position_ids:
+        return {}
+    rows = session.exec(
+        select(Protection)
+        .where(
+            col(Protection.position_id).in_(position_ids),
+            col(Protection.status).in_(LIVE_PROTECTION_STATUSES),
+        )
+        .order_by(col(Protection.id))
+    ).all()
+    return {row.position_id: row for row in rows}  # the newest wins

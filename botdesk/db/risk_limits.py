@@ -220,8 +220,9 @@ def effective_many(*, session: Session, bot_ids: list[int]) -> dict[int, Limits]
         for row in rows:
             if row.bot_id is not None:
                 own.setdefault(row.bot_id, []).append(row)
+        common = _limits_of(shared)  # the same for every bot without rows of its own
         for bot_id in wanted:
-            cache[bot_id] = _limits_of(shared + own.get(bot_id, []))
+            cache[bot_id] = _limits_of(shared + own[bot_id]) if bot_id in own else common
     return {bot_id: cache[bot_id] for bot_id in bot_ids}
 
 

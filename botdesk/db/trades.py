@@ -25,13 +25,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import BigInteger, and_, case, type_coerce
 from sqlmodel import Session, col, func, select
 
-from botdesk.db import listing
+from botdesk.db import listing, trade_summaries
 from botdesk.db.models import Bot, Command, Fill, Order, Position, PositionStatus, Signal
-from botdesk.db.types import MONEY_PLACES, MONEY_UNIT, from_units, quantize
+from botdesk.db.types import MONEY_PLACES, from_units, quantize
 
 ZERO = Decimal(0)
 UNIT = 10**MONEY_PLACES
@@ -354,12 +357,29 @@ def _seconds(session: Session, later, earlier):
 
 
 def performance(*, session: Session, chosen: TradeFilter | None = None) -> list[BotPerformance]:
-    """Each bot's figures over its closed trades (those `chosen`), by bot name: the P&L and
-    cost of each trade in integer units, read from its position (the ledger keeps what its
-    buys cost, `entry_cost`, with each fill), each bot's time in trades summed in SQL;
-    Python adds up the ratios and the drawdown from them."""
-    conditions = (chosen or TradeFilter()).conditions()
-    closed = [col(Position.status) == PositionStatus.CLOSED, *conditions]
+    """Each bot's figures over its closed trades (those `chosen`), by bot name. Every closed
+    trade, of every bot or one: the bots' summaries the ledger keeps (one row per bot,
+    botdesk.db.trade_summaries). Trades chosen by symbol or entry day: folded from the
+    positions the same way (each keeps its P&L and what its buys cost, `entry_cost`)."""
+    chosen = chosen or TradeFilter()
+    if chosen.status == PositionStatus.OPEN:
+        return []  # the figures count closed trades only
+    if chosen.symbol is None and chosen.since is None and chosen.until is None:
+        found = trade_summaries.summaries(session=session, bot_id=chosen.bot_id)
+    else:
+        found = _folded(session, chosen)
+    names = dict(session.exec(select(Bot.id, Bot.name).where(col(Bot.id).in_(found))).all())
+    figures = [
+        _figures(bot_id, names.get(bot_id, f"#{bot_id}"), running)
+        for bot_id, running in found.items()
+    ]
+    return sorted(figures, key=lambda figure: (figure.bot_name, figure.bot_id))
+
+
+def _folded(session: Session, chosen: TradeFilter) -> dict[int, trade_summaries.Running]:
+    """The chosen closed trades of each bot folded in the order they closed, read from
+    the index of their positions, and each bot's time in trades summed in SQL."""
+    closed = [col(Position.status) == PositionStatus.CLOSED, *chosen.conditions()]
     rows = (
         session.connection()
         .execute(  # plain rows (no ORM), read from the index alone
@@ -369,64 +389,38 @@ def performance(*, session: Session, chosen: TradeFilter | None = None) -> list[
         )
         .all()
     )
-    held = dict(
-        session.connection()
-        .execute(
-            select(
-                Position.bot_id,
-                func.sum(_seconds(session, Position.closed_at, Position.opened_at)),
-            )
-            .where(*closed)
-            .group_by(col(Position.bot_id))
-        )
-        .all()
+    held = session.connection().execute(
+        select(Position.bot_id, func.sum(_seconds(session, Position.closed_at, Position.opened_at)))
+        .where(*closed)
+        .group_by(col(Position.bot_id))
     )
-    names = dict(session.exec(select(Bot.id, Bot.name)).all())
-    by_bot: dict[int, list[tuple[int, int]]] = {}
-    for bot_id, pnl, cost in rows:
-        trips = by_bot.get(bot_id)
-        if trips is None:
-            trips = by_bot[bot_id] = []
-        trips.append((pnl, cost))
-    figures = [
-        _figures(bot_id, names.get(bot_id, f"#{bot_id}"), trips, float(held.get(bot_id) or 0))
-        for bot_id, trips in by_bot.items()
-    ]
-    return sorted(figures, key=lambda found: (found.bot_name, found.bot_id))
+    found: dict[int, trade_summaries.Running] = {}
+    for bot_id, trips in groupby(rows, key=itemgetter(0)):
+        running = found[bot_id] = trade_summaries.Running()
+        running.extend((pnl, cost, 0) for _, pnl, cost in trips)
+    for bot_id, seconds in held:
+        if bot_id in found:
+            found[bot_id].held_us = round(float(seconds or 0) * 1_000_000)
+    return found
 
 
-def _figures(bot_id: int, name: str, rows: list[tuple[int, int]], held: float) -> BotPerformance:
-    """A bot's figures from its closed trades (P&L and cost in units), in the order they
-    closed, and the seconds they were held in all."""
-    count = len(rows)
-    ratios = ZERO
-    total = gains = losses = wins = peak = deepest = 0  # total: the running P&L
-    for pnl, cost in rows:  # one pass, no call per trade: 100k trades in tens of ms
-        if cost:  # ratio(): P&L / cost, half-even to 8 places
-            ratios += (Decimal(pnl) / Decimal(cost)).quantize(MONEY_UNIT)
-        total += pnl
-        if pnl > 0:
-            gains += pnl
-            wins += 1
-            if total > peak:
-                peak = total
-        else:
-            losses -= pnl
-            if peak - total > deepest:
-                deepest = peak - total
+def _figures(bot_id: int, name: str, running: trade_summaries.Running) -> BotPerformance:
+    count = running.trades
     return BotPerformance(
         bot_id=bot_id,
         bot_name=name,
         trades=count,
-        wins=wins,
-        win_rate=ratio(Decimal(wins), Decimal(count)),
-        average_pnl_ratio=quantize(ratios / count),
-        total_pnl_ratio=ratios,
-        total_pnl=from_units(total),
-        profit_factor=ratio(Decimal(gains), Decimal(losses)) if losses else None,
-        max_drawdown=from_units(deepest),
-        average_duration=timedelta(seconds=round(held / count)),
-        expectancy=quantize(from_units(total) / count),
+        wins=running.wins,
+        win_rate=ratio(Decimal(running.wins), Decimal(count)),
+        average_pnl_ratio=quantize(running.pnl_ratios / count),
+        total_pnl_ratio=running.pnl_ratios,
+        total_pnl=from_units(running.pnl),
+        profit_factor=ratio(Decimal(running.gains), Decimal(running.losses))
+        if running.losses
+        else None,
+        max_drawdown=from_units(running.max_drawdown),
+        average_duration=timedelta(seconds=round(Fraction(running.held_us, 1_000_000 * count))),
+        expectancy=quantize(from_units(running.pnl) / count),
     )
 
 

@@ -78,6 +78,15 @@ def snapshot(
     if state is None:
         state = account(session=session, bot=bot, open_positions=open_positions)
     row = EquitySnapshot(
+        **snapshot_values(bot=bot, at=at, candle_open_ms=candle_open_ms, state=state)
+    )
+    session.add(row)
+    return row
+
+
+def snapshot_values(*, bot: Bot, at: datetime, candle_open_ms: int | None, state: Account) -> dict:
+    """An equity snapshot's columns (the batched path inserts many at once)."""
+    return dict(
         bot_id=bot.id,
         at=at,
         candle_open_ms=candle_open_ms,
@@ -88,8 +97,6 @@ def snapshot(
         fees=state.fees,
         exposure=state.exposure,
     )
-    session.add(row)
-    return row
 
 
 def total_equity(*, session: Session) -> Decimal:

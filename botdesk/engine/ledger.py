@@ -9,7 +9,8 @@ buy (fees are in quote, `fill.fee_quote`). The entry cost adds up what every buy
 So realized P&L, fees, cash and positions add up exactly from the `fill` table:
 `botdesk.engine.accounts.recompute` proves it.
 
-`record_fill` is the one place a fill enters the books, whichever broker reported it.
+`record_fill` is the one place a fill enters the books, whichever broker reported it; the
+fill that closes a position also counts its trade in the bot's `trade_summary`.
 """
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from botdesk.db import trade_summaries
 from botdesk.db.models import Fill, Order, OrderStatus, Position, PositionStatus, Side
 from botdesk.db.types import MONEY_UNIT, quantize, utcnow
 from botdesk.engine import announce
@@ -135,6 +137,8 @@ def record_fill(*, session: Session, order: Order, fill: BrokerFill) -> Fill:
     session.add(position)
     if position.id is None:
         session.flush()  # the new position's id, which the fill names
+    if position.status == PositionStatus.CLOSED:
+        trade_summaries.book_closed(session=session, position=position)
     row = Fill(
         order_id=order.id,
         bot_id=order.bot_id,

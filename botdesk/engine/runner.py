@@ -5,7 +5,8 @@ The strategies are evaluated outside any transaction, each on its window of the 
 up to the one being processed (the shared in-memory window when the bot is up to date,
 the candle table when it catches up after a restart; as long as its strategy declares,
 `history_for`). Then all the bots of one (symbol, timeframe) that process the same
-candle do it in one transaction (`botdesk.engine.batch`): their rows are locked and
+candle do it in one transaction (`botdesk.engine.batch`), the groups taking turns a
+candle each (one catching up on many candles holds no other back): their rows are locked and
 re-read, a bot stopped, paused, halted or handed to another engine meanwhile is left
 alone, and a candle at or before a bot's cursor is never processed twice. A kill -9 at
 any moment leaves either the whole batch or nothing. When a batch fails, it is rolled
@@ -18,6 +19,7 @@ import gc
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -45,6 +47,7 @@ from botdesk.engine.trading import StrategySignal, process_candle
 log = logging.getLogger(__name__)
 
 MAX_CANDLES_PER_RUN = 500  # per bot and run, so one bot catching up cannot starve the rest
+DONE = object()  # a group with no candle left in this pass
 ACTIVE = ACTIVE_BOT_STATES
 
 
@@ -133,11 +136,10 @@ class BotRunner:
         for bot in bots:
             groups[(bot.symbol, bot.timeframe)].append(bot)
         with shared_results():  # bots on one window share their indicators' results
-            for members in groups.values():
-                if self.batched:
-                    self._run_group(members)
-                    continue
-                for bot in members:
+            if self.batched:
+                self._take_turns([self._run_group(members) for members in groups.values()])
+            else:
+                for bot in (bot for members in groups.values() for bot in members):
                     self._run_alone(bot)
         if self.last_pass.processed:
             settle_memory()
@@ -208,7 +210,17 @@ class BotRunner:
             return None
         return Plan(bot, strategy, broker, history, start, end, size)
 
-    def _run_group(self, bots: list[Bot]) -> None:
+    @staticmethod
+    def _take_turns(groups: list[Iterator[None]]) -> None:
+        """Each group processes one candle in turn until all are done, so a group catching
+        up on many candles does not hold the others back until it is through."""
+        while groups:
+            for group in list(groups):
+                if next(group, DONE) is DONE:
+                    groups.remove(group)
+
+    def _run_group(self, bots: list[Bot]) -> Iterator[None]:
+        """The group's candles, oldest first; yields after each candle's batch."""
         self._start_cursors([bot for bot in bots if bot.last_candle_ms is None])
         cursors = [bot.last_candle_ms for bot in bots if bot.last_candle_ms is not None]
         if cursors:  # the history of bots catching up is loaded once, from the earliest
@@ -248,6 +260,7 @@ class BotRunner:
                 if plan.bot.id not in advanced or plan.index >= plan.end:
                     plans.remove(plan)
             self.keep_leases()
+            yield
 
     def _process_together(self, items: list, open_ms: int) -> set[int]:
         """One candle for several bots in one transaction; the ids of the bots whose

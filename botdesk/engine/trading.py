@@ -38,7 +38,8 @@ from botdesk.db.models import (
     SignalStatus,
 )
 from botdesk.engine import announce, fill_rules
-from botdesk.engine.accounts import account, account_from, snapshot
+from botdesk.engine.accounts import Account, account, account_from, snapshot, snapshot_values
+from botdesk.engine.batch.quiet_rows import QuietRows
 from botdesk.engine.brokers.base import (
     Broker,
     CandlePrices,
@@ -205,7 +206,8 @@ def quiet_candle(
     broker: Broker,
     known: Callable[[Decimal], breaches.KnownMeasures],
     created: list[Signal],
-) -> EquitySnapshot:
+    rows: QuietRows,
+) -> Account:
     """`process_candle` for a bot to which nothing happens on this candle: no resting
     order, no stop or take-profit touched, no circuit breaker to look at, no signal or
     one that is `foregone` (the batched path, `botdesk.engine.batch.candle`, decides).
@@ -213,7 +215,9 @@ def quiet_candle(
     and `fees`, `known` measures), adding and changing rows without reading any: the
     trailing stop ratchets, the position is marked, the signal is stored as ignored (and
     added to `created`: the batch announces its signals together,
-    `announce.signals_created`), the snapshot and the breaches follow."""
+    `announce.signals_created`), the snapshot and the breaches follow. The snapshot and
+    the cursor go to `rows`, written with the other quiet bots' (their values, not ORM
+    objects); returns the account the snapshot recorded."""
     at = ms_to_datetime(candle.close_time_ms)
     if position is not None:
         market = MarketContext(symbol=bot.symbol, at=at, last_price=candle.close, candle=candle)
@@ -227,17 +231,11 @@ def quiet_candle(
         session.add(row)
         created.append(row)
     held = [position] if position is not None else []
-    recorded = snapshot(
-        session=session,
-        bot=bot,
-        at=at,
-        candle_open_ms=candle.open_time_ms,
-        state=account_from(bot=bot, realized=realized, fees=fees, open_positions=held),
-    )
-    breaches.after_candle(session, bot, broker, at, recorded.equity, known(recorded.equity))
-    bot.last_candle_ms = candle.open_time_ms
-    session.add(bot)
-    return recorded
+    state = account_from(bot=bot, realized=realized, fees=fees, open_positions=held)
+    rows.snapshot(snapshot_values(bot=bot, at=at, candle_open_ms=candle.open_time_ms, state=state))
+    breaches.after_candle(session, bot, broker, at, state.equity, known(state.equity))
+    rows.cursor(bot)
+    return state
 
 
 def act_on_signal(

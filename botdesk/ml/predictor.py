@@ -4,7 +4,8 @@ The strategy reads the feature rows of the candles it is given (the live window 
 candles, more than the 556 a row needs, see `feature_set`) from a memo shared by the bots
 of the process, which computes only the rows of candles it has not seen (one per new
 candle, see `row_memo`: the same rows the full computation gives), asks the model for the
-probabilities of sell, hold and buy of the rows it has not predicted yet, and signals:
+probabilities of sell, hold and buy of the rows it has not predicted yet (a new candle's
+one row by LightGBM's single-row path, see `row_predictor`), and signals:
 
 - BUY at t when the model's most probable class is buy and p(buy) >= min_confidence,
   and, with `trend_filter`, the market structure's trend at t is bullish (feature `trend`
@@ -56,8 +57,11 @@ class MlPredictorParams(StrategyParams):
 
 class LoadedModel:
     def __init__(self, version: int, timeframe: str, booster, sha256: str, external=()):
+        from botdesk.ml.row_predictor import RowPredictor
+
         self.version, self.timeframe = version, timeframe
         self.booster, self.sha256 = booster, sha256
+        self.row_predictor = RowPredictor(booster)  # the live candle's one row
         self.external: tuple[str, ...] = tuple(external)
         self.series: dict = {}  # the external series, read again every CHAMPION_CHECK_S
         self.series_read = -1e18
@@ -132,7 +136,10 @@ def predict_frame(loaded: LoadedModel, candles: CandleFrame, memo: RowMemo | Non
     candle_ms = timeframe_ms(loaded.timeframe)
 
     def probabilities_of(rows):
-        return predict(loaded.booster, with_external(rows, loaded.series, candle_ms).values)
+        features = with_external(rows, loaded.series, candle_ms).values
+        if len(features) == 1:  # a new candle: LightGBM's single-row path, no per-call setup
+            return loaded.row_predictor.predict(features[0])[None, :]
+        return predict(loaded.booster, features)
 
     if memo is None:
         rows = feature_set.compute(candles, candle_ms)

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from botdesk.db import audit
 from botdesk.db.models import MlModel, MlPrediction, MlPromotion, ModelStatus
 from botdesk.db.types import utcnow
+from botdesk.ml import feature_set
 
 _BATCH = 1000
 
@@ -27,8 +28,17 @@ class RegistryError(ValueError):
     """A registry action that cannot be done; the message says why."""
 
 
-class ArtifactCorrupt(RuntimeError):
+class Unloadable(RuntimeError):
+    """A stored model that is not loaded; the message says why."""
+
+
+class ArtifactCorrupt(Unloadable):
     """A stored artifact whose hash no longer matches: the model is not loaded."""
+
+
+class OtherFeatureSet(Unloadable):
+    """A model trained on another feature-set version than this botdesk computes: its
+    columns would be read as other features, so it is not loaded."""
 
 
 def sha256(artifact: bytes) -> str:
@@ -40,7 +50,14 @@ def artifact_of(booster: lgb.Booster) -> bytes:
 
 
 def load_booster(model: MlModel) -> lgb.Booster:
-    """The model's LightGBM booster, after checking the artifact against its hash."""
+    """The model's LightGBM booster, after checking the artifact against its hash and its
+    feature-set version against the one this botdesk computes."""
+    if model.feature_set_version != feature_set.VERSION:
+        raise OtherFeatureSet(
+            f"model {model.id} was trained on feature set {model.feature_set_version}, and "
+            f"this botdesk computes feature set {feature_set.VERSION}: train it again "
+            "(`botdesk ml train`) to use it"
+        )
     found = sha256(model.artifact)
     if found != model.artifact_sha256:
         raise ArtifactCorrupt(

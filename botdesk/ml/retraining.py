@@ -34,19 +34,27 @@ class Outcome:
     holdout_samples: int
     champion_in_sample: bool
     promoted: bool
+    tune_trials: int = 0  # > 0: the challenger's parameters were chosen by Optuna
 
     def describe(self) -> str:
+        tuned = f" (parameters by {self.tune_trials} Optuna trials)" if self.tune_trials else ""
         if self.champion is None:
             return (
-                f"model {self.challenger} (macro F1 {self.challenger_f1:.3f} on "
+                f"model {self.challenger}{tuned} (macro F1 {self.challenger_f1:.3f} on "
                 f"{self.holdout_samples} holdout candles) promoted: there was no champion"
+            )
+        if self.champion_f1 is None:
+            return (
+                f"model {self.challenger}{tuned} (macro F1 {self.challenger_f1:.3f} on "
+                f"{self.holdout_samples} holdout candles) promoted: champion {self.champion} "
+                "was trained on another feature set, which this botdesk no longer computes"
             )
         verdict = "promoted" if self.promoted else "not promoted; the champion stays"
         flattered = " (the champion saw part of the holdout)" if self.champion_in_sample else ""
         return (
-            f"challenger {self.challenger}: macro F1 {self.challenger_f1:.3f} against champion "
-            f"{self.champion}'s {self.champion_f1:.3f}{flattered} on {self.holdout_samples} "
-            f"holdout candles: {verdict}"
+            f"challenger {self.challenger}{tuned}: macro F1 {self.challenger_f1:.3f} against "
+            f"champion {self.champion}'s {self.champion_f1:.3f}{flattered} on "
+            f"{self.holdout_samples} holdout candles: {verdict}"
         )
 
 
@@ -59,7 +67,12 @@ def retrain(
     margin: float = 0.02,
     label: LabelSpec | None = None,
     settings: TrainSettings | None = None,
+    tune_trials: int = 0,
 ) -> Outcome:
+    """`tune_trials` > 0: the challenger's parameters are chosen by that many Optuna
+    trials on its inner walk-forward folds first, as `botdesk ml train --tune` does (see
+    `tuning`; the holdout stays outside the search like every other candle after the
+    challenger's window)."""
     candles = load_candles(CANDLES, symbol=symbol, timeframe=timeframe, db=db)
     if len(candles) < holdout + 1000:
         raise TrainingError(
@@ -80,6 +93,7 @@ def retrain(
         label=label,
         to_ms=holdout_from - timeframe_ms(timeframe),
         settings=settings or TrainSettings(),
+        tune_trials=tune_trials,
     )
     challenger = train(request, db=db, created_by=ACTOR).model
     with db.reading() as session:
@@ -92,7 +106,9 @@ def retrain(
         return monitor.score_after(registry.load_booster(model), label, candles, model_rows, after)
 
     mine, actual, _ = score(challenger)
-    theirs = score(champion)[0] if champion is not None else None
+    theirs = None
+    if champion is not None and champion.feature_set_version == challenger.feature_set_version:
+        theirs = score(champion)[0]
     promoted = theirs is None or mine["macro_f1"] >= theirs["macro_f1"] + margin
     outcome = Outcome(
         challenger=challenger.id,
@@ -103,6 +119,7 @@ def retrain(
         champion_in_sample=champion is not None
         and monitor.unseen_after_ms(champion) >= holdout_from,
         promoted=promoted,
+        tune_trials=tune_trials,
     )
     if promoted:
         with db.writing() as session:

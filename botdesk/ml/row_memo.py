@@ -15,7 +15,9 @@ can:
 - the rows of the frame's candles the memo holds are taken from it (only those `compute`
   gives over this frame: see `feature_set.covered`), the candles after the memo's last
   are computed with `compute(frame, after_ms=...)`, which gives a row the value the whole
-  computation gives it (see `feature_set`); the memo then moves on to the frame;
+  computation gives it (see `feature_set`), its structure columns stepped from the state
+  the memo carries from the previous candle (see `carried_rows`); the memo then moves on
+  to the frame;
 - a frame that needs rows the memo does not hold (it starts earlier) is computed whole.
 
 Predictions are remembered with the memo per model (and external series reading), so a
@@ -30,6 +32,7 @@ import numpy as np
 
 from botdesk.engine.frames import CandleFrame
 from botdesk.ml import feature_set
+from botdesk.ml.carried_rows import CarriedRows
 from botdesk.ml.feature_set import FeatureRows
 
 KEEP_CANDLES = 2048  # a memo's candles: the live window plus a row's whole dependency
@@ -37,8 +40,10 @@ MEMOS = 32  # markets (and bots catching up) remembered at once
 
 
 class _Memo:
-    def __init__(self, candles: CandleFrame, rows: FeatureRows):
+    def __init__(self, candles: CandleFrame, rows: FeatureRows, carry: bool = True):
         self.candles, self.rows = candles, rows
+        # the structure state of the latest block's slice; None: new rows computed whole
+        self.carried = CarriedRows() if carry else None
         self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
 
     def move_to(self, frame: CandleFrame, rows: FeatureRows, candle_ms: int) -> None:
@@ -93,7 +98,10 @@ def _join(first: FeatureRows, second: FeatureRows) -> FeatureRows:
 
 
 class RowMemo:
-    def __init__(self, size: int = MEMOS):
+    def __init__(self, size: int = MEMOS, carry: bool = True):
+        """carry False: a new candle's row is computed over its whole slice, structure
+        columns included (as before the structure reader; bench/ml_predict.py compares)."""
+        self._carry = carry
         self._lock = threading.Lock()
         self._memos: list[_Memo] = []  # most recently used last
         self._size = size
@@ -117,13 +125,14 @@ class RowMemo:
                 times = frame.open_time_ms[wanted]
                 rows = _select(held, times[times <= last_seen])
                 if frame.open_time_ms[-1] > last_seen:  # new candles: their rows, once
-                    rows = _join(rows, feature_set.compute(frame, candle_ms, after_ms=last_seen))
+                    compute = memo.carried.compute if memo.carried else feature_set.compute
+                    rows = _join(rows, compute(frame, candle_ms, after_ms=last_seen))
                     memo.move_to(frame, rows, candle_ms)
                 self._memos.remove(memo)
                 self._memos.append(memo)
                 return rows, memo
             rows = feature_set.compute(frame, candle_ms)
-            memo = _Memo(CandleFrame.empty(), rows)
+            memo = _Memo(CandleFrame.empty(), rows, self._carry)
             memo.move_to(frame, rows, candle_ms)
             self._memos.append(memo)
             del self._memos[: -self._size]

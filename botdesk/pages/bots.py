@@ -3,6 +3,7 @@ each a command row for the engine); create, edit and delete (admin) with the str
 parameter form and validation messages."""
 
 import contextlib
+from decimal import Decimal
 
 import dash
 import dash_bootstrap_components as dbc
@@ -25,6 +26,7 @@ from botdesk.app.components import (
     status_badge,
 )
 from botdesk.app.context import desk_db, desk_settings
+from botdesk.app.render_once import RenderOnce
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
 from botdesk.db import capital_flows, exchange_accounts, kill_switch, portfolio
 from botdesk.db.models import ACTIVE_BOT_STATES, Bot, Role
@@ -37,11 +39,18 @@ ACTIVE = ACTIVE_BOT_STATES
 
 
 def marker() -> list:
+    """Changes when the table's rows change: a bot's state, a fill, a position opened or
+    closed, the kill switch; not when positions are marked (the P&L column follows those
+    on its own, see refresh_marks)."""
     with desk_db().reading() as session:
         bots = session.exec(select(Bot.id, Bot.status, Bot.updated_at, Bot.name)).all()
-        positions = portfolio.open_positions_marker(session=session)
+        book = portfolio.book_marker(session=session)
         halted = kill_switch.status(session=session).engaged
-    return [str(sorted(bots)), positions, halted]
+    return [str(sorted(bots)), book, halted]
+
+
+def marks_marker(session) -> list:
+    return portfolio.open_positions_marker(session=session)
 
 
 def controls(bot: Bot, start_refused: str | None = None) -> list:
@@ -69,17 +78,36 @@ def controls(bot: Bot, start_refused: str | None = None) -> list:
     return buttons
 
 
-def bots_table():
+# per worker: the table by database, role (the controls) and marker; realized P&L by
+# the book (it moves only with a fill)
+TABLES = RenderOnce()
+REALIZED = RenderOnce()
+ZERO = Decimal(0)
+
+
+def shown_table(current: list) -> tuple:
+    """(the marker shown, (the table, the marks its P&L column shows)) for `current`, the
+    table's marker: built once per worker for every user of the same role; while it is
+    being built, the one before (the poll brings it up to date)."""
+    return TABLES.newest((desk_db().url, current_user.role.value), current, bots_table)
+
+
+def pnl_cell(bot_id: int, amount) -> html.Span:
+    return html.Span(signed_money(amount), id={"type": "bots-pnl", "bot": bot_id})
+
+
+def bots_table() -> tuple:
     with desk_db().reading() as session:
         lines = portfolio.bot_lines(session=session)
         start_refused = bot_controls.start_refusal(session)
+        marks = marks_marker(session)
     if not lines:
         hint = (
             "No bots yet — create one with New bot."
             if current_user.allows(Role.ADMIN)
             else "No bots yet — an admin creates one on this page."
         )
-        return empty_state(hint, id="bots-empty")
+        return empty_state(hint, id="bots-empty"), marks
     rows = []
     for line in lines:
         bot, position = line.bot, line.position
@@ -114,7 +142,7 @@ def bots_table():
                 environment_badge(line.environment),
                 html.Div(status, id=f"bots-status-{bot.id}"),
                 held,
-                signed_money(line.pnl),
+                pnl_cell(bot.id, line.pnl),
                 format_money(bot.capital),
                 html.Div(controls(bot, start_refused), className="text-nowrap"),
             ]
@@ -130,11 +158,12 @@ def bots_table():
         "Capital",
         "",
     ]
-    return small_table(header, rows, {5, 6, 7}, id="bots-table")
+    return small_table(header, rows, {5, 6, 7}, id="bots-table"), marks
 
 
 def layout(**_query):
     admin = current_user.allows(Role.ADMIN)
+    shown, (table, marks) = shown_table(marker())
     header = [dbc.Col(html.H1("Bots", className="h3 my-3"))]
     if admin:
         header.append(
@@ -148,13 +177,14 @@ def layout(**_query):
         [
             dbc.Row(header),
             html.Div(id="bots-result", className="mb-2"),
-            dbc.Card(dbc.CardBody(bots_table(), id="bots-list"), className="mb-4"),
+            dbc.Card(dbc.CardBody(table, id="bots-list"), className="mb-4"),
             COMMANDS.layout(title="Commands and what the engine made of them"),
             bot_form.dialog() if admin else None,
             bot_form.delete_dialog() if admin else None,
             dcc.Store(id="bots-editing"),
             dcc.Store(id="bots-deleting"),
-            dcc.Store(id="bots-marker", data=marker()),
+            dcc.Store(id="bots-marker", data=shown),
+            dcc.Store(id="bots-marks", data=marks),
             dcc.Interval(id="bots-tick", interval=2000),
         ]
     )
@@ -166,12 +196,44 @@ def layout(**_query):
     Input("bots-tick", "n_intervals"),
     State("bots-marker", "data"),
     role=Role.VIEWER,
+    prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh(_ticks, shown):
     current = marker()
     if current == shown:
         raise PreventUpdate
-    return bots_table(), current
+    current, (table, _marks) = shown_table(current)
+    if current == shown:
+        raise PreventUpdate
+    return table, current
+
+
+@guarded_callback(
+    Output({"type": "bots-pnl", "bot": ALL}, "children"),
+    Output("bots-marks", "data"),
+    Input("bots-tick", "n_intervals"),
+    State("bots-marks", "data"),
+    role=Role.VIEWER,
+)
+def refresh_marks(_ticks, shown):
+    """Positions marked to a new price: only the P&L cells change, the table stays."""
+    with desk_db().reading() as session:
+        marks = marks_marker(session)
+        if marks == shown:
+            raise PreventUpdate
+        book = portfolio.book_marker(session=session)
+        unrealized = portfolio.unrealized_by_bot(session=session)
+    realized = REALIZED.get((desk_db().url, book), realized_by_bot)
+    cells = ctx.outputs_list[0]
+    return [
+        signed_money(realized.get(bot, ZERO) + unrealized.get(bot, ZERO))
+        for bot in (cell["id"]["bot"] for cell in cells)
+    ], marks
+
+
+def realized_by_bot() -> dict:
+    with desk_db().reading() as session:
+        return portfolio.realized_by_bot(session=session)
 
 
 def _clicked() -> dict:

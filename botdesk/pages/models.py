@@ -287,7 +287,7 @@ def act(promote_clicks, rollback_clicks, version, reason):
                     f"Rolled back: model {restored.id} is the champion of "
                     f"{chosen.symbol} {chosen.timeframe}."
                 )
-    except (ValueError, registry.RegistryError, registry.ArtifactCorrupt) as error:
+    except (ValueError, registry.RegistryError, registry.Unloadable) as error:
         return dash.no_update, outcome_alert(str(error), ok=False), dash.no_update
     models = _models()
     return models_table(models), outcome_alert(message), _options(models)

@@ -24,6 +24,7 @@ from botdesk.app.components import (
 )
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.equity_chart import equity_figure
+from botdesk.app.render_once import RenderOnce
 from botdesk.app.roles import guarded_callback
 from botdesk.app.wallet_card import wallet_table
 from botdesk.db import balances, engine_state, performance, portfolio
@@ -277,10 +278,25 @@ def events_table(events, names) -> html.Div:
     return small_table(["Recorded (UTC)", "Bot", "What"], rows, id="overview-events")
 
 
+# per worker: the summary by database and marker, the same for every role
+SUMMARIES = RenderOnce()
+
+
+def shown_summary(marker: list) -> tuple[list, list]:
+    """(the marker shown, the summary): built once per worker for every user; while it is
+    being built, the one before (the poll brings it up to date)."""
+    return SUMMARIES.newest(desk_db().url, marker, built_summary)
+
+
+def built_summary() -> list:
+    with desk_db().reading() as session:
+        return summary(session)
+
+
 def layout(**_query):
     with desk_db().reading() as session:
         marker = portfolio.change_marker(session=session)
-        body = summary(session)
+    marker, body = shown_summary(marker)
     return html.Div(
         [
             html.H1("Overview", className="h4 my-2"),
@@ -305,10 +321,14 @@ def refresh_health(_ticks):
     Input("overview-summary-tick", "n_intervals"),
     State("overview-marker", "data"),
     role=Role.VIEWER,
+    prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh_summary(_ticks, shown):
     with desk_db().reading() as session:
         marker = portfolio.change_marker(session=session)
-        if marker == shown:
-            raise PreventUpdate
-        return summary(session), marker
+    if marker == shown:
+        raise PreventUpdate
+    marker, body = shown_summary(marker)
+    if marker == shown:
+        raise PreventUpdate
+    return body, marker

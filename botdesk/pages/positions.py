@@ -1,5 +1,6 @@
-"""Positions: the open ones (a trader closes one at market, with a reason, through a
-`position.close` command) and every position ever held, filterable and exportable."""
+"""Positions: the open ones, with what protects each (a trader closes one at market, with
+a reason, through a `position.close` command) and every position ever held, filterable
+and exportable."""
 
 import dash
 import dash_bootstrap_components as dbc
@@ -22,9 +23,11 @@ from botdesk.app.components import (
 )
 from botdesk.app.context import desk_db
 from botdesk.app.grid import MARKET_CLOCK, DeskGrid, GridColumn
+from botdesk.app.protection_cell import protection_text
+from botdesk.app.render_once import RenderOnce
 from botdesk.app.roles import AccessRefused, guarded_callback, require_role
-from botdesk.db import commands, portfolio
-from botdesk.db.models import Command, Position, PositionStatus, Role
+from botdesk.db import commands, portfolio, protections
+from botdesk.db.models import Command, Position, PositionStatus, Protection, Role
 
 dash.register_page(
     __name__, path="/positions", name="Positions", title="Positions · botdesk", order=30
@@ -82,7 +85,9 @@ def open_positions() -> list[Position]:
         return list(session.exec(query.order_by(Position.opened_at)))
 
 
-def open_table(positions: list[Position], names: dict[int, str]):
+def open_table(
+    positions: list[Position], names: dict[int, str], held: dict[int, Protection] | None = None
+):
     if not positions:
         return empty_state("No open position.")
     can_close = current_user.allows(Role.TRADER)
@@ -95,6 +100,7 @@ def open_table(positions: list[Position], names: dict[int, str]):
             format_money(p.entry_price, ""),
             format_money(p.last_price, ""),
             format_money(p.stop_price, ""),
+            protection_text(p, (held or {}).get(p.id)),
             signed_money(p.unrealized_pnl, ""),
             dbc.Button(
                 "Close",
@@ -109,19 +115,34 @@ def open_table(positions: list[Position], names: dict[int, str]):
         for p in positions
     ]
     opened = f"Opened ({MARKET_CLOCK})"
-    header = [opened, "Bot", "Symbol", "Qty", "Entry", "Last", "Stop", "Unrealized", ""]
+    header = [
+        opened, "Bot", "Symbol", "Qty", "Entry", "Last", "Stop", "Protection", "Unrealized", "",
+    ]  # fmt: skip
+    plain = ("", opened, "Bot", "Symbol", "Qty", "Protection")
     return small_table(
-        [h if h in ("", opened, "Bot", "Symbol", "Qty") else f"{h} (USDT)" for h in header],
+        [h if h in plain else f"{h} (USDT)" for h in header],
         rows,
-        {3, 4, 5, 6, 7},
+        {3, 4, 5, 6, 8},
         id="positions-open-table",
     )
 
 
-def open_section():
+# per worker: the open positions by database, role (the Close buttons) and marker
+SECTIONS = RenderOnce()
+
+
+def open_section(marker: list) -> tuple:
+    """(the marker shown, the section): built once per worker for every user of the same
+    role; while it is being built, the one before (the poll brings it up to date)."""
+    return SECTIONS.newest((desk_db().url, current_user.role.value), marker, built_section)
+
+
+def built_section():
+    positions = open_positions()
     with desk_db().reading() as session:
         names = portfolio.bot_names(session=session)
-    return open_table(open_positions(), names)
+        held = protections.newest_live(session=session, position_ids=[p.id for p in positions])
+    return open_table(positions, names, held)
 
 
 def close_dialog() -> dbc.Modal:
@@ -143,12 +164,13 @@ def close_dialog() -> dbc.Modal:
 def layout(**_query):
     with desk_db().reading() as session:
         marker = portfolio.open_positions_marker(session=session)
+    marker, section = open_section(marker)
     return html.Div(
         [
             html.H1("Positions", className="h3 my-3"),
             html.H2("Open", className="h6"),
             html.Div(id="positions-result", className="mb-2"),
-            dbc.Card(dbc.CardBody(open_section(), id="positions-open"), className="mb-4"),
+            dbc.Card(dbc.CardBody(section, id="positions-open"), className="mb-4"),
             POSITIONS.layout(title="All positions"),
             close_dialog() if current_user.allows(Role.TRADER) else None,
             dcc.Store(id="positions-target"),
@@ -164,13 +186,17 @@ def layout(**_query):
     Input("positions-tick", "n_intervals"),
     State("positions-marker", "data"),
     role=Role.VIEWER,
+    prevent_initial_call=True,  # the layout has just rendered it
 )
 def refresh_open(_ticks, shown):
     with desk_db().reading() as session:
         marker = portfolio.open_positions_marker(session=session)
     if marker == shown:
         raise PreventUpdate
-    return open_section(), marker
+    marker, section = open_section(marker)
+    if marker == shown:
+        raise PreventUpdate
+    return section, marker
 
 
 @guarded_callback(

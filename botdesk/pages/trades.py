@@ -98,8 +98,8 @@ def layout(**_query):
 @lru_cache(maxsize=32)
 def _performance(db, chosen: trades.TradeFilter, newest_fill_id: int) -> list:
     """Each bot's figures once per worker for every page open on the same filters, until a
-    fill is booked (every open page refreshes then: with many bots the figures read every
-    closed position, hundreds of milliseconds)."""
+    fill is booked (every open page refreshes then: filtered by symbol or entry day, the
+    figures read every chosen closed position, hundreds of milliseconds with many bots)."""
     with db.reading() as session:
         return trades.performance(session=session, chosen=chosen)
 

@@ -50,6 +50,7 @@ CALLBACK_ROLES = {
     '{"name":["MATCH"],"type":"desk-grid-refreshed"}.data': CLIENTSIDE,  # grid reload
     "overview-summary.children": VIEWER,  # see dashboards
     "bots-list.children": VIEWER,  # see the bots
+    '{"bot":["ALL"],"type":"bots-pnl"}.children': VIEWER,  # the bots' P&L, marked
     "bots-result.children": TRADER,  # start, pause, stop a bot
     "bots-form.is_open": ADMIN,  # the bot form (create, edit)
     "bots-params.children": ADMIN,  # the form's strategy parameters

@@ -9,6 +9,7 @@ import pytest
 import requests
 from sqlmodel import select
 
+from botdesk.app.auth import SEEN_COOKIE_SECONDS
 from botdesk.app.factory import create_app
 from botdesk.db.models import AuditLog, Command, DeskSession, User
 from tests.desk import (
@@ -247,3 +248,16 @@ def test_a_role_change_ends_the_sessions_at_once(desk, admin):
     )
     assert "dee is now viewer" in response.text
     assert not signed_in(client, desk.base)
+
+
+def test_the_cookie_is_sent_again_only_when_the_idle_clock_moves(desk):
+    """Signing the cookie on every answer cost each request time under many users: pages
+    in a row within SEEN_COOKIE_SECONDS send none; activity after that sends a new one."""
+    make_user(desk.db, username="cookie-quiet")
+    client, _ = login(desk.base, "cookie-quiet", PASSWORD)
+    for path in ("/", "/_dash-layout", "/bots"):
+        assert "Set-Cookie" not in client.get(f"{desk.base}{path}").headers
+    age_session(client, seen_at=SEEN_COOKIE_SECONDS + 1)
+    answer = client.get(f"{desk.base}/_dash-layout")
+    assert answer.status_code == 200 and "botdesk_session=" in answer.headers["Set-Cookie"]
+    assert time.time() - read_session(client)["seen_at"] < SEEN_COOKIE_SECONDS

@@ -2,13 +2,16 @@
 version; list, show, promote and rollback; bad input gets a clear message and changes
 nothing."""
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
 from botdesk.cli import main
+from botdesk.db import candles as candle_store
 from botdesk.db.models import MlModel
 from botdesk.db.session import Database
+from botdesk.engine.klines import load_klines
 from botdesk.settings import get_settings
 from tests.conftest import SHARED_DATA
 
@@ -142,3 +145,31 @@ def test_train_with_tune_says_what_it_chose_and_stores_it(ml, sqlite_url):
     assert "parameters by 2 Optuna trials" in shown.output
     refused = ml("train", "--symbol", "BTCUSDT", "--timeframe", "1h", "--tune", "501")
     assert refused.exit_code == 2 and "501 is not in the range 0<=x<=500" in refused.output
+
+
+@pytest.mark.skipif(not BTC_1H.exists(), reason="../shared/data is absent")
+def test_retrain_with_tune_chooses_the_challengers_parameters_by_optuna(ml, sqlite_url):
+    candles = load_klines(BTC_1H).candles
+    start = int(np.searchsorted(candles.open_time_ms, 1_640_995_200_000))  # 2022-01-01
+    database = Database(sqlite_url)
+    try:
+        with database.writing() as session:
+            candle_store.upsert(
+                session=session,
+                candles=[
+                    {"symbol": "BTCUSDT", "timeframe": "1h", **candles.row(i)}
+                    for i in range(start - 3600, start + 3600)  # 5 folds, tuned: 10 months
+                ],
+            )
+    finally:
+        database.dispose()
+    market = ("--symbol", "BTCUSDT", "--timeframe", "1h", "--holdout", "600")
+    refused = ml("retrain", *market, "--tune", "501")
+    assert refused.exit_code == 2 and "501 is not in the range 0<=x<=500" in refused.output
+    assert _models(sqlite_url) == []
+    result = ml("retrain", *market, "--tune", "2")
+    assert result.exit_code == 0, result.output
+    assert "model 1 (parameters by 2 Optuna trials)" in result.output
+    assert "promoted: there was no champion" in result.output
+    shown = ml("show", "1")
+    assert "parameters by 2 Optuna trials on 3 inner folds" in shown.output

@@ -189,6 +189,33 @@ def test_the_batched_path_writes_what_the_per_bot_path_writes(db, twin):
     with twin.reading() as session:
         for bot in session.exec(select(Bot)):
             assert accounts.discrepancies(session=session, bot=bot) == []
+    assert _drawdown_snapshots(db) == _drawdown_snapshots(twin) != []
+
+
+def _drawdown_snapshots(db) -> list[tuple]:
+    """Each drawdown breach with the snapshot it names: (bot, the equity its message
+    gives, the named snapshot's bot and equity); the named one is the bot's last of its
+    candle (the batched path writes the quiet bots' snapshots together: the breaching
+    bot's one must be there when the breach looks it up)."""
+    with db.reading() as session:
+        names = {bot.id: bot.name for bot in session.exec(select(Bot))}
+        found = []
+        for event in session.exec(
+            select(RiskEvent).where(RiskEvent.kind == "breach", RiskEvent.rule == "max_drawdown")
+        ):
+            named = session.get(EquitySnapshot, json.loads(event.details)["snapshot_id"])
+            assert named is not None, event.message
+            newer = session.exec(
+                select(EquitySnapshot.id).where(
+                    EquitySnapshot.bot_id == named.bot_id,
+                    EquitySnapshot.candle_open_ms == named.candle_open_ms,
+                    col(EquitySnapshot.id) > named.id,
+                )
+            ).all()
+            equity = event.message.split("'s equity ")[1].split(" ")[0]
+            found.append((names[event.bot_id], equity, names[named.bot_id], f"{named.equity:.2f}"))
+            assert newer == []
+        return sorted(found)
 
 
 def test_a_bot_with_damaged_books_goes_to_error_alone(db):

@@ -158,6 +158,20 @@ def test_a_bot_started_late_trades_from_the_next_candle_only(db):
     assert _count(db, EquitySnapshot, EquitySnapshot.bot_id == bot.id) == 49
 
 
+def test_groups_catching_up_take_turns_candle_by_candle(db):
+    """Two (symbol, timeframe) groups, each 30 candles behind: the pass takes them in
+    turns, a candle each, instead of one group's whole catch-up before the other's."""
+    btc = make_bot(db, strategy="ema_cross", symbol="BTCUSDT", state=RUNNING)
+    eth = make_bot(db, strategy="ema_cross", symbol="ETHUSDT", state=RUNNING)
+    data = {symbol: sample(symbol)[:700] for symbol in ("BTCUSDT", "ETHUSDT")}
+    driver = Driver(runtime_for(db), data)
+    assert driver.step(30) == 60
+    batches = driver.runner.last_pass.batches
+    assert [batch.processed for batch in batches] == [[btc.id], [eth.id]] * 30
+    opened = [int(open_ms) for open_ms in data["BTCUSDT"].open_time_ms[600:630]]
+    assert [batch.candle_open_ms for batch in batches[::2]] == opened
+
+
 def test_signals_are_stored_with_their_outcome(db):
     bot = make_bot(
         db,

@@ -15,11 +15,14 @@ from botdesk.engine.frames import BUY, SELL
 from botdesk.engine.market import WINDOW_CANDLES
 from botdesk.engine.strategies import registry as strategies
 from botdesk.engine.strategies.safe import StrategyError, evaluate
-from botdesk.ml import registry
+from botdesk.ml import feature_set, registry
+from botdesk.ml.carried_rows import CarriedRows
 from botdesk.ml.labels import LabelSpec
 from botdesk.ml.predictor import MODELS
 from botdesk.ml.row_memo import RowMemo
+from botdesk.ml.row_predictor import RowPredictor
 from botdesk.ml.runs import TrainRequest, train
+from botdesk.ml.structure_reader import StructureReader
 from botdesk.ml.training import TrainSettings
 from botdesk.settings import get_settings
 from tests.conftest import SHARED_DATA, make_env
@@ -184,3 +187,53 @@ def test_the_trend_filter_only_removes_buys(db, models):
     assert (gated.side == BUY).sum() < (plain.side == BUY).sum()
     assert np.all(plain.side[gated.side == BUY] == BUY)
     assert np.array_equal(gated.side == SELL, plain.side == SELL)
+
+
+def test_bots_on_one_market_share_one_row_and_one_prediction_a_candle(db, models, monkeypatch):
+    """Three bots with other parameters on the same market and model: each new candle's
+    row is computed once (one structure step) and predicted once, for all of them."""
+    _promote(db, models[0])
+    rows, steps, predicted = [], [0], []
+    real_compute = CarriedRows.compute
+    real_step = StructureReader.step
+    real_predict = RowPredictor.predict
+
+    def compute(self, frame, candle_ms, *, after_ms):
+        rows.append(after_ms)
+        return real_compute(self, frame, candle_ms, after_ms=after_ms)
+
+    def step(self, *candle):
+        steps[0] += 1
+        return real_step(self, *candle)
+
+    def predict(self, row):
+        predicted.append(row)
+        return real_predict(self, row)
+
+    monkeypatch.setattr(CarriedRows, "compute", compute)
+    monkeypatch.setattr(StructureReader, "step", step)
+    monkeypatch.setattr(RowPredictor, "predict", predict)
+    shared = RowMemo()
+    bots = []
+    for params in ({"min_confidence": 0}, {"min_confidence": 0.5}, {"trend_filter": True}):
+        bot = strategies.create("ml_predictor", {"model": models[0], **params})
+        bot.memo = shared
+        bots.append(bot)
+    candles = _candles()
+    end = len(candles) - 40
+    for bot in bots:  # the bots' first candle: the window computed whole, once
+        evaluate(bot, candles[end - WINDOW_CANDLES : end])
+    blocks = feature_set.block_of(candles.open_time_ms, 3_600_000)
+    for end in range(len(candles) - 39, len(candles) + 1):
+        rows.clear()
+        predicted.clear()
+        steps[0] = 0
+        window = candles[end - WINDOW_CANDLES : end]
+        for bot in bots:
+            evaluate(bot, window.copy())  # each bot its own copy of the market's window
+        assert len(rows) == 1 and len(predicted) == 1
+        if end == len(candles) - 39 or blocks[end - 1] != blocks[end - 2]:
+            assert steps[0] > feature_set.WARMUP  # a slice the memo has not read: once
+        else:
+            assert steps[0] == 1
+    assert len(shared._memos) == 1

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from sqlmodel import select
 
-from botdesk.db.models import AuditLog, MlModel, MlPromotion, ModelStatus
-from botdesk.ml import feature_store, registry, training
-from botdesk.ml.registry import ArtifactCorrupt, RegistryError
+from botdesk.db.models import AuditLog, MlFeatureSet, MlModel, MlPromotion, ModelStatus
+from botdesk.ml import feature_set, feature_store, registry, training
+from botdesk.ml.registry import ArtifactCorrupt, OtherFeatureSet, RegistryError
 
 
 def _booster(seed: int):
@@ -21,14 +21,14 @@ def _booster(seed: int):
     )
 
 
-def _store(db, seed: int, symbol: str = "BTCUSDT") -> int:
+def _store(db, seed: int, symbol: str = "BTCUSDT", feature_set_version: int = 1) -> int:
     booster = _booster(seed)
     with db.writing() as session:
         feature_store.ensure_feature_set(session=session)
         model = MlModel(
             symbol=symbol,
             timeframe="1h",
-            feature_set_version=1,
+            feature_set_version=feature_set_version,
             data_source="test",
             label="{}",
             params="{}",
@@ -129,6 +129,22 @@ def test_an_artifact_changed_after_training_is_refused(db):
         with pytest.raises(ArtifactCorrupt, match="changed after training"):
             registry.load_booster(model)
     with pytest.raises(ArtifactCorrupt), db.writing() as session:
+        registry.promote(session=session, version=version, actor="alice")
+    assert _statuses(db)[version] == ModelStatus.CANDIDATE
+
+
+def test_a_model_of_another_feature_set_is_neither_loaded_nor_promoted(db):
+    """Its columns would be read as other features: a model stored by a botdesk that
+    computes another feature-set version is refused with the reason."""
+    other = feature_set.VERSION + 1
+    with db.writing() as session:
+        session.add(MlFeatureSet(version=other, fingerprint="f" * 64, names="[]"))
+    version = _store(db, 3, symbol="XRPUSDT", feature_set_version=other)
+    with db.reading() as session:
+        model = registry.get(session=session, version=version)
+        with pytest.raises(OtherFeatureSet, match=f"trained on feature set {other}"):
+            registry.load_booster(model)
+    with pytest.raises(OtherFeatureSet), db.writing() as session:
         registry.promote(session=session, version=version, actor="alice")
     assert _statuses(db)[version] == ModelStatus.CANDIDATE
 

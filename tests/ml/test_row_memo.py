@@ -35,11 +35,14 @@ def _equal(rows, expected) -> None:
     assert np.array_equal(rows.values, expected.values, equal_nan=True)
 
 
+@pytest.mark.parametrize("carry", [True, False])  # structure carried, or the slice again
 @pytest.mark.parametrize(("fixture", "candle_ms"), [("btc_1h", HOUR), ("btc_5m", FIVE_MINUTES)])
-def test_live_windows_get_the_rows_of_the_whole_history(request, computed, fixture, candle_ms):
+def test_live_windows_get_the_rows_of_the_whole_history(
+    request, computed, fixture, candle_ms, carry
+):
     candles = request.getfixturevalue(fixture)[:1500]  # 5m: with order flow; 1h: with gaps
     whole = compute(candles, candle_ms)
-    memo = RowMemo()
+    memo = RowMemo(carry=carry)
     first_end = 1500 - 300  # 300 candles: every place in a block, and a block boundary
     for end in range(first_end, 1501):
         window = candles[end - WINDOW_CANDLES : end]

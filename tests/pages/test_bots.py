@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from botdesk.db import feed_listings
-from botdesk.db.models import Bot, BotState, Command, FeedListing
+from botdesk.db.models import Bot, BotState, Command, FeedListing, Fill, Order, Position
 from tests.desk import (
     RunningDesk,
     click,
@@ -18,6 +18,7 @@ from tests.desk import (
     grid_rows,
     registered_body,
     render,
+    with_outputs,
 )
 from tests.factories import make_bot, make_position
 from tests.rows import audit_trail
@@ -377,3 +378,91 @@ def _button_props(page: str, button_id: dict) -> dict:
     walk(json.loads(page))
     assert len(found) == 1, found
     return found[0]
+
+
+PNL_CELLS = '{"bot":["ALL"],"type":"bots-pnl"}.children'
+
+
+def _stored(page: str, store: str):
+    """A dcc.Store's data as the rendered page holds it."""
+    layout = json.loads(page)
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == store:
+                found.append(node["props"]["data"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(layout)
+    return found[0]
+
+
+def _book_fill(desk, bot: Bot, number: int) -> None:
+    with desk.db.writing() as session:
+        order = Order(
+            bot_id=bot.id,
+            client_order_id=f"marks-{bot.id}-{number}",
+            symbol="BTCUSDT",
+            side="buy",
+            quantity=Decimal("0.1"),
+        )
+        session.add(order)
+        session.flush()
+        session.add(
+            Fill(
+                order_id=order.id,
+                bot_id=bot.id,
+                trade_id=f"marks-{number}",
+                symbol="BTCUSDT",
+                side="buy",
+                quantity=Decimal("0.1"),
+                price=Decimal(60000),
+            )
+        )
+
+
+def _mark(desk, position_id: int, unrealized: str) -> None:
+    with desk.db.writing() as session:
+        position = session.get(Position, position_id)
+        position.unrealized_pnl = Decimal(unrealized)
+        session.add(position)
+
+
+def test_a_new_mark_updates_the_pnl_cells_and_only_a_fill_re_sends_the_table(desk):
+    """Positions marked every candle move the P&L column alone (a small answer); the whole
+    table comes again only when what it lists changed (here, a fill)."""
+    viewer = desk.signed_in("bots-marks-viewer")
+    bot = make_bot(desk.db, name="marked", state=BotState.RUNNING)
+    position = make_position(desk.db, bot, unrealized_pnl=Decimal("12.5"))
+    page = render(viewer, desk.base, "/bots")
+    assert "+12.50 USDT" in page
+    shown, marks = _stored(page, "bots-marker"), _stored(page, "bots-marks")
+    registered = {first_output(d["output"]): d for d in dependencies(viewer, desk.base)}
+    table_call = registered["bots-list.children"]
+    marks_call = registered[PNL_CELLS]
+
+    def ask_table(marker):
+        body = registered_body(table_call, {"bots-marker.data": marker})
+        return viewer.post(f"{desk.base}/_dash-update-component", json=body, timeout=30)
+
+    def ask_marks(marker):
+        body = registered_body(marks_call, {"bots-marks.data": marker})
+        with_outputs(body, PNL_CELLS, [{"type": "bots-pnl", "bot": bot.id}])
+        return viewer.post(f"{desk.base}/_dash-update-component", json=body, timeout=30)
+
+    assert ask_table(shown).status_code == 204 and ask_marks(marks).status_code == 204
+    _mark(desk, position.id, "-7.25")  # the engine marks the position at a new price
+    assert ask_table(shown).status_code == 204  # the table is not sent again
+    marked = ask_marks(marks)
+    assert marked.status_code == 200
+    cells = marked.json()["response"]
+    assert "-7.25 USDT" in json.dumps(cells) and "bots-table" not in json.dumps(cells)
+    _book_fill(desk, bot, 1)
+    refreshed = ask_table(shown)
+    assert refreshed.status_code == 200
+    assert "bots-table" in refreshed.text and "-7.25 USDT" in refreshed.text

@@ -1,14 +1,15 @@
 """The Positions page on a real desk: open positions with a Close button for traders; the
 close needs a reason and becomes a `position.close` command; viewers are refused."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import col, select
 
-from botdesk.db import commands
-from botdesk.db.models import Command, Order, Position
+from botdesk.db import commands, portfolio
+from botdesk.db.models import Command, Order, Position, Protection
 from tests.desk import click, grid_rows, render
 from tests.factories import make_bot, make_position
 from tests.rows import audit_trail
@@ -138,3 +139,79 @@ def test_a_closed_position_shows_what_it_closed_at_and_why(desk):
     assert row["held"] == "3h 05m"
     assert row["close_reason"] == "close: taking profit before the weekend"
     assert row["closed_at"] == "2024-10-28 12:05:00"
+
+
+def _open_rows(page: str) -> dict[str, list]:
+    """The open positions table's cells by bot name, from the rendered layout."""
+
+    def find(node):
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == "positions-open-table":
+                return node
+            return next(filter(None, map(find, node.values())), None)
+        if isinstance(node, list):
+            return next(filter(None, map(find, node)), None)
+        return None
+
+    def text(node):
+        if isinstance(node, dict):
+            return text(node.get("props", {}).get("children"))
+        if isinstance(node, list):
+            return "".join(text(child) for child in node)
+        return "" if node is None else str(node)
+
+    body = find(json.loads(page))["props"]["children"][1]["props"]["children"]
+    rows = [[text(cell) for cell in row["props"]["children"]] for row in body]
+    return {row[1]: row for row in rows}
+
+
+def test_each_open_position_shows_what_protects_it(desk):
+    """Held by the exchange: its stop, take-profit and status (the newest of a replaced
+    one); watched by the engine: "engine"; nothing: "-"."""
+    held = make_position(desk.db, make_bot(desk.db, name="prot-held"), stop_price=Decimal("1"))
+    moving = make_position(desk.db, make_bot(desk.db, name="prot-moving"))
+    watched = make_position(
+        desk.db, make_bot(desk.db, name="prot-engine"), stop_price=Decimal("57000")
+    )
+    make_position(desk.db, make_bot(desk.db, name="prot-trail"), trailing_percent=Decimal("2"))
+    make_position(desk.db, make_bot(desk.db, name="prot-none"))
+    done = make_position(desk.db, make_bot(desk.db, name="prot-done"), take_profit=Decimal("70000"))
+    with desk.db.reading() as session:
+        before = portfolio.open_positions_marker(session=session)
+    with desk.db.writing() as session:
+        for number, (position, status, stop, take_profit, cancelling) in enumerate(
+            [
+                (held, "open", "58000", "65000", False),
+                (moving, "cancelled", "50000", None, False),  # replaced by the next
+                (moving, "new", "59000.5", None, False),
+                (done, "filled", "55000", "70000", False),  # done with: not held
+                (watched, "unknown", None, "66000", True),
+            ]
+        ):
+            session.add(
+                Protection(
+                    position_id=position.id,
+                    bot_id=position.bot_id,
+                    symbol="BTCUSDT",
+                    list_client_order_id=f"prot-{position.id}-{number}",
+                    quantity=Decimal("0.5"),
+                    stop_price=Decimal(stop) if stop else None,
+                    take_profit=Decimal(take_profit) if take_profit else None,
+                    status=status,
+                    cancel_requested=cancelling,
+                )
+            )
+    with desk.db.reading() as session:
+        assert portfolio.open_positions_marker(session=session) != before  # re-rendered
+    rows = _open_rows(render(desk.signed_in("prot-viewer"), desk.base, "/positions"))
+    column = rows["prot-held"].index("stop 58,000.00 · TP 65,000.00 · held")
+    assert column == 7  # after Stop (USDT)
+    shown = {bot: row[column] for bot, row in rows.items() if bot.startswith("prot-")}
+    assert shown == {
+        "prot-held": "stop 58,000.00 · TP 65,000.00 · held",
+        "prot-moving": "stop 59,000.50 · to place",
+        "prot-engine": "TP 66,000.00 · cancelling",
+        "prot-trail": "engine",
+        "prot-none": "-",
+        "prot-done": "engine",
+    }

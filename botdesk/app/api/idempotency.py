@@ -4,7 +4,8 @@ A client that lost the answer to a committed request (a worker died mid-answer, 
 cut) sends it again with the same key and gets the first answer, status and body, with
 `Idempotent-Replayed: true`: never a second order, command or key. Keys belong to the API
 key that sent them (1 to 255 visible ASCII characters; a UUID is a good choice) and are
-kept for good.
+kept BOTDESK_IDEMPOTENCY_KEY_HOURS (the watchdog removes older ones): a retry after that
+is a new request.
 
 How: the key's row is inserted in the request's own writing transaction before the
 handler acts, and the answer stored in it before it commits (`botdesk.db.idempotency`).
@@ -39,7 +40,9 @@ PARAMETER = {
     "in": "header",
     "required": False,
     "description": "Any unique string (a UUID): a retry with the same key gets the first "
-    "answer instead of acting twice; the same key for another request is refused (422).",
+    "answer instead of acting twice; the same key for another request is refused (422). "
+    "Keys are kept BOTDESK_IDEMPOTENCY_KEY_HOURS (24 h by default): a retry after that "
+    "is a new request and acts again.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
 }
 

@@ -56,6 +56,7 @@ from botdesk.db.models.trading import (
     Order,
     Position,
     Protection,
+    TradeSummary,
 )
 from botdesk.db.models.vocabulary import (
     ACTIVE_BOT_STATES,
@@ -115,6 +116,7 @@ ALL_TABLES = [
     "log_entry",
     "idempotency_key",
     "account_balance",
+    "trade_summary",
 ]
 
 __all__ = [
@@ -172,6 +174,7 @@ __all__ = [
     "SignalWebhook",
     "StreamEvent",
     "TimeInForce",
+    "TradeSummary",
     "User",
     "WalkForwardRun",
 ]

@@ -209,3 +209,26 @@ class Protection(SQLModel, table=True):
     created_at: datetime = time_column(nullable=False)
     sent_at: datetime | None = time_column()
     updated_at: datetime | None = time_column()
+
+
+class TradeSummary(SQLModel, table=True):
+    """A bot's closed trades summed up, kept by the ledger in the transaction of the fill
+    that closes each position (`botdesk.db.trade_summaries`): the performance table reads
+    one row per bot instead of every closed position. Amounts are exact (integer units);
+    the running P&L's peak and deepest fall follow the trades in the order they closed,
+    the last of which is named so a trade that closes out of that order is noticed."""
+
+    __tablename__ = "trade_summary"
+
+    bot_id: int = Field(foreign_key="bot.id", primary_key=True, ondelete="CASCADE")
+    trades: int = Field(default=0)
+    wins: int = Field(default=0)  # trades with a P&L above 0
+    pnl: Decimal = money_column(default=Decimal(0))  # the running P&L: every trade's summed
+    gains: Decimal = money_column(default=Decimal(0))  # the winners' P&L
+    losses: Decimal = money_column(default=Decimal(0))  # the others' P&L, as a positive amount
+    pnl_ratios: Decimal = money_column(default=Decimal(0))  # each trade's P&L / entry cost
+    peak: Decimal = money_column(default=Decimal(0))  # of the running P&L, from 0
+    max_drawdown: Decimal = money_column(default=Decimal(0))  # deepest fall from the peak
+    held_us: int = Field(default=0, sa_type=BigInteger)  # time in trades, microseconds
+    last_closed_at: datetime | None = time_column()  # the last trade in closing order
+    last_position_id: int | None = Field(default=None)

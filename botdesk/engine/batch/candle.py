@@ -10,10 +10,11 @@ takes them from there and reads only its own bot). The quiet bots' signals are a
 
 A bot to which nothing happens on this candle (no resting order, no stop or take-profit
 touched, no signal or one it ignores: most bots, most candles) goes through
-`trading.quiet_candle`, which only adds rows and changes loaded ones, so the whole
-batch's snapshots, positions and cursors are written together when the transaction
-flushes. Any other bot goes through `trading.process_candle` exactly as on its own (its
-orders still pass the order path, the kill switch read immediately before sending).
+`trading.quiet_candle`, which only adds rows and changes loaded ones: the whole batch's
+snapshots and cursors are written with two set-based statements (`quiet_rows.QuietRows`),
+its positions' marks when the transaction flushes. Any other bot goes through
+`trading.process_candle` exactly as on its own (its orders still pass the order path,
+the kill switch read immediately before sending).
 Bots are taken in id order, so every bot sees the others as the per-bot path would.
 """
 
@@ -28,6 +29,7 @@ from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import account_from
 from botdesk.engine.batch.known import BotKnown, read_known
 from botdesk.engine.batch.memory import CandleMemory
+from botdesk.engine.batch.quiet_rows import QuietRows
 from botdesk.engine.brokers.base import Broker, CandlePrices, ms_to_datetime
 from botdesk.engine.frames import BUY
 from botdesk.engine.risk import desk, measures
@@ -87,18 +89,22 @@ def process_batch(
         pnl_needed=any(limits[bot.id].desk.get("daily_loss_limit") is not None for bot in bots),
     )
     created: list[Signal] = []  # the quiet bots' signals, announced together
+    rows = QuietRows(session, candle.open_time_ms)
     done = []
     with desk.use(session, figures):
         for number, item in enumerate(items):
             bot = item.bot
             before = memory.before(bot)
-            equity = _one_bot(session, item, known[bot.id], candle, timeframe, memory, figures)
+            equity = _one_bot(
+                session, item, known[bot.id], candle, timeframe, memory, figures, rows
+            )
             created += item.created
             memory.after(bot, candle_open_ms=candle.open_time_ms, equity=equity, before=before)
             done.append(bot.id)
             if _paused_the_desk(bot, before):
                 for later in bots[number + 1 :]:  # the pause changed their rows in the database
                     session.refresh(later)
+    rows.close()
     announce.signals_created(session, created)
     return done
 
@@ -111,6 +117,7 @@ def _one_bot(
     timeframe: str,
     memory: CandleMemory,
     figures: DeskFigures,
+    rows: QuietRows,
 ) -> Decimal:
     """One bot's candle in the batch, the desk's figures moved along with it; returns the
     equity its snapshot recorded."""
@@ -154,6 +161,7 @@ def _one_bot(
             broker=item.broker,
             known=measured,
             created=item.created,
+            rows=rows,
         )
         exposure = whole.exposure + recorded.exposure - here.exposure
         open_positions = len(held) + len(state.elsewhere)

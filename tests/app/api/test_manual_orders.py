@@ -4,13 +4,17 @@ bad input refused with nothing changed, and `Idempotency-Key`: a retry gets the 
 answer, twins sent at once give one command, the same key for another request a 422."""
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import col, func, select
 
+from botdesk.alerts import retention
 from botdesk.db import candles, commands, manual_orders
 from botdesk.db.models import AuditLog, Command, IdempotencyKey, Order
+from botdesk.db.types import utcnow
+from botdesk.settings import Settings
 from tests.desk import RunningDesk
 from tests.factories import make_api_key, make_bot, make_position, make_user
 
@@ -390,3 +394,37 @@ def test_twins_sent_at_once_give_one_order(module_database_url, tmp_path_factory
         assert len(since(desk.db, Command, mark, Command.kind == "order.entry")) == 1
     finally:
         desk.stop()
+
+
+def test_a_retry_after_the_keys_retention_is_a_new_request(desk, world):
+    """Keys are kept BOTDESK_IDEMPOTENCY_KEY_HOURS (24 h): the watchdog's retention job
+    removes older ones, and a retry with such a key acts again (docs/api.md says so)."""
+    key = world["keys"]["trade"]
+    body = {"bot_id": world["bot"].id, "size": "quantity", "amount": "0.01", "reason": "aged"}
+    mark = newest(desk.db, Command)
+    sent = {}
+    for name in ("kept-23h", "gone-25h"):
+        headers = {"Idempotency-Key": name}
+        sent[name] = desk.call("POST", "/api/v1/orders", key, json=body, headers=headers)
+        assert sent[name].status_code == 202
+    now = utcnow()
+    with desk.db.writing() as session:
+        for name, hours in (("kept-23h", 23), ("gone-25h", 25)):
+            row = session.exec(select(IdempotencyKey).where(IdempotencyKey.key == name)).one()
+            row.created_at = now - timedelta(hours=hours)
+            session.add(row)
+    with desk.db.writing() as session:
+        removed = retention.run(session, Settings(IDEMPOTENCY_KEY_HOURS=24), now=now)
+    assert removed["idempotency keys"] == 1
+    kept = desk.call(
+        "POST", "/api/v1/orders", key, json=body, headers={"Idempotency-Key": "kept-23h"}
+    )
+    assert kept.headers["Idempotent-Replayed"] == "true"
+    assert kept.json() == sent["kept-23h"].json()
+    assert len(since(desk.db, Command, mark)) == 2
+    again = desk.call(
+        "POST", "/api/v1/orders", key, json=body, headers={"Idempotency-Key": "gone-25h"}
+    )
+    assert again.status_code == 202 and "Idempotent-Replayed" not in again.headers
+    assert again.json()["command"]["id"] != sent["gone-25h"].json()["command"]["id"]
+    assert len(since(desk.db, Command, mark)) == 3  # it acted again
