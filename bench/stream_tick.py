@@ -77,7 +77,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'tick.db'}"
     upgrade(url)
     db = Database(url)
-    bot = make_bot(db)
+    bot = make_bot(db, name=f"stream-tick-{time.time_ns()}")  # a database used before too
     numbers = itertools.count(time.time_ns())
     load_before = os.getloadavg()
     results = {n: tick_cpu_ms(db, bot, n, args.ticks, numbers) for n in CLIENTS}

@@ -1,14 +1,19 @@
 """A stream client's frames on their way into its socket, written by the worker's poller.
 
-The poller writes every client's waiting frames in one pass (one `writev` per client),
-so a tick costs one thread's work however many clients listen, instead of waking one
-thread per client. Writes never block: the socket is in timeout mode, which Python keeps
-non-blocking at the OS level, and `os.writev` goes straight to the file descriptor. What
-the socket does not take now waits for the next pass, at most `capacity` frames.
+The poller writes every client's waiting frames in one pass (one `send` per client), so a
+tick costs one thread's work however many clients listen, instead of waking one thread
+per client. Each send is non-blocking (MSG_DONTWAIT) and keeps the interpreter lock: it
+takes microseconds, while letting go of the lock around it, as Python's own socket calls
+do, hands the lock to a busy page thread of the same worker for up to the switch interval
+(5 ms) per client, so 50 clients could wait 250 ms for one tick (the "convoy effect";
+bench/stream_latency.py showed it in the stream's p99 on PostgreSQL). What the socket
+does not take now waits for the next pass, at most `capacity` frames.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import itertools
 import os
 import socket
@@ -16,7 +21,24 @@ import time
 from collections import deque
 
 KEEP_ALIVE = b": keep-alive\n\n"
-PIECES_PER_WRITE = 64  # frames per writev (IOV_MAX is 1024 on Linux)
+PIECES_PER_WRITE = 64  # frames per send
+_LATER = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR}
+_libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: a call keeps the interpreter lock
+_libc.send.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int)
+_libc.send.restype = ctypes.c_ssize_t
+
+
+def send_now(sock: socket.socket, data: bytes) -> int:
+    """send(2) what the socket takes now, holding the interpreter lock; how many bytes.
+    BlockingIOError: it takes nothing now; OSError: the client is gone."""
+    flags = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
+    sent = _libc.send(sock.fileno(), data, len(data), flags)
+    if sent >= 0:
+        return sent
+    error = ctypes.get_errno()
+    if error in _LATER:
+        raise BlockingIOError(error, os.strerror(error))
+    raise OSError(error, os.strerror(error))
 
 
 class Outbox:
@@ -57,9 +79,9 @@ class Outbox:
         """Write what the socket takes now. OSError: the client is gone."""
         while self._waiting:
             batch = list(itertools.islice(self._waiting, PIECES_PER_WRITE))
-            buffers = [memoryview(batch[0][1])[self._offset :], *(data for _, data in batch[1:])]
+            data = b"".join([batch[0][1][self._offset :], *(data for _, data in batch[1:])])
             try:
-                sent = os.writev(self.sock.fileno(), buffers)
+                sent = send_now(self.sock, data)
             except BlockingIOError:
                 return  # its buffer is full: the rest goes at a later pass
             self.written_at = time.monotonic()

@@ -6,7 +6,9 @@ import socket
 import threading
 import time
 
-from botdesk.app.stream.outbox import Outbox
+import pytest
+
+from botdesk.app.stream.outbox import Outbox, send_now
 
 
 def _pair(send_buffer: int | None = None):
@@ -107,3 +109,20 @@ def test_a_client_that_takes_nothing_for_a_while_is_stalled_one_that_reads_is_no
         outbox.flush()
         _read_all(client)
     assert not outbox.stalled(now=later, after=30)
+
+
+def test_a_send_never_waits_even_on_a_blocking_socket():
+    """The poller must never sit in one client's send: MSG_DONTWAIT, whatever the socket's
+    own mode (here blocking, with no timeout)."""
+    server, client = socket.socketpair()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    server.setblocking(True)
+    sent = 0
+    with pytest.raises(BlockingIOError):
+        for _ in range(10_000):  # far more than its buffer holds
+            sent += send_now(server, b"x" * 1000)
+    assert sent > 0
+    client.close()
+    with pytest.raises(OSError) as gone:
+        send_now(server, b"x")
+    assert not isinstance(gone.value, BlockingIOError)  # gone, not merely full
