@@ -1,13 +1,26 @@
-"""CPU of one desk worker's stream poller tick with 1 client and with 50, side by side.
+"""CPU and statements of one desk worker's stream poller tick, the old tick beside the new.
 
 The poller (app/stream/hub) numbers, reads and builds the new events once per tick and
 writes them to every client's socket itself; the clients here are real socket pairs read
-between ticks. Before each tick another connection commits two signals, as the engine
-would. CPU is the ticking thread's own (time.thread_time), averaged over the ticks.
+between ticks. A busy tick follows a commit of two signals by another connection, as the
+engine's would; an idle tick follows no commit (PostgreSQL's pollers tick at least once a
+second, SQLite's five times a second, whether or not anything happened). CPU is the ticking
+thread's own (time.thread_time), averaged over the ticks; statements are those the tick's
+connections sent (SQLAlchemy's before_cursor_execute; BEGIN, COMMIT and pool pings are not
+statements there, so each transaction costs more round trips than it shows).
 
-    .venv/bin/python bench/stream_tick.py [--database-url URL] [--ticks 100]
+The old tick (before the stream's PostgreSQL tick was made cheap): a read transaction to
+look for unnumbered events, a write transaction numbering them with one UPDATE per event,
+and a read transaction for the events and their rows through the ORM, each on a pool
+checkout of its own, whether or not anything was committed. The new tick: one connection
+(autocommit on PostgreSQL), one probe (the newest number, whether events wait) that ends
+an idle tick, the numbering in one set-based statement (one round trip on PostgreSQL), the
+events and rows as plain rows. Old and new alternate in rounds (the machine is shared).
 
-Question it answers (issue 17): does a tick cost the desk more with more clients?
+    .venv/bin/python bench/stream_tick.py [--database-url URL] [--ticks 100] [--rounds 3]
+
+Questions it answers (issue 17): what does a tick cost the desk, busy and idle, and does it
+cost more with more clients?
 """
 
 import argparse
@@ -17,19 +30,75 @@ import socket
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+
+from sqlalchemy import event, select, text, update
+from sqlmodel import col
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from botdesk.app.stream.hub import Hub  # noqa: E402
+from botdesk.app.stream import frames  # noqa: E402
+from botdesk.app.stream.hub import READ_BATCH, Hub  # noqa: E402
 from botdesk.app.stream.outbox import Outbox  # noqa: E402
+from botdesk.db import stream_events  # noqa: E402
 from botdesk.db.migrate import upgrade  # noqa: E402
+from botdesk.db.models import StreamEvent  # noqa: E402
 from botdesk.db.session import Database  # noqa: E402
 from botdesk.settings import Settings  # noqa: E402
 from tests.factories import make_bot, signal_row  # noqa: E402
 
 CLIENTS = (1, 50)
+
+
+class OldHub(Hub):
+    """The tick as it was: three transactions, ORM reads, one UPDATE per event."""
+
+    def _fan_out(self) -> None:
+        with self.db.reading() as session:
+            waiting = stream_events.unstamped(session=session)
+        if waiting:
+            with self.db.writing() as session:
+                _old_stamp(session)
+        while True:
+            with self._lock:
+                subscribers = list(self._subscribers)
+            wanted = frozenset().union(*(s.channels for s in subscribers))
+            with self.db.reading() as session:
+                statement = (
+                    select(StreamEvent)
+                    .where(col(StreamEvent.seq) > self._cursor)
+                    .order_by(col(StreamEvent.seq))
+                    .limit(READ_BATCH)
+                )
+                events = list(session.scalars(statement).all())
+                built = frames.build(
+                    session=session, events=[e for e in events if e.channel in wanted]
+                )
+            if not events:
+                return
+            for frame in built:
+                for subscriber in subscribers:
+                    if frame.channel in subscriber.channels:
+                        subscriber.offer(frame)
+            for subscriber in subscribers:
+                subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
+            self._cursor = events[-1].seq
+            if len(events) < READ_BATCH:
+                return
+
+
+def _old_stamp(session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x5354524D})
+    top = stream_events.newest(session=session)
+    ids = session.scalars(
+        select(StreamEvent.id).where(col(StreamEvent.seq).is_(None)).order_by(col(StreamEvent.id))
+    ).all()
+    if ids:
+        numbers = [{"id": event_id, "seq": top + n} for n, event_id in enumerate(ids, 1)]
+        session.execute(update(StreamEvent), numbers)
 
 
 def drain(client: socket.socket) -> None:
@@ -40,8 +109,18 @@ def drain(client: socket.socket) -> None:
         pass
 
 
-def tick_cpu_ms(db: Database, bot, clients: int, ticks: int, numbers) -> float:
-    hub = Hub(db, Settings(DATABASE_URL=db.url), poller=False)
+class Statements:
+    def __init__(self, db: Database):
+        self.count = 0
+        event.listen(db.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args) -> None:
+        self.count += 1
+
+
+def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers, statements):
+    """(ms of CPU, statements) per tick."""
+    hub = hub_class(db, Settings(DATABASE_URL=db.url), poller=False)
     subscribers = [
         hub.subscribe(key_id=n, channels=frozenset({"signals", "fills"})) for n in range(clients)
     ]
@@ -54,46 +133,66 @@ def tick_cpu_ms(db: Database, bot, clients: int, ticks: int, numbers) -> float:
         subscriber.attach(Outbox(server, chunked=True, capacity=1000), after=0)
         readers.append((server, client))
     spent = 0.0
+    sent = 0
     for _ in range(ticks):
-        with db.writing() as session:
-            session.add_all([signal_row(bot, next(numbers)), signal_row(bot, next(numbers))])
+        if busy:
+            with db.writing() as session:
+                session.add_all([signal_row(bot, next(numbers)), signal_row(bot, next(numbers))])
+        before = statements.count
         started = time.thread_time()
         hub.tick()
         spent += time.thread_time() - started
+        sent += statements.count - before
         for _, client in readers:
             drain(client)
     hub.stop()
     for pair in readers:
         for end in pair:
             end.close()
-    return spent / ticks * 1000
+    return spent / ticks * 1000, sent / ticks
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--ticks", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'tick.db'}"
     upgrade(url)
     db = Database(url)
+    statements = Statements(db)
     bot = make_bot(db, name=f"stream-tick-{time.time_ns()}")  # a database used before too
     numbers = itertools.count(time.time_ns())
+    cases = [(n, True) for n in CLIENTS] + [(CLIENTS[-1], False)]
+    results = defaultdict(list)
     load_before = os.getloadavg()
-    results = {n: tick_cpu_ms(db, bot, n, args.ticks, numbers) for n in CLIENTS}
+    for _ in range(args.rounds):
+        for clients, busy in cases:
+            for name, hub_class in (("old", OldHub), ("new", Hub)):
+                cost = tick_cost(db, hub_class, bot, clients, args.ticks, busy, numbers, statements)
+                results[(clients, busy, name)].append(cost)
     db.dispose()
     print(
-        f"stream poller tick, {db.url.split(':')[0]}, {args.ticks} ticks of 2 new signals; "
-        f"load avg {' '.join(f'{x:.2f}' for x in load_before)} -> "
+        f"stream poller tick, {db.url.split(':')[0]}, {args.rounds} rounds of {args.ticks} "
+        f"ticks, old and new alternating; load avg "
+        f"{' '.join(f'{x:.2f}' for x in load_before)} -> "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    for clients, ms in results.items():
-        print(f"  {clients:>3} clients: {ms:.2f} ms CPU per tick")
-    extra = results[CLIENTS[1]] - results[CLIENTS[0]]
-    print(
-        f"  writing to {CLIENTS[1] - CLIENTS[0]} more clients adds {extra:.2f} ms per tick "
-        f"({extra / (CLIENTS[1] - CLIENTS[0]) * 1000:.0f} us per client)"
-    )
+    print("                                  old tick                new tick")
+    for clients, busy in cases:
+        (old_ms, old_sql), (new_ms, new_sql) = (
+            _mean(results[(clients, busy, name)]) for name in ("old", "new")
+        )
+        label = f"{'busy (2 new signals)' if busy else 'idle (nothing new)'}, {clients:>2} clients"
+        print(
+            f"  {label:30s} {old_ms:5.2f} ms CPU, {old_sql:4.1f} stmts   "
+            f"{new_ms:5.2f} ms CPU, {new_sql:4.1f} stmts   ({new_ms / old_ms:.0%} of old)"
+        )
+
+
+def _mean(costs: list[tuple[float, float]]) -> tuple[float, float]:
+    return tuple(sum(values) / len(values) for values in zip(*costs, strict=True))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -127,6 +127,16 @@ class Database:
         """A read-only snapshot; never takes the write lock. Loaded rows stay usable after."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def polling(self) -> Iterator[Connection]:
+        """One connection for a poller's reads (one pool checkout), each read ended by
+        `commit()`. PostgreSQL: autocommit, so each statement is its own snapshot and no
+        BEGIN or COMMIT costs a round trip; SQLite: deferred read transactions as usual."""
+        with self.engine.connect() as connection:
+            if not self.is_sqlite:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

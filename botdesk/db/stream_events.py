@@ -10,9 +10,10 @@ PostgreSQL; SQLite's single writer), each number above every number already comm
 
 import logging
 import time
+from typing import NamedTuple
 
 import psycopg
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import Connection, Row, delete, func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
@@ -45,22 +46,48 @@ def unstamped(*, session: Session) -> bool:
     return session.scalar(found) is not None
 
 
+class Probe(NamedTuple):
+    newest: int  # the highest number given so far (0 before the first)
+    waiting: bool  # whether a committed event waits for its number
+
+
+# Both in one indexed read (the unique index on seq holds the unnumbered rows too).
+_PROBE = text(
+    "SELECT (SELECT max(seq) FROM stream_event), "
+    "EXISTS (SELECT 1 FROM stream_event WHERE seq IS NULL)"
+)
+
+
+def probe(*, connection: Connection | Session) -> Probe:
+    """What a poller's tick needs to know first: whether anything was committed since it
+    last read (a newer number, or an event waiting for one). One statement."""
+    newest, waiting = connection.execute(_PROBE).one()
+    return Probe(newest or 0, bool(waiting))
+
+
+# The unnumbered events in id order, numbered above the highest number, in one statement.
+_STAMP = """UPDATE stream_event SET seq = waiting.top + waiting.n
+FROM (SELECT id, (SELECT coalesce(max(seq), 0) FROM stream_event) AS top,
+             row_number() OVER (ORDER BY id) AS n
+      FROM stream_event WHERE seq IS NULL ORDER BY id LIMIT {limit}) AS waiting
+WHERE stream_event.id = waiting.id"""
+
+
 def stamp(*, session: Session, limit: int = STAMP_BATCH) -> int:
     """Number committed, unnumbered events in id order above the highest number; returns
     how many were numbered. Call in a writing session (its commit publishes the numbers)."""
     if session.get_bind().dialect.name == "postgresql":
+        # before the numbering's statement, so its snapshot sees the last stamper's numbers
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _STAMP_LOCK})
-    top = newest(session=session)
-    ids = session.scalars(
-        select(StreamEvent.id)
-        .where(col(StreamEvent.seq).is_(None))
-        .order_by(col(StreamEvent.id))
-        .limit(limit)
-    ).all()
-    if ids:
-        numbers = [{"id": event_id, "seq": top + n} for n, event_id in enumerate(ids, 1)]
-        session.execute(update(StreamEvent), numbers)
-    return len(ids)
+    return session.execute(text(_STAMP.format(limit=int(limit)))).rowcount
+
+
+def stamp_at_once(*, connection: Connection) -> None:
+    """PostgreSQL, on an autocommit connection: `stamp` in one round trip. The two
+    statements sent as one query run as one transaction (the lock is held to its end),
+    each with its own snapshot (READ COMMITTED): the numbering sees the last stamper's."""
+    lock = f"SELECT pg_advisory_xact_lock({_STAMP_LOCK})"
+    connection.exec_driver_sql(f"{lock}; {_STAMP.format(limit=STAMP_BATCH)}")
 
 
 def newest(*, session: Session) -> int:
@@ -74,13 +101,18 @@ def oldest(*, session: Session) -> int | None:
 
 
 def after(
-    *, session: Session, seq: int, channels: frozenset[str] | None = None, limit: int = 500
-) -> list[StreamEvent]:
-    """Numbered events above `seq`, oldest first, of `channels` (None: all)."""
-    statement = select(StreamEvent).where(col(StreamEvent.seq) > seq)
+    *,
+    session: Session | Connection,
+    seq: int,
+    channels: frozenset[str] | None = None,
+    limit: int = 500,
+) -> list[Row]:
+    """Numbered events above `seq`, oldest first, of `channels` (None: all): rows with
+    StreamEvent's columns (plain rows, no ORM objects: the poller reads them every tick)."""
+    statement = select(*StreamEvent.__table__.columns).where(col(StreamEvent.seq) > seq)
     if channels is not None:
         statement = statement.where(col(StreamEvent.channel).in_(sorted(channels)))
-    return list(session.scalars(statement.order_by(col(StreamEvent.seq)).limit(limit)).all())
+    return list(session.execute(statement.order_by(col(StreamEvent.seq)).limit(limit)).all())
 
 
 def prune(*, session: Session, keep_hours: float) -> int:

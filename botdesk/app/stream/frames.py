@@ -10,8 +10,8 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import tuple_
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Row, Select, select, tuple_
+from sqlmodel import Session, col
 
 from botdesk.app.api.commands import COMMANDS
 from botdesk.app.api.fills import FILLS
@@ -34,6 +34,8 @@ BY_ID = {
     "commands": COMMANDS,
     "audit": AUDIT,
 }
+Reader = Session | Connection
+Event = StreamEvent | Row  # a row of stream_events.after
 
 
 @dataclass(frozen=True)
@@ -50,28 +52,41 @@ def sse(*, event: str, data: dict, seq: int | None = None) -> bytes:
     return f"{head}event: {event}\ndata: {text}\n\n".encode()
 
 
-def _rows_by_id(session: Session, resource: Resource, ids: set[int]) -> dict[int, dict]:
+def _columns(table) -> Select:
+    """The table's columns as plain rows (no ORM objects: the poller reads them every tick)."""
+    return select(*table.__table__.columns)
+
+
+def _rows_by_id(reader: Reader, resource: Resource, ids: set[int]) -> dict[int, dict]:
     table = resource.table
-    found = session.exec(select(table).where(col(table.id).in_(sorted(ids)))).all()
+    found = reader.execute(_columns(table).where(col(table.id).in_(sorted(ids)))).all()
     return {row.id: resource.to_json(row) for row in found}
 
 
-def _candles(session: Session, events: list[StreamEvent]) -> dict[tuple, dict]:
+def _candles(reader: Reader, events: list[Event]) -> dict[tuple, dict]:
     keys = {(e.symbol, e.timeframe, e.row_id) for e in events}
-    statement = select(Candle).where(
+    statement = _columns(Candle).where(
         tuple_(col(Candle.symbol), col(Candle.timeframe), col(Candle.open_time_ms)).in_(
             sorted(keys)
         )
     )
     return {
         (row.symbol, row.timeframe, row.open_time_ms): CANDLES.to_json(row)
-        for row in session.exec(statement).all()
+        for row in reader.execute(statement).all()
     }
 
 
-def build(*, session: Session, events: list[StreamEvent]) -> list[Frame]:
-    """The frames of `events` (numbered, oldest first), rows read in one query per channel."""
-    wanted: dict[str, list[StreamEvent]] = defaultdict(list)
+def _kill_switch(reader: Reader) -> dict:
+    if isinstance(reader, Session):
+        return kill_switch.status(session=reader).as_dict()
+    with Session(bind=reader) as session:
+        return kill_switch.status(session=session).as_dict()
+
+
+def build(*, session: Reader, events: list[Event]) -> list[Frame]:
+    """The frames of `events` (numbered, oldest first), rows read in one query per channel
+    through `session` (a session, or the poller's connection)."""
+    wanted: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         wanted[event.channel].append(event)
     rows: dict[str, dict] = {}
@@ -80,7 +95,7 @@ def build(*, session: Session, events: list[StreamEvent]) -> list[Frame]:
             rows[channel] = _rows_by_id(session, BY_ID[channel], {e.row_id for e in group})
         elif channel == "candles":
             rows[channel] = _candles(session, group)
-    switch = kill_switch.status(session=session).as_dict() if "kill_switch" in wanted else None
+    switch = _kill_switch(session) if "kill_switch" in wanted else None
     frames = []
     for event in events:
         if event.channel == "kill_switch":

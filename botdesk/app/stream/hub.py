@@ -248,31 +248,45 @@ class Hub:
             subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
 
     def _fan_out(self) -> None:
-        with self.db.reading() as session:
-            waiting = stream_events.unstamped(session=session)
-        if waiting:
+        """One connection per tick. A tick when nothing was committed since the last one
+        costs one indexed read (the probe); otherwise the events are numbered if some wait
+        (one round trip on PostgreSQL), then read after the cursor with their rows."""
+        with self.db.polling() as connection:
+            newest, waiting = stream_events.probe(connection=connection)
+            connection.commit()  # the read that follows sees what this tick numbers
+            if waiting:
+                self._stamp(connection)
+            elif newest <= self._cursor:
+                return  # nothing new: nothing read
+            while True:
+                with self._lock:
+                    subscribers = list(self._subscribers)
+                wanted = frozenset().union(*(s.channels for s in subscribers))
+                events = stream_events.after(
+                    session=connection, seq=self._cursor, limit=READ_BATCH
+                )
+                built = frames.build(
+                    session=connection, events=[e for e in events if e.channel in wanted]
+                )
+                connection.commit()
+                if not events:
+                    return
+                for frame in built:
+                    for subscriber in subscribers:
+                        if frame.channel in subscriber.channels:
+                            subscriber.offer(frame)
+                for subscriber in subscribers:  # before the next batch fills their outboxes
+                    subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
+                self._cursor = events[-1].seq
+                if len(events) < READ_BATCH:
+                    return
+
+    def _stamp(self, connection) -> None:
+        if self.db.is_sqlite:  # SQLite's writer lock (BEGIN IMMEDIATE, in turn)
             with self.db.writing() as session:
                 stream_events.stamp(session=session)
-        while True:
-            with self._lock:
-                subscribers = list(self._subscribers)
-            wanted = frozenset().union(*(s.channels for s in subscribers))
-            with self.db.reading() as session:
-                events = stream_events.after(session=session, seq=self._cursor, limit=READ_BATCH)
-                built = frames.build(
-                    session=session, events=[e for e in events if e.channel in wanted]
-                )
-            if not events:
-                return
-            for frame in built:
-                for subscriber in subscribers:
-                    if frame.channel in subscriber.channels:
-                        subscriber.offer(frame)
-            for subscriber in subscribers:  # before the next batch fills their outboxes
-                subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
-            self._cursor = events[-1].seq
-            if len(events) < READ_BATCH:
-                return
+        else:
+            stream_events.stamp_at_once(connection=connection)
 
 
 _hubs: dict[int, Hub] = {}
