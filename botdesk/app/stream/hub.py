@@ -262,9 +262,7 @@ class Hub:
                 with self._lock:
                     subscribers = list(self._subscribers)
                 wanted = frozenset().union(*(s.channels for s in subscribers))
-                events = stream_events.after(
-                    session=connection, seq=self._cursor, limit=READ_BATCH
-                )
+                events = stream_events.after(session=connection, seq=self._cursor, limit=READ_BATCH)
                 built = frames.build(
                     session=connection, events=[e for e in events if e.channel in wanted]
                 )
