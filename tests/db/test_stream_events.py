@@ -180,3 +180,42 @@ def test_every_streamed_table_has_its_triggers_at_the_head(db):
     with db.reading() as session:
         present = {row[0] for row in session.execute(text(query))}
     assert expected <= present, sorted(expected - present)
+
+
+def test_on_postgresql_the_one_round_trip_stamp_numbers_after_the_stamper_before_it(db):
+    """The poller's stamp sends the lock and the numbering as one query: the numbering must
+    wait for a stamper holding the lock and then see its numbers (its own snapshot, taken
+    after the lock), not number from what it saw before (a repeated number)."""
+    if db.is_sqlite:
+        return  # SQLite numbers in a writing transaction (its writer lock) instead
+    bot = make_bot(db)
+    for number in (1, 2):
+        with db.writing() as session:
+            session.add(signal_row(bot, number))
+    stamped = []
+    with db.writing() as first:
+        assert stream_events.stamp(session=first, limit=1) == 1  # holds the lock
+
+        def second() -> None:
+            with db.polling() as connection:
+                stream_events.stamp_at_once(connection=connection)
+            stamped.append(True)
+
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        with db.polling() as connection:  # until the second stamper waits for the lock
+            blocked = text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            for _ in range(400):
+                if waited := connection.scalar(blocked):
+                    break
+                threading.Event().wait(0.05)
+        assert waited  # on the stamp lock (not on the first stamper's rows)
+        assert not stamped
+    waiting.join(20)
+    assert stamped
+    with db.reading() as session:
+        events = stream_events.after(session=session, seq=0)
+    assert [e.seq for e in events] == [1, 2]
+    assert [e.row_id for e in events] == sorted(e.row_id for e in events)  # commit order
