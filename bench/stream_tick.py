@@ -7,7 +7,8 @@ engine's would; an idle tick follows no commit (PostgreSQL's pollers tick at lea
 second, SQLite's five times a second, whether or not anything happened). CPU is the ticking
 thread's own (time.thread_time), averaged over the ticks; statements are those the tick's
 connections sent (SQLAlchemy's before_cursor_execute; BEGIN, COMMIT and pool pings are not
-statements there, so each transaction costs more round trips than it shows).
+statements there, so each transaction costs more round trips than it shows; SQLite's
+BEGIN, which botdesk sends itself, is counted).
 
 The old tick (before the stream's PostgreSQL tick was made cheap): a read transaction to
 look for unnumbered events, a write transaction numbering them with one UPDATE per event,
@@ -94,7 +95,10 @@ def _old_stamp(session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x5354524D})
     top = stream_events.newest(session=session)
     ids = session.scalars(
-        select(StreamEvent.id).where(col(StreamEvent.seq).is_(None)).order_by(col(StreamEvent.id))
+        select(StreamEvent.id)
+        .where(col(StreamEvent.seq).is_(None))
+        .order_by(col(StreamEvent.id))
+        .limit(stream_events.STAMP_BATCH)
     ).all()
     if ids:
         numbers = [{"id": event_id, "seq": top + n} for n, event_id in enumerate(ids, 1)]

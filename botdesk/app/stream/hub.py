@@ -1,8 +1,10 @@
 """One poller thread per desk worker, writing events to every client's socket itself.
 
-The poller numbers committed events (db/stream_events.stamp), reads the new ones once per
-tick, builds each frame once and writes it to every client subscribed to its channel (one
-write per client per tick, see outbox), with keep-alives and key rechecks in the same pass:
+The poller asks first whether anything was committed since its last tick (one indexed read,
+db/stream_events.probe; nothing more when nothing was), numbers committed events
+(db/stream_events.stamp), reads the new ones once per tick on the same connection, builds
+each frame once and writes it to every client subscribed to its channel (one write per
+client per tick, see outbox), with keep-alives and key rechecks in the same pass:
 a tick is one thread's work however many clients listen, and a client's own thread sleeps
 until its stream ends. A client holds at most STREAM_QUEUE_EVENTS unwritten frames: one
 that falls that far behind is ended as dropped (its frames freed) and told so, rather than
