@@ -122,8 +122,38 @@ class Statements:
         self.count += 1
 
 
+class ServerCpu:
+    """PostgreSQL on this machine: CPU seconds of this database's client backends (its
+    own work for the ticks: planning, executing, committing); None elsewhere."""
+
+    def __init__(self, db: Database):
+        self.pids: list[int] = []
+        if not db.is_sqlite:
+            with db.reading() as session:
+                self.pids = list(
+                    session.scalars(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND backend_type = 'client backend'"
+                        )
+                    )
+                )
+
+    def seconds(self) -> float | None:
+        if not self.pids:
+            return None
+        total = 0.0
+        for pid in self.pids:
+            try:  # ms on a CPU, to the microsecond (the backend is one thread)
+                sched = Path(f"/proc/{pid}/sched").read_text()
+            except OSError:
+                return None  # not on this machine (or gone)
+            total += float(sched.split("se.sum_exec_runtime")[1].split(":")[1].split()[0])
+        return total / 1000
+
+
 def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers, statements):
-    """(ms of CPU, statements) per tick."""
+    """(ms of CPU, statements, ms of PostgreSQL's CPU or None) per tick."""
     hub = hub_class(db, Settings(DATABASE_URL=db.url), poller=False)
     subscribers = [
         hub.subscribe(key_id=n, channels=frozenset({"signals", "fills"})) for n in range(clients)
@@ -138,22 +168,27 @@ def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers,
         readers.append((server, client))
     spent = 0.0
     sent = 0
+    server = ServerCpu(db)
+    server_spent = 0.0
     for _ in range(ticks):
         if busy:
             with db.writing() as session:
                 session.add_all([signal_row(bot, next(numbers)), signal_row(bot, next(numbers))])
         before = statements.count
+        server_before = server.seconds()
         started = time.thread_time()
         hub.tick()
         spent += time.thread_time() - started
         sent += statements.count - before
+        if server_before is not None:
+            server_spent += server.seconds() - server_before
         for _, client in readers:
             drain(client)
     hub.stop()
     for pair in readers:
         for end in pair:
             end.close()
-    return spent / ticks * 1000, sent / ticks
+    return spent / ticks * 1000, sent / ticks, server_spent / ticks * 1000
 
 
 def main() -> None:
@@ -183,16 +218,18 @@ def main() -> None:
         f"{' '.join(f'{x:.2f}' for x in load_before)} -> "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
-    print("                                  old tick                new tick")
+    server = "" if db.is_sqlite else " + PostgreSQL's"
+    print(f"  per tick: the poller's CPU{server}, statements; old tick | new tick (new/old CPU)")
     for clients, busy in cases:
-        (old_ms, old_sql), (new_ms, new_sql) = (
-            _mean(results[(clients, busy, name)]) for name in ("old", "new")
-        )
+        old, new = (_mean(results[(clients, busy, name)]) for name in ("old", "new"))
         label = f"{'busy (2 new signals)' if busy else 'idle (nothing new)'}, {clients:>2} clients"
-        print(
-            f"  {label:30s} {old_ms:5.2f} ms CPU, {old_sql:4.1f} stmts   "
-            f"{new_ms:5.2f} ms CPU, {new_sql:4.1f} stmts   ({new_ms / old_ms:.0%} of old)"
-        )
+        print(f"  {label:32s} {_cost(old, db)} | {_cost(new, db)} ({new[0] / old[0]:.0%})")
+
+
+def _cost(cost: tuple[float, float, float], db: Database) -> str:
+    ms, sql, server_ms = cost
+    server = "" if db.is_sqlite else f" + {server_ms:4.2f}"
+    return f"{ms:4.2f}{server} ms, {sql:3.1f} stmts"
 
 
 def _mean(costs: list[tuple[float, float]]) -> tuple[float, float]:
