@@ -13,7 +13,7 @@ import time
 from typing import NamedTuple
 
 import psycopg
-from sqlalchemy import Connection, Row, delete, func, select, text
+from sqlalchemy import Connection, Row, bindparam, delete, func, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
@@ -100,6 +100,17 @@ def oldest(*, session: Session) -> int | None:
     return session.scalar(select(func.min(StreamEvent.seq)))
 
 
+_AFTER = (
+    "SELECT id, seq, channel, row_id, symbol, timeframe, at_ms FROM stream_event "
+    "WHERE seq > :seq {channels}ORDER BY seq LIMIT :limit"
+)
+# Built once: the poller reads after its cursor every tick it has something to read.
+_AFTER_ALL = text(_AFTER.format(channels=""))
+_AFTER_OF = text(_AFTER.format(channels="AND channel IN :channels ")).bindparams(
+    bindparam("channels", expanding=True)
+)
+
+
 def after(
     *,
     session: Session | Connection,
@@ -109,10 +120,10 @@ def after(
 ) -> list[Row]:
     """Numbered events above `seq`, oldest first, of `channels` (None: all): rows with
     StreamEvent's columns (plain rows, no ORM objects: the poller reads them every tick)."""
-    statement = select(*StreamEvent.__table__.columns).where(col(StreamEvent.seq) > seq)
-    if channels is not None:
-        statement = statement.where(col(StreamEvent.channel).in_(sorted(channels)))
-    return list(session.execute(statement.order_by(col(StreamEvent.seq)).limit(limit)).all())
+    if channels is None:
+        return list(session.execute(_AFTER_ALL, {"seq": seq, "limit": limit}).all())
+    values = {"seq": seq, "limit": limit, "channels": sorted(channels)}
+    return list(session.execute(_AFTER_OF, values).all())
 
 
 def prune(*, session: Session, keep_hours: float) -> int:

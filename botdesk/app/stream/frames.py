@@ -9,8 +9,9 @@ once per desk worker and shared by every client that receives it.
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import Connection, Row, Select, select, tuple_
+from sqlalchemy import Connection, Row, Select, bindparam, select, tuple_
 from sqlmodel import Session, col
 
 from botdesk.app.api.commands import COMMANDS
@@ -57,9 +58,14 @@ def _columns(table) -> Select:
     return select(*table.__table__.columns)
 
 
+@cache
+def _by_ids(table) -> Select:
+    """Rows of `table` by id, built once (the poller reads them every tick)."""
+    return _columns(table).where(col(table.id).in_(bindparam("ids", expanding=True)))
+
+
 def _rows_by_id(reader: Reader, resource: Resource, ids: set[int]) -> dict[int, dict]:
-    table = resource.table
-    found = reader.execute(_columns(table).where(col(table.id).in_(sorted(ids)))).all()
+    found = reader.execute(_by_ids(resource.table), {"ids": sorted(ids)}).all()
     return {row.id: resource.to_json(row) for row in found}
 
 
