@@ -42,7 +42,6 @@ from sqlmodel import col
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from botdesk.app.stream import frames  # noqa: E402
 from botdesk.app.stream.hub import READ_BATCH, Hub  # noqa: E402
 from botdesk.app.stream.outbox import Outbox  # noqa: E402
 from botdesk.db import stream_events  # noqa: E402
@@ -64,10 +63,8 @@ class OldHub(Hub):
         if waiting:
             with self.db.writing() as session:
                 _old_stamp(session)
-        while True:
-            with self._lock:
-                subscribers = list(self._subscribers)
-            wanted = frozenset().union(*(s.channels for s in subscribers))
+        more = True
+        while more:
             with self.db.reading() as session:
                 statement = (
                     select(StreamEvent)
@@ -75,21 +72,7 @@ class OldHub(Hub):
                     .order_by(col(StreamEvent.seq))
                     .limit(READ_BATCH)
                 )
-                events = list(session.scalars(statement).all())
-                built = frames.build(
-                    session=session, events=[e for e in events if e.channel in wanted]
-                )
-            if not events:
-                return
-            for frame in built:
-                for subscriber in subscribers:
-                    if frame.channel in subscriber.channels:
-                        subscriber.offer(frame)
-            for subscriber in subscribers:
-                subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
-            self._cursor = events[-1].seq
-            if len(events) < READ_BATCH:
-                return
+                more = self._deliver(session, list(session.scalars(statement).all()))
 
 
 def _old_stamp(session) -> None:

@@ -260,26 +260,30 @@ class Hub:
                 self._stamp(connection)
             elif newest <= self._cursor:
                 return  # nothing new: nothing read
-            while True:
-                with self._lock:
-                    subscribers = list(self._subscribers)
-                wanted = frozenset().union(*(s.channels for s in subscribers))
+            more = True
+            while more:
                 events = stream_events.after(session=connection, seq=self._cursor, limit=READ_BATCH)
-                built = frames.build(
-                    session=connection, events=[e for e in events if e.channel in wanted]
-                )
+                more = self._deliver(connection, events)
                 connection.commit()
-                if not events:
-                    return
-                for frame in built:
-                    for subscriber in subscribers:
-                        if frame.channel in subscriber.channels:
-                            subscriber.offer(frame)
-                for subscriber in subscribers:  # before the next batch fills their outboxes
-                    subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
-                self._cursor = events[-1].seq
-                if len(events) < READ_BATCH:
-                    return
+
+    def _deliver(self, reader, events: list) -> bool:
+        """Build `events` (those a subscriber wants) with rows read through `reader`, offer
+        each frame to its channel's subscribers, then write to each of them (before the next
+        batch fills their outboxes). Whether a full batch was read (more may follow)."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        wanted = frozenset().union(*(s.channels for s in subscribers))
+        built = frames.build(session=reader, events=[e for e in events if e.channel in wanted])
+        if not events:
+            return False
+        for frame in built:
+            for subscriber in subscribers:
+                if frame.channel in subscriber.channels:
+                    subscriber.offer(frame)
+        for subscriber in subscribers:
+            subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
+        self._cursor = events[-1].seq
+        return len(events) == READ_BATCH
 
     def _stamp(self, connection) -> None:
         if self.db.is_sqlite:  # SQLite's writer lock (BEGIN IMMEDIATE, in turn)

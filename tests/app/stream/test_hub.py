@@ -15,6 +15,7 @@ from botdesk.app.stream.outbox import Outbox
 from botdesk.db import stream_events
 from botdesk.db.session import Database
 from botdesk.settings import Settings
+from tests.app.stream.wire import written
 from tests.factories import make_bot, make_position, signal_row
 
 QUEUE = 10
@@ -51,17 +52,9 @@ def _attach(subscriber, *, after: int = 0, send_buffer: int | None = None) -> so
 
 def _events(client: socket.socket) -> list[tuple[str, str]]:
     """(event or comment, its data line) for everything written so far."""
-    got = b""
-    try:
-        while chunk := client.recv(1 << 20):
-            got += chunk
-    except BlockingIOError:
-        pass
-    events = []
-    for block in got.decode().split("\n\n")[:-1]:
-        lines = dict(line.partition(": ")[::2] for line in block.split("\n"))
-        events.append((lines.get("event", block), lines.get("data", "")))
-    return events
+    return [
+        (fields.get("event", block), fields.get("data", "")) for block, fields in written(client)
+    ]
 
 
 def test_a_tick_writes_each_event_to_its_channels_subscribers(db, hub):

@@ -17,6 +17,7 @@ from botdesk.db import kill_switch
 from botdesk.db.models import Role
 from botdesk.db.session import Database
 from botdesk.settings import Settings
+from tests.app.stream.wire import written
 from tests.factories import make_bot, signal_row
 
 _numbers = itertools.count()
@@ -41,17 +42,7 @@ def _attach(subscriber) -> socket.socket:
 
 def _received(client: socket.socket) -> list[tuple[int, str, dict]]:
     """(id, event, data) of every event written so far."""
-    got = b""
-    try:
-        while chunk := client.recv(1 << 20):
-            got += chunk
-    except BlockingIOError:
-        pass
-    events = []
-    for block in got.decode().split("\n\n")[:-1]:
-        lines = dict(line.partition(": ")[::2] for line in block.split("\n"))
-        events.append((int(lines["id"]), lines["event"], json.loads(lines["data"])))
-    return events
+    return [(int(f["id"]), f["event"], json.loads(f["data"])) for _, f in written(client)]
 
 
 @contextmanager
