@@ -234,9 +234,10 @@ def run(
         if float(cash) >= TOO_BIG:
             status = TOO_LARGE
             break
-        row = trades[made]
-        row[0], row[1], row[2], row[3] = entry_at, exit_at, entry_price, exit_price
-        row[4], row[5], row[6], row[7] = quantity, entry_fee + exit_fee, pnl, reason
+        trades[made, 0], trades[made, 1] = entry_at, exit_at  # no row view: no reference count
+        trades[made, 2], trades[made, 3] = entry_price, exit_price
+        trades[made, 4], trades[made, 5] = quantity, entry_fee + exit_fee
+        trades[made, 6], trades[made, 7] = pnl, reason
         made += 1
         flat_from = exit_at
         if reason == END_OF_DATA:
