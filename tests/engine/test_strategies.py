@@ -287,8 +287,10 @@ def test_ema_cross_crossings_are_the_numpy_rule(fast, slow):
 )
 def test_ema_cross_in_one_pass_is_built_from_talibs_emas(name, params):
     """ema_cross's one compiled pass (both EMAs, the crossings, the frame) gives the frame
-    SignalFrame.build makes of `crossings` over TA-Lib's EMAs: the same floats, sides and
-    stops on every row, on real candles, a history shorter than the slow EMA included."""
+    SignalFrame.build makes of `crossings` over TA-Lib's EMAs (its way inside a shared
+    scope): the same floats, sides and stops on every row, on real candles, a history
+    shorter than the slow EMA included."""
+    from botdesk.engine.indicators.shared import shared_results
     from botdesk.engine.strategies.ema_cross import crossings
 
     strategy = create("ema_cross", params)
@@ -301,9 +303,12 @@ def test_ema_cross_in_one_pass_is_built_from_talibs_emas(name, params):
             stop=strategy.atr_stop(candles),
         )  # fmt: skip
         frame = strategy.signals(candles)
+        with shared_results():  # the EMAs shared (a sweep, the bots of a pass)
+            shared = strategy.signals(candles)
         for column in ("side", "confidence", "stop", "take_profit"):
-            assert np.array_equal(
-                getattr(frame, column), getattr(expected, column), equal_nan=True
-            ), column
+            for made in (frame, shared):
+                assert np.array_equal(
+                    getattr(made, column), getattr(expected, column), equal_nan=True
+                ), column
         assert frame.side.dtype == np.int8
     assert (frame.side == 1).sum() > 40

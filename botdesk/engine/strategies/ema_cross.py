@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from botdesk.engine.frames import BUY, CandleFrame, Reasons, SignalFrame
 from botdesk.engine.indicators import ema
+from botdesk.engine.indicators.shared import sharing
 from botdesk.engine.strategies.base import Strategy, StrategyParams, fast_below_slow
 
 
@@ -39,7 +40,10 @@ class EmaCross(Strategy):
         close = np.ascontiguousarray(candles.close, dtype=np.float64)
         buy_reason = f"EMA {p.fast} crossed above EMA {p.slow}"
         sell_reason = f"EMA {p.fast} crossed below EMA {p.slow}"
-        if len(close) and not np.isnan(close[0]):  # TA-Lib skips leading NaN: see below
+        # one compiled pass, unless the EMAs are shared between bots or a sweep's sets
+        # (then each is computed once for all) or the closes start with NaN (which
+        # TA-Lib skips)
+        if not sharing() and len(close) and not np.isnan(close[0]):
             return _frame(close, p.fast, p.slow, self.atr_stop(candles), buy_reason, sell_reason)
         fast, slow = ema(close, p.fast), ema(close, p.slow)
         buy, sell, confidence = crossings(fast, slow)
