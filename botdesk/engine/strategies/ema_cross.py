@@ -70,6 +70,15 @@ def _frame(close, fast: int, slow: int, stop, buy_reason: str, sell_reason: str)
     return SignalFrame(side, confidence, stops, np.full(count, np.nan), reasons)
 
 
+@njit(cache=True, inline="always")
+def _ema_step(t, period, k, price, total, value):
+    """(sum of the closes so far, EMA) after candle t (TA-Lib's steps, see below)."""
+    if t >= period:
+        return total, (price - value) * k + value
+    total += price
+    return total, total / period if t == period - 1 else value
+
+
 @njit(cache=True)
 def _ema_signals(close, fast, slow, side, confidence):
     """TA-Lib's EMA (ta_EMA.c: k = 2 / (period + 1); the first value, at period - 1, the
@@ -82,18 +91,8 @@ def _ema_signals(close, fast, slow, side, confidence):
     ema_fast = ema_slow = before_fast = before_slow = np.nan
     for t in range(len(close)):
         price = close[t]
-        if t >= fast:
-            ema_fast = (price - ema_fast) * k_fast + ema_fast
-        else:
-            sum_fast += price
-            if t == fast - 1:
-                ema_fast = sum_fast / fast
-        if t >= slow:
-            ema_slow = (price - ema_slow) * k_slow + ema_slow
-        else:
-            sum_slow += price
-            if t == slow - 1:
-                ema_slow = sum_slow / slow
+        sum_fast, ema_fast = _ema_step(t, fast, k_fast, price, sum_fast, ema_fast)
+        sum_slow, ema_slow = _ema_step(t, slow, k_slow, price, sum_slow, ema_slow)
         up = (before_fast <= before_slow) & (ema_fast > ema_slow)
         down = (before_fast >= before_slow) & (ema_fast < ema_slow)
         side[t] = np.int8(up) - np.int8(down)
