@@ -276,7 +276,7 @@ def test_ema_cross_crossings_are_the_numpy_rule(fast, slow):
 
 
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
-@pytest.mark.parametrize("name", ["BTCUSDT-1h.csv", "SOLUSDT-1m.csv", "XRPUSDT-5m.csv"])
+@pytest.mark.parametrize("name", ["BTCUSDT-1h.csv", "SOLUSDT-1m.csv", "ETHUSDT-5m.csv"])
 @pytest.mark.parametrize(
     "params",
     [
@@ -311,4 +311,4 @@ def test_ema_cross_in_one_pass_is_built_from_talibs_emas(name, params):
                     getattr(made, column), getattr(expected, column), equal_nan=True
                 ), column
         assert frame.side.dtype == np.int8
-    assert (frame.side == 1).sum() > 40
+    assert (strategy.signals(whole).side == 1).sum() > 40
