@@ -40,10 +40,12 @@ MEMOS = 32  # markets (and bots catching up) remembered at once
 
 
 class _Memo:
-    def __init__(self, candles: CandleFrame, rows: FeatureRows, carry: bool = True):
+    def __init__(
+        self, candles: CandleFrame, rows: FeatureRows, carry: bool = True, last_rows: bool = True
+    ):
         self.candles, self.rows = candles, rows
-        # the structure state of the latest block's slice; None: new rows computed whole
-        self.carried = CarriedRows() if carry else None
+        # the state carried from the previous candle; None: new rows computed whole
+        self.carried = CarriedRows(last_rows) if carry else None
         self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
 
     def move_to(self, frame: CandleFrame, rows: FeatureRows, candle_ms: int) -> None:
@@ -98,10 +100,12 @@ def _join(first: FeatureRows, second: FeatureRows) -> FeatureRows:
 
 
 class RowMemo:
-    def __init__(self, size: int = MEMOS, carry: bool = True):
+    def __init__(self, size: int = MEMOS, carry: bool = True, last_rows: bool = True):
         """carry False: a new candle's row is computed over its whole slice, structure
-        columns included (as before the structure reader; bench/ml_predict.py compares)."""
-        self._carry = carry
+        columns included (as before the structure reader); last_rows False: over its
+        slice with the structure columns carried (as before `last_row`). The bench
+        (bench/ml_predict.py) compares them."""
+        self._carry, self._last_rows = carry, last_rows
         self._lock = threading.Lock()
         self._memos: list[_Memo] = []  # most recently used last
         self._size = size
@@ -132,7 +136,7 @@ class RowMemo:
                 self._memos.append(memo)
                 return rows, memo
             rows = feature_set.compute(frame, candle_ms)
-            memo = _Memo(CandleFrame.empty(), rows, self._carry)
+            memo = _Memo(CandleFrame.empty(), rows, self._carry, self._last_rows)
             memo.move_to(frame, rows, candle_ms)
             self._memos.append(memo)
             del self._memos[: -self._size]
