@@ -47,6 +47,8 @@ class _Memo:
         # the state carried from the previous candle; None: new rows computed whole
         self.carried = CarriedRows(last_rows) if carry else None
         self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
+        # the latest answer of `predicted` per key: (the rows object, its probabilities)
+        self.answers: dict[Hashable, tuple[FeatureRows, np.ndarray]] = {}
 
     def move_to(self, frame: CandleFrame, rows: FeatureRows, candle_ms: int) -> None:
         """Hold the frame's last KEEP_CANDLES candles (a copy) and their rows."""
@@ -62,10 +64,15 @@ class _Memo:
 
 
 def _same(a: CandleFrame, b: CandleFrame) -> bool:
+    """The same candles, bit for bit (a NaN or a zero of another sign differs too: the
+    frame is then computed afresh, never served wrongly)."""
     first, second = a.columns(), b.columns()
     if first.keys() != second.keys():
         return False
-    return all(np.array_equal(first[name], second[name], equal_nan=True) for name in first)
+    return all(
+        first[name].dtype == second[name].dtype and first[name].tobytes() == second[name].tobytes()
+        for name in first
+    )
 
 
 def _overlap(memo: _Memo, frame: CandleFrame) -> bool:
@@ -117,11 +124,17 @@ class RowMemo:
     def rows(self, frame: CandleFrame, candle_ms: int) -> tuple[FeatureRows, _Memo]:
         """`feature_set.compute(frame, candle_ms)`'s rows, and the memo now holding them."""
         with self._lock:
-            wanted = feature_set.covered(frame.open_time_ms, candle_ms)
             for memo in reversed(self._memos):
                 if not _overlap(memo, frame):
                     continue
                 held = memo.rows
+                seen = memo.candles
+                if len(frame) == len(seen) and frame.open_time_ms[-1] == seen.open_time_ms[-1]:
+                    # its very candles (another bot's): the rows it holds
+                    self._memos.remove(memo)
+                    self._memos.append(memo)
+                    return held, memo
+                wanted = feature_set.covered(frame.open_time_ms, candle_ms)
                 first_wanted = frame.open_time_ms[wanted][:1]
                 if not len(held) or (len(first_wanted) and first_wanted[0] < held.open_time_ms[0]):
                     break  # the frame needs rows the memo does not hold: compute it whole
@@ -152,22 +165,33 @@ class RowMemo:
         """predict(rows) for these rows (a subset of the memo's), predicting only the rows
         this key has not predicted yet."""
         with self._lock:
-            times, values = memo.predictions.get(key, (np.empty(0, np.int64), None))
-            at = np.searchsorted(times, rows.open_time_ms)
-            known = at < len(times)
-            known[known] = times[at[known]] == rows.open_time_ms[known]
-            if known.all():
-                return values[at]
-            fresh = ~known
-            new = predict(FeatureRows(rows.open_time_ms[fresh], rows.values[fresh], rows.names))
-            if values is None:
-                values = np.empty((0, new.shape[1]))
-            times = np.r_[times, rows.open_time_ms[fresh]]
-            values = np.vstack([values, new])
-            order = np.argsort(times, kind="stable")
-            times, values = times[order], values[order]
-            memo.predictions[key] = (times, values)
-            return values[np.searchsorted(times, rows.open_time_ms)]
+            answered = memo.answers.get(key)
+            if answered is not None and answered[0] is rows:  # the same rows: another bot
+                return answered[1]
+            answer = self._predicted(memo, key, rows, predict)
+            answer.setflags(write=False)  # shared by the bots that ask for the same rows
+            memo.answers[key] = (rows, answer)
+            return answer
+
+    @staticmethod
+    def _predicted(memo: _Memo, key: Hashable, rows: FeatureRows, predict) -> np.ndarray:
+        """The memo's predictions of these rows, predicting those it does not hold."""
+        times, values = memo.predictions.get(key, (np.empty(0, np.int64), None))
+        at = np.searchsorted(times, rows.open_time_ms)
+        known = at < len(times)
+        known[known] = times[at[known]] == rows.open_time_ms[known]
+        if known.all():
+            return values[at]
+        fresh = ~known
+        new = predict(FeatureRows(rows.open_time_ms[fresh], rows.values[fresh], rows.names))
+        if values is None:
+            values = np.empty((0, new.shape[1]))
+        times = np.r_[times, rows.open_time_ms[fresh]]
+        values = np.vstack([values, new])
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
+        memo.predictions[key] = (times, values)
+        return values[np.searchsorted(times, rows.open_time_ms)]
 
 
 ROWS = RowMemo()
