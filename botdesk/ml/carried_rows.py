@@ -31,20 +31,21 @@ from botdesk.ml.structure_reader import NAMES, StructureReader
 
 
 class _Follower:
-    """A structure reader, the candles it read (copies) and its rows, by slice position."""
+    """A structure reader, the candles it read (their bytes) and its rows, by slice
+    position."""
 
     def __init__(self):
         self.reader = StructureReader()
         self.values: list[tuple[float, ...]] = []
-        self.seen: tuple[np.ndarray, ...] = (np.empty(0),)
+        self.seen: tuple[bytes, ...] = ()
 
     def follows(self, part: CandleFrame) -> bool:
-        """It read exactly the first candles of `part` (at least one)."""
-        count = len(self.seen[0])
+        """It read exactly the first candles of `part` (at least one), bit for bit."""
+        count = len(self.reader)
         if not count or count > len(part):
             return False
         return all(
-            np.array_equal(mine, theirs[:count])
+            mine == theirs[:count].tobytes()
             for mine, theirs in zip(self.seen, _read(part), strict=True)
         )
 
@@ -53,7 +54,7 @@ class _Follower:
         start = len(self.reader)
         candles = zip(*(values[start:].tolist() for values in _read(part)), strict=True)
         self.values += [self.reader.step(*candle) for candle in candles]
-        self.seen = tuple(values.copy() for values in _read(part))
+        self.seen = tuple(values.tobytes() for values in _read(part))
 
 
 class CarriedRows:

@@ -100,7 +100,7 @@ def _join(first: FeatureRows, second: FeatureRows) -> FeatureRows:
     if not len(first):
         return second
     return FeatureRows(
-        np.r_[first.open_time_ms, second.open_time_ms],
+        np.concatenate([first.open_time_ms, second.open_time_ms]),
         np.vstack([first.values, second.values]),
         first.names,
     )
@@ -110,8 +110,8 @@ class RowMemo:
     def __init__(self, size: int = MEMOS, carry: bool = True, last_rows: bool = True):
         """carry False: a new candle's row is computed over its whole slice, structure
         columns included (as before the structure reader); last_rows False: over its
-        slice with the structure columns carried (as before `last_row`). The bench
-        (bench/ml_predict.py) compares them."""
+        slice with the structure columns carried, and every bot's window searched in the
+        memo (as before `last_row`). The bench (bench/ml_predict.py) compares them."""
         self._carry, self._last_rows = carry, last_rows
         self._lock = threading.Lock()
         self._memos: list[_Memo] = []  # most recently used last
@@ -129,7 +129,10 @@ class RowMemo:
                     continue
                 held = memo.rows
                 seen = memo.candles
-                if len(frame) == len(seen) and frame.open_time_ms[-1] == seen.open_time_ms[-1]:
+                same_end = (
+                    len(frame) == len(seen) and frame.open_time_ms[-1] == seen.open_time_ms[-1]
+                )
+                if self._last_rows and same_end:
                     # its very candles (another bot's): the rows it holds
                     self._memos.remove(memo)
                     self._memos.append(memo)
@@ -166,8 +169,8 @@ class RowMemo:
         this key has not predicted yet."""
         with self._lock:
             answered = memo.answers.get(key)
-            if answered is not None and answered[0] is rows:  # the same rows: another bot
-                return answered[1]
+            if self._last_rows and answered is not None and answered[0] is rows:
+                return answered[1]  # the same rows (another bot's window): the same answer
             answer = self._predicted(memo, key, rows, predict)
             answer.setflags(write=False)  # shared by the bots that ask for the same rows
             memo.answers[key] = (rows, answer)
@@ -186,10 +189,13 @@ class RowMemo:
         new = predict(FeatureRows(rows.open_time_ms[fresh], rows.values[fresh], rows.names))
         if values is None:
             values = np.empty((0, new.shape[1]))
-        times = np.r_[times, rows.open_time_ms[fresh]]
+        fresh_times = rows.open_time_ms[fresh]
+        later = not len(times) or fresh_times[0] > times[-1]  # the live case: already in order
+        times = np.concatenate([times, fresh_times])
         values = np.vstack([values, new])
-        order = np.argsort(times, kind="stable")
-        times, values = times[order], values[order]
+        if not later:
+            order = np.argsort(times, kind="stable")
+            times, values = times[order], values[order]
         memo.predictions[key] = (times, values)
         return values[np.searchsorted(times, rows.open_time_ms)]
 
