@@ -71,6 +71,11 @@ def test_the_same_window_twice_computes_nothing(btc_1h, computed):
     again, _ = memo.rows(window.copy(), HOUR)  # another bot on the same market
     _equal(again, first)
     assert computed == [None]  # the second bot: nothing to compute
+    # a window of the same candles but one (its very length and end): not the memo's rows
+    changed = _changed(window, 590)
+    rows, _ = memo.rows(changed, HOUR)
+    _equal(rows, compute(changed, HOUR))
+    assert computed == [None, None]
 
 
 def _changed(frame: CandleFrame, index: int) -> CandleFrame:
