@@ -17,11 +17,11 @@ window candle after candle, alternating so all of them see the same load:
 
 then N bots on one market sharing the memo, old (carried) and new (last row) path
 alternating candle by candle; then the parts: the feature row of one new candle over its
-slice beside the carried one, and one LightGBM prediction by `Booster.predict` (one
-thread, and LightGBM's default threads) beside the single-row fast path
-(`row_predictor`). CPU ms of the process per candle (`time.process_time`): medians, means
-(a block's first candle weighs there) and the block's first candles, with the load
-average.
+slice beside the old and the new carried one (wall-clock medians), and one LightGBM
+prediction by `Booster.predict` (one thread, and LightGBM's default threads) beside the
+single-row fast path (`row_predictor`). CPU ms of the process per candle
+(`time.process_time`): medians, means (a block's first candle weighs there) and the
+block's first candles, with the load average.
 
     .venv/bin/python bench/ml_predict.py [--candles 600] [--bots 10]
 """
@@ -173,7 +173,9 @@ def main() -> None:
             print(f"  {name:<16} {_summary(found, firsts)}  {per_bot:8.3f}")
         booster = MODELS.get(version, True).booster  # as the registry loaded it
     # the parts
-    print("\nthe parts (median ms):                      over its slice   carried")
+    print(
+        "\nthe parts (median ms):                    over its slice  carried (old)  last row (new)"
+    )
     blocks = feature_set.block_of(candles.open_time_ms, HOUR)
     for offset in (0, 1, 128, 255):
         end = int(next(i for i in range(5000, 6000) if blocks[i] != blocks[i - 1])) + offset
@@ -182,12 +184,14 @@ def main() -> None:
         full = _median_ms(
             lambda window=window, last=last: feature_set.compute(window, HOUR, after_ms=last), 30
         )
-        followed = CarriedRows()  # has read the slice up to the candle before
-        followed.compute(window[:-1], HOUR, after_ms=int(candles.open_time_ms[end - 2]))
-        carried = _median_carried(followed, window, last, 30)
+        paths = []
+        for last_rows in (False, True):
+            followed = CarriedRows(last_rows)  # has read the slice up to the candle before
+            followed.compute(window[:-1], HOUR, after_ms=int(candles.open_time_ms[end - 2]))
+            paths.append(_median_carried(followed, window, last, 30))
         print(
             f"  feature row of one new candle, {offset:>3} into its block: {full:8.3f}  "
-            f"{carried:8.3f}"
+            f"{paths[0]:13.3f}  {paths[1]:13.3f}"
         )
     rows = feature_set.compute(candles[:6000], HOUR)
     row = rows.values[-1:]
