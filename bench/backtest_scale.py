@@ -6,10 +6,11 @@ The strategy is ema_cross(9, 21) without a stop: long when TA-Lib's EMA 9 crosse
 EMA 21 on a candle's close, flat on the cross back; every order fills at the next candle's
 open; 0.1 % fee; a position open at the end is valued at the last close.
 
-- botdesk: the strategy's `signals`, the core's simulation in integer units (sizing
-  all-cash, as vectorbt's size=inf, so the trades compare) and the figures (return,
-  drawdown, Sharpe, win rate, profit factor), on a loaded history (`load_history`: the
-  candles' units are computed once per history, timed apart as "prepare").
+- botdesk: the whole `run_backtest` on a loaded history (`load_history`: the candles'
+  units are computed once per history, timed apart as "prepare"): the strategy's
+  `signals` and their check, the core's simulation in integer units (sizing all-cash, as
+  vectorbt's size=inf, so the trades compare) and the figures (return, drawdown, Sharpe,
+  win rate, profit factor).
 - vectorbt: the same EMAs (TA-Lib), its crossings, Portfolio.from_signals filling at the
   next open, and the same figures from its stats. Its trades (entry and exit candle and
   price) are compared with botdesk's and the comparison printed.
@@ -25,11 +26,13 @@ four 5m files, then the four 1h files, then the 1m files again, each file's pric
 (rounded to 8 decimals) so that it opens where the one before closed, and every candle
 re-timed one minute after the one before. They are written as CSV for the load timing.
 
-Times are wall clock (pyarrow reads with threads), best of --repeat runs; the load average
-is printed with each row, since the host is shared, and "(cpu)" gives the same ratio in
-process time (best of the runs), which waiting for a busy core does not inflate (pyarrow's
-threads count in it). Last, a sweep of 12 parameter sets over the 400k history with
-`run_sweep` beside a `run_backtest` loop over the same loaded history, results compared.
+Times are wall clock (pyarrow reads with threads), best of --repeat rounds, each round
+running every contender once in turn (a busy spell of the shared host falls on all of
+them); the load average is printed with each row, and "(cpu)" gives the same ratio in
+process time (best of the rounds), which waiting for a busy core does not inflate
+(pyarrow's threads count in it). Last, a sweep of 12 parameter sets over the 400k history
+with `run_sweep` beside a `run_backtest` loop over the same loaded history, results
+compared.
 
     .venv/bin/python bench/backtest_scale.py [--repeat 5] [--sizes 24000 100000 400000]
 """
@@ -112,36 +115,22 @@ def write_csv(frame: CandleFrame, path: Path) -> None:
     frame.to_pandas().to_csv(path, index=False, float_format="%.8f")
 
 
-def ours(history, repeat: int):
-    strategy = create("ema_cross", {"fast": FAST, "slow": SLOW, "stop_atr": 0})
-    candles = history.candles
-
-    def run():
-        signals = evaluate(strategy, candles)
-        result = simulate(
-            candles,
-            signals,
-            fee_rate=Decimal("0.001"),
-            slippage_bps=Decimal(0),
-            capital=Decimal(CAPITAL),
-            units=history.units,
-        )
-        measure(result, capital=Decimal(CAPITAL), candle_ms=60_000)
-        return result
-
-    return best(run, repeat)
+def ours(history):
+    """The whole `run_backtest` of the request on the loaded history."""
+    request = BacktestRequest(
+        "ema_cross", {"fast": FAST, "slow": SLOW, "stop_atr": 0}, history.symbol,
+        history.timeframe, history.source, capital=Decimal(CAPITAL),
+    )  # fmt: skip
+    return lambda: run_backtest(request, history=history).simulation
 
 
-def core_only(history, repeat: int):
+def core_only(history):
     """The simulation alone, on signals computed before (what the compiled core does)."""
     strategy = create("ema_cross", {"fast": FAST, "slow": SLOW, "stop_atr": 0})
     signals = evaluate(strategy, history.candles)
-    return best(
-        lambda: simulate(
-            history.candles, signals, fee_rate=Decimal("0.001"), slippage_bps=Decimal(0),
-            capital=Decimal(CAPITAL), units=history.units,
-        ),
-        repeat,
+    return lambda: simulate(
+        history.candles, signals, fee_rate=Decimal("0.001"), slippage_bps=Decimal(0),
+        capital=Decimal(CAPITAL), units=history.units,
     )  # fmt: skip
 
 
@@ -160,7 +149,7 @@ def decimal_reference(candles, repeat: int):
     return best(run, repeat)
 
 
-def vectorbt_run(candles, repeat: int):
+def vectorbt_run(candles):
     index = pd.to_datetime(candles.open_time_ms, unit="ms")
     close = pd.Series(candles.close, index=index)
     open_ = pd.Series(candles.open, index=index)
@@ -180,7 +169,7 @@ def vectorbt_run(candles, repeat: int):
         portfolio.trades.profit_factor()
         return portfolio
 
-    return best(run, repeat)
+    return run
 
 
 @njit(cache=True)
@@ -220,8 +209,23 @@ def plain_pass(open_, close, fast, slow, fee, capital):
     return cash + held * close[-1], trades
 
 
-def numba_run(candles, repeat: int):
-    return best(lambda: plain_pass(candles.open, candles.close, FAST, SLOW, FEE, CAPITAL), repeat)
+def numba_run(candles):
+    return lambda: plain_pass(candles.open, candles.close, FAST, SLOW, FEE, CAPITAL)
+
+
+def rounds(contenders: dict, repeat: int) -> dict:
+    """{name: (best wall time, best process time, last result)}, each contender run once
+    a round, `repeat` rounds: a busy spell of the shared host falls on all of them."""
+    wall = {name: [] for name in contenders}
+    cpu = {name: [] for name in contenders}
+    results = {}
+    for _ in range(repeat):
+        for name, function in contenders.items():
+            started, started_cpu = time.perf_counter(), time.process_time()
+            results[name] = function()
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - started_cpu)
+    return {name: (min(wall[name]), min(cpu[name]), results[name]) for name in contenders}
 
 
 def trades_compared(result, portfolio) -> str:
@@ -287,19 +291,27 @@ def main() -> int:
             symbol=_symbol(files[args.sizes[0]]),
             timeframe=_tf(files[args.sizes[0]]),
         )
-        ours(warm, 1), numba_run(warm.candles, 1), vectorbt_run(warm.candles, 1)
+        rounds({"ours": ours(warm), "numba": numba_run(warm.candles)}, 1)
+        vectorbt_run(warm.candles)()
         loads = []
         for size in args.sizes:
             path = files[size]
             history = load_history(str(path), symbol=_symbol(path), timeframe=_tf(path))
             candles = history.candles
             prepare, _ = best(lambda h=history: h.units.__class__.of(h.candles), args.repeat)
-            seconds, result = ours(history, args.repeat)
-            ours_cpu = CPU["ours.<locals>.run"]
-            core_seconds, _ = core_only(history, args.repeat)
-            their_seconds, portfolio = vectorbt_run(candles, args.repeat)
-            numba_seconds, _ = numba_run(candles, args.repeat)
-            numba_cpu = CPU["numba_run.<locals>.<lambda>"]
+            timed = rounds(
+                {
+                    "ours": ours(history),
+                    "core": core_only(history),
+                    "vectorbt": vectorbt_run(candles),
+                    "numba": numba_run(candles),
+                },
+                args.repeat,
+            )
+            seconds, ours_cpu, result = timed["ours"]
+            core_seconds = timed["core"][0]
+            their_seconds, _, portfolio = timed["vectorbt"]
+            numba_seconds, numba_cpu, _ = timed["numba"]
             decimal_seconds, _ = decimal_reference(candles, max(1, args.repeat // 2))
             print(
                 f"{len(candles):>8,} {seconds * 1e3:>7.1f}ms {core_seconds * 1e3:>6.1f}ms "

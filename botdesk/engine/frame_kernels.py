@@ -16,25 +16,31 @@ def assemble(buy, sell, confidence, stop, take_profit):
     on buy rows only (NaN elsewhere; an empty `stop` or `take_profit` means none)."""
     count = len(buy)
     side = np.empty(count, dtype=np.int8)
-    clipped, stops, targets = (np.empty(count, dtype=np.float64) for _ in range(3))
+    clipped = np.empty(count, dtype=np.float64)
+    stops, targets = np.full(count, np.nan), np.full(count, np.nan)
     _assemble(buy, sell, confidence, stop, take_profit, side, clipped, stops, targets)
     return side, clipped, stops, targets
 
 
 @njit(cache=True)
 def _assemble(buy, sell, confidence, stop, take_profit, side, clipped, stops, targets):
+    # branch-free where it can be (the compiler vectorizes it); the levels' loops only
+    # when the strategy gave levels, else the caller's NaN fill stands
     count = len(buy)
-    has_stop, has_target = len(stop) > 0, len(take_profit) > 0
     for i in range(count):
-        value = -1 if sell[i] else (1 if buy[i] else 0)
+        bought, sold = np.int8(buy[i]), np.int8(sell[i])
+        value = bought - sold - bought * sold  # both: a sell
         side[i] = value
-        if value == 0:
-            clipped[i] = 0.0
-        else:
-            level = confidence[i]
-            clipped[i] = 0.0 if level < 0.0 else (1.0 if level > 1.0 else level)
-        stops[i] = stop[i] if value == 1 and has_stop else np.nan
-        targets[i] = take_profit[i] if value == 1 and has_target else np.nan
+        level = confidence[i]  # clipped; NaN stays NaN (the check refuses it)
+        level = 0.0 if level < 0.0 else level
+        level = 1.0 if level > 1.0 else level
+        clipped[i] = level if value != 0 else 0.0
+    if len(stop) > 0:
+        for i in range(count):
+            stops[i] = stop[i] if side[i] == 1 else np.nan
+    if len(take_profit) > 0:
+        for i in range(count):
+            targets[i] = take_profit[i] if side[i] == 1 else np.nan
 
 
 @njit(cache=True)

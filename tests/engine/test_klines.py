@@ -303,3 +303,55 @@ def test_an_empty_extra_field_is_unknown_for_that_candle_only(tmp_path):
         Decimal("0"),
     ]
     assert frame.row(0)["trades"] is None
+
+
+def _parsed(data: bytes, columns=("open", "high", "low", "close", "volume")):
+    from botdesk.engine.kline_parse import parse_plain
+
+    header = data[: data.find(b"\n")].decode().strip().split(",")
+    body = data.find(b"\n") + 1
+    rows = data.count(b"\n", body) + (0 if data.endswith(b"\n") else 1)
+    return parse_plain(data, body, header, "open_time_ms", list(columns), rows)
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+def test_the_compiled_pass_reads_what_pyarrow_and_float_read():
+    """Every kline file of the shared data, and decimals of every length: the compiled
+    pass gives pyarrow's floats (and Python's float() of each text), to the bit."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    for path in sorted(SHARED_DATA.glob("*USDT-*[mh].csv")):
+        data = path.read_bytes()
+        times, values = _parsed(data)
+        table = pa_csv.read_csv(pa.py_buffer(data))
+        assert np.array_equal(times, table.column("open_time_ms").to_numpy()), path.name
+        for name, column in values.items():
+            assert np.array_equal(column, table.column(name).to_numpy()), (path.name, name)
+    rng = np.random.default_rng(3)
+    texts = [
+        f"{rng.integers(0, 10**5)}.{rng.integers(0, 10**places):0{places}d}"
+        for places in rng.integers(1, 11, 20_000)
+    ] + ["0", "7", "00012.50", "99999.9999999999"]
+    data = HEADER + "\n".join(f"{i * 60_000},{t},{t},{t},{t},{t}" for i, t in enumerate(texts))
+    times, values = _parsed(data.encode())
+    assert np.array_equal(values["close"], np.array([float(text) for text in texts]))
+    assert np.array_equal(times, 60_000 * np.arange(len(texts)))
+
+
+@pytest.mark.parametrize(
+    "cell", ["6.8e4", "+68053.46", "68053.", ".5", "68053.4600000000000001", '"68053.46"', " 1"]
+)
+def test_what_the_compiled_pass_leaves_to_pyarrow_loads_as_before(tmp_path, cell):
+    """A number the compiled pass does not read (an exponent, a sign, a bare point, more
+    than 18 digits, quotes, a space) sends the file to pyarrow's reader or the careful
+    one: the same candles as float() of the text, or the same refusal."""
+    row = f"1730073840000,68053.46,68060,68033.05,68033.05,{cell}"
+    path = write(tmp_path, [*GOOD_ROWS, row])
+    assert _parsed(path.read_bytes()) is None
+    try:
+        volume = load_klines(path).candles.volume[-1]
+    except KlineFileError as error:
+        assert error.line == 6 and "volume" in str(error)
+    else:
+        assert volume == float(cell.strip('"'))

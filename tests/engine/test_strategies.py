@@ -273,3 +273,42 @@ def test_ema_cross_crossings_are_the_numpy_rule(fast, slow):
     agrees = np.where(buy, rising, falling)
     signalled = buy | sell
     assert np.array_equal(confidence[signalled], np.where(agrees, 1.0, 0.5)[signalled])
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is absent")
+@pytest.mark.parametrize("name", ["BTCUSDT-1h.csv", "SOLUSDT-1m.csv", "ETHUSDT-5m.csv"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"fast": 2, "slow": 3, "stop_atr": 0},
+        {"fast": 9, "slow": 21, "stop_atr": 0},
+        {"fast": 20, "slow": 150, "stop_atr": 1.5},
+    ],
+)
+def test_ema_cross_in_one_pass_is_built_from_talibs_emas(name, params):
+    """ema_cross's one compiled pass (both EMAs, the crossings, the frame) gives the frame
+    SignalFrame.build makes of `crossings` over TA-Lib's EMAs (its way inside a shared
+    scope): the same floats, sides and stops on every row, on real candles, a history
+    shorter than the slow EMA included."""
+    from botdesk.engine.indicators.shared import shared_results
+    from botdesk.engine.strategies.ema_cross import crossings
+
+    strategy = create("ema_cross", params)
+    whole = load_klines(SHARED_DATA / name).candles
+    for candles in (whole, whole[: params["slow"] - 1], whole[: params["slow"] + 1]):
+        fast, slow = ema(candles.close, params["fast"]), ema(candles.close, params["slow"])
+        buy, sell, confidence = crossings(fast, slow)
+        expected = SignalFrame.build(
+            len(candles), buy=buy, sell=sell, confidence=confidence,
+            stop=strategy.atr_stop(candles),
+        )  # fmt: skip
+        frame = strategy.signals(candles)
+        with shared_results():  # the EMAs shared (a sweep, the bots of a pass)
+            shared = strategy.signals(candles)
+        for column in ("side", "confidence", "stop", "take_profit"):
+            for made in (frame, shared):
+                assert np.array_equal(
+                    getattr(made, column), getattr(expected, column), equal_nan=True
+                ), column
+        assert frame.side.dtype == np.int8
+    assert (strategy.signals(whole).side == 1).sum() > 40

@@ -49,18 +49,20 @@ def new_state(capital: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def buy_rows(side, levels):
-    """The rows of buy signals (side 1) with a level set (not NaN): counted, then listed
-    (an array as long as the candles, made here, would cost its page faults)."""
+def buy_rows(side):
+    """The rows of buy signals (side 1), counted, then listed: one pass over the sides
+    only (the levels are read at these rows alone; an array as long as the candles, made
+    here, would cost its page faults)."""
     found = 0
     for i in range(len(side)):
-        found += side[i] == 1 and not math.isnan(levels[i])
+        found += side[i] == 1
     rows = np.empty(found, dtype=np.int64)
-    found = 0
-    for i in range(len(side)):
-        if side[i] == 1 and not math.isnan(levels[i]):
-            rows[found] = i
-            found += 1
+    if found:
+        found = 0
+        for i in range(len(side)):
+            if side[i] == 1:
+                rows[found] = i
+                found += 1
     return rows
 
 
@@ -179,6 +181,12 @@ def run(
         exit_at, reason = count - 1, END_OF_DATA
         resting, resting_last, by_exit_limit = -1, -1, False  # a sell signal's exit limit
         i = entry_at
+        if not (has_stop or has_target or has_limits):  # only a sell signal ends it
+            while i < count and side[i] != -1:
+                i += 1
+            if i + 1 < count:
+                exit_at, reason = i + 1, EXIT
+            i = count  # the same as the loop below gives without levels and limits
         while i < count:
             if resting >= 0 and i > resting_last:
                 resting = -1  # expired when this candle opened
@@ -226,9 +234,10 @@ def run(
         if float(cash) >= TOO_BIG:
             status = TOO_LARGE
             break
-        row = trades[made]
-        row[0], row[1], row[2], row[3] = entry_at, exit_at, entry_price, exit_price
-        row[4], row[5], row[6], row[7] = quantity, entry_fee + exit_fee, pnl, reason
+        trades[made, 0], trades[made, 1] = entry_at, exit_at  # no row view: no reference count
+        trades[made, 2], trades[made, 3] = entry_price, exit_price
+        trades[made, 4], trades[made, 5] = quantity, entry_fee + exit_fee
+        trades[made, 6], trades[made, 7] = pnl, reason
         made += 1
         flat_from = exit_at
         if reason == END_OF_DATA:

@@ -101,12 +101,13 @@ def metrics_of(
     sharpe = None
     if candles > 2 and spread > 0:
         sharpe = mean / spread * math.sqrt(YEAR_MS / candle_ms)
+    won = pnl > 0
     losses = float(-pnl[pnl < 0].sum())
-    gains = float(pnl[pnl > 0].sum())
+    gains = float(pnl[won].sum())
     return Metrics(
         candles=candles,
         trades=len(pnl),
-        win_rate=float((pnl > 0).mean()) if len(pnl) else None,
+        win_rate=np.count_nonzero(won) / len(pnl) if len(pnl) else None,  # (won).mean()
         total_return=float(final_equity / Decimal(capital) - 1),
         max_drawdown=max(0.0, drawdown),
         sharpe=sharpe,

@@ -158,10 +158,11 @@ def simulate(
     count = len(candles)
     side = np.ascontiguousarray(signals.side, dtype=np.int8)
     stop, target = level_prices(signals.stop), level_prices(signals.take_profit)
-    stop_units, target_units = level_units(stop, side), level_units(target, side)
+    rows = core.buy_rows(side)
+    stop_units, target_units = level_units(stop, side, rows), level_units(target, side, rows)
     limits = LimitOrders.of(signals)
     state, float_state = costs.new_state()
-    trades = np.empty((count, 8), dtype=np.int64)
+    trades = np.empty((len(rows), 8), dtype=np.int64)  # a trade per buy signal at most
     equity = np.empty(count, dtype=np.float64)
     while True:
         status = core.run(
@@ -223,10 +224,12 @@ def level_prices(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def level_units(levels: np.ndarray, side: np.ndarray) -> np.ndarray:
+def level_units(levels: np.ndarray, side: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """A buy's stop or take-profit in units (what the ledger fills at); 0 where unset. The
-    core reads it only where the level is set: without any, a single 0 does."""
-    rows = core.buy_rows(side, levels)
+    core reads it only where the level is set: without any, a single 0 does. `rows`: the
+    buy rows (`core.buy_rows(side)`), when the caller has them."""
+    rows = core.buy_rows(side) if rows is None else rows
+    rows = rows[~np.isnan(levels[rows])]
     if not len(rows):
         return np.zeros(1, dtype=np.int64)
     units = np.zeros(len(levels), dtype=np.int64)

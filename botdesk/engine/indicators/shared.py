@@ -38,6 +38,12 @@ def unshared() -> Iterator[None]:
         _CACHE.reset(token)
 
 
+def sharing() -> bool:
+    """Whether a `shared_results` scope is open here (a caller able to compute a result
+    more cheaply itself may still prefer the shared one inside it)."""
+    return _CACHE.get() is not None
+
+
 def _key_part(value):
     if isinstance(value, np.ndarray) or is_dataclass(value):
         return ("id", id(value))

@@ -1,13 +1,12 @@
 """ema_cross: trend following on two exponential moving averages."""
 
-import math
-
 import numpy as np
 from numba import njit
 from pydantic import Field, model_validator
 
-from botdesk.engine.frames import CandleFrame, SignalFrame
+from botdesk.engine.frames import BUY, CandleFrame, Reasons, SignalFrame
 from botdesk.engine.indicators import ema
+from botdesk.engine.indicators.shared import sharing
 from botdesk.engine.strategies.base import Strategy, StrategyParams, fast_below_slow
 
 
@@ -38,7 +37,15 @@ class EmaCross(Strategy):
 
     def signals(self, candles: CandleFrame) -> SignalFrame:
         p = self.params
-        fast, slow = ema(candles.close, p.fast), ema(candles.close, p.slow)
+        close = np.ascontiguousarray(candles.close, dtype=np.float64)
+        buy_reason = f"EMA {p.fast} crossed above EMA {p.slow}"
+        sell_reason = f"EMA {p.fast} crossed below EMA {p.slow}"
+        # one compiled pass, unless the EMAs are shared between bots or a sweep's sets
+        # (then each is computed once for all) or the closes start with NaN (which
+        # TA-Lib skips)
+        if not sharing() and len(close) and not np.isnan(close[0]):
+            return _frame(close, p.fast, p.slow, self.atr_stop(candles), buy_reason, sell_reason)
+        fast, slow = ema(close, p.fast), ema(close, p.slow)
         buy, sell, confidence = crossings(fast, slow)
         return SignalFrame.build(
             len(candles),
@@ -46,9 +53,52 @@ class EmaCross(Strategy):
             sell=sell,
             confidence=confidence,
             stop=self.atr_stop(candles),
-            buy_reason=f"EMA {p.fast} crossed above EMA {p.slow}",
-            sell_reason=f"EMA {p.fast} crossed below EMA {p.slow}",
+            buy_reason=buy_reason,
+            sell_reason=sell_reason,
         )
+
+
+def _frame(close, fast: int, slow: int, stop, buy_reason: str, sell_reason: str) -> SignalFrame:
+    """What `SignalFrame.build` makes of `crossings(ema(close, fast), ema(close, slow))`,
+    in one compiled pass computing both EMAs as TA-Lib does (the same floats: tests), the
+    crossings, the sides and confidences; the stop (close - stop_atr x ATR) on buy rows."""
+    count = len(close)
+    side, confidence = np.empty(count, dtype=np.int8), np.empty(count, dtype=np.float64)
+    _ema_signals(close, fast, slow, side, confidence)
+    stops = np.full(count, np.nan) if stop is None else np.where(side == BUY, stop, np.nan)
+    reasons = Reasons(side, buy_reason, sell_reason)
+    return SignalFrame(side, confidence, stops, np.full(count, np.nan), reasons)
+
+
+@njit(cache=True, inline="always")
+def _ema_step(t, period, k, price, total, value):
+    """(sum of the closes so far, EMA) after candle t (TA-Lib's steps, see below)."""
+    if t >= period:
+        return total, (price - value) * k + value
+    total += price
+    return total, total / period if t == period - 1 else value
+
+
+@njit(cache=True)
+def _ema_signals(close, fast, slow, side, confidence):
+    """TA-Lib's EMA (ta_EMA.c: k = 2 / (period + 1); the first value, at period - 1, the
+    sum of the first `period` closes divided by period; then ema = (close - ema) x k + ema)
+    of both periods, and `_crossings`'s rule on them, into side (1, -1, 0) and confidence
+    (0 without a signal), as `SignalFrame.build` gives them. The two EMAs' chains of
+    dependent operations run side by side, where two TA-Lib calls run one after another."""
+    k_fast, k_slow = 2.0 / (fast + 1), 2.0 / (slow + 1)
+    sum_fast = sum_slow = 0.0
+    ema_fast = ema_slow = before_fast = before_slow = np.nan
+    for t in range(len(close)):
+        price = close[t]
+        sum_fast, ema_fast = _ema_step(t, fast, k_fast, price, sum_fast, ema_fast)
+        sum_slow, ema_slow = _ema_step(t, slow, k_slow, price, sum_slow, ema_slow)
+        up = (before_fast <= before_slow) & (ema_fast > ema_slow)
+        down = (before_fast >= before_slow) & (ema_fast < ema_slow)
+        side[t] = np.int8(up) - np.int8(down)
+        agrees = (up & (ema_slow > before_slow)) | (down & (ema_slow < before_slow))
+        confidence[t] = 1.0 if agrees else (0.5 if up | down else 0.0)
+        before_fast, before_slow = ema_fast, ema_slow
 
 
 def crossings(fast: np.ndarray, slow: np.ndarray):
@@ -65,15 +115,11 @@ def crossings(fast: np.ndarray, slow: np.ndarray):
 
 @njit(cache=True)
 def _crossings(fast, slow, buy, sell, confidence):
+    # branch-free (the compiler vectorizes it): a comparison with NaN is False, so a
+    # candle where a value is NaN is neither a buy nor a sell, as in `base.crossed_above`
     for t in range(1, len(fast)):
         a0, b0, a1, b1 = fast[t - 1], slow[t - 1], fast[t], slow[t]
-        if math.isnan(a0) or math.isnan(b0) or math.isnan(a1) or math.isnan(b1):
-            continue
-        if a0 <= b0 and a1 > b1:
-            buy[t] = True
-            if b1 > b0:
-                confidence[t] = 1.0
-        elif a0 >= b0 and a1 < b1:
-            sell[t] = True
-            if b1 < b0:
-                confidence[t] = 1.0
+        up = (a0 <= b0) & (a1 > b1)
+        down = (a0 >= b0) & (a1 < b1)  # never with `up`: a1 > b1 and a1 < b1
+        buy[t], sell[t] = up, down
+        confidence[t] = 1.0 if (up & (b1 > b0)) | (down & (b1 < b0)) else 0.5

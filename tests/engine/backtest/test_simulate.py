@@ -63,6 +63,35 @@ def test_random_signals_trade_the_same_to_the_last_unit(
     assert_same(expected, actual)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    count=st.integers(2, 80),
+    slippage=st.sampled_from([D(0), D("2.5")]),
+    sizing=sizings,
+)
+def test_without_stops_the_same_trades_as_with_stops_never_hit(seed, count, slippage, sizing):
+    """Signals without a stop, take-profit or limit take the core's shortcut (a position
+    waits for the next sell signal only); the same signals with stops no candle reaches
+    take the full loop: both trade as the reference does, and alike where the stop does not
+    size the entry (all-cash sizing; risk sizing reads the stop's distance)."""
+    rng = np.random.default_rng(seed)
+    candles = random_candles(rng, count, 153.89)
+    signals = random_signals(rng, candles)
+    nan = np.full(count, np.nan)
+    bare = SignalFrame(signals.side, signals.confidence, nan, nan, signals.reason)
+    far = np.where(signals.side == 1, candles.close * 1e-6, np.nan)  # never reached
+    guarded = SignalFrame(signals.side, signals.confidence, far, nan, signals.reason)
+    costs = dict(fee_rate=D("0.001"), slippage_bps=slippage, capital=D(10000), sizing=sizing)
+    expected, actual = both(candles, bare, **costs)
+    assert_same(expected, actual)
+    expected_guarded, actual_guarded = both(candles, guarded, **costs)
+    assert_same(expected_guarded, actual_guarded)
+    if sizing.mode == ALL_CASH:
+        assert actual_guarded.table.equals(actual.table)
+        assert np.array_equal(actual_guarded.equity, actual.equity)
+
+
 REAL_FILES = ["BTCUSDT-1h.csv", "ETHUSDT-1h.csv", "SOLUSDT-1m.csv", "XRPUSDT-1m.csv"]
 
 
