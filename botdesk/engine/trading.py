@@ -122,7 +122,8 @@ def process_candle(
     recorded, the measures the breaches would otherwise read; `before`, what the batch
     read of the bot for this candle: a paper bot with no resting order has nothing for
     the broker to match (nor a failure for the circuit breaker, unless it is a
-    candidate) and keeps the position the batch read, without reading either again."""
+    candidate), keeps the position the batch read and has no open order for its signal
+    to wait on, none of which is read again."""
     market = MarketContext(
         symbol=bot.symbol,
         at=ms_to_datetime(candle.close_time_ms),
@@ -156,7 +157,7 @@ def process_candle(
         limit = signal.limit_terms(candle, timeframe)
         act_on_signal(
             session, bot=bot, signal=row, broker=broker, market=market, limit=limit,
-            position=position,
+            position=position, pending=UNREAD if resting else [],
         )  # fmt: skip
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     recorded = snapshot(
@@ -266,6 +267,7 @@ def act_on_signal(
     candle_open_ms: int | None = None,
     limit: LimitTerms | None = None,
     position: Position | object | None = UNREAD,
+    pending: list[Order] | object = UNREAD,
 ) -> Order | None:
     """Turn a stored signal into an order through the order path, or say why not.
 
@@ -277,13 +279,15 @@ def act_on_signal(
     of the bot's timeframe: a paper market order fills at the open of the one after it.
     `position`: the bot's open position in its symbol (or None) when the caller has it at
     hand as it stands; a buy's order is checked against it and the account read here.
+    `pending`: its open orders (`limit_orders.open_orders`), likewise.
     """
     if signal.status == SignalStatus.NEW:
         announce.signal_changed(session, signal)  # signal.created, for subscribers' webhooks
     if position is UNREAD:
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     held = None
-    pending = open_orders(session, bot)
+    if pending is UNREAD:
+        pending = open_orders(session, bot)
     reason = foregone(bot, signal.side, position, pending, signal.source)
     if reason is not None:
         return _ignore(session, signal, reason)

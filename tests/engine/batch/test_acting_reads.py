@@ -69,6 +69,8 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     # orders: read by the batch for all its bots, not by each bot
     assert seen.count('FROM "order" WHERE "order".broker') == 0
     assert seen.count('FROM "order" WHERE "order".bot_id = ? ORDER BY "order".id DESC') == 0
+    # the open orders a signal could wait on (`limit_orders.open_orders`)
+    assert seen.count('"order".protection_id IS NULL') == 0
     # pending sells: a sell's check only
     assert seen.count('sum("order".quantity)') == 0
     # the bot's position in its symbol: the risk check's "adds to a position?" and the
