@@ -2,22 +2,28 @@
 
 Side by side in one process, on the same candles and the same model (trained here on a
 temporary SQLite database, 200 rounds, promoted): `ml_predictor` on the 600-candle live
-window candle after candle, alternating so all three see the same load:
+window candle after candle, alternating so all of them see the same load:
 
 - whole window: every call computes the feature set of the window and predicts every
   row (the strategy before the row memo);
 - slice again: the row memo, a new candle's row computed over its whole slice, structure
   columns included (`RowMemo(carry=False)`, the memo before the structure reader);
-- carried: the row memo with the structure columns stepped from the previous candle's
-  state (`carried_rows`), as the engine's bots run;
+- carried: the row memo, a new candle's row computed over its slice with the structure
+  columns stepped from the previous candle's state (`RowMemo(last_rows=False)`, the old
+  path);
+- last row: the row memo, the new candle's row alone (`last_row`) with the structure
+  columns carried and the next blocks' slices read ahead (`carried_rows`), as the
+  engine's bots run (the new path);
 
-then ten bots on one market sharing the memo; then the parts: the feature row of one new
-candle over its slice beside the carried one, and one LightGBM prediction by
-`Booster.predict` (one thread, and LightGBM's default threads) beside the single-row fast
-path (`row_predictor`). Medians (and means where a block's first candle weighs), with
-the load average.
+then N bots on one market sharing the memo, old (carried) and new (last row) path
+alternating candle by candle; then the parts: the feature row of one new candle over its
+slice beside the old and the new carried one (wall-clock medians), and one LightGBM
+prediction by `Booster.predict` (one thread, and LightGBM's default threads) beside the
+single-row fast path (`row_predictor`). CPU ms of the process per candle
+(`time.process_time`): medians, means (a block's first candle weighs there) and the
+block's first candles, with the load average.
 
-    .venv/bin/python bench/ml_predict.py [--candles 200] [--bots 10]
+    .venv/bin/python bench/ml_predict.py [--candles 600] [--bots 10]
 """
 
 import argparse
@@ -86,20 +92,31 @@ def _model(path: Path, csv: Path, to_ms: int) -> int:
 
 
 def _per_candle(candles, start: int, count: int, bots: list) -> list[float]:
-    """ms per candle for the bots together, walking the live window one candle at a time."""
+    """CPU ms per candle for the bots together, walking the live window a candle at a time."""
     costs = []
     for end in range(start, start + count):
         window = candles[end - WINDOW_CANDLES : end]
-        started = time.perf_counter()
+        started = time.process_time()
         for bot in bots:
             bot.signals(window)
-        costs.append((time.perf_counter() - started) * 1000)
+        costs.append((time.process_time() - started) * 1000)
     return costs
+
+
+def _summary(costs: list[float], firsts: list[int]) -> str:
+    """median, mean, and the mean of the block's first candles (`firsts`: their places)."""
+    spike = statistics.mean(costs[at] for at in firsts) if firsts else float("nan")
+    return f"{statistics.median(costs):8.3f}  {statistics.mean(costs):8.3f}  {spike:8.3f}"
+
+
+def _block_firsts(candles, start: int, count: int) -> list[int]:
+    blocks = feature_set.block_of(candles.open_time_ms[start - 2 : start + count], HOUR)
+    return [at for at in range(count) if blocks[at + 1] != blocks[at]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candles", type=int, default=200)
+    parser.add_argument("--candles", type=int, default=600)
     parser.add_argument("--bots", type=int, default=10)
     args = parser.parse_args()
     csv = DATA / "BTCUSDT-1h.csv"
@@ -109,7 +126,12 @@ def main() -> None:
         version = _model(Path(folder) / "bench.db", csv, int(candles.open_time_ms[6000]))
         params = {"model": version, "min_confidence": 0}
         start = 7000
-        runs = {"whole window": None, "slice again": RowMemo(carry=False), "carried": RowMemo()}
+        runs = {
+            "whole window": None,
+            "slice again": RowMemo(carry=False),
+            "carried (old)": RowMemo(last_rows=False),
+            "last row (new)": RowMemo(),
+        }
         bots = {}
         for name, memo in runs.items():
             bots[name] = strategies.create("ml_predictor", params)
@@ -119,24 +141,41 @@ def main() -> None:
         for end in range(start, start + args.candles):  # alternating: the same load for all
             for name, bot in bots.items():
                 costs[name] += _per_candle(candles, end, 1, [bot])
-        print(f"\nml_predictor, one bot, {args.candles} candles (ms a candle, median and mean):")
-        for name, found in costs.items():
-            print(f"  {name:<13} {statistics.median(found):8.3f}  {statistics.mean(found):8.3f}")
-        many = []
-        for _ in range(args.bots):
-            bot = strategies.create("ml_predictor", params)
-            bot.memo = runs["carried"]  # shared, as the engine's bots share the process's memo
-            many.append(bot)
-        _per_candle(candles, start + args.candles, 1, many)
-        booster = MODELS.get(version, True).booster  # as the registry loaded it
-        together = _per_candle(candles, start + args.candles + 1, args.candles, many)
-        per_bot = statistics.median(together) / args.bots
+        firsts = _block_firsts(candles, start, args.candles)
         print(
-            f"  carried, {args.bots} bots on one market: {statistics.median(together):8.3f} ms "
-            f"a candle for all of them, {per_bot:.3f} ms a bot"
+            f"\nml_predictor, one bot, {args.candles} candles, {len(firsts)} block starts "
+            f"(CPU ms a candle):\n  {'':<16}   median      mean  block's first candle"
         )
+        for name, found in costs.items():
+            print(f"  {name:<16} {_summary(found, firsts)}")
+        later = start + args.candles + 1
+        together = {}
+        for name in ("carried (old)", "last row (new)"):
+            many = []
+            for _ in range(args.bots):
+                bot = strategies.create("ml_predictor", params)
+                bot.memo = runs[name]  # shared, as the engine's bots share the process's memo
+                many.append(bot)
+            _per_candle(candles, later - 1, 1, many)  # the memo catches up
+            together[name] = many
+        costs = {name: [] for name in together}
+        for end in range(later, later + args.candles):  # alternating, as above
+            for name, many in together.items():
+                costs[name] += _per_candle(candles, end, 1, many)
+        firsts = _block_firsts(candles, later, args.candles)
+        print(
+            f"\n{args.bots} bots on one market sharing the memo, {args.candles} candles, "
+            f"{len(firsts)} block starts (CPU ms a candle, all of them; a bot: median / N):"
+            f"\n  {'':<16}   median      mean  block's first candle   a bot"
+        )
+        for name, found in costs.items():
+            per_bot = statistics.median(found) / args.bots
+            print(f"  {name:<16} {_summary(found, firsts)}  {per_bot:8.3f}")
+        booster = MODELS.get(version, True).booster  # as the registry loaded it
     # the parts
-    print("\nthe parts (median ms):                      over its slice   carried")
+    print(
+        "\nthe parts (median ms):                    over its slice  carried (old)  last row (new)"
+    )
     blocks = feature_set.block_of(candles.open_time_ms, HOUR)
     for offset in (0, 1, 128, 255):
         end = int(next(i for i in range(5000, 6000) if blocks[i] != blocks[i - 1])) + offset
@@ -145,12 +184,14 @@ def main() -> None:
         full = _median_ms(
             lambda window=window, last=last: feature_set.compute(window, HOUR, after_ms=last), 30
         )
-        followed = CarriedRows()  # has read the slice up to the candle before
-        followed.compute(window[:-1], HOUR, after_ms=int(candles.open_time_ms[end - 2]))
-        carried = _median_carried(followed, window, last, 30)
+        paths = []
+        for last_rows in (False, True):
+            followed = CarriedRows(last_rows)  # has read the slice up to the candle before
+            followed.compute(window[:-1], HOUR, after_ms=int(candles.open_time_ms[end - 2]))
+            paths.append(_median_carried(followed, window, last, 30))
         print(
             f"  feature row of one new candle, {offset:>3} into its block: {full:8.3f}  "
-            f"{carried:8.3f}"
+            f"{paths[0]:13.3f}  {paths[1]:13.3f}"
         )
     rows = feature_set.compute(candles[:6000], HOUR)
     row = rows.values[-1:]

@@ -3,6 +3,7 @@ setting and every CLI command is documented where a user looks for it."""
 
 from pathlib import Path
 
+import click
 import yaml
 
 from botdesk.cli import main
@@ -29,7 +30,9 @@ def test_every_setting_is_documented():
 
 def test_every_command_is_documented():
     cli_page = (DOCS / "cli.md").read_text()
-    missing = [name for name in main.commands if f"`botdesk {name}" not in cli_page]
+    names = main.list_commands(click.Context(main))
+    missing = [name for name in names if f"`botdesk {name}" not in cli_page]
+    assert len(names) > 10
     assert missing == []
 
 

@@ -47,7 +47,8 @@ def _text(value) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _bot(bot_id) -> Bot:
+def page_bot(bot_id) -> Bot:
+    """The bot of the detail page the dialog is on (no update for a missing one)."""
     if not isinstance(bot_id, int):
         raise PreventUpdate
     with desk_db().reading() as session:
@@ -110,7 +111,7 @@ def confirm_entry(clicked, _cancel, bot_id, *form):
         return False, ""
     if not clicked:
         raise PreventUpdate
-    return True, entry_summary(_bot(bot_id), *form)
+    return True, entry_summary(page_bot(bot_id), *form)
 
 
 @guarded_callback(
@@ -132,7 +133,7 @@ def confirm_exit(clicked, _cancel, bot_id, *form):
         return False, ""
     if not clicked:
         raise PreventUpdate
-    return True, exit_summary(_bot(bot_id), *form)
+    return True, exit_summary(page_bot(bot_id), *form)
 
 
 def _plain(value: Decimal) -> str:
@@ -151,7 +152,7 @@ def breakeven(clicked, bot_id):
     """The stop field set to the entry price (sent only when the trader presses Update)."""
     if not clicked:
         raise PreventUpdate
-    bot = _bot(bot_id)
+    bot = page_bot(bot_id)
     with desk_db().reading() as session:
         position = manual_orders.open_position_of(session=session, bot=bot)
     if position is None:

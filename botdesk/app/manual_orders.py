@@ -238,16 +238,6 @@ def _good_till(until) -> dict:
     return {"time_in_force": "GTC"}
 
 
-def _bot(bot_id) -> Bot:
-    if not isinstance(bot_id, int):
-        raise PreventUpdate
-    with desk_db().reading() as session:
-        bot = session.get(Bot, bot_id)
-    if bot is None:
-        raise PreventUpdate
-    return bot
-
-
 @guarded_callback(
     Output("manual-cancel-order", "options"),
     Output("manual-position", "children"),
@@ -257,7 +247,7 @@ def _bot(bot_id) -> Bot:
     prevent_initial_call=True,
 )
 def refresh(_ticks, bot_id):
-    bot = _bot(bot_id)
+    bot = manual_dialogs.page_bot(bot_id)
     with desk_db().reading() as session:
         position = manual_orders.open_position_of(session=session, bot=bot)
         orders = manual_orders.open_orders_of(session=session, bot_id=bot.id)
@@ -316,7 +306,7 @@ def force_entry(clicked, bot_id, order_type, price, size, amount, stop, take_pro
 def exit_position(clicked, bot_id, part, amount, order_type, price, until, reason):
     if not clicked:
         raise PreventUpdate
-    bot = _bot(bot_id)
+    bot = manual_dialogs.page_bot(bot_id)
     with desk_db().reading() as session:
         position = manual_orders.open_position_of(session=session, bot=bot)
     if position is None:
@@ -354,7 +344,7 @@ def _typed(value) -> str | None:
 def change_protection(clicked, bot_id, stop, take_profit, trailing, shown, reason):
     if not clicked:
         raise PreventUpdate
-    bot = _bot(bot_id)
+    bot = manual_dialogs.page_bot(bot_id)
     with desk_db().reading() as session:
         position = manual_orders.open_position_of(session=session, bot=bot)
     if position is None:

@@ -85,12 +85,7 @@ def init(no_demo: bool) -> None:
     click.echo(f"desk: http://{settings().HOST}:{settings().PORT}")
 
 
-@click.group()
-def db() -> None:
-    """Database maintenance."""
-
-
-@db.command("upgrade")
+@click.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to this version's schema (Alembic upgrade to head)."""
     quiet_logging()

@@ -151,10 +151,11 @@ def open_positions_marker(*, session: Session) -> list:
             func.sum(Position.quantity),
             func.sum(Position.stop_price),
             func.sum(Position.take_profit),
+            select(func.max(Protection.id)).scalar_subquery(),
+            select(func.max(Protection.updated_at)).scalar_subquery(),
         ).where(open_only)
-    ).one()
-    held = session.exec(select(func.max(Protection.id), func.max(Protection.updated_at))).one()
-    return [str(value) for value in (*row, *held)]
+    ).one()  # one round trip: the Positions page asks on every poll
+    return [str(value) for value in row]
 
 
 def book_marker(*, session: Session) -> list:

@@ -40,11 +40,15 @@ MEMOS = 32  # markets (and bots catching up) remembered at once
 
 
 class _Memo:
-    def __init__(self, candles: CandleFrame, rows: FeatureRows, carry: bool = True):
+    def __init__(
+        self, candles: CandleFrame, rows: FeatureRows, carry: bool = True, last_rows: bool = True
+    ):
         self.candles, self.rows = candles, rows
-        # the structure state of the latest block's slice; None: new rows computed whole
-        self.carried = CarriedRows() if carry else None
+        # the state carried from the previous candle; None: new rows computed whole
+        self.carried = CarriedRows(last_rows) if carry else None
         self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
+        # the latest answer of `predicted` per key: (the rows object, its probabilities)
+        self.answers: dict[Hashable, tuple[FeatureRows, np.ndarray]] = {}
 
     def move_to(self, frame: CandleFrame, rows: FeatureRows, candle_ms: int) -> None:
         """Hold the frame's last KEEP_CANDLES candles (a copy) and their rows."""
@@ -60,10 +64,15 @@ class _Memo:
 
 
 def _same(a: CandleFrame, b: CandleFrame) -> bool:
+    """The same candles, bit for bit (a NaN or a zero of another sign differs too: the
+    frame is then computed afresh, never served wrongly)."""
     first, second = a.columns(), b.columns()
     if first.keys() != second.keys():
         return False
-    return all(np.array_equal(first[name], second[name], equal_nan=True) for name in first)
+    return all(
+        first[name].dtype == second[name].dtype and first[name].tobytes() == second[name].tobytes()
+        for name in first
+    )
 
 
 def _overlap(memo: _Memo, frame: CandleFrame) -> bool:
@@ -91,17 +100,19 @@ def _join(first: FeatureRows, second: FeatureRows) -> FeatureRows:
     if not len(first):
         return second
     return FeatureRows(
-        np.r_[first.open_time_ms, second.open_time_ms],
+        np.concatenate([first.open_time_ms, second.open_time_ms]),
         np.vstack([first.values, second.values]),
         first.names,
     )
 
 
 class RowMemo:
-    def __init__(self, size: int = MEMOS, carry: bool = True):
+    def __init__(self, size: int = MEMOS, carry: bool = True, last_rows: bool = True):
         """carry False: a new candle's row is computed over its whole slice, structure
-        columns included (as before the structure reader; bench/ml_predict.py compares)."""
-        self._carry = carry
+        columns included (as before the structure reader); last_rows False: over its
+        slice with the structure columns carried, and every bot's window searched in the
+        memo (as before `last_row`). The bench (bench/ml_predict.py) compares them."""
+        self._carry, self._last_rows = carry, last_rows
         self._lock = threading.Lock()
         self._memos: list[_Memo] = []  # most recently used last
         self._size = size
@@ -113,11 +124,20 @@ class RowMemo:
     def rows(self, frame: CandleFrame, candle_ms: int) -> tuple[FeatureRows, _Memo]:
         """`feature_set.compute(frame, candle_ms)`'s rows, and the memo now holding them."""
         with self._lock:
-            wanted = feature_set.covered(frame.open_time_ms, candle_ms)
             for memo in reversed(self._memos):
                 if not _overlap(memo, frame):
                     continue
                 held = memo.rows
+                seen = memo.candles
+                same_end = (
+                    len(frame) == len(seen) and frame.open_time_ms[-1] == seen.open_time_ms[-1]
+                )
+                if self._last_rows and same_end:
+                    # its very candles (another bot's): the rows it holds
+                    self._memos.remove(memo)
+                    self._memos.append(memo)
+                    return held, memo
+                wanted = feature_set.covered(frame.open_time_ms, candle_ms)
                 first_wanted = frame.open_time_ms[wanted][:1]
                 if not len(held) or (len(first_wanted) and first_wanted[0] < held.open_time_ms[0]):
                     break  # the frame needs rows the memo does not hold: compute it whole
@@ -132,7 +152,7 @@ class RowMemo:
                 self._memos.append(memo)
                 return rows, memo
             rows = feature_set.compute(frame, candle_ms)
-            memo = _Memo(CandleFrame.empty(), rows, self._carry)
+            memo = _Memo(CandleFrame.empty(), rows, self._carry, self._last_rows)
             memo.move_to(frame, rows, candle_ms)
             self._memos.append(memo)
             del self._memos[: -self._size]
@@ -148,22 +168,36 @@ class RowMemo:
         """predict(rows) for these rows (a subset of the memo's), predicting only the rows
         this key has not predicted yet."""
         with self._lock:
-            times, values = memo.predictions.get(key, (np.empty(0, np.int64), None))
-            at = np.searchsorted(times, rows.open_time_ms)
-            known = at < len(times)
-            known[known] = times[at[known]] == rows.open_time_ms[known]
-            if known.all():
-                return values[at]
-            fresh = ~known
-            new = predict(FeatureRows(rows.open_time_ms[fresh], rows.values[fresh], rows.names))
-            if values is None:
-                values = np.empty((0, new.shape[1]))
-            times = np.r_[times, rows.open_time_ms[fresh]]
-            values = np.vstack([values, new])
+            answered = memo.answers.get(key)
+            if self._last_rows and answered is not None and answered[0] is rows:
+                return answered[1]  # the same rows (another bot's window): the same answer
+            answer = self._predicted(memo, key, rows, predict)
+            answer.setflags(write=False)  # shared by the bots that ask for the same rows
+            memo.answers[key] = (rows, answer)
+            return answer
+
+    @staticmethod
+    def _predicted(memo: _Memo, key: Hashable, rows: FeatureRows, predict) -> np.ndarray:
+        """The memo's predictions of these rows, predicting those it does not hold."""
+        times, values = memo.predictions.get(key, (np.empty(0, np.int64), None))
+        at = np.searchsorted(times, rows.open_time_ms)
+        known = at < len(times)
+        known[known] = times[at[known]] == rows.open_time_ms[known]
+        if known.all():
+            return values[at]
+        fresh = ~known
+        new = predict(FeatureRows(rows.open_time_ms[fresh], rows.values[fresh], rows.names))
+        if values is None:
+            values = np.empty((0, new.shape[1]))
+        fresh_times = rows.open_time_ms[fresh]
+        later = not len(times) or fresh_times[0] > times[-1]  # the live case: already in order
+        times = np.concatenate([times, fresh_times])
+        values = np.vstack([values, new])
+        if not later:
             order = np.argsort(times, kind="stable")
             times, values = times[order], values[order]
-            memo.predictions[key] = (times, values)
-            return values[np.searchsorted(times, rows.open_time_ms)]
+        memo.predictions[key] = (times, values)
+        return values[np.searchsorted(times, rows.open_time_ms)]
 
 
 ROWS = RowMemo()

@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 
 import click
 import pytest
@@ -111,7 +113,10 @@ def test_invalid_settings_are_reported_not_crashed_on(fresh_env):
 
 
 def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None and command.name == name, name
         yield (*prefix, name)
         if isinstance(command, click.Group):
             yield from _all_commands(command, (*prefix, name))
@@ -126,6 +131,25 @@ def test_every_command_has_help():
         assert result.exit_code == 0, path
         assert "Usage: botdesk " + " ".join(path) in result.output
         assert len(result.output.splitlines()) > 3
+
+
+def test_a_command_loads_only_what_it_runs():
+    """`botdesk user ...` starts without the backtester, TA-Lib or the Binance client."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from botdesk.cli import main; import click;"
+            "main.get_command(click.Context(main), 'user');"
+            "print(' '.join(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "botdesk.cli.users" in loaded
+    heavy = {"talib", "binance", "numba", "botdesk.engine.research.report", "botdesk.cli.ml"}
+    assert heavy & set(loaded) == set()
 
 
 def test_kill_switch_from_the_command_line(fresh_env):

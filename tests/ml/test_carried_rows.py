@@ -13,6 +13,7 @@ from botdesk.ml.structure_reader import NAMES, StructureReader
 
 FIVE_MINUTES = 300_000
 HOUR = 3_600_000
+AHEAD = feature_set.WARMUP // feature_set.BLOCK + 1  # slices read ahead at most
 
 
 @pytest.fixture
@@ -36,11 +37,16 @@ def _equal(rows, expected) -> None:
 
 
 @pytest.mark.parametrize(("fixture", "candle_ms"), [("btc_1h", HOUR), ("btc_5m", FIVE_MINUTES)])
-def test_each_new_candle_gets_the_full_row_from_one_step(request, steps, fixture, candle_ms):
+@pytest.mark.parametrize("last_rows", [True, False])
+def test_each_new_candle_gets_the_full_row_from_one_step(
+    request, steps, fixture, candle_ms, last_rows
+):
     candles = request.getfixturevalue(fixture)[:1800]  # 5m: with order flow; 1h: with gaps
-    carried = CarriedRows()
-    blocks = feature_set.block_of(candles.open_time_ms, candle_ms)
+    carried = CarriedRows(last_rows)
+    times = candles.open_time_ms
+    blocks = feature_set.block_of(times, candle_ms)
     first_end = 1800 - 400  # 400 candles: every place in a block, and block boundaries
+    fresh_blocks = new_blocks = 0
     for end in range(first_end, 1801):
         window = candles[end - WINDOW_CANDLES : end]
         after = int(window.open_time_ms[-2])
@@ -49,10 +55,21 @@ def test_each_new_candle_gets_the_full_row_from_one_step(request, steps, fixture
         _equal(rows, feature_set.compute(window, candle_ms, after_ms=after))
         assert len(rows) == 1
         new_block = blocks[end - 1] != blocks[end - 2]
+        new_blocks += end > first_end and new_block
+        # the slice starts WARMUP candles before the block: read ahead unless a gap is there
+        block_ms = feature_set.BLOCK * candle_ms
+        slice_start = blocks[end - 1] * block_ms - feature_set.WARMUP * candle_ms
+        read_ahead = last_rows and times[end - 1 - feature_set.WARMUP] == slice_start
         if end > first_end and not new_block:
-            assert steps[0] - before == 1  # state carried: one step, not the slice again
+            # state carried: one step, and one for each next block's slice read ahead
+            assert steps[0] - before <= (1 + AHEAD if last_rows else 1)
+        elif end > first_end and read_ahead:  # its warm-up read ahead: one step (and ahead)
+            assert steps[0] - before <= 1 + AHEAD
         else:  # a new slice: read from its first candle, the WARMUP before it included
             assert steps[0] - before > feature_set.WARMUP
+            fresh_blocks += end > first_end
+    # no gap near these blocks' starts: read ahead, no block reads its slice afresh
+    assert new_blocks and fresh_blocks == (0 if last_rows else new_blocks)
 
 
 @pytest.mark.parametrize(("fixture", "candle_ms"), [("btc_1h", HOUR), ("btc_5m", FIVE_MINUTES)])

@@ -35,14 +35,15 @@ def _equal(rows, expected) -> None:
     assert np.array_equal(rows.values, expected.values, equal_nan=True)
 
 
-@pytest.mark.parametrize("carry", [True, False])  # structure carried, or the slice again
+# the new candle's row alone (`last_row`), its slice with the structure carried, or again
+@pytest.mark.parametrize(("carry", "last_rows"), [(True, True), (True, False), (False, False)])
 @pytest.mark.parametrize(("fixture", "candle_ms"), [("btc_1h", HOUR), ("btc_5m", FIVE_MINUTES)])
 def test_live_windows_get_the_rows_of_the_whole_history(
-    request, computed, fixture, candle_ms, carry
+    request, computed, fixture, candle_ms, carry, last_rows
 ):
     candles = request.getfixturevalue(fixture)[:1500]  # 5m: with order flow; 1h: with gaps
     whole = compute(candles, candle_ms)
-    memo = RowMemo(carry=carry)
+    memo = RowMemo(carry=carry, last_rows=last_rows)
     first_end = 1500 - 300  # 300 candles: every place in a block, and a block boundary
     for end in range(first_end, 1501):
         window = candles[end - WINDOW_CANDLES : end]
@@ -54,7 +55,7 @@ def test_live_windows_get_the_rows_of_the_whole_history(
     # the first window whole, then one new candle each: never the window again
     assert computed[0] is None
     assert [after for after in computed[1:] if after is None] == []
-    assert len(computed) == 1 + 300
+    assert len(computed) == (1 if last_rows else 1 + 300)  # last rows: not over a slice
 
 
 def _at(rows, times):
@@ -70,6 +71,11 @@ def test_the_same_window_twice_computes_nothing(btc_1h, computed):
     again, _ = memo.rows(window.copy(), HOUR)  # another bot on the same market
     _equal(again, first)
     assert computed == [None]  # the second bot: nothing to compute
+    # a window of the same candles but one (its very length and end): not the memo's rows
+    changed = _changed(window, 590)
+    rows, _ = memo.rows(changed, HOUR)
+    _equal(rows, compute(changed, HOUR))
+    assert computed == [None, None]
 
 
 def _changed(frame: CandleFrame, index: int) -> CandleFrame:
