@@ -23,7 +23,7 @@ from botdesk.db.types import utcnow
 from botdesk.redaction import redact
 
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
-EMIT_CHUNK = 100  # rows per INSERT (SQLite's bound parameters are limited)
+_INSERTS: dict[str, Any] = {}  # one statement per dialect, compiled once (see emit_many)
 
 
 @dataclass(frozen=True)
@@ -59,24 +59,29 @@ def _row(event: Event, at: datetime) -> dict[str, Any]:
 
 def emit_many(session: Session, events: Iterable[Event]) -> int:
     """Write the events in the caller's transaction; returns how many were new (an event
-    whose dedupe_key is already there is skipped without disturbing the transaction)."""
+    whose dedupe_key is already there is skipped without disturbing the transaction).
+
+    One fixed statement whatever the number of rows, its rows given as parameters
+    (SQLAlchemy's "insertmanyvalues" sends them as multi-row INSERTs in pages): compiled
+    once per process, not once per row count."""
     now = utcnow()
     rows = [_row(event, now) for event in events]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    connection = session.connection()
-    written = 0
-    for start in range(0, len(rows), EMIT_CHUNK):  # one statement per chunk of rows
-        statement = (
+    statement = _insert_for(session.get_bind().dialect.name)
+    return len(session.connection().execute(statement, rows).all())
+
+
+def _insert_for(dialect: str):
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _INSERTS[dialect] = (
             insert(Notification)
-            .values(rows[start : start + EMIT_CHUNK])
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(Notification.id)
         )
-        written += len(connection.execute(statement).all())
-    return written
+    return statement
 
 
 def emit(session: Session, event: Event) -> bool:

@@ -34,6 +34,7 @@ from botdesk.db.models import (
     Order,
     OrderStatus,
     OrderType,
+    Position,
     RiskEvent,
     Side,
     Signal,
@@ -41,7 +42,7 @@ from botdesk.db.models import (
     TimeInForce,
 )
 from botdesk.engine import announce, risk
-from botdesk.engine.accounts import account
+from botdesk.engine.accounts import Account, account
 from botdesk.engine.brokers.base import Broker, MarketContext
 from botdesk.engine.ledger import open_position, record_fill
 from botdesk.engine.risk import breaches, deadman
@@ -106,8 +107,23 @@ class OrderRequest:
             raise ValueError("a limit order needs a limit price above 0")
 
 
+@dataclass(frozen=True)
+class Held:
+    """The bot's open position in the order's symbol and its account, as the caller read
+    them in this transaction with nothing written to either since: `submit` checks the
+    order against them instead of reading them a second time."""
+
+    position: Position | None
+    book: Account
+
+
 def submit(
-    session: Session, request: OrderRequest, *, broker: Broker, market: MarketContext
+    session: Session,
+    request: OrderRequest,
+    *,
+    broker: Broker,
+    market: MarketContext,
+    held: Held | None = None,
 ) -> Order:
     """Send one order through the kill switch and the risk hook to the broker."""
     existing = session.exec(
@@ -127,8 +143,13 @@ def submit(
     stale = deadman.blocked_reason()
     if stale is not None:
         _refuse(session, request, "dead_mans_switch", stale)
-    position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
-    book = account(session=session, bot=bot)
+    if held is None:
+        held = Held(
+            open_position(session=session, bot_id=bot.id, symbol=bot.symbol),
+            account(session=session, bot=bot),
+        )
+    position, book = held.position, held.book
+    selling = _pending_sells(session, bot) if request.side == Side.SELL else ZERO
     decision = risk.check_risk(
         risk.RiskContext(
             session=session,
@@ -141,7 +162,7 @@ def submit(
             price=request.reference_price or request.price or request.stop_price,
             cash=book.cash,
             position_quantity=position.quantity if position is not None else ZERO,
-            pending_sell_quantity=_pending_sells(session, bot),
+            pending_sell_quantity=selling,
             fee_rate=broker.fee_rate,
             signal=request.signal,
             market_at=market.at,

@@ -32,7 +32,14 @@ from botdesk.engine import announce, leases
 from botdesk.engine.batch import outcome as outcomes
 from botdesk.engine.batch.candle import BatchItem, process_batch
 from botdesk.engine.batch.memory import CandleMemory
-from botdesk.engine.batch.plans import PassOutcome, Plan, Windows, candle_at, history_for
+from botdesk.engine.batch.plans import (
+    Evaluations,
+    PassOutcome,
+    Plan,
+    Windows,
+    candle_at,
+    history_for,
+)
 from botdesk.engine.brokers import BrokerUnavailable
 from botdesk.engine.frames import CandleFrame
 from botdesk.engine.indicators.shared import shared_results
@@ -240,10 +247,11 @@ class BotRunner:
             open_ms = min(plan.next_open_ms for plan in plans)
             due = [plan for plan in plans if plan.next_open_ms == open_ms]
             items = []
+            evaluations = Evaluations(evaluate)
             for plan in due:
                 frame = self._windows.frame(plan)
                 try:
-                    signals = evaluate(plan.strategy, frame)
+                    signals = evaluations.signals(plan, frame)
                 except StrategyError as error:
                     log.warning("bot %s: %s\n%s", plan.bot.name, error, error.traceback)
                     self._fail(plan.bot, BotFailure(str(error)))

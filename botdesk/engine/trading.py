@@ -39,6 +39,7 @@ from botdesk.db.models import (
 )
 from botdesk.engine import announce, fill_rules
 from botdesk.engine.accounts import Account, account, account_from, snapshot, snapshot_values
+from botdesk.engine.batch.known import BotKnown
 from botdesk.engine.batch.quiet_rows import QuietRows
 from botdesk.engine.brokers.base import (
     Broker,
@@ -56,6 +57,7 @@ from botdesk.engine.limit_orders import (
     terms_for,
 )
 from botdesk.engine.orders import (
+    Held,
     OrderRefused,
     OrderRequest,
     protective_order_id,
@@ -66,6 +68,8 @@ from botdesk.engine.risk import breaches, watch
 from botdesk.engine.sizing import size_entry
 
 log = logging.getLogger(__name__)
+
+UNREAD = object()  # act_on_signal reads the position itself
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,15 @@ def process_candle(
     signal: StrategySignal | None,
     broker: Broker,
     known: Callable[[Decimal], breaches.KnownMeasures] | None = None,
+    before: BotKnown | None = None,
 ) -> EquitySnapshot:
     """Process one closed candle for one bot (see the module docstring); returns the
     equity snapshot it recorded. `known` (the batched path) gives, for the equity just
-    recorded, the measures the breaches would otherwise read."""
+    recorded, the measures the breaches would otherwise read; `before`, what the batch
+    read of the bot for this candle: a paper bot with no resting order has nothing for
+    the broker to match (nor a failure for the circuit breaker, unless it is a
+    candidate), keeps the position the batch read and has no open order for its signal
+    to wait on, none of which is read again."""
     market = MarketContext(
         symbol=bot.symbol,
         at=ms_to_datetime(candle.close_time_ms),
@@ -123,13 +132,19 @@ def process_candle(
     )
     breaches.before_candle(session, bot, broker)
     cancel_expired(session, bot, broker, candle)
-    for fill in broker.on_candle(session, bot, market):
+    resting = before is None or before.has_open_orders or not broker.quiet_without_orders
+    fills = broker.on_candle(session, bot, market) if resting else []
+    for fill in fills:
         order = session.get(Order, fill.order_id)
         record_fill(session=session, order=order, fill=fill)
         if order.side == Side.BUY:
             protect_from_signal(session, order)
-    breaches.trip_circuit_breaker(session, bot, broker)
-    position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    if resting or before.breaker_candidate:
+        breaches.trip_circuit_breaker(session, bot, broker)
+    if fills or before is None:
+        position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    else:
+        position = before.position
     if position is not None and _watch_exits(session, bot, position, broker, market):
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     if position is not None:
@@ -140,7 +155,10 @@ def process_candle(
         session.add(row)
         session.flush()
         limit = signal.limit_terms(candle, timeframe)
-        act_on_signal(session, bot=bot, signal=row, broker=broker, market=market, limit=limit)
+        act_on_signal(
+            session, bot=bot, signal=row, broker=broker, market=market, limit=limit,
+            position=position, pending=UNREAD if resting else [],
+        )  # fmt: skip
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     recorded = snapshot(
         session=session,
@@ -248,6 +266,8 @@ def act_on_signal(
     purpose: str | None = None,
     candle_open_ms: int | None = None,
     limit: LimitTerms | None = None,
+    position: Position | object | None = UNREAD,
+    pending: list[Order] | object = UNREAD,
 ) -> Order | None:
     """Turn a stored signal into an order through the order path, or say why not.
 
@@ -257,22 +277,29 @@ def act_on_signal(
     (a buy sized on it). The outcome is in the signal's status and reason.
     Without a candle in `market` (a command), `candle_open_ms` is the newest closed candle
     of the bot's timeframe: a paper market order fills at the open of the one after it.
+    `position`: the bot's open position in its symbol (or None) when the caller has it at
+    hand as it stands; a buy's order is checked against it and the account read here.
+    `pending`: its open orders (`limit_orders.open_orders`), likewise.
     """
     if signal.status == SignalStatus.NEW:
         announce.signal_changed(session, signal)  # signal.created, for subscribers' webhooks
-    position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
-    pending = open_orders(session, bot)
+    if position is UNREAD:
+        position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+    held = None
+    if pending is UNREAD:
+        pending = open_orders(session, bot)
     reason = foregone(bot, signal.side, position, pending, signal.source)
     if reason is not None:
         return _ignore(session, signal, reason)
     if signal.side == Side.BUY:
         price = market.last_price if limit is None else limit.price
+        held = Held(position, account(session=session, bot=bot))
         quantity = size_entry(
             session=session,
             bot=bot,
             price=price,
             stop=signal.stop,
-            cash=account(session=session, bot=bot).cash,
+            cash=held.book.cash,
             position_quantity=position.quantity if position is not None else ZERO,
             fee_rate=broker.fee_rate,
             slippage_bps=broker.slippage_bps,
@@ -302,7 +329,7 @@ def act_on_signal(
         **terms,
     )
     try:
-        return submit(session, request, broker=broker, market=market)
+        return submit(session, request, broker=broker, market=market, held=held)
     except OrderRefused as refusal:
         log.info("bot %s: %s signal %s refused: %s", bot.name, side, signal.id, refusal)
         return None

@@ -174,9 +174,9 @@ def _one_bot(
             signal=item.signal,
             broker=item.broker,
             known=measured,
+            before=state,
         )
-        exposure = measures.exposure(session=session, bot_id=bot.id)
-        open_positions = measures.open_positions(session=session, bot_id=bot.id)
+        exposure, open_positions = measures.exposure_and_count(session=session, bot_id=bot.id)
     figures.bot_done(
         exposure=exposure, open_positions=open_positions, equity=in_whole(recorded.equity)
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from botdesk.db.models import Bot
 from botdesk.engine.batch import outcome as outcomes
 from botdesk.engine.brokers.base import Broker, CandlePrices
-from botdesk.engine.frames import CandleFrame
+from botdesk.engine.frames import CandleFrame, SignalFrame
 from botdesk.engine.higher import HigherTimeframeError, closed_candles, with_higher
 from botdesk.engine.strategies.base import Strategy
 from botdesk.engine.timeframes import timeframe_ms
@@ -105,3 +105,31 @@ class Windows:
             candles = closed_candles(history, timeframe, interval)
             entry = self._built[(id(history), timeframe)] = (history, candles)
         return entry[1]
+
+
+class Evaluations:
+    """The strategies' signals on one candle: bots whose strategy is `pure` (declared by
+    its own class), with the same parameters, on the same window of the same history, get
+    one evaluation between them (the same signal frame, read only). Others are evaluated
+    each on their own. Started afresh for every candle."""
+
+    def __init__(self, evaluate):
+        self._evaluate = evaluate
+        self._done: dict[tuple, SignalFrame] = {}
+
+    def signals(self, plan: Plan, frame: CandleFrame) -> SignalFrame:
+        strategy = plan.strategy
+        if not type(strategy).__dict__.get("pure", False):
+            return self._evaluate(strategy, frame)
+        window = plan.window  # the history is kept by the plan: its id is not reused
+        key = (
+            type(strategy),
+            strategy.params.model_dump_json(),
+            id(plan.history),
+            window.start,
+            window.stop,
+        )
+        found = self._done.get(key)
+        if found is None:
+            found = self._done[key] = self._evaluate(strategy, frame)
+        return found

@@ -22,6 +22,7 @@ class RiskContext:
     cash: Decimal  # the bot's cash before this order
     position_quantity: Decimal  # the bot's open quantity in this symbol
     pending_sell_quantity: Decimal  # already in the bot's open sell orders of this symbol
+    # (a sell's check; the order path passes 0 for a buy, whose checks do not look at it)
     fee_rate: Decimal
     signal: Signal | None = None
     market_at: datetime | None = None  # market time of the decision (replay time in a replay)

@@ -189,6 +189,14 @@ def exposure(*, session: Session, bot_id: int | None = None) -> Decimal:
     return sum((_value(position) for position in session.exec(query)), ZERO)
 
 
+def exposure_and_count(*, session: Session, bot_id: int) -> tuple[Decimal, int]:
+    """`exposure` and `open_positions` of one bot, with one query."""
+    held = session.exec(
+        select(Position).where(Position.status == PositionStatus.OPEN, Position.bot_id == bot_id)
+    ).all()
+    return sum((_value(position) for position in held), ZERO), len(held)
+
+
 def _value(position: Position) -> Decimal:
     return quantize(position.quantity * (position.last_price or position.entry_price or ZERO))
 

@@ -60,6 +60,10 @@ class Strategy(ABC):
     higher_timeframes: tuple[str, ...] = ()
     # closed candles of each higher timeframe the rule needs before it can signal
     higher_lookback: int = 0
+    # its signals are a function of its class, its parameters and the candles alone (no
+    # model, file or clock): bots with the same ones on the same window of the same
+    # candle share one evaluation (`botdesk.engine.batch.plans.Evaluations`)
+    pure: ClassVar[bool] = False
 
     def __init__(self, params: StrategyParams | dict | None = None):
         if isinstance(params, StrategyParams):

@@ -28,6 +28,7 @@ class BollingerBreakout(Strategy):
     """
 
     name = "bollinger_breakout"
+    pure = True
     title = "Bollinger breakout"
     Params = BollingerBreakoutParams
 

@@ -65,6 +65,7 @@ class Confluence(Strategy):
     """
 
     name = "confluence"
+    pure = True
     title = "Multi-timeframe confluence"
     Params = ConfluenceParams
     higher_lookback = WINDOW + 2  # the score at t and at t-1

@@ -28,6 +28,7 @@ class EmaCross(Strategy):
     """
 
     name = "ema_cross"
+    pure = True
     title = "EMA cross"
     Params = EmaCrossParams
 

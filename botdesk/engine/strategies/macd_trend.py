@@ -27,6 +27,7 @@ class MacdTrend(Strategy):
     """
 
     name = "macd_trend"
+    pure = True
     title = "MACD trend"
     Params = MacdTrendParams
 

@@ -26,6 +26,7 @@ class RsiReversion(Strategy):
     """
 
     name = "rsi_reversion"
+    pure = True
     title = "RSI reversion"
     Params = RsiReversionParams
 

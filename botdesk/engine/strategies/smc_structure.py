@@ -53,6 +53,7 @@ class SmcStructure(Strategy):
     """
 
     name = "smc_structure"
+    pure = True
     title = "SMC structure"
     Params = SmcStructureParams
 

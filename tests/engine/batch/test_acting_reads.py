@@ -1,0 +1,86 @@
+"""A bot that acts in a candle batch (a signal becomes an order) is not read again for what
+the batch read of it once for the candle: a paper bot with no resting order is not matched
+by the broker (nothing to match), nor looked at by the circuit breaker (too few failed
+orders), and its position is the one the batch read; a buy's risk check takes the
+position and account its sizing read, and reads no pending sells (only a sell's check
+looks at them). A bot with a resting order is still matched, and fills."""
+
+import re
+
+from sqlalchemy import event
+from sqlmodel import col, select
+
+from botdesk.db import risk_limits
+from botdesk.db.models import Bot, BotState, Fill, Order, OrderStatus, Signal, SignalStatus
+from botdesk.engine.batch.candle import BatchItem, process_batch
+from botdesk.engine.batch.memory import CandleMemory
+from botdesk.engine.frames import BUY
+from tests.engine.driving import runtime_for
+from tests.engine.test_breaches import candle, signal
+from tests.factories import make_bot
+
+MINUTE = 600
+
+
+class Statements:
+    """The SQL a block of code sends, as text (PostgreSQL's parameters written as "?")."""
+
+    def __init__(self, engine):
+        self.engine, self.sent = engine, []
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement, *_):
+        self.sent.append(re.sub(r"%\(\w+\)s(::\w+)?", "?", " ".join(statement.split())))
+
+    def count(self, *parts: str) -> int:
+        return sum(all(part in sql for part in parts) for sql in self.sent)
+
+
+def _candle(db, bots: list[Bot], minute: int) -> Statements:
+    broker = runtime_for(db).brokers.get("paper")
+    with db.writing() as session, Statements(db.engine) as seen:
+        rows = [session.get(Bot, bot.id) for bot in bots]
+        items = [BatchItem(bot=row, signal=signal(BUY), broker=broker) for row in rows]
+        process_batch(
+            session, items=items, candle=candle(minute, 100, 101, 99, 100), timeframe="1m",
+            memory=CandleMemory(),
+        )  # fmt: skip
+    return seen
+
+
+def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
+    with db.writing() as session:
+        risk_limits.seed_defaults(session=session)
+    bots = [make_bot(db, name=f"b{n}", state=BotState.RUNNING) for n in range(4)]
+    seen = _candle(db, bots, MINUTE)
+    with db.reading() as session:
+        orders = session.exec(select(Order).order_by(col(Order.bot_id))).all()
+        assert [order.bot_id for order in orders] == [bot.id for bot in bots]
+        assert all(order.status == OrderStatus.OPEN for order in orders)
+        statuses = session.exec(select(Signal.status)).all()
+        assert statuses == [SignalStatus.ACCEPTED] * 4
+    # the broker's resting orders (paper matches by broker) and the breaker's latest
+    # orders: read by the batch for all its bots, not by each bot
+    assert seen.count('FROM "order" WHERE "order".broker') == 0
+    assert seen.count('FROM "order" WHERE "order".bot_id = ? ORDER BY "order".id DESC') == 0
+    # the open orders a signal could wait on (`limit_orders.open_orders`)
+    assert seen.count('"order".protection_id IS NULL') == 0
+    # pending sells: a sell's check only
+    assert seen.count('sum("order".quantity)') == 0
+    # the bot's position in its symbol: the risk check's "adds to a position?" and the
+    # snapshot after the order, not before the signal nor again in the order path
+    per_bot = seen.count("FROM position WHERE position.bot_id = ? AND position.symbol = ?")
+    assert per_bot == 2 * len(bots), seen.sent
+
+    # on the next candle each bot has a resting market buy: the broker matches it
+    seen = _candle(db, bots, MINUTE + 1)
+    assert seen.count('FROM "order" WHERE "order".broker') == len(bots)
+    with db.reading() as session:
+        assert len(session.exec(select(Fill)).all()) == len(bots)
+        assert {o.status for o in session.exec(select(Order))} == {OrderStatus.FILLED}
