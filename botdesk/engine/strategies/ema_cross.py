@@ -94,10 +94,8 @@ def _ema_signals(close, fast, slow, side, confidence):
         price = close[t]
         sum_fast, ema_fast = _ema_step(t, fast, k_fast, price, sum_fast, ema_fast)
         sum_slow, ema_slow = _ema_step(t, slow, k_slow, price, sum_slow, ema_slow)
-        up = (before_fast <= before_slow) & (ema_fast > ema_slow)
-        down = (before_fast >= before_slow) & (ema_fast < ema_slow)
+        up, down, agrees = _cross(before_fast, before_slow, ema_fast, ema_slow)
         side[t] = np.int8(up) - np.int8(down)
-        agrees = (up & (ema_slow > before_slow)) | (down & (ema_slow < before_slow))
         confidence[t] = 1.0 if agrees else (0.5 if up | down else 0.0)
         before_fast, before_slow = ema_fast, ema_slow
 
@@ -116,11 +114,18 @@ def crossings(fast: np.ndarray, slow: np.ndarray):
 
 @njit(cache=True)
 def _crossings(fast, slow, buy, sell, confidence):
-    # branch-free (the compiler vectorizes it): a comparison with NaN is False, so a
-    # candle where a value is NaN is neither a buy nor a sell, as in `base.crossed_above`
     for t in range(1, len(fast)):
-        a0, b0, a1, b1 = fast[t - 1], slow[t - 1], fast[t], slow[t]
-        up = (a0 <= b0) & (a1 > b1)
-        down = (a0 >= b0) & (a1 < b1)  # never with `up`: a1 > b1 and a1 < b1
+        up, down, agrees = _cross(fast[t - 1], slow[t - 1], fast[t], slow[t])
         buy[t], sell[t] = up, down
-        confidence[t] = 1.0 if (up & (b1 > b0)) | (down & (b1 < b0)) else 0.5
+        confidence[t] = 1.0 if agrees else 0.5
+
+
+@njit(cache=True, inline="always")
+def _cross(a0, b0, a1, b1):
+    """The rule, from fast a and slow b one candle apart: (crossed up, crossed down, the
+    slow EMA moving the cross's way). Branch-free (the compiler vectorizes it): a
+    comparison with NaN is False, so a candle where a value is NaN is neither a buy nor a
+    sell, as in `base.crossed_above`."""
+    up = (a0 <= b0) & (a1 > b1)
+    down = (a0 >= b0) & (a1 < b1)  # never with `up`: a1 > b1 and a1 < b1
+    return up, down, (up & (b1 > b0)) | (down & (b1 < b0))
