@@ -13,11 +13,14 @@ window candle after candle, alternating so all of them see the same load:
   path);
 - last row: the row memo, the new candle's row alone (`last_row`) with the structure
   columns carried and the next blocks' slices read ahead (`carried_rows`), as the
-  engine's bots run (the new path);
+  engine's bots ran before `one_pass_row` (the old path);
+- one pass: the same, the new candle's row by `one_pass_row` (its fixed-window columns
+  in one compiled pass, TA-Lib's C functions called directly), as the engine's bots run
+  (the new path);
 
-then N bots on one market sharing the memo, old (carried) and new (last row) path
+then N bots on one market sharing the memo, the carried, last row and one pass paths
 alternating candle by candle; then the parts: the feature row of one new candle over its
-slice beside the old and the new carried one (wall-clock medians), and one LightGBM
+slice beside the carried, last row and one pass ones (wall-clock medians), and one LightGBM
 prediction by `Booster.predict` (one thread, and LightGBM's default threads) beside the
 single-row fast path (`row_predictor`). CPU ms of the process per candle
 (`time.process_time`): medians, means (a block's first candle weighs there) and the
@@ -129,14 +132,16 @@ def main() -> None:
         runs = {
             "whole window": None,
             "slice again": RowMemo(carry=False),
-            "carried (old)": RowMemo(last_rows=False),
-            "last row (new)": RowMemo(),
+            "carried": RowMemo(last_rows=False),
+            "last row (old)": RowMemo(one_pass=False),
+            "one pass (new)": RowMemo(),
         }
         bots = {}
         for name, memo in runs.items():
             bots[name] = strategies.create("ml_predictor", params)
             bots[name].memo = memo
-            bots[name].signals(candles[start - 1 - WINDOW_CANDLES : start - 1])  # first candle
+            for end in (start - 2, start - 1):  # the first candle, then one new (compiled)
+                bots[name].signals(candles[end - WINDOW_CANDLES : end])
         costs = {name: [] for name in runs}
         for end in range(start, start + args.candles):  # alternating: the same load for all
             for name, bot in bots.items():
@@ -150,7 +155,7 @@ def main() -> None:
             print(f"  {name:<16} {_summary(found, firsts)}")
         later = start + args.candles + 1
         together = {}
-        for name in ("carried (old)", "last row (new)"):
+        for name in ("carried", "last row (old)", "one pass (new)"):
             many = []
             for _ in range(args.bots):
                 bot = strategies.create("ml_predictor", params)
@@ -174,7 +179,8 @@ def main() -> None:
         booster = MODELS.get(version, True).booster  # as the registry loaded it
     # the parts
     print(
-        "\nthe parts (median ms):                    over its slice  carried (old)  last row (new)"
+        "\nthe parts (median ms):                    over its slice        carried"
+        "  last row (old)  one pass (new)"
     )
     blocks = feature_set.block_of(candles.open_time_ms, HOUR)
     for offset in (0, 1, 128, 255):
@@ -185,13 +191,13 @@ def main() -> None:
             lambda window=window, last=last: feature_set.compute(window, HOUR, after_ms=last), 30
         )
         paths = []
-        for last_rows in (False, True):
-            followed = CarriedRows(last_rows)  # has read the slice up to the candle before
+        for last_rows, one_pass in ((False, False), (True, False), (True, True)):
+            followed = CarriedRows(last_rows, one_pass)  # has read the slice up to the one before
             followed.compute(window[:-1], HOUR, after_ms=int(candles.open_time_ms[end - 2]))
             paths.append(_median_carried(followed, window, last, 30))
         print(
             f"  feature row of one new candle, {offset:>3} into its block: {full:8.3f}  "
-            f"{paths[0]:13.3f}  {paths[1]:13.3f}"
+            f"{paths[0]:13.3f}  {paths[1]:14.3f}  {paths[2]:14.3f}"
         )
     rows = feature_set.compute(candles[:6000], HOUR)
     row = rows.values[-1:]

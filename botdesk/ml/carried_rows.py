@@ -6,8 +6,8 @@
 - the structure columns come from a `StructureReader` that has followed the slice of the
   latest block so far, so a new candle costs one step of it instead of the swings,
   breaks, gaps and blocks of the whole slice;
-- the live case, one new candle, is that candle's row alone (`last_row`: the other
-  columns at the slice's last candle, not the slice's every row);
+- the live case, one new candle, is that candle's row alone (`one_pass_row`: the other
+  columns at the slice's last candle in a few calls, not the slice's every row);
 - a block's slice starts WARMUP candles before the block's first candle (before the
   previous block's first one: WARMUP > BLOCK), so its reader starts reading there, one
   candle per candle beside the current one: when the block begins, its WARMUP candles
@@ -21,10 +21,12 @@ prices; the row memo checks the same of its whole frame, see `row_memo`), so a r
 candle, another market or a shuffled future is read afresh.
 """
 
+from functools import cache
+
 import numpy as np
 
 from botdesk.engine.frames import CandleFrame
-from botdesk.ml import feature_columns, feature_set
+from botdesk.ml import feature_columns, feature_set, one_pass_row
 from botdesk.ml.feature_set import BLOCK, WARMUP, FeatureRows
 from botdesk.ml.last_row import last_row
 from botdesk.ml.structure_reader import NAMES, StructureReader
@@ -58,10 +60,11 @@ class _Follower:
 
 
 class CarriedRows:
-    def __init__(self, last_rows: bool = True):
+    def __init__(self, last_rows: bool = True, one_pass: bool = True):
         """last_rows False: a new candle's row over its whole slice with only the structure
-        columns carried, and no reading ahead (as before `last_row`; the bench compares)."""
-        self._last_rows = last_rows
+        columns carried, and no reading ahead (as before `last_row`); one_pass False: the
+        new candle's row by `last_row` (as before `one_pass_row`). The bench compares."""
+        self._last_rows, self._one_pass = last_rows, one_pass
         self._current = _Follower()  # the latest block's slice
         self._ahead: dict[int, _Follower] = {}  # the next blocks' slices by first open time
 
@@ -100,8 +103,13 @@ class CarriedRows:
         part = frame[start - WARMUP :]
         structure = self._structure(part)[-1]
         self._read_ahead(part, candle_ms)
-        values = last_row(part, candle_ms) | dict(zip(NAMES, structure, strict=True))
-        row = np.array([[values[name] for name in names]], dtype=np.float64)
+        if not self._one_pass:
+            values = last_row(part, candle_ms) | dict(zip(NAMES, structure, strict=True))
+            row = np.array([[values[name] for name in names]], dtype=np.float64)
+            return FeatureRows(times[-1:].copy(), row, names)
+        row = np.empty((1, len(names)))
+        row[0, _places(names, one_pass_row.COLUMNS)] = one_pass_row.row(part, candle_ms)
+        row[0, _places(names, NAMES)] = structure
         return FeatureRows(times[-1:].copy(), row, names)
 
     def _structure(self, part: CandleFrame) -> list[tuple[float, ...]]:
@@ -133,6 +141,12 @@ class CarriedRows:
             reader.read(ahead)
             following[first] = reader
         self._ahead = following
+
+
+@cache
+def _places(names: tuple[str, ...], columns: tuple[str, ...]) -> np.ndarray:
+    """Where these columns are in a row of `names`."""
+    return np.array([names.index(name) for name in columns])
 
 
 def _read(part: CandleFrame) -> tuple[np.ndarray, ...]:

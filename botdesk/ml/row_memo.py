@@ -41,11 +41,16 @@ MEMOS = 32  # markets (and bots catching up) remembered at once
 
 class _Memo:
     def __init__(
-        self, candles: CandleFrame, rows: FeatureRows, carry: bool = True, last_rows: bool = True
+        self,
+        candles: CandleFrame,
+        rows: FeatureRows,
+        carry: bool = True,
+        last_rows: bool = True,
+        one_pass: bool = True,
     ):
         self.candles, self.rows = candles, rows
         # the state carried from the previous candle; None: new rows computed whole
-        self.carried = CarriedRows(last_rows) if carry else None
+        self.carried = CarriedRows(last_rows, one_pass) if carry else None
         self.predictions: dict[Hashable, tuple[np.ndarray, np.ndarray]] = {}
         # the latest answer of `predicted` per key: (the rows object, its probabilities)
         self.answers: dict[Hashable, tuple[FeatureRows, np.ndarray]] = {}
@@ -107,12 +112,15 @@ def _join(first: FeatureRows, second: FeatureRows) -> FeatureRows:
 
 
 class RowMemo:
-    def __init__(self, size: int = MEMOS, carry: bool = True, last_rows: bool = True):
+    def __init__(
+        self, size: int = MEMOS, carry: bool = True, last_rows: bool = True, one_pass: bool = True
+    ):
         """carry False: a new candle's row is computed over its whole slice, structure
         columns included (as before the structure reader); last_rows False: over its
         slice with the structure columns carried, and every bot's window searched in the
-        memo (as before `last_row`). The bench (bench/ml_predict.py) compares them."""
-        self._carry, self._last_rows = carry, last_rows
+        memo (as before `last_row`); one_pass False: by `last_row` (as before
+        `one_pass_row`). The bench (bench/ml_predict.py) compares them."""
+        self._carry, self._last_rows, self._one_pass = carry, last_rows, one_pass
         self._lock = threading.Lock()
         self._memos: list[_Memo] = []  # most recently used last
         self._size = size
@@ -152,7 +160,7 @@ class RowMemo:
                 self._memos.append(memo)
                 return rows, memo
             rows = feature_set.compute(frame, candle_ms)
-            memo = _Memo(CandleFrame.empty(), rows, self._carry, self._last_rows)
+            memo = _Memo(CandleFrame.empty(), rows, self._carry, self._last_rows, self._one_pass)
             memo.move_to(frame, rows, candle_ms)
             self._memos.append(memo)
             del self._memos[: -self._size]
