@@ -35,6 +35,9 @@ class RowPredictor:
         self._lock = threading.Lock()  # one config, one output buffer: one row at a time
         self._out = np.empty(len(CLASSES), dtype=np.float64)
         self._out_length = ctypes.c_int64()
+        # the pointers the C call takes, made once (ctypes' casts cost more than the call)
+        self._out_pointer = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
+        self._out_length_pointer = ctypes.byref(self._out_length)
         # as Booster.predict: up to the best iteration when training stopped early, else all
         iterations = booster.best_iteration if booster.best_iteration > 0 else -1
         _safe_call(
@@ -58,9 +61,9 @@ class RowPredictor:
             _safe_call(
                 _LIB.LGBM_BoosterPredictForMatSingleRowFast(
                     self._config,
-                    row.ctypes.data_as(ctypes.c_void_p),
-                    ctypes.byref(self._out_length),
-                    self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                    ctypes.c_void_p(row.ctypes.data),
+                    self._out_length_pointer,
+                    self._out_pointer,
                 )
             )
             return self._out.copy()
