@@ -29,6 +29,7 @@ from numba import njit
 
 from botdesk.engine.analysis.smc import MTR_PERIOD
 from botdesk.engine.frames import CandleFrame
+from botdesk.engine.indicators.volume_profile import value_area_bins
 from botdesk.engine.indicators.vwap import DAY_MS
 from botdesk.ml import feature_columns, last_row
 from botdesk.ml.feature_columns import HIGHER_FACTOR, PROFILE_CANDLES
@@ -51,14 +52,7 @@ compiled = njit(cache=True, error_model="numpy")
 HOUR_MS = 3_600_000
 WINDOW = PROFILE_CANDLES  # the most candles a fixed-window column reads (the profile's)
 BINS, VALUE_AREA = 24, 0.70  # `volume_profile`'s defaults, as `profile` calls it
-_FLOW = (
-    "imbalance",
-    "imbalance_12",
-    "cvd_change_24",
-    "absorption",
-    "exhaustion_6",
-    "divergence_24",
-)
+_FLOW = tuple(feature_columns.flow(CandleFrame.empty()))  # its columns, in its order
 COLUMNS = (  # `row`'s order
     "ret_1",
     "ret_4",
@@ -194,18 +188,8 @@ def _profile(high, low, volume, last, out):
                 flat_sum[b] += volume[c]
         per_bin = ranged_sum + flat_sum
         poc_bin = int(np.argmax(per_bin))
-        below, above = poc_bin, poc_bin
-        area = per_bin[poc_bin]
         target = VALUE_AREA * _numpy_sum(per_bin, 0, BINS)
-        while area < target and (below > 0 or above < BINS - 1):
-            up = per_bin[above + 1] if above < BINS - 1 else -1.0
-            down = per_bin[below - 1] if below > 0 else -1.0
-            if up >= down:
-                above += 1
-                area += up
-            else:
-                below -= 1
-                area += down
+        below, above, _ = value_area_bins(per_bin, poc_bin, target)
         poc = (edges[poc_bin] + edges[poc_bin + 1]) / 2
         value_high, value_low = edges[above + 1], edges[below]
     out[0] = last - poc

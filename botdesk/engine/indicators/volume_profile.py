@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from botdesk.engine.indicators.shared import shared
 
@@ -18,6 +19,26 @@ class VolumeProfile:
     value_area_low: float
     value_area_high: float
     value_area_volume: float
+
+
+@njit(cache=True)
+def value_area_bins(per_bin, poc_bin, target):
+    """(lowest bin, highest bin, volume) of the value area: the POC bin, grown one bin at
+    a time towards the neighbour holding more volume (above on a tie) until it holds at
+    least `target` or spans every bin."""
+    last = len(per_bin) - 1
+    below, above = poc_bin, poc_bin
+    area = per_bin[poc_bin]
+    while area < target and (below > 0 or above < last):
+        up = per_bin[above + 1] if above < last else -1.0
+        down = per_bin[below - 1] if below > 0 else -1.0
+        if up >= down:
+            above += 1
+            area += up
+        else:
+            below -= 1
+            area += down
+    return below, above, area
 
 
 @shared
@@ -56,18 +77,7 @@ def volume_profile(high, low, volume, bins: int = 24, value_area: float = 0.70) 
     flat_bins = np.clip(np.searchsorted(edges, high[~ranged], side="right") - 1, 0, bins - 1)
     per_bin += np.bincount(flat_bins, weights=volume[~ranged], minlength=bins)
     poc_bin = int(np.argmax(per_bin))
-    below, above = poc_bin, poc_bin
-    area = per_bin[poc_bin]
-    target = value_area * per_bin.sum()
-    while area < target and (below > 0 or above < bins - 1):
-        up = per_bin[above + 1] if above < bins - 1 else -1.0
-        down = per_bin[below - 1] if below > 0 else -1.0
-        if up >= down:
-            above += 1
-            area += up
-        else:
-            below -= 1
-            area += down
+    below, above, area = value_area_bins(per_bin, poc_bin, value_area * per_bin.sum())
     return VolumeProfile(
         edges=edges,
         volume=per_bin,
