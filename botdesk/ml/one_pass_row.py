@@ -17,7 +17,8 @@ values to the last bit, at a sixth of its cost (bench/ml_predict.py).
   otherwise than the C library): the returns' logs in one call, the hour's sine and
   cosine read from a table `feature_columns.calendar` made of the day's 24 hours.
 
-Order flow is `feature_columns.flow`, asked for the last row. A slice shorter than the
+Order flow is `feature_columns.flow`, asked for the last row (NaN without taker-buy
+volume, as `flow` gives it then). A slice shorter than the
 compiled pass reads (WINDOW candles) goes to `last_row`. tests/ml/test_one_pass_row.py
 compares every column with the full computation, candle after candle, on the shared
 klines (with gaps, with and without order flow).
@@ -348,7 +349,10 @@ def row(part: CandleFrame, candle_ms: int) -> np.ndarray:
         weekday,
         values,
     )
-    flow = feature_columns.flow(part)
-    for at, name in enumerate(_FLOW, FLOW_AT):
-        values[at] = flow[name][-1]
+    if part.has_flow:  # else `flow` gives NaN (it catches order_flow's NoOrderFlow)
+        flow = feature_columns.flow(part)
+        for at, name in enumerate(_FLOW, FLOW_AT):
+            values[at] = flow[name][-1]
+    else:
+        values[FLOW_AT:] = np.nan
     return values
