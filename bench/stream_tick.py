@@ -57,7 +57,7 @@ CLIENTS = (1, 50)
 class OldHub(Hub):
     """The tick as it was: three transactions, ORM reads, one UPDATE per event."""
 
-    def _fan_out(self) -> None:
+    def _fan_out(self, connection, changed: bool) -> None:
         with self.db.reading() as session:
             waiting = stream_events.unstamped(session=session)
         if waiting:
@@ -73,6 +73,18 @@ class OldHub(Hub):
                     .limit(READ_BATCH)
                 )
                 more = self._deliver(session, list(session.scalars(statement).all()))
+
+
+class CheckoutHub(Hub):
+    """The tick before the poller held its connection: a pool checkout per tick (on
+    PostgreSQL a ping, an isolation level set, a rollback on return), and a probe first
+    even when PostgreSQL's change notice woke it."""
+
+    def tick(self, *, changed: bool = False) -> None:
+        try:
+            super().tick()
+        finally:
+            self.close()
 
 
 def _old_stamp(session) -> None:
@@ -137,6 +149,9 @@ class ServerCpu:
         return total / 1000
 
 
+HUBS = {"old": OldHub, "checkout": CheckoutHub, "held": Hub}
+
+
 def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers, statements):
     """(ms of CPU, statements, ms of PostgreSQL's CPU or None) per tick."""
     hub = hub_class(db, Settings(DATABASE_URL=db.url), poller=False)
@@ -162,7 +177,7 @@ def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers,
         before = statements.count
         server_before = server.seconds()
         started = time.thread_time()
-        hub.tick()
+        hub.tick(changed=busy)  # PostgreSQL's notice wakes a busy tick
         spent += time.thread_time() - started
         sent += statements.count - before
         if server_before is not None:
@@ -170,6 +185,7 @@ def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers,
         for _, client in readers:
             drain(client)
     hub.stop()
+    hub.close()
     for pair in readers:
         for end in pair:
             end.close()
@@ -193,7 +209,7 @@ def main() -> None:
     load_before = os.getloadavg()
     for _ in range(args.rounds):
         for clients, busy in cases:
-            for name, hub_class in (("old", OldHub), ("new", Hub)):
+            for name, hub_class in HUBS.items():
                 cost = tick_cost(db, hub_class, bot, clients, args.ticks, busy, numbers, statements)
                 results[(clients, busy, name)].append(cost)
     db.dispose()
@@ -204,11 +220,17 @@ def main() -> None:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     server = "" if db.is_sqlite else " + PostgreSQL's"
-    print(f"  per tick: the poller's CPU{server}, statements; old tick | new tick (new/old CPU)")
+    print(
+        f"  per tick: the poller's CPU{server}, statements; old tick | a checkout per tick "
+        "| connection held (held/checkout CPU)"
+    )
     for clients, busy in cases:
-        old, new = (_mean(results[(clients, busy, name)]) for name in ("old", "new"))
+        old, checkout, new = (_mean(results[(clients, busy, name)]) for name in HUBS)
         label = f"{'busy (2 new signals)' if busy else 'idle (nothing new)'}, {clients:>2} clients"
-        print(f"  {label:32s} {_cost(old, db)} | {_cost(new, db)} ({new[0] / old[0]:.0%})")
+        print(
+            f"  {label:32s} {_cost(old, db)} | {_cost(checkout, db)} | {_cost(new, db)} "
+            f"({new[0] / checkout[0]:.0%})"
+        )
 
 
 def _cost(cost: tuple[float, float, float], db: Database) -> str:

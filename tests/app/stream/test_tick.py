@@ -162,6 +162,21 @@ def test_one_statement_rechecks_every_clients_key(db):
     assert [s.ending for s in clients] == ["revoked"] + [None] * 4
 
 
+def test_a_tick_woken_by_postgresqls_change_notice_does_not_ask_first(db):
+    """PostgreSQL's NOTIFY already says a change committed: the tick it wakes numbers and
+    reads at once, without the probe (before: the probe, then the same numbering and
+    reads). SQLite has no notice: its ticks still ask first."""
+    hub = _hub(db)
+    client = _attach(hub.subscribe(key_id=1, channels=frozenset({"signals"})))
+    hub.tick()
+    _signals(db, make_bot(db), 2)
+    with _counted(db, "before_cursor_execute") as statements:
+        hub.tick(changed=True)
+    probes = [s for s in statements if s.startswith("SELECT (SELECT max(seq)")]
+    assert len(probes) == (1 if db.is_sqlite else 0), statements
+    assert [name for _, name, _ in _received(client)] == ["signals"] * 2
+
+
 def test_a_kill_switch_event_is_built_on_the_pollers_connection(db):
     hub = _hub(db)
     client = _attach(hub.subscribe(key_id=1, channels=frozenset({"kill_switch"})))
