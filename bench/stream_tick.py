@@ -1,4 +1,4 @@
-"""CPU and statements of one desk worker's stream poller tick, the old tick beside the new.
+"""CPU and statements of one desk worker's stream poller tick, the old ticks beside the new.
 
 The poller (app/stream/hub) numbers, reads and builds the new events once per tick and
 writes them to every client's socket itself; the clients here are real socket pairs read
@@ -13,12 +13,15 @@ BEGIN, which botdesk sends itself, is counted).
 The old tick (before the stream's PostgreSQL tick was made cheap): a read transaction to
 look for unnumbered events, a write transaction numbering them with one UPDATE per event,
 and a read transaction for the events and their rows through the ORM, each on a pool
-checkout of its own, whether or not anything was committed. The new tick: one connection
-(autocommit on PostgreSQL), one probe (the newest number, whether events wait) that ends
-an idle tick, the numbering in one set-based statement (one round trip on PostgreSQL), the
-events and rows as plain rows, their statements built once. (The old tick here builds its
-frames with today's frames.build, so its figure is if anything below what it cost.) Old
-and new alternate in rounds (the machine is shared).
+checkout of its own, whether or not anything was committed. The checkout tick (the last
+one before the poller held its connection): one pool checkout per tick (autocommit on
+PostgreSQL), one probe (the newest number, whether events wait) that ends an idle tick, the
+numbering in one set-based statement (one round trip on PostgreSQL), the events and rows as
+plain rows, their statements built once. The held tick: the same on a connection the poller
+keeps from tick to tick, and a busy tick (PostgreSQL's change notice woke it) numbers at
+once without the probe. (The old tick here builds its frames with today's frames.build,
+so its figure is if anything below what it cost.) The three alternate in rounds (the
+machine is shared).
 
     .venv/bin/python bench/stream_tick.py [--database-url URL] [--ticks 100] [--rounds 3]
 
