@@ -218,7 +218,7 @@ def main() -> None:
     db.dispose()
     print(
         f"stream poller tick, {db.url.split(':')[0]}, {args.rounds} rounds of {args.ticks} "
-        f"ticks, old and new alternating; load avg "
+        f"ticks, the three alternating; load avg "
         f"{' '.join(f'{x:.2f}' for x in load_before)} -> "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )

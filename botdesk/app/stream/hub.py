@@ -261,13 +261,15 @@ class Hub:
         if self._connection is None:
             self._connection = self.db.open_polling()
         try:
-            self._fan_out(self._connection, changed=changed)
+            delivered = self._fan_out(self._connection, changed=changed)
             with self._lock:
                 subscribers = list(self._subscribers)
             self._recheck(self._connection, subscribers)
         except Exception:
             self.close()  # perhaps broken: the next tick opens another
             raise
+        if delivered:
+            return  # each subscriber was written to (and checked for a stall) as it was
         for subscriber in subscribers:
             subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
 
@@ -286,13 +288,14 @@ class Hub:
             if not subscriber.allowed(holders.get(subscriber.key_id)):
                 subscriber.end("revoked")
 
-    def _fan_out(self, connection: Connection, *, changed: bool) -> None:
+    def _fan_out(self, connection: Connection, *, changed: bool) -> bool:
         """On the poller's connection, held from tick to tick. A tick when nothing was
         committed since the last one costs one indexed read (the probe); otherwise the
         events are numbered if some wait (one round trip on PostgreSQL), then read after
         the cursor with their rows. A tick woken by PostgreSQL's change notice numbers
         at once: the probe would only say what the notice said (a round trip less, and
-        one wake-up less of the poller while the desk's pages run)."""
+        one wake-up less of the poller while the desk's pages run). Whether events were
+        delivered (each subscriber then had its pass)."""
         if changed and not self.db.is_sqlite:
             self._stamp(connection)
         else:
@@ -301,12 +304,15 @@ class Hub:
             if waiting:
                 self._stamp(connection)
             elif newest <= self._cursor:
-                return  # nothing new: nothing read
-        more = True
-        while more:
+                return False  # nothing new: nothing read
+        delivered = False
+        while True:
             events = stream_events.after(session=connection, seq=self._cursor, limit=READ_BATCH)
             more = self._deliver(connection, events)
             connection.commit()
+            delivered = delivered or bool(events)
+            if not more:
+                return delivered
 
     def _deliver(self, reader, events: list) -> bool:
         """Build `events` (those a subscriber wants) with rows read through `reader`, offer
