@@ -1,4 +1,4 @@
-"""CPU and statements of one desk worker's stream poller tick, the old tick beside the new.
+"""CPU and statements of one desk worker's stream poller tick, the old ticks beside the new.
 
 The poller (app/stream/hub) numbers, reads and builds the new events once per tick and
 writes them to every client's socket itself; the clients here are real socket pairs read
@@ -13,12 +13,15 @@ BEGIN, which botdesk sends itself, is counted).
 The old tick (before the stream's PostgreSQL tick was made cheap): a read transaction to
 look for unnumbered events, a write transaction numbering them with one UPDATE per event,
 and a read transaction for the events and their rows through the ORM, each on a pool
-checkout of its own, whether or not anything was committed. The new tick: one connection
-(autocommit on PostgreSQL), one probe (the newest number, whether events wait) that ends
-an idle tick, the numbering in one set-based statement (one round trip on PostgreSQL), the
-events and rows as plain rows, their statements built once. (The old tick here builds its
-frames with today's frames.build, so its figure is if anything below what it cost.) Old
-and new alternate in rounds (the machine is shared).
+checkout of its own, whether or not anything was committed. The checkout tick (the last
+one before the poller held its connection): one pool checkout per tick (autocommit on
+PostgreSQL), one probe (the newest number, whether events wait) that ends an idle tick, the
+numbering in one set-based statement (one round trip on PostgreSQL), the events and rows as
+plain rows, their statements built once. The held tick: the same on a connection the poller
+keeps from tick to tick, and a busy tick (PostgreSQL's change notice woke it) numbers at
+once without the probe. (The old tick here builds its frames with today's frames.build,
+so its figure is if anything below what it cost.) The three alternate in rounds (the
+machine is shared).
 
     .venv/bin/python bench/stream_tick.py [--database-url URL] [--ticks 100] [--rounds 3]
 
@@ -57,7 +60,7 @@ CLIENTS = (1, 50)
 class OldHub(Hub):
     """The tick as it was: three transactions, ORM reads, one UPDATE per event."""
 
-    def _fan_out(self) -> None:
+    def _fan_out(self, connection, changed: bool) -> None:
         with self.db.reading() as session:
             waiting = stream_events.unstamped(session=session)
         if waiting:
@@ -73,6 +76,18 @@ class OldHub(Hub):
                     .limit(READ_BATCH)
                 )
                 more = self._deliver(session, list(session.scalars(statement).all()))
+
+
+class CheckoutHub(Hub):
+    """The tick before the poller held its connection: a pool checkout per tick (on
+    PostgreSQL a ping, an isolation level set, a rollback on return), and a probe first
+    even when PostgreSQL's change notice woke it."""
+
+    def tick(self, *, changed: bool = False) -> None:
+        try:
+            super().tick()
+        finally:
+            self.close()
 
 
 def _old_stamp(session) -> None:
@@ -137,6 +152,9 @@ class ServerCpu:
         return total / 1000
 
 
+HUBS = {"old": OldHub, "checkout": CheckoutHub, "held": Hub}
+
+
 def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers, statements):
     """(ms of CPU, statements, ms of PostgreSQL's CPU or None) per tick."""
     hub = hub_class(db, Settings(DATABASE_URL=db.url), poller=False)
@@ -162,7 +180,7 @@ def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers,
         before = statements.count
         server_before = server.seconds()
         started = time.thread_time()
-        hub.tick()
+        hub.tick(changed=busy)  # PostgreSQL's notice wakes a busy tick
         spent += time.thread_time() - started
         sent += statements.count - before
         if server_before is not None:
@@ -170,6 +188,7 @@ def tick_cost(db, hub_class, bot, clients: int, ticks: int, busy: bool, numbers,
         for _, client in readers:
             drain(client)
     hub.stop()
+    hub.close()
     for pair in readers:
         for end in pair:
             end.close()
@@ -193,22 +212,28 @@ def main() -> None:
     load_before = os.getloadavg()
     for _ in range(args.rounds):
         for clients, busy in cases:
-            for name, hub_class in (("old", OldHub), ("new", Hub)):
+            for name, hub_class in HUBS.items():
                 cost = tick_cost(db, hub_class, bot, clients, args.ticks, busy, numbers, statements)
                 results[(clients, busy, name)].append(cost)
     db.dispose()
     print(
         f"stream poller tick, {db.url.split(':')[0]}, {args.rounds} rounds of {args.ticks} "
-        f"ticks, old and new alternating; load avg "
+        f"ticks, the three alternating; load avg "
         f"{' '.join(f'{x:.2f}' for x in load_before)} -> "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     server = "" if db.is_sqlite else " + PostgreSQL's"
-    print(f"  per tick: the poller's CPU{server}, statements; old tick | new tick (new/old CPU)")
+    print(
+        f"  per tick: the poller's CPU{server}, statements; old tick | a checkout per tick "
+        "| connection held (held/checkout CPU)"
+    )
     for clients, busy in cases:
-        old, new = (_mean(results[(clients, busy, name)]) for name in ("old", "new"))
+        old, checkout, new = (_mean(results[(clients, busy, name)]) for name in HUBS)
         label = f"{'busy (2 new signals)' if busy else 'idle (nothing new)'}, {clients:>2} clients"
-        print(f"  {label:32s} {_cost(old, db)} | {_cost(new, db)} ({new[0] / old[0]:.0%})")
+        print(
+            f"  {label:32s} {_cost(old, db)} | {_cost(checkout, db)} | {_cost(new, db)} "
+            f"({new[0] / checkout[0]:.0%})"
+        )
 
 
 def _cost(cost: tuple[float, float, float], db: Database) -> str:

@@ -128,15 +128,15 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
-    @contextmanager
-    def polling(self) -> Iterator[Connection]:
-        """One connection for a poller's reads (one pool checkout), each read ended by
-        `commit()`. PostgreSQL: autocommit, so each statement is its own snapshot and no
-        BEGIN or COMMIT costs a round trip; SQLite: deferred read transactions as usual."""
-        with self.engine.connect() as connection:
-            if not self.is_sqlite:
-                connection.execution_options(isolation_level="AUTOCOMMIT")
-            yield connection
+    def open_polling(self) -> Connection:
+        """A connection for a poller's reads, held as long as it polls (close it then),
+        each read ended by `commit()`. PostgreSQL: autocommit, so each statement is its own
+        snapshot and no BEGIN or COMMIT costs a round trip; SQLite: deferred read
+        transactions as usual."""
+        connection = self.engine.connect()
+        if not self.is_sqlite:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -143,8 +143,8 @@ def prune(*, session: Session, keep_hours: float) -> int:
 
 class ChangeListener:
     """PostgreSQL: `wait` returns as soon as a streamed change commits (LISTEN on the
-    triggers' NOTIFY), or after `timeout`. Its own connection, opened on first use and
-    again after a failure (then it just waits out the timeout)."""
+    triggers' NOTIFY), or after `timeout`, and says which. Its own connection, opened on
+    first use and again after a failure (then it just waits out the timeout)."""
 
     def __init__(self, url: str):
         self.conninfo = (
@@ -152,19 +152,24 @@ class ChangeListener:
         )
         self._connection: psycopg.Connection | None = None
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float) -> bool:
+        """Whether a change committed (False: the timeout passed, or the connection was
+        lost and the timeout waited out)."""
         try:
             if self._connection is None or self._connection.closed:
                 self._connection = psycopg.connect(self.conninfo, autocommit=True)
                 self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            changed = False
             for _ in self._connection.notifies(timeout=timeout, stop_after=1):
-                pass
+                changed = True
             for _ in self._connection.notifies(timeout=0):  # a burst: one wake-up
-                pass
+                changed = True
+            return changed
         except psycopg.Error as error:
             log.warning("stream change listener lost its connection (%s); polling", error)
             self.close()
             time.sleep(timeout)
+            return False
 
     def close(self) -> None:
         if self._connection is not None:

@@ -197,13 +197,13 @@ def test_on_postgresql_the_one_round_trip_stamp_numbers_after_the_stamper_before
         assert stream_events.stamp(session=first, limit=1) == 1  # holds the lock
 
         def second() -> None:
-            with db.polling() as connection:
+            with db.open_polling() as connection:
                 stream_events.stamp_at_once(connection=connection)
             stamped.append(True)
 
         waiting = threading.Thread(target=second)
         waiting.start()
-        with db.polling() as connection:  # until the second stamper waits for the lock
+        with db.open_polling() as connection:  # until the second stamper waits for the lock
             blocked = text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
             )

@@ -19,8 +19,8 @@ from botdesk.app.api.routing import operation
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.stream import frames, hub
 from botdesk.app.stream.outbox import Outbox
-from botdesk.db import api_keys, stream_events
-from botdesk.db.api_keys import ApiKeyRefused, KeyHolder
+from botdesk.db import stream_events
+from botdesk.db.api_keys import KeyHolder
 from botdesk.db.models import Scope
 from botdesk.db.session import Database
 
@@ -111,14 +111,19 @@ def _last_event_id(db: Database) -> tuple[int | None, int]:
     return int(text), newest
 
 
-def _still_allowed(db: Database, presented: str, channels: frozenset[str], address) -> bool:
-    try:
-        with db.reading() as session:
-            holder = api_keys.authenticate(session=session, presented=presented)
-    except ApiKeyRefused:
-        return False
+def allowed_for(channels: frozenset[str], address):
+    """Whether a client from `address` may still read `channels` with a key as it stands
+    now (`holder`, None when revoked, expired or its owner disabled): the hub asks."""
     needed = {stream_events.CHANNELS[name] for name in channels}
-    return holder.allows_address(address) and all(holder.allows(scope) for scope in needed)
+
+    def allowed(holder: KeyHolder | None) -> bool:
+        return (
+            holder is not None
+            and holder.allows_address(address)
+            and all(holder.allows(scope) for scope in needed)
+        )
+
+    return allowed
 
 
 ENDINGS = {
@@ -213,13 +218,11 @@ def stream(holder: KeyHolder, query: StreamQuery):
         raise ApiError(503, "unavailable", "streams are served by `botdesk web` (gunicorn)")
     after, newest = _last_event_id(db)
     stream_hub = hub.hub_for(db, settings)
-    presented = request.headers.get("X-API-Key", "")
-    address = request.remote_addr
     try:
         subscriber = stream_hub.subscribe(
             key_id=holder.key_id,
             channels=channels,
-            recheck=lambda: _still_allowed(db, presented, channels, address),
+            allowed=allowed_for(channels, request.remote_addr),
         )
     except hub.StreamRefused as refused:
         headers = {"Retry-After": str(hub.RETRY_AFTER_SECONDS)}

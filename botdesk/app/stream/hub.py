@@ -19,9 +19,12 @@ import threading
 import time
 from collections import Counter, deque
 
+from sqlalchemy import Connection
+from sqlmodel import Session
+
 from botdesk.app.stream import frames
 from botdesk.app.stream.outbox import KEEP_ALIVE, Outbox
-from botdesk.db import stream_events
+from botdesk.db import api_keys, stream_events
 from botdesk.db.session import Database
 from botdesk.settings import Settings
 
@@ -53,12 +56,13 @@ class Subscriber:
     that falls `capacity` frames behind either way is ended as `dropped`, its frames freed.
     """
 
-    def __init__(self, *, key_id: int, channels: frozenset[str], capacity: int, recheck=None):
+    def __init__(self, *, key_id: int, channels: frozenset[str], capacity: int, allowed=None):
         self.key_id = key_id
         self.channels = channels
         self.capacity = capacity
-        self.recheck = recheck  # () -> bool: whether the key may still read these channels
-        self.checked_at = time.monotonic()
+        # (KeyHolder | None) -> bool: whether the key, as it stands now, may still read
+        # these channels from this client (None: the key is revoked, expired or gone)
+        self.allowed = allowed
         self.ending: str | None = None  # dropped, closing, revoked or gone
         self._early: deque[frames.Frame] = deque()
         self._sent_up_to = 0  # the catch-up's last event: the poller may offer it again
@@ -155,10 +159,13 @@ class Hub:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._cursor: int | None = None  # the highest number fanned out
+        self._checked_at = time.monotonic()  # when the keys were last rechecked
+        self._connection: Connection | None = None  # the poller's, held across ticks
 
-    def subscribe(self, *, key_id: int, channels: frozenset[str], recheck=None) -> Subscriber:
-        """A new client's place (StreamRefused past a limit); `recheck() -> bool` says
-        whether its key may still read its channels (asked every `recheck_every`)."""
+    def subscribe(self, *, key_id: int, channels: frozenset[str], allowed=None) -> Subscriber:
+        """A new client's place (StreamRefused past a limit); `allowed(holder) -> bool`
+        says whether its key, read again every `recheck_every`, may still read its
+        channels (the keys of every client are read in one statement)."""
         with self._lock:
             if self._stopping.is_set():
                 raise StreamRefused(503, "unavailable", "this desk worker is stopping")
@@ -183,7 +190,7 @@ class Hub:
                 with self.db.reading() as session:
                     self._cursor = stream_events.newest(session=session)
             subscriber = Subscriber(
-                key_id=key_id, channels=channels, capacity=self.capacity, recheck=recheck
+                key_id=key_id, channels=channels, capacity=self.capacity, allowed=allowed
             )
             self._subscribers.add(subscriber)
             if self._thread is None and self.poller:
@@ -214,10 +221,11 @@ class Hub:
     def _run(self) -> None:
         # PostgreSQL wakes the poller when a change commits; SQLite has no such signal
         listener = None if self.db.is_sqlite else stream_events.ChangeListener(self.db.url)
+        changed = False
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
-                self.tick()
+                self.tick(changed=changed)
             except Exception:  # the database may be away a moment: next tick retries
                 log.exception("stream poller failed; retrying in %s s", self.poll_seconds)
             if listener is None:
@@ -227,44 +235,84 @@ class Hub:
             # writes to every client: batching is what keeps 100 clients cheap), but a
             # change after a quiet spell is sent at once.
             self._stopping.wait(max(0.0, started + self.poll_seconds - time.monotonic()))
-            listener.wait(LISTEN_FALLBACK_SECONDS)
+            changed = listener.wait(LISTEN_FALLBACK_SECONDS)
         if listener is not None:
             listener.close()
+        self.close()
 
-    def tick(self) -> None:
+    def close(self) -> None:
+        """Give back the poller's connection (the next tick opens another)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # already broken: nothing to give back
+                log.debug("stream poller's connection was already broken", exc_info=True)
+
+    def tick(self, *, changed: bool = False) -> None:
         """Number new committed events, offer them to the subscribers, write to each
-        client what waits for it (a keep-alive when quiet) and recheck keys when due."""
+        client what waits for it (a keep-alive when quiet) and recheck keys when due.
+        `changed`: PostgreSQL said a change committed (no need to ask first)."""
         with self._lock:
             if not self._subscribers:
                 self._cursor = None  # the next subscriber starts from what is new by then
+                self.close()  # no client: no connection held
                 return
-        self._fan_out()
-        with self._lock:
-            subscribers = list(self._subscribers)
-        now = time.monotonic()
+        if self._connection is None:
+            self._connection = self.db.open_polling()
+        try:
+            delivered = self._fan_out(self._connection, changed=changed)
+            with self._lock:
+                subscribers = list(self._subscribers)
+            self._recheck(self._connection, subscribers)
+        except Exception:
+            self.close()  # perhaps broken: the next tick opens another
+            raise
+        if delivered:
+            return  # each subscriber was written to (and checked for a stall) as it was
         for subscriber in subscribers:
-            if subscriber.recheck and now - subscriber.checked_at >= self.recheck_every:
-                subscriber.checked_at = now
-                if not subscriber.recheck():
-                    subscriber.end("revoked")
             subscriber.send(heartbeat=self.heartbeat, stall=self.stall_seconds)
 
-    def _fan_out(self) -> None:
-        """One connection per tick. A tick when nothing was committed since the last one
-        costs one indexed read (the probe); otherwise the events are numbered if some wait
-        (one round trip on PostgreSQL), then read after the cursor with their rows."""
-        with self.db.polling() as connection:
+    def _recheck(self, connection, subscribers: list[Subscriber]) -> None:
+        """Every `recheck_every`: every client's key read again, all in one statement; a
+        client whose key may no longer read its channels is ended as revoked."""
+        checked = [s for s in subscribers if s.allowed is not None]
+        now = time.monotonic()
+        if not checked or now - self._checked_at < self.recheck_every:
+            return
+        self._checked_at = now
+        with Session(bind=connection) as session:
+            holders = api_keys.holders(session=session, key_ids={s.key_id for s in checked})
+        connection.commit()
+        for subscriber in checked:
+            if not subscriber.allowed(holders.get(subscriber.key_id)):
+                subscriber.end("revoked")
+
+    def _fan_out(self, connection: Connection, *, changed: bool) -> bool:
+        """On the poller's connection, held from tick to tick. A tick when nothing was
+        committed since the last one costs one indexed read (the probe); otherwise the
+        events are numbered if some wait (one round trip on PostgreSQL), then read after
+        the cursor with their rows. A tick woken by PostgreSQL's change notice numbers
+        at once: the probe would only say what the notice said (a round trip less, and
+        one wake-up less of the poller while the desk's pages run). Whether events were
+        delivered (each subscriber then had its pass)."""
+        if changed and not self.db.is_sqlite:
+            self._stamp(connection)
+        else:
             newest, waiting = stream_events.probe(connection=connection)
             connection.commit()  # the read that follows sees what this tick numbers
             if waiting:
                 self._stamp(connection)
             elif newest <= self._cursor:
-                return  # nothing new: nothing read
-            more = True
-            while more:
-                events = stream_events.after(session=connection, seq=self._cursor, limit=READ_BATCH)
-                more = self._deliver(connection, events)
-                connection.commit()
+                return False  # nothing new: nothing read
+        delivered = False
+        while True:
+            events = stream_events.after(session=connection, seq=self._cursor, limit=READ_BATCH)
+            more = self._deliver(connection, events)
+            connection.commit()
+            delivered = delivered or bool(events)
+            if not more:
+                return delivered
 
     def _deliver(self, reader, events: list) -> bool:
         """Build `events` (those a subscriber wants) with rows read through `reader`, offer

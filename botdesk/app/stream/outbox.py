@@ -23,6 +23,7 @@ from collections import deque
 KEEP_ALIVE = b": keep-alive\n\n"
 PIECES_PER_WRITE = 64  # frames per send
 _LATER = {errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR}
+_FLAGS = int(socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)  # once: an enum's | costs per call
 _libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL: a call keeps the interpreter lock
 _libc.send.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int)
 _libc.send.restype = ctypes.c_ssize_t
@@ -31,8 +32,7 @@ _libc.send.restype = ctypes.c_ssize_t
 def send_now(sock: socket.socket, data: bytes) -> int:
     """send(2) what the socket takes now, holding the interpreter lock; how many bytes.
     BlockingIOError: it takes nothing now; OSError: the client is gone."""
-    flags = socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL
-    sent = _libc.send(sock.fileno(), data, len(data), flags)
+    sent = _libc.send(sock.fileno(), data, len(data), _FLAGS)
     if sent >= 0:
         return sent
     error = ctypes.get_errno()

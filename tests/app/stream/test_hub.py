@@ -10,13 +10,14 @@ import threading
 
 import pytest
 
+from botdesk.app.api.stream import allowed_for
 from botdesk.app.stream.hub import Hub, StreamRefused
 from botdesk.app.stream.outbox import Outbox
-from botdesk.db import stream_events
+from botdesk.db import api_keys, stream_events
 from botdesk.db.session import Database
 from botdesk.settings import Settings
 from tests.app.stream.wire import written
-from tests.factories import make_bot, make_position, signal_row
+from tests.factories import make_api_key, make_bot, make_position, make_user, signal_row
 
 QUEUE = 10
 _numbers = itertools.count()
@@ -48,6 +49,17 @@ def _attach(subscriber, *, after: int = 0, send_buffer: int | None = None) -> so
     subscriber.attach(Outbox(server, chunked=False, capacity=subscriber.capacity), after=after)
     client.setblocking(False)
     return client
+
+
+def _subscribe_with(db: Database, hub: Hub, key: str, channels: set[str]):
+    """A subscriber as the stream route makes one for a client presenting `key`."""
+    with db.reading() as session:
+        holder = api_keys.authenticate(session=session, presented=key)
+    return hub.subscribe(
+        key_id=holder.key_id,
+        channels=frozenset(channels),
+        allowed=allowed_for(frozenset(channels), "127.0.0.1"),
+    )
 
 
 def _events(client: socket.socket) -> list[tuple[str, str]]:
@@ -146,15 +158,16 @@ def _events_raw(client: socket.socket) -> list[bytes]:
 def test_keep_alives_and_key_rechecks_ride_the_pollers_pass(db):
     settings = Settings(DATABASE_URL=db.url, STREAM_HEARTBEAT_SECONDS=0.01)
     hub = Hub(db, settings, poller=False)
-    allowed = {"yes": True}
-    kept = hub.subscribe(key_id=1, channels=frozenset({"fills"}), recheck=lambda: True)
-    revoked = hub.subscribe(key_id=2, channels=frozenset({"fills"}), recheck=lambda: allowed["yes"])
+    owner = make_user(db)
+    keys = [make_api_key(db, owner, "read") for _ in range(2)]
+    kept, revoked = (_subscribe_with(db, hub, key, {"fills"}) for key in keys)
     kept_client, revoked_client = _attach(kept), _attach(revoked)
     threading.Event().wait(0.05)  # quieter than the heartbeat, past the recheck
     hub.tick()
     assert [event for event, _ in _events(kept_client)] == [": keep-alive"]
     assert [event for event, _ in _events(revoked_client)] == [": keep-alive"]
-    allowed["yes"] = False
+    with db.writing() as session:
+        api_keys.revoke(session=session, prefix=keys[1][: api_keys.PREFIX_LENGTH], actor="t")
     threading.Event().wait(0.05)
     hub.tick()
     assert revoked.wait()[0] == "revoked"

@@ -9,16 +9,19 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 
+from botdesk.app.api.stream import allowed_for
 from botdesk.app.stream.hub import Hub
 from botdesk.app.stream.outbox import Outbox
-from botdesk.db import kill_switch
+from botdesk.db import api_keys, kill_switch
 from botdesk.db.models import Role
 from botdesk.db.session import Database
 from botdesk.settings import Settings
 from tests.app.stream.wire import written
-from tests.factories import make_bot, signal_row
+from tests.factories import make_api_key, make_bot, make_user, signal_row
 
 _numbers = itertools.count()
 
@@ -77,16 +80,101 @@ def test_a_tick_with_nothing_committed_since_the_last_reads_nothing(db):
     assert _received(client) == []
 
 
-def test_a_tick_uses_one_connection_and_sqlite_one_more_to_number(db):
-    """Before: three pool checkouts (each a ping on PostgreSQL) and three transactions."""
+def test_the_poller_holds_one_connection_from_tick_to_tick(db):
+    """Before: a pool checkout every tick (a ping on PostgreSQL, a rollback on return).
+    Now the first tick opens the poller's connection and the next ones use it; SQLite
+    still takes its writing connection to number events."""
     hub = _hub(db)
     client = _attach(hub.subscribe(key_id=1, channels=frozenset({"signals"})))
     hub.tick()
-    _signals(db, make_bot(db), 3)
+    bot = make_bot(db)
     with _counted(db, "checkout") as checkouts:
+        for _ in range(3):
+            _signals(db, bot, 2)
+            checkouts.clear()  # the writer's, not the poller's
+            hub.tick()
+            hub.tick()  # nothing new
+            assert len(checkouts) == (1 if db.is_sqlite else 0)
+    assert [name for _, name, _ in _received(client)] == ["signals"] * 6
+
+
+def _drop_connections(db: Database, hub: Hub) -> None:
+    """The poller's connection breaks under it: PostgreSQL ends every other session of
+    this database (as a restart or an idle timeout would); SQLite's file handle closes."""
+    if db.is_sqlite:
+        hub._connection.connection.dbapi_connection.close()
+        return
+    with db.engine.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+
+
+def test_a_dropped_connection_is_replaced_and_no_event_is_lost(db):
+    """The held connection may break (database restarted): the tick that finds it broken
+    fails (the poller logs it and ticks again), and the next tick, on a new connection,
+    sends what was committed meanwhile, once and in order."""
+    hub = _hub(db)
+    client = _attach(hub.subscribe(key_id=1, channels=frozenset({"signals"})))
+    hub.tick()
+    bot = make_bot(db)
+    _signals(db, bot, 2)
+    hub.tick()
+    _drop_connections(db, hub)
+    _signals(db, bot, 3)
+    with pytest.raises(DBAPIError):
         hub.tick()
-    assert len(checkouts) == (2 if db.is_sqlite else 1)
-    assert [name for _, name, _ in _received(client)] == ["signals"] * 3
+    hub.tick()
+    got = _received(client)
+    assert [name for _, name, _ in got] == ["signals"] * 5
+    numbers = [number for number, _, _ in got]
+    assert numbers == sorted(set(numbers))
+
+
+def test_one_statement_rechecks_every_clients_key(db):
+    """Before: each client's key was read on a session of its own every 30 s (100
+    clients: 100 checkouts and reads per 30 s per worker). Now one read for all of them,
+    on the poller's connection; a revoked key's client is still ended."""
+    hub = Hub(db, Settings(DATABASE_URL=db.url, STREAM_HEARTBEAT_SECONDS=0.01), poller=False)
+    owner = make_user(db)
+    keys = [make_api_key(db, owner, "read") for _ in range(5)]
+    clients, sockets = [], []  # the sockets kept open: a closed one ends its client as gone
+    for key in keys:
+        with db.reading() as session:
+            key_id = api_keys.authenticate(session=session, presented=key).key_id
+        subscriber = hub.subscribe(
+            key_id=key_id,
+            channels=frozenset({"signals"}),
+            allowed=allowed_for(frozenset({"signals"}), "127.0.0.1"),
+        )
+        clients.append(subscriber)
+        sockets.append(_attach(subscriber))
+    with db.writing() as session:
+        api_keys.revoke(session=session, prefix=keys[0][: api_keys.PREFIX_LENGTH], actor="t")
+    hub.tick()  # numbers the revocation's audit event (the clients do not read audit)
+    threading.Event().wait(0.05)  # past the recheck interval (twice the heartbeat)
+    with _counted(db, "before_cursor_execute") as statements:
+        hub.tick()
+    assert len(statements) == 2, statements  # the probe and the keys
+    assert [s.ending for s in clients] == ["revoked"] + [None] * 4
+
+
+def test_a_tick_woken_by_postgresqls_change_notice_does_not_ask_first(db):
+    """PostgreSQL's NOTIFY already says a change committed: the tick it wakes numbers and
+    reads at once, without the probe (before: the probe, then the same numbering and
+    reads). SQLite has no notice: its ticks still ask first."""
+    hub = _hub(db)
+    client = _attach(hub.subscribe(key_id=1, channels=frozenset({"signals"})))
+    hub.tick()
+    _signals(db, make_bot(db), 2)
+    with _counted(db, "before_cursor_execute") as statements:
+        hub.tick(changed=True)
+    probes = [s for s in statements if s.startswith("SELECT (SELECT max(seq)")]
+    assert len(probes) == (1 if db.is_sqlite else 0), statements
+    assert [name for _, name, _ in _received(client)] == ["signals"] * 2
 
 
 def test_a_kill_switch_event_is_built_on_the_pollers_connection(db):
