@@ -1,4 +1,5 @@
-"""The per-candle cost of the ML path on BTCUSDT 1h.
+"""The per-candle cost of the ML path on BTCUSDT 1h (or `--market`, e.g. BTCUSDT-5m, whose
+candles carry taker-buy volume, so the order-flow columns are computed too).
 
 Side by side in one process, on the same candles and the same model (trained here on a
 temporary SQLite database, 200 rounds, promoted): `ml_predictor` on the 600-candle live
@@ -26,7 +27,7 @@ single-row fast path (`row_predictor`). CPU ms of the process per candle
 (`time.process_time`): medians, means (a block's first candle weighs there) and the
 block's first candles, with the load average.
 
-    .venv/bin/python bench/ml_predict.py [--candles 600] [--bots 10]
+    .venv/bin/python bench/ml_predict.py [--candles 600] [--bots 10] [--market BTCUSDT-1h]
 """
 
 import argparse
@@ -45,6 +46,7 @@ from botdesk.db.session import Database
 from botdesk.engine.klines import load_klines
 from botdesk.engine.market import WINDOW_CANDLES
 from botdesk.engine.strategies import registry as strategies
+from botdesk.engine.timeframes import timeframe_ms
 from botdesk.ml import feature_set, registry, training
 from botdesk.ml.carried_rows import CarriedRows
 from botdesk.ml.predictor import MODELS
@@ -54,7 +56,6 @@ from botdesk.ml.runs import TrainRequest, train
 from botdesk.settings import get_settings
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-HOUR = 3_600_000
 
 
 def _median_ms(call, repeats: int) -> float:
@@ -66,25 +67,25 @@ def _median_ms(call, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _median_carried(followed: CarriedRows, window, last: int, repeats: int) -> float:
+def _median_carried(followed: CarriedRows, window, step: int, last: int, repeats: int) -> float:
     """The carried row of the window's new candle, each time from the same state."""
     times = []
     for _ in range(repeats):
         carried = copy.deepcopy(followed)
         gc.collect()  # the copy's garbage is not the row's cost
         started = time.perf_counter()
-        carried.compute(window, HOUR, after_ms=last)
+        carried.compute(window, step, after_ms=last)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
 
-def _model(path: Path, csv: Path, to_ms: int) -> int:
+def _model(path: Path, csv: Path, symbol: str, timeframe: str, to_ms: int) -> int:
     url = f"sqlite:///{path}"
     os.environ["BOTDESK_DATABASE_URL"] = url
     get_settings.cache_clear()
     upgrade(url)
     db = Database(url)
-    request = TrainRequest("BTCUSDT", "1h", str(csv), to_ms=to_ms)
+    request = TrainRequest(symbol, timeframe, str(csv), to_ms=to_ms)
     started = time.perf_counter()
     version = train(request, db=db, created_by="bench").model.id
     print(f"model {version} trained in {time.perf_counter() - started:.1f} s (200 rounds)")
@@ -112,8 +113,8 @@ def _summary(costs: list[float], firsts: list[int]) -> str:
     return f"{statistics.median(costs):8.3f}  {statistics.mean(costs):8.3f}  {spike:8.3f}"
 
 
-def _block_firsts(candles, start: int, count: int) -> list[int]:
-    blocks = feature_set.block_of(candles.open_time_ms[start - 2 : start + count], HOUR)
+def _block_firsts(candles, step: int, start: int, count: int) -> list[int]:
+    blocks = feature_set.block_of(candles.open_time_ms[start - 2 : start + count], step)
     return [at for at in range(count) if blocks[at + 1] != blocks[at]]
 
 
@@ -121,12 +122,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--candles", type=int, default=600)
     parser.add_argument("--bots", type=int, default=10)
+    parser.add_argument("--market", default="BTCUSDT-1h", help="SYMBOL-TIMEFRAME of shared/data")
     args = parser.parse_args()
-    csv = DATA / "BTCUSDT-1h.csv"
+    symbol, timeframe = args.market.split("-")
+    csv = DATA / f"{args.market}.csv"
+    step = timeframe_ms(timeframe)
     candles = load_klines(csv).candles[:9000]
     print(f"load average at start: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as folder:
-        version = _model(Path(folder) / "bench.db", csv, int(candles.open_time_ms[6000]))
+        version = _model(
+            Path(folder) / "bench.db", csv, symbol, timeframe, int(candles.open_time_ms[6000])
+        )
         params = {"model": version, "min_confidence": 0}
         start = 7000
         runs = {
@@ -146,7 +152,7 @@ def main() -> None:
         for end in range(start, start + args.candles):  # alternating: the same load for all
             for name, bot in bots.items():
                 costs[name] += _per_candle(candles, end, 1, [bot])
-        firsts = _block_firsts(candles, start, args.candles)
+        firsts = _block_firsts(candles, step, start, args.candles)
         print(
             f"\nml_predictor, one bot, {args.candles} candles, {len(firsts)} block starts "
             f"(CPU ms a candle):\n  {'':<16}   median      mean  block's first candle"
@@ -167,7 +173,7 @@ def main() -> None:
         for end in range(later, later + args.candles):  # alternating, as above
             for name, many in together.items():
                 costs[name] += _per_candle(candles, end, 1, many)
-        firsts = _block_firsts(candles, later, args.candles)
+        firsts = _block_firsts(candles, step, later, args.candles)
         print(
             f"\n{args.bots} bots on one market sharing the memo, {args.candles} candles, "
             f"{len(firsts)} block starts (CPU ms a candle, all of them; a bot: median / N):"
@@ -182,24 +188,24 @@ def main() -> None:
         "\nthe parts (median ms):                    over its slice        carried"
         "  last row (old)  one pass (new)"
     )
-    blocks = feature_set.block_of(candles.open_time_ms, HOUR)
+    blocks = feature_set.block_of(candles.open_time_ms, step)
     for offset in (0, 1, 128, 255):
         end = int(next(i for i in range(5000, 6000) if blocks[i] != blocks[i - 1])) + offset
         window = candles[end + 1 - WINDOW_CANDLES : end + 1]
         last = int(candles.open_time_ms[end - 1])
         full = _median_ms(
-            lambda window=window, last=last: feature_set.compute(window, HOUR, after_ms=last), 30
+            lambda window=window, last=last: feature_set.compute(window, step, after_ms=last), 30
         )
         paths = []
         for last_rows, one_pass in ((False, False), (True, False), (True, True)):
             followed = CarriedRows(last_rows, one_pass)  # has read the slice up to the one before
-            followed.compute(window[:-1], HOUR, after_ms=int(candles.open_time_ms[end - 2]))
-            paths.append(_median_carried(followed, window, last, 30))
+            followed.compute(window[:-1], step, after_ms=int(candles.open_time_ms[end - 2]))
+            paths.append(_median_carried(followed, window, step, last, 30))
         print(
             f"  feature row of one new candle, {offset:>3} into its block: {full:8.3f}  "
             f"{paths[0]:13.3f}  {paths[1]:14.3f}  {paths[2]:14.3f}"
         )
-    rows = feature_set.compute(candles[:6000], HOUR)
+    rows = feature_set.compute(candles[:6000], step)
     row = rows.values[-1:]
     fast = RowPredictor(booster)
     one = _median_ms(lambda: training.predict(booster, row), 300)
