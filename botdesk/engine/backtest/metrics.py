@@ -18,7 +18,8 @@ from decimal import Decimal
 import numpy as np
 from numba import njit
 
-from botdesk.engine.backtest.trades import Simulation, pnl_floats
+from botdesk.engine.backtest.exact import to_float
+from botdesk.engine.backtest.trades import Simulation
 
 YEAR_MS = 365 * 86_400_000
 SAFE_MARGIN = 2.0**-48
@@ -96,18 +97,19 @@ def metrics_of(
 ) -> Metrics:
     """The figures from the trades' P&L (units), `equity_figures` of the equity and the
     exact totals: one definition for a single backtest and for each set of a sweep."""
-    pnl = pnl_floats(pnl_units)
+    gained, lost = _gains_and_losses(np.ascontiguousarray(pnl_units, dtype=np.int64))
     drawdown, mean, spread = figures
     sharpe = None
     if candles > 2 and spread > 0:
         sharpe = mean / spread * math.sqrt(YEAR_MS / candle_ms)
-    won = pnl > 0
-    losses = float(-pnl[pnl < 0].sum())
-    gains = float(pnl[won].sum())
+    # numpy's sums (pairwise): the same floats as pnl[pnl > 0].sum() and -pnl[pnl < 0].sum()
+    losses = float(lost.sum())
+    gains = float(gained.sum())
+    trades = len(pnl_units)
     return Metrics(
         candles=candles,
-        trades=len(pnl),
-        win_rate=np.count_nonzero(won) / len(pnl) if len(pnl) else None,  # (won).mean()
+        trades=trades,
+        win_rate=len(gained) / trades if trades else None,  # (pnl > 0).mean()
         total_return=float(final_equity / Decimal(capital) - 1),
         max_drawdown=max(0.0, drawdown),
         sharpe=sharpe,
@@ -115,6 +117,24 @@ def metrics_of(
         fees_paid=fees,
         final_equity=final_equity,
     )
+
+
+@njit(cache=True)
+def _gains_and_losses(pnl_units):
+    """The trades' P&L as floats (`pnl_floats`), split in one pass: the gains (above 0)
+    and the losses (below 0, negated: a float's negation is exact), each in trade order."""
+    count = len(pnl_units)
+    gained, lost = np.empty(count, dtype=np.float64), np.empty(count, dtype=np.float64)
+    gains = losses = 0
+    for k in range(count):
+        value = to_float(pnl_units[k])
+        if value > 0:
+            gained[gains] = value
+            gains += 1
+        elif value < 0:
+            lost[losses] = -value
+            losses += 1
+    return gained[:gains], lost[:losses]
 
 
 def equity_curve(times_ms: np.ndarray, equity: np.ndarray, points: int = 2000) -> list:

@@ -43,6 +43,10 @@ class CandleUnits:
         return cls(units_of(candles.open), units_of(candles.close), candle_step(candles))
 
 
+KNOWN_COSTS = 256  # the checked costs kept (`Costs.of`)
+_KNOWN: dict = {}
+
+
 @dataclass(frozen=True)
 class Costs:
     """A backtest's fee, slippage, capital and sizing, checked, with the core's unit
@@ -57,6 +61,23 @@ class Costs:
     @classmethod
     def of(
         cls, *, fee_rate: Decimal, slippage_bps: Decimal, capital: Decimal, sizing: Sizing
+    ) -> "Costs":
+        """The checked costs; the same costs again (every run of a sweep, a desk's runs
+        with the default costs) come from `_KNOWN`, checked once."""
+        key = (cls, fee_rate, slippage_bps, capital, sizing)
+        try:
+            return _KNOWN[key]
+        except KeyError:
+            costs = _KNOWN[key] = cls.checked(fee_rate, slippage_bps, capital, sizing)
+            if len(_KNOWN) > KNOWN_COSTS:
+                del _KNOWN[next(iter(_KNOWN))]  # the oldest
+            return costs
+        except TypeError:  # unhashable (a signalling NaN): checked, to say what is wrong
+            return cls.checked(fee_rate, slippage_bps, capital, sizing)
+
+    @classmethod
+    def checked(
+        cls, fee_rate: Decimal, slippage_bps: Decimal, capital: Decimal, sizing: Sizing
     ) -> "Costs":
         capital_units = _units(capital, "the capital", MONEY_UNIT, from_units(LIMIT))
         paid_factor = (1.0 + float(fee_rate)) * (1.0 + float(slippage_bps * BASIS_POINT))
@@ -118,7 +139,7 @@ class LimitOrders:
     def of(cls, signals: SignalFrame) -> "LimitOrders":
         limit = signals.limit
         if limit is None or np.isnan(limit).all():
-            return cls(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+            return NO_LIMITS
         units = units_of(limit)
         price = np.where(np.isnan(limit), np.nan, units / 1e8)
         candles = signals.limit_candles
@@ -133,6 +154,9 @@ class LimitOrders:
 
     def core_args(self) -> tuple:
         return self.price, self.units, self.good_for
+
+
+NO_LIMITS = LimitOrders(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
 
 def simulate(
@@ -158,7 +182,7 @@ def simulate(
     count = len(candles)
     side = np.ascontiguousarray(signals.side, dtype=np.int8)
     stop, target = level_prices(signals.stop), level_prices(signals.take_profit)
-    rows = core.buy_rows(side)
+    rows, _ = core.signal_rows(side, units.open, units.close)  # and their prices, cached
     stop_units, target_units = level_units(stop, side, rows), level_units(target, side, rows)
     limits = LimitOrders.of(signals)
     state, float_state = costs.new_state()
@@ -229,9 +253,9 @@ def level_units(levels: np.ndarray, side: np.ndarray, rows: np.ndarray | None = 
     core reads it only where the level is set: without any, a single 0 does. `rows`: the
     buy rows (`core.buy_rows(side)`), when the caller has them."""
     rows = core.buy_rows(side) if rows is None else rows
-    rows = rows[~np.isnan(levels[rows])]
-    if not len(rows):
+    if not core.any_set(levels, rows):
         return np.zeros(1, dtype=np.int64)
+    rows = rows[~np.isnan(levels[rows])]
     units = np.zeros(len(levels), dtype=np.int64)
     units[rows] = units_of(levels[rows])
     return units
