@@ -130,7 +130,7 @@ def validated_params(name: str, params: dict | None) -> StrategyParams:
     except KeyError:
         validated = _VALIDATED[key] = registry.validate_params(name, params)
         if len(_VALIDATED) > KNOWN_PARAMS:
-            del _VALIDATED[next(iter(_VALIDATED))]  # the oldest
+            _VALIDATED.pop(next(iter(_VALIDATED)), None)  # the oldest
         return validated
     except (TypeError, AttributeError):  # not a dict of hashable values: validated anew
         return registry.validate_params(name, params)

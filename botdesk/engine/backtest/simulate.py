@@ -70,7 +70,7 @@ class Costs:
         except KeyError:
             costs = _KNOWN[key] = cls.checked(fee_rate, slippage_bps, capital, sizing)
             if len(_KNOWN) > KNOWN_COSTS:
-                del _KNOWN[next(iter(_KNOWN))]  # the oldest
+                _KNOWN.pop(next(iter(_KNOWN)), None)  # the oldest
             return costs
         except TypeError:  # unhashable (a signalling NaN): checked, to say what is wrong
             return cls.checked(fee_rate, slippage_bps, capital, sizing)
