@@ -61,6 +61,16 @@ def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
             deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
         if i and value != equity[i - 1]:
             total += (value - equity[i - 1]) / equity[i - 1]
+    return figures_after(equity, drawdown, total)
+
+
+@njit(cache=True, error_model="numpy")
+def figures_after(equity: np.ndarray, drawdown: float, total: float):
+    """`equity_figures` from its first pass's drawdown and sum of the returns (the
+    compiled core makes them as it writes the equity): the second pass."""
+    count = len(equity)
+    if count == 0:
+        return 0.0, 0.0, 0.0
     mean = total / (count - 1) if count > 1 else 0.0
     still = mean * mean  # the deviation of a return of 0, squared
     squares = 0.0
@@ -74,9 +84,10 @@ def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
 
 
 def measure(simulation: Simulation, *, capital: Decimal, candle_ms: int) -> Metrics:
+    figures = simulation.figures
     return metrics_of(
         simulation.table.pnl,
-        equity_figures(simulation.equity),
+        equity_figures(simulation.equity) if figures is None else figures,
         candles=len(simulation.equity),
         final_equity=simulation.final_equity,
         fees=simulation.fees,

@@ -15,6 +15,7 @@ import numpy as np
 
 from botdesk.db.types import MONEY_UNIT, from_units, to_units
 from botdesk.engine.backtest import core
+from botdesk.engine.backtest.metrics import figures_after
 from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing
 from botdesk.engine.backtest.trades import Simulation, TradeTable, candle_step
 from botdesk.engine.backtest.units import LIMIT, AmountOutOfRange, units_of
@@ -201,7 +202,7 @@ def simulate(
         costs.size_asked(state, units, stop, stop_units, limits)
     if progress is not None:
         progress(1.0)
-    return simulation_of(candles, state, trades, equity, units.step)
+    return simulation_of(candles, state, trades, equity, units.step, float_state)
 
 
 def simulation_of(
@@ -210,14 +211,20 @@ def simulation_of(
     trades: np.ndarray,
     equity: np.ndarray,
     step: int | None = None,
+    float_state: np.ndarray | None = None,
 ) -> Simulation:
-    """The Simulation the core's finished `state`, trade rows and equity describe."""
+    """The Simulation the core's finished `state`, trade rows and equity describe (with
+    the equity figures, from the first pass the core made, when `float_state` is given)."""
+    figures = None
+    if float_state is not None:
+        figures = figures_after(equity, float_state[core.DRAWDOWN], float_state[core.RETURNS])
     return Simulation(
         TradeTable.of(candles, trades[: state[core.TRADES]], step),
         equity,
         from_units(state[core.CASH]),
         from_units(state[core.FEES]),
         int(state[core.REFUSED]),
+        figures,
     )
 
 

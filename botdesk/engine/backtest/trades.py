@@ -101,6 +101,8 @@ class Simulation:
     final_equity: Decimal  # exact
     fees: Decimal
     refused: int  # buy signals the cash could not cover
+    # `metrics.equity_figures` of the equity when the simulation made them (None: not)
+    figures: tuple[float, float, float] | None = None
 
     @cached_property
     def trades(self) -> list[Trade]:
