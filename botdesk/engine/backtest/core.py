@@ -27,7 +27,7 @@ from botdesk.engine.backtest.exact import (
     to_float,
     units_product,
 )
-from botdesk.engine.backtest.metrics import SAFE_MARGIN, equity_figures
+from botdesk.engine.backtest.metrics import equity_figures, figure_step
 
 DONE, NEED_SIZE, TOO_LARGE = 0, 1, 2
 EXIT, STOP_LOSS, TAKE_PROFIT, END_OF_DATA = 0, 1, 2, 3  # trades.REASONS order
@@ -51,23 +51,6 @@ def new_state(capital: int) -> tuple[np.ndarray, np.ndarray]:
     state[CASH] = capital
     state[SIZED_AT] = state[ASK_AT] = -1
     return state, np.zeros(FLOAT_STATE_SIZE, dtype=np.float64)
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _figure_step(i, value, before, peak, drawdown, deeper, returns):
-    """`metrics.equity_figures`'s first pass at equity[i] = value (after `before`):
-    (peak, drawdown, deeper, returns), operation for operation."""
-    if i == 0:
-        return value, 0.0, value * (1.0 + SAFE_MARGIN), 0.0
-    if value > peak:
-        peak = value
-        deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
-    elif value < deeper:
-        drawdown = max(drawdown, 1.0 - value / peak)
-        deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
-    if value != before:
-        returns += (value - before) / before
-    return peak, drawdown, deeper, returns
 
 
 @njit(cache=True)
@@ -228,7 +211,7 @@ def run(
         held_cash = cash - notional - entry_fee
         flat = capital_float + pnl_sum if made else capital_float
         if flat_from < entry_at:  # the first pass's terms are known after the first value
-            peak, drawdown, deeper, returns = _figure_step(
+            peak, drawdown, deeper, returns = figure_step(
                 flat_from, flat, before, peak, drawdown, deeper, returns
             )
             before = flat
@@ -286,7 +269,7 @@ def run(
         for i in range(entry_at, exit_at):
             value = held_float + quantity_float * close[i]
             equity[i] = value
-            peak, drawdown, deeper, returns = _figure_step(
+            peak, drawdown, deeper, returns = figure_step(
                 i, value, before, peak, drawdown, deeper, returns
             )
             before = value
@@ -308,7 +291,7 @@ def run(
     if status == DONE:
         flat = capital_float + pnl_sum if made else capital_float
         if flat_from < count:
-            peak, drawdown, deeper, returns = _figure_step(
+            peak, drawdown, deeper, returns = figure_step(
                 flat_from, flat, before, peak, drawdown, deeper, returns
             )
             before = flat

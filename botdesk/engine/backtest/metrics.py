@@ -38,6 +38,23 @@ class Metrics:
     final_equity: Decimal
 
 
+@njit(cache=True, inline="always", error_model="numpy")  # no zero-division checks: equity > 0
+def figure_step(i, value, before, peak, drawdown, deeper, returns):
+    """The first pass of `equity_figures` at equity[i] = value (after `before`): (peak,
+    drawdown, the level below which a value may deepen it, sum of the returns)."""
+    if i == 0:
+        return value, 0.0, value * (1.0 + SAFE_MARGIN), 0.0
+    if value > peak:
+        peak = value
+        deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
+    elif value < deeper:
+        drawdown = max(drawdown, 1.0 - value / peak)
+        deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
+    if value != before:
+        returns += (value - before) / before
+    return peak, drawdown, deeper, returns
+
+
 @njit(cache=True, error_model="numpy")  # no zero-division checks: equity > 0
 def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
     """(max drawdown, mean and standard deviation of the per-candle returns) in two passes
@@ -46,21 +63,11 @@ def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
     division: a drawdown of 0 at the peak, a return of 0; a value above the current
     drawdown's level (by a margin of 2**-48, past any rounding) cannot deepen it. The
     figures are the same floats as the plain two passes (`tests`: against them)."""
-    count = len(equity)
-    if count == 0:
-        return 0.0, 0.0, 0.0
-    peak, drawdown, total = equity[0], 0.0, 0.0
-    deeper = peak * (1.0 + SAFE_MARGIN)  # below this a value may deepen the drawdown
-    for i in range(count):
+    peak = drawdown = deeper = total = before = 0.0
+    for i in range(len(equity)):
         value = equity[i]
-        if value > peak:
-            peak = value
-            deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
-        elif value < deeper:
-            drawdown = max(drawdown, 1.0 - value / peak)
-            deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
-        if i and value != equity[i - 1]:
-            total += (value - equity[i - 1]) / equity[i - 1]
+        peak, drawdown, deeper, total = figure_step(i, value, before, peak, drawdown, deeper, total)
+        before = value
     return figures_after(equity, drawdown, total)
 
 
