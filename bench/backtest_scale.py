@@ -14,7 +14,8 @@ open; 0.1 % fee; a position open at the end is valued at the last close.
 - vectorbt: the same EMAs (TA-Lib), its crossings, Portfolio.from_signals filling at the
   next open, and the same figures from its stats. Its trades (entry and exit candle and
   price) are compared with botdesk's and the comparison printed.
-- (core): botdesk's simulation alone, on the signals computed before.
+- (core): botdesk's simulation alone, on the signals computed before (with the equity
+  figures' passes: the core makes the first as it writes the equity).
 - numba: one compiled loop computing both EMAs, the crossings and an all-cash float
   position: what the hardware does with nothing else to do (no exactness, no figures).
 - Decimal: botdesk's reference simulation (`botdesk.engine.backtest.reference`), the

@@ -18,7 +18,8 @@ from decimal import Decimal
 import numpy as np
 from numba import njit
 
-from botdesk.engine.backtest.trades import Simulation, pnl_floats
+from botdesk.engine.backtest.exact import to_float
+from botdesk.engine.backtest.trades import Simulation
 
 YEAR_MS = 365 * 86_400_000
 SAFE_MARGIN = 2.0**-48
@@ -37,6 +38,23 @@ class Metrics:
     final_equity: Decimal
 
 
+@njit(cache=True, inline="always", error_model="numpy")  # no zero-division checks: equity > 0
+def figure_step(i, value, before, peak, drawdown, deeper, returns):
+    """The first pass of `equity_figures` at equity[i] = value (after `before`): (peak,
+    drawdown, the level below which a value may deepen it, sum of the returns)."""
+    if i == 0:
+        return value, 0.0, value * (1.0 + SAFE_MARGIN), 0.0
+    if value > peak:
+        peak = value
+        deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
+    elif value < deeper:
+        drawdown = max(drawdown, 1.0 - value / peak)
+        deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
+    if value != before:
+        returns += (value - before) / before
+    return peak, drawdown, deeper, returns
+
+
 @njit(cache=True, error_model="numpy")  # no zero-division checks: equity > 0
 def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
     """(max drawdown, mean and standard deviation of the per-candle returns) in two passes
@@ -45,21 +63,21 @@ def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
     division: a drawdown of 0 at the peak, a return of 0; a value above the current
     drawdown's level (by a margin of 2**-48, past any rounding) cannot deepen it. The
     figures are the same floats as the plain two passes (`tests`: against them)."""
+    peak = drawdown = deeper = total = before = 0.0
+    for i in range(len(equity)):
+        value = equity[i]
+        peak, drawdown, deeper, total = figure_step(i, value, before, peak, drawdown, deeper, total)
+        before = value
+    return figures_after(equity, drawdown, total)
+
+
+@njit(cache=True, error_model="numpy")
+def figures_after(equity: np.ndarray, drawdown: float, total: float):
+    """`equity_figures` from its first pass's drawdown and sum of the returns (the
+    compiled core makes them as it writes the equity): the second pass."""
     count = len(equity)
     if count == 0:
         return 0.0, 0.0, 0.0
-    peak, drawdown, total = equity[0], 0.0, 0.0
-    deeper = peak * (1.0 + SAFE_MARGIN)  # below this a value may deepen the drawdown
-    for i in range(count):
-        value = equity[i]
-        if value > peak:
-            peak = value
-            deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
-        elif value < deeper:
-            drawdown = max(drawdown, 1.0 - value / peak)
-            deeper = peak * (1.0 - drawdown) * (1.0 + SAFE_MARGIN)
-        if i and value != equity[i - 1]:
-            total += (value - equity[i - 1]) / equity[i - 1]
     mean = total / (count - 1) if count > 1 else 0.0
     still = mean * mean  # the deviation of a return of 0, squared
     squares = 0.0
@@ -73,9 +91,10 @@ def equity_figures(equity: np.ndarray) -> tuple[float, float, float]:
 
 
 def measure(simulation: Simulation, *, capital: Decimal, candle_ms: int) -> Metrics:
+    figures = simulation.figures
     return metrics_of(
         simulation.table.pnl,
-        equity_figures(simulation.equity),
+        equity_figures(simulation.equity) if figures is None else figures,
         candles=len(simulation.equity),
         final_equity=simulation.final_equity,
         fees=simulation.fees,
@@ -96,18 +115,19 @@ def metrics_of(
 ) -> Metrics:
     """The figures from the trades' P&L (units), `equity_figures` of the equity and the
     exact totals: one definition for a single backtest and for each set of a sweep."""
-    pnl = pnl_floats(pnl_units)
+    gained, lost = _gains_and_losses(np.ascontiguousarray(pnl_units, dtype=np.int64))
     drawdown, mean, spread = figures
     sharpe = None
     if candles > 2 and spread > 0:
         sharpe = mean / spread * math.sqrt(YEAR_MS / candle_ms)
-    won = pnl > 0
-    losses = float(-pnl[pnl < 0].sum())
-    gains = float(pnl[won].sum())
+    # numpy's sums (pairwise): the same floats as pnl[pnl > 0].sum() and -pnl[pnl < 0].sum()
+    losses = float(lost.sum())
+    gains = float(gained.sum())
+    trades = len(pnl_units)
     return Metrics(
         candles=candles,
-        trades=len(pnl),
-        win_rate=np.count_nonzero(won) / len(pnl) if len(pnl) else None,  # (won).mean()
+        trades=trades,
+        win_rate=len(gained) / trades if trades else None,  # (pnl > 0).mean()
         total_return=float(final_equity / Decimal(capital) - 1),
         max_drawdown=max(0.0, drawdown),
         sharpe=sharpe,
@@ -115,6 +135,24 @@ def metrics_of(
         fees_paid=fees,
         final_equity=final_equity,
     )
+
+
+@njit(cache=True)
+def _gains_and_losses(pnl_units):
+    """The trades' P&L as floats (`pnl_floats`), split in one pass: the gains (above 0)
+    and the losses (below 0, negated: a float's negation is exact), each in trade order."""
+    count = len(pnl_units)
+    gained, lost = np.empty(count, dtype=np.float64), np.empty(count, dtype=np.float64)
+    gains = losses = 0
+    for k in range(count):
+        value = to_float(pnl_units[k])
+        if value > 0:
+            gained[gains] = value
+            gains += 1
+        elif value < 0:
+            lost[losses] = -value
+            losses += 1
+    return gained[:gains], lost[:losses]
 
 
 def equity_curve(times_ms: np.ndarray, equity: np.ndarray, points: int = 2000) -> list:

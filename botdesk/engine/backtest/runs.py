@@ -21,7 +21,7 @@ from botdesk.engine.frames import CandleFrame
 from botdesk.engine.klines import DEFAULT_MAX_GAP_MS
 from botdesk.engine.research.report import additions
 from botdesk.engine.strategies import registry
-from botdesk.engine.strategies.base import Strategy
+from botdesk.engine.strategies.base import Strategy, StrategyParams
 from botdesk.engine.strategies.safe import StrategyError, evaluate
 from botdesk.engine.timeframes import timeframe_ms
 
@@ -106,15 +106,48 @@ def run_backtest(
         simulation, capital=request.capital, candle_ms=timeframe_ms(request.timeframe)
     )
     report(1.0)
-    return BacktestReport(request, strategy.params.model_dump(), candles, simulation, metrics)
+    return BacktestReport(request, params_dump(strategy.params), candles, simulation, metrics)
 
 
 def strategy_of(name: str, params: dict) -> Strategy:
     """The strategy `name` with `params` validated; BacktestError says what is wrong."""
     try:
-        return registry.get(name)(registry.validate_params(name, params))
+        return registry.get(name)(validated_params(name, params))
     except ValueError as error:
         raise BacktestError(str(error)) from None
+
+
+KNOWN_PARAMS = 1024  # the validated parameter sets kept (`validated_params`)
+_VALIDATED: dict = {}
+
+
+def validated_params(name: str, params: dict | None) -> StrategyParams:
+    """`registry.validate_params`, kept for the same strategy class and the same values
+    of the same types (the models are frozen): a desk's or a sweep's runs repeat them."""
+    try:
+        key = (registry.get(name), *((k, type(v), v) for k, v in sorted((params or {}).items())))
+        return _VALIDATED[key]
+    except KeyError:
+        validated = _VALIDATED[key] = registry.validate_params(name, params)
+        if len(_VALIDATED) > KNOWN_PARAMS:
+            _VALIDATED.pop(next(iter(_VALIDATED)), None)  # the oldest
+        return validated
+    except (TypeError, AttributeError):  # not a dict of hashable values: validated anew
+        return registry.validate_params(name, params)
+
+
+_DUMPS: dict = {}  # id of a validated model -> (the model, its model_dump())
+
+
+def params_dump(params: StrategyParams) -> dict:
+    """params.model_dump(), made once per model `validated_params` keeps (a new dict each
+    call: the caller may change it)."""
+    known = _DUMPS.get(id(params))
+    if known is None or known[0] is not params:
+        if len(_DUMPS) > KNOWN_PARAMS:
+            _DUMPS.clear()
+        known = _DUMPS[id(params)] = (params, params.model_dump())
+    return dict(known[1])
 
 
 def history_of(request: BacktestRequest, *, db=None, history: History | None = None) -> History:

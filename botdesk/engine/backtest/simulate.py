@@ -15,6 +15,7 @@ import numpy as np
 
 from botdesk.db.types import MONEY_UNIT, from_units, to_units
 from botdesk.engine.backtest import core
+from botdesk.engine.backtest.metrics import figures_after
 from botdesk.engine.backtest.sizing import ALL_CASH_SIZING, Sizing
 from botdesk.engine.backtest.trades import Simulation, TradeTable, candle_step
 from botdesk.engine.backtest.units import LIMIT, AmountOutOfRange, units_of
@@ -43,6 +44,10 @@ class CandleUnits:
         return cls(units_of(candles.open), units_of(candles.close), candle_step(candles))
 
 
+KNOWN_COSTS = 256  # the checked costs kept (`Costs.of`)
+_KNOWN: dict = {}
+
+
 @dataclass(frozen=True)
 class Costs:
     """A backtest's fee, slippage, capital and sizing, checked, with the core's unit
@@ -57,6 +62,23 @@ class Costs:
     @classmethod
     def of(
         cls, *, fee_rate: Decimal, slippage_bps: Decimal, capital: Decimal, sizing: Sizing
+    ) -> "Costs":
+        """The checked costs; the same costs again (every run of a sweep, a desk's runs
+        with the default costs) come from `_KNOWN`, checked once."""
+        key = (cls, fee_rate, slippage_bps, capital, sizing)
+        try:
+            return _KNOWN[key]
+        except KeyError:
+            costs = _KNOWN[key] = cls.checked(fee_rate, slippage_bps, capital, sizing)
+            if len(_KNOWN) > KNOWN_COSTS:
+                _KNOWN.pop(next(iter(_KNOWN)), None)  # the oldest
+            return costs
+        except TypeError:  # unhashable (a signalling NaN): checked, to say what is wrong
+            return cls.checked(fee_rate, slippage_bps, capital, sizing)
+
+    @classmethod
+    def checked(
+        cls, fee_rate: Decimal, slippage_bps: Decimal, capital: Decimal, sizing: Sizing
     ) -> "Costs":
         capital_units = _units(capital, "the capital", MONEY_UNIT, from_units(LIMIT))
         paid_factor = (1.0 + float(fee_rate)) * (1.0 + float(slippage_bps * BASIS_POINT))
@@ -118,7 +140,7 @@ class LimitOrders:
     def of(cls, signals: SignalFrame) -> "LimitOrders":
         limit = signals.limit
         if limit is None or np.isnan(limit).all():
-            return cls(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+            return NO_LIMITS
         units = units_of(limit)
         price = np.where(np.isnan(limit), np.nan, units / 1e8)
         candles = signals.limit_candles
@@ -133,6 +155,9 @@ class LimitOrders:
 
     def core_args(self) -> tuple:
         return self.price, self.units, self.good_for
+
+
+NO_LIMITS = LimitOrders(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
 
 def simulate(
@@ -158,7 +183,7 @@ def simulate(
     count = len(candles)
     side = np.ascontiguousarray(signals.side, dtype=np.int8)
     stop, target = level_prices(signals.stop), level_prices(signals.take_profit)
-    rows = core.buy_rows(side)
+    rows, _ = core.signal_rows(side, units.open, units.close)  # and their prices, cached
     stop_units, target_units = level_units(stop, side, rows), level_units(target, side, rows)
     limits = LimitOrders.of(signals)
     state, float_state = costs.new_state()
@@ -177,7 +202,7 @@ def simulate(
         costs.size_asked(state, units, stop, stop_units, limits)
     if progress is not None:
         progress(1.0)
-    return simulation_of(candles, state, trades, equity, units.step)
+    return simulation_of(candles, state, trades, equity, units.step, float_state)
 
 
 def simulation_of(
@@ -186,14 +211,20 @@ def simulation_of(
     trades: np.ndarray,
     equity: np.ndarray,
     step: int | None = None,
+    float_state: np.ndarray | None = None,
 ) -> Simulation:
-    """The Simulation the core's finished `state`, trade rows and equity describe."""
+    """The Simulation the core's finished `state`, trade rows and equity describe (with
+    the equity figures, from the first pass the core made, when `float_state` is given)."""
+    figures = None
+    if float_state is not None:
+        figures = figures_after(equity, float_state[core.DRAWDOWN], float_state[core.RETURNS])
     return Simulation(
         TradeTable.of(candles, trades[: state[core.TRADES]], step),
         equity,
         from_units(state[core.CASH]),
         from_units(state[core.FEES]),
         int(state[core.REFUSED]),
+        figures,
     )
 
 
@@ -229,9 +260,9 @@ def level_units(levels: np.ndarray, side: np.ndarray, rows: np.ndarray | None = 
     core reads it only where the level is set: without any, a single 0 does. `rows`: the
     buy rows (`core.buy_rows(side)`), when the caller has them."""
     rows = core.buy_rows(side) if rows is None else rows
-    rows = rows[~np.isnan(levels[rows])]
-    if not len(rows):
+    if not core.any_set(levels, rows):
         return np.zeros(1, dtype=np.int64)
+    rows = rows[~np.isnan(levels[rows])]
     units = np.zeros(len(levels), dtype=np.int64)
     units[rows] = units_of(levels[rows])
     return units

@@ -126,7 +126,7 @@ def _chunk(
     target, target_units = _levels(targets, side)
     limit_args = _limits(limits, side)
     states = np.empty((sets, core.STATE_SIZE), dtype=np.int64)
-    float_states = np.empty((sets, 1), dtype=np.float64)
+    float_states = np.empty((sets, core.FLOAT_STATE_SIZE), dtype=np.float64)
     for k in range(sets):
         states[k], float_states[k] = costs.new_state()
     most_trades = int((side == 1).sum(axis=1).max()) + 1

@@ -16,6 +16,7 @@ from botdesk.engine.frames import CandleFrame
 
 EXIT, STOP_LOSS, TAKE_PROFIT, END_OF_DATA = "exit", "stop_loss", "take_profit", "end_of_data"
 REASONS = (EXIT, STOP_LOSS, TAKE_PROFIT, END_OF_DATA)  # a trade's reason code indexes this
+EXIT_CODE = REASONS.index(EXIT)
 
 
 class Trade(NamedTuple):
@@ -66,15 +67,11 @@ class TradeTable:
         """From rows of (entry, exit, entry price, exit price, quantity, fees, pnl, reason);
         `step`: `candle_step(candles)` when the caller knows it already."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1, 8)
-        entry, exit_ = rows[:, 0], rows[:, 1]
-        reason = rows[:, 7].astype(np.int8)
-        times = candles.open_time_ms
         step = candle_step(candles) if step is None else step
-        closes_later = np.where(reason == REASONS.index(EXIT), 0, step)
+        reason, entry_ms, exit_ms = _reasons_and_times(rows, candles.open_time_ms, step)
         return cls(
-            entry, exit_, *(rows[:, i] for i in range(2, 7)), reason,
-            times[entry], times[exit_] + closes_later,
-        )  # fmt: skip
+            rows[:, 0], rows[:, 1], *(rows[:, i] for i in range(2, 7)), reason, entry_ms, exit_ms
+        )
 
     def __len__(self) -> int:
         return len(self.entry_index)
@@ -104,6 +101,8 @@ class Simulation:
     final_equity: Decimal  # exact
     fees: Decimal
     refused: int  # buy signals the cash could not cover
+    # `metrics.equity_figures` of the equity when the simulation made them (None: not)
+    figures: tuple[float, float, float] | None = None
 
     @cached_property
     def trades(self) -> list[Trade]:
@@ -128,6 +127,21 @@ def _floats(units: np.ndarray) -> np.ndarray:
     for i in range(len(units)):
         floats[i] = to_float(units[i])
     return floats
+
+
+@njit(cache=True)
+def _reasons_and_times(rows, times, step):
+    """The rows' reason codes (int8), entry times and exit times (a market exit fills at
+    its candle's open, the others at its close, `step` later), in one compiled pass."""
+    count = len(rows)
+    reason = np.empty(count, dtype=np.int8)
+    entry_ms, exit_ms = np.empty(count, dtype=np.int64), np.empty(count, dtype=np.int64)
+    for k in range(count):
+        code = rows[k, 7]
+        reason[k] = code
+        entry_ms[k] = times[rows[k, 0]]
+        exit_ms[k] = times[rows[k, 1]] + (0 if code == EXIT_CODE else step)
+    return reason, entry_ms, exit_ms
 
 
 def candle_step(candles: CandleFrame) -> int:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import numpy as np
 
 from botdesk.engine.backtest import reference
+from botdesk.engine.backtest.metrics import equity_figures
 from botdesk.engine.backtest.simulate import simulate
 from botdesk.engine.frames import CandleFrame, SignalFrame
 
@@ -59,6 +60,8 @@ def assert_same(expected, actual) -> None:
         expected.refused,
     )
     assert isinstance(actual.final_equity, Decimal)
+    # the equity figures' first pass, made by the core as it wrote the equity
+    assert actual.figures == equity_figures(expected.equity)
 
 
 def with_random_limits(rng: np.random.Generator, signals: SignalFrame, closes) -> SignalFrame:

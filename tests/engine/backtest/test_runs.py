@@ -103,4 +103,5 @@ def test_the_equity_figures_are_those_of_two_plain_passes(fast, slow, stop_atr):
     report = run_backtest(_request(SHARED_DATA / "BTCUSDT-1h.csv", params=params))
     equity = report.simulation.equity.tolist()
     assert equity_figures(report.simulation.equity) == _plain_figures(equity)
+    assert report.simulation.figures == _plain_figures(equity)  # the core's first pass
     assert report.metrics.max_drawdown > 0
