@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test setup libs chromium lint format docs bench clean
+.PHONY: run test setup libs chromium lint format docs bench clean clean-kernels
 
 run: $(STAMP) libs
 	$(BIN)/botdesk init
@@ -57,5 +57,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-clean:
+clean: clean-kernels
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+clean-kernels:  # numba's compiled kernels (docs/development.md)
+	find botdesk -path "*/__pycache__/*" \( -name "*.nbi" -o -name "*.nbc" \) -delete
