@@ -176,7 +176,11 @@ def _one_bot(
             known=measured,
             before=state,
         )
-        exposure, open_positions = measures.exposure_and_count(session=session, bot_id=bot.id)
+        if state.books_moved:
+            exposure, open_positions = measures.exposure_and_count(session=session, bot_id=bot.id)
+        else:  # its positions as read, the one in its symbol marked (`state.position`)
+            now = ([state.position] if state.position is not None else []) + state.elsewhere
+            exposure, open_positions = measures.exposure_of(now), len(now)
     figures.bot_done(
         exposure=exposure, open_positions=open_positions, equity=in_whole(recorded.equity)
     )

@@ -54,6 +54,9 @@ class _Checking:
     def exposure(self, bot_id: int | None) -> Decimal:
         if bot_id is None and self.figures is not None:
             return self.desk().exposure
+        held = self.context.open_positions
+        if bot_id == self.bot.id and held is not None:
+            return measures.exposure_of(held)
         return self._once(
             f"exposure {bot_id}", lambda: measures.exposure(session=self.session, bot_id=bot_id)
         )
@@ -61,9 +64,19 @@ class _Checking:
     def open_positions(self, bot_id: int | None) -> int:
         if bot_id is None and self.figures is not None:
             return self.desk().open_positions
+        held = self.context.open_positions
+        if bot_id == self.bot.id and held is not None:
+            return len(held)
         return self._once(
             f"open {bot_id}", lambda: measures.open_positions(session=self.session, bot_id=bot_id)
         )
+
+    def holds(self, symbol: str) -> bool:
+        """The bot has an open position in `symbol`."""
+        held = self.context.open_positions
+        if held is not None:
+            return any(position.symbol == symbol for position in held)
+        return open_position(session=self.session, bot_id=self.bot.id, symbol=symbol) is not None
 
     def equity(self) -> Decimal:
         if self.context.equity is not None:
@@ -141,8 +154,8 @@ def _exposure(checking: _Checking, limits) -> RiskDecision | None:
 
 def _open_positions(checking: _Checking, limits) -> RiskDecision | None:
     context = checking.context
-    session, bot = context.session, context.bot
-    if open_position(session=session, bot_id=bot.id, symbol=context.symbol) is not None:
+    bot = context.bot
+    if checking.holds(context.symbol):
         return None  # adds to a position: opens no new one
     for where, limit, bot_id in (
         ("the bot", limits.get("max_open_positions"), bot.id),

@@ -194,7 +194,12 @@ def exposure_and_count(*, session: Session, bot_id: int) -> tuple[Decimal, int]:
     held = session.exec(
         select(Position).where(Position.status == PositionStatus.OPEN, Position.bot_id == bot_id)
     ).all()
-    return sum((_value(position) for position in held), ZERO), len(held)
+    return exposure_of(held), len(held)
+
+
+def exposure_of(held: list[Position]) -> Decimal:
+    """`exposure` of open positions already at hand."""
+    return sum((_value(position) for position in held), ZERO)
 
 
 def _value(position: Position) -> Decimal:

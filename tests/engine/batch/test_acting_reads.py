@@ -11,7 +11,17 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from botdesk.db import risk_limits
-from botdesk.db.models import Bot, BotState, Fill, Order, OrderStatus, Signal, SignalStatus
+from botdesk.db.models import (
+    Bot,
+    BotState,
+    EquitySnapshot,
+    Fill,
+    Order,
+    OrderStatus,
+    Signal,
+    SignalStatus,
+)
+from botdesk.engine.accounts import account
 from botdesk.engine.batch.candle import BatchItem, process_batch
 from botdesk.engine.batch.memory import CandleMemory
 from botdesk.engine.frames import BUY
@@ -65,6 +75,7 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
         assert all(order.status == OrderStatus.OPEN for order in orders)
         statuses = session.exec(select(Signal.status)).all()
         assert statuses == [SignalStatus.ACCEPTED] * 4
+        _snapshots_match_the_books(session, bots)
     # the broker's resting orders (paper matches by broker) and the breaker's latest
     # orders: read by the batch for all its bots, not by each bot
     assert seen.count('FROM "order" WHERE "order".broker') == 0
@@ -73,14 +84,28 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     assert seen.count('"order".protection_id IS NULL') == 0
     # pending sells: a sell's check only
     assert seen.count('sum("order".quantity)') == 0
-    # the bot's position in its symbol: the risk check's "adds to a position?" and the
-    # snapshot after the order, not before the signal nor again in the order path
-    per_bot = seen.count("FROM position WHERE position.bot_id = ? AND position.symbol = ?")
-    assert per_bot == 2 * len(bots), seen.sent
+    # the bot's positions, realized P&L and fees: as the batch read them while no fill
+    # moved them (a resting market buy fills on the next candle), for the sizing, the
+    # risk check ("adds to a position?", its exposure and open positions), the snapshot
+    # and the desk's figures after it
+    assert seen.count("FROM position WHERE position.bot_id = ?") == 0, seen.sent
+    assert seen.count("FROM position WHERE position.status = ? AND position.bot_id = ?") == 0
 
     # on the next candle each bot has a resting market buy: the broker matches it
     seen = _candle(db, bots, MINUTE + 1)
     assert seen.count('FROM "order" WHERE "order".broker') == len(bots)
+    # the fills moved the books: read again (after the fills; the snapshot's account)
+    assert seen.count("FROM position WHERE position.bot_id = ?") >= len(bots)
     with db.reading() as session:
         assert len(session.exec(select(Fill)).all()) == len(bots)
         assert {o.status for o in session.exec(select(Order))} == {OrderStatus.FILLED}
+        _snapshots_match_the_books(session, bots)
+
+
+def _snapshots_match_the_books(session, bots: list[Bot]) -> None:
+    """Each bot's latest snapshot is its account as the database has it."""
+    snapshots = session.exec(select(EquitySnapshot).order_by(col(EquitySnapshot.id))).all()
+    for bot in bots:
+        books = account(session=session, bot=session.get(Bot, bot.id))
+        last = [row for row in snapshots if row.bot_id == bot.id][-1]
+        assert (last.cash, last.exposure, last.fees) == (books.cash, books.exposure, books.fees)
