@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from botdesk.engine.risk import measures
+from botdesk.engine.risk.entries import PastEntries
 
 ZERO = Decimal(0)
 _KEY = "botdesk.desk_figures"  # in session.info while a batch runs
@@ -35,6 +36,8 @@ class BotStanding:
     equity: Decimal
     baseline: Decimal  # its equity at 00:00 UTC today (`measures.day_baseline`)
     peak: Decimal | None  # `measures.stored_peak` before this candle's snapshot
+    # its past entries, when the batch read them (`entries.read_past_entries`)
+    entries: PastEntries | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@
 """
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
@@ -30,6 +30,7 @@ from botdesk.db.models import (
 )
 from botdesk.db.types import quantize, utcnow
 from botdesk.engine.accounts import account
+from botdesk.engine.risk.entries import ORDER_RATE_WINDOW
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -228,7 +229,7 @@ def last_entry_fill_at(*, session: Session, bot_id: int) -> datetime | None:
 
 
 def entries_in_last_minute(*, session: Session, bot_id: int) -> int:
-    since = utcnow() - timedelta(minutes=1)
+    since = utcnow() - ORDER_RATE_WINDOW
     return session.exec(
         select(func.count())
         .select_from(Order)
