@@ -116,6 +116,7 @@ def process_candle(
     broker: Broker,
     known: Callable[[Decimal], breaches.KnownMeasures] | None = None,
     before: BotKnown | None = None,
+    rows: QuietRows | None = None,
 ) -> EquitySnapshot:
     """Process one closed candle for one bot (see the module docstring); returns the
     equity snapshot it recorded. `known` (the batched path) gives, for the equity just
@@ -123,7 +124,8 @@ def process_candle(
     read of the bot for this candle: a paper bot with no resting order has nothing for
     the broker to match (nor a failure for the circuit breaker, unless it is a
     candidate), keeps the position the batch read and has no open order for its signal
-    to wait on, none of which is read again."""
+    to wait on, none of which is read again; nor are its positions, P&L and fees while no
+    fill moved them. `rows`: the batch's, which writes the bot's cursor with the others'."""
     market = MarketContext(
         symbol=bot.symbol,
         at=ms_to_datetime(candle.close_time_ms),
@@ -181,8 +183,11 @@ def process_candle(
     )
     measured = known(recorded.equity) if known is not None else None
     breaches.after_candle(session, bot, broker, market.at, recorded.equity, measured)
-    bot.last_candle_ms = candle.open_time_ms
-    session.add(bot)
+    if rows is not None:
+        rows.cursor(bot)
+    else:
+        bot.last_candle_ms = candle.open_time_ms
+        session.add(bot)
     if before is not None:
         before.position = position
     return recorded

@@ -6,8 +6,9 @@ The bots' state is read once for all of them (`known.read_known`, the risk limit
 candles by `memory.CandleMemory`); the desk's exposure, open positions and P&L today are
 read once and moved along bot by bot (`risk.desk.DeskFigures`: an entry's risk check
 takes them from there and reads only its own bot), and so are the past entries of the
-bots that may enter (`risk.entries`: the cooldown's and the order rate's). The quiet
-bots' signals are announced (signal.created) in one insert at the end.
+bots that may enter (`risk.entries`: the cooldown's and the order rate's). Every signal
+event of the batch (the quiet bots' signal.created, the acting bots' created, executed or
+rejected) is written in one insert at the end (`announce.signals_together`).
 
 A bot to which nothing happens on this candle (no resting order, no stop or take-profit
 touched, no signal or one it ignores: most bots, most candles) goes through
@@ -96,7 +97,7 @@ def process_batch(
     created: list[Signal] = []  # the quiet bots' signals, announced together
     rows = QuietRows(session, candle.open_time_ms)
     done = []
-    with desk.use(session, figures):
+    with desk.use(session, figures), announce.signals_together(session):
         for number, item in enumerate(items):
             bot = item.bot
             before = memory.before(bot)
@@ -110,8 +111,8 @@ def process_batch(
             if _paused_the_desk(bot, before):
                 for later in bots[number + 1 :]:  # the pause changed their rows in the database
                     session.refresh(later)
-    rows.close()
-    announce.signals_created(session, created)
+        rows.close()
+        announce.signals_created(session, created)
     return done
 
 
@@ -183,6 +184,7 @@ def _one_bot(
             broker=item.broker,
             known=measured,
             before=state,
+            rows=rows,
         )
         if state.books_moved:
             exposure, open_positions = measures.exposure_and_count(session=session, bot_id=bot.id)

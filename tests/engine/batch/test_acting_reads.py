@@ -5,6 +5,7 @@ orders), and its position is the one the batch read; a buy's risk check takes th
 position and account its sizing read, and reads no pending sells (only a sell's check
 looks at them). A bot with a resting order is still matched, and fills."""
 
+import json
 import re
 
 from sqlalchemy import event
@@ -16,6 +17,7 @@ from botdesk.db.models import (
     BotState,
     EquitySnapshot,
     Fill,
+    Notification,
     Order,
     OrderStatus,
     Signal,
@@ -90,6 +92,18 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     # and the desk's figures after it
     assert seen.count("FROM position WHERE position.bot_id = ?") == 0, seen.sent
     assert seen.count("FROM position WHERE position.status = ? AND position.bot_id = ?") == 0
+    # their signal events (created, executed) in one insert, their cursors in one update
+    assert seen.count("INSERT INTO notification") == 1
+    assert seen.count("UPDATE bot SET last_candle_ms") == 1
+    with db.reading() as session:
+        announced = session.exec(select(Notification).order_by(col(Notification.id))).all()
+        assert [json.loads(row.payload)["status"] for row in announced] == ["new", "accepted"] * 4
+        assert [json.loads(row.payload)["bot_id"] for row in announced[::2]] == [
+            bot.id for bot in bots
+        ]
+        assert {session.get(Bot, bot.id).last_candle_ms for bot in bots} == {
+            candle(MINUTE, 100, 101, 99, 100).open_time_ms
+        }
 
     # on the next candle each bot has a resting market buy: the broker matches it
     seen = _candle(db, bots, MINUTE + 1)
