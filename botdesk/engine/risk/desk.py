@@ -51,8 +51,7 @@ class DeskNow:
 
 class DeskFigures:
     def __init__(self, session: Session, at: datetime, *, pnl_needed: bool):
-        self.exposure = measures.exposure(session=session)
-        self.open_positions = measures.open_positions(session=session)
+        self.exposure, self.open_positions = measures.exposure_and_count(session=session)
         self.daily_pnl = measures.desk_daily_pnl(session=session, at=at) if pnl_needed else None
         self.current: BotStanding | None = None
 

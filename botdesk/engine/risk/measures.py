@@ -184,17 +184,15 @@ def _peak(session: Session, bot_id: int, after_id: int) -> Decimal | None:
 
 def exposure(*, session: Session, bot_id: int | None = None) -> Decimal:
     """Open positions at their latest price: one bot's, or everyone's."""
+    return exposure_and_count(session=session, bot_id=bot_id)[0]
+
+
+def exposure_and_count(*, session: Session, bot_id: int | None = None) -> tuple[Decimal, int]:
+    """`exposure` and `open_positions` of one bot, or everyone's, with one query."""
     query = select(Position).where(Position.status == PositionStatus.OPEN)
     if bot_id is not None:
         query = query.where(Position.bot_id == bot_id)
-    return sum((_value(position) for position in session.exec(query)), ZERO)
-
-
-def exposure_and_count(*, session: Session, bot_id: int) -> tuple[Decimal, int]:
-    """`exposure` and `open_positions` of one bot, with one query."""
-    held = session.exec(
-        select(Position).where(Position.status == PositionStatus.OPEN, Position.bot_id == bot_id)
-    ).all()
+    held = session.exec(query).all()
     return exposure_of(held), len(held)
 
 

@@ -92,6 +92,8 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     # and the desk's figures after it
     assert seen.count("FROM position WHERE position.bot_id = ?") == 0, seen.sent
     assert seen.count("FROM position WHERE position.status = ? AND position.bot_id = ?") == 0
+    # the desk's open positions: counted from the rows its exposure loads, not again
+    assert seen.count("count(*)", "FROM position") == 0
     # their signal events (created, executed) in one insert, their cursors in one update
     assert seen.count("INSERT INTO notification") == 1
     assert seen.count("UPDATE bot SET last_candle_ms") == 1
