@@ -29,7 +29,6 @@ from botdesk.db import protections
 from botdesk.db.models import (
     Bot,
     BotState,
-    EquitySnapshot,
     Order,
     OrderType,
     Position,
@@ -117,15 +116,16 @@ def process_candle(
     known: Callable[[Decimal], breaches.KnownMeasures] | None = None,
     before: BotKnown | None = None,
     rows: QuietRows | None = None,
-) -> EquitySnapshot:
+) -> Account:
     """Process one closed candle for one bot (see the module docstring); returns the
-    equity snapshot it recorded. `known` (the batched path) gives, for the equity just
+    account its equity snapshot recorded. `known` (the batched path) gives, for the equity just
     recorded, the measures the breaches would otherwise read; `before`, what the batch
     read of the bot for this candle: a paper bot with no resting order has nothing for
     the broker to match (nor a failure for the circuit breaker, unless it is a
     candidate), keeps the position the batch read and has no open order for its signal
     to wait on, none of which is read again; nor are its positions, P&L and fees while no
-    fill moved them. `rows`: the batch's, which writes the bot's cursor with the others'."""
+    fill moved them. `rows`: the batch's, which writes the bot's snapshot and cursor with the
+    others'."""
     market = MarketContext(
         symbol=bot.symbol,
         at=ms_to_datetime(candle.close_time_ms),
@@ -171,16 +171,17 @@ def process_candle(
             if before is not None:
                 before.books_moved = True
     here = [position] if position is not None else []
-    recorded = snapshot(
-        session=session,
-        bot=bot,
-        at=market.at,
-        candle_open_ms=candle.open_time_ms,
-        open_positions=here,
-        state=None
-        if before is None or before.books_moved
-        else account_from(bot=bot, realized=before.realized, fees=before.fees, open_positions=here),
-    )
+    if before is None or before.books_moved:
+        recorded = account(session=session, bot=bot, open_positions=here)
+    else:
+        recorded = account_from(
+            bot=bot, realized=before.realized, fees=before.fees, open_positions=here
+        )
+    at, open_ms = market.at, candle.open_time_ms
+    if rows is not None:
+        rows.snapshot(snapshot_values(bot=bot, at=at, candle_open_ms=open_ms, state=recorded))
+    else:
+        snapshot(session=session, bot=bot, at=at, candle_open_ms=open_ms, state=recorded)
     measured = known(recorded.equity) if known is not None else None
     breaches.after_candle(session, bot, broker, market.at, recorded.equity, measured)
     if rows is not None:

@@ -5,15 +5,17 @@ and an id in a list, not two ORM objects and their share of a flush. The bots th
 their cursor here too (`trading.process_candle` with `rows`).
 
 As the ORM's autoflush does for its own rows, the snapshots are written before the
-session runs any query, so whatever the transaction reads finds them (a drawdown breach
-records the id of the snapshot that breached; a bot after a quiet one sees the books as
-they are), and at the latest when the batch closes them (`close`). The cursors, which
-nothing in the batch reads back (each bot's loaded row already holds its own), are
+session runs any query that reads the snapshot table, so whatever the transaction reads
+finds them (a drawdown breach records the id of the snapshot that breached; a bot's day
+baseline and drawdown peak are read from them), and at the latest when the batch closes
+them (`close`): most batches write all their snapshots with one insert. The cursors,
+which nothing in the batch reads back (each bot's loaded row already holds its own), are
 written once, by `close`: one update for the whole batch."""
 
 from sqlalchemy import event, insert, update
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session
 
 from botdesk.db.models import Bot, EquitySnapshot
@@ -59,5 +61,8 @@ class QuietRows:
             )
         event.remove(self.session, "do_orm_execute", self._before_query)
 
-    def _before_query(self, _state: ORMExecuteState) -> None:
-        self.write()
+    def _before_query(self, state: ORMExecuteState) -> None:
+        if self._snapshots and SNAPSHOTS in find_tables(
+            state.statement, include_aliases=True, include_joins=True, include_crud=True
+        ):
+            self.write()

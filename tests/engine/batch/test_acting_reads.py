@@ -54,14 +54,14 @@ class Statements:
         return sum(all(part in sql for part in parts) for sql in self.sent)
 
 
-def _candle(db, bots: list[Bot], minute: int) -> Statements:
+def _candle(db, bots: list[Bot], minute: int, memory: CandleMemory) -> Statements:
     broker = runtime_for(db).brokers.get("paper")
     with db.writing() as session, Statements(db.engine) as seen:
         rows = [session.get(Bot, bot.id) for bot in bots]
         items = [BatchItem(bot=row, signal=signal(BUY), broker=broker) for row in rows]
         process_batch(
             session, items=items, candle=candle(minute, 100, 101, 99, 100), timeframe="1m",
-            memory=CandleMemory(),
+            memory=memory,
         )  # fmt: skip
     return seen
 
@@ -70,7 +70,11 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     with db.writing() as session:
         risk_limits.seed_defaults(session=session)
     bots = [make_bot(db, name=f"b{n}", state=BotState.RUNNING) for n in range(4)]
-    seen = _candle(db, bots, MINUTE)
+    with db.writing() as session:  # running since the candle before
+        for bot in bots:
+            session.get(Bot, bot.id).last_candle_ms = candle(MINUTE - 1, 1, 1, 1, 1).open_time_ms
+    memory = CandleMemory()  # the engine's, kept from candle to candle
+    seen = _candle(db, bots, MINUTE, memory)
     with db.reading() as session:
         orders = session.exec(select(Order).order_by(col(Order.bot_id))).all()
         assert [order.bot_id for order in orders] == [bot.id for bot in bots]
@@ -108,8 +112,10 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
         }
 
     # on the next candle each bot has a resting market buy: the broker matches it
-    seen = _candle(db, bots, MINUTE + 1)
+    seen = _candle(db, bots, MINUTE + 1, memory)
     assert seen.count('FROM "order" WHERE "order".broker') == len(bots)
+    # nothing reads the snapshots back in this batch: all of them in one insert
+    assert seen.count("INSERT INTO equity_snapshot") == 1
     # the fills moved the books: read again (after the fills; the snapshot's account)
     assert seen.count("FROM position WHERE position.bot_id = ?") >= len(bots)
     with db.reading() as session:
