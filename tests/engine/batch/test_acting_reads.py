@@ -54,11 +54,18 @@ class Statements:
         return sum(all(part in sql for part in parts) for sql in self.sent)
 
 
-def _candle(db, bots: list[Bot], minute: int, memory: CandleMemory) -> Statements:
+def run_candle(
+    db, bots: list[Bot], minute: int, memory: CandleMemory, side: int | None = BUY
+) -> Statements:
+    """One batch of `bots` on a paper broker, each with a `side` signal (None: none); the
+    statements it sent."""
     broker = runtime_for(db).brokers.get("paper")
     with db.writing() as session, Statements(db.engine) as seen:
         rows = [session.get(Bot, bot.id) for bot in bots]
-        items = [BatchItem(bot=row, signal=signal(BUY), broker=broker) for row in rows]
+        items = [
+            BatchItem(bot=row, signal=None if side is None else signal(side), broker=broker)
+            for row in rows
+        ]
         process_batch(
             session, items=items, candle=candle(minute, 100, 101, 99, 100), timeframe="1m",
             memory=memory,
@@ -74,7 +81,7 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
         for bot in bots:
             session.get(Bot, bot.id).last_candle_ms = candle(MINUTE - 1, 1, 1, 1, 1).open_time_ms
     memory = CandleMemory()  # the engine's, kept from candle to candle
-    seen = _candle(db, bots, MINUTE, memory)
+    seen = run_candle(db, bots, MINUTE, memory)
     with db.reading() as session:
         orders = session.exec(select(Order).order_by(col(Order.bot_id))).all()
         assert [order.bot_id for order in orders] == [bot.id for bot in bots]
@@ -112,7 +119,7 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
         }
 
     # on the next candle each bot has a resting market buy: the broker matches it
-    seen = _candle(db, bots, MINUTE + 1, memory)
+    seen = run_candle(db, bots, MINUTE + 1, memory)
     assert seen.count('FROM "order" WHERE "order".broker') == len(bots)
     # nothing reads the snapshots back in this batch: all of them in one insert
     assert seen.count("INSERT INTO equity_snapshot") == 1

@@ -7,31 +7,13 @@ from sqlmodel import col, select
 
 from botdesk.db import risk_limits
 from botdesk.db.models import Bot, BotState, RiskEvent, Signal, SignalStatus
-from botdesk.engine.batch.candle import BatchItem, process_batch
 from botdesk.engine.batch.memory import CandleMemory
 from botdesk.engine.frames import BUY, SELL
-from tests.engine.batch.test_acting_reads import Statements
-from tests.engine.driving import runtime_for
-from tests.engine.test_breaches import candle, signal
+from tests.engine.batch.test_acting_reads import run_candle
+from tests.engine.test_breaches import candle
 from tests.factories import make_bot
 
 MINUTE = 600
-
-
-def _candle(db, bots: list[Bot], minute: int, side: int | None) -> Statements:
-    broker = runtime_for(db).brokers.get("paper")
-    memory = CandleMemory()
-    with db.writing() as session, Statements(db.engine) as seen:
-        rows = [session.get(Bot, bot.id) for bot in bots]
-        items = [
-            BatchItem(bot=row, signal=None if side is None else signal(side), broker=broker)
-            for row in rows
-        ]
-        process_batch(
-            session, items=items, candle=candle(minute, 100, 101, 99, 100), timeframe="1m",
-            memory=memory,
-        )  # fmt: skip
-    return seen
 
 
 def test_cooldown_and_order_rate_refuse_from_the_batchs_read(db):
@@ -50,11 +32,12 @@ def test_cooldown_and_order_rate_refuse_from_the_batchs_read(db):
             session=session, kind="max_orders_per_minute", value="1", bot_id=rated.id, by="t"
         )
     bots = [*cooled, rated]
-    _candle(db, bots, MINUTE, BUY)  # market buys, filled at the next candle's open
-    _candle(db, bots, MINUTE + 1, None)
-    _candle(db, bots, MINUTE + 2, SELL)
-    _candle(db, bots, MINUTE + 3, None)  # flat again
-    seen = _candle(db, bots, MINUTE + 4, BUY)
+    memory = CandleMemory()
+    run_candle(db, bots, MINUTE, memory, BUY)  # market buys, filled at the next candle's open
+    run_candle(db, bots, MINUTE + 1, memory, None)
+    run_candle(db, bots, MINUTE + 2, memory, SELL)
+    run_candle(db, bots, MINUTE + 3, memory, None)  # flat again
+    seen = run_candle(db, bots, MINUTE + 4, memory, BUY)
 
     with db.reading() as session:
         refused = {
