@@ -5,6 +5,9 @@ outbox in the caller's transaction; the builders in `db.notification_events` do 
 the watchdog delivers. Risk refusals are not announced here: the watchdog aggregates the
 risk events the order path already writes."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
@@ -12,6 +15,28 @@ from botdesk.db import notification_events, notifications
 from botdesk.db.models import Bot, Fill, Order, OrderStatus, RiskEvent, Signal
 
 UNFILLED_ENDS = (OrderStatus.REJECTED, OrderStatus.EXPIRED)
+_HELD = "botdesk.held_signal_events"  # in session.info while a candle batch runs
+
+
+@contextmanager
+def signals_together(session: Session) -> Iterator[None]:
+    """The signal events announced inside (created, executed, rejected: each as it was
+    when announced) are written in one insert at the end, in the order announced (a
+    candle batch's, in its transaction; nothing is written if it fails)."""
+    held = session.info[_HELD] = []
+    try:
+        yield
+        notifications.emit_many(session, held)
+    finally:
+        session.info.pop(_HELD, None)
+
+
+def _signal_events(session: Session, events: list) -> None:
+    held = session.info.get(_HELD)
+    if held is None:
+        notifications.emit_many(session, events)
+    else:
+        held.extend(events)
 
 
 def order_filled(session: Session, order: Order, fill: Fill) -> None:
@@ -33,7 +58,7 @@ def signal_changed(session: Session, signal: Signal) -> None:
     """A signal created (status new), executed (accepted) or rejected, for webhooks."""
     bot = session.get(Bot, signal.bot_id)
     if bot is not None and signal.id is not None:
-        notifications.emit(session, notification_events.signal_event(signal=signal, bot=bot))
+        _signal_events(session, [notification_events.signal_event(signal=signal, bot=bot)])
 
 
 def signals_created(session: Session, signals: list[Signal]) -> None:
@@ -47,7 +72,7 @@ def signals_created(session: Session, signals: list[Signal]) -> None:
         bot = session.get(Bot, signal.bot_id)
         if bot is not None:
             events.append(notification_events.signal_event(signal=signal, bot=bot, created=True))
-    notifications.emit_many(session, events)
+    _signal_events(session, events)
 
 
 def risk_event(session: Session, event: RiskEvent) -> None:

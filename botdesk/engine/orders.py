@@ -115,6 +115,8 @@ class Held:
 
     position: Position | None
     book: Account
+    # all the bot's open positions, every symbol (None: not at hand, the check reads them)
+    everything: list[Position] | None = None
 
 
 def submit(
@@ -168,6 +170,7 @@ def submit(
             market_at=market.at,
             candle_open_ms=request.candle_open_ms,
             equity=book.equity,
+            open_positions=held.everything,
         )
     )
     if not decision.allowed:

@@ -29,7 +29,6 @@ from botdesk.db import protections
 from botdesk.db.models import (
     Bot,
     BotState,
-    EquitySnapshot,
     Order,
     OrderType,
     Position,
@@ -116,14 +115,17 @@ def process_candle(
     broker: Broker,
     known: Callable[[Decimal], breaches.KnownMeasures] | None = None,
     before: BotKnown | None = None,
-) -> EquitySnapshot:
+    rows: QuietRows | None = None,
+) -> Account:
     """Process one closed candle for one bot (see the module docstring); returns the
-    equity snapshot it recorded. `known` (the batched path) gives, for the equity just
+    account its equity snapshot recorded. `known` (the batched path) gives, for the equity just
     recorded, the measures the breaches would otherwise read; `before`, what the batch
     read of the bot for this candle: a paper bot with no resting order has nothing for
     the broker to match (nor a failure for the circuit breaker, unless it is a
     candidate), keeps the position the batch read and has no open order for its signal
-    to wait on, none of which is read again."""
+    to wait on, none of which is read again; nor are its positions, P&L and fees while no
+    fill moved them. `rows`: the batch's, which writes the bot's snapshot and cursor with the
+    others'."""
     market = MarketContext(
         symbol=bot.symbol,
         at=ms_to_datetime(candle.close_time_ms),
@@ -141,12 +143,16 @@ def process_candle(
             protect_from_signal(session, order)
     if resting or before.breaker_candidate:
         breaches.trip_circuit_breaker(session, bot, broker)
+    if fills and before is not None:
+        before.books_moved = True
     if fills or before is None:
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
     else:
         position = before.position
     if position is not None and _watch_exits(session, bot, position, broker, market):
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+        if before is not None:
+            before.books_moved = True
     if position is not None:
         mark_to_market(position, candle.close)
         session.add(position)
@@ -155,23 +161,49 @@ def process_candle(
         session.add(row)
         session.flush()
         limit = signal.limit_terms(candle, timeframe)
-        act_on_signal(
+        order = act_on_signal(
             session, bot=bot, signal=row, broker=broker, market=market, limit=limit,
             position=position, pending=UNREAD if resting else [],
+            held=_held(bot, before, position),
         )  # fmt: skip
-        position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
-    recorded = snapshot(
-        session=session,
-        bot=bot,
-        at=market.at,
-        candle_open_ms=candle.open_time_ms,
-        open_positions=[position] if position is not None else [],
-    )
+        if before is None or before.books_moved or (order is not None and order.filled_quantity):
+            position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
+            if before is not None:
+                before.books_moved = True
+    here = [position] if position is not None else []
+    if before is None or before.books_moved:
+        recorded = account(session=session, bot=bot, open_positions=here)
+    else:
+        recorded = account_from(
+            bot=bot, realized=before.realized, fees=before.fees, open_positions=here
+        )
+    at, open_ms = market.at, candle.open_time_ms
+    if rows is not None:
+        rows.snapshot(snapshot_values(bot=bot, at=at, candle_open_ms=open_ms, state=recorded))
+    else:
+        snapshot(session=session, bot=bot, at=at, candle_open_ms=open_ms, state=recorded)
     measured = known(recorded.equity) if known is not None else None
     breaches.after_candle(session, bot, broker, market.at, recorded.equity, measured)
-    bot.last_candle_ms = candle.open_time_ms
-    session.add(bot)
+    if rows is not None:
+        rows.cursor(bot)
+    else:
+        bot.last_candle_ms = candle.open_time_ms
+        session.add(bot)
+    if before is not None:
+        before.position = position
     return recorded
+
+
+def _held(bot: Bot, before: BotKnown | None, position: Position | None) -> Held | None:
+    """The bot's position and account as the batch read them, while no fill has moved
+    them in this candle (None: the order path reads them)."""
+    if before is None or before.books_moved:
+        return None
+    everything = ([position] if position is not None else []) + before.elsewhere
+    book = account_from(
+        bot=bot, realized=before.realized, fees=before.fees, open_positions=everything
+    )
+    return Held(position, book, everything)
 
 
 def signal_row(bot: Bot, candle: CandlePrices, timeframe: str, signal: StrategySignal) -> Signal:
@@ -268,6 +300,7 @@ def act_on_signal(
     limit: LimitTerms | None = None,
     position: Position | object | None = UNREAD,
     pending: list[Order] | object = UNREAD,
+    held: Held | None = None,
 ) -> Order | None:
     """Turn a stored signal into an order through the order path, or say why not.
 
@@ -280,12 +313,13 @@ def act_on_signal(
     `position`: the bot's open position in its symbol (or None) when the caller has it at
     hand as it stands; a buy's order is checked against it and the account read here.
     `pending`: its open orders (`limit_orders.open_orders`), likewise.
+    `held`: its position (the same as `position`) and account as they stand, with all
+    its open positions, when the caller has them (a buy's sizing and check read none).
     """
     if signal.status == SignalStatus.NEW:
         announce.signal_changed(session, signal)  # signal.created, for subscribers' webhooks
     if position is UNREAD:
         position = open_position(session=session, bot_id=bot.id, symbol=bot.symbol)
-    held = None
     if pending is UNREAD:
         pending = open_orders(session, bot)
     reason = foregone(bot, signal.side, position, pending, signal.source)
@@ -293,7 +327,8 @@ def act_on_signal(
         return _ignore(session, signal, reason)
     if signal.side == Side.BUY:
         price = market.last_price if limit is None else limit.price
-        held = Held(position, account(session=session, bot=bot))
+        if held is None:
+            held = Held(position, account(session=session, bot=bot))
         quantity = size_entry(
             session=session,
             bot=bot,
@@ -306,6 +341,7 @@ def act_on_signal(
         )
         side, default_purpose = Side.BUY, "entry"
     else:
+        held = None  # a sell's check reads them itself
         price = market.last_price if limit is None else limit.price
         quantity = position.quantity
         side, default_purpose = Side.SELL, "exit"

@@ -5,8 +5,10 @@ The bots' state is read once for all of them (`known.read_known`, the risk limit
 `risk_limits.effective_many`; the day's baseline and the drawdown peak kept between
 candles by `memory.CandleMemory`); the desk's exposure, open positions and P&L today are
 read once and moved along bot by bot (`risk.desk.DeskFigures`: an entry's risk check
-takes them from there and reads only its own bot). The quiet bots' signals are announced
-(signal.created) in one insert at the end.
+takes them from there and reads only its own bot), and so are the past entries of the
+bots that may enter (`risk.entries`: the cooldown's and the order rate's). Every signal
+event of the batch (the quiet bots' signal.created, the acting bots' created, executed or
+rejected) is written in one insert at the end (`announce.signals_together`).
 
 A bot to which nothing happens on this candle (no resting order, no stop or take-profit
 touched, no signal or one it ignores: most bots, most candles) goes through
@@ -35,6 +37,7 @@ from botdesk.engine.frames import BUY
 from botdesk.engine.risk import desk, measures
 from botdesk.engine.risk.breaches import DAILY_LOSS_PAUSE, KnownMeasures
 from botdesk.engine.risk.desk import BotStanding, DeskFigures
+from botdesk.engine.risk.entries import PastEntries, read_past_entries
 from botdesk.engine.trading import StrategySignal, foregone, process_candle, quiet_candle
 
 
@@ -82,6 +85,9 @@ def process_batch(
     bots = [item.bot for item in items]
     limits = risk_limits.effective_many(session=session, bot_ids=[bot.id for bot in bots])
     known = read_known(session, bots, limits)
+    past = read_past_entries(
+        session, [item.bot.id for item in items if _may_enter(item, known[item.bot.id], candle)]
+    )
     at = ms_to_datetime(candle.close_time_ms)
     figures = DeskFigures(
         session,
@@ -91,21 +97,22 @@ def process_batch(
     created: list[Signal] = []  # the quiet bots' signals, announced together
     rows = QuietRows(session, candle.open_time_ms)
     done = []
-    with desk.use(session, figures):
+    with desk.use(session, figures), announce.signals_together(session):
         for number, item in enumerate(items):
             bot = item.bot
             before = memory.before(bot)
             equity = _one_bot(
-                session, item, known[bot.id], candle, timeframe, memory, figures, rows
-            )
+                session, item, known[bot.id], candle, timeframe, memory, figures, rows,
+                past.get(bot.id),
+            )  # fmt: skip
             created += item.created
             memory.after(bot, candle_open_ms=candle.open_time_ms, equity=equity, before=before)
             done.append(bot.id)
             if _paused_the_desk(bot, before):
                 for later in bots[number + 1 :]:  # the pause changed their rows in the database
                     session.refresh(later)
-    rows.close()
-    announce.signals_created(session, created)
+        rows.close()
+        announce.signals_created(session, created)
     return done
 
 
@@ -118,6 +125,7 @@ def _one_bot(
     memory: CandleMemory,
     figures: DeskFigures,
     rows: QuietRows,
+    entries: PastEntries | None,
 ) -> Decimal:
     """One bot's candle in the batch, the desk's figures moved along with it; returns the
     equity its snapshot recorded."""
@@ -137,6 +145,7 @@ def _one_bot(
             equity=whole.equity,
             baseline=baseline,
             peak=peak,
+            entries=entries,
         )
     )
 
@@ -175,12 +184,26 @@ def _one_bot(
             broker=item.broker,
             known=measured,
             before=state,
+            rows=rows,
         )
-        exposure, open_positions = measures.exposure_and_count(session=session, bot_id=bot.id)
+        if state.books_moved:
+            exposure, open_positions = measures.exposure_and_count(session=session, bot_id=bot.id)
+        else:  # its positions as read, the one in its symbol marked (`state.position`)
+            now = ([state.position] if state.position is not None else []) + state.elsewhere
+            exposure, open_positions = measures.exposure_of(now), len(now)
     figures.bot_done(
         exposure=exposure, open_positions=open_positions, equity=in_whole(recorded.equity)
     )
     return recorded.equity
+
+
+def _may_enter(item: BatchItem, known: BotKnown, candle: CandlePrices) -> bool:
+    """The bot may send an entry on this candle and has no resting order (so nothing
+    buys for it before its entry check): its past entries are read with the batch's."""
+    signal = item.signal
+    if signal is None or signal.side != BUY or known.has_open_orders:
+        return False
+    return item.broker.quiet_without_orders and not is_quiet(item, known, candle)
 
 
 def _paused_the_desk(bot: Bot, before: tuple) -> bool:

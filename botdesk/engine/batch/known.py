@@ -25,6 +25,9 @@ class BotKnown:
     fees: Decimal
     has_open_orders: bool
     breaker_candidate: bool  # enough recent failed orders that the breaker must look
+    # a fill or an exit moved its positions (or P&L) during its candle: `position`,
+    # `realized` and `fees` are no longer as they stand (`trading.process_candle`)
+    books_moved: bool = False
 
 
 def read_known(session: Session, bots: list[Bot], limits: dict[int, Limits]) -> dict[int, BotKnown]:

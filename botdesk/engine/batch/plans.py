@@ -124,7 +124,7 @@ class Evaluations:
         window = plan.window  # the history is kept by the plan: its id is not reused
         key = (
             type(strategy),
-            strategy.params.model_dump_json(),
+            strategy.params_key,
             id(plan.history),
             window.start,
             window.stop,

@@ -1,16 +1,21 @@
 """The quiet bots' rows of one candle batch, their equity snapshots and cursors, written
 with two set-based statements (one multi-row insert, one update of the cursors), outside
 the ORM's unit of work but in the batch's transaction: a quiet bot's candle costs a dict
-and an id in a list, not two ORM objects and their share of a flush.
+and an id in a list, not two ORM objects and their share of a flush. The bots that act write
+their cursor here too (`trading.process_candle` with `rows`).
 
-As the ORM's autoflush does for its own rows, they are written before the session runs
-any query, so whatever the transaction reads finds them (a drawdown breach records the id
-of the snapshot that breached; a bot after a quiet one sees the books as they are), and at
-the latest when the batch closes them (`close`)."""
+As the ORM's autoflush does for its own rows, the snapshots are written before the
+session runs any query that reads the snapshot table, so whatever the transaction reads
+finds them (a drawdown breach records the id of the snapshot that breached; a bot's day
+baseline and drawdown peak are read from them), and at the latest when the batch closes
+them (`close`): most batches write all their snapshots with one insert. The cursors,
+which nothing in the batch reads back (each bot's loaded row already holds its own), are
+written once, by `close`: one update for the whole batch."""
 
 from sqlalchemy import event, insert, update
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session
 
 from botdesk.db.models import Bot, EquitySnapshot
@@ -38,24 +43,26 @@ class QuietRows:
         self._cursors.append(bot.id)
 
     def write(self) -> None:
-        snapshots, cursors = self._snapshots, self._cursors
-        self._snapshots, self._cursors = [], []
-        if not snapshots and not cursors:
-            return
-        connection = self.session.connection()
+        """The snapshots so far."""
+        snapshots, self._snapshots = self._snapshots, []
         if snapshots:
-            connection.execute(insert(SNAPSHOTS), snapshots)
+            self.session.connection().execute(insert(SNAPSHOTS), snapshots)
+
+    def close(self) -> None:
+        """Write what is left, and the cursors; the session's queries no longer wait on
+        these rows."""
+        self.write()
+        cursors, self._cursors = self._cursors, []
         if cursors:
-            connection.execute(
+            self.session.connection().execute(
                 update(BOTS)
                 .where(BOTS.c.id.in_(cursors))
                 .values(last_candle_ms=self.candle_open_ms)
             )
-
-    def close(self) -> None:
-        """Write what is left; the session's queries no longer wait on these rows."""
-        self.write()
         event.remove(self.session, "do_orm_execute", self._before_query)
 
-    def _before_query(self, _state: ORMExecuteState) -> None:
-        self.write()
+    def _before_query(self, state: ORMExecuteState) -> None:
+        if self._snapshots and SNAPSHOTS in find_tables(
+            state.statement, include_aliases=True, include_joins=True, include_crud=True
+        ):
+            self.write()

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from botdesk.db.models import Bot, Signal
+from botdesk.db.models import Bot, Position, Signal
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class RiskContext:
     market_at: datetime | None = None  # market time of the decision (replay time in a replay)
     candle_open_ms: int | None = None  # the candle the order was decided on
     equity: Decimal | None = None  # the bot's equity now, when the caller has its account
+    # the bot's open positions (every symbol) as they stand, when the caller has them
+    open_positions: list[Position] | None = None
 
 
 @dataclass(frozen=True)

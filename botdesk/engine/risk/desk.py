@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from botdesk.engine.risk import measures
+from botdesk.engine.risk.entries import PastEntries
 
 ZERO = Decimal(0)
 _KEY = "botdesk.desk_figures"  # in session.info while a batch runs
@@ -35,6 +36,8 @@ class BotStanding:
     equity: Decimal
     baseline: Decimal  # its equity at 00:00 UTC today (`measures.day_baseline`)
     peak: Decimal | None  # `measures.stored_peak` before this candle's snapshot
+    # its past entries, when the batch read them (`entries.read_past_entries`)
+    entries: PastEntries | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,7 @@ class DeskNow:
 
 class DeskFigures:
     def __init__(self, session: Session, at: datetime, *, pnl_needed: bool):
-        self.exposure = measures.exposure(session=session)
-        self.open_positions = measures.open_positions(session=session)
+        self.exposure, self.open_positions = measures.exposure_and_count(session=session)
         self.daily_pnl = measures.desk_daily_pnl(session=session, at=at) if pnl_needed else None
         self.current: BotStanding | None = None
 

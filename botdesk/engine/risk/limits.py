@@ -7,7 +7,7 @@ from the batch (`botdesk.engine.risk.desk`), read once for all its bots; only th
 own exposure and open positions are read here, as they stand at the check.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from botdesk.db import candles as candle_store
@@ -54,6 +54,9 @@ class _Checking:
     def exposure(self, bot_id: int | None) -> Decimal:
         if bot_id is None and self.figures is not None:
             return self.desk().exposure
+        held = self.context.open_positions
+        if bot_id == self.bot.id and held is not None:
+            return measures.exposure_of(held)
         return self._once(
             f"exposure {bot_id}", lambda: measures.exposure(session=self.session, bot_id=bot_id)
         )
@@ -61,9 +64,19 @@ class _Checking:
     def open_positions(self, bot_id: int | None) -> int:
         if bot_id is None and self.figures is not None:
             return self.desk().open_positions
+        held = self.context.open_positions
+        if bot_id == self.bot.id and held is not None:
+            return len(held)
         return self._once(
             f"open {bot_id}", lambda: measures.open_positions(session=self.session, bot_id=bot_id)
         )
+
+    def holds(self, symbol: str) -> bool:
+        """The bot has an open position in `symbol`."""
+        held = self.context.open_positions
+        if held is not None:
+            return any(position.symbol == symbol for position in held)
+        return open_position(session=self.session, bot_id=self.bot.id, symbol=symbol) is not None
 
     def equity(self) -> Decimal:
         if self.context.equity is not None:
@@ -90,6 +103,16 @@ class _Checking:
         if self.figures is not None and self.figures.daily_pnl is not None:
             return self.desk().daily_pnl
         return measures.desk_daily_pnl(session=self.session, at=self.context.market_at)
+
+    def last_entry_fill_at(self) -> datetime | None:
+        if self.figures is not None and self.figures.current.entries is not None:
+            return self.figures.current.entries.last_fill_at
+        return measures.last_entry_fill_at(session=self.session, bot_id=self.bot.id)
+
+    def entries_in_last_minute(self) -> int:
+        if self.figures is not None and self.figures.current.entries is not None:
+            return self.figures.current.entries.in_last_minute()
+        return measures.entries_in_last_minute(session=self.session, bot_id=self.bot.id)
 
     def drawdown(self) -> tuple[Decimal, Decimal, Decimal]:
         if self.figures is None:
@@ -141,8 +164,8 @@ def _exposure(checking: _Checking, limits) -> RiskDecision | None:
 
 def _open_positions(checking: _Checking, limits) -> RiskDecision | None:
     context = checking.context
-    session, bot = context.session, context.bot
-    if open_position(session=session, bot_id=bot.id, symbol=context.symbol) is not None:
+    bot = context.bot
+    if checking.holds(context.symbol):
         return None  # adds to a position: opens no new one
     for where, limit, bot_id in (
         ("the bot", limits.get("max_open_positions"), bot.id),
@@ -200,7 +223,7 @@ def _cooldown(checking: _Checking, limits) -> RiskDecision | None:
     limit = limits.get("cooldown_seconds")
     if not limit or context.market_at is None:
         return None
-    last = measures.last_entry_fill_at(session=context.session, bot_id=context.bot.id)
+    last = checking.last_entry_fill_at()
     if last is None:
         return None
     waited = (context.market_at - last).total_seconds()
@@ -213,11 +236,10 @@ def _cooldown(checking: _Checking, limits) -> RiskDecision | None:
 
 
 def _order_rate(checking: _Checking, limits) -> RiskDecision | None:
-    context = checking.context
     limit = limits.get("max_orders_per_minute")
     if limit is None:
         return None
-    sent = measures.entries_in_last_minute(session=context.session, bot_id=context.bot.id)
+    sent = checking.entries_in_last_minute()
     if sent + 1 > limit:
         return RiskDecision.refuse(
             "max_orders_per_minute",

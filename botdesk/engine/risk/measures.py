@@ -11,7 +11,7 @@
 """
 
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from decimal import Decimal
 
 from sqlmodel import Session, col, func, select
@@ -30,6 +30,7 @@ from botdesk.db.models import (
 )
 from botdesk.db.types import quantize, utcnow
 from botdesk.engine.accounts import account
+from botdesk.engine.risk.entries import ORDER_RATE_WINDOW
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -183,18 +184,21 @@ def _peak(session: Session, bot_id: int, after_id: int) -> Decimal | None:
 
 def exposure(*, session: Session, bot_id: int | None = None) -> Decimal:
     """Open positions at their latest price: one bot's, or everyone's."""
+    return exposure_and_count(session=session, bot_id=bot_id)[0]
+
+
+def exposure_and_count(*, session: Session, bot_id: int | None = None) -> tuple[Decimal, int]:
+    """`exposure` and `open_positions` of one bot, or everyone's, with one query."""
     query = select(Position).where(Position.status == PositionStatus.OPEN)
     if bot_id is not None:
         query = query.where(Position.bot_id == bot_id)
-    return sum((_value(position) for position in session.exec(query)), ZERO)
+    held = session.exec(query).all()
+    return exposure_of(held), len(held)
 
 
-def exposure_and_count(*, session: Session, bot_id: int) -> tuple[Decimal, int]:
-    """`exposure` and `open_positions` of one bot, with one query."""
-    held = session.exec(
-        select(Position).where(Position.status == PositionStatus.OPEN, Position.bot_id == bot_id)
-    ).all()
-    return sum((_value(position) for position in held), ZERO), len(held)
+def exposure_of(held: list[Position]) -> Decimal:
+    """`exposure` of open positions already at hand."""
+    return sum((_value(position) for position in held), ZERO)
 
 
 def _value(position: Position) -> Decimal:
@@ -223,7 +227,7 @@ def last_entry_fill_at(*, session: Session, bot_id: int) -> datetime | None:
 
 
 def entries_in_last_minute(*, session: Session, bot_id: int) -> int:
-    since = utcnow() - timedelta(minutes=1)
+    since = utcnow() - ORDER_RATE_WINDOW
     return session.exec(
         select(func.count())
         .select_from(Order)

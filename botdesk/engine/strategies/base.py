@@ -72,6 +72,15 @@ class Strategy(ABC):
             self.params = self.Params.model_validate(params or {})
 
     @property
+    def params_key(self) -> str:
+        """The parameters as JSON, made once per instance (they are frozen; a new
+        parameters object is serialized afresh): part of a shared evaluation's key."""
+        made = self.__dict__.get("_params_key")
+        if made is None or made[0] is not self.params:
+            made = self._params_key = (self.params, self.params.model_dump_json())
+        return made[1]
+
+    @property
     @abstractmethod
     def lookback(self) -> int:
         """Candles of history the rule needs before it can signal."""

@@ -5,13 +5,25 @@ orders), and its position is the one the batch read; a buy's risk check takes th
 position and account its sizing read, and reads no pending sells (only a sell's check
 looks at them). A bot with a resting order is still matched, and fills."""
 
+import json
 import re
 
 from sqlalchemy import event
 from sqlmodel import col, select
 
 from botdesk.db import risk_limits
-from botdesk.db.models import Bot, BotState, Fill, Order, OrderStatus, Signal, SignalStatus
+from botdesk.db.models import (
+    Bot,
+    BotState,
+    EquitySnapshot,
+    Fill,
+    Notification,
+    Order,
+    OrderStatus,
+    Signal,
+    SignalStatus,
+)
+from botdesk.engine.accounts import account
 from botdesk.engine.batch.candle import BatchItem, process_batch
 from botdesk.engine.batch.memory import CandleMemory
 from botdesk.engine.frames import BUY
@@ -42,14 +54,21 @@ class Statements:
         return sum(all(part in sql for part in parts) for sql in self.sent)
 
 
-def _candle(db, bots: list[Bot], minute: int) -> Statements:
+def run_candle(
+    db, bots: list[Bot], minute: int, memory: CandleMemory, side: int | None = BUY
+) -> Statements:
+    """One batch of `bots` on a paper broker, each with a `side` signal (None: none); the
+    statements it sent."""
     broker = runtime_for(db).brokers.get("paper")
     with db.writing() as session, Statements(db.engine) as seen:
         rows = [session.get(Bot, bot.id) for bot in bots]
-        items = [BatchItem(bot=row, signal=signal(BUY), broker=broker) for row in rows]
+        items = [
+            BatchItem(bot=row, signal=None if side is None else signal(side), broker=broker)
+            for row in rows
+        ]
         process_batch(
             session, items=items, candle=candle(minute, 100, 101, 99, 100), timeframe="1m",
-            memory=CandleMemory(),
+            memory=memory,
         )  # fmt: skip
     return seen
 
@@ -58,13 +77,18 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     with db.writing() as session:
         risk_limits.seed_defaults(session=session)
     bots = [make_bot(db, name=f"b{n}", state=BotState.RUNNING) for n in range(4)]
-    seen = _candle(db, bots, MINUTE)
+    with db.writing() as session:  # running since the candle before
+        for bot in bots:
+            session.get(Bot, bot.id).last_candle_ms = candle(MINUTE - 1, 1, 1, 1, 1).open_time_ms
+    memory = CandleMemory()  # the engine's, kept from candle to candle
+    seen = run_candle(db, bots, MINUTE, memory)
     with db.reading() as session:
         orders = session.exec(select(Order).order_by(col(Order.bot_id))).all()
         assert [order.bot_id for order in orders] == [bot.id for bot in bots]
         assert all(order.status == OrderStatus.OPEN for order in orders)
         statuses = session.exec(select(Signal.status)).all()
         assert statuses == [SignalStatus.ACCEPTED] * 4
+        _snapshots_match_the_books(session, bots)
     # the broker's resting orders (paper matches by broker) and the breaker's latest
     # orders: read by the batch for all its bots, not by each bot
     assert seen.count('FROM "order" WHERE "order".broker') == 0
@@ -73,14 +97,44 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     assert seen.count('"order".protection_id IS NULL') == 0
     # pending sells: a sell's check only
     assert seen.count('sum("order".quantity)') == 0
-    # the bot's position in its symbol: the risk check's "adds to a position?" and the
-    # snapshot after the order, not before the signal nor again in the order path
-    per_bot = seen.count("FROM position WHERE position.bot_id = ? AND position.symbol = ?")
-    assert per_bot == 2 * len(bots), seen.sent
+    # the bot's positions, realized P&L and fees: as the batch read them while no fill
+    # moved them (a resting market buy fills on the next candle), for the sizing, the
+    # risk check ("adds to a position?", its exposure and open positions), the snapshot
+    # and the desk's figures after it
+    assert seen.count("FROM position WHERE position.bot_id = ?") == 0, seen.sent
+    assert seen.count("FROM position WHERE position.status = ? AND position.bot_id = ?") == 0
+    # the desk's open positions: counted from the rows its exposure loads, not again
+    assert seen.count("count(*)", "FROM position") == 0
+    # their signal events (created, executed) in one insert, their cursors in one update
+    assert seen.count("INSERT INTO notification") == 1
+    assert seen.count("UPDATE bot SET last_candle_ms") == 1
+    with db.reading() as session:
+        announced = session.exec(select(Notification).order_by(col(Notification.id))).all()
+        assert [json.loads(row.payload)["status"] for row in announced] == ["new", "accepted"] * 4
+        assert [json.loads(row.payload)["bot_id"] for row in announced[::2]] == [
+            bot.id for bot in bots
+        ]
+        assert {session.get(Bot, bot.id).last_candle_ms for bot in bots} == {
+            candle(MINUTE, 100, 101, 99, 100).open_time_ms
+        }
 
     # on the next candle each bot has a resting market buy: the broker matches it
-    seen = _candle(db, bots, MINUTE + 1)
+    seen = run_candle(db, bots, MINUTE + 1, memory)
     assert seen.count('FROM "order" WHERE "order".broker') == len(bots)
+    # nothing reads the snapshots back in this batch: all of them in one insert
+    assert seen.count("INSERT INTO equity_snapshot") == 1
+    # the fills moved the books: read again (after the fills; the snapshot's account)
+    assert seen.count("FROM position WHERE position.bot_id = ?") >= len(bots)
     with db.reading() as session:
         assert len(session.exec(select(Fill)).all()) == len(bots)
         assert {o.status for o in session.exec(select(Order))} == {OrderStatus.FILLED}
+        _snapshots_match_the_books(session, bots)
+
+
+def _snapshots_match_the_books(session, bots: list[Bot]) -> None:
+    """Each bot's latest snapshot is its account as the database has it."""
+    snapshots = session.exec(select(EquitySnapshot).order_by(col(EquitySnapshot.id))).all()
+    for bot in bots:
+        books = account(session=session, bot=session.get(Bot, bot.id))
+        last = [row for row in snapshots if row.bot_id == bot.id][-1]
+        assert (last.cash, last.exposure, last.fees) == (books.cash, books.exposure, books.fees)
