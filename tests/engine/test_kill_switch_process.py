@@ -42,17 +42,26 @@ def test_kill_switch_while_50_paper_bots_trade(db, tmp_path, processes):
         )
     env = make_env(db.url, tmp_path, BOTDESK_REPLAY_SPEED="600")
     engine = processes.start(["engine"], env)
-    wait_until(
-        lambda: count(db, Fill) >= BOTS and count(db, Position, Position.status == "open") >= 10,
+
+    def engaged_while_positions_are_open():
+        """The latch set in the transaction that saw the bots trading and positions open
+        (read apart, a fast engine could close them all between the two)."""
+        with db.writing() as session:
+            fills = session.exec(select(func.count()).select_from(Fill)).one()
+            open_now = session.exec(select(Position.id).where(Position.status == "open")).all()
+            if fills < BOTS or len(open_now) < 10:
+                return None
+            engage = kill_switch.engage(
+                session=session, by="tess", role=Role.TRADER, reason="venue incident", flatten=True
+            )
+        return open_now, engage
+
+    open_then, engage = wait_until(
+        engaged_while_positions_are_open,
         timeout=600,  # liveness only: 50 bots on a slow, shared host took over 180 s once
         interval=0.2,
         message="the bots trading, positions open",
     )
-    with db.writing() as session:
-        open_then = session.exec(select(Position.id).where(Position.status == "open")).all()
-        engage = kill_switch.engage(
-            session=session, by="tess", role=Role.TRADER, reason="venue incident", flatten=True
-        )
     committed = utcnow()
 
     def handled():
