@@ -77,6 +77,7 @@ def form() -> dbc.Card:
                     html.Div(id="models-train-result"),
                     html.Div(id="models-train-progress"),
                     dcc.Store(id="models-train-job"),
+                    dcc.Store(id="models-train-followed"),  # {id, ended} of the training shown
                     dcc.Interval(id="models-train-tick", interval=TICK_MS),
                 ]
             ),

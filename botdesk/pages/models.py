@@ -40,7 +40,7 @@ def _when(ms: int | None) -> str:
 
 def models_table(models: list[MlModel]) -> html.Div | dbc.Table:
     if not models:
-        return empty_state("No models yet: train one below or with `botdesk ml train`.")
+        return empty_state("No models yet: train one above or with `botdesk ml train`.")
     rows = []
     for model in models:
         figures = registry.report_of(model)
@@ -341,13 +341,21 @@ def queue_training(clicks, symbol, timeframe, label, from_text, to_text, tune):
 
 @guarded_callback(
     Output("models-train-progress", "children"),
+    Output("models-table", "children", allow_duplicate=True),
+    Output("models-version", "options", allow_duplicate=True),
+    Output("models-train-followed", "data"),
     Input("models-train-tick", "n_intervals"),
     Input("models-train-job", "data"),
+    State("models-train-followed", "data"),
     prevent_initial_call=True,
     role=Role.ADMIN,
 )
-def training_progress(_ticks, command_id):
+def training_progress(_ticks, command_id, followed):
+    """The followed training's progress; once it ends, its report (or failure) is shown
+    once and the versions list and choice take the new model in, without a reload."""
+    followed = followed or {}
     with desk_db().reading() as session:
+        command_id = command_id or followed.get("id")
         if not command_id:  # a page opened afresh follows a training still under way
             command = next(iter(ml_trainings.recent(session=session, limit=1)), None)
             if command is None or command.status not in ("pending", "running"):
@@ -359,6 +367,9 @@ def training_progress(_ticks, command_id):
             raise PreventUpdate from None
         if command.kind != ml_trainings.KIND:
             raise PreventUpdate
+        ended = command.status in ("done", "failed")
+        if ended and followed == {"id": command.id, "ended": True}:
+            raise PreventUpdate  # already shown: nothing to send every tick
         card = None
         version = jobs.model_of(command.result)
         if command.status == "done" and version is not None:
@@ -366,4 +377,9 @@ def training_progress(_ticks, command_id):
                 card = report_card(registry.get(session=session, version=version))
             except registry.RegistryError as error:
                 card = outcome_alert(str(error), ok=False)
-        return ml_train_form.progress_view(command, card)
+        progress = ml_train_form.progress_view(command, card)
+    following = {"id": command.id, "ended": ended}
+    if not ended:
+        return progress, dash.no_update, dash.no_update, following
+    models = _models()
+    return progress, models_table(models), _options(models), following

@@ -139,7 +139,7 @@ def stored(desk):
     return frame
 
 
-def _progress(desk, client, command_id):
+def _progress(desk, client, command_id, followed=None):
     dependency = next(
         dep
         for dep in dependencies(client, desk.base)
@@ -149,7 +149,11 @@ def _progress(desk, client, command_id):
         client,
         desk.base,
         dependency,
-        {"models-train-job.data": command_id, "models-train-tick.n_intervals": 1},
+        {
+            "models-train-job.data": command_id,
+            "models-train-tick.n_intervals": 1,
+            "models-train-followed.data": followed,
+        },
     )
 
 
@@ -191,10 +195,17 @@ def test_an_admin_trains_from_the_desk_and_reads_the_report(desk, admin, stored)
         model = session.get(MlModel, version)
     assert model.created_by == "model-admin" and model.data_source == "stored"
     assert model.train_to_ms <= 1_651_363_200_000
-    shown = _progress(desk, admin, command_id).text
+    answer = _progress(desk, admin, command_id).json()["response"]
+    shown = json.dumps(answer)
     assert f"model {version} trained: BTCUSDT 1h" in shown
     for name in ("always_hold", "buy_and_hold", "ema_cross", "Feature importance"):
         assert name in shown
+    # the versions list and the choice take the new model in without a reload, once
+    [options] = [v["options"] for k, v in answer.items() if k.startswith("models-version")]
+    assert {"label": f"{version}: BTCUSDT 1h (candidate)", "value": str(version)} in options
+    assert answer["models-train-followed"]["data"] == {"id": command_id, "ended": True}
+    followed = {"id": command_id, "ended": True}
+    assert _progress(desk, admin, command_id, followed).status_code == 204
     assert "Parameters chosen by 2 Optuna trials on 3 inner folds" in shown
     assert json.loads(model.params)["tune_trials"] == 2
 
