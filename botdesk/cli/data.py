@@ -56,7 +56,8 @@ def import_command(path: str, symbol: str, timeframe: str, higher: bool) -> None
         click.echo(f"  and {count} {name} candles built from them")
     for gap in stored.gaps:
         click.echo(
-            f"  gap: {gap.missing} candles missing between {format_ms(gap.after_ms)} and "
+            f"  gap: {gap.missing} candle{'s' if gap.missing != 1 else ''} missing between "
+            f"{format_ms(gap.after_ms)} and "
             f"{format_ms(gap.before_ms)} (line {gap.line}), as the source has it"
         )
 

@@ -45,6 +45,13 @@ def test_import_says_what_it_stored_and_refuses_a_bad_file_whole(database_url, t
     assert "SOLUSDT-5m.csv, line 8: 12 fields where the header has 11" in refused.stderr
     assert "nothing was imported" in refused.stderr
     assert candle_count(database_url, "5m") == 8639
+    gapped = tmp_path / "XRPUSDT-5m.csv"  # the source's own gaps are kept, and named
+    rows = path.read_text().splitlines()
+    gapped.write_text("\n".join(rows[:20] + rows[21:40] + rows[42:60]) + "\n")
+    kept = run_cli(["data", "import", str(gapped), "--symbol", "XRPUSDT", "--timeframe", "5m"], env)
+    assert kept.returncode == 0, kept.stderr
+    assert "gap: 1 candle missing between 2025-08-19 16:40 UTC" in kept.stdout
+    assert "gap: 2 candles missing between" in kept.stdout
     wrong = run_cli(["data", "import", str(path), "--symbol", "ETH/USDT", "--timeframe", "5m"], env)
     assert wrong.returncode == 2 and "'ETH/USDT' is not a symbol" in wrong.stderr
 
