@@ -270,3 +270,9 @@ def test_a_page_opened_afresh_follows_the_training_under_way(desk, admin):
         with desk.db.writing() as session:
             session.get(Command, command.id).status = "failed"
     assert _progress(desk, admin, None).status_code == 204  # nothing under way: no change
+    # the page that followed it sees it end, once
+    followed = {"id": command.id, "ended": False}
+    ended = _progress(desk, admin, None, followed).json()["response"]
+    assert ended["models-train-followed"]["data"] == {"id": command.id, "ended": True}
+    assert f"Training #{command.id} failed" in json.dumps(ended["models-train-progress"])
+    assert _progress(desk, admin, None, ended["models-train-followed"]["data"]).status_code == 204
