@@ -199,7 +199,7 @@ def _held(bot: Bot, before: BotKnown | None, position: Position | None) -> Held 
     them in this candle (None: the order path reads them)."""
     if before is None or before.books_moved:
         return None
-    everything = ([position] if position is not None else []) + before.elsewhere
+    everything = before.holding(position)
     book = account_from(
         bot=bot, realized=before.realized, fees=before.fees, open_positions=everything
     )

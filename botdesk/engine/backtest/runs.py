@@ -1,6 +1,7 @@
 """Running a backtest end to end (data, strategy, simulation, figures) and storing it in
 `backtest_run` for the desk. The CLI and the engine's `backtest.run` handler share this."""
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -118,36 +119,36 @@ def strategy_of(name: str, params: dict) -> Strategy:
 
 
 KNOWN_PARAMS = 1024  # the validated parameter sets kept (`validated_params`)
-_VALIDATED: dict = {}
 
 
 def validated_params(name: str, params: dict | None) -> StrategyParams:
     """`registry.validate_params`, kept for the same strategy class and the same values
     of the same types (the models are frozen): a desk's or a sweep's runs repeat them."""
     try:
-        key = (registry.get(name), *((k, type(v), v) for k, v in sorted((params or {}).items())))
-        return _VALIDATED[key]
-    except KeyError:
-        validated = _VALIDATED[key] = registry.validate_params(name, params)
-        if len(_VALIDATED) > KNOWN_PARAMS:
-            _VALIDATED.pop(next(iter(_VALIDATED)), None)  # the oldest
-        return validated
-    except (TypeError, AttributeError):  # not a dict of hashable values: validated anew
+        values = tuple((k, type(v), v) for k, v in sorted((params or {}).items()))
+        hash(values)
+    except TypeError:  # not a dict of hashable values: validated anew
         return registry.validate_params(name, params)
+    return _validated(registry.get(name), name, values)
 
 
-_DUMPS: dict = {}  # id of a validated model -> (the model, its model_dump())
+@functools.lru_cache(maxsize=KNOWN_PARAMS)
+def _validated(_kind: type[Strategy], name: str, values: tuple) -> StrategyParams:
+    return registry.validate_params(name, {k: v for k, _type, v in values})
 
 
 def params_dump(params: StrategyParams) -> dict:
-    """params.model_dump(), made once per model `validated_params` keeps (a new dict each
-    call: the caller may change it)."""
-    known = _DUMPS.get(id(params))
-    if known is None or known[0] is not params:
-        if len(_DUMPS) > KNOWN_PARAMS:
-            _DUMPS.clear()
-        known = _DUMPS[id(params)] = (params, params.model_dump())
-    return dict(known[1])
+    """params.model_dump(), made once per parameter set (a new dict each call: the caller
+    may change it)."""
+    try:
+        return dict(_dump(params))
+    except TypeError:  # a value that cannot be hashed
+        return params.model_dump()
+
+
+@functools.lru_cache(maxsize=KNOWN_PARAMS)
+def _dump(params: StrategyParams) -> dict:
+    return params.model_dump()
 
 
 def history_of(request: BacktestRequest, *, db=None, history: History | None = None) -> History:

@@ -45,7 +45,6 @@ class CandleUnits:
 
 
 KNOWN_COSTS = 256  # the checked costs kept (`Costs.of`)
-_KNOWN: dict = {}
 
 
 @dataclass(frozen=True)
@@ -64,17 +63,12 @@ class Costs:
         cls, *, fee_rate: Decimal, slippage_bps: Decimal, capital: Decimal, sizing: Sizing
     ) -> "Costs":
         """The checked costs; the same costs again (every run of a sweep, a desk's runs
-        with the default costs) come from `_KNOWN`, checked once."""
-        key = (cls, fee_rate, slippage_bps, capital, sizing)
+        with the default costs) are checked once (`_known_costs`)."""
         try:
-            return _KNOWN[key]
-        except KeyError:
-            costs = _KNOWN[key] = cls.checked(fee_rate, slippage_bps, capital, sizing)
-            if len(_KNOWN) > KNOWN_COSTS:
-                _KNOWN.pop(next(iter(_KNOWN)), None)  # the oldest
-            return costs
+            hash((fee_rate, slippage_bps, capital, sizing))
         except TypeError:  # unhashable (a signalling NaN): checked, to say what is wrong
             return cls.checked(fee_rate, slippage_bps, capital, sizing)
+        return _known_costs(cls, fee_rate, slippage_bps, capital, sizing)
 
     @classmethod
     def checked(
@@ -155,6 +149,11 @@ class LimitOrders:
 
     def core_args(self) -> tuple:
         return self.price, self.units, self.good_for
+
+
+@functools.lru_cache(maxsize=KNOWN_COSTS)  # a bad one raises: not kept, checked every time
+def _known_costs(kind: type[Costs], fee_rate, slippage_bps, capital, sizing) -> Costs:
+    return kind.checked(fee_rate, slippage_bps, capital, sizing)
 
 
 NO_LIMITS = LimitOrders(np.empty(0), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))

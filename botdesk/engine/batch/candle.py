@@ -132,16 +132,17 @@ def _one_bot(
     bot = item.bot
     at = ms_to_datetime(candle.close_time_ms)
     held = [state.position] if state.position is not None else []
+    everything = state.holding(state.position)
     here = account_from(bot=bot, realized=state.realized, fees=state.fees, open_positions=held)
     whole = account_from(
-        bot=bot, realized=state.realized, fees=state.fees, open_positions=held + state.elsewhere
+        bot=bot, realized=state.realized, fees=state.fees, open_positions=everything
     )
     baseline, peak = memory.measures(session, bot, at)
     figures.begin(
         BotStanding(
             bot_id=bot.id,
             exposure=whole.exposure,
-            open_positions=len(held) + len(state.elsewhere),
+            open_positions=len(everything),
             equity=whole.equity,
             baseline=baseline,
             peak=peak,
@@ -173,7 +174,7 @@ def _one_bot(
             rows=rows,
         )
         exposure = whole.exposure + recorded.exposure - here.exposure
-        open_positions = len(held) + len(state.elsewhere)
+        open_positions = len(everything)
     else:
         recorded = process_candle(
             session,
@@ -189,7 +190,7 @@ def _one_bot(
         if state.books_moved:
             exposure, open_positions = measures.exposure_and_count(session=session, bot_id=bot.id)
         else:  # its positions as read, the one in its symbol marked (`state.position`)
-            now = ([state.position] if state.position is not None else []) + state.elsewhere
+            now = state.holding(state.position)
             exposure, open_positions = measures.exposure_of(now), len(now)
     figures.bot_done(
         exposure=exposure, open_positions=open_positions, equity=in_whole(recorded.equity)

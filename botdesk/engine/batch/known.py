@@ -29,6 +29,10 @@ class BotKnown:
     # `realized` and `fees` are no longer as they stand (`trading.process_candle`)
     books_moved: bool = False
 
+    def holding(self, position: Position | None) -> list[Position]:
+        """All its open positions, `position` (or none) being the one in its symbol."""
+        return ([position] if position is not None else []) + self.elsewhere
+
 
 def read_known(session: Session, bots: list[Bot], limits: dict[int, Limits]) -> dict[int, BotKnown]:
     ids = [bot.id for bot in bots]
