@@ -61,8 +61,8 @@ def main() -> None:
         token = desk_sessions.start(session=session, user_id=user.id, ip=None, user_agent=None)
 
     def session_lookup():
-        with db.reading() as session:
-            desk_sessions.open_session(session=session, token=token)
+        with db.reading_rows() as connection:
+            desk_sessions.open_session(connection=connection, token=token)
 
     def user_by_key():
         with db.reading() as session:

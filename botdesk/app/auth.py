@@ -34,7 +34,7 @@ from botdesk.app import acting
 from botdesk.app.context import desk_db, desk_settings
 from botdesk.app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from botdesk.db import audit, desk_sessions, lockout, notification_events, notifications, users
-from botdesk.db.models import DeskSession, Role, User
+from botdesk.db.models import Role, User
 from botdesk.db.types import utcnow
 
 blueprint = Blueprint("auth", __name__)
@@ -71,16 +71,8 @@ class DeskUser(UserMixin):
         return self.role.allows(needed)
 
     @classmethod
-    def of(cls, user: User, desk_session: DeskSession | None = None) -> "DeskUser":
-        return cls(
-            user.id,
-            user.username,
-            Role(user.role),
-            user.session_version,
-            user.totp_enabled,
-            desk_session.id if desk_session else None,
-            desk_session.last_seen_at if desk_session else None,
-        )
+    def of(cls, user: User) -> "DeskUser":
+        return cls(user.id, user.username, Role(user.role), user.session_version, user.totp_enabled)
 
 
 @login_manager.user_loader
@@ -89,14 +81,19 @@ def _load_user(user_id: str) -> DeskUser | None:
     token = session.get("sid")
     if not token:
         return None
-    with desk_db().reading() as db_session:
-        found = desk_sessions.open_session(session=db_session, token=token)
-    if found is None:
+    with desk_db().reading_rows() as connection:
+        found = desk_sessions.open_session(connection=connection, token=token)
+    if found is None or str(found.user_id) != user_id or found.disabled:
         return None
-    desk_session, user = found
-    if str(user.id) != user_id or user.disabled:
-        return None
-    return DeskUser.of(user, desk_session)
+    return DeskUser(
+        found.user_id,
+        found.username,
+        Role(found.role),
+        found.session_version,
+        found.totp_enabled,
+        found.session_id,
+        found.last_seen_at,
+    )
 
 
 def client_ip() -> str | None:

@@ -25,7 +25,10 @@ HALT, FLATTEN = "halt", "flatten"
 def state_marker() -> list:
     """What the navbar control depends on: engaged or not, and the latest command."""
     with desk_db().reading() as session:
-        status = kill_switch.status(session=session)
+        return marker_of(kill_switch.status(session=session))
+
+
+def marker_of(status: kill_switch.KillSwitchStatus) -> list:
     return [status.engaged, status.command_id, str(status.released_at)]
 
 
@@ -39,9 +42,9 @@ def control(engaged: bool, user) -> html.Div | None:
     return None
 
 
-def layout(user) -> list:
-    """The navbar slot, its state and both dialogs (the dialogs only for who may use them)."""
-    marker = state_marker()
+def layout(user, marker: list) -> list:
+    """The navbar slot, its state (`marker`) and both dialogs (the dialogs only for who may
+    use them)."""
     parts = [
         html.Div(control(marker[0], user), id="kill-control", className="me-3"),
         dcc.Store(id="kill-marker", data=marker),

@@ -4,16 +4,34 @@ Fifty people with the Bots page open ask for the same table every few seconds. A
 kept under its database, what else it depends on (a role, filters) and its change marker
 is built by the first request after a change and handed to every later one, instead of
 being rebuilt per user. Requests that miss together wait for the one build rather than
-each making their own. Dash components are only read when an answer is serialized, so
-one render is safely shared by the worker's threads.
+each making their own. A piece is kept as sent (`as_sent`): the plain JSON tree
+Dash would make of its components, so every answer that carries it is serialized by the
+json module's C encoder instead of component by component (for the Bots page's table of
+50 bots, most of the request's time), and no thread can change it.
 """
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
+from dash.development.base_component import Component
+from plotly.io.json import to_json_plotly
+
 Piece = TypeVar("Piece")
+
+
+def as_sent(value):
+    """`value` with each Dash component in it (in lists, tuples and dicts too) replaced by
+    the plain tree Dash sends for it: the same JSON, read back."""
+    if isinstance(value, Component):
+        return json.loads(to_json_plotly(value))
+    if isinstance(value, list | tuple):
+        return type(value)(as_sent(item) for item in value)
+    if isinstance(value, dict):
+        return {key: as_sent(item) for key, item in value.items()}
+    return value
 
 
 def frozen(value):
@@ -55,7 +73,7 @@ class RenderOnce:
         found, piece = self._found(key)
         if found:
             return piece
-        piece = build()
+        piece = as_sent(build())
         with self._lock:
             self._kept[key] = piece
             if family is not None:

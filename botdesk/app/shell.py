@@ -12,20 +12,32 @@ from flask_login import current_user
 from botdesk.app import kill_switch_control
 from botdesk.app.components import engine_health, kill_switch_banner, navbar
 from botdesk.app.context import desk_db, desk_settings
+from botdesk.app.render_once import RenderOnce
 from botdesk.app.roles import guarded_callback, pages_for
-from botdesk.db import engine_state
+from botdesk.db import engine_state, kill_switch
 from botdesk.db.models import Role
+
+# per worker: the navbar by user, role and the kill switch's state, kept as sent
+NAVBARS = RenderOnce(size=256)
 
 
 def layout():
     """Evaluated per request, so the navbar lists only what this user may open."""
     if not current_user.is_authenticated:  # the wall redirects first; this is a backstop
         return html.Div()
+    with desk_db().reading() as session:
+        state = engine_state.get(session=session)
+    marker = kill_switch_control.marker_of(kill_switch.status_of(state))
+    user = current_user
+    key = (desk_db().url, user.username, user.role.value, marker)
+    bar = NAVBARS.get(
+        key, lambda: navbar(pages_for(user), user, kill_switch_control.layout(user, marker))
+    )
     return html.Div(
         [
             dcc.Location(id="shell-url"),
-            navbar(pages_for(current_user), current_user, kill_switch_control.layout(current_user)),
-            html.Div(status_strip(), id="shell-status"),
+            bar,
+            html.Div(strip_of(state), id="shell-status"),
             dcc.Interval(id="shell-tick", interval=1000),
             dbc.Container(dash.page_container, fluid=True, className="page-body"),
         ]
@@ -35,7 +47,11 @@ def layout():
 def status_strip() -> list:
     with desk_db().reading() as session:
         state = engine_state.get(session=session)
-        age = engine_state.heartbeat_age_seconds(state)
+    return strip_of(state)
+
+
+def strip_of(state) -> list:
+    age = engine_state.heartbeat_age_seconds(state)
     banner = kill_switch_banner(state)
     health = engine_health(state, age, desk_settings().HEARTBEAT_STALE_SECONDS)
     return [banner, health] if banner else [health]

@@ -5,7 +5,9 @@ stored, so a copy of the database opens no session."""
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
+from sqlalchemy import Connection, bindparam
 from sqlmodel import Session, col, delete, func, or_, select, update
 
 from botdesk.db.models import DeskSession, User
@@ -46,15 +48,40 @@ def start(*, session: Session, user_id: int, ip: str | None, user_agent: str | N
     return token
 
 
-def open_session(*, session: Session, token: str) -> tuple[DeskSession, User] | None:
-    """The open session named by the token, with its user; None when it ended or never was."""
-    query = (
-        select(DeskSession, User)
-        .join(User, col(User.id) == DeskSession.user_id)
-        .where(DeskSession.token_hash == _hash(token), col(DeskSession.ended_at).is_(None))
+class OpenSession(NamedTuple):
+    """What every request needs of its session and user, read as one row."""
+
+    session_id: int
+    last_seen_at: datetime
+    user_id: int
+    username: str
+    role: str
+    session_version: int
+    totp_enabled: bool
+    disabled: bool
+
+
+_OPEN_SESSION = (
+    select(
+        DeskSession.id,
+        DeskSession.last_seen_at,
+        User.id,
+        User.username,
+        User.role,
+        User.session_version,
+        User.totp_enabled,
+        User.disabled,
     )
-    found = session.exec(query).first()
-    return (found[0], found[1]) if found else None
+    .join(User, col(User.id) == DeskSession.user_id)
+    .where(DeskSession.token_hash == bindparam("token_hash"), col(DeskSession.ended_at).is_(None))
+)
+
+
+def open_session(*, connection: Connection, token: str) -> OpenSession | None:
+    """The open session named by the token, with its user's fields; None when it ended or
+    never was. A plain row on a plain connection: it runs on every request."""
+    row = connection.execute(_OPEN_SESSION, {"token_hash": _hash(token)}).first()
+    return OpenSession(*row) if row else None
 
 
 def seen_due(last_seen_at: datetime, now: datetime | None = None) -> bool:

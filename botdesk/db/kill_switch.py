@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from botdesk.db import commands, engine_state, notification_events, notifications
-from botdesk.db.models import Command, Role
+from botdesk.db.models import Command, EngineState, Role
 from botdesk.db.types import utcnow
 
 
@@ -58,7 +58,11 @@ def clean_reason(reason: str | None) -> str:
 
 
 def status(*, session: Session) -> KillSwitchStatus:
-    state = engine_state.get(session=session)
+    return status_of(engine_state.get(session=session))
+
+
+def status_of(state: EngineState) -> KillSwitchStatus:
+    """The switch as the engine's state row holds it (one read serves the whole shell)."""
     return KillSwitchStatus(
         engaged=state.kill_switch_engaged,
         flatten=state.kill_switch_flatten,

@@ -128,6 +128,14 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
+    @contextmanager
+    def reading_rows(self) -> Iterator[Connection]:
+        """A read-only snapshot on a plain connection, for rows rather than ORM objects: the
+        reads made on every request (the session check), where the ORM's objects cost more
+        than the query."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
     def open_polling(self) -> Connection:
         """A connection for a poller's reads, held as long as it polls (close it then),
         each read ended by `commit()`. PostgreSQL: autocommit, so each statement is its own

@@ -1,7 +1,11 @@
 """RenderOnce: a piece is built once per key, shared by every later request, and requests
 that miss together wait for that one build."""
 
+import json
 import threading
+
+from dash import dcc, html
+from plotly.io.json import to_json_plotly
 
 from botdesk.app.render_once import RenderOnce, frozen
 
@@ -87,3 +91,12 @@ def test_while_a_piece_is_built_others_get_the_one_before_with_its_marker():
     assert built == [(["m2"], "piece 2")]
     assert kept.newest("db", ["m2"], slow_build) == (["m2"], "piece 2")
     assert kept.builds == 2
+
+
+def test_a_piece_is_kept_as_the_json_dash_sends_for_its_components():
+    table = html.Table([html.Tr([html.Td("BTCUSDT", id="bots-cell"), dcc.Link("a", href="/b")])])
+    kept = RenderOnce()
+    piece, marks = kept.get("k", lambda: (table, [["1", "2"]]))
+    assert isinstance(piece, dict) and piece == json.loads(to_json_plotly(table))
+    assert marks == [["1", "2"]]
+    assert to_json_plotly(html.Div([piece, "x"])) == to_json_plotly(html.Div([table, "x"]))

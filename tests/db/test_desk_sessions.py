@@ -21,15 +21,18 @@ def start(db, user) -> str:
 
 
 def found(db, token: str):
-    with db.reading() as session:
-        return desk_sessions.open_session(session=session, token=token)
+    with db.reading_rows() as connection:
+        return desk_sessions.open_session(connection=connection, token=token)
 
 
 def test_only_the_hash_is_stored_and_an_ended_session_is_found_no_more(db):
     user = make_user(db)
     token = start(db, user)
-    row, owner = found(db, token)
-    assert owner.id == user.id and row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    opened = found(db, token)
+    assert opened.user_id == user.id and opened.username == user.username
+    with db.reading() as session:
+        row = session.get(DeskSession, opened.session_id)
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in row.token_hash and len(row.user_agent) == 255
     with db.writing() as session:
         desk_sessions.end(session=session, token=token, reason="signed out")
@@ -42,7 +45,7 @@ def test_only_the_hash_is_stored_and_an_ended_session_is_found_no_more(db):
 def test_ending_all_keeps_the_session_that_asked(db):
     user, other = make_user(db), make_user(db)
     mine, elsewhere, theirs = start(db, user), start(db, user), start(db, other)
-    keep = found(db, mine)[0].id
+    keep = found(db, mine).session_id
     with db.writing() as session:
         assert (
             desk_sessions.end_all(
