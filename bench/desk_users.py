@@ -12,17 +12,21 @@ per request and per whole refresh; an error is any answer but 200 or 204 (Dash's
 PreventUpdate) or a failed connection. Two phases of the same length in the same run:
 one user, then `--users` users; the load average and the engine's bot-candles advanced
 (from the bots' cursors) are printed beside each, and the slowest kinds of request.
-`--think` makes each user read a page for about that many seconds before the next
-refresh (0, the default: refresh after refresh, the hardest case). Goal: p95 <= 300 ms,
-no error.
+The users run as threads split over `--browsers` client processes, as browsers run apart
+from each other (in one process every answer would also wait for the client's own
+interpreter lock); the clients' CPU (share of one core) is printed: it is taken from the
+same two cores as the desk's. `--think` makes each user read a page for about that many
+seconds before the next refresh (0, the default: refresh after refresh, the hardest
+case). Goal: p95 <= 300 ms, no error.
 
     .venv/bin/python bench/desk_users.py [--users 50] [--seconds 60] [--bots 50]
-        [--workers 2] [--think 0] [--replay-speed 60]
+        [--workers 2] [--think 0] [--browsers 10] [--replay-speed 60]
         [--database-url postgresql+psycopg://...]
 """
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -185,28 +189,61 @@ class User:
             time.sleep(think * pages.uniform(0.5, 1.5))  # reading the page
 
 
-def phase(users: list[User], seconds: float, db, think: float) -> dict:
-    for user in users:
-        user.requests, user.labels, user.refreshes, user.errors = [], [], [], []
-    before, started = cursors(db), time.monotonic()
-    until = started + seconds
+def run_users(users: list[User], until: float, think: float, first_seed: int, answer) -> None:
+    """One browser process's users, each a thread, until `until`; their samples sent back."""
+    cpu = time.process_time()
     threads = [
-        threading.Thread(target=user.run, args=(until, number, think), daemon=True)
-        for number, user in enumerate(users)
+        threading.Thread(target=user.run, args=(until, first_seed + n, think), daemon=True)
+        for n, user in enumerate(users)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    answer.send(
+        {
+            "requests": [ms for user in users for ms in user.requests],
+            "labels": [label for user in users for label in user.labels],
+            "refreshes": [ms for user in users for ms in user.refreshes],
+            "errors": [error for user in users for error in user.errors],
+            "cpu": time.process_time() - cpu,
+        }
+    )
+
+
+def phase(users: list[User], seconds: float, db, think: float, processes: int) -> dict:
+    """The users split over `processes` forked processes (browsers run apart from each
+    other: one client process would queue every answer behind its own interpreter lock)."""
+    for user in users:
+        user.requests, user.labels, user.refreshes, user.errors = [], [], [], []
+    fork = multiprocessing.get_context("fork")
+    before, started = cursors(db), time.monotonic()
+    until = started + seconds
+    shares = [users[n::processes] for n in range(processes) if users[n::processes]]
+    pipes, children = [], []
+    for number, share in enumerate(shares):
+        mine, theirs = fork.Pipe(duplex=False)
+        child = fork.Process(
+            target=run_users, args=(share, until, think, number * len(users), theirs)
+        )
+        child.start()
+        pipes.append(mine)
+        children.append(child)
+    samples = [pipe.recv() for pipe in pipes]
+    for child in children:
+        child.join()
     spent = time.monotonic() - started
     after = cursors(db)
     return {
         "users": len(users),
-        "requests": [ms for user in users for ms in user.requests],
-        "labels": [label for user in users for label in user.labels],
-        "refreshes": [ms for user in users for ms in user.refreshes],
-        "errors": [error for user in users for error in user.errors],
+        **{
+            key: [item for got in samples for item in got[key]]
+            for key in samples[0]
+            if key != "cpu"
+        },
         "seconds": spent,
+        "client_cpu": sum(got["cpu"] for got in samples) / spent,
+        "processes": len(shares),
         "bot_candles": sum((after[b] - before[b]) // MINUTE_MS for b in before if before[b]),
         "load": os.getloadavg()[0],
     }
@@ -220,7 +257,8 @@ def report(rows: list[dict], workers: int, bots: int, think: float) -> None:
     )
     print(
         f"{'users':>6}{'refreshes':>10}{'requests':>9}{'req p50':>9}{'p95':>8}{'p99':>8}"
-        f"{'refresh p95':>12}{'errors':>7}{'bot-candles':>12}  load avg"
+        f"{'refresh p95':>12}{'errors':>7}{'bot-candles':>12}{'clients':>8}{'client CPU':>11}"
+        "  load avg"
     )
     for row in rows:
         got = row["requests"]
@@ -228,7 +266,8 @@ def report(rows: list[dict], workers: int, bots: int, think: float) -> None:
             f"{row['users']:>6}{len(row['refreshes']):>10}{len(got):>9}"
             f"{percentile(got, 0.5):>9.0f}{percentile(got, 0.95):>8.0f}"
             f"{percentile(got, 0.99):>8.0f}{percentile(row['refreshes'], 0.95):>12.0f}"
-            f"{len(row['errors']):>7}{row['bot_candles']:>12}  {row['load']:.2f}"
+            f"{len(row['errors']):>7}{row['bot_candles']:>12}{row['processes']:>8}{row['client_cpu']:>11.0%}"
+            f"  {row['load']:.2f}"
         )
     last = rows[-1]
     p95 = percentile(last["requests"], 0.95)
@@ -256,6 +295,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--think", type=float, default=0.0, help="seconds a user reads a page (0: none)"
+    )
+    parser.add_argument(
+        "--browsers",
+        type=int,
+        default=10,
+        help="client processes the users are split over (1: all threads of one process)",
     )
     parser.add_argument("--replay-speed", default="60", help="candles replayed per minute x")
     parser.add_argument("--database-url", default=None, help="PostgreSQL (default SQLite)")
@@ -297,8 +342,8 @@ def main() -> None:
         while not any(cursors(db).values()) and time.monotonic() < deadline:
             time.sleep(1)  # the engine has started trading
         rows = [
-            phase(users[:1], args.seconds, db, args.think),
-            phase(users, args.seconds, db, args.think),
+            phase(users[:1], args.seconds, db, args.think, 1),
+            phase(users, args.seconds, db, args.think, args.browsers),
         ]
     finally:
         for process in (web, engine):

@@ -2,10 +2,15 @@
 send headers) and a client may put an API key in the query string; both are replaced in
 every atom of the access log and in gunicorn's error log (see botdesk.redaction)."""
 
+import re
+
 from gunicorn.glogging import Logger
 
 from botdesk.logs import RedactSecrets
 from botdesk.redaction import REDACTED, SECRET_HEADERS, redact
+
+# the atoms an access log format names: %(h)s, %({user-agent}i)s ...
+NAMED_ATOM = re.compile(r"%\(([^)]+)\)")
 
 
 class RedactingLogger(Logger):
@@ -13,12 +18,21 @@ class RedactingLogger(Logger):
         super().setup(cfg)
         for handler in self.error_log.handlers:
             handler.addFilter(RedactSecrets())
+        self.printed = frozenset(NAMED_ATOM.findall(cfg.access_log_format or ""))
 
     def atoms(self, resp, req, environ, request_time):
+        """The atoms the format prints, redacted (only those: every header of the request
+        and of the answer is an atom, and this runs on every request)."""
         atoms = super().atoms(resp, req, environ, request_time)
-        for name, value in atoms.items():
+        kept = {}
+        for name in self.printed:
+            if name.startswith("{"):
+                name = name.lower()  # as gunicorn looks header atoms up
+            value = atoms.get(name)
+            if value is None:
+                continue
             if name in SECRET_HEADERS:
-                atoms[name] = REDACTED
-            elif isinstance(value, str):
-                atoms[name] = redact(value)
-        return atoms
+                kept[name] = REDACTED
+            else:
+                kept[name] = redact(value) if isinstance(value, str) else value
+        return kept
