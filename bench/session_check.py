@@ -26,7 +26,7 @@ from botdesk.db.migrate import upgrade  # noqa: E402
 from botdesk.db.models import User  # noqa: E402
 from botdesk.db.session import Database  # noqa: E402
 from botdesk.settings import Settings  # noqa: E402
-from tests.desk import dash_body  # noqa: E402
+from tests.desk import KILL_MARKER, SHELL_POLL, dash_body  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 from tests.keys import TEST_DATA_KEY, TEST_SECRET_KEY  # noqa: E402
 
@@ -79,7 +79,7 @@ def main() -> None:
     with client.session_transaction() as cookie:
         now = time.time()
         cookie.update(_user_id=str(user.id), _fresh=True, sid=token, login_at=now, seen_at=now)
-    body = dash_body("shell-status.children", POLL)
+    body = dash_body(SHELL_POLL, POLL, state=KILL_MARKER)
 
     def poll():
         response = client.post("/_dash-update-component", json=body)

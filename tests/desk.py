@@ -145,6 +145,16 @@ def dash_body(
     }
 
 
+# the shell's poll on every page: the strip and the navbar's kill-switch control
+SHELL_POLL = "..shell-status.children...kill-control.children...kill-marker.data.."
+KILL_MARKER = [{"id": "kill-marker", "property": "data", "value": None}]
+
+
+def shell_poll(client: requests.Session, base: str, ticks: list[dict], **options):
+    """The shell's once-a-second callback, as a page that shows no kill-switch state yet."""
+    return dash_call(client, base, SHELL_POLL, ticks, state=KILL_MARKER, **options)
+
+
 def dash_call(
     client: requests.Session,
     base: str,

@@ -4,7 +4,8 @@ Engaging asks for a reason and a mode ("halt" or "halt and flatten") in a confir
 releasing asks for a reason. Both go through db/kill_switch.py, which latches the flag
 with the command and its audit row in one transaction. The role is checked again inside
 each callback (a viewer or a trader posting the release by hand is refused and audited).
-The navbar control is re-rendered only when the switch's state changes.
+The navbar control is re-rendered only when the switch's state changes (by the shell's
+poll, botdesk/app/shell.py, which reads the switch with the engine's state).
 """
 
 import dash_bootstrap_components as dbc
@@ -20,12 +21,6 @@ from botdesk.db import kill_switch
 from botdesk.db.models import Role
 
 HALT, FLATTEN = "halt", "flatten"
-
-
-def state_marker() -> list:
-    """What the navbar control depends on: engaged or not, and the latest command."""
-    with desk_db().reading() as session:
-        return marker_of(kill_switch.status(session=session))
 
 
 def marker_of(status: kill_switch.KillSwitchStatus) -> list:
@@ -95,20 +90,6 @@ def release_dialog() -> dbc.Modal:
         confirm_label="Release",
         color="warning",
     )
-
-
-@guarded_callback(
-    Output("kill-control", "children"),
-    Output("kill-marker", "data"),
-    Input("shell-tick", "n_intervals"),
-    State("kill-marker", "data"),
-    role=Role.VIEWER,
-)
-def refresh_control(_ticks, shown):
-    marker = state_marker()
-    if marker == shown:
-        raise PreventUpdate
-    return control(marker[0], current_user), marker
 
 
 @guarded_callback(

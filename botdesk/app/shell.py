@@ -6,7 +6,7 @@ switch is never more than a second from the operator's eyes.
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 from flask_login import current_user
 
 from botdesk.app import kill_switch_control
@@ -44,12 +44,6 @@ def layout():
     )
 
 
-def status_strip() -> list:
-    with desk_db().reading() as session:
-        state = engine_state.get(session=session)
-    return strip_of(state)
-
-
 def strip_of(state) -> list:
     age = engine_state.heartbeat_age_seconds(state)
     banner = kill_switch_banner(state)
@@ -58,7 +52,19 @@ def strip_of(state) -> list:
 
 
 @guarded_callback(
-    Output("shell-status", "children"), Input("shell-tick", "n_intervals"), role=Role.VIEWER
+    Output("shell-status", "children"),
+    Output("kill-control", "children"),
+    Output("kill-marker", "data"),
+    Input("shell-tick", "n_intervals"),
+    State("kill-marker", "data"),
+    role=Role.VIEWER,
 )
-def refresh_status(_ticks):
-    return status_strip()
+def refresh_status(_ticks, shown):
+    """The strip, and the navbar's kill-switch control when the switch moved: one read and
+    one request a second for each open page."""
+    with desk_db().reading() as session:
+        state = engine_state.get(session=session)
+    marker = kill_switch_control.marker_of(kill_switch.status_of(state))
+    if marker == shown:
+        return strip_of(state), no_update, no_update
+    return strip_of(state), kill_switch_control.control(marker[0], current_user), marker

@@ -7,12 +7,11 @@ from sqlmodel import col, select
 
 from botdesk.db import kill_switch
 from botdesk.db.models import Command
-from tests.desk import click, dash_call
+from tests.desk import click, shell_poll
 from tests.rows import audit_trail
 
 pytestmark = pytest.mark.integration
 TICK = [{"id": "shell-tick", "property": "n_intervals", "value": 1}]
-MARKER = [{"id": "kill-marker", "property": "data", "value": None}]
 
 
 def switch(desk):
@@ -26,9 +25,7 @@ def commands(desk) -> list[Command]:
 
 
 def control(client, desk) -> str:
-    response = dash_call(
-        client, desk.base, "..kill-control.children...kill-marker.data..", TICK, state=MARKER
-    )
+    response = shell_poll(client, desk.base, TICK)
     assert response.status_code == 200, response.text[:300]
     return str(response.json()["response"]["kill-control"]["children"])
 
@@ -69,7 +66,7 @@ def test_engage_needs_a_reason_then_latches_and_release_is_for_admins(desk):
     assert "KILL SWITCH ENGAGED" in control(trader, desk)
     assert "kill-release-open" in control(admin, desk)
 
-    banner = dash_call(viewer, desk.base, "shell-status.children", TICK)
+    banner = shell_poll(viewer, desk.base, TICK)
     assert "by ks-trader" in banner.text and "exchange is glitching" in banner.text
 
     trader_release = click(trader, desk.base, "kill-release", {"kill-release-reason.value": "ok"})

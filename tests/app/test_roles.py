@@ -30,7 +30,7 @@ CLIENTSIDE = "clientside"  # runs in the browser; the server has nothing to run 
 CALLBACK_ROLES = {
     "_pages_content.children": VIEWER,  # Dash's page router; each page checks its own role
     "_pages_dummy.children": CLIENTSIDE,  # Dash's page title, in the browser
-    "shell-status.children": VIEWER,  # engine and kill-switch strip on every page
+    "shell-status.children": VIEWER,  # the engine and kill-switch strip, the navbar's control
     "overview-health.children": VIEWER,  # see dashboards
     "account-password-result.children": VIEWER,  # everyone changes their own password
     "account-2fa-enrol-qr.children": VIEWER,  # everyone manages their own two-factor
@@ -40,7 +40,6 @@ CALLBACK_ROLES = {
     "audit-rows.children": ADMIN,  # read the audit log
     "api-keys-created.children": VIEWER,  # everyone manages their own API keys
     "api-keys-webhook-result.children": ADMIN,  # TradingView webhook tokens
-    "kill-control.children": VIEWER,  # the navbar's kill-switch control follows the state
     "kill-modal.is_open": TRADER,  # the engage dialog
     "kill-result.children": TRADER,  # engage the kill switch
     "kill-release-modal.is_open": ADMIN,  # the release dialog

@@ -16,12 +16,12 @@ from tests.desk import (
     call_registered,
     click,
     csrf_token,
-    dash_call,
     dependencies,
     login,
     password_step,
     read_session,
     render,
+    shell_poll,
     write_session,
 )
 from tests.factories import PASSWORD, make_user
@@ -81,19 +81,17 @@ def test_background_polls_do_not_keep_a_session_alive(desk):
     client, _ = login(desk.base, "wes", PASSWORD)
     age_session(client, seen_at=20 * 60)
     idle_since = read_session(client)["seen_at"]
-    assert dash_call(client, desk.base, "shell-status.children", POLL).status_code == 200
+    assert shell_poll(client, desk.base, POLL).status_code == 200
     assert read_session(client)["seen_at"] == idle_since
     age_session(client, seen_at=31 * 60)
-    assert dash_call(client, desk.base, "shell-status.children", POLL).status_code == 401
+    assert shell_poll(client, desk.base, POLL).status_code == 401
 
 
 def test_a_click_counts_as_activity(desk):
     make_user(desk.db, username="xia")
     client, _ = login(desk.base, "xia", PASSWORD)
     age_session(client, seen_at=20 * 60)
-    clicked = dash_call(
-        client, desk.base, "shell-status.children", POLL, changed=["account-2fa-start.n_clicks"]
-    )
+    clicked = shell_poll(client, desk.base, POLL, changed=["account-2fa-start.n_clicks"])
     assert clicked.status_code == 200
     assert time.time() - read_session(client)["seen_at"] < 60
 

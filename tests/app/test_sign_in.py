@@ -16,11 +16,11 @@ from botdesk.app.twofactor import STEP_SECONDS, current_step
 from botdesk.db.models import BackupCode, User
 from tests.desk import (
     CSRF,
-    dash_call,
     fresh_code,
     login,
     password_step,
     read_session,
+    shell_poll,
     submit_code,
     write_session,
 )
@@ -40,7 +40,7 @@ def test_a_password_alone_opens_nothing_but_the_code_step(desk):
         page = client.get(desk.base + path, allow_redirects=False)
         assert (page.status_code, page.headers["location"]) == (302, "/login/2fa")
     assert client.get(f"{desk.base}/_dash-layout").status_code == 401
-    assert dash_call(client, desk.base, "shell-status.children", TICK).status_code == 401
+    assert shell_poll(client, desk.base, TICK).status_code == 401
     assert 'id="code-submit"' in client.get(f"{desk.base}/login/2fa").text
 
     signed_in = submit_code(client, desk.base, "/login/2fa", fresh_code(TOTP_SECRETS["amy"]))
@@ -201,9 +201,9 @@ def test_a_cross_site_callback_post_is_refused(desk):
     make_user(desk.db, username="hal", role="admin")
     client, _ = login(desk.base, "hal", PASSWORD)
     client.headers["Origin"] = "https://evil.example"
-    assert dash_call(client, desk.base, "shell-status.children", TICK).status_code == 403
+    assert shell_poll(client, desk.base, TICK).status_code == 403
     client.headers["Origin"] = desk.base
-    assert dash_call(client, desk.base, "shell-status.children", TICK).status_code == 200
+    assert shell_poll(client, desk.base, TICK).status_code == 200
 
 
 def test_an_old_argon2_hash_is_replaced_at_sign_in(desk):

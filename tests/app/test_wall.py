@@ -6,12 +6,19 @@ import requests
 from sqlmodel import col, select
 
 from botdesk.db.models import AuditLog, User
-from tests.desk import RunningDesk, csrf_token, dash_call, fresh_code, login, submit_code
+from tests.desk import (
+    RunningDesk,
+    csrf_token,
+    dash_call,
+    fresh_code,
+    login,
+    shell_poll,
+    submit_code,
+)
 from tests.factories import PASSWORD, TOTP_SECRETS, make_user
 
 pytestmark = pytest.mark.integration
 
-STATUS = "shell-status.children"
 TICK = [{"id": "shell-tick", "property": "n_intervals", "value": 1}]
 
 
@@ -48,7 +55,7 @@ def test_anonymous_requests_are_refused_everywhere_but_login_and_assets(desk):
     assert deep.headers["location"].startswith("/login?next=/bots")
     for path in ("/_dash-layout", "/_dash-dependencies"):
         assert anonymous.get(desk + path).status_code == 401
-    assert dash_call(anonymous, desk, STATUS, TICK).status_code == 401
+    assert shell_poll(anonymous, desk, TICK).status_code == 401
     assert anonymous.get(f"{desk}/login").status_code == 200
     assert anonymous.get(f"{desk}/assets/bootstrap.min.css").status_code == 200
 
@@ -77,7 +84,7 @@ def test_right_password_is_admitted_to_pages_and_callbacks(db, desk):
     assert client.get(f"{desk}/").status_code == 200
     layout = client.get(f"{desk}/_dash-layout")
     assert layout.status_code == 200 and "bob" in layout.text
-    status = dash_call(client, desk, STATUS, TICK)
+    status = shell_poll(client, desk, TICK)
     assert status.status_code == 200
     assert "Engine not running" in status.text  # no engine in this test: said loudly
     assert [row.actor for row in _audit(db, "login.ok", {"bob"})] == ["bob"]
