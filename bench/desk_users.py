@@ -6,10 +6,11 @@ the bundled klines replayed at `--replay-speed`, so it trades all along) on one 
 Each user is a thread with its own signed-in session that refreshes one page after the
 other (the viewer's pages of the navbar) as a browser does: the page, the app's layout,
 the router callback that renders the page, then every callback the page fires when it
-appears (those whose inputs are all on the page or the shell and that are not
-prevent_initial_call; callbacks chained off their outputs are not followed). Latency is
-per request and per whole refresh; an error is any answer but 200 or 204 (Dash's
-PreventUpdate) or a failed connection. Two phases of the same length in the same run:
+loads (those whose inputs are all on the page or the shell, the shell's own poll
+included, and that are not prevent_initial_call; callbacks chained off their outputs are
+not followed; clientside ones run in the browser). Latency is per request and per whole
+refresh; an error is any answer but 200 or 204 (Dash's PreventUpdate) or a failed
+connection. Two phases of the same length in the same run:
 one user, then `--users` users; the load average and the engine's bot-candles advanced
 (from the bots' cursors) are printed beside each, and the slowest kinds of request.
 The users run as threads split over `--browsers` client processes, as browsers run apart
@@ -118,17 +119,18 @@ def values_of(dependency: dict, props: dict) -> dict:
 
 
 def fired_on(page: dict, shell: dict, registered: list[dict]) -> list[dict]:
-    """The callbacks a browser fires when `page` appears: all their inputs present, at
-    least one of them on the page, not prevent_initial_call."""
+    """The callbacks a browser fires when it loads `page`: all their inputs present (on
+    the page or the shell: the shell's poll fires on every load too), not
+    prevent_initial_call."""
     present = {**shell, **page}
     fired = []
     for dependency in registered:
-        if dependency.get("prevent_initial_call"):
-            continue
+        if dependency.get("prevent_initial_call") or dependency.get("clientside_function"):
+            continue  # the browser runs a clientside callback itself
         ids = [item["id"] for item in dependency["inputs"]]
         if not ids or any(i.startswith("{") or i not in present for i in ids):
             continue
-        if any(i in page for i in ids) and first_output(dependency["output"]) != ROUTER:
+        if first_output(dependency["output"]) != ROUTER:
             fired.append(dependency)
     return fired
 
@@ -164,7 +166,8 @@ class User:
     def refresh(self, path: str) -> None:
         started = time.perf_counter()
         self._timed("GET", path, "GET a page")
-        self._timed("GET", "/_dash-layout", "GET /_dash-layout")
+        layout = self._timed("GET", "/_dash-layout", "GET /_dash-layout")
+        shell = components(layout.json(), {}) if layout is not None else self.shell
         location = {"_pages_location.pathname": path, "_pages_location.search": ""}
         answer = self._timed(
             "POST",
@@ -175,8 +178,9 @@ class User:
         if answer is not None:
             page = components(answer.json().get("response", {}), {})
             on_page = pattern_ids(answer.json().get("response", {}), [])
-            for dependency in fired_on(page, self.shell, self.registered):
-                body = registered_body(dependency, {**location, **values_of(dependency, page)})
+            present = {**shell, **page}
+            for dependency in fired_on(page, shell, self.registered):
+                body = registered_body(dependency, {**location, **values_of(dependency, present)})
                 list_all_outputs(body, dependency, on_page)
                 label = first_output(dependency["output"])
                 self._timed("POST", "/_dash-update-component", label, json=body)
