@@ -21,6 +21,7 @@ from botdesk.app import (
     shell,
     wall,
 )
+from botdesk.app.kept_index import KeptIndexDash
 from botdesk.db.session import Database, database_for
 from botdesk.engine.strategies.loader import load_user_strategies
 from botdesk.keys import secret_key
@@ -125,7 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     load_user_strategies(settings.STRATEGY_PATH)  # failures on the Strategies page, not fatal
     server = create_server(settings, db)
-    app = dash.Dash(
+    app = KeptIndexDash(
         "botdesk",
         server=server,
         use_pages=True,
