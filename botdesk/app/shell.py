@@ -25,8 +25,8 @@ def layout():
     """Evaluated per request, so the navbar lists only what this user may open."""
     if not current_user.is_authenticated:  # the wall redirects first; this is a backstop
         return html.Div()
-    with desk_db().reading() as session:
-        state = engine_state.get(session=session)
+    with desk_db().reading_rows() as connection:
+        state = engine_state.read(connection=connection)
     marker = kill_switch_control.marker_of(kill_switch.status_of(state))
     user = current_user
     key = (desk_db().url, user.username, user.role.value, marker)
@@ -62,8 +62,8 @@ def strip_of(state) -> list:
 def refresh_status(_ticks, shown):
     """The strip, and the navbar's kill-switch control when the switch moved: one read and
     one request a second for each open page."""
-    with desk_db().reading() as session:
-        state = engine_state.get(session=session)
+    with desk_db().reading_rows() as connection:
+        state = engine_state.read(connection=connection)
     marker = kill_switch_control.marker_of(kill_switch.status_of(state))
     if marker == shown:
         return strip_of(state), no_update, no_update
