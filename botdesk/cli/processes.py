@@ -42,6 +42,7 @@ def watchdog() -> None:
 
 # gthread threads that serve pages and API calls; each open /api/v1/stream holds one more
 PAGE_THREADS = 4
+KEEP_ALIVE_SECONDS = 75
 
 
 def gunicorn_argv(host: str, port: int, workers: int, streams: int) -> list[str]:
@@ -63,6 +64,11 @@ def gunicorn_argv(host: str, port: int, workers: int, streams: int) -> list[str]
         str(PAGE_THREADS + streams),
         "--timeout",
         "60",
+        # an idle connection stays open longer than a browser waits between polls and a
+        # load balancer keeps its idle ones (60 s for most): closed at 2 s, gunicorn's
+        # default, a request sent on it as it closed was dropped
+        "--keep-alive",
+        str(KEEP_ALIVE_SECONDS),
         "--no-control-socket",
         "--graceful-timeout",
         "10",
