@@ -19,6 +19,7 @@ def get(*, session: Session) -> EngineState:
 
 
 _ROW = select(EngineState).where(EngineState.id == 1)
+_LOCKED = _ROW.with_for_update()  # the engine's read before every order, built once
 
 
 def read(*, connection: Connection) -> EngineState:
@@ -29,7 +30,7 @@ def read(*, connection: Connection) -> EngineState:
 
 def lock(*, session: Session) -> EngineState:
     """The row, locked until the transaction ends (PostgreSQL; SQLite writers are serialized)."""
-    state = session.exec(select(EngineState).where(EngineState.id == 1).with_for_update()).first()
+    state = session.exec(_LOCKED).first()
     return state or get(session=session)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from botdesk.db.models import Bot, EquitySnapshot, Fill, Position, PositionStatus
@@ -29,20 +30,21 @@ class Account:
         return self.cash + self.exposure
 
 
+# built once (`ledger._OPEN_POSITION` says why)
+_TOTALS = select(func.sum(Position.realized_pnl), func.sum(Position.fees)).where(
+    Position.bot_id == bindparam("bot_id")
+)
+_OPEN_POSITIONS = select(Position).where(
+    Position.bot_id == bindparam("bot_id"), Position.status == PositionStatus.OPEN
+)
+
+
 def account(*, session: Session, bot: Bot, open_positions: list[Position] | None = None) -> Account:
     """The bot's account now; pass its open positions if they are already at hand."""
-    totals = session.exec(
-        select(func.sum(Position.realized_pnl), func.sum(Position.fees)).where(
-            Position.bot_id == bot.id
-        )
-    ).one()
+    totals = session.exec(_TOTALS, params={"bot_id": bot.id}).one()
     realized, fees = (value if value is not None else ZERO for value in totals)
     if open_positions is None:
-        open_positions = session.exec(
-            select(Position).where(
-                Position.bot_id == bot.id, Position.status == PositionStatus.OPEN
-            )
-        ).all()
+        open_positions = session.exec(_OPEN_POSITIONS, params={"bot_id": bot.id}).all()
     return account_from(bot=bot, realized=realized, fees=fees, open_positions=open_positions)
 
 

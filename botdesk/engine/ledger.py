@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from botdesk.db import trade_summaries
@@ -90,20 +91,27 @@ class BrokerFill:
     filled_at: datetime
 
 
+# Statements of every trade, built once with their values bound at each run: building
+# one and finding its compiled form cost more than running it on SQLite.
+_OPEN_POSITION = select(Position).where(
+    Position.bot_id == bindparam("bot_id"),
+    Position.symbol == bindparam("symbol"),
+    Position.status == PositionStatus.OPEN,
+)
+_FILL_BOOKED = select(Fill).where(
+    Fill.order_id == bindparam("order_id"), Fill.trade_id == bindparam("trade_id")
+)
+
+
 def open_position(*, session: Session, bot_id: int, symbol: str) -> Position | None:
-    query = select(Position).where(
-        Position.bot_id == bot_id,
-        Position.symbol == symbol,
-        Position.status == PositionStatus.OPEN,
-    )
-    return session.exec(query).first()
+    return session.exec(_OPEN_POSITION, params={"bot_id": bot_id, "symbol": symbol}).first()
 
 
 def record_fill(*, session: Session, order: Order, fill: BrokerFill) -> Fill:
     """Book a broker's fill: the fill row, the order's progress, the position. Idempotent
     per (order, trade id): a fill reported twice is booked once."""
     existing = session.exec(
-        select(Fill).where(Fill.order_id == order.id, Fill.trade_id == fill.trade_id)
+        _FILL_BOOKED, params={"order_id": order.id, "trade_id": fill.trade_id}
     ).first()
     if existing is not None:
         return existing

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from botdesk.db import engine_state
@@ -119,6 +119,9 @@ class Held:
     everything: list[Position] | None = None
 
 
+_BY_CLIENT_ID = select(Order).where(Order.client_order_id == bindparam("client_order_id"))
+
+
 def submit(
     session: Session,
     request: OrderRequest,
@@ -129,7 +132,7 @@ def submit(
 ) -> Order:
     """Send one order through the kill switch and the risk hook to the broker."""
     existing = session.exec(
-        select(Order).where(Order.client_order_id == request.client_order_id)
+        _BY_CLIENT_ID, params={"client_order_id": request.client_order_id}
     ).first()
     if existing is not None:
         return existing

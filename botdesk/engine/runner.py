@@ -4,9 +4,10 @@
 The strategies are evaluated outside any transaction, each on its window of the candles
 up to the one being processed (the shared in-memory window when the bot is up to date,
 the candle table when it catches up after a restart; as long as its strategy declares,
-`history_for`). Then all the bots of one (symbol, timeframe) that process the same
-candle do it in one transaction (`botdesk.engine.batch`), the groups taking turns a
-candle each (one catching up on many candles holds no other back): their rows are locked and
+`history_for`). Then all the bots of one timeframe that process a candle of the same open
+time, whatever their symbol, do it in one transaction (`botdesk.engine.batch`), the
+(symbol, timeframe) groups taking turns a candle each (one catching up on many candles
+holds no other back; groups at the same candle share its batch): their rows are locked and
 re-read, a bot stopped, paused, halted or handed to another engine meanwhile is left
 alone, and a candle at or before a bot's cursor is never processed twice. A kill -9 at
 any moment leaves either the whole batch or nothing. When a batch fails, it is rolled
@@ -19,7 +20,7 @@ import gc
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -54,7 +55,6 @@ from botdesk.engine.trading import StrategySignal, process_candle
 log = logging.getLogger(__name__)
 
 MAX_CANDLES_PER_RUN = 500  # per bot and run, so one bot catching up cannot starve the rest
-DONE = object()  # a group with no candle left in this pass
 ACTIVE = ACTIVE_BOT_STATES
 
 
@@ -217,17 +217,31 @@ class BotRunner:
             return None
         return Plan(bot, strategy, broker, history, start, end, size)
 
-    @staticmethod
-    def _take_turns(groups: list[Iterator[None]]) -> None:
-        """Each group processes one candle in turn until all are done, so a group catching
-        up on many candles does not hold the others back until it is through."""
-        while groups:
-            for group in list(groups):
-                if next(group, DONE) is DONE:
-                    groups.remove(group)
+    def _take_turns(self, groups: list[Generator]) -> None:
+        """Each group takes its next candle in turn, so a group catching up on many
+        candles does not hold the others back until it is through. The groups whose next
+        candle has the same timeframe and open time (the symbols' candles of one minute)
+        process it in one batch: one transaction, one read of what a batch reads."""
+        told: dict[Generator, set[int] | None] = dict.fromkeys(groups)  # first: None
+        while told:
+            turn: dict[tuple[str, int], list] = defaultdict(list)
+            for group, advanced in list(told.items()):
+                try:
+                    key, items = group.send(advanced)
+                except StopIteration:
+                    del told[group]
+                    continue
+                turn[key].append((group, items))
+            for (_timeframe, open_ms), members in turn.items():
+                items = [item for _group, group_items in members for item in group_items]
+                advanced = self._process_together(items, open_ms)
+                for group, _items in members:
+                    told[group] = advanced
 
-    def _run_group(self, bots: list[Bot]) -> Iterator[None]:
-        """The group's candles, oldest first; yields after each candle's batch."""
+    def _run_group(self, bots: list[Bot]) -> Generator:
+        """The group's candles, oldest first: yields ((timeframe, open time), its bots'
+        (plan, signal) on that candle) and is sent back the ids of the bots whose cursor
+        is now at that candle (`_process_together`)."""
         self._start_cursors([bot for bot in bots if bot.last_candle_ms is None])
         cursors = [bot.last_candle_ms for bot in bots if bot.last_candle_ms is not None]
         if cursors:  # the history of bots catching up is loaded once, from the earliest
@@ -260,7 +274,7 @@ class BotRunner:
                 signal = StrategySignal.from_frame(signals, len(frame) - 1)
                 items.append((plan, signal))
                 self.keep_leases()  # evaluating many slow strategies takes time too
-            advanced = self._process_together(items, open_ms)
+            advanced = yield (bots[0].timeframe, open_ms), items
             for plan, _signal in items:
                 if plan.bot.id in advanced:
                     plan.index += 1
@@ -268,7 +282,6 @@ class BotRunner:
                 if plan.bot.id not in advanced or plan.index >= plan.end:
                     plans.remove(plan)
             self.keep_leases()
-            yield
 
     def _process_together(self, items: list, open_ms: int) -> set[int]:
         """One candle for several bots in one transaction; the ids of the bots whose
@@ -291,7 +304,8 @@ class BotRunner:
                     if row.last_candle_ms is not None and row.last_candle_ms >= open_ms:
                         already.add(row.id)  # another engine, or an earlier pass, did it
                         continue
-                    todo.append(BatchItem(bot=row, signal=signal, broker=plan.broker))
+                    own = candle_at(plan.history, plan.index, plan.bot.timeframe)
+                    todo.append(BatchItem(row, signal, plan.broker, candle=own))
                 done = process_batch(
                     session,
                     items=todo,

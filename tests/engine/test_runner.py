@@ -20,6 +20,7 @@ from botdesk.db.models import (
 from botdesk.engine import accounts
 from botdesk.engine.backtest.simulate import simulate
 from botdesk.engine.strategies import registry
+from tests.engine.batch.test_acting_reads import Statements
 from tests.engine.driving import Driver, runtime_for, sample
 from tests.engine.test_strategies import Exploding
 from tests.factories import make_bot
@@ -159,17 +160,41 @@ def test_a_bot_started_late_trades_from_the_next_candle_only(db):
 
 
 def test_groups_catching_up_take_turns_candle_by_candle(db):
-    """Two (symbol, timeframe) groups, each 30 candles behind: the pass takes them in
-    turns, a candle each, instead of one group's whole catch-up before the other's."""
+    """Two (symbol, timeframe) groups, each 30 candles behind, a minute apart: the pass
+    takes them in turns, a candle each, instead of one group's whole catch-up before the
+    other's."""
     btc = make_bot(db, strategy="ema_cross", symbol="BTCUSDT", state=RUNNING)
     eth = make_bot(db, strategy="ema_cross", symbol="ETHUSDT", state=RUNNING)
-    data = {symbol: sample(symbol)[:700] for symbol in ("BTCUSDT", "ETHUSDT")}
+    data = {"BTCUSDT": sample("BTCUSDT")[:700], "ETHUSDT": sample("ETHUSDT")[1:701]}
     driver = Driver(runtime_for(db), data)
     assert driver.step(30) == 60
     batches = driver.runner.last_pass.batches
     assert [batch.processed for batch in batches] == [[btc.id], [eth.id]] * 30
     opened = [int(open_ms) for open_ms in data["BTCUSDT"].open_time_ms[600:630]]
     assert [batch.candle_open_ms for batch in batches[::2]] == opened
+
+
+def test_groups_on_the_same_candle_share_its_batch(db):
+    """Two symbols' bots of one timeframe catching up on the same minutes: each minute's
+    two candles are processed in one batch (one transaction, one update of the bots'
+    cursors), each bot on its own symbol's candle."""
+    fast = {"fast": 2, "slow": 3, "stop_atr": 0}
+    btc = make_bot(db, strategy="ema_cross", symbol="BTCUSDT", params=fast, state=RUNNING)
+    eth = make_bot(db, strategy="ema_cross", symbol="ETHUSDT", params=fast, state=RUNNING)
+    data = {symbol: sample(symbol)[:700] for symbol in ("BTCUSDT", "ETHUSDT")}
+    driver = Driver(runtime_for(db), data)
+    with Statements(db.engine) as seen:
+        assert driver.step(30) == 60
+    batches = driver.runner.last_pass.batches
+    assert [batch.processed for batch in batches] == [[btc.id, eth.id]] * 30
+    opened = [int(open_ms) for open_ms in data["BTCUSDT"].open_time_ms[600:630]]
+    assert [batch.candle_open_ms for batch in batches] == opened
+    assert seen.count("UPDATE bot SET last_candle_ms") == 30
+    with db.reading() as session:
+        for bot, symbol in ((btc, "BTCUSDT"), (eth, "ETHUSDT")):
+            prices = session.exec(select(Signal.price).where(Signal.bot_id == bot.id)).all()
+            closes = {Decimal(str(close)) for close in data[symbol].close[600:630]}
+            assert prices and set(prices) <= closes, symbol  # its own symbol's candles
 
 
 def test_signals_are_stored_with_their_outcome(db):

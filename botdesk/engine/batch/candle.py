@@ -1,5 +1,5 @@
-"""One closed candle for all the bots of its (symbol, timeframe), in the caller's one
-transaction.
+"""One closed candle for all the bots of its timeframe, in the caller's one transaction:
+the candle of each bot's symbol, all of the same open time.
 
 The bots' state is read once for all of them (`known.read_known`, the risk limits with
 `risk_limits.effective_many`; the day's baseline and the drawdown peak kept between
@@ -17,7 +17,8 @@ snapshots and cursors are written with two set-based statements (`quiet_rows.Qui
 its positions' marks when the transaction flushes. Any other bot goes through
 `trading.process_candle` exactly as on its own (its orders still pass the order path,
 the kill switch read immediately before sending).
-Bots are taken in id order, so every bot sees the others as the per-bot path would.
+Bots are taken in the order given, which the runner makes the per-bot path's (symbol by
+symbol, each symbol's bots in id order), so every bot sees the others as it would there.
 """
 
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ class BatchItem:
     bot: Bot  # locked in the batch's transaction
     signal: StrategySignal | None
     broker: Broker
+    candle: CandlePrices | None = None  # its symbol's (None: the batch's `candle`)
     created: list[Signal] = field(default_factory=list)  # its signal, stored quietly
 
 
@@ -80,13 +82,18 @@ def process_batch(
     timeframe: str,
     memory: CandleMemory,
 ) -> list[int]:
-    """Process `candle` for every item's bot; returns the ids of the bots processed."""
-    items = sorted(items, key=lambda item: item.bot.id)
+    """Process its candle for every item's bot, in the order given: `candle`, or the
+    candle of the same open time in its own symbol that the item carries; returns the ids
+    of the bots processed."""
+    for item in items:
+        item.candle = item.candle or candle
+        if item.candle.open_time_ms != candle.open_time_ms:
+            raise ValueError(f"bot {item.bot.id}'s candle is not the batch's")
     bots = [item.bot for item in items]
     limits = risk_limits.effective_many(session=session, bot_ids=[bot.id for bot in bots])
     known = read_known(session, bots, limits)
     past = read_past_entries(
-        session, [item.bot.id for item in items if _may_enter(item, known[item.bot.id], candle)]
+        session, [item.bot.id for item in items if _may_enter(item, known[item.bot.id])]
     )
     at = ms_to_datetime(candle.close_time_ms)
     figures = DeskFigures(
@@ -102,9 +109,8 @@ def process_batch(
             bot = item.bot
             before = memory.before(bot)
             equity = _one_bot(
-                session, item, known[bot.id], candle, timeframe, memory, figures, rows,
-                past.get(bot.id),
-            )  # fmt: skip
+                session, item, known[bot.id], timeframe, memory, figures, rows, past.get(bot.id)
+            )
             created += item.created
             memory.after(bot, candle_open_ms=candle.open_time_ms, equity=equity, before=before)
             done.append(bot.id)
@@ -120,7 +126,6 @@ def _one_bot(
     session: Session,
     item: BatchItem,
     state: BotKnown,
-    candle: CandlePrices,
     timeframe: str,
     memory: CandleMemory,
     figures: DeskFigures,
@@ -129,7 +134,7 @@ def _one_bot(
 ) -> Decimal:
     """One bot's candle in the batch, the desk's figures moved along with it; returns the
     equity its snapshot recorded."""
-    bot = item.bot
+    bot, candle = item.bot, item.candle
     at = ms_to_datetime(candle.close_time_ms)
     held = [state.position] if state.position is not None else []
     everything = state.holding(state.position)
@@ -198,13 +203,13 @@ def _one_bot(
     return recorded.equity
 
 
-def _may_enter(item: BatchItem, known: BotKnown, candle: CandlePrices) -> bool:
+def _may_enter(item: BatchItem, known: BotKnown) -> bool:
     """The bot may send an entry on this candle and has no resting order (so nothing
     buys for it before its entry check): its past entries are read with the batch's."""
     signal = item.signal
     if signal is None or signal.side != BUY or known.has_open_orders:
         return False
-    return item.broker.quiet_without_orders and not is_quiet(item, known, candle)
+    return item.broker.quiet_without_orders and not is_quiet(item, known, item.candle)
 
 
 def _paused_the_desk(bot: Bot, before: tuple) -> bool:

@@ -8,7 +8,9 @@ As the ORM's autoflush does for its own rows, the snapshots are written before t
 session runs any query that reads the snapshot table, so whatever the transaction reads
 finds them (a drawdown breach records the id of the snapshot that breached; a bot's day
 baseline and drawdown peak are read from them), and at the latest when the batch closes
-them (`close`): most batches write all their snapshots with one insert. The cursors,
+them (`close`): most batches write all their snapshots with one insert. Whether a query
+refers to the snapshot table is known by its shape (`refers_to_snapshots`), so each shape
+of query is looked through once per process, not at every run. The cursors,
 which nothing in the batch reads back (each bot's loaded row already holds its own), are
 written once, by `close`: one update for the whole batch."""
 
@@ -22,6 +24,32 @@ from botdesk.db.models import Bot, EquitySnapshot
 
 SNAPSHOTS = EquitySnapshot.__table__
 BOTS = Bot.__table__
+SHAPES_KEPT = 10_000  # distinct query shapes: a few hundred in the engine's code
+
+_shapes: dict[tuple, bool] = {}  # a query's shape -> it refers to the snapshot table
+
+
+def refers_to_snapshots(statement) -> bool:
+    """Whether `statement` reads or writes the snapshot table (in a join, a subquery, a
+    CTE...). Its shape is its SQLAlchemy cache key, which names every table and column
+    and leaves out only the bound values (and which SQLAlchemy computes for the statement
+    anyway, once, to find its compiled form): queries of one shape refer to the same
+    tables, so a shape is looked through once."""
+    key = statement._generate_cache_key()
+    if key is None:  # a statement SQLAlchemy does not cache: looked through each time
+        return _looked_through(statement)
+    found = _shapes.get(key.key)
+    if found is None:
+        if len(_shapes) >= SHAPES_KEPT:
+            _shapes.clear()
+        found = _shapes[key.key] = _looked_through(statement)
+    return found
+
+
+def _looked_through(statement) -> bool:
+    return SNAPSHOTS in find_tables(
+        statement, include_aliases=True, include_joins=True, include_crud=True
+    )
 
 
 class QuietRows:
@@ -62,7 +90,5 @@ class QuietRows:
         event.remove(self.session, "do_orm_execute", self._before_query)
 
     def _before_query(self, state: ORMExecuteState) -> None:
-        if self._snapshots and SNAPSHOTS in find_tables(
-            state.statement, include_aliases=True, include_joins=True, include_crud=True
-        ):
+        if self._snapshots and refers_to_snapshots(state.statement):
             self.write()

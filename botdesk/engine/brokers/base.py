@@ -54,6 +54,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from botdesk.db.assets import QUOTE_ASSETS, quote_asset  # noqa: F401  (the brokers' names)
@@ -61,6 +62,14 @@ from botdesk.db.models import OPEN_ORDER_STATUSES, Bot, Order
 from botdesk.engine.ledger import BrokerFill, record_fill
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# built once (`ledger._OPEN_POSITION` says why): a broker's open orders, and one bot's
+_OPEN_ORDERS = (
+    select(Order)
+    .where(Order.broker == bindparam("broker"), col(Order.status).in_(OPEN_ORDER_STATUSES))
+    .order_by(col(Order.id))
+)
+_BOT_OPEN_ORDERS = _OPEN_ORDERS.where(Order.bot_id == bindparam("bot_id"))
 
 
 @dataclass(frozen=True)
@@ -167,9 +176,7 @@ class Broker(ABC):
         return None
 
     def open_orders(self, session: Session, bot_id: int | None = None) -> list[Order]:
-        query = select(Order).where(
-            Order.broker == self.name, col(Order.status).in_(OPEN_ORDER_STATUSES)
-        )
-        if bot_id is not None:
-            query = query.where(Order.bot_id == bot_id)
-        return list(session.exec(query.order_by(col(Order.id))).all())
+        if bot_id is None:
+            return list(session.exec(_OPEN_ORDERS, params={"broker": self.name}).all())
+        params = {"broker": self.name, "bot_id": bot_id}
+        return list(session.exec(_BOT_OPEN_ORDERS, params=params).all())

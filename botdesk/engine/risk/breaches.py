@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from botdesk.db import risk_limits
@@ -213,6 +213,13 @@ def _resume_next_day(session: Session, bot: Bot, at: datetime) -> None:
 
 
 BROKER_FAILURES = (OrderStatus.REJECTED, OrderStatus.EXPIRED)
+# a bot's latest orders, built once (`ledger._OPEN_POSITION` says why)
+_LATEST_ORDERS = (
+    select(Order.status, Order.status_reason, Order.created_at)
+    .where(Order.bot_id == bindparam("bot_id"))
+    .order_by(col(Order.id).desc())
+    .limit(bindparam("count"))
+)
 
 
 def trip_circuit_breaker(session: Session, bot: Bot, broker) -> bool:
@@ -228,12 +235,7 @@ def trip_circuit_breaker(session: Session, bot: Bot, broker) -> bool:
     if errors is None or window is None:
         return False
     since = utcnow() - timedelta(seconds=int(window))
-    latest = session.exec(
-        select(Order.status, Order.status_reason, Order.created_at)
-        .where(Order.bot_id == bot.id)
-        .order_by(col(Order.id).desc())
-        .limit(int(errors))
-    ).all()
+    latest = session.exec(_LATEST_ORDERS, params={"bot_id": bot.id, "count": int(errors)}).all()
     if len(latest) < errors or any(
         status not in BROKER_FAILURES or created < since for status, _, created in latest
     ):

@@ -51,8 +51,9 @@ class DeskNow:
 
 class DeskFigures:
     def __init__(self, session: Session, at: datetime, *, pnl_needed: bool):
-        self.exposure, self.open_positions = measures.exposure_and_count(session=session)
-        self.daily_pnl = measures.desk_daily_pnl(session=session, at=at) if pnl_needed else None
+        self.exposure, self.open_positions, self.daily_pnl = measures.desk_standing(
+            session=session, at=at, pnl_needed=pnl_needed
+        )
         self.current: BotStanding | None = None
 
     def begin(self, standing: BotStanding) -> None:

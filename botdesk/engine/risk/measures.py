@@ -95,11 +95,38 @@ def desk_daily_pnl(*, session: Session, at: datetime | None) -> Decimal:
     day (one indexed query per bot) and kept until the bots or their capital change; the
     rest is a few sums, cheap enough for every bot's every candle.
     """
+    return _desk_pnl(session, at, _desk_open_positions(session))
+
+
+def desk_standing(
+    *, session: Session, at: datetime | None, pnl_needed: bool
+) -> tuple[Decimal, int, Decimal | None]:
+    """The whole desk's (`exposure`, `open_positions`, `desk_daily_pnl`, None unless
+    `pnl_needed`), with its open positions read once for the three: two statements."""
+    held = _desk_open_positions(session)
+    exposure = sum((value for value, _cost in held), ZERO)
+    return exposure, len(held), _desk_pnl(session, at, held) if pnl_needed else None
+
+
+def _desk_open_positions(session: Session) -> list[tuple[Decimal, Decimal]]:
+    """(value at the latest price, cost basis) of every open position of the desk."""
+    return [
+        (_value_of(quantity, last_price, entry_price), cost_basis)
+        for quantity, last_price, entry_price, cost_basis in session.exec(
+            select(
+                Position.quantity, Position.last_price, Position.entry_price, Position.cost_basis
+            ).where(Position.status == PositionStatus.OPEN)
+        )
+    ]
+
+
+def _desk_pnl(session: Session, at: datetime | None, held: list[tuple[Decimal, Decimal]]):
     start = day_start(at)
-    capital, bots, newest = session.exec(
-        select(func.sum(Bot.capital), func.count(col(Bot.id)), func.max(Bot.id))
+    flows = select(func.max(CapitalFlow.id)).scalar_subquery()
+    realized = select(func.sum(Position.realized_pnl)).scalar_subquery()
+    capital, bots, newest, flows, realized = session.exec(
+        select(func.sum(Bot.capital), func.count(col(Bot.id)), func.max(Bot.id), flows, realized)
     ).one()
-    flows = session.exec(select(func.max(CapitalFlow.id))).one()
     key = (str(session.get_bind().url), start.date(), capital, bots, newest, flows)
     baseline = _baselines.get(key)
     if baseline is None:
@@ -108,10 +135,8 @@ def desk_daily_pnl(*, session: Session, at: datetime | None) -> Decimal:
         baseline = _baselines[key] = sum(
             (_equity_before(session, bot_id, cash, start) for bot_id, cash in rows), ZERO
         )
-    realized = session.exec(select(func.sum(Position.realized_pnl))).one() or ZERO
-    held = session.exec(select(Position).where(Position.status == PositionStatus.OPEN))
-    unrealized = sum((_value(position) - position.cost_basis for position in held), ZERO)
-    return (capital or ZERO) + realized + unrealized - baseline
+    unrealized = sum((value - cost for value, cost in held), ZERO)
+    return (capital or ZERO) + (realized or ZERO) + unrealized - baseline
 
 
 def market_now(*, session: Session) -> datetime | None:
@@ -202,7 +227,11 @@ def exposure_of(held: list[Position]) -> Decimal:
 
 
 def _value(position: Position) -> Decimal:
-    return quantize(position.quantity * (position.last_price or position.entry_price or ZERO))
+    return _value_of(position.quantity, position.last_price, position.entry_price)
+
+
+def _value_of(quantity: Decimal, last_price: Decimal | None, entry_price: Decimal | None):
+    return quantize(quantity * (last_price or entry_price or ZERO))
 
 
 def exposure_by_symbol(*, session: Session) -> dict[str, Decimal]:

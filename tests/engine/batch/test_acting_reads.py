@@ -105,6 +105,11 @@ def test_buying_bots_are_not_read_again_for_what_the_batch_read(db):
     assert seen.count("FROM position WHERE position.status = ? AND position.bot_id = ?") == 0
     # the desk's open positions: counted from the rows its exposure loads, not again
     assert seen.count("count(*)", "FROM position") == 0
+    # the desk's exposure, open positions and P&L today: two statements for the batch,
+    # its open positions read once for the three
+    assert seen.count("FROM position WHERE position.status = ?") == 1, seen.sent
+    assert seen.count("sum(bot.capital)", "max(capital_flow.id)", "sum(position.realized") == 1
+    assert seen.count("max(capital_flow.id)") == 1
     # their signal events (created, executed) in one insert, their cursors in one update
     assert seen.count("INSERT INTO notification") == 1
     assert seen.count("UPDATE bot SET last_candle_ms") == 1

@@ -4,12 +4,13 @@ recorded, the cursors written once at the close and not a second time by the ORM
 
 from decimal import Decimal
 
-from sqlmodel import select
+from sqlmodel import col, func, select
 
-from botdesk.db.models import Bot, BotState, EquitySnapshot
+from botdesk.db.models import Bot, BotState, EquitySnapshot, Position
 from botdesk.db.types import utcnow
 from botdesk.engine.accounts import Account, snapshot_values
-from botdesk.engine.batch.quiet_rows import QuietRows
+from botdesk.engine.batch import quiet_rows
+from botdesk.engine.batch.quiet_rows import QuietRows, refers_to_snapshots
 from tests.factories import make_bot
 
 FLAT = Account(
@@ -42,3 +43,25 @@ def test_the_rows_are_there_for_the_next_query_and_written_once(db):
     with db.reading() as session:
         assert len(_snapshots(session, bot.id)) == 2
         assert session.get(Bot, bot.id).last_candle_ms == 60_000
+
+
+def test_a_query_is_known_to_read_the_snapshots_by_its_shape(monkeypatch):
+    """Each shape of query is looked through once: the same query with other values is
+    known from then on; another shape (another table, a subquery) is looked through."""
+    looked = []
+    through = quiet_rows._looked_through
+    monkeypatch.setattr(quiet_rows, "_looked_through", lambda s: looked.append(s) or through(s))
+    monkeypatch.setattr(quiet_rows, "_shapes", {})
+
+    def latest(bot_id: int):
+        return select(EquitySnapshot.id).where(EquitySnapshot.bot_id == bot_id).limit(1)
+
+    assert refers_to_snapshots(latest(1))
+    assert refers_to_snapshots(latest(2))
+    assert len(looked) == 1
+    assert not refers_to_snapshots(select(Position).where(Position.bot_id == 1))
+    assert not refers_to_snapshots(select(Position).where(Position.bot_id == 2))
+    assert len(looked) == 2
+    highest = select(func.max(EquitySnapshot.equity)).scalar_subquery()
+    assert refers_to_snapshots(select(Position.id).where(col(Position.cost_basis) < highest))
+    assert len(looked) == 3
