@@ -35,6 +35,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import urllib3
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,34 +68,25 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def components(node, found: dict) -> dict:
-    """{id: props} of every component with a plain (string) id in a layout."""
+def components(node, found: dict, patterns: list | None = None) -> dict:
+    """{id: props} of every component with a plain (string) id in a layout; the
+    pattern-matching (dict) ids into `patterns` when given, in the same walk."""
     if isinstance(node, list):
         for item in node:
-            components(item, found)
+            components(item, found, patterns)
     elif isinstance(node, dict):
         props = node.get("props")
         if not isinstance(props, dict):  # not a component: an answer's {output: {prop: ...}}
             props = node
-        elif isinstance(props.get("id"), str):
-            found[props["id"]] = props
+        else:
+            component_id = props.get("id")
+            if isinstance(component_id, str):
+                found[component_id] = props
+            elif patterns is not None and isinstance(component_id, dict):
+                patterns.append(component_id)
         for value in props.values():
             if isinstance(value, dict | list):
-                components(value, found)
-    return found
-
-
-def pattern_ids(node, found: list) -> list:
-    """Every pattern-matching (dict) id in a layout."""
-    if isinstance(node, list):
-        for item in node:
-            pattern_ids(item, found)
-    elif isinstance(node, dict):
-        if isinstance(node.get("id"), dict):
-            found.append(node["id"])
-        for value in node.values():
-            if isinstance(value, dict | list):
-                pattern_ids(value, found)
+                components(value, found, patterns)
     return found
 
 
@@ -138,9 +132,16 @@ def fired_on(page: dict, shell: dict, registered: list[dict]) -> list[dict]:
 class User:
     def __init__(self, base: str, username: str, registered: list[dict], shell: dict):
         self.base = base
-        self.client, response = login(base, username, PASSWORD)
+        client, response = login(base, username, PASSWORD)
         if response.status_code != 302:
             raise SystemExit(f"sign-in of {username} failed: HTTP {response.status_code}")
+        # requests' own cost per request is most of a client's; the desk's answers do not
+        # change with the client, so the users send theirs with urllib3 (a browser's
+        # cookies: the signed-in session's)
+        self.client = client  # for the setup's reads (the callbacks registered)
+        self.cookies = client.cookies.get_dict()
+        address = urlsplit(base)
+        self.pool = urllib3.HTTPConnectionPool(address.hostname, address.port, maxsize=1)
         self.registered = registered
         self.router = next((d for d in registered if first_output(d["output"]) == ROUTER), None)
         self.shell = shell
@@ -149,41 +150,54 @@ class User:
         self.refreshes: list[float] = []
         self.errors: list[str] = []
 
-    def _timed(self, method: str, path: str, label: str, **kwargs):
+    def _timed(self, method: str, path: str, label: str, json_body=None):
+        """The answer's JSON ({} when it is not JSON), None on an error."""
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = self.client.request(method, f"{self.base}{path}", timeout=60, **kwargs)
+            response = self.pool.request(
+                method, path, body=body, headers=headers, retries=False, timeout=60
+            )
         except Exception as error:  # a refused or dropped connection counts too
             self.errors.append(f"{method} {path}: {error}")
             return None
         self.requests.append((time.perf_counter() - started) * 1000)
         self.labels.append(label)
-        if response.status_code not in (200, 204):
-            self.errors.append(f"{method} {path}: HTTP {response.status_code}")
+        for cookie in response.headers.getlist("Set-Cookie"):  # the idle clock moved
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name] = value
+        if response.status not in (200, 204):
+            self.errors.append(f"{method} {path}: HTTP {response.status}")
             return None
-        return response
+        if response.headers.get("Content-Type", "").startswith("application/json"):
+            return json.loads(response.data)
+        return {}
 
     def refresh(self, path: str) -> None:
         started = time.perf_counter()
         self._timed("GET", path, "GET a page")
         layout = self._timed("GET", "/_dash-layout", "GET /_dash-layout")
-        shell = components(layout.json(), {}) if layout is not None else self.shell
+        shell = components(layout, {}) if layout is not None else self.shell
         location = {"_pages_location.pathname": path, "_pages_location.search": ""}
         answer = self._timed(
             "POST",
             "/_dash-update-component",
             f"router {path}",
-            json=registered_body(self.router, location),
+            json_body=registered_body(self.router, location),
         )
         if answer is not None:
-            page = components(answer.json().get("response", {}), {})
-            on_page = pattern_ids(answer.json().get("response", {}), [])
+            on_page: list = []
+            page = components(answer.get("response", {}), {}, on_page)
             present = {**shell, **page}
             for dependency in fired_on(page, shell, self.registered):
                 body = registered_body(dependency, {**location, **values_of(dependency, present)})
                 list_all_outputs(body, dependency, on_page)
                 label = first_output(dependency["output"])
-                self._timed("POST", "/_dash-update-component", label, json=body)
+                self._timed("POST", "/_dash-update-component", label, json_body=body)
         self.refreshes.append((time.perf_counter() - started) * 1000)
 
     def run(self, until: float, seed: int, think: float) -> None:
@@ -337,7 +351,7 @@ def main() -> None:
             make_user(db, role="trader", username=name)
         first = User(base, names[0], [], {})
         registered = dependencies(first.client, base)
-        shell = components(first.client.get(f"{base}/_dash-layout", timeout=60).json(), {})
+        shell = components(first._timed("GET", "/_dash-layout", "layout"), {})
         users = [User(base, name, registered, shell) for name in names]
         for path in PAGES:  # warm-up: each worker imports and renders every page
             for user in users[: args.workers * 2]:
