@@ -9,7 +9,7 @@ candle, so both see the same machine. Columns as in `bench/engine_batch.py`: wal
 (total, the strategies' compute, the rest "db"), this process's CPU time, load average.
 
     .venv/bin/python bench/engine_versions.py --before /work/wt/main-copy
-        [--bots 200,1000] [--candles 8] [--warmup 1] [--postgres URL] [--skip-sqlite]
+        [--bots 200,1000] [--candles 24] [--warmup 1] [--postgres URL] [--skip-sqlite]
 """
 
 import argparse
@@ -83,7 +83,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, help="the other checkout (its own .py files)")
     parser.add_argument("--bots", default="200,1000")
-    parser.add_argument("--candles", type=int, default=8)
+    parser.add_argument(
+        "--candles", type=int, default=24, help="candles measured (8 are too few at 200 bots)"
+    )
     parser.add_argument(
         "--warmup", type=int, default=1, help="candles each side runs first, not counted"
     )
