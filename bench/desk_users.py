@@ -112,11 +112,10 @@ def values_of(dependency: dict, props: dict) -> dict:
     return values
 
 
-def fired_on(page: dict, shell: dict, registered: list[dict]) -> list[dict]:
-    """The callbacks a browser fires when it loads `page`: all their inputs present (on
+def fired_on(present: dict, registered: list[dict]) -> list[dict]:
+    """The callbacks a browser fires when it loads a page: all their inputs `present` (on
     the page or the shell: the shell's poll fires on every load too), not
     prevent_initial_call."""
-    present = {**shell, **page}
     fired = []
     for dependency in registered:
         if dependency.get("prevent_initial_call") or dependency.get("clientside_function"):
@@ -193,7 +192,7 @@ class User:
             on_page: list = []
             page = components(answer.get("response", {}), {}, on_page)
             present = {**shell, **page}
-            for dependency in fired_on(page, shell, self.registered):
+            for dependency in fired_on(present, self.registered):
                 body = registered_body(dependency, {**location, **values_of(dependency, present)})
                 list_all_outputs(body, dependency, on_page)
                 label = first_output(dependency["output"])

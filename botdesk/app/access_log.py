@@ -18,7 +18,11 @@ class RedactingLogger(Logger):
         super().setup(cfg)
         for handler in self.error_log.handlers:
             handler.addFilter(RedactSecrets())
-        self.printed = frozenset(NAMED_ATOM.findall(cfg.access_log_format or ""))
+        # header atoms as gunicorn looks them up: lower case
+        self.printed = frozenset(
+            name.lower() if name.startswith("{") else name
+            for name in NAMED_ATOM.findall(cfg.access_log_format or "")
+        )
 
     def atoms(self, resp, req, environ, request_time):
         """The atoms the format prints, redacted (only those: every header of the request
@@ -26,8 +30,6 @@ class RedactingLogger(Logger):
         atoms = super().atoms(resp, req, environ, request_time)
         kept = {}
         for name in self.printed:
-            if name.startswith("{"):
-                name = name.lower()  # as gunicorn looks header atoms up
             value = atoms.get(name)
             if value is None:
                 continue

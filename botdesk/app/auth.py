@@ -74,6 +74,18 @@ class DeskUser(UserMixin):
     def of(cls, user: User) -> "DeskUser":
         return cls(user.id, user.username, Role(user.role), user.session_version, user.totp_enabled)
 
+    @classmethod
+    def of_session(cls, found: desk_sessions.OpenSession) -> "DeskUser":
+        return cls(
+            found.user_id,
+            found.username,
+            Role(found.role),
+            found.session_version,
+            found.totp_enabled,
+            found.session_id,
+            found.last_seen_at,
+        )
+
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> DeskUser | None:
@@ -85,15 +97,7 @@ def _load_user(user_id: str) -> DeskUser | None:
         found = desk_sessions.open_session(connection=connection, token=token)
     if found is None or str(found.user_id) != user_id or found.disabled:
         return None
-    return DeskUser(
-        found.user_id,
-        found.username,
-        Role(found.role),
-        found.session_version,
-        found.totp_enabled,
-        found.session_id,
-        found.last_seen_at,
-    )
+    return DeskUser.of_session(found)
 
 
 def client_ip() -> str | None:

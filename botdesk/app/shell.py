@@ -25,9 +25,7 @@ def layout():
     """Evaluated per request, so the navbar lists only what this user may open."""
     if not current_user.is_authenticated:  # the wall redirects first; this is a backstop
         return html.Div()
-    with desk_db().reading_rows() as connection:
-        state = engine_state.read(connection=connection)
-    marker = kill_switch_control.marker_of(kill_switch.status_of(state))
+    state, marker = engine_and_switch()
     user = current_user
     key = (desk_db().url, user.username, user.role.value, marker)
     bar = NAVBARS.get(
@@ -42,6 +40,13 @@ def layout():
             dbc.Container(dash.page_container, fluid=True, className="page-body"),
         ]
     )
+
+
+def engine_and_switch() -> tuple:
+    """The engine's state (one plain row) and the kill switch's marker read from it."""
+    with desk_db().reading_rows() as connection:
+        state = engine_state.read(connection=connection)
+    return state, kill_switch_control.marker_of(kill_switch.status_of(state))
 
 
 def strip_of(state) -> list:
@@ -62,9 +67,7 @@ def strip_of(state) -> list:
 def refresh_status(_ticks, shown):
     """The strip, and the navbar's kill-switch control when the switch moved: one read and
     one request a second for each open page."""
-    with desk_db().reading_rows() as connection:
-        state = engine_state.read(connection=connection)
-    marker = kill_switch_control.marker_of(kill_switch.status_of(state))
+    state, marker = engine_and_switch()
     if marker == shown:
         return strip_of(state), no_update, no_update
     return strip_of(state), kill_switch_control.control(marker[0], current_user), marker

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 from sqlmodel import Session, select
 
 from botdesk.db.models import EngineState
@@ -22,7 +22,7 @@ _ROW = select(EngineState).where(EngineState.id == 1)
 _LOCKED = _ROW.with_for_update()  # the engine's read before every order, built once
 
 
-def read(*, connection: Connection) -> EngineState:
+def read(*, connection: Connection) -> Row | EngineState:
     """The row as a plain row (the same attributes) on a plain connection: the desk's shell
     reads it on every page's poll, where the ORM's object costs more than the query."""
     return connection.execute(_ROW).first() or EngineState(id=1)

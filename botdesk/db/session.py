@@ -130,9 +130,10 @@ class Database:
 
     @contextmanager
     def reading_rows(self) -> Iterator[Connection]:
-        """A read-only snapshot on a plain connection, for rows rather than ORM objects: the
-        reads made on every request (the session check), where the ORM's objects cost more
-        than the query."""
+        """`reading` on a plain connection, for rows rather than ORM objects: the reads made
+        on every request (the session check), where the ORM's objects cost more than the
+        query. (On PostgreSQL, as `reading`, each statement sees what is committed when it
+        runs: READ COMMITTED.)"""
         with self.engine.connect() as connection, connection.begin():
             yield connection
 
